@@ -1,0 +1,32 @@
+//! One collection: a triage directory in, a snapshot out.
+
+use exfleet_proto::v1::{collection_source::Kind, CollectionSource, HostLabels, Snapshot};
+
+use crate::error::Error;
+use crate::readers;
+use crate::sink::Sink;
+use crate::triage::TriageDir;
+
+/// Version written into every snapshot.
+pub const COLLECTOR_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Reads every artifact of the triage copy at `dir` into a new snapshot.
+pub fn collect(dir: &TriageDir, labels: HostLabels) -> Result<Snapshot, Error> {
+    if !dir.root().is_dir() {
+        return Err(Error::NotADirectory(dir.root().to_path_buf()));
+    }
+    let snapshot = Snapshot {
+        snapshot_id: uuid::Uuid::new_v4().to_string(),
+        collector_version: COLLECTOR_VERSION.to_string(),
+        collected_at_ms: chrono::Utc::now().timestamp_millis(),
+        source: Some(CollectionSource {
+            kind: Kind::Triage as i32,
+            root: dir.root().display().to_string(),
+        }),
+        labels: Some(labels),
+        ..Default::default()
+    };
+    let mut sink = Sink::new(snapshot);
+    readers::read_all(dir, &mut sink);
+    Ok(sink.finish())
+}

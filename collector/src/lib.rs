@@ -1,0 +1,22 @@
+//! The exfleet collector: reads an Exchange server's evidence (from a triage copy, or a live
+//! server staged into one) into a typed [`Snapshot`](exfleet_proto::v1::Snapshot).
+//!
+//! Everything that parses lives here and is tested on Linux; readers of Windows artifacts are
+//! in [`readers`], one module per artifact behind one trait.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod collect;
+pub mod error;
+pub mod labels;
+pub mod output;
+pub mod provenance;
+pub mod readers;
+pub mod sink;
+pub mod text;
+pub mod triage;
+
+pub use collect::collect;
+pub use error::Error;
+pub use triage::TriageDir;

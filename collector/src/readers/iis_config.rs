@@ -1,0 +1,237 @@
+//! IIS `applicationHost.config` (`Windows\System32\inetsrv\config`): sites, bindings,
+//! applications and virtual directories with their physical paths, each with its line.
+//!
+//! Certificate hashes are not here (they live in HTTP.sys, see the SYSTEM hive). A malformed
+//! file keeps the sites read before the damage and records a located `malformed_xml` error.
+
+use exfleet_proto::v1::artifact_status::State;
+use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory};
+use quick_xml::events::{BytesStart, Event};
+
+use crate::provenance;
+use crate::readers::Reader;
+use crate::sink::Sink;
+use crate::text::{decode, LineIndex};
+use crate::triage::TriageDir;
+
+/// Reads applicationHost.config.
+pub struct IisConfig;
+
+const PATH: &str = r"Windows\System32\inetsrv\config\applicationHost.config";
+
+impl Reader for IisConfig {
+    const NAME: &'static str = "iis_config";
+
+    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+        let Some(file) = dir.resolve(PATH) else {
+            out.absent(Self::NAME, &dir.expected(PATH));
+            return;
+        };
+        let path = dir.display(&file);
+        let text = match std::fs::read(&file) {
+            Ok(b) => decode(&b),
+            Err(e) => {
+                out.artifact(Self::NAME, &path, State::Unreadable);
+                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
+                return;
+            }
+        };
+        let parsed = parse(&text, &path);
+        let state = match (&parsed.error, parsed.sites.is_empty()) {
+            (None, _) => State::Read,
+            (Some(_), false) => State::Partial,
+            (Some(_), true) => State::Unreadable,
+        };
+        out.evidence_mut().iis_sites.extend(parsed.sites);
+        if let Some(e) = parsed.error {
+            let loc = provenance::line(Self::NAME, &path, e.line);
+            out.error(
+                Self::NAME,
+                "malformed_xml",
+                &path,
+                Some(loc),
+                format!("{path}: line {}: {}", e.line, e.message),
+            );
+        }
+        out.artifact(Self::NAME, &path, state);
+    }
+}
+
+/// What was read from an applicationHost.config, and where it stopped if it was damaged.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Sites read, in file order.
+    pub sites: Vec<IisSite>,
+    /// The first error; reading stops there.
+    pub error: Option<XmlError>,
+}
+
+/// A located XML error.
+#[derive(Debug, PartialEq)]
+pub struct XmlError {
+    /// 1-based line.
+    pub line: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Parses the text of an applicationHost.config; `path` goes into provenance.
+pub fn parse(text: &str, path: &str) -> Parsed {
+    let lines = LineIndex::new(text);
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<(String, u32)> = Vec::new();
+    let mut out = Parsed::default();
+    let at = |line: u32| Some(provenance::line(IisConfig::NAME, path, line));
+    loop {
+        let before = reader.buffer_position() as usize;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => {
+                let line = lines.line(reader.error_position() as usize);
+                out.error = Some(XmlError { line, message: e.to_string() });
+                break;
+            }
+        };
+        // The element starts at the first '<' after the previous event.
+        let start = text[before.min(text.len())..]
+            .find('<')
+            .map_or(before, |i| before + i);
+        let line = lines.line(start);
+        let (element, empty) = match &event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                stack.pop();
+                continue;
+            }
+            Event::Eof => {
+                if let Some((name, opened)) = stack.last() {
+                    out.error = Some(XmlError {
+                        line: lines.line(text.len()),
+                        message: format!("file ends inside <{name}> opened at line {opened}"),
+                    });
+                }
+                break;
+            }
+            _ => continue,
+        };
+        let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+        let parent = stack.last().map(|(n, _)| n.as_str()).unwrap_or("");
+        let grandparent = stack.len().checked_sub(2).map(|i| stack[i].0.as_str()).unwrap_or("");
+        let attr = |key: &str| attribute(element, key);
+        match (name.as_str(), parent, grandparent) {
+            ("site", "sites", _) => out.sites.push(IisSite {
+                name: attr("name"),
+                id: attr("id").parse().unwrap_or(0),
+                provenance: at(line),
+                ..Default::default()
+            }),
+            ("binding", "bindings", "site") => {
+                if let Some(site) = out.sites.last_mut() {
+                    site.bindings.push(IisBinding {
+                        protocol: attr("protocol"),
+                        binding_information: attr("bindingInformation"),
+                        provenance: at(line),
+                    });
+                }
+            }
+            ("application", "site", _) => {
+                if let Some(site) = out.sites.last_mut() {
+                    site.applications.push(IisApplication {
+                        path: attr("path"),
+                        application_pool: attr("applicationPool"),
+                        provenance: at(line),
+                        ..Default::default()
+                    });
+                }
+            }
+            ("virtualDirectory", "application", "site") => {
+                if let Some(app) = out.sites.last_mut().and_then(|s| s.applications.last_mut()) {
+                    app.virtual_directories.push(IisVirtualDirectory {
+                        path: attr("path"),
+                        physical_path: attr("physicalPath"),
+                        provenance: at(line),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if !empty {
+            stack.push((name, line));
+        }
+    }
+    out
+}
+
+fn attribute(e: &BytesStart, key: &str) -> String {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == key.as_bytes())
+        .map(|a| {
+            a.unescape_value()
+                .map(|v| v.into_owned())
+                .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SMALL: &str = r#"<configuration><system.applicationHost><sites>
+  <site name="Default Web Site" id="1">
+    <application path="/" applicationPool="DefaultAppPool">
+      <virtualDirectory path="/" physicalPath="%SystemDrive%\inetpub\wwwroot" />
+    </application>
+    <bindings>
+      <binding protocol="https" bindingInformation="*:443:" />
+    </bindings>
+  </site>
+  <siteDefaults><bindings><binding protocol="http" bindingInformation="*:1:" /></bindings></siteDefaults>
+</sites></system.applicationHost></configuration>"#;
+
+    #[test]
+    fn reads_sites_bindings_and_paths_with_lines() {
+        let p = parse(SMALL, "x");
+        assert!(p.error.is_none());
+        assert_eq!(p.sites.len(), 1);
+        let s = &p.sites[0];
+        assert_eq!((s.name.as_str(), s.id), ("Default Web Site", 1));
+        assert_eq!(s.bindings.len(), 1, "siteDefaults bindings are not a site's");
+        assert_eq!(s.bindings[0].binding_information, "*:443:");
+        let vd = &s.applications[0].virtual_directories[0];
+        assert_eq!(vd.physical_path, r"%SystemDrive%\inetpub\wwwroot");
+        let line = |p: &Option<exfleet_proto::v1::Provenance>| match p.as_ref().unwrap().locator {
+            Some(exfleet_proto::v1::provenance::Locator::Line(l)) => l,
+            _ => 0,
+        };
+        assert_eq!(line(&s.provenance), 2);
+        assert_eq!(line(&vd.provenance), 4);
+        assert_eq!(line(&s.bindings[0].provenance), 7);
+    }
+
+    #[test]
+    fn unclosed_element_is_located_and_earlier_sites_kept() {
+        let bad = SMALL.replace("</configuration>", "");
+        let p = parse(&bad, "x");
+        assert_eq!(p.sites.len(), 1);
+        assert!(p.error.unwrap().message.contains("<configuration>"));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_errors_have_a_line(s in "\\PC{0,300}") {
+            let p = parse(&s, "x");
+            if let Some(e) = p.error { prop_assert!(e.line >= 1); }
+        }
+
+        #[test]
+        fn truncations_never_panic(cut in 0usize..1200) {
+            let cut = cut.min(SMALL.len());
+            let cut = (0..=cut).rev().find(|c| SMALL.is_char_boundary(*c)).unwrap();
+            let _ = parse(&SMALL[..cut], "x");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Evidence readers, one per artifact, all behind [`Reader`]. Adding an evidence kind means
+//! adding a module here and one line to [`read_all`].
+
+pub mod exsetup;
+pub mod hive;
+pub mod iis_config;
+pub mod setup_log;
+
+use crate::sink::Sink;
+use crate::triage::TriageDir;
+
+/// Reads one kind of artifact of a triage copy into typed evidence.
+///
+/// A reader never fails the collection: absence, damage and unreadable parts are recorded in
+/// the sink, with where they were met, and the reader keeps what it could read.
+pub trait Reader {
+    /// Stable name, used in provenance and collection errors.
+    const NAME: &'static str;
+    /// Reads the artifact from `dir` into `out`.
+    fn read(&self, dir: &TriageDir, out: &mut Sink);
+}
+
+/// Names of all readers, in the order [`read_all`] runs them.
+pub const NAMES: [&str; 5] = [
+    hive::system::SystemHive::NAME,
+    hive::software::SoftwareHive::NAME,
+    exsetup::ExSetup::NAME,
+    iis_config::IisConfig::NAME,
+    setup_log::SetupLog::NAME,
+];
+
+/// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
+/// it gives.
+pub fn read_all(dir: &TriageDir, out: &mut Sink) {
+    hive::system::SystemHive.read(dir, out);
+    hive::software::SoftwareHive.read(dir, out);
+    exsetup::ExSetup.read(dir, out);
+    iis_config::IisConfig.read(dir, out);
+    setup_log::SetupLog.read(dir, out);
+}

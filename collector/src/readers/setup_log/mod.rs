@@ -1,0 +1,85 @@
+//! `ExchangeSetupLogs\ExchangeSetup.log`: every setup run appended to one log. This reader
+//! ships parsed runs (setup version, mode, previous version, source dir, times, outcome, the
+//! `[ERROR]` lines with their numbers), not the multi-megabyte log itself.
+//!
+//! A log may be on any drive (setup writes it to the system drive's root). Unreadable lines
+//! are recorded with their line numbers; the rest of the log is still read.
+
+pub mod parser;
+
+use exfleet_proto::v1::artifact_status::State;
+
+use crate::provenance;
+use crate::readers::Reader;
+use crate::sink::Sink;
+use crate::text::decode;
+use crate::triage::TriageDir;
+
+/// Reads ExchangeSetup.log.
+pub struct SetupLog;
+
+const PATH: &str = r"ExchangeSetupLogs\ExchangeSetup.log";
+
+/// Unreadable lines recorded per log before the rest are only counted, so that a damaged
+/// multi-megabyte log does not flood the snapshot.
+const MAX_LINE_ERRORS: usize = 20;
+
+impl Reader for SetupLog {
+    const NAME: &'static str = "setup_log";
+
+    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+        let Some(file) = dir.resolve(PATH) else {
+            out.absent(Self::NAME, &dir.expected(PATH));
+            return;
+        };
+        let path = dir.display(&file);
+        let text = match std::fs::read(&file) {
+            Ok(b) => decode(&b),
+            Err(e) => {
+                out.artifact(Self::NAME, &path, State::Unreadable);
+                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
+                return;
+            }
+        };
+        let parsed = parser::parse(&text);
+        let damaged = !parsed.issues.is_empty();
+        for issue in parsed.issues.iter().take(MAX_LINE_ERRORS) {
+            let loc = provenance::line(Self::NAME, &path, issue.line);
+            out.error(
+                Self::NAME,
+                "malformed_line",
+                &path,
+                Some(loc),
+                format!("{path}: line {}: {}", issue.line, issue.message),
+            );
+        }
+        if parsed.issues.len() > MAX_LINE_ERRORS {
+            out.error(
+                Self::NAME,
+                "malformed_line",
+                &path,
+                None,
+                format!("{path}: {} more unreadable lines", parsed.issues.len() - MAX_LINE_ERRORS),
+            );
+        }
+        if parsed.runs.is_empty() && !text.trim().is_empty() {
+            out.error(
+                Self::NAME,
+                "no_setup_run",
+                &path,
+                None,
+                format!("{path}: no line starts a setup run"),
+            );
+        }
+        let state = match (damaged, parsed.runs.is_empty()) {
+            (false, _) => State::Read,
+            (true, false) => State::Partial,
+            (true, true) => State::Unreadable,
+        };
+        for mut run in parsed.runs {
+            run.provenance = Some(provenance::line(Self::NAME, &path, run.start_line));
+            out.evidence_mut().setup_runs.push(run);
+        }
+        out.artifact(Self::NAME, &path, state);
+    }
+}

@@ -1,0 +1,282 @@
+//! The ExchangeSetup.log format: prefixed lines `[<date> <time>] [<depth>] <text>` in UTC,
+//! the date month first with any one-character separator; continuation lines without a
+//! prefix belong to the line before them. Runs start with the
+//! `Starting Microsoft Exchange Server <product> Setup` banner and normally end with
+//! `End of Setup` (reference/evidence.md). The parser never fails: what it cannot read is
+//! reported with its line number and skipped.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use exfleet_proto::v1::setup_run::Outcome;
+use exfleet_proto::v1::{SetupLogLine, SetupRun};
+
+/// One prefixed line of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine<'a> {
+    /// 1-based line number.
+    pub number: u32,
+    /// UTC milliseconds since the epoch.
+    pub time_ms: i64,
+    /// Nesting depth from the `[n]` field.
+    pub depth: u32,
+    /// Text after the prefix.
+    pub text: &'a str,
+}
+
+/// A line that looked like a prefixed line but could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineIssue {
+    /// 1-based line number.
+    pub line: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What the parser read from a log.
+#[derive(Debug, Default)]
+pub struct ParsedLog {
+    /// Runs in file order.
+    pub runs: Vec<SetupRun>,
+    /// Prefixed lines seen before the first run banner (a log whose start was cut away).
+    pub orphan_lines: u32,
+    /// Lines that could not be read.
+    pub issues: Vec<LineIssue>,
+}
+
+/// Splits a line into its prefix fields. `Ok(None)` for a continuation line (no prefix),
+/// `Err` for a line that starts like a prefix but is malformed.
+pub fn parse_line(number: u32, line: &str) -> Result<Option<LogLine<'_>>, LineIssue> {
+    if !line.starts_with('[') || !line.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+        return Ok(None);
+    }
+    let issue = |m: &str| LineIssue {
+        line: number,
+        message: m.to_string(),
+    };
+    let close = line.find(']').ok_or_else(|| issue("unterminated time stamp"))?;
+    let stamp = &line[1..close];
+    let time_ms = parse_stamp(stamp).ok_or_else(|| issue(&format!("unreadable time stamp '{stamp}'")))?;
+    let rest = line[close + 1..].trim_start();
+    let (depth, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((d, t)) if d.chars().all(|c| c.is_ascii_digit()) && !d.is_empty() => {
+            (d.parse().unwrap_or(0), t.strip_prefix(' ').unwrap_or(t))
+        }
+        _ => (0, rest),
+    };
+    Ok(Some(LogLine {
+        number,
+        time_ms,
+        depth,
+        text,
+    }))
+}
+
+/// Parses `MM?DD?YYYY HH:mm:ss.ffff` (any one-character date separator) as UTC.
+pub fn parse_stamp(stamp: &str) -> Option<i64> {
+    let (date, time) = stamp.split_once(' ')?;
+    let b = date.as_bytes();
+    if b.len() != 10 || b[2].is_ascii_digit() || b[5].is_ascii_digit() {
+        return None;
+    }
+    let month = date.get(0..2)?.parse().ok()?;
+    let day = date.get(3..5)?.parse().ok()?;
+    let year = date.get(6..10)?.parse().ok()?;
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut parts = hms.split(':').map(|p| p.parse::<u32>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    if parts.next().is_some() || frac.is_empty() || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // Ten-thousandths in practice; scale any width to milliseconds.
+    let digits = frac.len().min(9) as u32;
+    let frac_ns = frac[..digits as usize].parse::<u64>().ok()? * 10u64.pow(9 - digits);
+    let time = NaiveTime::from_hms_nano_opt(h, m, s, frac_ns as u32)?;
+    Some(NaiveDateTime::new(date, time).and_utc().timestamp_millis())
+}
+
+/// Parses a whole log into runs.
+pub fn parse(text: &str) -> ParsedLog {
+    let mut out = ParsedLog::default();
+    let mut run: Option<SetupRun> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let number = i as u32 + 1;
+        let line = match parse_line(number, raw) {
+            Ok(Some(l)) => l,
+            Ok(None) => continue,
+            Err(issue) => {
+                out.issues.push(issue);
+                continue;
+            }
+        };
+        if let Some(product) = run_banner(line.text) {
+            if let Some(done) = run.take() {
+                out.runs.push(done);
+            }
+            run = Some(SetupRun {
+                product: product.to_string(),
+                started_at_ms: line.time_ms,
+                start_line: number,
+                outcome: Outcome::CutOff as i32,
+                ..Default::default()
+            });
+            continue;
+        }
+        match run.as_mut() {
+            Some(r) => apply(r, &line),
+            None => out.orphan_lines += 1,
+        }
+    }
+    out.runs.extend(run);
+    out
+}
+
+/// The product of a run banner line.
+fn run_banner(text: &str) -> Option<&str> {
+    text.trim_end()
+        .strip_prefix("Starting Microsoft Exchange Server ")?
+        .strip_suffix(" Setup")
+}
+
+/// Applies one line to the run it belongs to.
+fn apply(run: &mut SetupRun, line: &LogLine) {
+    let text = line.text.trim_end();
+    let failed = Outcome::Failed as i32;
+    if let Some(v) = text.strip_prefix("Setup version: ") {
+        run.setup_version = v.trim_end_matches('.').to_string();
+    } else if let Some(u) = text.strip_prefix("Logged on user: ") {
+        run.logged_on_user = u.trim_end_matches('.').to_string();
+    } else if let Some(p) = text.strip_prefix("Command Line Parameter Name='") {
+        if let Some((name, value)) = p.split_once("', Value='") {
+            let value = value.strip_suffix("'.").unwrap_or(value).to_string();
+            let name = name.to_ascii_lowercase();
+            match name.as_str() {
+                "sourcedir" => run.source_dir = value.clone(),
+                "mode" if run.mode.is_empty() => run.mode = value.clone(),
+                _ => {}
+            }
+            run.parameters.insert(name, value);
+        }
+    } else if let Some(m) = text.strip_prefix("The installation mode is set to: ") {
+        run.mode = quoted(m).to_string();
+    } else if let Some(v) = text.strip_prefix("The locally installed version is ") {
+        run.previous_version = v.trim_end_matches('.').to_string();
+    } else if let Some(v) = text.strip_prefix("The backup copy of the previously installed version is ") {
+        if run.previous_version.is_empty() {
+            run.previous_version = quoted(v).to_string();
+        }
+    } else if let Some(d) = text.strip_prefix("Exchange Installation Directory : ") {
+        run.install_dir = quoted(d).to_string();
+    } else if text.starts_with("[ERROR]") {
+        run.errors.push(SetupLogLine {
+            line: line.number,
+            time_ms: line.time_ms,
+            text: text.to_string(),
+        });
+    } else if text.starts_with("The Exchange Server setup operation completed successfully") {
+        if run.outcome != failed {
+            run.outcome = Outcome::Succeeded as i32;
+        }
+    } else if text.starts_with("The Exchange Server setup operation didn't complete")
+        || text.starts_with("Setup is stopping now because of one or more critical errors")
+    {
+        run.outcome = failed;
+    } else if let Some(result) = text.strip_prefix("CurrentResult ") {
+        let code = result.rsplit(':').next().unwrap_or("").trim();
+        if code.parse::<i64>().is_ok_and(|c| c != 0) {
+            run.outcome = failed;
+        }
+    } else if text == "End of Setup" {
+        run.ended_at_ms = line.time_ms;
+        run.end_line = line.number;
+        if run.outcome == Outcome::CutOff as i32 {
+            run.outcome = Outcome::EndedUnknown as i32;
+        }
+    }
+    if run.mode.is_empty() {
+        // /PrepareSchema, /PrepareAD ... runs have no mode parameter.
+        if let Some(name) = prepare_switch(text) {
+            run.mode = name.to_string();
+        }
+    }
+}
+
+fn prepare_switch(text: &str) -> Option<&'static str> {
+    let p = text.strip_prefix("Command Line Parameter Name='")?;
+    let name = p.split('\'').next()?.to_ascii_lowercase();
+    [
+        ("prepareschema", "PrepareSchema"),
+        ("preparead", "PrepareAD"),
+        ("preparedomain", "PrepareDomain"),
+        ("preparealldomains", "PrepareAllDomains"),
+    ]
+    .into_iter()
+    .find(|(k, _)| *k == name)
+    .map(|(_, v)| v)
+}
+
+/// The text between the first pair of single quotes, or the text without a final period.
+fn quoted(s: &str) -> &str {
+    s.split_once('\'')
+        .and_then(|(_, rest)| rest.rsplit_once('\''))
+        .map(|(inner, _)| inner)
+        .unwrap_or_else(|| s.trim_end_matches('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn stamps_are_month_first_with_any_separator() {
+        let a = parse_stamp("12/17/2021 10:00:00.0000").unwrap();
+        assert_eq!(parse_stamp("12-17-2021 10:00:00.0000"), Some(a));
+        assert_eq!(parse_stamp("12.17.2021 10:00:00.5000"), Some(a + 500));
+        assert_eq!(parse_stamp("17/12/2021 10:00:00.0000"), None, "month 17");
+    }
+
+    #[test]
+    fn a_run_without_end_is_cut_off_and_one_with_errors_failed() {
+        let log = "\
+[04-17-2021 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup
+[04-17-2021 10:00:00.0001] [0] Setup version: 15.2.858.5.
+[04-17-2021 10:00:00.0002] [0] Command Line Parameter Name='mode', Value='Upgrade'.
+[04-17-2021 10:00:01.0000] [1] [ERROR] Boom
+   at Stack.Trace()
+[04-17-2021 10:00:02.0000] [0] The Exchange Server setup operation didn't complete.
+[04-17-2021 10:00:02.0001] [0] End of Setup
+[04-18-2021 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup
+[04-18-2021 10:00:00.0001] [0] Setup version: 15.2.858.5.
+";
+        let p = parse(log);
+        assert_eq!(p.runs.len(), 2);
+        let (a, b) = (&p.runs[0], &p.runs[1]);
+        assert_eq!(a.outcome, Outcome::Failed as i32);
+        assert_eq!(a.mode, "Upgrade");
+        assert_eq!(a.errors.len(), 1);
+        assert_eq!(a.errors[0].line, 4);
+        assert_eq!(a.end_line, 7);
+        assert_eq!(b.outcome, Outcome::CutOff as i32);
+        assert_eq!(b.start_line, 8);
+    }
+
+    #[test]
+    fn malformed_prefix_is_reported_with_its_line() {
+        let p = parse("[1x/17/2021 10:00:00.0000] [0] hi\n");
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].line, 1);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "(\\[[0-9/ :.]{0,30}\\] \\[[0-9]\\] \\PC{0,40}\n|\\PC{0,40}\n){0,20}") {
+            let p = parse(&s);
+            for i in p.issues { prop_assert!(i.line >= 1); }
+        }
+
+        #[test]
+        fn stamp_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_stamp(&s);
+        }
+    }
+}

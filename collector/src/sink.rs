@@ -1,0 +1,71 @@
+//! The sink readers write to: evidence, collection errors and artifact states.
+//!
+//! Readers see only this (as vector's sources see only their output): they cannot fail the
+//! collection, they record what went wrong and go on.
+
+use exfleet_proto::v1::{artifact_status::State, ArtifactStatus, CollectionError, Provenance, Snapshot};
+
+/// Collects what readers produce into one snapshot.
+#[derive(Debug, Default)]
+pub struct Sink {
+    snapshot: Snapshot,
+}
+
+impl Sink {
+    /// A sink that fills `snapshot` (identity, labels and source already set).
+    pub fn new(snapshot: Snapshot) -> Self {
+        Sink { snapshot }
+    }
+
+    /// The evidence so far: readers run in order, and a later one may use what an earlier one
+    /// found (the ExSetup reader uses the install path from the SOFTWARE hive).
+    pub fn evidence(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// Mutable access to the evidence sections.
+    pub fn evidence_mut(&mut self) -> &mut Snapshot {
+        &mut self.snapshot
+    }
+
+    /// Records a collection error. `kind` is a stable snake_case string.
+    pub fn error(
+        &mut self,
+        reader: &str,
+        kind: &str,
+        path: &str,
+        location: Option<Provenance>,
+        message: impl Into<String>,
+    ) {
+        let message = message.into();
+        tracing::warn!(reader, kind, path, "{message}");
+        self.snapshot.errors.push(CollectionError {
+            reader: reader.to_string(),
+            kind: kind.to_string(),
+            path: path.to_string(),
+            location,
+            message,
+        });
+    }
+
+    /// Records the state of an artifact a reader looked for.
+    pub fn artifact(&mut self, reader: &str, path: &str, state: State) {
+        self.snapshot.artifacts.push(ArtifactStatus {
+            reader: reader.to_string(),
+            path: path.to_string(),
+            state: state as i32,
+        });
+    }
+
+    /// Records an artifact that is not in the copy, so that a report can tell "not
+    /// collected" from "healthy". Absence is not an error: many artifacts are optional.
+    pub fn absent(&mut self, reader: &str, path: &str) {
+        tracing::debug!(reader, path, "absent");
+        self.artifact(reader, path, State::Absent);
+    }
+
+    /// Ends the sink.
+    pub fn finish(self) -> Snapshot {
+        self.snapshot
+    }
+}

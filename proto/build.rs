@@ -1,0 +1,15 @@
+//! Generates `exfleet.v1` with protox, so that no system `protoc` is needed.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["exfleet/v1/snapshot.proto"];
+    for p in protos {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    let fds = protox::compile(protos, ["."])?;
+    prost_build::Config::new()
+        // Snapshots are also written as JSON for people and for independent checkers.
+        .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .message_attribute(".", "#[serde(default)]")
+        .compile_fds(fds)?;
+    Ok(())
+}
