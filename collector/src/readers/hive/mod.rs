@@ -197,12 +197,12 @@ impl Hive {
 
     fn record_key_logs(&mut self, node: &CellKeyNode, out: &mut Sink) {
         let Some(logs) = node.logs.get() else { return };
-        let offset = node.file_offset_absolute as u64;
+        let key = format!("{}\\{}", self.mount, node.get_pretty_path().trim_start_matches('\\'));
         for log in logs {
-            let msg = format!(
-                "{}: key {} at offset 0x{offset:08x}: {}",
-                self.path, node.path, log.text
-            );
+            // notatin names the damaged cell's offset in decimal at the end of its message;
+            // without one the key's own cell is the best location.
+            let offset = trailing_offset(&log.text).unwrap_or(node.file_offset_absolute as u64);
+            let msg = format!("{}: offset 0x{offset:08x} (under {key}): {}", self.path, log.text);
             self.damage(out, Some(offset), msg);
         }
     }
@@ -300,6 +300,13 @@ fn check_base_block(bytes: &[u8]) -> Result<(), (&'static str, usize, String)> {
         ));
     }
     Ok(())
+}
+
+/// The number after the last "offset " of a notatin message.
+fn trailing_offset(text: &str) -> Option<u64> {
+    let rest = &text[text.rfind("offset ")? + "offset ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A hive is dirty when its primary and secondary sequence numbers differ.
