@@ -11,7 +11,10 @@ use crate::error::Error;
 /// Writes `snapshot` to `path`: JSON when the name ends in `.json`, protobuf otherwise.
 /// The file is written beside its final name and renamed, so a reader never sees half of it.
 pub fn write(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
-    let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    let bytes = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         serde_json::to_vec_pretty(snapshot).map_err(|e| Error::Encode(e.to_string()))?
     } else {
         snapshot.encode_to_vec()
@@ -31,9 +34,14 @@ pub fn read(path: &Path) -> Result<Snapshot, Error> {
         path: path.to_path_buf(),
         source,
     })?;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        serde_json::from_slice(&bytes).map_err(|e| Error::Encode(format!("{}: {e}", path.display())))
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Encode(format!("{}: {e}", path.display())))
     } else {
-        Snapshot::decode(bytes.as_slice()).map_err(|e| Error::Encode(format!("{}: {e}", path.display())))
+        Snapshot::decode(bytes.as_slice())
+            .map_err(|e| Error::Encode(format!("{}: {e}", path.display())))
     }
 }

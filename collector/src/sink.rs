@@ -3,7 +3,9 @@
 //! Readers see only this (as vector's sources see only their output): they cannot fail the
 //! collection, they record what went wrong and go on.
 
-use exfleet_proto::v1::{artifact_status::State, ArtifactStatus, CollectionError, Provenance, Snapshot};
+use exfleet_proto::v1::{
+    artifact_status::State, ArtifactStatus, CollectionError, Provenance, Snapshot,
+};
 
 /// Collects what readers produce into one snapshot.
 #[derive(Debug, Default)]

@@ -52,7 +52,12 @@ fn every_css_exchange_setup_log() {
         .map(|p| {
             let text = exfleet_collector::text::decode(&std::fs::read(p).unwrap());
             let parsed = parser::parse(&text);
-            assert!(parsed.issues.is_empty(), "{}: {:?}", p.display(), parsed.issues);
+            assert!(
+                parsed.issues.is_empty(),
+                "{}: {:?}",
+                p.display(),
+                parsed.issues
+            );
             let runs: Vec<_> = parsed
                 .runs
                 .iter()
@@ -163,7 +168,11 @@ fn collect_system_hive(xz_name: Option<&str>, raw_name: Option<&str>) -> Snapsho
 }
 
 fn system_state(s: &Snapshot) -> i32 {
-    s.artifacts.iter().find(|a| a.reader == "system_hive").unwrap().state
+    s.artifacts
+        .iter()
+        .find(|a| a.reader == "system_hive")
+        .unwrap()
+        .state
 }
 
 #[test]
@@ -173,7 +182,11 @@ fn system_2_hive_values_and_dirty_state() {
     let dirty: Vec<_> = s.errors.iter().filter(|e| e.kind == "dirty_hive").collect();
     assert_eq!(dirty.len(), 1, "{:?}", s.errors);
     assert_eq!(system_state(&s), State::Partial as i32);
-    let rr = s.services.iter().find(|x| x.name == "RemoteRegistry").unwrap();
+    let rr = s
+        .services
+        .iter()
+        .find(|x| x.name == "RemoteRegistry")
+        .unwrap();
     assert_eq!(rr.start, 4, "RemoteRegistry is disabled in this hive");
     let platform = s.platform.as_ref().unwrap();
     assert!(platform
@@ -200,7 +213,11 @@ fn system_2_hive_values_and_dirty_state() {
 #[test]
 fn corrupted_hive_damage_is_located_and_reading_goes_on() {
     let s = collect_system_hive(Some("corrupted_system_hive.xz"), None);
-    let damage: Vec<_> = s.errors.iter().filter(|e| e.kind == "damaged_hive").collect();
+    let damage: Vec<_> = s
+        .errors
+        .iter()
+        .filter(|e| e.kind == "damaged_hive")
+        .collect();
     insta::assert_json_snapshot!(json!({
         "state": system_state(&s),
         "services_read": s.services.len(),
@@ -211,7 +228,10 @@ fn corrupted_hive_damage_is_located_and_reading_goes_on() {
         })).collect::<Vec<_>>(),
     }));
     for e in &damage {
-        assert!(e.message.contains("offset") || e.location.is_some(), "unlocated: {e:?}");
+        assert!(
+            e.message.contains("offset") || e.location.is_some(),
+            "unlocated: {e:?}"
+        );
     }
 }
 

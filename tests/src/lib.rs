@@ -1,1 +1,34 @@
-//! placeholder
+//! Test support for exfleet: writers of Windows formats (registry hives, PE images), a
+//! builder of triage directories, and the fleet simulator with its ground truth.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod fleet;
+pub mod pe;
+pub mod regf;
+pub mod triage;
+
+use std::path::Path;
+
+use fleet::{truth::GroundTruth, FleetConfig};
+
+/// Writes a whole simulated fleet under `out`: `hosts/<NAME>/` triage copies,
+/// `labels/<NAME>.toml` host labels and `ground-truth.json`.
+pub fn write_fleet(cfg: &FleetConfig, out: &Path) -> std::io::Result<GroundTruth> {
+    let hosts = fleet::generate(cfg);
+    std::fs::create_dir_all(out.join("labels"))?;
+    for h in &hosts {
+        fleet::render::write(h, cfg.seed, &out.join("hosts").join(&h.name))?;
+        let labels = format!(
+            "dag = \"{}\"\nrole-group = \"{}\"\nowner = \"{}\"\n",
+            h.dag.as_deref().unwrap_or(""),
+            h.role_group,
+            h.owner
+        );
+        std::fs::write(out.join("labels").join(format!("{}.toml", h.name)), labels)?;
+    }
+    let truth = fleet::truth::ground_truth(cfg.seed, &hosts);
+    let json = serde_json::to_vec_pretty(&truth).map_err(std::io::Error::other)?;
+    std::fs::write(out.join("ground-truth.json"), json)?;
+    Ok(truth)
+}

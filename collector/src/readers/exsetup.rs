@@ -34,7 +34,10 @@ impl Reader for ExSetup {
             .filter(|p| !p.is_empty());
         let candidates: Vec<String> = match &from_registry {
             Some(p) => vec![p.clone()],
-            None => DEFAULT_INSTALL_PATHS.iter().map(|p| p.to_string()).collect(),
+            None => DEFAULT_INSTALL_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
         };
         let found = candidates.iter().find_map(|root| {
             let win = format!(r"{}\Bin\ExSetup.exe", root.trim_end_matches('\\'));
@@ -75,14 +78,19 @@ pub fn read_version(bytes: &[u8]) -> Result<FileVersion, (&'static str, String)>
     let resources = pe
         .resources()
         .map_err(|e| ("missing_version_resource", format!("no resources: {e}")))?;
-    let info = resources
-        .version_info()
-        .map_err(|e| ("missing_version_resource", format!("no version resource: {e}")))?;
+    let info = resources.version_info().map_err(|e| {
+        (
+            "missing_version_resource",
+            format!("no version resource: {e}"),
+        )
+    })?;
     let fixed = info.fixed();
     let lang = info.translation().first().copied();
     let string = |key: &str| lang.and_then(|l| info.value(l, key)).unwrap_or_default();
     let string_version = string("FileVersion");
-    let fixed_version = fixed.map(|f| f.dwFileVersion.to_string()).unwrap_or_default();
+    let fixed_version = fixed
+        .map(|f| f.dwFileVersion.to_string())
+        .unwrap_or_default();
     if fixed_version.is_empty() && string_version.is_empty() {
         return Err((
             "missing_version_resource",

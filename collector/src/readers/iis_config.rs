@@ -88,7 +88,10 @@ pub fn parse(text: &str, path: &str) -> Parsed {
             Ok(e) => e,
             Err(e) => {
                 let line = lines.line(reader.error_position() as usize);
-                out.error = Some(XmlError { line, message: e.to_string() });
+                out.error = Some(XmlError {
+                    line,
+                    message: e.to_string(),
+                });
                 break;
             }
         };
@@ -117,7 +120,11 @@ pub fn parse(text: &str, path: &str) -> Parsed {
         };
         let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
         let parent = stack.last().map(|(n, _)| n.as_str()).unwrap_or("");
-        let grandparent = stack.len().checked_sub(2).map(|i| stack[i].0.as_str()).unwrap_or("");
+        let grandparent = stack
+            .len()
+            .checked_sub(2)
+            .map(|i| stack[i].0.as_str())
+            .unwrap_or("");
         let attr = |key: &str| attribute(element, key);
         match (name.as_str(), parent, grandparent) {
             ("site", "sites", _) => out.sites.push(IisSite {
@@ -199,7 +206,11 @@ mod tests {
         assert_eq!(p.sites.len(), 1);
         let s = &p.sites[0];
         assert_eq!((s.name.as_str(), s.id), ("Default Web Site", 1));
-        assert_eq!(s.bindings.len(), 1, "siteDefaults bindings are not a site's");
+        assert_eq!(
+            s.bindings.len(),
+            1,
+            "siteDefaults bindings are not a site's"
+        );
         assert_eq!(s.bindings[0].binding_information, "*:443:");
         let vd = &s.applications[0].virtual_directories[0];
         assert_eq!(vd.physical_path, r"%SystemDrive%\inetpub\wwwroot");

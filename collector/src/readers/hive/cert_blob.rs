@@ -56,14 +56,14 @@ pub fn parse(blob: &[u8]) -> Result<Certificate, BlobError> {
         })?;
         let id = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let len = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
-        let data = blob
-            .get(at + 12..)
-            .and_then(|rest| rest.get(..len))
-            .ok_or(BlobError::Truncated {
-                offset: at,
-                need: 12 + len,
-                have: blob.len() - at,
-            })?;
+        let data =
+            blob.get(at + 12..)
+                .and_then(|rest| rest.get(..len))
+                .ok_or(BlobError::Truncated {
+                    offset: at,
+                    need: 12 + len,
+                    have: blob.len() - at,
+                })?;
         if id == CERT_PROP_ID {
             return certificate(data, at + 12);
         }
@@ -113,7 +113,11 @@ mod tests {
         let blob = [0x20, 0, 0, 0, 1, 0, 0, 0, 0xff, 0, 0, 0, 1, 2];
         assert_eq!(
             parse(&blob),
-            Err(BlobError::Truncated { offset: 0, need: 12 + 255, have: 14 })
+            Err(BlobError::Truncated {
+                offset: 0,
+                need: 12 + 255,
+                have: 14
+            })
         );
     }
 
@@ -121,7 +125,10 @@ mod tests {
     fn skips_other_properties_and_reports_bad_der() {
         let mut blob = vec![0x03, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xaa, 0xbb];
         blob.extend([0x20, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3]);
-        assert!(matches!(parse(&blob), Err(BlobError::BadCertificate { offset: 26, .. })));
+        assert!(matches!(
+            parse(&blob),
+            Err(BlobError::BadCertificate { offset: 26, .. })
+        ));
     }
 
     proptest! {

@@ -71,7 +71,13 @@ impl Hive {
         if let Err((kind, at, msg)) = check_base_block(&bytes) {
             out.artifact(reader, &path, State::Unreadable);
             let loc = provenance::offset(reader, &path, at as u64);
-            out.error(reader, kind, &path, Some(loc), format!("{path}: offset 0x{at:08x}: {msg}"));
+            out.error(
+                reader,
+                kind,
+                &path,
+                Some(loc),
+                format!("{path}: offset 0x{at:08x}: {msg}"),
+            );
             return None;
         }
         let logs: Vec<(String, Vec<u8>)> = ["LOG1", "LOG2"]
@@ -106,12 +112,24 @@ impl Hive {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
                 out.artifact(reader, &path, State::Unreadable);
-                out.error(reader, "malformed_hive", &path, None, format!("{path}: {e}"));
+                out.error(
+                    reader,
+                    "malformed_hive",
+                    &path,
+                    None,
+                    format!("{path}: {e}"),
+                );
                 return None;
             }
             Err(_) => {
                 out.artifact(reader, &path, State::Unreadable);
-                out.error(reader, "malformed_hive", &path, None, format!("{path}: the hive parser gave up on this file"));
+                out.error(
+                    reader,
+                    "malformed_hive",
+                    &path,
+                    None,
+                    format!("{path}: the hive parser gave up on this file"),
+                );
                 return None;
             }
         };
@@ -154,7 +172,11 @@ impl Hive {
                 None
             }
             Err(_) => {
-                self.damage(out, None, format!("{display}: the hive parser gave up on this key"));
+                self.damage(
+                    out,
+                    None,
+                    format!("{display}: the hive parser gave up on this key"),
+                );
                 None
             }
         }
@@ -178,7 +200,11 @@ impl Hive {
                 })
                 .collect(),
             Err(_) => {
-                self.damage(out, None, format!("{parent}: the hive parser gave up on its subkeys"));
+                self.damage(
+                    out,
+                    None,
+                    format!("{parent}: the hive parser gave up on its subkeys"),
+                );
                 Vec::new()
             }
         }
@@ -191,24 +217,37 @@ impl Hive {
 
     /// Records the artifact's final state.
     pub fn finish(self, out: &mut Sink) {
-        let state = if self.damaged { State::Partial } else { State::Read };
+        let state = if self.damaged {
+            State::Partial
+        } else {
+            State::Read
+        };
         out.artifact(self.reader, &self.path, state);
     }
 
     fn record_key_logs(&mut self, node: &CellKeyNode, out: &mut Sink) {
         let Some(logs) = node.logs.get() else { return };
-        let key = format!("{}\\{}", self.mount, node.get_pretty_path().trim_start_matches('\\'));
+        let key = format!(
+            "{}\\{}",
+            self.mount,
+            node.get_pretty_path().trim_start_matches('\\')
+        );
         for log in logs {
             // notatin names the damaged cell's offset in decimal at the end of its message;
             // without one the key's own cell is the best location.
             let offset = trailing_offset(&log.text).unwrap_or(node.file_offset_absolute as u64);
-            let msg = format!("{}: offset 0x{offset:08x} (under {key}): {}", self.path, log.text);
+            let msg = format!(
+                "{}: offset 0x{offset:08x} (under {key}): {}",
+                self.path, log.text
+            );
             self.damage(out, Some(offset), msg);
         }
     }
 
     fn drain_parse_logs(&mut self, out: &mut Sink) {
-        let Some(logs) = self.parser.get_parse_logs().get().cloned() else { return };
+        let Some(logs) = self.parser.get_parse_logs().get().cloned() else {
+            return;
+        };
         for log in logs {
             use notatin::log::LogCode;
             match log.code {
@@ -296,7 +335,10 @@ fn check_base_block(bytes: &[u8]) -> Result<(), (&'static str, usize, String)> {
         return Err((
             "truncated",
             bytes.len(),
-            format!("file ends after {} bytes, before the first hive bin", bytes.len()),
+            format!(
+                "file ends after {} bytes, before the first hive bin",
+                bytes.len()
+            ),
         ));
     }
     Ok(())

@@ -41,7 +41,9 @@ impl Reader for SoftwareHive {
 fn read_exchange(hive: &mut Hive, out: &mut Sink) {
     for version in ["v15", "v14"] {
         let root = format!(r"Microsoft\ExchangeServer\{version}");
-        let Some(setup) = hive.key(&format!(r"{root}\Setup"), out) else { continue };
+        let Some(setup) = hive.key(&format!(r"{root}\Setup"), out) else {
+            continue;
+        };
         let part = |name: &str| setup.dword(name).map(|n| n.to_string());
         let msi_version = match (
             part("MsiProductMajor"),
@@ -73,8 +75,14 @@ fn collect_watermarks(hive: &mut Hive, key: &mut Key, base: &str, depth: usize, 
     let action = key.string("Action");
     let configured = key.string("ConfiguredVersion");
     let unpacked = key.string("UnpackedVersion");
-    if depth > 0 && (watermark.is_some() || action.is_some() || configured.is_some() || unpacked.is_some()) {
-        let component = key.path.strip_prefix(base).unwrap_or(&key.path).trim_start_matches('\\');
+    if depth > 0
+        && (watermark.is_some() || action.is_some() || configured.is_some() || unpacked.is_some())
+    {
+        let component = key
+            .path
+            .strip_prefix(base)
+            .unwrap_or(&key.path)
+            .trim_start_matches('\\');
         let value = if watermark.is_some() { "Watermark" } else { "" };
         out.evidence_mut().watermarks.push(SetupWatermark {
             component: component.to_string(),
@@ -93,7 +101,12 @@ fn collect_watermarks(hive: &mut Hive, key: &mut Key, base: &str, depth: usize, 
 }
 
 fn read_updates(hive: &mut Hive, out: &mut Sink) {
-    for product in ["Exchange 2010", "Exchange 2013", "Exchange 2016", "Exchange 2019"] {
+    for product in [
+        "Exchange 2010",
+        "Exchange 2013",
+        "Exchange 2016",
+        "Exchange 2019",
+    ] {
         let Some(mut parent) = hive.key(&format!(r"Microsoft\Updates\{product}"), out) else {
             continue;
         };

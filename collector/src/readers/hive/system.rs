@@ -109,7 +109,9 @@ fn read_services(hive: &mut Hive, ccs: &str, out: &mut Sink) {
     for k in hive.subkeys(&mut services, out) {
         // Driver and service keys alike carry Start; keys without it are not services
         // (e.g. parameter containers).
-        let Some(start) = k.dword("Start") else { continue };
+        let Some(start) = k.dword("Start") else {
+            continue;
+        };
         let svc = ServiceConfig {
             name: k.name().to_string(),
             display_name: k.string("DisplayName").unwrap_or_default(),
@@ -138,7 +140,10 @@ fn ssl_binding(hive: &Hive, k: &Key, sni: bool) -> SslBinding {
     SslBinding {
         endpoint: k.name().to_string(),
         sni,
-        cert_thumbprint: k.binary("SslCertHash").map(|h| hex_upper(&h)).unwrap_or_default(),
+        cert_thumbprint: k
+            .binary("SslCertHash")
+            .map(|h| hex_upper(&h))
+            .unwrap_or_default(),
         cert_store: k
             .string("SslCertStoreName")
             .filter(|s| !s.is_empty())
@@ -173,8 +178,8 @@ mod tests {
     #[test]
     fn guid_is_in_registry_form() {
         let b = [
-            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde,
-            0xf0,
+            0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
+            0xde, 0xf0,
         ];
         assert_eq!(super::guid(&b), "{12345678-1234-5678-1234-56789abcdef0}");
     }

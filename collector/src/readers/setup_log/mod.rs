@@ -59,7 +59,10 @@ impl Reader for SetupLog {
                 "malformed_line",
                 &path,
                 None,
-                format!("{path}: {} more unreadable lines", parsed.issues.len() - MAX_LINE_ERRORS),
+                format!(
+                    "{path}: {} more unreadable lines",
+                    parsed.issues.len() - MAX_LINE_ERRORS
+                ),
             );
         }
         if parsed.runs.is_empty() && !text.trim().is_empty() {

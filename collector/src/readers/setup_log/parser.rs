@@ -52,9 +52,12 @@ pub fn parse_line(number: u32, line: &str) -> Result<Option<LogLine<'_>>, LineIs
         line: number,
         message: m.to_string(),
     };
-    let close = line.find(']').ok_or_else(|| issue("unterminated time stamp"))?;
+    let close = line
+        .find(']')
+        .ok_or_else(|| issue("unterminated time stamp"))?;
     let stamp = &line[1..close];
-    let time_ms = parse_stamp(stamp).ok_or_else(|| issue(&format!("unreadable time stamp '{stamp}'")))?;
+    let time_ms =
+        parse_stamp(stamp).ok_or_else(|| issue(&format!("unreadable time stamp '{stamp}'")))?;
     let rest = line[close + 1..].trim_start();
     let (depth, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
         Some((d, t)) if d.chars().all(|c| c.is_ascii_digit()) && !d.is_empty() => {
@@ -160,7 +163,9 @@ fn apply(run: &mut SetupRun, line: &LogLine) {
         run.mode = quoted(m).to_string();
     } else if let Some(v) = text.strip_prefix("The locally installed version is ") {
         run.previous_version = v.trim_end_matches('.').to_string();
-    } else if let Some(v) = text.strip_prefix("The backup copy of the previously installed version is ") {
+    } else if let Some(v) =
+        text.strip_prefix("The backup copy of the previously installed version is ")
+    {
         if run.previous_version.is_empty() {
             run.previous_version = quoted(v).to_string();
         }

@@ -1,0 +1,317 @@
+//! The fleet simulator: triage directories of N Exchange servers in the real Windows formats,
+//! reproducible from a seed, with a mix of products, CUs, SUs, DAGs and sites, planted faults,
+//! and a ground-truth file of the findings each server must produce.
+//!
+//! Ground truth comes only from what the simulator planted ([`Fault`], and the product it
+//! chose); the simulator never runs the analyzer.
+
+pub mod builds;
+pub mod cert;
+pub mod iis;
+pub mod render;
+pub mod setup_log;
+pub mod truth;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use builds::Line;
+
+/// A fault the simulator can plant in a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// On its CU, but not on the newest SU for it.
+    SuBehind,
+    /// On a CU that no longer gets updates.
+    CuOutOfSupport,
+    /// ExSetup.exe carries a build the catalog does not know (a private fix).
+    UnknownBuild,
+    /// ExSetup.exe is on another CU than the registry's Msi* values say (rolled back).
+    FileRegistryMismatch,
+    /// An installed-update key names an SU for another CU.
+    SuWrongCu,
+    /// Setup was interrupted: a role watermark is left and the last run has no end.
+    SetupInterrupted,
+    /// The last run started setup.exe from the installation's own Bin folder.
+    InstallFromBin,
+    /// The last run failed with an error no known pattern explains.
+    SetupUnknownError,
+    /// The 0.0.0.0:444 binding's certificate is not in the machine store.
+    BackendCertMissing,
+    /// The 0.0.0.0:444 binding's certificate has expired.
+    BackendCertExpired,
+    /// A reboot is pending (PendingFileRenameOperations).
+    PendingReboot,
+    /// Exchange, IIS and WMI services left Disabled after an update.
+    ServicesDisabled,
+    /// .NET Framework below what the CU needs.
+    DotnetUnsupported,
+}
+
+impl Fault {
+    /// Every fault, in a fixed order.
+    pub const ALL: [Fault; 13] = [
+        Fault::SuBehind,
+        Fault::CuOutOfSupport,
+        Fault::UnknownBuild,
+        Fault::FileRegistryMismatch,
+        Fault::SuWrongCu,
+        Fault::SetupInterrupted,
+        Fault::InstallFromBin,
+        Fault::SetupUnknownError,
+        Fault::BackendCertMissing,
+        Fault::BackendCertExpired,
+        Fault::PendingReboot,
+        Fault::ServicesDisabled,
+        Fault::DotnetUnsupported,
+    ];
+
+    /// The finding id this fault must produce (reference/findings.md).
+    pub fn finding_id(self) -> &'static str {
+        match self {
+            Fault::SuBehind => "build.su-behind",
+            Fault::CuOutOfSupport => "build.cu-out-of-support",
+            Fault::UnknownBuild => "build.unknown",
+            Fault::FileRegistryMismatch => "build.file-registry-mismatch",
+            Fault::SuWrongCu => "build.su-wrong-cu",
+            Fault::SetupInterrupted => "setup.interrupted",
+            Fault::InstallFromBin => "setup.install-from-bin",
+            Fault::SetupUnknownError => "setup.unknown-error",
+            Fault::BackendCertMissing | Fault::BackendCertExpired => "iis.backend-binding-cert",
+            Fault::PendingReboot => "os.pending-reboot",
+            Fault::ServicesDisabled => "services.disabled-after-update",
+            Fault::DotnetUnsupported => "dotnet.unsupported",
+        }
+    }
+
+    /// Faults that touch the same artifact cannot be planted together.
+    fn group(self) -> u8 {
+        match self {
+            // All choose the build or the CU line.
+            Fault::SuBehind
+            | Fault::CuOutOfSupport
+            | Fault::UnknownBuild
+            | Fault::FileRegistryMismatch
+            | Fault::SuWrongCu => 0,
+            Fault::SetupInterrupted | Fault::InstallFromBin | Fault::SetupUnknownError => 2,
+            Fault::BackendCertMissing | Fault::BackendCertExpired => 3,
+            Fault::PendingReboot => 4,
+            Fault::ServicesDisabled => 5,
+            Fault::DotnetUnsupported => 6,
+        }
+    }
+}
+
+/// The operating systems hosts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Os {
+    /// ProductName.
+    pub product_name: &'static str,
+    /// CurrentBuild.
+    pub build: &'static str,
+    /// UBR.
+    pub ubr: u32,
+}
+
+const OSES: [Os; 3] = [
+    Os {
+        product_name: "Windows Server 2019 Datacenter",
+        build: "17763",
+        ubr: 6532,
+    },
+    Os {
+        product_name: "Windows Server 2022 Datacenter",
+        build: "20348",
+        ubr: 3807,
+    },
+    Os {
+        product_name: "Windows Server 2025 Datacenter",
+        build: "26100",
+        ubr: 4652,
+    },
+];
+
+/// One simulated server.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSpec {
+    /// NetBIOS name (upper case).
+    pub name: String,
+    /// DNS domain.
+    pub domain: String,
+    /// AD site.
+    pub site: String,
+    /// DAG, when the host is in one.
+    pub dag: Option<String>,
+    /// Role group label.
+    pub role_group: String,
+    /// Owner label.
+    pub owner: String,
+    /// The CU line the registry says is installed.
+    #[serde(serialize_with = "line_name")]
+    pub line: &'static Line,
+    /// Index of the installed update of `line` (`None` = CU base build).
+    pub update: Option<usize>,
+    /// The build ExSetup.exe carries.
+    pub exsetup_build: [u16; 4],
+    /// The operating system.
+    pub os: Os,
+    /// .NET Framework release DWORD.
+    pub dotnet_release: u32,
+    /// Drive Exchange is installed on.
+    pub install_drive: char,
+    /// Whether the triage copy has one folder per drive.
+    pub drive_folders: bool,
+    /// Faults planted.
+    pub faults: Vec<Fault>,
+}
+
+fn line_name<S: serde::Serializer>(l: &&'static Line, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{} {}", l.product, l.cu))
+}
+
+impl HostSpec {
+    /// Whether a fault was planted.
+    pub fn has(&self, f: Fault) -> bool {
+        self.faults.contains(&f)
+    }
+
+    /// Exchange's install root with its trailing backslash, as MsiInstallPath holds it.
+    pub fn install_path(&self) -> String {
+        format!(
+            r"{}:\Program Files\Microsoft\Exchange Server\V15\",
+            self.install_drive
+        )
+    }
+
+    /// Fully qualified DNS name.
+    pub fn fqdn(&self) -> String {
+        format!("{}.{}", self.name.to_lowercase(), self.domain)
+    }
+}
+
+/// Parameters of a simulated fleet.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// Seed: the same seed gives the same fleet, byte for byte.
+    pub seed: u64,
+    /// Number of servers.
+    pub servers: usize,
+    /// Chance that a host beyond the first few (which carry one fault kind each) has a fault.
+    pub fault_rate: f64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            seed: 1,
+            servers: 30,
+            fault_rate: 0.4,
+        }
+    }
+}
+
+const SITES: [&str; 4] = ["Paris", "Seattle", "Singapore", "Frankfurt"];
+const OWNERS: [&str; 3] = ["messaging-team", "infra-emea", "infra-apac"];
+/// Servers per DAG.
+const DAG_SIZE: usize = 4;
+
+/// Generates the fleet's host specifications.
+pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    // Every fault kind is planted at least once when the fleet is large enough, so that a
+    // ground-truth test over a default fleet exercises every rule.
+    let mut planned: Vec<Vec<Fault>> = vec![Vec::new(); cfg.servers];
+    let mut order: Vec<usize> = (0..cfg.servers).collect();
+    order.shuffle(&mut rng);
+    for (slot, fault) in order.iter().zip(Fault::ALL) {
+        planned[*slot].push(fault);
+    }
+    // Two hosts share the same wrong-CU SU, so that the fleet shows a pattern.
+    if let Some(&second) = order.get(Fault::ALL.len()) {
+        planned[second].push(Fault::SuWrongCu);
+    }
+    for (i, faults) in planned.iter_mut().enumerate() {
+        if order.iter().position(|&o| o == i).unwrap_or(0) > Fault::ALL.len()
+            && rng.random_bool(cfg.fault_rate)
+        {
+            let f = Fault::ALL[rng.random_range(0..Fault::ALL.len())];
+            faults.push(f);
+        }
+    }
+    let mut hosts = Vec::with_capacity(cfg.servers);
+    for (i, mut faults) in planned.into_iter().enumerate() {
+        faults.sort();
+        faults.dedup_by_key(|f| f.group());
+        let site = SITES[i % SITES.len()];
+        let dag_index = i / DAG_SIZE;
+        hosts.push(host(&mut rng, i, site, dag_index, faults));
+    }
+    hosts
+}
+
+fn host(
+    rng: &mut ChaCha8Rng,
+    i: usize,
+    site: &str,
+    dag_index: usize,
+    faults: Vec<Fault>,
+) -> HostSpec {
+    let has = |f| faults.contains(&f);
+    // A DAG runs one CU line; DAG membership comes from the index, so the line does too.
+    let mut line: &'static Line = match dag_index % 5 {
+        0 | 1 | 2 => &builds::SE_RTM,
+        3 => &builds::EX2019_CU15,
+        _ => &builds::EX2016_CU23,
+    };
+    if has(Fault::CuOutOfSupport) {
+        line = &builds::EX2019_CU13;
+    }
+    if has(Fault::FileRegistryMismatch) || has(Fault::SuWrongCu) {
+        // Both plant an Exchange 2019 CU14/CU15 story; keep the host on CU15.
+        line = &builds::EX2019_CU15;
+    }
+    let update = if has(Fault::SuBehind) {
+        let choices = builds::behind_choices(line);
+        Some(choices[rng.random_range(0..choices.len())])
+    } else {
+        Some(line.latest())
+    };
+    let mut exsetup_build = line.build(update);
+    if has(Fault::FileRegistryMismatch) {
+        // The file rolled back to CU14's newest SU while the registry still says CU15.
+        exsetup_build = builds::EX2019_CU14.build(Some(builds::EX2019_CU14.latest()));
+    }
+    if has(Fault::UnknownBuild) {
+        exsetup_build[3] = 990 + rng.random_range(0..9);
+    }
+    let os = OSES[rng.random_range(0..OSES.len())];
+    let dotnet_release = if has(Fault::DotnetUnsupported) {
+        461808 // 4.7.2
+    } else if os.build == "17763" {
+        528040 // 4.8
+    } else {
+        533320 // 4.8.1
+    };
+    let install_drive = if rng.random_bool(0.3) { 'D' } else { 'C' };
+    let site_code = &site[..3].to_uppercase();
+    HostSpec {
+        name: format!("EX{site_code}{:02}", i + 1),
+        domain: "contoso.local".to_string(),
+        site: site.to_string(),
+        dag: Some(format!("DAG{:02}", dag_index + 1)),
+        role_group: "mailbox".to_string(),
+        owner: OWNERS[i % OWNERS.len()].to_string(),
+        line,
+        update,
+        exsetup_build,
+        os,
+        dotnet_release,
+        install_drive,
+        // A host on D: is always copied with drive folders, as collection tools do.
+        drive_folders: install_drive != 'C' || rng.random_bool(0.3),
+        faults,
+    }
+}

@@ -1,0 +1,355 @@
+//! Turns a [`HostSpec`] into its triage directory: SYSTEM and SOFTWARE hives, ExSetup.exe,
+//! applicationHost.config and ExchangeSetup.log, with its faults planted.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::builds::{self, text};
+use super::cert::{self, StoreCert};
+use super::setup_log::{self, RunEnd, RunSpec};
+use super::{iis, Fault, HostSpec};
+use crate::pe::{image_with_version, VersionInfo};
+use crate::regf::{HiveBuilder, RegData};
+use crate::triage::{triage, TriageBuilder};
+
+/// Exchange's AppId on its HTTP.sys bindings.
+const EXCHANGE_APP_ID: [u8; 16] = [
+    0x81, 0xe1, 0xc3, 0x4d, 0x4b, 0xe1, 0x21, 0x4a, 0xb0, 0x22, 0x59, 0xfc, 0x66, 0x9b, 0x09, 0x14,
+];
+
+/// Services every simulated Exchange server has: key name, display name, start type.
+pub const SERVICES: [(&str, &str, u32); 24] = [
+    (
+        "MSExchangeADTopology",
+        "Microsoft Exchange Active Directory Topology",
+        2,
+    ),
+    (
+        "MSExchangeAntispamUpdate",
+        "Microsoft Exchange Anti-spam Update",
+        2,
+    ),
+    ("MSExchangeDagMgmt", "Microsoft Exchange DAG Management", 2),
+    (
+        "MSExchangeDelivery",
+        "Microsoft Exchange Mailbox Transport Delivery",
+        2,
+    ),
+    ("MSExchangeDiagnostics", "Microsoft Exchange Diagnostics", 2),
+    (
+        "MSExchangeFrontEndTransport",
+        "Microsoft Exchange Frontend Transport",
+        2,
+    ),
+    ("MSExchangeHM", "Microsoft Exchange Health Manager", 2),
+    ("MSExchangeIMAP4", "Microsoft Exchange IMAP4", 3),
+    ("MSExchangeIMAP4BE", "Microsoft Exchange IMAP4 Backend", 3),
+    ("MSExchangeIS", "Microsoft Exchange Information Store", 2),
+    (
+        "MSExchangeMailboxAssistants",
+        "Microsoft Exchange Mailbox Assistants",
+        2,
+    ),
+    (
+        "MSExchangeMailboxReplication",
+        "Microsoft Exchange Mailbox Replication",
+        2,
+    ),
+    ("MSExchangePOP3", "Microsoft Exchange POP3", 3),
+    ("MSExchangePOP3BE", "Microsoft Exchange POP3 Backend", 3),
+    ("MSExchangeRepl", "Microsoft Exchange Replication", 2),
+    ("MSExchangeRPC", "Microsoft Exchange RPC Client Access", 2),
+    (
+        "MSExchangeServiceHost",
+        "Microsoft Exchange Service Host",
+        2,
+    ),
+    (
+        "MSExchangeSubmission",
+        "Microsoft Exchange Mailbox Transport Submission",
+        2,
+    ),
+    ("MSExchangeTransport", "Microsoft Exchange Transport", 2),
+    ("FMS", "Microsoft Filtering Management Service", 2),
+    ("HostControllerService", "Search Host Controller", 2),
+    ("W3SVC", "World Wide Web Publishing Service", 2),
+    ("IISADMIN", "IIS Admin Service", 2),
+    ("Winmgmt", "Windows Management Instrumentation", 2),
+];
+
+/// Services ServiceControl.ps1 disables during an SU install (reference/evidence.md); the
+/// ServicesDisabled fault leaves them so. POP/IMAP are Manual by default and not among them.
+pub fn disabled_by_fault() -> Vec<&'static str> {
+    SERVICES
+        .iter()
+        .filter(|(n, _, start)| *start == 2 && !n.starts_with("MSExchangeAntispam"))
+        .map(|(n, _, _)| *n)
+        .collect()
+}
+
+/// The certificates a host's store holds and which one the :444 binding uses.
+pub struct HostCerts {
+    /// The Exchange self-signed certificate, bound to 0.0.0.0:443 and present in the store.
+    pub front: StoreCert,
+    /// The certificate 0.0.0.0:444 is bound to (absent from the store for BackendCertMissing).
+    pub back: StoreCert,
+}
+
+/// Certificates of `h`, deterministic from its name and the seed.
+pub fn certs(h: &HostSpec, seed: u64) -> HostCerts {
+    let sans = vec![h.name.clone(), h.fqdn()];
+    let front = cert::self_signed(
+        seed ^ hash(&h.name),
+        "Microsoft Exchange",
+        &sans,
+        (2025, 1, 6),
+        (2030, 1, 6),
+    );
+    let back = if h.has(Fault::BackendCertExpired) {
+        cert::self_signed(
+            seed ^ hash(&h.name) ^ 1,
+            "Microsoft Exchange Back End",
+            &sans,
+            (2021, 6, 1),
+            (2026, 6, 1),
+        )
+    } else if h.has(Fault::BackendCertMissing) {
+        // A certificate that was renewed and deleted, while the binding still names it.
+        cert::self_signed(
+            seed ^ hash(&h.name) ^ 2,
+            "Microsoft Exchange (deleted)",
+            &sans,
+            (2020, 1, 6),
+            (2025, 1, 6),
+        )
+    } else {
+        front.clone()
+    };
+    HostCerts { front, back }
+}
+
+fn hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Builds the triage copy of `h`.
+pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
+    let certs = certs(h, seed);
+    let install = h.install_path();
+    let exsetup = image_with_version(&VersionInfo::exchange(h.exsetup_build));
+    let sep = ['/', '-', '.'][(hash(&h.name) % 3) as usize];
+    triage()
+        .drive_folders(h.drive_folders)
+        .system(|s| system_hive(s, h, &certs))
+        .software(|s| software_hive(s, h, &certs))
+        .file(&format!(r"{install}Bin\ExSetup.exe"), exsetup)
+        .file(
+            r"C:\Windows\System32\inetsrv\config\applicationHost.config",
+            iis::application_host_config(&install),
+        )
+        .file(
+            r"C:\ExchangeSetupLogs\ExchangeSetup.log",
+            setup_log::render(&runs(h), sep),
+        )
+}
+
+/// Writes the triage copy of `h` under `dir`.
+pub fn write(h: &HostSpec, seed: u64, dir: &Path) -> std::io::Result<()> {
+    triage_of(h, seed).build(dir).map(|_| ())
+}
+
+fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
+    let ccs = "ControlSet001";
+    s.set("Select", "Current", RegData::Dword(1));
+    s.set("Select", "Default", RegData::Dword(1));
+    s.set("Select", "LastKnownGood", RegData::Dword(1));
+    s.set(
+        &format!(r"{ccs}\Control\ComputerName\ComputerName"),
+        "ComputerName",
+        RegData::Sz(h.name.clone()),
+    );
+    let tcpip = format!(r"{ccs}\Services\Tcpip\Parameters");
+    s.set(&tcpip, "Hostname", RegData::Sz(h.name.to_lowercase()));
+    s.set(&tcpip, "Domain", RegData::Sz(h.domain.clone()));
+    s.set(&tcpip, "NV Domain", RegData::Sz(h.domain.clone()));
+    s.set(
+        &format!(r"{ccs}\Services\Netlogon\Parameters"),
+        "DynamicSiteName",
+        RegData::Sz(h.site.clone()),
+    );
+    let tz = format!(r"{ccs}\Control\TimeZoneInformation");
+    s.set(&tz, "TimeZoneKeyName", RegData::Sz("UTC".into()));
+    s.set(&tz, "ActiveTimeBias", RegData::Dword(0));
+    s.set(
+        &format!(r"{ccs}\Control\Nls\CodePage"),
+        "ACP",
+        RegData::Sz("1252".into()),
+    );
+    s.key(&format!(r"{ccs}\Control\Session Manager"));
+    if h.has(Fault::PendingReboot) {
+        s.set(
+            &format!(r"{ccs}\Control\Session Manager"),
+            "PendingFileRenameOperations",
+            RegData::MultiSz(vec![
+                format!(
+                    r"\??\{}Bin\Microsoft.Exchange.Data.Common.dll.pending",
+                    h.install_path()
+                ),
+                String::new(),
+            ]),
+        );
+    }
+    let disabled = if h.has(Fault::ServicesDisabled) {
+        disabled_by_fault()
+    } else {
+        Vec::new()
+    };
+    for (name, display, start) in SERVICES {
+        let key = format!(r"{ccs}\Services\{name}");
+        let start = if disabled.contains(&name) { 4 } else { start };
+        s.set(&key, "Start", RegData::Dword(start));
+        s.set(&key, "DisplayName", RegData::Sz(display.into()));
+        s.set(&key, "Type", RegData::Dword(16));
+    }
+    for (endpoint, cert) in [
+        ("0.0.0.0:443", &certs.front),
+        ("0.0.0.0:444", &certs.back),
+        ("127.0.0.1:443", &certs.front),
+    ] {
+        let key = format!(r"{ccs}\Services\HTTP\Parameters\SslBindingInfo\{endpoint}");
+        s.set(&key, "SslCertHash", RegData::Binary(cert.hash.clone()));
+        s.set(&key, "AppId", RegData::Binary(EXCHANGE_APP_ID.to_vec()));
+        s.set(&key, "SslCertStoreName", RegData::Sz("MY".into()));
+        s.set(&key, "DefaultSslCertCheckMode", RegData::Dword(0));
+    }
+}
+
+fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
+    let base = h.line.base;
+    let setup = r"Microsoft\ExchangeServer\v15\Setup";
+    s.set(setup, "MsiInstallPath", RegData::Sz(h.install_path()));
+    s.set(setup, "MsiProductMajor", RegData::Dword(base[0].into()));
+    s.set(setup, "MsiProductMinor", RegData::Dword(base[1].into()));
+    s.set(setup, "MsiBuildMajor", RegData::Dword(base[2].into()));
+    s.set(setup, "MsiBuildMinor", RegData::Dword(base[3].into()));
+    s.set(
+        setup,
+        "OwaVersion",
+        RegData::Sz(text(h.line.build(h.update))),
+    );
+    for role in [
+        "MailboxRole",
+        "ClientAccessRole",
+        "HubTransportRole",
+        "AdminTools",
+    ] {
+        let key = format!(r"Microsoft\ExchangeServer\v15\{role}");
+        s.set(&key, "ConfiguredVersion", RegData::Sz(text(base)));
+        s.set(&key, "UnpackedVersion", RegData::Sz(text(base)));
+    }
+    if h.has(Fault::SetupInterrupted) {
+        let key = r"Microsoft\ExchangeServer\v15\MailboxRole";
+        s.set(
+            key,
+            "Watermark",
+            RegData::Sz("MailboxServiceControlLast___d9b8f2a1c3e44b5c9d7e6f5a4b3c2d1e".into()),
+        );
+        s.set(key, "Action", RegData::Sz("Install".into()));
+    }
+    if let Some(i) = h.update {
+        let (_, _, kb, date) = h.line.updates[i];
+        let key = format!(r"Microsoft\Updates\{}\{kb}", h.line.updates_folder);
+        s.set(&key, "PackageName", RegData::Sz(h.line.package_name(i)));
+        s.set(&key, "InstalledDate", RegData::Sz(date.into()));
+    }
+    if h.has(Fault::SuWrongCu) {
+        // An SU for CU14 put on a CU15 server: the same one on every host with this fault.
+        let cu14 = &builds::EX2019_CU14;
+        let i = cu14.latest();
+        let key = format!(
+            r"Microsoft\Updates\{}\{}",
+            cu14.updates_folder, cu14.updates[i].2
+        );
+        s.set(&key, "PackageName", RegData::Sz(cu14.package_name(i)));
+        s.set(&key, "InstalledDate", RegData::Sz("11/17/2026".into()));
+    }
+    let ndp = r"Microsoft\NET Framework Setup\NDP\v4\Full";
+    s.set(ndp, "Release", RegData::Dword(h.dotnet_release));
+    s.set(ndp, "Install", RegData::Dword(1));
+    let nt = r"Microsoft\Windows NT\CurrentVersion";
+    s.set(nt, "ProductName", RegData::Sz(h.os.product_name.into()));
+    s.set(nt, "CurrentBuild", RegData::Sz(h.os.build.into()));
+    s.set(nt, "CurrentBuildNumber", RegData::Sz(h.os.build.into()));
+    s.set(nt, "UBR", RegData::Dword(h.os.ubr));
+    let mut store = vec![&certs.front];
+    if h.has(Fault::BackendCertExpired) {
+        store.push(&certs.back);
+    }
+    for c in store {
+        let key = format!(
+            r"Microsoft\SystemCertificates\MY\Certificates\{}",
+            c.thumbprint
+        );
+        s.set(&key, "Blob", RegData::Binary(c.blob.clone()));
+    }
+}
+
+/// The setup runs of a host: its CU's install, then the planted last run, if any.
+pub fn runs(h: &HostSpec) -> Vec<RunSpec> {
+    let install_dir = h.install_path().trim_end_matches('\\').to_string();
+    let base = text(h.line.base);
+    let day = |y, m, d| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(9, 12, 5))
+            .expect("valid date")
+    };
+    let run = |version: String, previous: Option<String>, source_dir: String, start, end| RunSpec {
+        banner: h.line.banner,
+        setup_version: version,
+        previous,
+        source_dir,
+        install_dir: install_dir.clone(),
+        user: "CONTOSO".into(),
+        start,
+        end,
+    };
+    let mut runs = vec![run(
+        base.clone(),
+        None,
+        r"E:\".into(),
+        day(2025, 7, 15),
+        RunEnd::Success,
+    )];
+    let last = day(2026, 11, 16);
+    if h.has(Fault::SetupInterrupted) {
+        runs.push(run(
+            base.clone(),
+            Some(base.clone()),
+            r"E:\".into(),
+            last,
+            RunEnd::CutOff,
+        ));
+    } else if h.has(Fault::InstallFromBin) {
+        // The installed setup.exe carries the SU revision.
+        let version = text(h.exsetup_build);
+        runs.push(run(
+            version,
+            Some(base),
+            format!(r"{install_dir}\Bin"),
+            last,
+            RunEnd::FailedFromBin,
+        ));
+    } else if h.has(Fault::SetupUnknownError) {
+        runs.push(run(
+            base.clone(),
+            Some(base),
+            r"E:\".into(),
+            last,
+            RunEnd::FailedUnknown,
+        ));
+    }
+    runs
+}

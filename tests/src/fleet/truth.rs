@@ -1,0 +1,227 @@
+//! The ground truth of a simulated fleet: for each host, the findings its planted faults (and
+//! the product the simulator chose for it) must produce, with strings their evidence must
+//! cite; and the fleet-wide findings the plants add up to. Derived from the plan alone.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::builds::text;
+use super::render::{self, disabled_by_fault};
+use super::{Fault, HostSpec};
+
+/// The ground-truth file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroundTruth {
+    /// Seed the fleet was generated from.
+    pub seed: u64,
+    /// Number of servers.
+    pub servers: usize,
+    /// Simulator version.
+    pub generator: String,
+    /// Per host.
+    pub hosts: Vec<HostTruth>,
+    /// Findings about groups of hosts (`fleet.*`).
+    pub fleet: Vec<Expected>,
+}
+
+/// What one host is and must produce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostTruth {
+    /// NetBIOS name.
+    pub name: String,
+    /// DNS name.
+    pub fqdn: String,
+    /// AD site.
+    pub site: String,
+    /// DAG.
+    pub dag: Option<String>,
+    /// "Exchange 2019 CU15".
+    pub line: String,
+    /// Build of ExSetup.exe.
+    pub exsetup_build: String,
+    /// Build the registry's Msi* values give (the CU).
+    pub msi_version: String,
+    /// .NET release DWORD.
+    pub dotnet_release: u32,
+    /// Faults planted.
+    pub faults: Vec<Fault>,
+    /// Triage directory, relative to the fleet directory.
+    pub triage_dir: String,
+    /// Labels file, relative to the fleet directory.
+    pub labels_file: String,
+    /// Findings this host must produce, and no others.
+    pub expected: Vec<Expected>,
+}
+
+/// One expected finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Expected {
+    /// Finding id (reference/findings.md).
+    pub id: String,
+    /// What was planted.
+    pub because: String,
+    /// Strings the finding's evidence or text must contain.
+    pub evidence: Vec<String>,
+    /// For fleet findings: the group ("dag:DAG01") and its hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// For fleet findings: the hosts concerned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+}
+
+impl Expected {
+    fn host(id: &str, because: String, evidence: Vec<String>) -> Self {
+        Expected {
+            id: id.to_string(),
+            because,
+            evidence,
+            group: None,
+            hosts: Vec::new(),
+        }
+    }
+}
+
+/// Builds the ground truth of a fleet.
+pub fn ground_truth(seed: u64, hosts: &[HostSpec]) -> GroundTruth {
+    GroundTruth {
+        seed,
+        servers: hosts.len(),
+        generator: format!("exfleet-sim {}", env!("CARGO_PKG_VERSION")),
+        hosts: hosts.iter().map(|h| host_truth(h, seed)).collect(),
+        fleet: fleet_truth(hosts),
+    }
+}
+
+fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
+    let build = text(h.exsetup_build);
+    let msi = text(h.line.base);
+    let mut expected: Vec<Expected> = h
+        .faults
+        .iter()
+        .map(|&f| {
+            Expected::host(
+                f.finding_id(),
+                format!("fault {}", fault_name(f)),
+                fault_evidence(h, f, seed),
+            )
+        })
+        .collect();
+    if matches!(h.line.product, "Exchange 2019" | "Exchange 2016") {
+        expected.push(Expected::host(
+            "build.product-eol",
+            format!("product {} chosen", h.line.product),
+            vec![h.line.product.to_string()],
+        ));
+    }
+    let last_run_failed = h.has(Fault::SetupInterrupted)
+        || h.has(Fault::InstallFromBin)
+        || h.has(Fault::SetupUnknownError);
+    if !last_run_failed {
+        let last = render::runs(h)
+            .last()
+            .map(|r| r.setup_version.clone())
+            .unwrap_or_default();
+        expected.push(Expected::host(
+            "setup.success",
+            "last setup run completed".into(),
+            vec![last],
+        ));
+    }
+    // Two faults with one id (e.g. an expired and a missing certificate) are one finding.
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    expected.dedup_by(|a, b| a.id == b.id);
+    HostTruth {
+        name: h.name.clone(),
+        fqdn: h.fqdn(),
+        site: h.site.clone(),
+        dag: h.dag.clone(),
+        line: format!("{} {}", h.line.product, h.line.cu),
+        exsetup_build: build,
+        msi_version: msi,
+        dotnet_release: h.dotnet_release,
+        faults: h.faults.clone(),
+        triage_dir: format!("hosts/{}", h.name),
+        labels_file: format!("labels/{}.toml", h.name),
+        expected,
+    }
+}
+
+fn fault_name(f: Fault) -> String {
+    serde_json::to_value(f)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
+    let build = text(h.exsetup_build);
+    match f {
+        Fault::SuBehind | Fault::CuOutOfSupport | Fault::UnknownBuild => vec![build],
+        Fault::FileRegistryMismatch => vec![build, text(h.line.base)],
+        Fault::SuWrongCu => vec![super::builds::EX2019_CU14.updates
+            [super::builds::EX2019_CU14.latest()]
+        .2
+        .to_string()],
+        Fault::SetupInterrupted => vec!["Watermark".into()],
+        Fault::InstallFromBin => vec![format!(r"{}Bin", h.install_path())],
+        Fault::SetupUnknownError => vec!["0x5A17".into()],
+        Fault::BackendCertMissing | Fault::BackendCertExpired => {
+            vec!["0.0.0.0:444".into(), render::certs(h, seed).back.thumbprint]
+        }
+        Fault::PendingReboot => vec!["PendingFileRenameOperations".into()],
+        Fault::ServicesDisabled => disabled_by_fault()
+            .into_iter()
+            .take(1)
+            .map(str::to_string)
+            .collect(),
+        Fault::DotnetUnsupported => vec![h.dotnet_release.to_string()],
+    }
+}
+
+/// Fleet findings: build drift inside a DAG, and one mismatch shared by several hosts.
+fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
+    let mut out = Vec::new();
+    let mut dags: BTreeMap<&str, Vec<&HostSpec>> = BTreeMap::new();
+    for h in hosts {
+        if let Some(d) = &h.dag {
+            dags.entry(d).or_default().push(h);
+        }
+    }
+    for (dag, members) in dags {
+        let mut builds: Vec<String> = members.iter().map(|h| text(h.exsetup_build)).collect();
+        builds.sort();
+        builds.dedup();
+        if builds.len() > 1 {
+            out.push(Expected {
+                id: "fleet.build-drift".into(),
+                because: "DAG members planted on different builds".into(),
+                evidence: builds,
+                group: Some(format!("dag:{dag}")),
+                hosts: members.iter().map(|h| h.name.clone()).collect(),
+            });
+        }
+    }
+    for f in [
+        Fault::SuWrongCu,
+        Fault::FileRegistryMismatch,
+        Fault::InstallFromBin,
+    ] {
+        let with: Vec<String> = hosts
+            .iter()
+            .filter(|h| h.has(f))
+            .map(|h| h.name.clone())
+            .collect();
+        if with.len() >= 2 {
+            out.push(Expected {
+                id: "fleet.mismatch-pattern".into(),
+                because: format!("fault {} planted on {} hosts", fault_name(f), with.len()),
+                evidence: vec![f.finding_id().to_string()],
+                group: Some(f.finding_id().to_string()),
+                hosts: with,
+            });
+        }
+    }
+    out
+}
