@@ -81,6 +81,7 @@ pub fn parse(text: &str, path: &str) -> Parsed {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut stack: Vec<(String, u32)> = Vec::new();
     let mut out = Parsed::default();
+    let mut saw_root = false;
     let at = |line: u32| Some(provenance::line(IisConfig::NAME, path, line));
     loop {
         let before = reader.buffer_position() as usize;
@@ -108,7 +109,12 @@ pub fn parse(text: &str, path: &str) -> Parsed {
                 continue;
             }
             Event::Eof => {
-                if let Some((name, opened)) = stack.last() {
+                if !saw_root && out.error.is_none() {
+                    out.error = Some(XmlError {
+                        line: 1,
+                        message: "no <configuration> element: not an IIS configuration file".into(),
+                    });
+                } else if let Some((name, opened)) = stack.last() {
                     out.error = Some(XmlError {
                         line: lines.line(text.len()),
                         message: format!("file ends inside <{name}> opened at line {opened}"),
@@ -119,6 +125,7 @@ pub fn parse(text: &str, path: &str) -> Parsed {
             _ => continue,
         };
         let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+        saw_root |= stack.is_empty() && name == "configuration";
         let parent = stack.last().map(|(n, _)| n.as_str()).unwrap_or("");
         let grandparent = stack
             .len()

@@ -262,7 +262,7 @@ fn host(
     let has = |f| faults.contains(&f);
     // A DAG runs one CU line; DAG membership comes from the index, so the line does too.
     let mut line: &'static Line = match dag_index % 5 {
-        0 | 1 | 2 => &builds::SE_RTM,
+        0..=2 => &builds::SE_RTM,
         3 => &builds::EX2019_CU15,
         _ => &builds::EX2016_CU23,
     };

@@ -86,6 +86,21 @@ impl Hive {
             .filter_map(|p| Some((dir.display(&p), std::fs::read(&p).ok()?)))
             .filter(|(_, b)| !b.is_empty())
             .collect();
+        let declared = BASE_BLOCK_LEN + u32_at(&bytes, 40) as usize;
+        let truncated = bytes.len() < declared;
+        if truncated {
+            out.error(
+                reader,
+                "truncated",
+                &path,
+                Some(provenance::offset(reader, &path, bytes.len() as u64)),
+                format!(
+                    "{path}: offset 0x{:08x}: file ends before the {declared} bytes its base block \
+                     declares; keys past this point are missing",
+                    bytes.len()
+                ),
+            );
+        }
         let dirty = is_dirty(&bytes);
         if dirty && logs.is_empty() {
             out.error(
@@ -138,7 +153,7 @@ impl Hive {
             reader,
             path,
             mount,
-            damaged: dirty && logs.is_empty(),
+            damaged: truncated || (dirty && logs.is_empty()),
         };
         if dirty && !logs.is_empty() {
             let names: Vec<&str> = logs.iter().map(|(n, _)| n.as_str()).collect();

@@ -182,7 +182,11 @@ fn read_certificates(hive: &mut Hive, out: &mut Sink) {
                 "missing_value",
                 hive.path(),
                 Some(hive.at(&k, "Blob")),
-                format!("{}: certificate key has no Blob value", k.path),
+                format!(
+                    "{}: {}: certificate key has no Blob value",
+                    hive.path(),
+                    k.path
+                ),
             );
             continue;
         };
@@ -199,7 +203,7 @@ fn read_certificates(hive: &mut Hive, out: &mut Sink) {
                     e.kind(),
                     hive.path(),
                     Some(loc),
-                    format!("{}\\Blob: {e}", k.path),
+                    format!("{}: {}\\Blob: {e}", hive.path(), k.path),
                 );
             }
         }

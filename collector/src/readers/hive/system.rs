@@ -7,6 +7,7 @@
 use exfleet_proto::v1::{HostIdentity, PendingReboot, ServiceConfig, SslBinding};
 
 use super::{Hive, Key};
+use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
 use crate::triage::TriageDir;
@@ -31,12 +32,16 @@ impl Reader for SystemHive {
             .key("Select", out)
             .and_then(|k| k.dword("Current"))
             .unwrap_or_else(|| {
+                let path = hive.path().to_string();
+                let loc = provenance::reg(Self::NAME, &path, r"HKLM\SYSTEM\Select", "Current");
                 out.error(
                     Self::NAME,
                     "missing_value",
-                    hive.path(),
-                    None,
-                    r"HKLM\SYSTEM\Select\Current is missing: assuming ControlSet001",
+                    &path,
+                    Some(loc),
+                    format!(
+                        r"{path}: HKLM\SYSTEM\Select\Current is missing: assuming ControlSet001"
+                    ),
                 );
                 1
             });

@@ -65,7 +65,15 @@ impl Reader for SetupLog {
                 ),
             );
         }
-        if parsed.runs.is_empty() && !text.trim().is_empty() {
+        if text.trim().is_empty() {
+            out.error(
+                Self::NAME,
+                "empty",
+                &path,
+                None,
+                format!("{path}: the log is empty"),
+            );
+        } else if parsed.runs.is_empty() {
             out.error(
                 Self::NAME,
                 "no_setup_run",
@@ -74,6 +82,7 @@ impl Reader for SetupLog {
                 format!("{path}: no line starts a setup run"),
             );
         }
+        let damaged = damaged || parsed.runs.is_empty();
         let state = match (damaged, parsed.runs.is_empty()) {
             (false, _) => State::Read,
             (true, false) => State::Partial,

@@ -1,0 +1,198 @@
+//! The simulated fleet: reproducible from its seed, every fault planted, and read back by the
+//! real collector into exactly the facts that were written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use exfleet_collector::labels::LabelsFile;
+use exfleet_collector::{collect, TriageDir};
+use exfleet_proto::v1::setup_run::Outcome;
+use exfleet_tests::fleet::builds::text;
+use exfleet_tests::fleet::{self, render, Fault, FleetConfig};
+
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_fleet() {
+    let cfg = FleetConfig {
+        seed: 42,
+        servers: 12,
+        ..Default::default()
+    };
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    exfleet_tests::write_fleet(&cfg, a.path()).unwrap();
+    exfleet_tests::write_fleet(&cfg, b.path()).unwrap();
+    exfleet_tests::write_fleet(&FleetConfig { seed: 43, ..cfg }, c.path()).unwrap();
+    let (ta, tb, tc) = (tree(a.path()), tree(b.path()), tree(c.path()));
+    assert!(ta.len() > 12 * 5);
+    assert_eq!(
+        ta, tb,
+        "the same seed must give the same files, byte for byte"
+    );
+    assert_ne!(ta, tc);
+}
+
+#[test]
+fn every_fault_is_planted_and_in_the_ground_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = exfleet_tests::write_fleet(&FleetConfig::default(), tmp.path()).unwrap();
+    for f in Fault::ALL {
+        let hosts: Vec<_> = truth
+            .hosts
+            .iter()
+            .filter(|h| h.faults.contains(&f))
+            .collect();
+        assert!(!hosts.is_empty(), "{f:?} planted nowhere");
+        for h in hosts {
+            assert!(
+                h.expected.iter().any(|e| e.id == f.finding_id()),
+                "{} lacks {}",
+                h.name,
+                f.finding_id()
+            );
+        }
+    }
+    // Shared wrong-CU SUs add up to a fleet pattern; mixed builds in a DAG to drift.
+    assert!(truth
+        .fleet
+        .iter()
+        .any(|e| e.id == "fleet.mismatch-pattern" && e.hosts.len() >= 2));
+    assert!(truth.fleet.iter().any(|e| e.id == "fleet.build-drift"));
+    // Products, CUs, sites and DAGs are mixed.
+    let lines: std::collections::BTreeSet<_> =
+        truth.hosts.iter().map(|h| h.line.as_str()).collect();
+    let sites: std::collections::BTreeSet<_> =
+        truth.hosts.iter().map(|h| h.site.as_str()).collect();
+    assert!(lines.len() >= 3 && sites.len() >= 3, "{lines:?} {sites:?}");
+}
+
+#[test]
+fn the_collector_reads_back_what_the_simulator_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = FleetConfig::default();
+    exfleet_tests::write_fleet(&cfg, tmp.path()).unwrap();
+    let specs = fleet::generate(&cfg);
+    for h in &specs {
+        let dir = tmp.path().join("hosts").join(&h.name);
+        let labels = LabelsFile::load(&tmp.path().join("labels").join(format!("{}.toml", h.name)))
+            .unwrap()
+            .into_labels(None, None, None);
+        let s = collect(&TriageDir::new(&dir), labels).unwrap();
+        let ctx = &h.name;
+        assert!(s.errors.is_empty(), "{ctx}: {:?}", s.errors);
+        let id = s.host.as_ref().unwrap();
+        assert_eq!(id.computer_name, h.name);
+        assert_eq!(id.dns_domain, h.domain);
+        assert_eq!(id.ad_site, h.site);
+        assert_eq!(
+            s.labels.as_ref().unwrap().dag,
+            h.dag.clone().unwrap_or_default()
+        );
+        let ex = s.exchange.as_ref().unwrap();
+        assert_eq!(ex.install_path, h.install_path(), "{ctx}");
+        assert_eq!(ex.msi_version, text(h.line.base), "{ctx}");
+        let exsetup = s.exsetup.as_ref().unwrap();
+        assert_eq!(exsetup.fixed_version, text(h.exsetup_build), "{ctx}");
+        let b = h.exsetup_build;
+        assert_eq!(
+            exsetup.string_version,
+            format!("{}.{:02}.{:04}.{:03}", b[0], b[1], b[2], b[3])
+        );
+        let p = s.platform.as_ref().unwrap();
+        assert_eq!(p.dotnet_release, h.dotnet_release);
+        assert_eq!(p.os_current_build, h.os.build);
+        assert_eq!(p.os_ubr, h.os.ubr);
+        assert_eq!(
+            p.pending_reboot
+                .iter()
+                .any(|r| r.indicator == "PendingFileRenameOperations"),
+            h.has(Fault::PendingReboot),
+            "{ctx}"
+        );
+        let disabled: Vec<_> = s
+            .services
+            .iter()
+            .filter(|x| x.start == 4)
+            .map(|x| x.name.as_str())
+            .collect();
+        let mut expect_disabled = if h.has(Fault::ServicesDisabled) {
+            render::disabled_by_fault()
+        } else {
+            vec![]
+        };
+        // Subkeys come back in registry order: sorted without regard to case.
+        expect_disabled.sort_by_key(|n| n.to_ascii_uppercase());
+        assert_eq!(disabled, expect_disabled, "{ctx}");
+        assert_eq!(s.services.len(), render::SERVICES.len());
+        // The back-end binding's certificate is in the store unless it was planted missing.
+        let certs = render::certs(h, cfg.seed);
+        let back = s
+            .ssl_bindings
+            .iter()
+            .find(|x| x.endpoint == "0.0.0.0:444")
+            .unwrap();
+        assert_eq!(back.cert_thumbprint, certs.back.thumbprint);
+        assert_eq!(
+            s.certificates
+                .iter()
+                .any(|c| c.thumbprint == back.cert_thumbprint),
+            !h.has(Fault::BackendCertMissing),
+            "{ctx}"
+        );
+        if h.has(Fault::BackendCertExpired) {
+            let c = s
+                .certificates
+                .iter()
+                .find(|c| c.thumbprint == back.cert_thumbprint)
+                .unwrap();
+            assert_eq!(c.not_after_ms, 1_780_272_000_000, "2026-06-01");
+        }
+        let kbs: Vec<_> = s.installed_updates.iter().map(|u| u.kb.as_str()).collect();
+        if let Some(i) = h.update {
+            assert!(kbs.contains(&h.line.updates[i].2), "{ctx}: {kbs:?}");
+        }
+        assert_eq!(
+            kbs.contains(&"KB5121575"),
+            h.has(Fault::SuWrongCu),
+            "{ctx}: {kbs:?}"
+        );
+        let watermark = s
+            .watermarks
+            .iter()
+            .any(|w| !w.watermark.is_empty() && w.action == "Install");
+        assert_eq!(watermark, h.has(Fault::SetupInterrupted), "{ctx}");
+        let runs = render::runs(h);
+        assert_eq!(s.setup_runs.len(), runs.len(), "{ctx}");
+        let last = s.setup_runs.last().unwrap();
+        let want = if h.has(Fault::SetupInterrupted) {
+            Outcome::CutOff
+        } else if h.has(Fault::InstallFromBin) || h.has(Fault::SetupUnknownError) {
+            Outcome::Failed
+        } else {
+            Outcome::Succeeded
+        };
+        assert_eq!(last.outcome, want as i32, "{ctx}");
+        assert_eq!(last.setup_version, runs.last().unwrap().setup_version);
+        let sites: Vec<_> = s.iis_sites.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(sites, ["Default Web Site", "Exchange Back End"]);
+    }
+}
