@@ -162,3 +162,38 @@ fn garbage(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+mod mutations {
+    //! Random byte damage inside real-format artifacts: no panic, and errors say where.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn damaged_run(reader_path: &str, flips: &[(usize, u8)]) {
+        let tmp = tempfile::tempdir().unwrap();
+        good_copy(tmp.path());
+        let file = tmp.path().join(reader_path);
+        let mut bytes = std::fs::read(&file).unwrap();
+        for (at, b) in flips {
+            let i = at % bytes.len();
+            bytes[i] ^= b | 1;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        let s = run(tmp.path());
+        assert_errors_are_located(&s);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn damaged_hives(flips in proptest::collection::vec((0usize..1 << 20, any::<u8>()), 1..40)) {
+            damaged_run(ARTIFACTS[0].1, &flips);
+            damaged_run(ARTIFACTS[1].1, &flips);
+        }
+
+        #[test]
+        fn damaged_exsetup(flips in proptest::collection::vec((0usize..1 << 20, any::<u8>()), 1..20)) {
+            damaged_run(ARTIFACTS[2].1, &flips);
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! A small writer of PE32+ images that carry only a version resource, for ExSetup.exe in
 //! simulated triage copies. Follows the PE/COFF specification (headers, one `.rsrc`
 //! section, the resource directory tree) and the `VS_VERSIONINFO` layout; independent
-//! readers (pelite, Python's pefile) check its output.
+//! readers (the collector over `object`, Python's pefile) check its output.
 
 /// The version facts written into the resource.
 #[derive(Debug, Clone)]
