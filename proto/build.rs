@@ -1,12 +1,13 @@
-//! Generates `exfleet.v1` with protox, so that no system `protoc` is needed.
+//! Generates `exfleet.v1` (messages and the Ingest service) with protox, so that no system
+//! `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["exfleet/v1/snapshot.proto"];
+    let protos = ["exfleet/v1/snapshot.proto", "exfleet/v1/ingest.proto"];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }
     let fds = protox::compile(protos, ["."])?;
-    prost_build::Config::new()
+    tonic_prost_build::configure()
         // Snapshots are also written as JSON for people and for independent checkers.
         .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
         .message_attribute(".", "#[serde(default)]")

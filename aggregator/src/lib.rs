@@ -1,3 +1,15 @@
-//! The aggregator: receives snapshots over gRPC with mutual TLS, stores them durably and
-//! writes the Parquet dataset. Built by the issue "Transport and the durable store".
+//! The exfleet aggregator: receives snapshots from collectors over gRPC with mutual TLS,
+//! acknowledges each only once it is durable, keeps every snapshot, and (see `dataset`)
+//! writes the Parquet fact tables the analyzer reads.
 #![deny(missing_docs)]
+
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod server;
+pub mod service;
+pub mod store;
+
+pub use error::Error;

@@ -30,8 +30,27 @@ pub struct CollectArgs {
     #[arg(long)]
     pub root: PathBuf,
     /// Where to write the snapshot (`.json` for JSON, protobuf otherwise).
+    #[arg(
+        long,
+        required_unless_present = "aggregator",
+        conflicts_with = "aggregator"
+    )]
+    pub out: Option<PathBuf>,
+    /// Push the snapshot to an aggregator (`https://host:port`) instead of writing a file.
+    #[arg(long, requires_all = ["ca", "cert", "key"])]
+    pub aggregator: Option<String>,
+    /// CA that signed the aggregator's certificate (PEM).
     #[arg(long)]
-    pub out: PathBuf,
+    pub ca: Option<PathBuf>,
+    /// This collector's certificate (PEM); its subject CN is the collector identity.
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// This collector's private key (PEM).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Connection attempts before giving up on the aggregator.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
     /// TOML file with host labels (dag, role-group, owner, [extra]).
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -61,17 +80,42 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
     let labels = file.into_labels(args.dag, args.role_group, args.owner);
     let dir = TriageDir::new(&args.root);
     let snapshot = crate::collect(&dir, labels)?;
-    crate::output::write(&snapshot, &args.out)?;
     let host = snapshot
         .host
         .as_ref()
-        .map(|h| h.computer_name.as_str())
-        .unwrap_or("");
-    tracing::info!(
-        host,
-        errors = snapshot.errors.len(),
-        out = %args.out.display(),
-        "snapshot written"
-    );
+        .map(|h| h.computer_name.clone())
+        .unwrap_or_default();
+    let errors = snapshot.errors.len();
+    match (&args.out, &args.aggregator) {
+        (Some(out), _) => {
+            crate::output::write(&snapshot, out)?;
+            tracing::info!(host, errors, out = %out.display(), "snapshot written");
+        }
+        (None, Some(url)) => {
+            let (ca, cert, key) = (
+                args.ca.as_deref(),
+                args.cert.as_deref(),
+                args.key.as_deref(),
+            );
+            let tls = crate::client::ClientTls::load(
+                ca.expect("clap requires --ca"),
+                cert.expect("clap requires --cert"),
+                key.expect("clap requires --key"),
+            )?;
+            let id = snapshot.snapshot_id.clone();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let acks = rt.block_on(crate::client::upload_with_retry(
+                url,
+                &tls,
+                vec![snapshot],
+                args.attempts,
+            ))?;
+            let status = acks.first().map(|a| a.status).unwrap_or_default();
+            tracing::info!(host, errors, snapshot = %id, status, "snapshot acknowledged");
+        }
+        (None, None) => unreachable!("clap requires --out or --aggregator"),
+    }
     Ok(())
 }

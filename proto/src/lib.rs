@@ -1,9 +1,10 @@
-//! The `exfleet.v1` contract: the snapshot a collector sends and the aggregator stores.
+//! The `exfleet.v1` contract: the snapshot a collector sends, the Ingest service that
+//! carries it, and the envelope the aggregator stores it in.
 //!
 //! Generated from `proto/exfleet/v1/*.proto`; the evolution rule is written there.
 #![allow(missing_docs, clippy::all)]
 
-/// Messages of package `exfleet.v1`.
+/// Messages and services of package `exfleet.v1`.
 pub mod v1 {
-    include!(concat!(env!("OUT_DIR"), "/exfleet.v1.rs"));
+    tonic::include_proto!("exfleet.v1");
 }

@@ -1,0 +1,129 @@
+//! Certificates for a test or small deployment (rcgen): a CA, a server certificate for the
+//! aggregator, and client certificates for collectors, whose subject CN is the collector
+//! identity. Larger deployments use their own PKI; the aggregator only needs PEM files.
+
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+
+use crate::error::Error;
+
+/// A certificate and its private key, PEM-encoded.
+#[derive(Debug, Clone)]
+pub struct Pem {
+    /// The certificate.
+    pub cert: String,
+    /// Its private key (PKCS#8).
+    pub key: String,
+}
+
+fn err(e: rcgen::Error) -> Error {
+    Error::Certs(e.to_string())
+}
+
+fn dn(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn.push(DnType::OrganizationName, "exfleet");
+    dn
+}
+
+/// Makes a self-signed CA valid for ten years.
+pub fn make_ca(name: &str) -> Result<Pem, Error> {
+    let key = KeyPair::generate().map_err(err)?;
+    let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    p.distinguished_name = dn(name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2036, 1, 1);
+    let cert = p.self_signed(&key).map_err(err)?;
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// Makes a server certificate for the aggregator, for DNS names and IP addresses.
+pub fn make_server(ca: &Pem, names: &[String]) -> Result<Pem, Error> {
+    leaf(
+        ca,
+        names
+            .first()
+            .map(String::as_str)
+            .unwrap_or("exfleet-aggregator"),
+        names,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    )
+}
+
+/// Makes a collector's client certificate; `id` becomes its subject CN.
+pub fn make_collector(ca: &Pem, id: &str) -> Result<Pem, Error> {
+    leaf(ca, id, &[], ExtendedKeyUsagePurpose::ClientAuth)
+}
+
+fn leaf(
+    ca: &Pem,
+    cn: &str,
+    names: &[String],
+    usage: ExtendedKeyUsagePurpose,
+) -> Result<Pem, Error> {
+    let ca_key = KeyPair::from_pem(&ca.key).map_err(err)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).map_err(err)?;
+    let key = KeyPair::generate().map_err(err)?;
+    let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    p.distinguished_name = dn(cn);
+    p.subject_alt_names = names
+        .iter()
+        .map(|n| match n.parse::<std::net::IpAddr>() {
+            Ok(ip) => Ok(SanType::IpAddress(ip)),
+            Err(_) => n.clone().try_into().map(SanType::DnsName),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    p.extended_key_usages = vec![usage];
+    p.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2031, 1, 1);
+    let cert = p.signed_by(&key, &issuer).map_err(err)?;
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// Writes `<dir>/<stem>.pem` and `<dir>/<stem>.key` (the key readable by its owner only).
+pub fn write(dir: &Path, stem: &str, pem: &Pem) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let cert = dir.join(format!("{stem}.pem"));
+    std::fs::write(&cert, &pem.cert).map_err(Error::io(&cert))?;
+    let key = dir.join(format!("{stem}.key"));
+    std::fs::write(&key, &pem.key).map_err(Error::io(&key))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+            .map_err(Error::io(&key))?;
+    }
+    Ok(())
+}
+
+/// Reads `<dir>/<stem>.pem` and `<dir>/<stem>.key`.
+pub fn read(dir: &Path, stem: &str) -> Result<Pem, Error> {
+    let cert = dir.join(format!("{stem}.pem"));
+    let key = dir.join(format!("{stem}.key"));
+    Ok(Pem {
+        cert: std::fs::read_to_string(&cert).map_err(Error::io(&cert))?,
+        key: std::fs::read_to_string(&key).map_err(Error::io(&key))?,
+    })
+}

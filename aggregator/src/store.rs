@@ -1,0 +1,205 @@
+//! The durable snapshot store: one file per snapshot, `snapshots/<id[..2]>/<id>.pb`, holding a
+//! `StoredSnapshot` (the snapshot, who sent it, when).
+//!
+//! A snapshot is durable, and only then acknowledged, once its bytes are fsynced in a
+//! temporary file, the file is hard-linked to its final name (which fails if the id is
+//! already stored: that is the dedup, atomic across concurrent uploads) and the shard
+//! directory is fsynced. A crash at any point leaves either no final file or a complete one;
+//! temporary files are removed at the next start. Every snapshot is kept: history is the
+//! analyzer's to read.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use exfleet_proto::v1::StoredSnapshot;
+use prost::Message;
+
+use crate::error::Error;
+
+/// Outcome of storing a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// Durable now.
+    Stored,
+    /// Was already durable.
+    Duplicate,
+}
+
+/// The store. Cheap to clone; all clones share the index.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    ids: Arc<RwLock<HashSet<String>>>,
+    tmp_seq: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Opens (creating) the store under `root`: removes temporary files a crash left, and
+    /// indexes the stored ids.
+    pub fn open(root: &Path) -> Result<Store, Error> {
+        let snapshots = root.join("snapshots");
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&snapshots).map_err(Error::io(&snapshots))?;
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(Error::io(&tmp))?;
+        }
+        fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+        let mut ids = HashSet::new();
+        for shard in fs::read_dir(&snapshots).map_err(Error::io(&snapshots))? {
+            let shard = shard.map_err(Error::io(&snapshots))?.path();
+            for f in fs::read_dir(&shard).map_err(Error::io(&shard))? {
+                let f = f.map_err(Error::io(&shard))?.path();
+                if let Some(id) = f.file_stem().and_then(|s| s.to_str()) {
+                    ids.insert(id.to_string());
+                }
+            }
+        }
+        tracing::info!(root = %root.display(), snapshots = ids.len(), "store opened");
+        Ok(Store {
+            root: root.to_path_buf(),
+            ids: Arc::new(RwLock::new(ids)),
+            tmp_seq: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Whether a snapshot id is stored.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.read().expect("index lock").contains(id)
+    }
+
+    /// Number of stored snapshots.
+    pub fn len(&self) -> usize {
+        self.ids.read().expect("index lock").len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Path of a stored snapshot.
+    pub fn path_of(&self, id: &str) -> PathBuf {
+        let shard = id.get(..2).unwrap_or("__");
+        self.root
+            .join("snapshots")
+            .join(shard)
+            .join(format!("{id}.pb"))
+    }
+
+    /// Stores a snapshot durably (blocking: call from a blocking thread). `id` must have
+    /// passed [`valid_id`].
+    pub fn put(&self, id: &str, stored: &StoredSnapshot) -> Result<Put, Error> {
+        if self.contains(id) {
+            return Ok(Put::Duplicate);
+        }
+        let final_path = self.path_of(id);
+        let shard = final_path
+            .parent()
+            .expect("a shard directory")
+            .to_path_buf();
+        fs::create_dir_all(&shard).map_err(Error::io(&shard))?;
+        let seq = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{id}.{}.{seq}", std::process::id()));
+        let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
+        f.write_all(&stored.encode_to_vec())
+            .map_err(Error::io(&tmp))?;
+        f.sync_all().map_err(Error::io(&tmp))?;
+        drop(f);
+        let linked = fs::hard_link(&tmp, &final_path);
+        let _ = fs::remove_file(&tmp);
+        let outcome = match linked {
+            Ok(()) => Put::Stored,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Put::Duplicate,
+            Err(e) => return Err(Error::io(&final_path)(e)),
+        };
+        // The new directory entry is durable only once its directory is.
+        File::open(&shard)
+            .and_then(|d| d.sync_all())
+            .map_err(Error::io(&shard))?;
+        self.ids.write().expect("index lock").insert(id.to_string());
+        Ok(outcome)
+    }
+
+    /// Reads a stored snapshot.
+    pub fn get(&self, id: &str) -> Result<StoredSnapshot, Error> {
+        read_file(&self.path_of(id))
+    }
+
+    /// Ids of all stored snapshots.
+    pub fn ids(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .ids
+            .read()
+            .expect("index lock")
+            .iter()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Reads one stored snapshot file.
+pub fn read_file(path: &Path) -> Result<StoredSnapshot, Error> {
+    let bytes = fs::read(path).map_err(Error::io(path))?;
+    StoredSnapshot::decode(bytes.as_slice()).map_err(|e| Error::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Snapshot ids become file names: letters, digits, '-' and '_' only, 8 to 64 of them.
+pub fn valid_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exfleet_proto::v1::Snapshot;
+
+    fn stored(id: &str) -> StoredSnapshot {
+        StoredSnapshot {
+            snapshot: Some(Snapshot {
+                snapshot_id: id.into(),
+                ..Default::default()
+            }),
+            collector_id: "c1".into(),
+            received_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn stores_once_and_survives_reopening() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        assert_eq!(s.put(id, &stored(id)).unwrap(), Put::Stored);
+        assert_eq!(s.put(id, &stored(id)).unwrap(), Put::Duplicate);
+        // A leftover temporary file from a crash is cleaned up.
+        std::fs::write(tmp.path().join("tmp/leftover"), b"x").unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        assert!(s.contains(id));
+        assert_eq!(s.len(), 1);
+        assert!(!tmp.path().join("tmp/leftover").exists());
+        assert_eq!(s.get(id).unwrap(), stored(id));
+    }
+
+    #[test]
+    fn ids_that_are_not_file_names_are_refused() {
+        assert!(valid_id("0123abcd-0000-4000-8000-000000000001"));
+        assert!(!valid_id("../../etc/passwd"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("short"));
+    }
+}
