@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Snapshots are also written as JSON for people and for independent checkers.
         .type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]")
         .message_attribute(".", "#[serde(default)]")
+        // Ordered maps encode deterministically: the same snapshot gives the same bytes.
+        .btree_map(".")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Host labels (DAG, role group, owner, free-form extras) that the operator gives a host:
 //! they are not on the server, so they come from flags or a TOML file.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use exfleet_proto::v1::HostLabels;
@@ -32,7 +32,7 @@ pub struct LabelsFile {
     pub owner: Option<String>,
     /// Further labels.
     #[serde(default)]
-    pub extra: HashMap<String, String>,
+    pub extra: BTreeMap<String, String>,
 }
 
 impl LabelsFile {
