@@ -156,14 +156,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("listening on {addr}");
         std::io::stdout().flush().ok();
         tracing::info!(%addr, data = %cfg.data_dir.display(), "serving");
-        server::serve(
-            listener,
-            store,
-            tls,
-            cfg.max_message_bytes,
-            shutdown_signal(),
-        )
-        .await?;
+        let opts = server::ServeOptions {
+            max_message_bytes: cfg.max_message_bytes,
+            dataset: Some(server::DatasetOptions {
+                dir: cfg.data_dir.join("dataset"),
+                flush_interval: std::time::Duration::from_secs(cfg.flush_interval_secs.max(1)),
+            }),
+        };
+        server::serve(listener, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())
     })
 }

@@ -1,11 +1,12 @@
 //! The exfleet aggregator: receives snapshots from collectors over gRPC with mutual TLS,
-//! acknowledges each only once it is durable, keeps every snapshot, and (see `dataset`)
-//! writes the Parquet fact tables the analyzer reads.
+//! acknowledges each only once it is durable, keeps every snapshot, and writes the Parquet
+//! fact tables ([`dataset`]) the analyzer reads.
 #![deny(missing_docs)]
 
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod dataset;
 pub mod error;
 pub mod identity;
 pub mod server;

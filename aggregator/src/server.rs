@@ -3,6 +3,8 @@
 //! limits and gzip compression.
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use exfleet_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
@@ -10,6 +12,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use crate::dataset::{self, Dataset};
 use crate::error::Error;
 use crate::identity;
 use crate::service::IngestService;
@@ -26,31 +29,82 @@ pub struct TlsPem {
     pub client_ca: String,
 }
 
-/// Serves until `shutdown` resolves, on an already bound listener (port 0 in tests).
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Largest message accepted or sent.
+    pub max_message_bytes: usize,
+    /// Where and how often to write the dataset (`None`: snapshots only).
+    pub dataset: Option<DatasetOptions>,
+}
+
+/// Dataset writing.
+#[derive(Debug, Clone)]
+pub struct DatasetOptions {
+    /// Dataset directory.
+    pub dir: PathBuf,
+    /// Longest time from an ack to the snapshot's rows in the dataset.
+    pub flush_interval: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_message_bytes: 32 << 20,
+            dataset: None,
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, on an already bound listener (port 0 in tests); then
+/// writes what the dataset still lacks.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     tls: TlsPem,
-    max_message_bytes: usize,
+    opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let tls = ServerTlsConfig::new()
         .identity(Identity::from_pem(tls.cert, tls.key))
         .client_ca_root(Certificate::from_pem(tls.client_ca))
         .client_auth_optional(false);
-    let ingest = IngestServer::new(IngestService::new(store))
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes)
+    let (notify, flusher) = match &opts.dataset {
+        Some(d) => {
+            let (dataset, already) = Dataset::open(&d.dir)?;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let task = tokio::spawn(dataset::flush::run(
+                store.clone(),
+                dataset,
+                already,
+                rx,
+                d.flush_interval,
+            ));
+            (Some(tx), Some(task))
+        }
+        None => (None, None),
+    };
+    let ingest = IngestServer::new(IngestService::new(store, notify))
+        .max_decoding_message_size(opts.max_message_bytes)
+        .max_encoding_message_size(opts.max_message_bytes)
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
     let ingest = tonic::service::interceptor::InterceptedService::new(ingest, identity::intercept);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<IngestServer<IngestService>>().await;
-    Server::builder()
+    let served = Server::builder()
         .tls_config(tls)?
         .add_service(health)
         .add_service(ingest)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .await;
+    // The server (and with it the service's sender) is gone: the flusher writes the rest.
+    if let Some(task) = flusher {
+        task.await.map_err(|e| Error::Io {
+            path: PathBuf::from("dataset"),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+    }
+    served?;
     Ok(())
 }

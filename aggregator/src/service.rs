@@ -21,12 +21,14 @@ const ACK_BUFFER: usize = 64;
 #[derive(Debug, Clone)]
 pub struct IngestService {
     store: Store,
+    /// Told the id of every newly stored snapshot (the dataset flusher).
+    stored: Option<mpsc::UnboundedSender<String>>,
 }
 
 impl IngestService {
-    /// A service that stores into `store`.
-    pub fn new(store: Store) -> Self {
-        IngestService { store }
+    /// A service that stores into `store` and reports new ids to `stored`.
+    pub fn new(store: Store, stored: Option<mpsc::UnboundedSender<String>>) -> Self {
+        IngestService { store, stored }
     }
 }
 
@@ -47,6 +49,7 @@ impl Ingest for IngestService {
             .ok_or_else(|| Status::unauthenticated("no collector identity"))?;
         let mut inbound = req.into_inner();
         let store = self.store.clone();
+        let stored = self.stored.clone();
         let (tx, rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(async move {
             loop {
@@ -59,6 +62,11 @@ impl Ingest for IngestService {
                     }
                 };
                 let reply = accept(&store, &collector, msg).await;
+                if let (Ok(ack), Some(notify)) = (&reply, &stored) {
+                    if ack.status == AckStatus::Stored as i32 {
+                        let _ = notify.send(ack.snapshot_id.clone());
+                    }
+                }
                 if tx.send(reply).await.is_err() {
                     break;
                 }

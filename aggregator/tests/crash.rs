@@ -37,6 +37,7 @@ fn start(dir: &Path, certs_dir: &Path) -> Aggregator {
         .arg(certs_dir.join("server.key"))
         .arg("--client-ca")
         .arg(certs_dir.join("ca.pem"))
+        .args(["--flush-interval-secs", "1"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -271,8 +272,36 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
         let acks = client::upload(&mut c, backlog.clone()).await.unwrap();
         assert_eq!(acks.len(), backlog.len());
     }
-    agg.child.kill().unwrap();
-    agg.child.wait().unwrap();
+    // A graceful stop flushes the dataset: every stored snapshot is in it exactly once,
+    // although batches were cut by the kills.
+    let status = Command::new("kill")
+        .args(["-TERM", &agg.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(agg.child.wait().unwrap().success());
+    let disk = on_disk(&data);
+    let glob = format!("{}/dataset/hosts/**/*.parquet", data.display());
+    let hosts = polars::prelude::LazyFrame::scan_parquet(glob.as_str().into(), Default::default())
+        .unwrap()
+        .collect()
+        .unwrap();
+    let ids: Vec<&str> = hosts
+        .column("snapshot_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "a snapshot appears twice in the dataset"
+    );
+    assert_eq!(unique.len(), disk.len(), "dataset and store disagree");
+    assert!(disk.keys().all(|id| unique.contains(id.as_str())));
     let total: usize = rounds.iter().map(|r| r.0).sum();
     eprintln!(
         "{ROUNDS} kills; acked per round {:?}; {total} acked in all",

@@ -24,7 +24,12 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
+        Self::start_with(|_| server::ServeOptions::default()).await
+    }
+
+    async fn start_with(opts: impl FnOnce(&std::path::Path) -> server::ServeOptions) -> Harness {
         let dir = tempfile::tempdir().unwrap();
+        let opts = opts(dir.path());
         let ca = certs::make_ca("test CA").unwrap();
         let server_cert =
             certs::make_server(&ca, &["localhost".into(), "127.0.0.1".into()]).unwrap();
@@ -39,7 +44,7 @@ impl Harness {
         };
         let s = store.clone();
         let task = tokio::spawn(async move {
-            server::serve(listener, s, tls, 32 << 20, async {
+            server::serve(listener, s, tls, opts, async {
                 let _ = stopped.await;
             })
             .await
@@ -265,4 +270,63 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Rows of a dataset table (all partitions).
+fn table_rows(dataset: &std::path::Path, table: &str) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let glob = format!("{}/{table}/**/*.parquet", dataset.display());
+    LazyFrame::scan_parquet(glob.as_str().into(), ScanArgsParquet::default())
+        .unwrap()
+        .collect()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_snapshots_reach_the_dataset_within_the_flush_interval() {
+    let h = Harness::start_with(|dir| server::ServeOptions {
+        dataset: Some(server::DatasetOptions {
+            dir: dir.join("dataset"),
+            flush_interval: std::time::Duration::from_millis(300),
+        }),
+        ..Default::default()
+    })
+    .await;
+    let snapshots = fleet_snapshots(8);
+    let mut c = client::connect(&h.url(), &h.client_tls("EX01"))
+        .await
+        .unwrap();
+    let acks = client::upload(&mut c, snapshots.clone()).await.unwrap();
+    assert!(acks.iter().all(|a| a.status == AckStatus::Stored as i32));
+    let acked_at = std::time::Instant::now();
+    let dataset = h._dir.path().join("dataset");
+    let mut seen = 0;
+    // Polled, not timed: the loop only bounds a hung flusher.
+    for _ in 0..200 {
+        if dataset.join("hosts").exists() {
+            seen = table_rows(&dataset, "hosts").height();
+            if seen == snapshots.len() {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "visible {} ms after the last ack",
+        acked_at.elapsed().as_millis()
+    );
+    assert_eq!(seen, snapshots.len());
+    let services: usize = snapshots.iter().map(|s| s.services.len()).sum();
+    assert_eq!(table_rows(&dataset, "services").height(), services);
+    let runs: usize = snapshots.iter().map(|s| s.setup_runs.len()).sum();
+    assert_eq!(table_rows(&dataset, "setup_runs").height(), runs);
+    let updates: usize = snapshots.iter().map(|s| s.installed_updates.len()).sum();
+    assert_eq!(table_rows(&dataset, "installed_updates").height(), updates);
+    let hosts = table_rows(&dataset, "hosts");
+    let builds = hosts.column("exsetup_version").unwrap().str().unwrap();
+    for s in &snapshots {
+        let want = s.exsetup.as_ref().unwrap().fixed_version.as_str();
+        assert!(builds.iter().any(|b| b == Some(want)), "{want}");
+    }
+    h.stop().await;
 }

@@ -1,0 +1,453 @@
+//! The fact tables: each stored snapshot flattened into rows of eight tables, every row
+//! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
+//! `aggregator/DATASET.md`; columns are only ever added.
+
+use exfleet_proto::v1::provenance::Locator;
+use exfleet_proto::v1::setup_run::Outcome;
+use exfleet_proto::v1::{Provenance, StoredSnapshot};
+use polars::prelude::*;
+
+/// Declares a table: a struct of column vectors, and its conversion to a DataFrame.
+macro_rules! table {
+    ($(#[$doc:meta])* $name:ident { $($(#[$cdoc:meta])* $col:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        ///
+        /// Columns are documented in `aggregator/DATASET.md`.
+        #[derive(Debug, Default)]
+        #[allow(missing_docs)]
+        pub struct $name {
+            /// Snapshot the row comes from.
+            pub snapshot_id: Vec<String>,
+            /// Host NetBIOS name (from the snapshot's identity).
+            pub host: Vec<String>,
+            /// When the snapshot was collected (UTC ms).
+            pub collected_at_ms: Vec<i64>,
+            $($(#[$cdoc])* pub $col: Vec<$ty>,)*
+        }
+
+        impl $name {
+            /// Number of rows.
+            pub fn len(&self) -> usize {
+                self.snapshot_id.len()
+            }
+
+            /// Whether the table has no rows.
+            pub fn is_empty(&self) -> bool {
+                self.snapshot_id.is_empty()
+            }
+
+            fn key(&mut self, k: &Key) {
+                self.snapshot_id.push(k.snapshot_id.clone());
+                self.host.push(k.host.clone());
+                self.collected_at_ms.push(k.collected_at_ms);
+            }
+
+            /// The rows as a DataFrame.
+            pub fn frame(&self) -> PolarsResult<DataFrame> {
+                DataFrame::new(self.len(), vec![
+                    Column::new("snapshot_id".into(), &self.snapshot_id),
+                    Column::new("host".into(), &self.host),
+                    Column::new("collected_at_ms".into(), &self.collected_at_ms),
+                    $(Column::new(stringify!($col).into(), &self.$col),)*
+                ])
+            }
+        }
+    };
+}
+
+table!(
+    /// One row per snapshot: identity, labels, platform and the build facts.
+    Hosts {
+        /// Collector identity (client certificate CN).
+        collector_id: String,
+        /// When the aggregator stored it (UTC ms).
+        received_at_ms: i64,
+        collector_version: String,
+        dns_hostname: String,
+        dns_domain: String,
+        ad_site: String,
+        dag: String,
+        role_group: String,
+        owner: String,
+        os_product_name: String,
+        os_current_build: String,
+        os_ubr: i64,
+        dotnet_release: i64,
+        ansi_code_page: String,
+        time_zone: String,
+        /// Reboot-pending indicators found, comma-separated (empty = none).
+        pending_reboot: String,
+        exchange_setup_key: String,
+        install_path: String,
+        /// CU build the registry's Msi* values record.
+        msi_version: String,
+        owa_version: String,
+        /// ExSetup.exe fixed FileVersion: the running build.
+        exsetup_version: String,
+        exsetup_string_version: String,
+        /// Collection errors in the snapshot.
+        error_count: i64,
+    }
+);
+
+table!(
+    /// One row per build fact: ExSetup.exe, Msi*, OwaVersion, role ConfiguredVersion.
+    Builds {
+        /// `exsetup`, `msi`, `owa`, or `role:<component>`.
+        source: String,
+        version: String,
+        /// For role rows: a leftover setup watermark and its action.
+        watermark: String,
+        action: String,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per installed-update key (SUs, IUs, hotfixes).
+    InstalledUpdates {
+        product: String,
+        kb: String,
+        package_name: String,
+        installed_date: String,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per service key with a Start value.
+    Services {
+        name: String,
+        display_name: String,
+        /// 2 automatic, 3 manual, 4 disabled.
+        start: i64,
+        delayed_autostart: bool,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per binding: IIS site bindings and HTTP.sys TLS bindings.
+    Bindings {
+        /// `iis` or `http_sys`.
+        kind: String,
+        /// IIS site name (iis rows).
+        site: String,
+        site_id: i64,
+        protocol: String,
+        /// IIS bindingInformation, or the HTTP.sys endpoint (`0.0.0.0:444`).
+        endpoint: String,
+        cert_thumbprint: String,
+        cert_store: String,
+        /// Whether the bound certificate is in the machine store (http_sys rows).
+        cert_in_store: bool,
+        /// NotAfter of that certificate (UTC ms; 0 = not in the store).
+        cert_not_after_ms: i64,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per certificate of LocalMachine\My.
+    Certificates {
+        thumbprint: String,
+        subject: String,
+        issuer: String,
+        not_before_ms: i64,
+        not_after_ms: i64,
+        dns_names: String,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per setup run of ExchangeSetup.log.
+    SetupRuns {
+        /// 0-based position in the log; the last run has the highest.
+        run_index: i64,
+        is_last: bool,
+        product: String,
+        setup_version: String,
+        mode: String,
+        previous_version: String,
+        source_dir: String,
+        logged_on_user: String,
+        started_at_ms: i64,
+        ended_at_ms: i64,
+        start_line: i64,
+        end_line: i64,
+        /// `succeeded`, `failed`, `ended_unknown`, `cut_off`.
+        outcome: String,
+        error_count: i64,
+        first_error_line: i64,
+        first_error: String,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per collection error (a damaged or unreadable artifact).
+    CollectionErrors {
+        reader: String,
+        kind: String,
+        path: String,
+        location: String,
+        message: String,
+    }
+);
+
+/// All tables of a batch.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// `hosts`.
+    pub hosts: Hosts,
+    /// `builds`.
+    pub builds: Builds,
+    /// `installed_updates`.
+    pub installed_updates: InstalledUpdates,
+    /// `services`.
+    pub services: Services,
+    /// `bindings`.
+    pub bindings: Bindings,
+    /// `certificates`.
+    pub certificates: Certificates,
+    /// `setup_runs`.
+    pub setup_runs: SetupRuns,
+    /// `collection_errors`.
+    pub collection_errors: CollectionErrors,
+}
+
+/// Names of the tables, as directory names of the dataset.
+pub const TABLES: [&str; 8] = [
+    "hosts",
+    "builds",
+    "installed_updates",
+    "services",
+    "bindings",
+    "certificates",
+    "setup_runs",
+    "collection_errors",
+];
+
+struct Key {
+    snapshot_id: String,
+    host: String,
+    collected_at_ms: i64,
+}
+
+impl Tables {
+    /// The tables as (name, frame) pairs, in [`TABLES`] order.
+    pub fn frames(&self) -> PolarsResult<Vec<(&'static str, DataFrame)>> {
+        Ok(vec![
+            ("hosts", self.hosts.frame()?),
+            ("builds", self.builds.frame()?),
+            ("installed_updates", self.installed_updates.frame()?),
+            ("services", self.services.frame()?),
+            ("bindings", self.bindings.frame()?),
+            ("certificates", self.certificates.frame()?),
+            ("setup_runs", self.setup_runs.frame()?),
+            ("collection_errors", self.collection_errors.frame()?),
+        ])
+    }
+
+    /// Adds one stored snapshot's rows.
+    pub fn add(&mut self, stored: &StoredSnapshot) {
+        let s = stored.snapshot.clone().unwrap_or_default();
+        let id = s.host.clone().unwrap_or_default();
+        let k = Key {
+            snapshot_id: s.snapshot_id.clone(),
+            host: id.computer_name.clone(),
+            collected_at_ms: s.collected_at_ms,
+        };
+        let labels = s.labels.clone().unwrap_or_default();
+        let p = s.platform.clone().unwrap_or_default();
+        let ex = s.exchange.clone().unwrap_or_default();
+        let exsetup = s.exsetup.clone().unwrap_or_default();
+
+        let h = &mut self.hosts;
+        h.key(&k);
+        h.collector_id.push(stored.collector_id.clone());
+        h.received_at_ms.push(stored.received_at_ms);
+        h.collector_version.push(s.collector_version.clone());
+        h.dns_hostname.push(id.dns_hostname.clone());
+        h.dns_domain.push(id.dns_domain.clone());
+        h.ad_site.push(id.ad_site.clone());
+        h.dag.push(labels.dag.clone());
+        h.role_group.push(labels.role_group.clone());
+        h.owner.push(labels.owner.clone());
+        h.os_product_name.push(p.os_product_name.clone());
+        h.os_current_build.push(p.os_current_build.clone());
+        h.os_ubr.push(p.os_ubr.into());
+        h.dotnet_release.push(p.dotnet_release.into());
+        h.ansi_code_page.push(p.ansi_code_page.clone());
+        h.time_zone.push(p.time_zone.clone());
+        let pending: Vec<&str> = p
+            .pending_reboot
+            .iter()
+            .map(|r| r.indicator.as_str())
+            .collect();
+        h.pending_reboot.push(pending.join(","));
+        h.exchange_setup_key.push(ex.setup_key.clone());
+        h.install_path.push(ex.install_path.clone());
+        h.msi_version.push(ex.msi_version.clone());
+        h.owa_version.push(ex.owa_version.clone());
+        h.exsetup_version.push(exsetup.fixed_version.clone());
+        h.exsetup_string_version
+            .push(exsetup.string_version.clone());
+        h.error_count.push(s.errors.len() as i64);
+
+        let b = &mut self.builds;
+        let mut build =
+            |source: String, version: &str, wm: &str, action: &str, prov: &Option<Provenance>| {
+                b.key(&k);
+                b.source.push(source);
+                b.version.push(version.to_string());
+                b.watermark.push(wm.to_string());
+                b.action.push(action.to_string());
+                b.provenance.push(provenance(prov));
+            };
+        if s.exsetup.is_some() {
+            build(
+                "exsetup".into(),
+                &exsetup.fixed_version,
+                "",
+                "",
+                &exsetup.provenance,
+            );
+        }
+        if s.exchange.is_some() {
+            build("msi".into(), &ex.msi_version, "", "", &ex.provenance);
+            build("owa".into(), &ex.owa_version, "", "", &ex.provenance);
+        }
+        for w in &s.watermarks {
+            build(
+                format!("role:{}", w.component),
+                &w.configured_version,
+                &w.watermark,
+                &w.action,
+                &w.provenance,
+            );
+        }
+
+        for u in &s.installed_updates {
+            let t = &mut self.installed_updates;
+            t.key(&k);
+            t.product.push(u.product.clone());
+            t.kb.push(u.kb.clone());
+            t.package_name.push(u.package_name.clone());
+            t.installed_date.push(u.installed_date.clone());
+            t.provenance.push(provenance(&u.provenance));
+        }
+        for x in &s.services {
+            let t = &mut self.services;
+            t.key(&k);
+            t.name.push(x.name.clone());
+            t.display_name.push(x.display_name.clone());
+            t.start.push(x.start.into());
+            t.delayed_autostart.push(x.delayed_autostart);
+            t.provenance.push(provenance(&x.provenance));
+        }
+        for site in &s.iis_sites {
+            for bi in &site.bindings {
+                let t = &mut self.bindings;
+                t.key(&k);
+                t.kind.push("iis".into());
+                t.site.push(site.name.clone());
+                t.site_id.push(site.id.into());
+                t.protocol.push(bi.protocol.clone());
+                t.endpoint.push(bi.binding_information.clone());
+                t.cert_thumbprint.push(String::new());
+                t.cert_store.push(String::new());
+                t.cert_in_store.push(false);
+                t.cert_not_after_ms.push(0);
+                t.provenance.push(provenance(&bi.provenance));
+            }
+        }
+        for bi in &s.ssl_bindings {
+            let cert = s
+                .certificates
+                .iter()
+                .find(|c| c.thumbprint.eq_ignore_ascii_case(&bi.cert_thumbprint));
+            let t = &mut self.bindings;
+            t.key(&k);
+            t.kind.push("http_sys".into());
+            t.site.push(String::new());
+            t.site_id.push(0);
+            t.protocol.push("https".into());
+            t.endpoint.push(bi.endpoint.clone());
+            t.cert_thumbprint.push(bi.cert_thumbprint.clone());
+            t.cert_store.push(bi.cert_store.clone());
+            t.cert_in_store.push(cert.is_some());
+            t.cert_not_after_ms.push(cert.map_or(0, |c| c.not_after_ms));
+            t.provenance.push(provenance(&bi.provenance));
+        }
+        for c in &s.certificates {
+            let t = &mut self.certificates;
+            t.key(&k);
+            t.thumbprint.push(c.thumbprint.clone());
+            t.subject.push(c.subject.clone());
+            t.issuer.push(c.issuer.clone());
+            t.not_before_ms.push(c.not_before_ms);
+            t.not_after_ms.push(c.not_after_ms);
+            t.dns_names.push(c.dns_names.join(","));
+            t.provenance.push(provenance(&c.provenance));
+        }
+        let last = s.setup_runs.len().saturating_sub(1);
+        for (i, r) in s.setup_runs.iter().enumerate() {
+            let t = &mut self.setup_runs;
+            t.key(&k);
+            t.run_index.push(i as i64);
+            t.is_last.push(i == last);
+            t.product.push(r.product.clone());
+            t.setup_version.push(r.setup_version.clone());
+            t.mode.push(r.mode.clone());
+            t.previous_version.push(r.previous_version.clone());
+            t.source_dir.push(r.source_dir.clone());
+            t.logged_on_user.push(r.logged_on_user.clone());
+            t.started_at_ms.push(r.started_at_ms);
+            t.ended_at_ms.push(r.ended_at_ms);
+            t.start_line.push(r.start_line.into());
+            t.end_line.push(r.end_line.into());
+            t.outcome.push(outcome(r.outcome).to_string());
+            t.error_count.push(r.errors.len() as i64);
+            t.first_error_line
+                .push(r.errors.first().map_or(0, |e| e.line.into()));
+            t.first_error
+                .push(r.errors.first().map(|e| e.text.clone()).unwrap_or_default());
+            t.provenance.push(provenance(&r.provenance));
+        }
+        for e in &s.errors {
+            let t = &mut self.collection_errors;
+            t.key(&k);
+            t.reader.push(e.reader.clone());
+            t.kind.push(e.kind.clone());
+            t.path.push(e.path.clone());
+            t.location.push(provenance(&e.location));
+            t.message.push(e.message.clone());
+        }
+    }
+}
+
+/// Outcome names as the dataset writes them.
+pub fn outcome(o: i32) -> &'static str {
+    match Outcome::try_from(o).unwrap_or(Outcome::Unspecified) {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed => "failed",
+        Outcome::EndedUnknown => "ended_unknown",
+        Outcome::CutOff => "cut_off",
+        Outcome::Unspecified => "",
+    }
+}
+
+/// Provenance as one string an administrator can follow by hand: `path:line`,
+/// `path@0x1f00`, `path#HKLM\...\Key\Value` or `path#record 42`.
+pub fn provenance(p: &Option<Provenance>) -> String {
+    let Some(p) = p else { return String::new() };
+    match &p.locator {
+        None => p.path.clone(),
+        Some(Locator::Line(l)) => format!("{}:{l}", p.path),
+        Some(Locator::Offset(o)) => format!("{}@0x{o:x}", p.path),
+        Some(Locator::RegValue(r)) => format!("{}#{}\\{}", p.path, r.key, r.value),
+        Some(Locator::EventRecordId(r)) => format!("{}#record {r}", p.path),
+    }
+}

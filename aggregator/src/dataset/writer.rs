@@ -1,0 +1,235 @@
+//! Writing batches of snapshots as Parquet parts:
+//! `<table>/date=<YYYY-MM-DD>/part-<batch>.parquet`, partitioned by collection date for
+//! pruning (hive style, read by polars, DuckDB, Spark, Trino).
+//!
+//! A batch is committed by `_flushed/<batch>.ids`, the list of its snapshot ids, written last.
+//! Parts are written to `_tmp/`, fsynced and renamed into place before it. At open, parts of
+//! batches without an ids file (a crash mid-batch) are deleted, and their snapshots, being
+//! in no committed batch, are written again: the store is the truth, the dataset derived.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use exfleet_proto::v1::StoredSnapshot;
+use polars::prelude::*;
+
+use super::tables::Tables;
+use crate::error::Error;
+
+/// The dataset directory.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    root: PathBuf,
+}
+
+/// What a batch wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchInfo {
+    /// Batch name (sorts by time).
+    pub batch: String,
+    /// Snapshots in it.
+    pub snapshots: usize,
+    /// Parquet files written.
+    pub files: usize,
+}
+
+impl Dataset {
+    /// Opens (creating) the dataset at `root`, rolls back uncommitted batches, and returns
+    /// the ids of snapshots already in committed batches.
+    pub fn open(root: &Path) -> Result<(Dataset, HashSet<String>), Error> {
+        let flushed_dir = root.join("_flushed");
+        let tmp = root.join("_tmp");
+        fs::create_dir_all(&flushed_dir).map_err(Error::io(&flushed_dir))?;
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(Error::io(&tmp))?;
+        }
+        fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+        let mut committed = HashSet::new();
+        let mut ids = HashSet::new();
+        for e in fs::read_dir(&flushed_dir).map_err(Error::io(&flushed_dir))? {
+            let p = e.map_err(Error::io(&flushed_dir))?.path();
+            if p.extension().is_some_and(|x| x == "ids") {
+                let text = fs::read_to_string(&p).map_err(Error::io(&p))?;
+                ids.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_string));
+                if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
+                    committed.insert(stem.to_string());
+                }
+            }
+        }
+        let mut rolled_back = 0;
+        for part in parts(root)? {
+            let batch = part
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.strip_prefix("part-"))
+                .unwrap_or("");
+            if !committed.contains(batch) {
+                fs::remove_file(&part).map_err(Error::io(&part))?;
+                rolled_back += 1;
+            }
+        }
+        if rolled_back > 0 {
+            tracing::warn!(
+                files = rolled_back,
+                "removed parts of an uncommitted dataset batch"
+            );
+        }
+        Ok((
+            Dataset {
+                root: root.to_path_buf(),
+            },
+            ids,
+        ))
+    }
+
+    /// The dataset directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes one batch and commits it. Blocking.
+    pub fn write_batch(&self, snapshots: &[StoredSnapshot]) -> Result<BatchInfo, Error> {
+        let batch = format!(
+            "{:013}-{:08x}",
+            chrono::Utc::now().timestamp_millis(),
+            std::process::id() ^ (snapshots.len() as u32).rotate_left(16)
+        );
+        let mut by_date: BTreeMap<String, Tables> = BTreeMap::new();
+        for s in snapshots {
+            let at = s.snapshot.as_ref().map_or(0, |x| x.collected_at_ms);
+            by_date.entry(date_of(at)).or_default().add(s);
+        }
+        let mut staged = Vec::new();
+        for (date, tables) in &by_date {
+            let frames = tables.frames().map_err(|e| self.polars_err(e))?;
+            for (table, mut frame) in frames {
+                if frame.height() == 0 {
+                    continue;
+                }
+                let tmp = self
+                    .root
+                    .join("_tmp")
+                    .join(format!("{table}-{date}-{batch}.parquet"));
+                let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
+                ParquetWriter::new(&mut f)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .finish(&mut frame)
+                    .map_err(|e| self.polars_err(e))?;
+                f.sync_all().map_err(Error::io(&tmp))?;
+                let dir = self.root.join(table).join(format!("date={date}"));
+                staged.push((tmp, dir, format!("part-{batch}.parquet")));
+            }
+        }
+        let mut dirs = HashSet::new();
+        for (tmp, dir, name) in &staged {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            let dest = dir.join(name);
+            fs::rename(tmp, &dest).map_err(Error::io(&dest))?;
+            dirs.insert(dir.clone());
+        }
+        for d in &dirs {
+            sync_dir(d)?;
+        }
+        let ids: String = snapshots
+            .iter()
+            .filter_map(|s| s.snapshot.as_ref())
+            .map(|s| format!("{}\n", s.snapshot_id))
+            .collect();
+        let flushed = self.root.join("_flushed");
+        let tmp = self.root.join("_tmp").join(format!("{batch}.ids"));
+        let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
+        f.write_all(ids.as_bytes()).map_err(Error::io(&tmp))?;
+        f.sync_all().map_err(Error::io(&tmp))?;
+        let dest = flushed.join(format!("{batch}.ids"));
+        fs::rename(&tmp, &dest).map_err(Error::io(&dest))?;
+        sync_dir(&flushed)?;
+        Ok(BatchInfo {
+            batch,
+            snapshots: snapshots.len(),
+            files: staged.len(),
+        })
+    }
+
+    fn polars_err(&self, e: PolarsError) -> Error {
+        Error::Io {
+            path: self.root.clone(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    }
+}
+
+/// Every part file of the dataset.
+fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for table in super::TABLES {
+        let dir = root.join(table);
+        if !dir.exists() {
+            continue;
+        }
+        for d in fs::read_dir(&dir).map_err(Error::io(&dir))? {
+            let d = d.map_err(Error::io(&dir))?.path();
+            for f in fs::read_dir(&d).map_err(Error::io(&d))? {
+                out.push(f.map_err(Error::io(&d))?.path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn sync_dir(d: &Path) -> Result<(), Error> {
+    File::open(d)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io(d))
+}
+
+/// `YYYY-MM-DD` (UTC) of a time in ms.
+pub fn date_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exfleet_proto::v1::Snapshot;
+
+    fn stored(id: &str) -> StoredSnapshot {
+        StoredSnapshot {
+            snapshot: Some(Snapshot {
+                snapshot_id: id.into(),
+                collected_at_ms: 1_795_000_000_000,
+                ..Default::default()
+            }),
+            collector_id: "c".into(),
+            received_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn committed_batches_are_kept_and_uncommitted_parts_rolled_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, ids) = Dataset::open(tmp.path()).unwrap();
+        assert!(ids.is_empty());
+        let info = d
+            .write_batch(&[stored("aaaaaaaa-1"), stored("aaaaaaaa-2")])
+            .unwrap();
+        assert_eq!(info.snapshots, 2);
+        // A part of a batch that never committed (the process died before its ids file).
+        let orphan = tmp
+            .path()
+            .join("hosts/date=2026-11-18/part-9999999999999-deadbeef.parquet");
+        std::fs::write(&orphan, b"half").unwrap();
+        let (_, ids) = Dataset::open(tmp.path()).unwrap();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.contains("aaaaaaaa-1"));
+        assert!(!orphan.exists(), "uncommitted parts are removed");
+        let kept = tmp
+            .path()
+            .join(format!("hosts/date=2026-11-18/part-{}.parquet", info.batch));
+        assert!(kept.exists(), "{}", kept.display());
+    }
+}
