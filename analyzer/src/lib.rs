@@ -1,3 +1,17 @@
-//! The analyzer: build catalog, host rules, fleet correlation, reports and exports.
-//! Built by the issue "The analyzer and the main job".
+//! The exfleet analyzer: reads the fleet's snapshots (the aggregator's Parquet dataset, or
+//! snapshot files), judges every host against the build catalog and the rules of
+//! reference/findings.md, finds the patterns across the fleet, and writes the findings.
 #![deny(missing_docs)]
+
+pub mod analyze;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod finding;
+pub mod input;
+pub mod report;
+pub mod rules;
+pub mod view;
+
+pub use analyze::{analyze, Analysis};
+pub use error::Error;

@@ -1,0 +1,168 @@
+//! Ingest benchmark: snapshots/s and ack latency (p50, p99, max) with 10, 100 and 1,000
+//! concurrent collectors, each on its own mutual-TLS connection over loopback, uploading real
+//! simulated-fleet snapshots one at a time (send, wait for the durable ack, send the next).
+//! Beside it, in the same run, the store alone (the same writes and fsyncs, no network, TLS
+//! or gRPC) at the same concurrency, as the peer that bounds what ingest can reach.
+//!
+//! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use exfleet_aggregator::certs;
+use exfleet_aggregator::server::{self, ServeOptions, TlsPem};
+use exfleet_aggregator::store::Store;
+use exfleet_collector::client::{self, ClientTls};
+use exfleet_collector::{collect, TriageDir};
+use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
+use exfleet_tests::fleet::FleetConfig;
+use prost::Message;
+use tokio_stream::wrappers::ReceiverStream;
+
+struct Run {
+    collectors: usize,
+    snapshots: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.snapshots as f64 / self.wall.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        let mut v = self.latencies.clone();
+        v.sort();
+        v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+    }
+}
+
+fn snapshots() -> Vec<Snapshot> {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = exfleet_tests::write_fleet(&FleetConfig { seed: 3, servers: 20, ..Default::default() }, tmp.path()).unwrap();
+    truth
+        .hosts
+        .iter()
+        .map(|h| collect(&TriageDir::new(tmp.path().join(&h.triage_dir)), Default::default()).unwrap())
+        .collect()
+}
+
+fn fresh(base: &Snapshot, n: usize, c: usize) -> Snapshot {
+    let mut s = base.clone();
+    s.snapshot_id = format!("bench-{c:05}-{n:06}-{:08x}", std::process::id());
+    s
+}
+
+async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = certs::make_ca("bench CA").unwrap();
+    let sc = certs::make_server(&ca, &["127.0.0.1".into()]).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let tls = TlsPem { cert: sc.cert, key: sc.key, client_ca: ca.cert.clone() };
+    let server = tokio::spawn(server::serve(listener, store, tls, ServeOptions::default(), async {
+        let _ = stopped.await;
+    }));
+    let cert = certs::make_collector(&ca, "bench").unwrap();
+    let ctls = ClientTls { ca: ca.cert.clone(), cert: cert.cert, key: cert.key };
+    // Connect everyone first: the measurement is steady-state upload, not handshakes.
+    let mut clients = Vec::new();
+    for _ in 0..collectors {
+        clients.push(client::connect(&url, &ctls).await.unwrap());
+    }
+    let bases = Arc::new(bases.to_vec());
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut cl)| {
+            let bases = bases.clone();
+            tokio::spawn(async move {
+                let (tx, rx) = tokio::sync::mpsc::channel(1);
+                let mut acks = cl.upload(ReceiverStream::new(rx)).await.unwrap().into_inner();
+                let mut lat = Vec::with_capacity(per);
+                for n in 0..per {
+                    let s = fresh(&bases[(c + n) % bases.len()], n, c);
+                    let t = Instant::now();
+                    tx.send(UploadRequest { snapshot: Some(s) }).await.unwrap();
+                    acks.message().await.unwrap().unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let wall = start.elapsed();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    Run { collectors, snapshots: collectors * per, wall, latencies }
+}
+
+/// The peer: the same durable writes straight into the store, same concurrency.
+async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let bases = Arc::new(bases.to_vec());
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..collectors)
+        .map(|c| {
+            let (store, bases) = (store.clone(), bases.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per);
+                for n in 0..per {
+                    let s = fresh(&bases[(c + n) % bases.len()], n, c);
+                    let t = Instant::now();
+                    let st = store.clone();
+                    tokio::task::spawn_blocking(move || {
+                        // Encode as the server does after decoding the message.
+                        let bytes = s.encode_to_vec();
+                        let s = Snapshot::decode(bytes.as_slice()).unwrap();
+                        let id = s.snapshot_id.clone();
+                        st.put(&id, &StoredSnapshot { snapshot: Some(s), collector_id: "bench".into(), received_at_ms: 1 }).unwrap();
+                    })
+                    .await
+                    .unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Run { collectors, snapshots: collectors * per, wall: start.elapsed(), latencies }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let bases = snapshots();
+    let size: usize = bases.iter().map(|s| s.encoded_len()).sum::<usize>() / bases.len();
+    println!("snapshot size: {size} bytes on average ({} distinct hosts)", bases.len());
+    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
+    println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
+    for (collectors, per) in [(10, 200), (100, 20), (1000, 3)] {
+        let i = rt.block_on(ingest(collectors, per, &bases));
+        let s = rt.block_on(store_only(collectors, per, &bases));
+        println!(
+            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
+            i.collectors,
+            i.snapshots,
+            i.rate(),
+            i.pct(0.50).as_secs_f64() * 1e3,
+            i.pct(0.99).as_secs_f64() * 1e3,
+            i.pct(1.0).as_secs_f64() * 1e3,
+            s.rate(),
+            s.pct(0.99).as_secs_f64() * 1e3,
+            i.rate() / s.rate()
+        );
+    }
+}

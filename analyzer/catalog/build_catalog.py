@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Builds analyzer/catalog/exchange-builds.toml from the reference material:
+ExchangeBuildNumbers.csv (builds, dates, KBs) and exchange-builds.md (SU lists of older CUs
+that the CSV lacks, end-of-support dates). Run from the repository root:
+
+    python3 analyzer/catalog/build_catalog.py ../shared/reference > analyzer/catalog/exchange-builds.toml
+
+The output is data: the analyzer loads it at run time, `--catalog FILE` replaces it, and
+`exfleet-analyzer catalog --check FILE` validates one.
+"""
+import csv
+import datetime
+import re
+import sys
+
+ref = sys.argv[1]
+PRODUCTS = [
+    # name, version prefix, first build, end of support (extended / SE lifecycle)
+    ("Exchange 2013", "15.0", 0, "2023-04-11"),
+    ("Exchange 2016", "15.1", 0, "2025-10-14"),
+    ("Exchange 2019", "15.2", 0, "2025-10-14"),
+    ("Exchange SE", "15.2", 2562, "2035-12-31"),
+]
+PREFIX = {"Exchange 2013": "15.0", "Exchange 2016": "15.1", "Exchange 2019": "15.2", "Exchange SE": "15.2"}
+
+
+def norm(build):
+    return ".".join(str(int(p)) for p in build.split("."))
+
+
+def date(mdy):
+    m, d, y = (int(x) for x in re.split(r"[/.-]", mdy))
+    return datetime.date(y, m, d).isoformat()
+
+
+releases = {}  # build -> dict
+su_dates = {}  # SU name -> earliest date seen in the CSV
+
+for row in csv.DictReader(open(f"{ref}/ExchangeBuildNumbers.csv", encoding="utf-8-sig")):
+    name = row["Product Name"].strip()
+    m = re.match(r"^(Exchange (?:2013|2016|2019|SE)) (RTM|CU\d+|SP1|Preview)(?: \([^)]*\))?(?: (\w+))?$", name)
+    if not m:
+        continue
+    product, cu, update = m.group(1), m.group(2), m.group(3) or ""
+    if cu in ("SP1", "Preview") or (cu == "RTM" and product != "Exchange SE" and product != "Exchange 2019"):
+        continue
+    build = norm(row["Build Number"])
+    kind = "cu" if not update else ("hu" if "HU" in update else "su")
+    releases[build] = {
+        "product": product, "cu": cu, "name": update, "kind": kind, "build": build,
+        "date": date(row["Date"]), "kb": row["KB"].strip(),
+    }
+    if update:
+        d = date(row["Date"])
+        su_dates[update] = min(su_dates.get(update, d), d)
+
+md = open(f"{ref}/exchange-builds.md", encoding="utf-8").read()
+
+
+def add_md(product, cu, base, cu_date, updates):
+    prefix = PREFIX[product]
+    b = f"{prefix}.{base}" if base.count(".") == 1 else base
+    b = norm(b)
+    releases.setdefault(b, {"product": product, "cu": cu, "name": "", "kind": "cu", "build": b,
+                            "date": date(cu_date), "kb": ""})
+    major = b.split(".")[2]
+    for u in updates:
+        u = u.strip()
+        if not u:
+            continue
+        name, ver = u.split()
+        rev = ver.split(".")[-1]
+        ub = norm(f"{prefix}.{major}.{rev}")
+        if ub == b:
+            continue  # Feb19SU equals the CU base build on some lines
+        if ub not in releases:
+            mon = datetime.datetime.strptime(name[:5], "%b%y").date()
+            releases[ub] = {"product": product, "cu": cu, "name": name,
+                            "kind": "hu" if "HU" in name else "su", "build": ub,
+                            "date": su_dates.get(name, mon.isoformat()), "kb": "",
+                            # Not in the CSV: the date is that of the same-named SU of
+                            # another CU, or the first of the month the name gives.
+                            "approximate": True}
+
+
+for product, block in (("Exchange 2019", "**Exchange 2019**"), ("Exchange 2016", "**Exchange 2016**")):
+    section = md.split(block, 1)[1].split("\n\n**", 1)[0] if block in md else ""
+    for line in section.splitlines():
+        m = re.match(r"^\| (CU\d+) \| ([\d.]+) \| ([\d/]+) \| (.*) \|$", line)
+        if m:
+            add_md(product, m.group(1), m.group(2), m.group(3), m.group(4).split(","))
+m = re.search(r"\*\*Exchange SE\*\* RTM ([\d.]+) \(([\d/]+)\) — ([^\n]*)\.", md)
+add_md("Exchange SE", "RTM", m.group(1), m.group(2), m.group(3).split(","))
+m = re.search(r"2016 CU6–CU1 \(no SUs\): ([^\n]*)\.", md)
+for i, item in enumerate(m.group(1).split(", ")):
+    b, d = re.match(r"([\d.]+) \(([\d/]+)\)", item).groups()
+    add_md("Exchange 2016", f"CU{6 - i}", b, d, [])
+line2013 = md.split("**Exchange 2013**:", 1)[1].split("\n", 1)[0]
+main, nosu = line2013.split("No SUs:")
+for part in re.finditer(r"(CU\d+) ([\d.]+) \(([\d/]+)\) — ([^.]*(?:\.\d+[^.]*)*?)(?=\. CU\d+ |\. $|$)", main.strip()):
+    add_md("Exchange 2013", part.group(1), part.group(2), part.group(3), part.group(4).split(","))
+for item in re.finditer(r"(CU\d+) ([\d.]+) \(([\d/]+)\)", nosu):
+    add_md("Exchange 2013", item.group(1), item.group(2), item.group(3), [])
+
+
+def key(r):
+    return tuple(int(x) for x in r["build"].split("."))
+
+
+rows = sorted(releases.values(), key=key)
+as_of = max(r["date"] for r in rows)
+print("# The Exchange build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE.")
+print("# Generated by analyzer/catalog/build_catalog.py from ../shared/reference/ExchangeBuildNumbers.csv")
+print("# (microsoft/Get-ExchangeBuildNumber a2c819b, MIT) and exchange-builds.md. Replace it with")
+print("# --catalog FILE; check a file with `exfleet-analyzer catalog --check FILE`.")
+print(f'as-of = "{as_of}"')
+print()
+for name, prefix, first, eos in PRODUCTS:
+    print("[[product]]")
+    print(f'name = "{name}"\nversion-prefix = "{prefix}"\nfirst-build = {first}\nend-of-support = "{eos}"\n')
+for r in rows:
+    print("[[release]]")
+    for k in ("product", "cu", "name", "kind", "build", "date", "kb"):
+        print(f'{k} = "{r[k]}"')
+    if r.get("approximate"):
+        print("date-approximate = true")
+    print()

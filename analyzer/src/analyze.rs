@@ -1,0 +1,56 @@
+//! One analysis: the latest snapshot of each host as of a date, every host rule, then the
+//! fleet rules.
+
+use chrono::NaiveDate;
+
+use crate::catalog::Catalog;
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::input::Frames;
+use crate::rules::fleet::findings_frame;
+use crate::rules::registry::{FLEET_RULES, HOST_RULES};
+use crate::rules::Context;
+use crate::view::{host_views, HostView};
+
+/// What an analysis found.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The analysis date.
+    pub as_of: NaiveDate,
+    /// The catalog's as-of date.
+    pub catalog_as_of: NaiveDate,
+    /// Each host's view (its latest snapshot).
+    pub hosts: Vec<HostView>,
+    /// Host findings, then fleet findings.
+    pub findings: Vec<Finding>,
+}
+
+/// Runs every rule over the latest snapshots collected up to the end of `as_of`.
+pub fn analyze(frames: Frames, catalog: &Catalog, as_of: NaiveDate) -> Result<Analysis, Error> {
+    let end_of_day = as_of
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(i64::MAX, |t| t.and_utc().timestamp_millis() - 1);
+    let frames = frames.latest(end_of_day).map_err(|e| polars_err(&e))?;
+    let hosts = host_views(&frames).map_err(|e| polars_err(&e))?;
+    let cx = Context { catalog, as_of };
+    let mut findings = Vec::new();
+    for h in &hosts {
+        let mut mine = Vec::new();
+        for rule in HOST_RULES {
+            rule.check(h, &cx, &mut mine);
+        }
+        findings.extend(mine);
+    }
+    let frame = findings_frame(&findings).map_err(|e| polars_err(&e))?;
+    let mut fleet = Vec::new();
+    for rule in FLEET_RULES {
+        rule.check(&frames, &frame, &cx, &mut fleet).map_err(|e| polars_err(&e))?;
+    }
+    findings.extend(fleet);
+    Ok(Analysis { as_of, catalog_as_of: catalog.as_of, hosts, findings })
+}
+
+fn polars_err(e: &polars::prelude::PolarsError) -> Error {
+    Error::Input { path: "dataset".into(), message: e.to_string() }
+}

@@ -1,0 +1,280 @@
+//! The build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE, with KB,
+//! release date and the products' end of support, loaded at run time from a data file
+//! (`catalog/exchange-builds.toml`, embedded as the default; `--catalog FILE` replaces it).
+//! Knowledge is data: a new SU needs a new file, not a new build of exfleet.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The catalog shipped with exfleet.
+pub const EMBEDDED: &str = include_str!("../catalog/exchange-builds.toml");
+
+/// An Exchange build number `major.minor.build.revision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Build(pub [u32; 4]);
+
+impl Build {
+    /// Parses `15.2.1748.39` or the zero-padded `15.02.1748.039`.
+    pub fn parse(s: &str) -> Option<Build> {
+        let mut parts = s.trim().split('.').map(|p| p.parse::<u32>().ok());
+        let b = [parts.next()??, parts.next()??, parts.next()??, parts.next()??];
+        parts.next().is_none().then_some(Build(b))
+    }
+
+    /// The same major, minor and build number (the CU line).
+    pub fn same_line(&self, other: &Build) -> bool {
+        self.0[..3] == other.0[..3]
+    }
+}
+
+impl fmt::Display for Build {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+    }
+}
+
+/// A product line and its support.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Product {
+    /// "Exchange 2019", "Exchange SE".
+    pub name: String,
+    /// Version prefix ("15.2").
+    pub version_prefix: String,
+    /// First build number of the product within its prefix (SE starts at 2562).
+    pub first_build: u32,
+    /// End of (extended) support.
+    pub end_of_support: NaiveDate,
+}
+
+/// What kind of release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Cumulative update (or RTM).
+    Cu,
+    /// Security update.
+    Su,
+    /// Hotfix update.
+    Hu,
+}
+
+/// One release.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Release {
+    /// Product name.
+    pub product: String,
+    /// "CU15", "RTM".
+    pub cu: String,
+    /// Update name ("Aug26SU"); empty for the CU itself.
+    #[serde(default)]
+    pub name: String,
+    /// CU, SU or HU.
+    pub kind: Kind,
+    /// Build number, as text in the file.
+    #[serde(deserialize_with = "build_de")]
+    pub build: Build,
+    /// Release date.
+    pub date: NaiveDate,
+    /// KB article, when known.
+    #[serde(default)]
+    pub kb: String,
+    /// The date was inferred from the update's name.
+    #[serde(default)]
+    pub date_approximate: bool,
+}
+
+impl Release {
+    /// "Exchange 2019 CU15 Aug26SU".
+    pub fn friendly(&self) -> String {
+        if self.name.is_empty() {
+            format!("{} {}", self.product, self.cu)
+        } else {
+            format!("{} {} {}", self.product, self.cu, self.name)
+        }
+    }
+}
+
+fn build_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Build, D::Error> {
+    let s = String::deserialize(d)?;
+    Build::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a build number: {s}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct File {
+    as_of: NaiveDate,
+    product: Vec<Product>,
+    release: Vec<Release>,
+}
+
+/// The loaded catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Date of the newest release the catalog knows: findings about "behind" and "unknown"
+    /// say it, since a stale catalog makes new builds look unknown.
+    pub as_of: NaiveDate,
+    /// Products.
+    pub products: Vec<Product>,
+    /// Releases sorted by build.
+    pub releases: Vec<Release>,
+    by_build: BTreeMap<Build, usize>,
+}
+
+impl Catalog {
+    /// The embedded catalog.
+    pub fn embedded() -> Catalog {
+        Catalog::parse(EMBEDDED, Path::new("<embedded>")).expect("the embedded catalog is valid")
+    }
+
+    /// Loads a catalog file.
+    pub fn load(path: &Path) -> Result<Catalog, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        Catalog::parse(&text, path)
+    }
+
+    /// Parses and checks catalog text; errors name the file and what is wrong.
+    pub fn parse(text: &str, path: &Path) -> Result<Catalog, Error> {
+        let bad = |message: String| Error::Catalog { path: path.to_path_buf(), message };
+        let f: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut releases = f.release;
+        releases.sort_by_key(|r| r.build);
+        let mut by_build = BTreeMap::new();
+        for (i, r) in releases.iter().enumerate() {
+            if by_build.insert(r.build, i).is_some() {
+                return Err(bad(format!("build {} is listed twice", r.build)));
+            }
+            if !f.product.iter().any(|p| p.name == r.product) {
+                return Err(bad(format!("build {} names unknown product {:?}", r.build, r.product)));
+            }
+            if r.date > f.as_of {
+                return Err(bad(format!("build {} is dated {} after the as-of date {}", r.build, r.date, f.as_of)));
+            }
+        }
+        for r in &releases {
+            if r.kind != Kind::Cu && !releases.iter().any(|c| c.kind == Kind::Cu && c.product == r.product && c.cu == r.cu) {
+                return Err(bad(format!("update {} ({}) has no {} {} base build", r.build, r.name, r.product, r.cu)));
+            }
+        }
+        if releases.is_empty() {
+            return Err(bad("no releases".into()));
+        }
+        Ok(Catalog { as_of: f.as_of, products: f.product, releases, by_build })
+    }
+
+    /// The release with exactly this build.
+    pub fn exact(&self, b: &Build) -> Option<&Release> {
+        self.by_build.get(b).map(|&i| &self.releases[i])
+    }
+
+    /// The product a build belongs to (by prefix and first build).
+    pub fn product_of(&self, b: &Build) -> Option<&Product> {
+        let prefix = format!("{}.{}", b.0[0], b.0[1]);
+        self.products
+            .iter()
+            .filter(|p| p.version_prefix == prefix && b.0[2] >= p.first_build)
+            .max_by_key(|p| p.first_build)
+    }
+
+    /// The CU a build belongs to: the highest CU base build of its product at or below it.
+    pub fn cu_of(&self, b: &Build) -> Option<&Release> {
+        let product = self.product_of(b)?;
+        self.releases
+            .iter()
+            .filter(|r| r.kind == Kind::Cu && r.product == product.name && r.build <= *b)
+            .max_by_key(|r| r.build)
+    }
+
+    /// Releases of one CU line (the CU and its updates), oldest first.
+    pub fn line(&self, product: &str, cu: &str) -> Vec<&Release> {
+        self.releases.iter().filter(|r| r.product == product && r.cu == cu).collect()
+    }
+
+    /// The newest release of a CU line published on or before `as_of`.
+    pub fn newest_in_line(&self, product: &str, cu: &str, as_of: NaiveDate) -> Option<&Release> {
+        self.line(product, cu).into_iter().filter(|r| r.date <= as_of).max_by(|a, b| cmp(a, b))
+    }
+
+    /// CUs of a product that received its most recent update (on or before `as_of`): the
+    /// CUs the product still gets updates for.
+    pub fn supported_cus(&self, product: &str, as_of: NaiveDate) -> Vec<&str> {
+        let latest = self
+            .releases
+            .iter()
+            .filter(|r| r.product == product && r.kind != Kind::Cu && r.date <= as_of)
+            .map(|r| r.date)
+            .max();
+        let Some(latest) = latest else {
+            // A product with no update yet: its newest CU is the supported one.
+            return self
+                .releases
+                .iter()
+                .filter(|r| r.product == product && r.date <= as_of)
+                .max_by_key(|r| r.build)
+                .map(|r| vec![r.cu.as_str()])
+                .unwrap_or_default();
+        };
+        let mut cus: Vec<&str> = self
+            .releases
+            .iter()
+            .filter(|r| r.product == product && r.kind != Kind::Cu && r.date == latest)
+            .map(|r| r.cu.as_str())
+            .collect();
+        cus.sort();
+        cus.dedup();
+        cus
+    }
+
+    /// Product by name.
+    pub fn product(&self, name: &str) -> Option<&Product> {
+        self.products.iter().find(|p| p.name == name)
+    }
+}
+
+fn cmp(a: &Release, b: &Release) -> Ordering {
+    a.date.cmp(&b.date).then(a.build.cmp(&b.build))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Build {
+        Build::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_embedded_catalog_knows_the_lines_it_must() {
+        let c = Catalog::embedded();
+        assert_eq!(c.as_of, NaiveDate::from_ymd_opt(2026, 8, 11).unwrap());
+        assert_eq!(c.exact(&b("15.2.1748.49")).unwrap().friendly(), "Exchange 2019 CU15 Aug26SU");
+        assert_eq!(c.exact(&b("15.02.2562.046")).unwrap().kb, "KB5121573");
+        assert_eq!(c.cu_of(&b("15.2.2562.99")).unwrap().friendly(), "Exchange SE RTM");
+        assert_eq!(c.cu_of(&b("15.2.1258.39")).unwrap().cu, "CU13");
+        assert_eq!(c.product_of(&b("15.1.2507.72")).unwrap().name, "Exchange 2016");
+        assert_eq!(c.supported_cus("Exchange 2019", c.as_of), ["CU14", "CU15"]);
+        assert_eq!(c.supported_cus("Exchange SE", c.as_of), ["RTM"]);
+        let newest = c.newest_in_line("Exchange 2019", "CU15", c.as_of).unwrap();
+        assert_eq!(newest.build, b("15.2.1748.49"));
+        // Judged at an earlier date, an earlier SU was the newest.
+        let then = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(c.newest_in_line("Exchange 2019", "CU15", then).unwrap().name, "Feb26SU");
+    }
+
+    #[test]
+    fn a_bad_catalog_is_refused_with_its_reason() {
+        let e = Catalog::parse("as-of = \"2026-01-01\"\nproduct = []\nrelease = []", Path::new("x.toml")).unwrap_err();
+        assert!(e.to_string().contains("x.toml"), "{e}");
+        let dup = format!("{}\n[[release]]\nproduct = \"Exchange SE\"\ncu = \"RTM\"\nkind = \"cu\"\nbuild = \"15.2.2562.17\"\ndate = \"2025-07-01\"\n", EMBEDDED);
+        assert!(Catalog::parse(&dup, Path::new("d.toml")).unwrap_err().to_string().contains("twice"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Command line of `exfleet-analyzer`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Catalog;
+use crate::finding::Severity;
+use crate::rules::registry::{doc_of, implemented, PENDING};
+use crate::{input, report};
+
+/// Judges an Exchange fleet's patch health from its snapshots.
+#[derive(Debug, Parser)]
+#[command(name = "exfleet-analyzer", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyzes the fleet and writes findings.json, findings.csv and findings.parquet.
+    Analyze(AnalyzeArgs),
+    /// Prints the catalog entry of a finding id.
+    Explain {
+        /// Finding id (e.g. build.su-behind).
+        id: String,
+    },
+    /// Lists the finding ids: implemented, and pending with the issue that brings them.
+    Rules,
+    /// Checks a build catalog file.
+    Catalog {
+        /// The file to check.
+        #[arg(long)]
+        check: PathBuf,
+    },
+}
+
+/// Arguments of `analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// The aggregator's dataset directory (`<data-dir>/dataset`).
+    #[arg(long, conflicts_with = "snapshots", required_unless_present = "snapshots")]
+    pub dataset: Option<PathBuf>,
+    /// A directory of snapshot files (the aggregator's `snapshots/`, or collector output).
+    #[arg(long)]
+    pub snapshots: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Build catalog file (default: the one shipped with exfleet).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Analysis date, YYYY-MM-DD (default: today, UTC): the latest snapshot of each host
+    /// collected by then is judged at that date.
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+    /// Exit 1 when a finding reaches this severity (info, warning, error, critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?}: info, warning, error or critical"))
+}
+
+/// Runs the command line; returns the process exit code (0 done, 1 `--fail-on` reached).
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Explain { id } => {
+            if let Some(doc) = doc_of(&id) {
+                println!("{id}\n\n{doc}");
+            } else if let Some((_, issue)) = PENDING.iter().find(|(p, _)| *p == id) {
+                println!("{id}: not implemented yet (issue {issue})");
+            } else {
+                anyhow::bail!("unknown finding id {id:?}; `exfleet-analyzer rules` lists them");
+            }
+            Ok(0)
+        }
+        Command::Rules => {
+            for (id, doc) in implemented() {
+                let detects = crate::rules::section(doc, "Detects");
+                println!("{id:<40} {detects}");
+            }
+            for (id, issue) in PENDING {
+                println!("{id:<40} pending (issue {issue})");
+            }
+            Ok(0)
+        }
+        Command::Catalog { check } => {
+            let c = Catalog::load(&check)?;
+            println!(
+                "{}: ok, {} releases of {} products, as of {}",
+                check.display(),
+                c.releases.len(),
+                c.products.len(),
+                c.as_of
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
+    let catalog = match &a.catalog {
+        Some(p) => Catalog::load(p)?,
+        None => Catalog::embedded(),
+    };
+    let frames = match (&a.dataset, &a.snapshots) {
+        (Some(d), _) => input::from_dataset(d)?,
+        (None, Some(s)) => {
+            let (frames, skipped) = input::from_snapshots(s)?;
+            for k in &skipped {
+                eprintln!("exfleet-analyzer: {}: {} (skipped)", k.path.display(), k.message);
+            }
+            frames
+        }
+        (None, None) => unreachable!("clap requires --dataset or --snapshots"),
+    };
+    let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let analysis = crate::analyze(frames, &catalog, as_of)?;
+    let written = report::write(&analysis, &a.out)?;
+    print!("{}", report::summary(&analysis, &catalog));
+    println!(
+        "\nFindings: {}, {}, {}",
+        written.json.display(),
+        written.csv.display(),
+        written.parquet.display()
+    );
+    let failed = a
+        .fail_on
+        .is_some_and(|min| analysis.findings.iter().any(|f| f.severity >= min));
+    Ok(u8::from(failed))
+}

@@ -1,0 +1,9 @@
+//! Build and patch level rules (ExSetup.exe, the setup key, installed-update keys).
+
+pub mod cu_out_of_support;
+pub mod file_registry_mismatch;
+pub mod package;
+pub mod product_eol;
+pub mod su_behind;
+pub mod su_wrong_cu;
+pub mod unknown;

@@ -1,0 +1,45 @@
+//! Fleet rules: findings about groups of hosts, computed with polars over the hosts table
+//! and the host findings.
+
+pub mod build_drift;
+pub mod mismatch_pattern;
+
+use polars::prelude::*;
+
+use crate::finding::{Finding, Severity};
+use crate::input::Frames;
+use crate::rules::Context;
+
+/// A rule over the whole fleet.
+pub trait FleetRule: Sync {
+    /// Stable finding id.
+    fn id(&self) -> &'static str;
+    /// Default severity.
+    fn severity(&self) -> Severity;
+    /// The catalog entry.
+    fn doc(&self) -> &'static str;
+    /// Adds this rule's findings. `hosts` holds each host's latest snapshot, `findings` the
+    /// host findings as a frame (`id`, `host`, `signature`).
+    fn check(&self, frames: &Frames, findings: &DataFrame, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()>;
+}
+
+/// A list cell as strings.
+pub fn strings(col: &Column, row: usize) -> PolarsResult<Vec<String>> {
+    let s = col.list()?.get_as_series(row).unwrap_or_default();
+    Ok(s.str()?.iter().flatten().map(str::to_string).collect())
+}
+
+/// The host findings as a frame.
+pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let hosts: Vec<&str> = findings.iter().map(|f| f.host.as_str()).collect();
+    let sigs: Vec<&str> = findings.iter().map(|f| f.signature.as_str()).collect();
+    DataFrame::new(
+        findings.len(),
+        vec![
+            Column::new("id".into(), ids),
+            Column::new("host".into(), hosts),
+            Column::new("signature".into(), sigs),
+        ],
+    )
+}

@@ -1,0 +1,69 @@
+//! Rules: pure functions from a typed view to findings. One rule per file; only
+//! [`registry`] maps ids to rules. A rule's documentation is its catalog entry
+//! (`## Detects`, `## Evidence`, `## Action`, `## Source`), printed by `exfleet-analyzer explain`.
+
+pub mod build;
+pub mod fleet;
+pub mod iis;
+pub mod registry;
+pub mod setup;
+
+use chrono::NaiveDate;
+
+use crate::catalog::Catalog;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::view::HostView;
+
+/// What every rule may consult besides the host: the catalog and the analysis date.
+pub struct Context<'a> {
+    /// The build catalog.
+    pub catalog: &'a Catalog,
+    /// The analysis date: "behind" and "out of support" are judged at it.
+    pub as_of: NaiveDate,
+}
+
+/// A rule over one host.
+pub trait Rule: Sync {
+    /// Stable finding id.
+    fn id(&self) -> &'static str;
+    /// Default severity.
+    fn severity(&self) -> Severity;
+    /// The catalog entry (markdown with the fixed headings).
+    fn doc(&self) -> &'static str;
+    /// Adds this rule's findings about `h` to `out`. `out` already holds the findings of the
+    /// rules registered before this one, for this host.
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>);
+
+    /// A finding of this rule about `h`.
+    fn finding(&self, h: &HostView, title: String, evidence: Vec<Evidence>, action: &str) -> Finding {
+        Finding {
+            id: self.id().to_string(),
+            severity: self.severity(),
+            host: h.host.clone(),
+            snapshot_id: h.snapshot_id.clone(),
+            title,
+            evidence,
+            action: action.to_string(),
+            group: String::new(),
+            hosts: Vec::new(),
+            signature: String::new(),
+        }
+    }
+}
+
+/// The `## Action` section of a rule's doc, as one line.
+pub fn action_of(doc: &str) -> String {
+    section(doc, "Action")
+}
+
+/// A section of a rule doc, joined into one line.
+pub fn section(doc: &str, heading: &str) -> String {
+    let mut lines = doc.lines().skip_while(|l| l.trim() != format!("## {heading}"));
+    lines.next();
+    lines
+        .take_while(|l| !l.starts_with("## "))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

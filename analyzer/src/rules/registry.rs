@@ -1,0 +1,140 @@
+//! The only place that maps finding ids to rules, in the order they run, and the ids of
+//! reference/findings.md not implemented yet with the issue that brings them. Implemented plus
+//! pending is always the whole catalog (a test checks it).
+
+use super::build::{
+    cu_out_of_support::CuOutOfSupport, file_registry_mismatch::FileRegistryMismatch, product_eol::ProductEol,
+    su_behind::SuBehind, su_wrong_cu::SuWrongCu, unknown::Unknown,
+};
+use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
+use super::iis::backend_binding_cert::BackendBindingCert;
+use super::setup::{install_from_bin::InstallFromBin, interrupted::Interrupted, success::Success, unknown_error::UnknownError};
+use super::Rule;
+
+/// Host rules in the order they run. `setup.unknown-error` comes after every setup rule.
+pub static HOST_RULES: &[&dyn Rule] = &[
+    &Unknown,
+    &CuOutOfSupport,
+    &ProductEol,
+    &SuBehind,
+    &FileRegistryMismatch,
+    &SuWrongCu,
+    &BackendBindingCert,
+    &Success,
+    &Interrupted,
+    &InstallFromBin,
+    &UnknownError,
+];
+
+/// Fleet rules, run after the host rules.
+pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern];
+
+const SETUP_LOGS: &str = "5: every known setup failure, read from the logs";
+const FRONT_END: &str = "6: event logs, the web front end, services and platform";
+const ANALYTICS: &str = "7: fleet analytics, history and the report";
+
+/// Ids of reference/findings.md not implemented yet, and the issue that brings each.
+pub const PENDING: &[(&str, &str)] = &[
+    ("build.iu-blocks-su", FRONT_END),
+    ("build.known-bad", FRONT_END),
+    ("dotnet.unsupported", FRONT_END),
+    ("dotnet.upgrade-order", FRONT_END),
+    ("setup.ad-validation", SETUP_LOGS),
+    ("setup.prereq.reboot-pending", SETUP_LOGS),
+    ("setup.prereq.process-open", SETUP_LOGS),
+    ("setup.prereq.dc-out-of-site", SETUP_LOGS),
+    ("setup.prereq.remote-registry", SETUP_LOGS),
+    ("setup.prereq.msdtc-stopped", SETUP_LOGS),
+    ("setup.prereq.url-rewrite-missing", SETUP_LOGS),
+    ("setup.prereq.domain-prep-required", SETUP_LOGS),
+    ("setup.prereq.schema-admin-required", SETUP_LOGS),
+    ("setup.prereq.enterprise-admin-required", SETUP_LOGS),
+    ("setup.prereq.org-management-required", SETUP_LOGS),
+    ("setup.ldif-error", SETUP_LOGS),
+    ("setup.msi-installer-cache", SETUP_LOGS),
+    ("setup.disabled-service", SETUP_LOGS),
+    ("setup.services-stop-failed", SETUP_LOGS),
+    ("setup.servicecontrol-reverse", SETUP_LOGS),
+    ("setup.firewall-endpoint-mapper", SETUP_LOGS),
+    ("setup.ad-object-exists", SETUP_LOGS),
+    ("setup.security-groups-ou-deleted", SETUP_LOGS),
+    ("setup.wk-object-invalid", SETUP_LOGS),
+    ("setup.wk-object-wrong-group-type", SETUP_LOGS),
+    ("setup.ad-access-denied", SETUP_LOGS),
+    ("setup.search-foundation", SETUP_LOGS),
+    ("setup.missing-directory", SETUP_LOGS),
+    ("setup.missing-homemdb", SETUP_LOGS),
+    ("setup.mount-database", SETUP_LOGS),
+    ("setup.vdir-failure", SETUP_LOGS),
+    ("setup.multi-eas-vdir", SETUP_LOGS),
+    ("setup.fips-access-denied", SETUP_LOGS),
+    ("setup.expired-certificate", SETUP_LOGS),
+    ("setup.arbitration-upn", SETUP_LOGS),
+    ("setup.hybrid-object", SETUP_LOGS),
+    ("setup.shared-config-dc", SETUP_LOGS),
+    ("setup.delegated-rights", SETUP_LOGS),
+    ("setup.ngen-slow", SETUP_LOGS),
+    ("services.disabled-after-update", FRONT_END),
+    ("services.not-running", FRONT_END),
+    ("services.state-cache-left", SETUP_LOGS),
+    ("owa.assembly-load-500", FRONT_END),
+    ("owa.missing-images", FRONT_END),
+    ("iis.shared-web-config-missing", FRONT_END),
+    ("iis.config-variable-unexpanded", FRONT_END),
+    ("iis.vdir-path-wrong", FRONT_END),
+    ("config.customizations-overwritten", ANALYTICS),
+    ("os.pending-reboot", FRONT_END),
+    ("os.dbcs-locale", FRONT_END),
+    ("topology.cas-proxy-order", FRONT_END),
+    ("fleet.failure-correlate", ANALYTICS),
+    ("fleet.incident-window", ANALYTICS),
+    ("fleet.stale-collection", ANALYTICS),
+];
+
+/// Every implemented id with its doc.
+pub fn implemented() -> Vec<(&'static str, &'static str)> {
+    HOST_RULES
+        .iter()
+        .map(|r| (r.id(), r.doc()))
+        .chain(FLEET_RULES.iter().map(|r| (r.id(), r.doc())))
+        .collect()
+}
+
+/// The doc of an implemented id.
+pub fn doc_of(id: &str) -> Option<&'static str> {
+    implemented().into_iter().find(|(i, _)| *i == id).map(|(_, d)| d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn catalog_ids() -> BTreeSet<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/findings.md");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn implemented_plus_pending_is_the_whole_catalog() {
+        let mut ours: BTreeSet<String> = implemented().iter().map(|(i, _)| i.to_string()).collect();
+        let n = ours.len();
+        ours.extend(PENDING.iter().map(|(i, _)| i.to_string()));
+        assert_eq!(ours.len(), n + PENDING.len(), "an id is both implemented and pending");
+        assert_eq!(ours, catalog_ids());
+    }
+
+    #[test]
+    fn every_rule_has_its_catalog_entry() {
+        for (id, doc) in implemented() {
+            for heading in ["## Detects", "## Evidence", "## Action", "## Source"] {
+                assert!(doc.contains(heading), "{id} lacks {heading}");
+            }
+        }
+    }
+}

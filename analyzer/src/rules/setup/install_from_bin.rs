@@ -1,0 +1,80 @@
+//! `setup.install-from-bin`.
+
+use super::run_evidence;
+use crate::catalog::Build;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, Context, Rule};
+use crate::view::HostView;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The last upgrade run started the installed setup.exe from the installation's own Bin folder (found on PATH) instead of the new media's: its source dir is `...\\V15\\Bin` and its setup version is the installed build, so nothing was upgraded (it may still have stopped and disabled services).
+## Evidence
+The run's sourcedir, its setup version and the locally installed version.
+## Action
+Start setup.exe from the mounted media by its full path (e.g. `D:\\Setup.exe /m:upgrade ...`) in an elevated prompt; check the services it left stopped or disabled.
+## Source
+reference/evidence.md (setup started from PATH).";
+
+/// `setup.install-from-bin`; its catalog entry is [`DOC`].
+pub struct InstallFromBin;
+
+/// Whether a run started setup.exe from an installation's Bin folder.
+pub fn from_bin(source_dir: &str, setup_version: &str, previous: &str, install_path: &str) -> bool {
+    let src = source_dir.trim_end_matches(['\\', '/']).to_ascii_lowercase();
+    let install_bin = format!("{}\\bin", install_path.trim_end_matches('\\').to_ascii_lowercase());
+    let in_bin = src.ends_with("\\v15\\bin") || src.ends_with("\\v14\\bin") || (!install_path.is_empty() && src == install_bin);
+    let same_build = match (Build::parse(setup_version), Build::parse(previous)) {
+        (Some(a), Some(b)) => a.same_line(&b),
+        _ => true,
+    };
+    in_bin && same_build
+}
+
+impl Rule for InstallFromBin {
+    fn id(&self) -> &'static str {
+        "setup.install-from-bin"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        let Some(r) = h.last_run() else { return };
+        if !from_bin(&r.source_dir, &r.setup_version, &r.previous_version, &h.install_path) {
+            return;
+        }
+        let mut ev = vec![
+            run_evidence(r),
+            Evidence::new(format!("sourcedir {} is the installation's Bin folder", r.source_dir), &r.provenance),
+            Evidence::new(format!("setup version {} against the installed {}", r.setup_version, r.previous_version), &r.provenance),
+        ];
+        if r.first_error_line > 0 {
+            ev.push(Evidence::new(r.first_error.clone(), line_of(&r.provenance, r.first_error_line)));
+        }
+        let mut f = self.finding(h, format!("Setup was started from {} instead of the media", r.source_dir), ev, &action_of(DOC));
+        f.signature = "setup.exe started from the installation's Bin folder".into();
+        out.push(f);
+    }
+}
+
+/// `path:start` → `path:line`.
+pub fn line_of(run_provenance: &str, line: i64) -> String {
+    let path = run_provenance.rsplit_once(':').map_or(run_provenance, |(p, _)| p);
+    format!("{path}:{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_bin;
+
+    #[test]
+    fn bin_folder_and_same_build_make_a_from_bin_run() {
+        let install = r"C:\Program Files\Microsoft\Exchange Server\V15\";
+        assert!(from_bin(r"C:\Program Files\Microsoft\Exchange Server\V15\bin", "15.2.1544.14", "15.2.1544.4", install));
+        assert!(!from_bin(r"E:\", "15.2.1748.10", "15.2.1544.4", install), "the media");
+        assert!(!from_bin(r"D:\V15\Bin", "15.2.1748.10", "15.2.1544.4", install), "a new build is not the installed one");
+    }
+}

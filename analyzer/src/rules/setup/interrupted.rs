@@ -1,0 +1,47 @@
+//! `setup.interrupted`.
+
+use super::run_evidence;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, Context, Rule};
+use crate::view::HostView;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup was interrupted: a role key still holds a setup Watermark with Action Install, or the last run of ExchangeSetup.log has no end (no \"End of Setup\").
+## Evidence
+The role keys with their Watermark and Action; the last run and where the log stops.
+## Action
+Reboot if one is pending, then run the same CU setup again from the media (elevated) so it resumes from the watermark; do not install SUs before it completes.
+## Source
+reference/evidence.md (Watermark, Action; runs that end without End of Setup).";
+
+/// `setup.interrupted`; its catalog entry is [`DOC`].
+pub struct Interrupted;
+
+impl Rule for Interrupted {
+    fn id(&self) -> &'static str {
+        "setup.interrupted"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        let mut ev: Vec<Evidence> = h
+            .roles
+            .iter()
+            .filter(|r| !r.watermark.is_empty() && r.action.eq_ignore_ascii_case("install"))
+            .map(|r| Evidence::new(format!("{} Watermark {} (Action {})", r.component, r.watermark, r.action), &r.provenance))
+            .collect();
+        if let Some(r) = h.last_run().filter(|r| r.outcome == "cut_off") {
+            ev.push(run_evidence(r));
+            ev.push(Evidence::new("the run has no End of Setup: the log stops inside it", &r.provenance));
+        }
+        if ev.is_empty() {
+            return;
+        }
+        out.push(self.finding(h, "Exchange setup was interrupted".into(), ev, &action_of(DOC)));
+    }
+}

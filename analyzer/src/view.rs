@@ -1,0 +1,279 @@
+//! The typed view of one host that rules read: its latest snapshot (as of the analysis
+//! time), flattened from the dataset tables. Rules never read files.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use crate::catalog::Build;
+use crate::input::Frames;
+
+/// An installed-update key.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// Updates folder ("Exchange 2019").
+    pub product: String,
+    /// KB.
+    pub kb: String,
+    /// PackageName (names the targeted CU).
+    pub package_name: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// A role key's setup state.
+#[derive(Debug, Clone, Default)]
+pub struct Role {
+    /// Component key ("MailboxRole").
+    pub component: String,
+    /// ConfiguredVersion.
+    pub version: String,
+    /// Leftover Watermark.
+    pub watermark: String,
+    /// Action of the watermark.
+    pub action: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// A setup run.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    /// Setup version.
+    pub setup_version: String,
+    /// Mode.
+    pub mode: String,
+    /// Locally installed version before the run.
+    pub previous_version: String,
+    /// /sourcedir.
+    pub source_dir: String,
+    /// Logged-on user.
+    pub user: String,
+    /// Start (UTC ms).
+    pub started_at_ms: i64,
+    /// First and last line.
+    pub start_line: i64,
+    /// Last line (0 = no end).
+    pub end_line: i64,
+    /// `succeeded`, `failed`, `ended_unknown`, `cut_off`.
+    pub outcome: String,
+    /// `[ERROR]` lines.
+    pub error_count: i64,
+    /// First `[ERROR]` line number and text.
+    pub first_error_line: i64,
+    /// Text of the first error.
+    pub first_error: String,
+    /// Where the run starts.
+    pub provenance: String,
+}
+
+/// An HTTP.sys TLS binding.
+#[derive(Debug, Clone, Default)]
+pub struct TlsBinding {
+    /// `0.0.0.0:444`.
+    pub endpoint: String,
+    /// Certificate thumbprint (empty = none).
+    pub thumbprint: String,
+    /// The certificate is in LocalMachine\My.
+    pub in_store: bool,
+    /// Its NotAfter (UTC ms).
+    pub not_after_ms: i64,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// An IIS site binding.
+#[derive(Debug, Clone, Default)]
+pub struct SiteBinding {
+    /// Site name.
+    pub site: String,
+    /// Protocol.
+    pub protocol: String,
+    /// bindingInformation.
+    pub endpoint: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// Everything rules know about one host.
+#[derive(Debug, Clone, Default)]
+pub struct HostView {
+    /// NetBIOS name.
+    pub host: String,
+    /// Snapshot the view comes from.
+    pub snapshot_id: String,
+    /// Collection time (UTC ms).
+    pub collected_at_ms: i64,
+    /// Labels and site.
+    pub dag: String,
+    /// AD site.
+    pub ad_site: String,
+    /// Install root.
+    pub install_path: String,
+    /// ExSetup.exe's build (the running build), and where it was read.
+    pub exsetup: Option<Build>,
+    /// Provenance of ExSetup.exe.
+    pub exsetup_provenance: String,
+    /// The CU build the registry's Msi* values record.
+    pub msi: Option<Build>,
+    /// Provenance of the setup key.
+    pub msi_provenance: String,
+    /// Role keys.
+    pub roles: Vec<Role>,
+    /// Installed updates.
+    pub updates: Vec<Update>,
+    /// Setup runs in log order.
+    pub runs: Vec<Run>,
+    /// HTTP.sys TLS bindings.
+    pub tls_bindings: Vec<TlsBinding>,
+    /// IIS site bindings.
+    pub site_bindings: Vec<SiteBinding>,
+}
+
+impl HostView {
+    /// The last setup run.
+    pub fn last_run(&self) -> Option<&Run> {
+        self.runs.last()
+    }
+}
+
+/// Row indices of a table, by snapshot id.
+fn rows_by_snapshot(df: &DataFrame) -> PolarsResult<HashMap<String, Vec<usize>>> {
+    let mut out: HashMap<String, Vec<usize>> = HashMap::new();
+    if df.height() == 0 {
+        return Ok(out);
+    }
+    for (i, id) in df.column("snapshot_id")?.str()?.iter().enumerate() {
+        out.entry(id.unwrap_or_default().to_string()).or_default().push(i);
+    }
+    Ok(out)
+}
+
+/// Column accessors that tolerate a missing column (an older dataset): empty or zero.
+struct Cols<'a>(&'a DataFrame);
+
+impl Cols<'_> {
+    fn s(&self, col: &str, i: usize) -> String {
+        self.0
+            .column(col)
+            .ok()
+            .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_string)))
+            .unwrap_or_default()
+    }
+
+    fn i(&self, col: &str, i: usize) -> i64 {
+        self.0
+            .column(col)
+            .ok()
+            .and_then(|c| c.cast(&DataType::Int64).ok())
+            .and_then(|c| c.i64().ok().and_then(|s| s.get(i)))
+            .unwrap_or_default()
+    }
+
+    fn b(&self, col: &str, i: usize) -> bool {
+        self.0
+            .column(col)
+            .ok()
+            .and_then(|c| c.bool().ok().and_then(|s| s.get(i)))
+            .unwrap_or_default()
+    }
+}
+
+/// Builds the view of every host in `frames` (one per row of `hosts`).
+pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
+    let builds = rows_by_snapshot(&frames.builds)?;
+    let updates = rows_by_snapshot(&frames.installed_updates)?;
+    let runs = rows_by_snapshot(&frames.setup_runs)?;
+    let bindings = rows_by_snapshot(&frames.bindings)?;
+    let h = Cols(&frames.hosts);
+    let mut out = Vec::with_capacity(frames.hosts.height());
+    for i in 0..frames.hosts.height() {
+        let id = h.s("snapshot_id", i);
+        let mut v = HostView {
+            host: h.s("host", i),
+            snapshot_id: id.clone(),
+            collected_at_ms: h.i("collected_at_ms", i),
+            dag: h.s("dag", i),
+            ad_site: h.s("ad_site", i),
+            install_path: h.s("install_path", i),
+            exsetup: Build::parse(&h.s("exsetup_version", i)),
+            msi: Build::parse(&h.s("msi_version", i)),
+            ..Default::default()
+        };
+        let b = Cols(&frames.builds);
+        for &r in builds.get(&id).map(Vec::as_slice).unwrap_or_default() {
+            let source = b.s("source", r);
+            match source.as_str() {
+                "exsetup" => v.exsetup_provenance = b.s("provenance", r),
+                "msi" => v.msi_provenance = b.s("provenance", r),
+                s if s.starts_with("role:") => v.roles.push(Role {
+                    component: s.trim_start_matches("role:").to_string(),
+                    version: b.s("version", r),
+                    watermark: b.s("watermark", r),
+                    action: b.s("action", r),
+                    provenance: b.s("provenance", r),
+                }),
+                _ => {}
+            }
+        }
+        let u = Cols(&frames.installed_updates);
+        for &r in updates.get(&id).map(Vec::as_slice).unwrap_or_default() {
+            v.updates.push(Update {
+                product: u.s("product", r),
+                kb: u.s("kb", r),
+                package_name: u.s("package_name", r),
+                provenance: u.s("provenance", r),
+            });
+        }
+        let s = Cols(&frames.setup_runs);
+        let mut rs: Vec<(i64, Run)> = runs
+            .get(&id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&r| {
+                (
+                    s.i("run_index", r),
+                    Run {
+                        setup_version: s.s("setup_version", r),
+                        mode: s.s("mode", r),
+                        previous_version: s.s("previous_version", r),
+                        source_dir: s.s("source_dir", r),
+                        user: s.s("logged_on_user", r),
+                        started_at_ms: s.i("started_at_ms", r),
+                        start_line: s.i("start_line", r),
+                        end_line: s.i("end_line", r),
+                        outcome: s.s("outcome", r),
+                        error_count: s.i("error_count", r),
+                        first_error_line: s.i("first_error_line", r),
+                        first_error: s.s("first_error", r),
+                        provenance: s.s("provenance", r),
+                    },
+                )
+            })
+            .collect();
+        rs.sort_by_key(|(k, _)| *k);
+        v.runs = rs.into_iter().map(|(_, r)| r).collect();
+        let bi = Cols(&frames.bindings);
+        for &r in bindings.get(&id).map(Vec::as_slice).unwrap_or_default() {
+            if bi.s("kind", r) == "http_sys" {
+                v.tls_bindings.push(TlsBinding {
+                    endpoint: bi.s("endpoint", r),
+                    thumbprint: bi.s("cert_thumbprint", r),
+                    in_store: bi.b("cert_in_store", r),
+                    not_after_ms: bi.i("cert_not_after_ms", r),
+                    provenance: bi.s("provenance", r),
+                });
+            } else {
+                v.site_bindings.push(SiteBinding {
+                    site: bi.s("site", r),
+                    protocol: bi.s("protocol", r),
+                    endpoint: bi.s("endpoint", r),
+                    provenance: bi.s("provenance", r),
+                });
+            }
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
