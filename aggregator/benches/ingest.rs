@@ -40,11 +40,25 @@ impl Run {
 
 fn snapshots() -> Vec<Snapshot> {
     let tmp = tempfile::tempdir().unwrap();
-    let truth = exfleet_tests::write_fleet(&FleetConfig { seed: 3, servers: 20, ..Default::default() }, tmp.path()).unwrap();
+    let truth = exfleet_tests::write_fleet(
+        &FleetConfig {
+            seed: 3,
+            servers: 20,
+            ..Default::default()
+        },
+        tmp.path(),
+    )
+    .unwrap();
     truth
         .hosts
         .iter()
-        .map(|h| collect(&TriageDir::new(tmp.path().join(&h.triage_dir)), Default::default()).unwrap())
+        .map(|h| {
+            collect(
+                &TriageDir::new(tmp.path().join(&h.triage_dir)),
+                Default::default(),
+            )
+            .unwrap()
+        })
         .collect()
 }
 
@@ -62,12 +76,26 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let tls = TlsPem { cert: sc.cert, key: sc.key, client_ca: ca.cert.clone() };
-    let server = tokio::spawn(server::serve(listener, store, tls, ServeOptions::default(), async {
-        let _ = stopped.await;
-    }));
+    let tls = TlsPem {
+        cert: sc.cert,
+        key: sc.key,
+        client_ca: ca.cert.clone(),
+    };
+    let server = tokio::spawn(server::serve(
+        listener,
+        store,
+        tls,
+        ServeOptions::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let cert = certs::make_collector(&ca, "bench").unwrap();
-    let ctls = ClientTls { ca: ca.cert.clone(), cert: cert.cert, key: cert.key };
+    let ctls = ClientTls {
+        ca: ca.cert.clone(),
+        cert: cert.cert,
+        key: cert.key,
+    };
     // Connect everyone first: the measurement is steady-state upload, not handshakes.
     let mut clients = Vec::new();
     for _ in 0..collectors {
@@ -82,7 +110,11 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
             let bases = bases.clone();
             tokio::spawn(async move {
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
-                let mut acks = cl.upload(ReceiverStream::new(rx)).await.unwrap().into_inner();
+                let mut acks = cl
+                    .upload(ReceiverStream::new(rx))
+                    .await
+                    .unwrap()
+                    .into_inner();
                 let mut lat = Vec::with_capacity(per);
                 for n in 0..per {
                     let s = fresh(&bases[(c + n) % bases.len()], n, c);
@@ -102,7 +134,12 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
     let wall = start.elapsed();
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-    Run { collectors, snapshots: collectors * per, wall, latencies }
+    Run {
+        collectors,
+        snapshots: collectors * per,
+        wall,
+        latencies,
+    }
 }
 
 /// The peer: the same durable writes straight into the store, same concurrency.
@@ -125,7 +162,15 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
                         let bytes = s.encode_to_vec();
                         let s = Snapshot::decode(bytes.as_slice()).unwrap();
                         let id = s.snapshot_id.clone();
-                        st.put(&id, &StoredSnapshot { snapshot: Some(s), collector_id: "bench".into(), received_at_ms: 1 }).unwrap();
+                        st.put(
+                            &id,
+                            &StoredSnapshot {
+                                snapshot: Some(s),
+                                collector_id: "bench".into(),
+                                received_at_ms: 1,
+                            },
+                        )
+                        .unwrap();
                     })
                     .await
                     .unwrap();
@@ -139,14 +184,25 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
-    Run { collectors, snapshots: collectors * per, wall: start.elapsed(), latencies }
+    Run {
+        collectors,
+        snapshots: collectors * per,
+        wall: start.elapsed(),
+        latencies,
+    }
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let bases = snapshots();
     let size: usize = bases.iter().map(|s| s.encoded_len()).sum::<usize>() / bases.len();
-    println!("snapshot size: {size} bytes on average ({} distinct hosts)", bases.len());
+    println!(
+        "snapshot size: {size} bytes on average ({} distinct hosts)",
+        bases.len()
+    );
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
     println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in [(10, 200), (100, 20), (1000, 3)] {

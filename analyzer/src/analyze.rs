@@ -45,12 +45,21 @@ pub fn analyze(frames: Frames, catalog: &Catalog, as_of: NaiveDate) -> Result<An
     let frame = findings_frame(&findings).map_err(|e| polars_err(&e))?;
     let mut fleet = Vec::new();
     for rule in FLEET_RULES {
-        rule.check(&frames, &frame, &cx, &mut fleet).map_err(|e| polars_err(&e))?;
+        rule.check(&frames, &frame, &cx, &mut fleet)
+            .map_err(|e| polars_err(&e))?;
     }
     findings.extend(fleet);
-    Ok(Analysis { as_of, catalog_as_of: catalog.as_of, hosts, findings })
+    Ok(Analysis {
+        as_of,
+        catalog_as_of: catalog.as_of,
+        hosts,
+        findings,
+    })
 }
 
 fn polars_err(e: &polars::prelude::PolarsError) -> Error {
-    Error::Input { path: "dataset".into(), message: e.to_string() }
+    Error::Input {
+        path: "dataset".into(),
+        message: e.to_string(),
+    }
 }

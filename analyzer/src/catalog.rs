@@ -24,7 +24,12 @@ impl Build {
     /// Parses `15.2.1748.39` or the zero-padded `15.02.1748.039`.
     pub fn parse(s: &str) -> Option<Build> {
         let mut parts = s.trim().split('.').map(|p| p.parse::<u32>().ok());
-        let b = [parts.next()??, parts.next()??, parts.next()??, parts.next()??];
+        let b = [
+            parts.next()??,
+            parts.next()??,
+            parts.next()??,
+            parts.next()??,
+        ];
         parts.next().is_none().then_some(Build(b))
     }
 
@@ -144,7 +149,10 @@ impl Catalog {
 
     /// Parses and checks catalog text; errors name the file and what is wrong.
     pub fn parse(text: &str, path: &Path) -> Result<Catalog, Error> {
-        let bad = |message: String| Error::Catalog { path: path.to_path_buf(), message };
+        let bad = |message: String| Error::Catalog {
+            path: path.to_path_buf(),
+            message,
+        };
         let f: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut releases = f.release;
         releases.sort_by_key(|r| r.build);
@@ -154,21 +162,39 @@ impl Catalog {
                 return Err(bad(format!("build {} is listed twice", r.build)));
             }
             if !f.product.iter().any(|p| p.name == r.product) {
-                return Err(bad(format!("build {} names unknown product {:?}", r.build, r.product)));
+                return Err(bad(format!(
+                    "build {} names unknown product {:?}",
+                    r.build, r.product
+                )));
             }
             if r.date > f.as_of {
-                return Err(bad(format!("build {} is dated {} after the as-of date {}", r.build, r.date, f.as_of)));
+                return Err(bad(format!(
+                    "build {} is dated {} after the as-of date {}",
+                    r.build, r.date, f.as_of
+                )));
             }
         }
         for r in &releases {
-            if r.kind != Kind::Cu && !releases.iter().any(|c| c.kind == Kind::Cu && c.product == r.product && c.cu == r.cu) {
-                return Err(bad(format!("update {} ({}) has no {} {} base build", r.build, r.name, r.product, r.cu)));
+            if r.kind != Kind::Cu
+                && !releases
+                    .iter()
+                    .any(|c| c.kind == Kind::Cu && c.product == r.product && c.cu == r.cu)
+            {
+                return Err(bad(format!(
+                    "update {} ({}) has no {} {} base build",
+                    r.build, r.name, r.product, r.cu
+                )));
             }
         }
         if releases.is_empty() {
             return Err(bad("no releases".into()));
         }
-        Ok(Catalog { as_of: f.as_of, products: f.product, releases, by_build })
+        Ok(Catalog {
+            as_of: f.as_of,
+            products: f.product,
+            releases,
+            by_build,
+        })
     }
 
     /// The release with exactly this build.
@@ -196,12 +222,18 @@ impl Catalog {
 
     /// Releases of one CU line (the CU and its updates), oldest first.
     pub fn line(&self, product: &str, cu: &str) -> Vec<&Release> {
-        self.releases.iter().filter(|r| r.product == product && r.cu == cu).collect()
+        self.releases
+            .iter()
+            .filter(|r| r.product == product && r.cu == cu)
+            .collect()
     }
 
     /// The newest release of a CU line published on or before `as_of`.
     pub fn newest_in_line(&self, product: &str, cu: &str, as_of: NaiveDate) -> Option<&Release> {
-        self.line(product, cu).into_iter().filter(|r| r.date <= as_of).max_by(|a, b| cmp(a, b))
+        self.line(product, cu)
+            .into_iter()
+            .filter(|r| r.date <= as_of)
+            .max_by(|a, b| cmp(a, b))
     }
 
     /// CUs of a product that received its most recent update (on or before `as_of`): the
@@ -256,25 +288,46 @@ mod tests {
     fn the_embedded_catalog_knows_the_lines_it_must() {
         let c = Catalog::embedded();
         assert_eq!(c.as_of, NaiveDate::from_ymd_opt(2026, 8, 11).unwrap());
-        assert_eq!(c.exact(&b("15.2.1748.49")).unwrap().friendly(), "Exchange 2019 CU15 Aug26SU");
+        assert_eq!(
+            c.exact(&b("15.2.1748.49")).unwrap().friendly(),
+            "Exchange 2019 CU15 Aug26SU"
+        );
         assert_eq!(c.exact(&b("15.02.2562.046")).unwrap().kb, "KB5121573");
-        assert_eq!(c.cu_of(&b("15.2.2562.99")).unwrap().friendly(), "Exchange SE RTM");
+        assert_eq!(
+            c.cu_of(&b("15.2.2562.99")).unwrap().friendly(),
+            "Exchange SE RTM"
+        );
         assert_eq!(c.cu_of(&b("15.2.1258.39")).unwrap().cu, "CU13");
-        assert_eq!(c.product_of(&b("15.1.2507.72")).unwrap().name, "Exchange 2016");
+        assert_eq!(
+            c.product_of(&b("15.1.2507.72")).unwrap().name,
+            "Exchange 2016"
+        );
         assert_eq!(c.supported_cus("Exchange 2019", c.as_of), ["CU14", "CU15"]);
         assert_eq!(c.supported_cus("Exchange SE", c.as_of), ["RTM"]);
         let newest = c.newest_in_line("Exchange 2019", "CU15", c.as_of).unwrap();
         assert_eq!(newest.build, b("15.2.1748.49"));
         // Judged at an earlier date, an earlier SU was the newest.
         let then = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        assert_eq!(c.newest_in_line("Exchange 2019", "CU15", then).unwrap().name, "Feb26SU");
+        assert_eq!(
+            c.newest_in_line("Exchange 2019", "CU15", then)
+                .unwrap()
+                .name,
+            "Feb26SU"
+        );
     }
 
     #[test]
     fn a_bad_catalog_is_refused_with_its_reason() {
-        let e = Catalog::parse("as-of = \"2026-01-01\"\nproduct = []\nrelease = []", Path::new("x.toml")).unwrap_err();
+        let e = Catalog::parse(
+            "as-of = \"2026-01-01\"\nproduct = []\nrelease = []",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("x.toml"), "{e}");
         let dup = format!("{}\n[[release]]\nproduct = \"Exchange SE\"\ncu = \"RTM\"\nkind = \"cu\"\nbuild = \"15.2.2562.17\"\ndate = \"2025-07-01\"\n", EMBEDDED);
-        assert!(Catalog::parse(&dup, Path::new("d.toml")).unwrap_err().to_string().contains("twice"));
+        assert!(Catalog::parse(&dup, Path::new("d.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
     }
 }

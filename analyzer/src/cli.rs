@@ -43,7 +43,11 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
     /// The aggregator's dataset directory (`<data-dir>/dataset`).
-    #[arg(long, conflicts_with = "snapshots", required_unless_present = "snapshots")]
+    #[arg(
+        long,
+        conflicts_with = "snapshots",
+        required_unless_present = "snapshots"
+    )]
     pub dataset: Option<PathBuf>,
     /// A directory of snapshot files (the aggregator's `snapshots/`, or collector output).
     #[arg(long)]
@@ -64,7 +68,8 @@ pub struct AnalyzeArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?}: info, warning, error or critical"))
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity {s:?}: info, warning, error or critical"))
 }
 
 /// Runs the command line; returns the process exit code (0 done, 1 `--fail-on` reached).
@@ -115,7 +120,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
         (None, Some(s)) => {
             let (frames, skipped) = input::from_snapshots(s)?;
             for k in &skipped {
-                eprintln!("exfleet-analyzer: {}: {} (skipped)", k.path.display(), k.message);
+                eprintln!(
+                    "exfleet-analyzer: {}: {} (skipped)",
+                    k.path.display(),
+                    k.message
+                );
             }
             frames
         }

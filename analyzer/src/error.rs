@@ -40,6 +40,9 @@ impl Error {
 
     /// A polars error while reading or writing `path`.
     pub fn polars(path: &std::path::Path, e: polars::prelude::PolarsError) -> Error {
-        Error::Input { path: path.to_path_buf(), message: e.to_string() }
+        Error::Input {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
     }
 }

@@ -29,9 +29,14 @@ impl Severity {
 
     /// Parses a lower-case name.
     pub fn parse(s: &str) -> Option<Severity> {
-        [Severity::Info, Severity::Warning, Severity::Error, Severity::Critical]
-            .into_iter()
-            .find(|v| v.name() == s)
+        [
+            Severity::Info,
+            Severity::Warning,
+            Severity::Error,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.name() == s)
     }
 }
 
@@ -47,7 +52,10 @@ pub struct Evidence {
 impl Evidence {
     /// A fact with its provenance.
     pub fn new(fact: impl Into<String>, provenance: impl Into<String>) -> Self {
-        Evidence { fact: fact.into(), provenance: provenance.into() }
+        Evidence {
+            fact: fact.into(),
+            provenance: provenance.into(),
+        }
     }
 }
 

@@ -69,11 +69,17 @@ impl Frames {
         let ids = self.hosts.column("snapshot_id")?.str()?.clone();
         let times = self.hosts.column("collected_at_ms")?.i64()?.clone();
         for ((h, id), t) in hosts.iter().zip(ids.iter()).zip(times.iter()) {
-            let (h, id, t) = (h.unwrap_or_default(), id.unwrap_or_default(), t.unwrap_or_default());
+            let (h, id, t) = (
+                h.unwrap_or_default(),
+                id.unwrap_or_default(),
+                t.unwrap_or_default(),
+            );
             if t > as_of_ms {
                 continue;
             }
-            let e = best.entry(h.to_string()).or_insert((i64::MIN, String::new()));
+            let e = best
+                .entry(h.to_string())
+                .or_insert((i64::MIN, String::new()));
             if (t, id) > (e.0, e.1.as_str()) {
                 *e = (t, id.to_string());
             }
@@ -91,7 +97,8 @@ impl Frames {
                 .collect();
             *df = df.filter(&mask)?;
         }
-        self.hosts.sort_in_place(["host"], SortMultipleOptions::default())?;
+        self.hosts
+            .sort_in_place(["host"], SortMultipleOptions::default())?;
         Ok(self)
     }
 }
@@ -99,16 +106,25 @@ impl Frames {
 /// Reads the aggregator's dataset directory. A table with no file yet is empty.
 pub fn from_dataset(dir: &Path) -> Result<Frames, Error> {
     if !dir.is_dir() {
-        return Err(Error::Input { path: dir.to_path_buf(), message: "not a directory".into() });
+        return Err(Error::Input {
+            path: dir.to_path_buf(),
+            message: "not a directory".into(),
+        });
     }
     let mut frames = Frames::from_tables(&Tables::default()).map_err(|e| Error::polars(dir, e))?;
-    for (name, df) in exfleet_aggregator::dataset::TABLES.iter().zip(frames.tables_mut()) {
+    for (name, df) in exfleet_aggregator::dataset::TABLES
+        .iter()
+        .zip(frames.tables_mut())
+    {
         let table = dir.join(name);
         if !has_parquet(&table) {
             continue;
         }
         let glob = format!("{}/**/*.parquet", table.display());
-        let args = ScanArgsParquet { hive_options: HiveOptions::new_disabled(), ..Default::default() };
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            ..Default::default()
+        };
         *df = LazyFrame::scan_parquet(glob.as_str().into(), args)
             .and_then(|lf| lf.collect())
             .map_err(|e| Error::polars(&table, e))?;
@@ -117,12 +133,16 @@ pub fn from_dataset(dir: &Path) -> Result<Frames, Error> {
 }
 
 fn has_parquet(dir: &Path) -> bool {
-    walk(dir).iter().any(|p| p.extension().is_some_and(|e| e == "parquet"))
+    walk(dir)
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "parquet"))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -148,7 +168,10 @@ pub struct Skipped {
 /// collector's `*.pb` / `*.json` (Snapshot). Unreadable files are returned, not fatal.
 pub fn from_snapshots(dir: &Path) -> Result<(Frames, Vec<Skipped>), Error> {
     if !dir.is_dir() {
-        return Err(Error::Input { path: dir.to_path_buf(), message: "not a directory".into() });
+        return Err(Error::Input {
+            path: dir.to_path_buf(),
+            message: "not a directory".into(),
+        });
     }
     let mut tables = Tables::default();
     let mut skipped = Vec::new();
@@ -177,7 +200,11 @@ fn read_snapshot(path: &Path) -> Result<StoredSnapshot, String> {
     } else {
         // The aggregator's store names each file after the snapshot it holds.
         if let Ok(stored) = StoredSnapshot::decode(bytes.as_slice()) {
-            if stored.snapshot.as_ref().is_some_and(|s| s.snapshot_id == stem) {
+            if stored
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| s.snapshot_id == stem)
+            {
                 return Ok(stored);
             }
         }
@@ -186,5 +213,9 @@ fn read_snapshot(path: &Path) -> Result<StoredSnapshot, String> {
     if snapshot.snapshot_id.is_empty() {
         return Err("not a snapshot: no snapshot_id".into());
     }
-    Ok(StoredSnapshot { snapshot: Some(snapshot), collector_id: String::new(), received_at_ms: 0 })
+    Ok(StoredSnapshot {
+        snapshot: Some(snapshot),
+        collector_id: String::new(),
+        received_at_ms: 0,
+    })
 }

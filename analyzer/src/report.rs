@@ -31,7 +31,13 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
         let name = match h.exsetup {
             Some(b) => match catalog.exact(&b) {
                 Some(r) => format!("{} ({b})", r.friendly()),
-                None => format!("{} + unknown build ({b})", catalog.cu_of(&b).map(|c| c.friendly()).unwrap_or_else(|| "?".into())),
+                None => format!(
+                    "{} + unknown build ({b})",
+                    catalog
+                        .cu_of(&b)
+                        .map(|c| c.friendly())
+                        .unwrap_or_else(|| "?".into())
+                ),
             },
             None => "no ExSetup.exe read".into(),
         };
@@ -47,21 +53,38 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
         *by_sev.entry(f.severity).or_default() += 1;
         *by_id.entry((f.id.as_str(), f.severity)).or_default() += 1;
     }
-    let sev: Vec<String> = by_sev.iter().rev().map(|(k, v)| format!("{} {v}", k.name())).collect();
+    let sev: Vec<String> = by_sev
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{} {v}", k.name()))
+        .collect();
     let _ = writeln!(s, "\nFindings: {} ({})", a.findings.len(), sev.join(", "));
     let mut ids: Vec<_> = by_id.into_iter().collect();
-    ids.sort_by(|a, b| b.0 .1.cmp(&a.0 .1).then(b.1.cmp(&a.1)).then(a.0 .0.cmp(b.0 .0)));
+    ids.sort_by(|a, b| {
+        b.0 .1
+            .cmp(&a.0 .1)
+            .then(b.1.cmp(&a.1))
+            .then(a.0 .0.cmp(b.0 .0))
+    });
     for ((id, sev), n) in ids {
         let _ = writeln!(s, "  {n:>5}  {:<9} {id}", sev.name());
     }
     let mut worst: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in a.findings.iter().filter(|f| f.host != "fleet" && f.severity > Severity::Info) {
+    for f in a
+        .findings
+        .iter()
+        .filter(|f| f.host != "fleet" && f.severity > Severity::Info)
+    {
         worst.entry(f.host.as_str()).or_default().push(f);
     }
     let mut worst: Vec<_> = worst.into_iter().collect();
     worst.sort_by_key(|(h, fs)| {
         let top = fs.iter().map(|f| f.severity).max();
-        (std::cmp::Reverse(top), std::cmp::Reverse(fs.len()), h.to_string())
+        (
+            std::cmp::Reverse(top),
+            std::cmp::Reverse(fs.len()),
+            h.to_string(),
+        )
     });
     if !worst.is_empty() {
         let _ = writeln!(s, "\nWorst servers:");
@@ -90,15 +113,22 @@ pub struct Written {
 pub fn write(a: &Analysis, out: &Path) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let json = out.join("findings.json");
-    let text = serde_json::to_vec_pretty(&a.findings).map_err(|e| Error::Input { path: json.clone(), message: e.to_string() })?;
+    let text = serde_json::to_vec_pretty(&a.findings).map_err(|e| Error::Input {
+        path: json.clone(),
+        message: e.to_string(),
+    })?;
     std::fs::write(&json, text).map_err(Error::io(&json))?;
     let mut df = frame(&a.findings).map_err(|e| Error::polars(out, e))?;
     let csv = out.join("findings.csv");
     let mut f = std::fs::File::create(&csv).map_err(Error::io(&csv))?;
-    CsvWriter::new(&mut f).finish(&mut df).map_err(|e| Error::polars(&csv, e))?;
+    CsvWriter::new(&mut f)
+        .finish(&mut df)
+        .map_err(|e| Error::polars(&csv, e))?;
     let parquet = out.join("findings.parquet");
     let mut f = std::fs::File::create(&parquet).map_err(Error::io(&parquet))?;
-    ParquetWriter::new(&mut f).finish(&mut df).map_err(|e| Error::polars(&parquet, e))?;
+    ParquetWriter::new(&mut f)
+        .finish(&mut df)
+        .map_err(|e| Error::polars(&parquet, e))?;
     Ok(Written { json, csv, parquet })
 }
 
@@ -119,7 +149,13 @@ pub fn frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
                 get(|f| {
                     f.evidence
                         .iter()
-                        .map(|e| if e.provenance.is_empty() { e.fact.clone() } else { format!("{} [{}]", e.fact, e.provenance) })
+                        .map(|e| {
+                            if e.provenance.is_empty() {
+                                e.fact.clone()
+                            } else {
+                                format!("{} [{}]", e.fact, e.provenance)
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(" | ")
                 }),

@@ -144,7 +144,9 @@ fn rows_by_snapshot(df: &DataFrame) -> PolarsResult<HashMap<String, Vec<usize>>>
         return Ok(out);
     }
     for (i, id) in df.column("snapshot_id")?.str()?.iter().enumerate() {
-        out.entry(id.unwrap_or_default().to_string()).or_default().push(i);
+        out.entry(id.unwrap_or_default().to_string())
+            .or_default()
+            .push(i);
     }
     Ok(out)
 }

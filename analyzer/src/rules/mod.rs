@@ -35,7 +35,13 @@ pub trait Rule: Sync {
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>);
 
     /// A finding of this rule about `h`.
-    fn finding(&self, h: &HostView, title: String, evidence: Vec<Evidence>, action: &str) -> Finding {
+    fn finding(
+        &self,
+        h: &HostView,
+        title: String,
+        evidence: Vec<Evidence>,
+        action: &str,
+    ) -> Finding {
         Finding {
             id: self.id().to_string(),
             severity: self.severity(),
@@ -58,7 +64,9 @@ pub fn action_of(doc: &str) -> String {
 
 /// A section of a rule doc, joined into one line.
 pub fn section(doc: &str, heading: &str) -> String {
-    let mut lines = doc.lines().skip_while(|l| l.trim() != format!("## {heading}"));
+    let mut lines = doc
+        .lines()
+        .skip_while(|l| l.trim() != format!("## {heading}"));
     lines.next();
     lines
         .take_while(|l| !l.starts_with("## "))

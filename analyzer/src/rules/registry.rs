@@ -3,12 +3,15 @@
 //! pending is always the whole catalog (a test checks it).
 
 use super::build::{
-    cu_out_of_support::CuOutOfSupport, file_registry_mismatch::FileRegistryMismatch, product_eol::ProductEol,
-    su_behind::SuBehind, su_wrong_cu::SuWrongCu, unknown::Unknown,
+    cu_out_of_support::CuOutOfSupport, file_registry_mismatch::FileRegistryMismatch,
+    product_eol::ProductEol, su_behind::SuBehind, su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::backend_binding_cert::BackendBindingCert;
-use super::setup::{install_from_bin::InstallFromBin, interrupted::Interrupted, success::Success, unknown_error::UnknownError};
+use super::setup::{
+    install_from_bin::InstallFromBin, interrupted::Interrupted, success::Success,
+    unknown_error::UnknownError,
+};
 use super::Rule;
 
 /// Host rules in the order they run. `setup.unknown-error` comes after every setup rule.
@@ -102,7 +105,10 @@ pub fn implemented() -> Vec<(&'static str, &'static str)> {
 
 /// The doc of an implemented id.
 pub fn doc_of(id: &str) -> Option<&'static str> {
-    implemented().into_iter().find(|(i, _)| *i == id).map(|(_, d)| d)
+    implemented()
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, d)| d)
 }
 
 #[cfg(test)]
@@ -111,8 +117,10 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn catalog_ids() -> BTreeSet<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/findings.md");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/reference/findings.md");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         text.lines()
             .filter_map(|l| l.strip_prefix("| `"))
             .filter_map(|l| l.split('`').next())
@@ -125,7 +133,11 @@ mod tests {
         let mut ours: BTreeSet<String> = implemented().iter().map(|(i, _)| i.to_string()).collect();
         let n = ours.len();
         ours.extend(PENDING.iter().map(|(i, _)| i.to_string()));
-        assert_eq!(ours.len(), n + PENDING.len(), "an id is both implemented and pending");
+        assert_eq!(
+            ours.len(),
+            n + PENDING.len(),
+            "an id is both implemented and pending"
+        );
         assert_eq!(ours, catalog_ids());
     }
 

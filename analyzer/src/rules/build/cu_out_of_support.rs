@@ -29,16 +29,28 @@ impl Rule for CuOutOfSupport {
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
         let Some(b) = h.exsetup else { return };
-        let Some(cu) = cx.catalog.cu_of(&b) else { return };
+        let Some(cu) = cx.catalog.cu_of(&b) else {
+            return;
+        };
         let supported = cx.catalog.supported_cus(&cu.product, cx.as_of);
         if supported.is_empty() || supported.contains(&cu.cu.as_str()) {
             return;
         }
         let ev = vec![
-            Evidence::new(format!("ExSetup.exe {b} is {}", cu.friendly()), &h.exsetup_provenance),
-            Evidence::new(format!("{} updates go to {} only", cu.product, supported.join(", ")), "build catalog"),
+            Evidence::new(
+                format!("ExSetup.exe {b} is {}", cu.friendly()),
+                &h.exsetup_provenance,
+            ),
+            Evidence::new(
+                format!("{} updates go to {} only", cu.product, supported.join(", ")),
+                "build catalog",
+            ),
         ];
-        let title = format!("{} no longer gets updates (supported: {})", cu.friendly(), supported.join(", "));
+        let title = format!(
+            "{} no longer gets updates (supported: {})",
+            cu.friendly(),
+            supported.join(", ")
+        );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

@@ -30,21 +30,35 @@ impl Rule for FileRegistryMismatch {
         DOC
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
-        let (Some(file), Some(msi)) = (h.exsetup, h.msi) else { return };
-        let Some(file_cu) = cx.catalog.cu_of(&file) else { return };
+        let (Some(file), Some(msi)) = (h.exsetup, h.msi) else {
+            return;
+        };
+        let Some(file_cu) = cx.catalog.cu_of(&file) else {
+            return;
+        };
         let mut ev = Vec::new();
         let mut signature = String::new();
         let msi_cu = cx.catalog.cu_of(&msi);
         if !msi.same_line(&file_cu.build) {
-            let msi_name = msi_cu.map(|c| c.friendly()).unwrap_or_else(|| "an unknown CU".into());
-            ev.push(Evidence::new(format!("ExSetup.exe {file} is {}", file_cu.friendly()), &h.exsetup_provenance));
-            ev.push(Evidence::new(format!("the setup key records {msi} ({msi_name})"), &h.msi_provenance));
+            let msi_name = msi_cu
+                .map(|c| c.friendly())
+                .unwrap_or_else(|| "an unknown CU".into());
+            ev.push(Evidence::new(
+                format!("ExSetup.exe {file} is {}", file_cu.friendly()),
+                &h.exsetup_provenance,
+            ));
+            ev.push(Evidence::new(
+                format!("the setup key records {msi} ({msi_name})"),
+                &h.msi_provenance,
+            ));
             signature = format!("file {} / registry {msi_name}", file_cu.friendly());
         }
         // Updates recorded for the registry's CU that are newer than the file.
         if let Some(msi_cu) = msi_cu {
             for u in &h.updates {
-                let Some((product, cu)) = package::target(&u.package_name) else { continue };
+                let Some((product, cu)) = package::target(&u.package_name) else {
+                    continue;
+                };
                 if product != msi_cu.product || cu != msi_cu.cu {
                     continue;
                 }
@@ -55,11 +69,17 @@ impl Rule for FileRegistryMismatch {
                     .find(|r| r.kb == u.kb && r.build > file);
                 if let Some(r) = newer {
                     ev.push(Evidence::new(
-                        format!("{} ({}, {}) is recorded as installed but ExSetup.exe is {file}", u.kb, r.friendly(), r.build),
+                        format!(
+                            "{} ({}, {}) is recorded as installed but ExSetup.exe is {file}",
+                            u.kb,
+                            r.friendly(),
+                            r.build
+                        ),
                         &u.provenance,
                     ));
                     if signature.is_empty() {
-                        signature = format!("{} recorded, file {}", r.friendly(), file_cu.friendly());
+                        signature =
+                            format!("{} recorded, file {}", r.friendly(), file_cu.friendly());
                     }
                 }
             }
@@ -67,7 +87,12 @@ impl Rule for FileRegistryMismatch {
         if ev.is_empty() {
             return;
         }
-        let mut f = self.finding(h, format!("ExSetup.exe {file} disagrees with the registry"), ev, &action_of(DOC));
+        let mut f = self.finding(
+            h,
+            format!("ExSetup.exe {file} disagrees with the registry"),
+            ev,
+            &action_of(DOC),
+        );
         f.signature = signature;
         out.push(f);
     }

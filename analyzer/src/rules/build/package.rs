@@ -17,9 +17,19 @@ pub fn target(package_name: &str) -> Option<(String, String)> {
     };
     let rest = rest.trim_start();
     let cu = if let Some(r) = rest.strip_prefix("cumulative update ") {
-        format!("CU{}", r.chars().take_while(char::is_ascii_digit).collect::<String>())
+        format!(
+            "CU{}",
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        )
     } else if let Some(r) = rest.strip_prefix("cu") {
-        format!("CU{}", r.chars().take_while(char::is_ascii_digit).collect::<String>())
+        format!(
+            "CU{}",
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        )
     } else if rest.starts_with("rtm") {
         "RTM".to_string()
     } else {
@@ -35,9 +45,19 @@ mod tests {
     #[test]
     fn package_names_name_their_cu() {
         let t = |s| target(s).map(|(p, c)| format!("{p} {c}"));
-        assert_eq!(t("Security Update for Exchange Server 2019 Cumulative Update 14 (KB5121575)").as_deref(), Some("Exchange 2019 CU14"));
-        assert_eq!(t("Hotfix Update for Exchange Server Subscription Edition RTM (KB5081755)").as_deref(), Some("Exchange SE RTM"));
-        assert_eq!(t("Security Update For Exchange Server 2016 CU23 (KB5014261)").as_deref(), Some("Exchange 2016 CU23"));
+        assert_eq!(
+            t("Security Update for Exchange Server 2019 Cumulative Update 14 (KB5121575)")
+                .as_deref(),
+            Some("Exchange 2019 CU14")
+        );
+        assert_eq!(
+            t("Hotfix Update for Exchange Server Subscription Edition RTM (KB5081755)").as_deref(),
+            Some("Exchange SE RTM")
+        );
+        assert_eq!(
+            t("Security Update For Exchange Server 2016 CU23 (KB5014261)").as_deref(),
+            Some("Exchange 2016 CU23")
+        );
         assert_eq!(t("Update Rollup 32 for Exchange Server 2010 SP3"), None);
         assert_eq!(t(""), None);
     }

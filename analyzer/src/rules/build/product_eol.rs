@@ -29,15 +29,23 @@ impl Rule for ProductEol {
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
         let Some(b) = h.exsetup.or(h.msi) else { return };
-        let Some(p) = cx.catalog.product_of(&b) else { return };
+        let Some(p) = cx.catalog.product_of(&b) else {
+            return;
+        };
         if p.end_of_support >= cx.as_of {
             return;
         }
         let ev = vec![
             Evidence::new(format!("build {b} is {}", p.name), &h.exsetup_provenance),
-            Evidence::new(format!("{} support ended on {}", p.name, p.end_of_support), "build catalog"),
+            Evidence::new(
+                format!("{} support ended on {}", p.name, p.end_of_support),
+                "build catalog",
+            ),
         ];
-        let title = format!("{} is past its end of support ({})", p.name, p.end_of_support);
+        let title = format!(
+            "{} is past its end of support ({})",
+            p.name, p.end_of_support
+        );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

@@ -29,17 +29,40 @@ impl Rule for SuBehind {
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
         let Some(b) = h.exsetup else { return };
-        let Some(current) = cx.catalog.exact(&b) else { return };
-        let Some(newest) = cx.catalog.newest_in_line(&current.product, &current.cu, cx.as_of) else { return };
+        let Some(current) = cx.catalog.exact(&b) else {
+            return;
+        };
+        let Some(newest) = cx
+            .catalog
+            .newest_in_line(&current.product, &current.cu, cx.as_of)
+        else {
+            return;
+        };
         if newest.build <= b {
             return;
         }
-        let kb = if newest.kb.is_empty() { String::new() } else { format!(", {}", newest.kb) };
+        let kb = if newest.kb.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", newest.kb)
+        };
         let ev = vec![
-            Evidence::new(format!("ExSetup.exe {b} ({})", current.friendly()), &h.exsetup_provenance),
-            Evidence::new(format!("newest for {} {}: {} {} ({}{kb})", newest.product, newest.cu, newest.name, newest.build, newest.date), "build catalog"),
+            Evidence::new(
+                format!("ExSetup.exe {b} ({})", current.friendly()),
+                &h.exsetup_provenance,
+            ),
+            Evidence::new(
+                format!(
+                    "newest for {} {}: {} {} ({}{kb})",
+                    newest.product, newest.cu, newest.name, newest.build, newest.date
+                ),
+                "build catalog",
+            ),
         ];
-        let title = format!("{b} is behind: {} {} is {}", newest.cu, newest.name, newest.build);
+        let title = format!(
+            "{b} is behind: {} {} is {}",
+            newest.cu, newest.name, newest.build
+        );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

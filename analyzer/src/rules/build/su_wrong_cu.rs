@@ -31,22 +31,39 @@ impl Rule for SuWrongCu {
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
         // SUs patch the installed MSI product: the CU the setup key records.
-        let Some(cu) = h.msi.or(h.exsetup).and_then(|b| cx.catalog.cu_of(&b)) else { return };
+        let Some(cu) = h.msi.or(h.exsetup).and_then(|b| cx.catalog.cu_of(&b)) else {
+            return;
+        };
         let mut ev = Vec::new();
         let mut sig = Vec::new();
         for u in &h.updates {
-            let Some((product, target)) = package::target(&u.package_name) else { continue };
+            let Some((product, target)) = package::target(&u.package_name) else {
+                continue;
+            };
             if product == cu.product && target == cu.cu {
                 continue;
             }
-            ev.push(Evidence::new(format!("{}: \"{}\" targets {product} {target}", u.kb, u.package_name), &u.provenance));
+            ev.push(Evidence::new(
+                format!(
+                    "{}: \"{}\" targets {product} {target}",
+                    u.kb, u.package_name
+                ),
+                &u.provenance,
+            ));
             sig.push(format!("{} for {product} {target}", u.kb));
         }
         if ev.is_empty() {
             return;
         }
-        ev.push(Evidence::new(format!("the server runs {}", cu.friendly()), &h.msi_provenance));
-        let title = format!("{} update(s) for another CU installed on {}", ev.len() - 1, cu.friendly());
+        ev.push(Evidence::new(
+            format!("the server runs {}", cu.friendly()),
+            &h.msi_provenance,
+        ));
+        let title = format!(
+            "{} update(s) for another CU installed on {}",
+            ev.len() - 1,
+            cu.friendly()
+        );
         let mut f = self.finding(h, title, ev, &action_of(DOC));
         f.signature = format!("{} on {}", sig.join(", "), cu.friendly());
         out.push(f);

@@ -23,7 +23,12 @@ impl Rule for Unknown {
             return;
         }
         let line = cx.catalog.cu_of(&b);
-        let newest = line.and_then(|cu| cx.catalog.line(&cu.product, &cu.cu).into_iter().max_by_key(|r| r.build));
+        let newest = line.and_then(|cu| {
+            cx.catalog
+                .line(&cu.product, &cu.cu)
+                .into_iter()
+                .max_by_key(|r| r.build)
+        });
         let (why, context) = match newest {
             Some(n) if b > n.build => (
                 format!("newer than any {} build the catalog knows (catalog as of {}): the catalog may be stale", n.friendly(), cx.catalog.as_of),
@@ -38,11 +43,19 @@ impl Rule for Unknown {
                 String::new(),
             ),
         };
-        let mut ev = vec![Evidence::new(format!("ExSetup.exe FileVersion {b}"), &h.exsetup_provenance)];
+        let mut ev = vec![Evidence::new(
+            format!("ExSetup.exe FileVersion {b}"),
+            &h.exsetup_provenance,
+        )];
         if !context.is_empty() {
             ev.push(Evidence::new(context, ""));
         }
-        out.push(self.finding(h, format!("Build {b} is unknown: {why}"), ev, &action_of(DOC)));
+        out.push(self.finding(
+            h,
+            format!("Build {b} is unknown: {why}"),
+            ev,
+            &action_of(DOC),
+        ));
     }
 }
 

@@ -30,7 +30,13 @@ impl FleetRule for BuildDrift {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, frames: &Frames, _: &DataFrame, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+    fn check(
+        &self,
+        frames: &Frames,
+        _: &DataFrame,
+        _: &Context,
+        out: &mut Vec<Finding>,
+    ) -> PolarsResult<()> {
         if frames.hosts.height() == 0 {
             return Ok(());
         }
@@ -41,7 +47,12 @@ impl FleetRule for BuildDrift {
             .filter(col("dag").neq(lit("")))
             .group_by([col("dag"), col("exsetup_version")])
             .agg([col("host").sort(Default::default()).alias("hosts")])
-            .with_column(col("exsetup_version").n_unique().over([col("dag")])?.alias("builds"))
+            .with_column(
+                col("exsetup_version")
+                    .n_unique()
+                    .over([col("dag")])?
+                    .alias("builds"),
+            )
             .filter(col("builds").gt(lit(1)))
             .sort(["dag", "exsetup_version"], Default::default())
             .collect()?;
@@ -53,7 +64,10 @@ impl FleetRule for BuildDrift {
             let dag = dags.get(i).unwrap_or_default();
             let version = versions.get(i).unwrap_or_default();
             let members = strings(hosts, i)?;
-            if current.as_ref().is_none_or(|f| f.group != format!("dag:{dag}")) {
+            if current
+                .as_ref()
+                .is_none_or(|f| f.group != format!("dag:{dag}"))
+            {
                 out.extend(current.take());
                 current = Some(Finding {
                     id: self.id().into(),
@@ -69,7 +83,10 @@ impl FleetRule for BuildDrift {
                 });
             }
             let f = current.as_mut().expect("set above");
-            f.evidence.push(Evidence::new(format!("{version}: {}", members.join(", ")), "hosts.exsetup_version"));
+            f.evidence.push(Evidence::new(
+                format!("{version}: {}", members.join(", ")),
+                "hosts.exsetup_version",
+            ));
             f.hosts.extend(members);
         }
         out.extend(current);

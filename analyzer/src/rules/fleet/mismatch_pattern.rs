@@ -18,7 +18,11 @@ Fix the shared cause once (the package or procedure used for all of them), then 
 reference/findings.md; design: patterns across the fleet.";
 
 /// Host findings whose signatures make fleet patterns.
-const PATTERN_IDS: [&str; 3] = ["build.su-wrong-cu", "build.file-registry-mismatch", "setup.install-from-bin"];
+const PATTERN_IDS: [&str; 3] = [
+    "build.su-wrong-cu",
+    "build.file-registry-mismatch",
+    "setup.install-from-bin",
+];
 
 /// `fleet.mismatch-pattern`; its catalog entry is [`DOC`].
 pub struct MismatchPattern;
@@ -33,7 +37,13 @@ impl FleetRule for MismatchPattern {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, _: &Frames, findings: &DataFrame, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+    fn check(
+        &self,
+        _: &Frames,
+        findings: &DataFrame,
+        _: &Context,
+        out: &mut Vec<Finding>,
+    ) -> PolarsResult<()> {
         if findings.height() == 0 {
             return Ok(());
         }
@@ -41,7 +51,11 @@ impl FleetRule for MismatchPattern {
         let groups = findings
             .clone()
             .lazy()
-            .filter(col("id").is_in(lit(ids).implode(false), false).and(col("signature").neq(lit(""))))
+            .filter(
+                col("id")
+                    .is_in(lit(ids).implode(false), false)
+                    .and(col("signature").neq(lit(""))),
+            )
             .group_by([col("id"), col("signature")])
             .agg([col("host").unique().sort(Default::default()).alias("hosts")])
             .with_column(col("hosts").list().len().alias("n"))
@@ -51,7 +65,10 @@ impl FleetRule for MismatchPattern {
         let id = groups.column("id")?.str()?.clone();
         let sig = groups.column("signature")?.str()?.clone();
         for i in 0..groups.height() {
-            let (id, sig) = (id.get(i).unwrap_or_default(), sig.get(i).unwrap_or_default());
+            let (id, sig) = (
+                id.get(i).unwrap_or_default(),
+                sig.get(i).unwrap_or_default(),
+            );
             let hosts = strings(groups.column("hosts")?, i)?;
             out.push(Finding {
                 id: self.id().into(),
@@ -59,7 +76,10 @@ impl FleetRule for MismatchPattern {
                 host: "fleet".into(),
                 snapshot_id: String::new(),
                 title: format!("{} hosts share {id}: {sig}", hosts.len()),
-                evidence: vec![Evidence::new(format!("{id} on {}: {sig}", hosts.join(", ")), "host findings")],
+                evidence: vec![Evidence::new(
+                    format!("{id} on {}: {sig}", hosts.join(", ")),
+                    "host findings",
+                )],
                 action: action_of(DOC),
                 group: id.to_string(),
                 hosts,

@@ -20,7 +20,13 @@ pub trait FleetRule: Sync {
     fn doc(&self) -> &'static str;
     /// Adds this rule's findings. `hosts` holds each host's latest snapshot, `findings` the
     /// host findings as a frame (`id`, `host`, `signature`).
-    fn check(&self, frames: &Frames, findings: &DataFrame, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()>;
+    fn check(
+        &self,
+        frames: &Frames,
+        findings: &DataFrame,
+        cx: &Context,
+        out: &mut Vec<Finding>,
+    ) -> PolarsResult<()>;
 }
 
 /// A list cell as strings.

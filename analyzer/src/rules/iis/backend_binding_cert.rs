@@ -28,25 +28,51 @@ impl Rule for BackendBindingCert {
         DOC
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
-        let as_of_ms = cx.as_of.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
+        let as_of_ms = cx
+            .as_of
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_millis());
         let mut ev = Vec::new();
         for (port, site) in [("444", "Exchange Back End"), ("443", "Default Web Site")] {
-            let site_uses = h.site_bindings.iter().find(|b| b.protocol == "https" && b.site == site && b.endpoint.split(':').nth(1) == Some(port));
-            let Some(site_binding) = site_uses else { continue };
+            let site_uses = h.site_bindings.iter().find(|b| {
+                b.protocol == "https"
+                    && b.site == site
+                    && b.endpoint.split(':').nth(1) == Some(port)
+            });
+            let Some(site_binding) = site_uses else {
+                continue;
+            };
             let endpoint = format!("0.0.0.0:{port}");
             match h.tls_bindings.iter().find(|b| b.endpoint == endpoint) {
                 None => ev.push(Evidence::new(
-                    format!("{site} binds https {} but HTTP.sys has no {endpoint} binding", site_binding.endpoint),
+                    format!(
+                        "{site} binds https {} but HTTP.sys has no {endpoint} binding",
+                        site_binding.endpoint
+                    ),
                     &site_binding.provenance,
                 )),
-                Some(b) if b.thumbprint.is_empty() => ev.push(Evidence::new(format!("{endpoint} has no certificate hash"), &b.provenance)),
+                Some(b) if b.thumbprint.is_empty() => ev.push(Evidence::new(
+                    format!("{endpoint} has no certificate hash"),
+                    &b.provenance,
+                )),
                 Some(b) if !b.in_store => ev.push(Evidence::new(
-                    format!("{endpoint} is bound to certificate {}, which is not in LocalMachine\\My", b.thumbprint),
+                    format!(
+                        "{endpoint} is bound to certificate {}, which is not in LocalMachine\\My",
+                        b.thumbprint
+                    ),
                     &b.provenance,
                 )),
                 Some(b) if b.not_after_ms < as_of_ms => {
-                    let expired = chrono::DateTime::from_timestamp_millis(b.not_after_ms).map(|t| t.date_naive().to_string()).unwrap_or_default();
-                    ev.push(Evidence::new(format!("{endpoint} is bound to certificate {}, expired on {expired}", b.thumbprint), &b.provenance));
+                    let expired = chrono::DateTime::from_timestamp_millis(b.not_after_ms)
+                        .map(|t| t.date_naive().to_string())
+                        .unwrap_or_default();
+                    ev.push(Evidence::new(
+                        format!(
+                            "{endpoint} is bound to certificate {}, expired on {expired}",
+                            b.thumbprint
+                        ),
+                        &b.provenance,
+                    ));
                 }
                 Some(_) => {}
             }
@@ -54,6 +80,11 @@ impl Rule for BackendBindingCert {
         if ev.is_empty() {
             return;
         }
-        out.push(self.finding(h, "An Exchange TLS binding has no valid certificate".into(), ev, &action_of(DOC)));
+        out.push(self.finding(
+            h,
+            "An Exchange TLS binding has no valid certificate".into(),
+            ev,
+            &action_of(DOC),
+        ));
     }
 }

@@ -21,9 +21,16 @@ pub struct InstallFromBin;
 
 /// Whether a run started setup.exe from an installation's Bin folder.
 pub fn from_bin(source_dir: &str, setup_version: &str, previous: &str, install_path: &str) -> bool {
-    let src = source_dir.trim_end_matches(['\\', '/']).to_ascii_lowercase();
-    let install_bin = format!("{}\\bin", install_path.trim_end_matches('\\').to_ascii_lowercase());
-    let in_bin = src.ends_with("\\v15\\bin") || src.ends_with("\\v14\\bin") || (!install_path.is_empty() && src == install_bin);
+    let src = source_dir
+        .trim_end_matches(['\\', '/'])
+        .to_ascii_lowercase();
+    let install_bin = format!(
+        "{}\\bin",
+        install_path.trim_end_matches('\\').to_ascii_lowercase()
+    );
+    let in_bin = src.ends_with("\\v15\\bin")
+        || src.ends_with("\\v14\\bin")
+        || (!install_path.is_empty() && src == install_bin);
     let same_build = match (Build::parse(setup_version), Build::parse(previous)) {
         (Some(a), Some(b)) => a.same_line(&b),
         _ => true,
@@ -43,18 +50,46 @@ impl Rule for InstallFromBin {
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
         let Some(r) = h.last_run() else { return };
-        if !from_bin(&r.source_dir, &r.setup_version, &r.previous_version, &h.install_path) {
+        if !from_bin(
+            &r.source_dir,
+            &r.setup_version,
+            &r.previous_version,
+            &h.install_path,
+        ) {
             return;
         }
         let mut ev = vec![
             run_evidence(r),
-            Evidence::new(format!("sourcedir {} is the installation's Bin folder", r.source_dir), &r.provenance),
-            Evidence::new(format!("setup version {} against the installed {}", r.setup_version, r.previous_version), &r.provenance),
+            Evidence::new(
+                format!(
+                    "sourcedir {} is the installation's Bin folder",
+                    r.source_dir
+                ),
+                &r.provenance,
+            ),
+            Evidence::new(
+                format!(
+                    "setup version {} against the installed {}",
+                    r.setup_version, r.previous_version
+                ),
+                &r.provenance,
+            ),
         ];
         if r.first_error_line > 0 {
-            ev.push(Evidence::new(r.first_error.clone(), line_of(&r.provenance, r.first_error_line)));
+            ev.push(Evidence::new(
+                r.first_error.clone(),
+                line_of(&r.provenance, r.first_error_line),
+            ));
         }
-        let mut f = self.finding(h, format!("Setup was started from {} instead of the media", r.source_dir), ev, &action_of(DOC));
+        let mut f = self.finding(
+            h,
+            format!(
+                "Setup was started from {} instead of the media",
+                r.source_dir
+            ),
+            ev,
+            &action_of(DOC),
+        );
         f.signature = "setup.exe started from the installation's Bin folder".into();
         out.push(f);
     }
@@ -62,7 +97,9 @@ impl Rule for InstallFromBin {
 
 /// `path:start` → `path:line`.
 pub fn line_of(run_provenance: &str, line: i64) -> String {
-    let path = run_provenance.rsplit_once(':').map_or(run_provenance, |(p, _)| p);
+    let path = run_provenance
+        .rsplit_once(':')
+        .map_or(run_provenance, |(p, _)| p);
     format!("{path}:{line}")
 }
 
@@ -73,8 +110,19 @@ mod tests {
     #[test]
     fn bin_folder_and_same_build_make_a_from_bin_run() {
         let install = r"C:\Program Files\Microsoft\Exchange Server\V15\";
-        assert!(from_bin(r"C:\Program Files\Microsoft\Exchange Server\V15\bin", "15.2.1544.14", "15.2.1544.4", install));
-        assert!(!from_bin(r"E:\", "15.2.1748.10", "15.2.1544.4", install), "the media");
-        assert!(!from_bin(r"D:\V15\Bin", "15.2.1748.10", "15.2.1544.4", install), "a new build is not the installed one");
+        assert!(from_bin(
+            r"C:\Program Files\Microsoft\Exchange Server\V15\bin",
+            "15.2.1544.14",
+            "15.2.1544.4",
+            install
+        ));
+        assert!(
+            !from_bin(r"E:\", "15.2.1748.10", "15.2.1544.4", install),
+            "the media"
+        );
+        assert!(
+            !from_bin(r"D:\V15\Bin", "15.2.1748.10", "15.2.1544.4", install),
+            "a new build is not the installed one"
+        );
     }
 }

@@ -33,15 +33,31 @@ impl Rule for Interrupted {
             .roles
             .iter()
             .filter(|r| !r.watermark.is_empty() && r.action.eq_ignore_ascii_case("install"))
-            .map(|r| Evidence::new(format!("{} Watermark {} (Action {})", r.component, r.watermark, r.action), &r.provenance))
+            .map(|r| {
+                Evidence::new(
+                    format!(
+                        "{} Watermark {} (Action {})",
+                        r.component, r.watermark, r.action
+                    ),
+                    &r.provenance,
+                )
+            })
             .collect();
         if let Some(r) = h.last_run().filter(|r| r.outcome == "cut_off") {
             ev.push(run_evidence(r));
-            ev.push(Evidence::new("the run has no End of Setup: the log stops inside it", &r.provenance));
+            ev.push(Evidence::new(
+                "the run has no End of Setup: the log stops inside it",
+                &r.provenance,
+            ));
         }
         if ev.is_empty() {
             return;
         }
-        out.push(self.finding(h, "Exchange setup was interrupted".into(), ev, &action_of(DOC)));
+        out.push(self.finding(
+            h,
+            "Exchange setup was interrupted".into(),
+            ev,
+            &action_of(DOC),
+        ));
     }
 }

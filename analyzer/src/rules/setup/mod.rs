@@ -14,7 +14,10 @@ pub fn run_evidence(r: &Run) -> Evidence {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default();
     Evidence::new(
-        format!("setup run of {when}: version {}, mode {}, user {}", r.setup_version, r.mode, r.user),
+        format!(
+            "setup run of {when}: version {}, mode {}, user {}",
+            r.setup_version, r.mode, r.user
+        ),
         &r.provenance,
     )
 }

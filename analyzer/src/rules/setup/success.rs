@@ -33,7 +33,10 @@ impl Rule for Success {
         if r.outcome != "succeeded" {
             return;
         }
-        let title = format!("The last setup run ({} {}) completed", r.mode, r.setup_version);
+        let title = format!(
+            "The last setup run ({} {}) completed",
+            r.mode, r.setup_version
+        );
         out.push(self.finding(h, title, vec![run_evidence(r)], &action_of(DOC)));
     }
 }

@@ -35,14 +35,23 @@ impl Rule for UnknownError {
         if r.outcome != "failed" {
             return;
         }
-        if out.iter().any(|f| f.id.starts_with("setup.") && f.id != self.id()) {
+        if out
+            .iter()
+            .any(|f| f.id.starts_with("setup.") && f.id != self.id())
+        {
             return;
         }
         let mut ev = vec![run_evidence(r)];
         if r.first_error_line > 0 {
-            ev.push(Evidence::new(r.first_error.clone(), line_of(&r.provenance, r.first_error_line)));
+            ev.push(Evidence::new(
+                r.first_error.clone(),
+                line_of(&r.provenance, r.first_error_line),
+            ));
         }
-        let title = format!("Setup {} {} failed ({} error lines)", r.mode, r.setup_version, r.error_count);
+        let title = format!(
+            "Setup {} {} failed ({} error lines)",
+            r.mode, r.setup_version, r.error_count
+        );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

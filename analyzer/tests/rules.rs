@@ -1,0 +1,270 @@
+//! Every rule through the real pipeline (simulated triage dir → collector → analyzer): a case
+//! that fires, snapshotted, and a near-miss that must not.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use exfleet_analyzer::catalog::Catalog;
+use exfleet_analyzer::finding::Finding;
+use exfleet_analyzer::input;
+use exfleet_collector::labels::LabelsFile;
+use exfleet_collector::{collect, TriageDir};
+use exfleet_tests::fleet::{self, builds, Fault, FleetConfig, HostSpec};
+
+/// A healthy Exchange SE host on the newest SU, in DAG01.
+fn healthy(name: &str) -> HostSpec {
+    let mut h = fleet::generate(&FleetConfig {
+        seed: 1,
+        servers: 1,
+        fault_rate: 0.0,
+    })
+    .remove(0);
+    h.name = name.to_string();
+    h.faults.clear();
+    h.line = &builds::SE_RTM;
+    h.update = Some(builds::SE_RTM.latest());
+    h.exsetup_build = builds::SE_RTM.build(h.update);
+    h.dag = Some("DAG01".into());
+    h.dotnet_release = 533320;
+    h
+}
+
+fn with(mut h: HostSpec, f: impl FnOnce(&mut HostSpec)) -> HostSpec {
+    f(&mut h);
+    h
+}
+
+/// Runs hosts through collector and analyzer; returns the findings.
+fn pipeline(hosts: &[HostSpec], as_of: NaiveDate) -> Vec<Finding> {
+    let tmp = tempfile::tempdir().unwrap();
+    let snaps = tmp.path().join("snapshots");
+    std::fs::create_dir_all(&snaps).unwrap();
+    for h in hosts {
+        let dir = tmp.path().join("hosts").join(&h.name);
+        fleet::render::write(h, 1, &dir).unwrap();
+        let labels =
+            LabelsFile::default().into_labels(h.dag.clone(), Some(h.role_group.clone()), None);
+        let s = collect(&TriageDir::new(&dir), labels).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join(format!("{}.json", h.name))).unwrap();
+    }
+    analyze(&snaps, as_of)
+}
+
+fn analyze(snaps: &Path, as_of: NaiveDate) -> Vec<Finding> {
+    let (frames, skipped) = input::from_snapshots(snaps).unwrap();
+    assert!(skipped.is_empty());
+    exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+        .unwrap()
+        .findings
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn of<'a>(fs: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+    fs.iter().filter(|f| f.id == id).collect()
+}
+
+/// Asserts `id` fires in `fires` (and snapshots it) and not in `near_miss`.
+fn case(id: &str, fires: &[HostSpec], near_miss: &[HostSpec], as_of: NaiveDate) {
+    let got = pipeline(fires, as_of);
+    let hits = of(&got, id);
+    assert!(
+        !hits.is_empty(),
+        "{id} did not fire: {:#?}",
+        got.iter().map(|f| &f.id).collect::<Vec<_>>()
+    );
+    for f in &hits {
+        assert!(!f.evidence.is_empty(), "{id}: a finding without evidence");
+        assert!(!f.action.is_empty(), "{id}: a finding without an action");
+    }
+    insta::with_settings!({ snapshot_suffix => id.to_string() }, {
+        insta::assert_json_snapshot!(hits, { "[].snapshot_id" => "[snapshot]" });
+    });
+    let miss = pipeline(near_miss, as_of);
+    assert!(
+        of(&miss, id).is_empty(),
+        "{id} fired on its near-miss: {:#?}",
+        of(&miss, id)
+    );
+}
+
+#[test]
+fn build_unknown() {
+    let fires = with(healthy("EX01"), |h| h.exsetup_build[3] = 990);
+    case("build.unknown", &[fires], &[healthy("EX01")], today());
+}
+
+#[test]
+fn build_cu_out_of_support() {
+    let cu13 = with(healthy("EX01"), |h| {
+        h.line = &builds::EX2019_CU13;
+        h.update = Some(builds::EX2019_CU13.latest());
+        h.exsetup_build = builds::EX2019_CU13.build(h.update);
+    });
+    // CU14, the oldest CU still updated, is the near-miss.
+    let cu14 = with(healthy("EX01"), |h| {
+        h.line = &builds::EX2019_CU14;
+        h.update = Some(builds::EX2019_CU14.latest());
+        h.exsetup_build = builds::EX2019_CU14.build(h.update);
+    });
+    case("build.cu-out-of-support", &[cu13], &[cu14], today());
+}
+
+#[test]
+fn build_product_eol() {
+    let ex2019 = with(healthy("EX01"), |h| {
+        h.line = &builds::EX2019_CU15;
+        h.update = Some(builds::EX2019_CU15.latest());
+        h.exsetup_build = builds::EX2019_CU15.build(h.update);
+    });
+    case(
+        "build.product-eol",
+        std::slice::from_ref(&ex2019),
+        &[healthy("EX01")],
+        today(),
+    );
+    // The same 2019 server, judged the day before its end of support.
+    let before = NaiveDate::from_ymd_opt(2025, 10, 13).unwrap();
+    assert!(of(&pipeline(&[ex2019], before), "build.product-eol").is_empty());
+}
+
+#[test]
+fn build_su_behind() {
+    let behind = with(healthy("EX01"), |h| {
+        h.update = Some(builds::SE_RTM.latest() - 1);
+        h.exsetup_build = builds::SE_RTM.build(h.update);
+    });
+    case(
+        "build.su-behind",
+        std::slice::from_ref(&behind),
+        &[healthy("EX01")],
+        today(),
+    );
+    // Jul26SU was the newest before Aug26SU came out on 2026-08-11.
+    let then = NaiveDate::from_ymd_opt(2026, 8, 10).unwrap();
+    assert!(of(&pipeline(&[behind], then), "build.su-behind").is_empty());
+}
+
+#[test]
+fn build_file_registry_mismatch() {
+    let rolled_back = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::FileRegistryMismatch)
+    })
+    .pipe_line_cu15();
+    // The file on a newer SU of the registry's CU is normal: Msi* record the CU only.
+    let same_cu = with(healthy("EX01"), |_| {}).pipe_line_cu15();
+    case(
+        "build.file-registry-mismatch",
+        &[rolled_back],
+        &[same_cu],
+        today(),
+    );
+}
+
+#[test]
+fn build_su_wrong_cu() {
+    let wrong = with(healthy("EX01"), |h| h.faults.push(Fault::SuWrongCu)).pipe_line_cu15();
+    case(
+        "build.su-wrong-cu",
+        &[wrong],
+        &[healthy("EX01").pipe_line_cu15()],
+        today(),
+    );
+}
+
+#[test]
+fn setup_success() {
+    let failed_last = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
+    case("setup.success", &[healthy("EX01")], &[failed_last], today());
+}
+
+#[test]
+fn setup_interrupted() {
+    let cut = with(healthy("EX01"), |h| h.faults.push(Fault::SetupInterrupted));
+    // A failed run that reached End of Setup is not an interruption.
+    let ended = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
+    case("setup.interrupted", &[cut], &[ended], today());
+}
+
+#[test]
+fn setup_install_from_bin() {
+    let bin = with(healthy("EX01"), |h| h.faults.push(Fault::InstallFromBin));
+    let media = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
+    case("setup.install-from-bin", &[bin], &[media], today());
+}
+
+#[test]
+fn setup_unknown_error() {
+    let unknown = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
+    // A failure another rule explains is not unknown.
+    let explained = with(healthy("EX01"), |h| h.faults.push(Fault::InstallFromBin));
+    case("setup.unknown-error", &[unknown], &[explained], today());
+}
+
+#[test]
+fn iis_backend_binding_cert() {
+    let missing = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::BackendCertMissing)
+    });
+    let expired = with(healthy("EX02"), |h| {
+        h.faults.push(Fault::BackendCertExpired)
+    });
+    case(
+        "iis.backend-binding-cert",
+        &[missing, expired.clone()],
+        &[healthy("EX01")],
+        today(),
+    );
+    // Judged before it expired (2026-06-01), the certificate was fine.
+    let before = NaiveDate::from_ymd_opt(2026, 5, 31).unwrap();
+    assert!(of(&pipeline(&[expired], before), "iis.backend-binding-cert").is_empty());
+}
+
+#[test]
+fn fleet_build_drift() {
+    let behind = |n: &str| {
+        with(healthy(n), |h| {
+            h.update = Some(builds::SE_RTM.latest() - 1);
+            h.exsetup_build = builds::SE_RTM.build(h.update);
+        })
+    };
+    let fires = [healthy("EX01"), behind("EX02")];
+    // The same two builds, each alone in its DAG.
+    let near = [
+        healthy("EX01"),
+        with(behind("EX02"), |h| h.dag = Some("DAG02".into())),
+    ];
+    case("fleet.build-drift", &fires, &near, today());
+}
+
+#[test]
+fn fleet_mismatch_pattern() {
+    let wrong = |n: &str| with(healthy(n), |h| h.faults.push(Fault::SuWrongCu)).pipe_line_cu15();
+    // One host alone is not a pattern.
+    case(
+        "fleet.mismatch-pattern",
+        &[wrong("EX01"), wrong("EX02")],
+        &[wrong("EX01"), healthy("EX02")],
+        today(),
+    );
+}
+
+trait OnCu15 {
+    fn pipe_line_cu15(self) -> Self;
+}
+
+impl OnCu15 for HostSpec {
+    /// Moves a host to Exchange 2019 CU15's newest SU (keeping a planted rollback).
+    fn pipe_line_cu15(mut self) -> Self {
+        self.line = &builds::EX2019_CU15;
+        self.update = Some(builds::EX2019_CU15.latest());
+        self.exsetup_build = if self.has(Fault::FileRegistryMismatch) {
+            builds::EX2019_CU14.build(Some(builds::EX2019_CU14.latest()))
+        } else {
+            builds::EX2019_CU15.build(self.update)
+        };
+        self
+    }
+}
