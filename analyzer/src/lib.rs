@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod finding;
 pub mod input;
