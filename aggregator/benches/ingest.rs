@@ -13,7 +13,6 @@ use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{self, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
-use exfleet_collector::{collect, TriageDir};
 use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
 use exfleet_tests::fleet::FleetConfig;
 use prost::Message;
@@ -40,31 +39,19 @@ impl Run {
 
 fn snapshots() -> Vec<Snapshot> {
     let tmp = tempfile::tempdir().unwrap();
-    let truth = exfleet_tests::write_fleet(
-        &FleetConfig {
-            seed: 3,
-            servers: 20,
-            ..Default::default()
-        },
-        tmp.path(),
-    )
-    .unwrap();
-    truth
-        .hosts
-        .iter()
-        .map(|h| {
-            collect(
-                &TriageDir::new(tmp.path().join(&h.triage_dir)),
-                Default::default(),
-            )
-            .unwrap()
-        })
-        .collect()
+    let cfg = FleetConfig {
+        seed: 3,
+        servers: 20,
+        ..Default::default()
+    };
+    exfleet_tests::collected_fleet(&cfg, tmp.path()).unwrap().1
 }
 
-fn fresh(base: &Snapshot, n: usize, c: usize) -> Snapshot {
+/// A copy of `base` with a fresh UUID, as a collector makes each snapshot (UUIDs spread the
+/// store's shard directories as in production).
+fn fresh(base: &Snapshot) -> Snapshot {
     let mut s = base.clone();
-    s.snapshot_id = format!("bench-{c:05}-{n:06}-{:08x}", std::process::id());
+    s.snapshot_id = uuid::Uuid::new_v4().to_string();
     s
 }
 
@@ -117,7 +104,7 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
                     .into_inner();
                 let mut lat = Vec::with_capacity(per);
                 for n in 0..per {
-                    let s = fresh(&bases[(c + n) % bases.len()], n, c);
+                    let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
                     tx.send(UploadRequest { snapshot: Some(s) }).await.unwrap();
                     acks.message().await.unwrap().unwrap();
@@ -154,7 +141,7 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(per);
                 for n in 0..per {
-                    let s = fresh(&bases[(c + n) % bases.len()], n, c);
+                    let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
                     let st = store.clone();
                     tokio::task::spawn_blocking(move || {

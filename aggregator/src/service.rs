@@ -2,11 +2,12 @@
 //! after the store made it durable.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use exfleet_proto::v1::ingest_server::Ingest;
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::{StoredSnapshot, UploadAck, UploadRequest};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -17,10 +18,15 @@ use crate::store::{valid_id, Put, Store};
 /// Acks waiting to be sent per stream; a slow reader slows its own uploads only.
 const ACK_BUFFER: usize = 64;
 
+/// Durable writes in flight at once. Each holds a blocking thread through its fsyncs; more
+/// than this only makes threads and the file system journal contend (BENCHMARKS.md).
+const CONCURRENT_PUTS: usize = 32;
+
 /// The Ingest service over a store.
 #[derive(Debug, Clone)]
 pub struct IngestService {
     store: Store,
+    puts: Arc<Semaphore>,
     /// Told the id of every newly stored snapshot (the dataset flusher).
     stored: Option<mpsc::UnboundedSender<String>>,
 }
@@ -28,7 +34,11 @@ pub struct IngestService {
 impl IngestService {
     /// A service that stores into `store` and reports new ids to `stored`.
     pub fn new(store: Store, stored: Option<mpsc::UnboundedSender<String>>) -> Self {
-        IngestService { store, stored }
+        IngestService {
+            store,
+            puts: Arc::new(Semaphore::new(CONCURRENT_PUTS)),
+            stored,
+        }
     }
 }
 
@@ -49,6 +59,7 @@ impl Ingest for IngestService {
             .ok_or_else(|| Status::unauthenticated("no collector identity"))?;
         let mut inbound = req.into_inner();
         let store = self.store.clone();
+        let puts = self.puts.clone();
         let stored = self.stored.clone();
         let (tx, rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(async move {
@@ -61,7 +72,7 @@ impl Ingest for IngestService {
                         break;
                     }
                 };
-                let reply = accept(&store, &collector, msg).await;
+                let reply = accept(&store, &puts, &collector, msg).await;
                 if let (Ok(ack), Some(notify)) = (&reply, &stored) {
                     if ack.status == AckStatus::Stored as i32 {
                         let _ = notify.send(ack.snapshot_id.clone());
@@ -80,6 +91,7 @@ impl Ingest for IngestService {
 /// with `UNAVAILABLE` (nothing was acked, the collector sends again later).
 async fn accept(
     store: &Store,
+    puts: &Semaphore,
     collector: &CollectorId,
     msg: UploadRequest,
 ) -> Result<UploadAck, Status> {
@@ -105,6 +117,10 @@ async fn accept(
     };
     let s = store.clone();
     let key = id.clone();
+    let _permit = puts
+        .acquire()
+        .await
+        .map_err(|_| Status::unavailable("shutting down"))?;
     let put = tokio::task::spawn_blocking(move || s.put(&key, &stored))
         .await
         .map_err(|e| Status::internal(format!("store task failed: {e}")))?;

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use exfleet_aggregator::certs;
 use exfleet_collector::client::{self, ClientTls};
-use exfleet_collector::{collect, TriageDir};
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::{Snapshot, UploadRequest};
 use exfleet_tests::fleet::FleetConfig;
@@ -154,26 +153,12 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
     )
     .unwrap();
     let fleet = tmp.path().join("fleet");
-    let truth = exfleet_tests::write_fleet(
-        &FleetConfig {
-            seed: 9,
-            servers: COLLECTORS,
-            ..Default::default()
-        },
-        &fleet,
-    )
-    .unwrap();
-    let bases: Vec<Snapshot> = truth
-        .hosts
-        .iter()
-        .map(|h| {
-            collect(
-                &TriageDir::new(fleet.join(&h.triage_dir)),
-                Default::default(),
-            )
-            .unwrap()
-        })
-        .collect();
+    let cfg = FleetConfig {
+        seed: 9,
+        servers: COLLECTORS,
+        ..Default::default()
+    };
+    let (truth, bases) = exfleet_tests::collected_fleet(&cfg, &fleet).unwrap();
     let tls: Vec<ClientTls> = truth
         .hosts
         .iter()

@@ -7,7 +7,6 @@ use exfleet_aggregator::certs::{self, Pem};
 use exfleet_aggregator::server::{self, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls, UploadError};
-use exfleet_collector::{collect, TriageDir};
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::Snapshot;
 use exfleet_tests::fleet::FleetConfig;
@@ -81,7 +80,7 @@ impl Harness {
 
 fn fleet_snapshots(servers: usize) -> Vec<Snapshot> {
     let tmp = tempfile::tempdir().unwrap();
-    let truth = exfleet_tests::write_fleet(
+    exfleet_tests::collected_fleet(
         &FleetConfig {
             seed: 5,
             servers,
@@ -89,18 +88,8 @@ fn fleet_snapshots(servers: usize) -> Vec<Snapshot> {
         },
         tmp.path(),
     )
-    .unwrap();
-    truth
-        .hosts
-        .iter()
-        .map(|h| {
-            collect(
-                &TriageDir::new(tmp.path().join(&h.triage_dir)),
-                Default::default(),
-            )
-            .unwrap()
-        })
-        .collect()
+    .unwrap()
+    .1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,22 +57,14 @@ fn a_bad_snapshot_file_is_named_and_skipped_and_fail_on_sets_exit_1() {
     let fleet = tmp.path().join("fleet");
     let snaps = tmp.path().join("snaps");
     std::fs::create_dir_all(&snaps).unwrap();
-    let truth = exfleet_tests::write_fleet(
-        &exfleet_tests::fleet::FleetConfig {
-            seed: 4,
-            servers: 3,
-            fault_rate: 0.0,
-        },
-        &fleet,
-    )
-    .unwrap();
-    for h in &truth.hosts {
-        let s = exfleet_collector::collect(
-            &exfleet_collector::TriageDir::new(fleet.join(&h.triage_dir)),
-            Default::default(),
-        )
-        .unwrap();
-        exfleet_collector::output::write(&s, &snaps.join(format!("{}.pb", h.name))).unwrap();
+    let cfg = exfleet_tests::fleet::FleetConfig {
+        seed: 4,
+        servers: 3,
+        fault_rate: 0.0,
+    };
+    let (truth, snapshots) = exfleet_tests::collected_fleet(&cfg, &fleet).unwrap();
+    for (h, s) in truth.hosts.iter().zip(&snapshots) {
+        exfleet_collector::output::write(s, &snaps.join(format!("{}.pb", h.name))).unwrap();
     }
     std::fs::write(snaps.join("broken.json"), b"{ not json").unwrap();
     let out = tmp.path().join("out");

@@ -12,23 +12,18 @@ use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::input;
 use exfleet_analyzer::rules::registry::implemented;
 use exfleet_collector::client::{self, ClientTls};
-use exfleet_collector::labels::LabelsFile;
-use exfleet_collector::{collect, TriageDir};
 use exfleet_tests::fleet::FleetConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_planted_fault_is_found_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let fleet_dir = tmp.path().join("fleet");
-    let truth = exfleet_tests::write_fleet(
-        &FleetConfig {
-            seed: 17,
-            servers: 40,
-            fault_rate: 0.5,
-        },
-        &fleet_dir,
-    )
-    .unwrap();
+    let cfg = FleetConfig {
+        seed: 17,
+        servers: 40,
+        fault_rate: 0.5,
+    };
+    let (truth, snapshots) = exfleet_tests::collected_fleet(&cfg, &fleet_dir).unwrap();
 
     let ca = certs::make_ca("gt CA").unwrap();
     let sc = certs::make_server(&ca, &["127.0.0.1".into()]).unwrap();
@@ -52,11 +47,7 @@ async fn every_planted_fault_is_found_and_nothing_else() {
     let server = tokio::spawn(server::serve(listener, store, tls, opts, async {
         let _ = stopped.await;
     }));
-    for h in &truth.hosts {
-        let labels = LabelsFile::load(&fleet_dir.join(&h.labels_file))
-            .unwrap()
-            .into_labels(None, None, None);
-        let s = collect(&TriageDir::new(fleet_dir.join(&h.triage_dir)), labels).unwrap();
+    for (h, s) in truth.hosts.iter().zip(snapshots) {
         let c = certs::make_collector(&ca, &h.name).unwrap();
         let ctls = ClientTls {
             ca: ca.cert.clone(),

@@ -32,3 +32,22 @@ pub fn write_fleet(cfg: &FleetConfig, out: &Path) -> std::io::Result<GroundTruth
     std::fs::write(out.join("ground-truth.json"), json)?;
     Ok(truth)
 }
+
+/// Writes a fleet under `out` and collects every host with the real collector (labels
+/// included): the ground truth, and one snapshot per host in the ground truth's order.
+pub fn collected_fleet(
+    cfg: &FleetConfig,
+    out: &Path,
+) -> anyhow::Result<(GroundTruth, Vec<exfleet_proto::v1::Snapshot>)> {
+    use exfleet_collector::{collect, labels::LabelsFile, TriageDir};
+    let truth = write_fleet(cfg, out)?;
+    let snapshots = truth
+        .hosts
+        .iter()
+        .map(|h| {
+            let labels = LabelsFile::load(&out.join(&h.labels_file))?.into_labels(None, None, None);
+            Ok(collect(&TriageDir::new(out.join(&h.triage_dir)), labels)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((truth, snapshots))
+}
