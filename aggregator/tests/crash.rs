@@ -2,7 +2,7 @@
 //! upload; after each restart every snapshot it acknowledged is on disk exactly once, whole,
 //! and equal to what was sent. Unacknowledged snapshots are re-sent, as collectors do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -80,10 +80,13 @@ struct Ledger {
     sent: HashMap<String, u64>,
     /// Ids acknowledged as durable (stored or duplicate).
     acked: HashSet<String>,
+    /// Acknowledged ids and the collector that sent each.
+    acked_by: BTreeMap<String, usize>,
 }
 
 /// One collector: streams snapshots (first its unacked backlog) until the connection dies.
 async fn collector(
+    index: usize,
     url: String,
     tls: ClientTls,
     base: Snapshot,
@@ -121,7 +124,10 @@ async fn collector(
         let mut acks = resp.into_inner();
         while let Ok(Some(ack)) = acks.message().await {
             assert_ne!(ack.status, AckStatus::Rejected as i32, "{ack:?}");
-            ledger.lock().unwrap().acked.insert(ack.snapshot_id.clone());
+            let mut l = ledger.lock().unwrap();
+            l.acked.insert(ack.snapshot_id.clone());
+            l.acked_by.insert(ack.snapshot_id.clone(), index);
+            drop(l);
             pending
                 .lock()
                 .unwrap()
@@ -176,12 +182,31 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
     let mut backlogs: Vec<Vec<Snapshot>> = vec![Vec::new(); COLLECTORS];
     let mut rounds = Vec::new();
     let mut verified = HashSet::new();
+    let mut last_acked: Option<(usize, String)> = None;
     for round in 0..ROUNDS {
         let mut agg = start(&data, &certs_dir);
+        // The restarted aggregator knows what it acked before the kill: re-sent, it is a
+        // duplicate, not a second copy.
+        let resend = last_acked.take().map(|(i, id): (usize, String)| {
+            let mut s = bases[i].clone();
+            s.snapshot_id = id;
+            (i, s)
+        });
+        if let Some((i, s)) = resend {
+            let mut c = client::connect(&agg.url, &tls[i]).await.unwrap();
+            let acks = client::upload(&mut c, vec![s]).await.unwrap();
+            assert_eq!(
+                acks[0].status,
+                AckStatus::Duplicate as i32,
+                "round {round}: {:?}",
+                acks[0]
+            );
+        }
         let acked_before = ledger.lock().unwrap().acked.len();
         let tasks: Vec<_> = (0..COLLECTORS)
             .map(|i| {
                 tokio::spawn(collector(
+                    i,
                     agg.url.clone(),
                     tls[i].clone(),
                     bases[i].clone(),
@@ -210,6 +235,14 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
             backlogs[i] = t.await.unwrap();
         }
         rounds.push((acked, in_flight));
+        // Remember an acked snapshot and its collector, to re-send after the restart.
+        last_acked = ledger
+            .lock()
+            .unwrap()
+            .acked_by
+            .iter()
+            .next_back()
+            .map(|(id, i)| (*i, id.clone()));
         assert!(
             acked >= 1 && in_flight >= 1,
             "round {round}: {acked} acked, {in_flight} in flight at the kill"
