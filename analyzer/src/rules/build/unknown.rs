@@ -4,6 +4,16 @@ use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{action_of, Context, Rule};
 use crate::view::HostView;
 
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+ExSetup.exe's build is not in the build catalog: a private fix, or a catalog older than the build (the finding says which, and the catalog's as-of date).
+## Evidence
+ExSetup.exe's FileVersion; the newest catalog build of the same CU line; the catalog date.
+## Action
+If the build is newer than the catalog, update the catalog (`--catalog FILE`) and analyze again; otherwise find out where the private build came from and move the server to a published SU.
+## Source
+reference/exchange-builds.md (build mechanics); ExSetup.exe version resource.";
+
 /// `build.unknown`; its catalog entry is [`DOC`].
 pub struct Unknown;
 
@@ -58,13 +68,3 @@ impl Rule for Unknown {
         ));
     }
 }
-
-/// The catalog entry.
-pub const DOC: &str = "## Detects
-ExSetup.exe's build is not in the build catalog: a private fix, or a catalog older than the build (the finding says which, and the catalog's as-of date).
-## Evidence
-ExSetup.exe's FileVersion; the newest catalog build of the same CU line; the catalog date.
-## Action
-If the build is newer than the catalog, update the catalog (`--catalog FILE`) and analyze again; otherwise find out where the private build came from and move the server to a published SU.
-## Source
-reference/exchange-builds.md (build mechanics); ExSetup.exe version resource.";
