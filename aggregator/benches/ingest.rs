@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use exfleet_aggregator::certs;
-use exfleet_aggregator::server::{self, ServeOptions, TlsPem};
+use exfleet_aggregator::server::{Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
@@ -58,25 +58,17 @@ fn fresh(base: &Snapshot) -> Snapshot {
 async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let ca = certs::make_ca("bench CA").unwrap();
-    let sc = certs::make_server(&ca, &["127.0.0.1".into()]).unwrap();
+    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let tls = TlsPem {
         cert: sc.cert,
         key: sc.key,
         client_ca: ca.cert.clone(),
     };
-    let server = tokio::spawn(server::serve(
-        listener,
-        store,
-        tls,
-        ServeOptions::default(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let aggregator = Loopback::start(store, tls, ServeOptions::default())
+        .await
+        .unwrap();
+    let url = aggregator.url.clone();
     let cert = certs::make_collector(&ca, "bench").unwrap();
     let ctls = ClientTls {
         ca: ca.cert.clone(),
@@ -119,8 +111,7 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
         latencies.extend(t.await.unwrap());
     }
     let wall = start.elapsed();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    aggregator.stop().await.unwrap();
     Run {
         collectors,
         snapshots: collectors * per,

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod dataset;
+pub mod durable;
 pub mod error;
 pub mod identity;
 pub mod server;

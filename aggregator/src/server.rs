@@ -108,3 +108,44 @@ pub async fn serve(
     served?;
     Ok(())
 }
+
+/// An aggregator serving in this process on a free loopback port: for the main job on the
+/// embedded default, tests and benchmarks.
+#[derive(Debug)]
+pub struct Loopback {
+    /// `https://localhost:<port>` (the server certificate must name `localhost`).
+    pub url: String,
+    /// The bound address.
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl Loopback {
+    /// Binds `127.0.0.1:0` and serves.
+    pub async fn start(store: Store, tls: TlsPem, opts: ServeOptions) -> Result<Loopback, Error> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(Error::io("127.0.0.1:0"))?;
+        let addr = listener.local_addr().map_err(Error::io("127.0.0.1:0"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, store, tls, opts, async {
+            let _ = stopped.await;
+        }));
+        Ok(Loopback {
+            url: format!("https://localhost:{}", addr.port()),
+            addr,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops accepting, lets the dataset flush, and returns how serving ended.
+    pub async fn stop(self) -> Result<(), Error> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(|e| Error::Io {
+            path: PathBuf::from("aggregator task"),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    }
+}

@@ -9,8 +9,7 @@
 //! analyzer's to read.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -18,6 +17,7 @@ use std::sync::{Arc, RwLock};
 use exfleet_proto::v1::StoredSnapshot;
 use prost::Message;
 
+use crate::durable;
 use crate::error::Error;
 
 /// Outcome of storing a snapshot.
@@ -107,11 +107,7 @@ impl Store {
             .root
             .join("tmp")
             .join(format!("{id}.{}.{seq}", std::process::id()));
-        let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
-        f.write_all(&stored.encode_to_vec())
-            .map_err(Error::io(&tmp))?;
-        f.sync_all().map_err(Error::io(&tmp))?;
-        drop(f);
+        durable::write_synced(&tmp, &stored.encode_to_vec())?;
         let linked = fs::hard_link(&tmp, &final_path);
         let _ = fs::remove_file(&tmp);
         let outcome = match linked {
@@ -120,9 +116,7 @@ impl Store {
             Err(e) => return Err(Error::io(&final_path)(e)),
         };
         // The new directory entry is durable only once its directory is.
-        File::open(&shard)
-            .and_then(|d| d.sync_all())
-            .map_err(Error::io(&shard))?;
+        durable::sync_dir(&shard)?;
         self.ids.write().expect("index lock").insert(id.to_string());
         Ok(outcome)
     }

@@ -1,66 +1,48 @@
 //! End to end over loopback: a simulated fleet's collectors push to a real aggregator with
 //! per-test mutual TLS certificates, port 0.
 
-use std::net::SocketAddr;
-
 use exfleet_aggregator::certs::{self, Pem};
-use exfleet_aggregator::server::{self, TlsPem};
+use exfleet_aggregator::server::{DatasetOptions, Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls, UploadError};
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::Snapshot;
 use exfleet_tests::fleet::FleetConfig;
-use tokio::sync::oneshot;
 
 struct Harness {
-    addr: SocketAddr,
+    aggregator: Loopback,
     ca: Pem,
     store: Store,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     async fn start() -> Harness {
-        Self::start_with(|_| server::ServeOptions::default()).await
+        Self::start_with(|_| ServeOptions::default()).await
     }
 
-    async fn start_with(opts: impl FnOnce(&std::path::Path) -> server::ServeOptions) -> Harness {
+    async fn start_with(opts: impl FnOnce(&std::path::Path) -> ServeOptions) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let opts = opts(dir.path());
         let ca = certs::make_ca("test CA").unwrap();
-        let server_cert =
-            certs::make_server(&ca, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+        let server_cert = certs::make_server(&ca, &["localhost".into()]).unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
         let tls = TlsPem {
             cert: server_cert.cert,
             key: server_cert.key,
             client_ca: ca.cert.clone(),
         };
-        let s = store.clone();
-        let task = tokio::spawn(async move {
-            server::serve(listener, s, tls, opts, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        let aggregator = Loopback::start(store.clone(), tls, opts).await.unwrap();
         Harness {
-            addr,
+            aggregator,
             ca,
             store,
-            stop: Some(stop),
-            task,
             _dir: dir,
         }
     }
 
     fn url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.addr.port())
+        self.aggregator.url.clone()
     }
 
     fn client_tls(&self, id: &str) -> ClientTls {
@@ -72,9 +54,8 @@ impl Harness {
         }
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
+    async fn stop(self) {
+        self.aggregator.stop().await.unwrap();
     }
 }
 
@@ -273,8 +254,8 @@ fn table_rows(dataset: &std::path::Path, table: &str) -> polars::prelude::DataFr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acked_snapshots_reach_the_dataset_within_the_flush_interval() {
-    let h = Harness::start_with(|dir| server::ServeOptions {
-        dataset: Some(server::DatasetOptions {
+    let h = Harness::start_with(|dir| ServeOptions {
+        dataset: Some(DatasetOptions {
             dir: dir.join("dataset"),
             flush_interval: std::time::Duration::from_millis(300),
         }),

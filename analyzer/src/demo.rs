@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use exfleet_aggregator::certs;
-use exfleet_aggregator::server::{self, DatasetOptions, ServeOptions, TlsPem};
+use exfleet_aggregator::server::{DatasetOptions, Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_collector::labels::LabelsFile;
@@ -67,9 +67,6 @@ pub async fn run(
     certs::write(&certs_dir, "server", &sc)?;
     let data = out.join("data");
     let store = Store::open(&data)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("https://localhost:{}", listener.local_addr()?.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let opts = ServeOptions {
         dataset: Some(DatasetOptions {
             dir: data.join("dataset"),
@@ -82,9 +79,8 @@ pub async fn run(
         key: sc.key,
         client_ca: ca.cert.clone(),
     };
-    let aggregator = tokio::spawn(server::serve(listener, store, tls, opts, async {
-        let _ = stopped.await;
-    }));
+    let aggregator = Loopback::start(store, tls, opts).await?;
+    let url = aggregator.url.clone();
     eprintln!(
         "aggregator listening on {url} (mutual TLS), data in {}",
         data.display()
@@ -123,8 +119,7 @@ pub async fn run(
     }
     eprintln!("{} collectors pushed their snapshots", truth.hosts.len());
     lap("collect and push", &mut timings);
-    let _ = stop.send(());
-    aggregator.await??;
+    aggregator.stop().await?;
     lap("stop aggregator (flush dataset)", &mut timings);
 
     let frames = input::from_dataset(&data.join("dataset"))?;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use exfleet_aggregator::certs;
-use exfleet_aggregator::server::{self, DatasetOptions, ServeOptions, TlsPem};
+use exfleet_aggregator::server::{DatasetOptions, Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::input;
@@ -26,12 +26,9 @@ async fn every_planted_fault_is_found_and_nothing_else() {
     let (truth, snapshots) = exfleet_tests::collected_fleet(&cfg, &fleet_dir).unwrap();
 
     let ca = certs::make_ca("gt CA").unwrap();
-    let sc = certs::make_server(&ca, &["127.0.0.1".into()]).unwrap();
+    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
     let data = tmp.path().join("data");
     let store = Store::open(&data).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let opts = ServeOptions {
         dataset: Some(DatasetOptions {
             dir: data.join("dataset"),
@@ -44,9 +41,8 @@ async fn every_planted_fault_is_found_and_nothing_else() {
         key: sc.key,
         client_ca: ca.cert.clone(),
     };
-    let server = tokio::spawn(server::serve(listener, store, tls, opts, async {
-        let _ = stopped.await;
-    }));
+    let aggregator = Loopback::start(store, tls, opts).await.unwrap();
+    let url = aggregator.url.clone();
     for (h, s) in truth.hosts.iter().zip(snapshots) {
         let c = certs::make_collector(&ca, &h.name).unwrap();
         let ctls = ClientTls {
@@ -58,8 +54,7 @@ async fn every_planted_fault_is_found_and_nothing_else() {
             .await
             .unwrap();
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    aggregator.stop().await.unwrap();
 
     let frames = input::from_dataset(&data.join("dataset")).unwrap();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();

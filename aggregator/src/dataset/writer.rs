@@ -9,13 +9,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use exfleet_proto::v1::StoredSnapshot;
 use polars::prelude::*;
 
 use super::tables::Tables;
+use crate::durable;
 use crate::error::Error;
 
 /// The dataset directory.
@@ -130,7 +130,7 @@ impl Dataset {
             dirs.insert(dir.clone());
         }
         for d in &dirs {
-            sync_dir(d)?;
+            durable::sync_dir(d)?;
         }
         let ids: String = snapshots
             .iter()
@@ -139,12 +139,10 @@ impl Dataset {
             .collect();
         let flushed = self.root.join("_flushed");
         let tmp = self.root.join("_tmp").join(format!("{batch}.ids"));
-        let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
-        f.write_all(ids.as_bytes()).map_err(Error::io(&tmp))?;
-        f.sync_all().map_err(Error::io(&tmp))?;
+        durable::write_synced(&tmp, ids.as_bytes())?;
         let dest = flushed.join(format!("{batch}.ids"));
         fs::rename(&tmp, &dest).map_err(Error::io(&dest))?;
-        sync_dir(&flushed)?;
+        durable::sync_dir(&flushed)?;
         Ok(BatchInfo {
             batch,
             snapshots: snapshots.len(),
@@ -176,12 +174,6 @@ fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
-}
-
-fn sync_dir(d: &Path) -> Result<(), Error> {
-    File::open(d)
-        .and_then(|f| f.sync_all())
-        .map_err(Error::io(d))
 }
 
 /// `YYYY-MM-DD` (UTC) of a time in ms.
