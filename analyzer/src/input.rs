@@ -29,6 +29,8 @@ pub struct Frames {
     pub certificates: DataFrame,
     /// Setup runs.
     pub setup_runs: DataFrame,
+    /// Lines that matter of setup runs.
+    pub setup_lines: DataFrame,
     /// Collection errors.
     pub collection_errors: DataFrame,
 }
@@ -36,7 +38,7 @@ pub struct Frames {
 impl Frames {
     fn from_tables(t: &Tables) -> PolarsResult<Frames> {
         let mut f = t.frames()?.into_iter().map(|(_, df)| df);
-        let mut next = || f.next().expect("eight tables");
+        let mut next = || f.next().expect("one frame per table");
         Ok(Frames {
             hosts: next(),
             builds: next(),
@@ -45,11 +47,12 @@ impl Frames {
             bindings: next(),
             certificates: next(),
             setup_runs: next(),
+            setup_lines: next(),
             collection_errors: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 8] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 9] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -58,6 +61,7 @@ impl Frames {
             &mut self.bindings,
             &mut self.certificates,
             &mut self.setup_runs,
+            &mut self.setup_lines,
             &mut self.collection_errors,
         ]
     }

@@ -42,6 +42,15 @@ fn outcome_name(o: i32) -> &'static str {
     }
 }
 
+/// Lines that matter kept for a run, counted by kind.
+fn kinds(r: &exfleet_proto::v1::SetupRun) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for l in &r.lines {
+        *m.entry(l.kind.clone()).or_default() += 1;
+    }
+    m
+}
+
 #[test]
 fn every_css_exchange_setup_log() {
     let root = shared().join("css-exchange-setup-logs");
@@ -73,6 +82,8 @@ fn every_css_exchange_setup_log() {
                         "outcome": outcome_name(r.outcome),
                         "errors": r.errors.len(),
                         "first_error_line": r.errors.first().map(|e| e.line),
+                        "first_error_component": r.errors.first().map(|e| e.component.clone()),
+                        "kept_lines": kinds(r),
                     })
                 })
                 .collect();
@@ -246,4 +257,51 @@ fn minimal_hive_reads_clean_and_empty() {
     assert!(hive_errors.is_empty(), "{hive_errors:?}");
     assert_eq!(system_state(&s), State::Read as i32);
     assert!(s.services.is_empty());
+}
+
+#[test]
+fn the_lines_shipped_hold_what_each_known_failure_needs() {
+    // EXPECTED.tsv's third column: strings a finding about the last run must cite. The
+    // collector ships only the lines that matter; they (with the run's header facts) must hold
+    // every such string the log contains, or no analyzer rule could cite it.
+    let root = shared().join("css-exchange-setup-logs");
+    let expected = std::fs::read_to_string(root.join("EXPECTED.tsv")).unwrap();
+    let mut checked = 0;
+    for row in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let (file, needed) = (cols[0], cols.get(2).copied().unwrap_or(""));
+        if needed.trim().is_empty() {
+            continue;
+        }
+        let text = exfleet_collector::text::decode(&std::fs::read(root.join(file)).unwrap());
+        let run = parser::parse(&text).runs.pop().unwrap();
+        let mut shipped = format!(
+            "{} {} {} {} {} {}",
+            run.setup_version,
+            run.mode,
+            run.previous_version,
+            run.backup_version,
+            run.logged_on_user,
+            run.source_dir
+        );
+        for l in &run.lines {
+            shipped.push_str(&l.text);
+            shipped.push_str(&l.continuation.join("\n"));
+            shipped.push_str(&l.context.join("\n"));
+        }
+        for s in needed.split('\t').filter(|s| !s.is_empty()) {
+            // Some strings are the rule's own words (the log never names the deleted OU).
+            if text.contains(s) {
+                assert!(
+                    shipped.contains(s),
+                    "{file}: {s:?} is not in the lines shipped"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 12, "{checked}");
 }

@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of eight tables, every row
+//! The fact tables: each stored snapshot flattened into rows of nine tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -170,6 +170,7 @@ table!(
         setup_version: String,
         mode: String,
         previous_version: String,
+        backup_version: String,
         source_dir: String,
         logged_on_user: String,
         started_at_ms: i64,
@@ -182,6 +183,24 @@ table!(
         first_error_line: i64,
         first_error: String,
         provenance: String,
+    }
+);
+
+table!(
+    /// One row per line that matters of a setup run (errors, warnings, prerequisite rules,
+    /// facts), with its continuation lines and, for errors, the lines before it.
+    SetupLines {
+        run_index: i64,
+        line: i64,
+        time_ms: i64,
+        /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `required`, `fact`.
+        kind: String,
+        component: String,
+        text: String,
+        /// Continuation lines, joined with newlines.
+        continuation: String,
+        /// Context lines before an error, joined with newlines.
+        context: String,
     }
 );
 
@@ -213,12 +232,14 @@ pub struct Tables {
     pub certificates: Certificates,
     /// `setup_runs`.
     pub setup_runs: SetupRuns,
+    /// `setup_lines`.
+    pub setup_lines: SetupLines,
     /// `collection_errors`.
     pub collection_errors: CollectionErrors,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 9] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -226,6 +247,7 @@ pub const TABLES: [&str; 8] = [
     "bindings",
     "certificates",
     "setup_runs",
+    "setup_lines",
     "collection_errors",
 ];
 
@@ -246,6 +268,7 @@ impl Tables {
             ("bindings", self.bindings.frame()?),
             ("certificates", self.certificates.frame()?),
             ("setup_runs", self.setup_runs.frame()?),
+            ("setup_lines", self.setup_lines.frame()?),
             ("collection_errors", self.collection_errors.frame()?),
         ])
     }
@@ -402,6 +425,7 @@ impl Tables {
             t.setup_version.push(r.setup_version.clone());
             t.mode.push(r.mode.clone());
             t.previous_version.push(r.previous_version.clone());
+            t.backup_version.push(r.backup_version.clone());
             t.source_dir.push(r.source_dir.clone());
             t.logged_on_user.push(r.logged_on_user.clone());
             t.started_at_ms.push(r.started_at_ms);
@@ -415,6 +439,18 @@ impl Tables {
             t.first_error
                 .push(r.errors.first().map(|e| e.text.clone()).unwrap_or_default());
             t.provenance.push(provenance(&r.provenance));
+            for l in &r.lines {
+                let t = &mut self.setup_lines;
+                t.key(&k);
+                t.run_index.push(i as i64);
+                t.line.push(l.line.into());
+                t.time_ms.push(l.time_ms);
+                t.kind.push(l.kind.clone());
+                t.component.push(l.component.clone());
+                t.text.push(l.text.clone());
+                t.continuation.push(l.continuation.join("\n"));
+                t.context.push(l.context.join("\n"));
+            }
         }
         for e in &s.errors {
             let t = &mut self.collection_errors;

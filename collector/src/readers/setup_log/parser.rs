@@ -97,15 +97,57 @@ pub fn parse_stamp(stamp: &str) -> Option<i64> {
     Some(NaiveDateTime::new(date, time).and_utc().timestamp_millis())
 }
 
+/// Continuation lines kept per line that matters; stack traces go on for pages.
+const MAX_CONTINUATION: usize = 40;
+/// Prefixed lines kept before an error as its context.
+const CONTEXT: usize = 3;
+/// Marker lines (errors, warnings, rules) kept per run, so that a runaway log cannot blow up
+/// a snapshot.
+const MAX_KEPT: usize = 2_000;
+/// Fact lines kept per run: they repeat (every AD read names its domain controller), and the
+/// first ones say what is needed.
+const MAX_FACTS: usize = 200;
+
+/// Fact-looking lines that only trace AD reads and writes, thousands per run.
+const FACT_NOISE: [&str; 2] = [
+    "Used domain controller ",
+    "Previous operation run on domain controller",
+];
+
+/// Substrings of the lines that explain failures besides the markers: where AD preparation
+/// must run, which domain controller and site setup used, group SIDs, ldif errors.
+const FACT_MARKERS: [&str; 8] = [
+    "Schema Master",
+    "domain controller",
+    "site",
+    "S-1-5-",
+    "ldif",
+    "Update Required Status",
+    "has not been run",
+    "not replicated",
+];
+
 /// Parses a whole log into runs.
 pub fn parse(text: &str) -> ParsedLog {
     let mut out = ParsedLog::default();
     let mut run: Option<SetupRun> = None;
+    // Whether the last prefixed line was kept in `lines`, so its continuation lines follow it.
+    let mut continues = false;
+    let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
         let line = match parse_line(number, raw) {
             Ok(Some(l)) => l,
-            Ok(None) => continue,
+            Ok(None) => {
+                if continues {
+                    if let Some(last) = run.as_mut().and_then(|r| r.lines.last_mut()) {
+                        if last.continuation.len() < MAX_CONTINUATION && !raw.trim().is_empty() {
+                            last.continuation.push(raw.trim_end().to_string());
+                        }
+                    }
+                }
+                continue;
+            }
             Err(issue) => {
                 out.issues.push(issue);
                 continue;
@@ -122,15 +164,116 @@ pub fn parse(text: &str) -> ParsedLog {
                 outcome: Outcome::CutOff as i32,
                 ..Default::default()
             });
+            continues = false;
+            recent.clear();
             continue;
         }
         match run.as_mut() {
-            Some(r) => apply(r, &line),
+            Some(r) => {
+                apply(r, &line);
+                continues = keep(r, &line, &recent);
+            }
             None => out.orphan_lines += 1,
         }
+        if recent.len() == CONTEXT {
+            recent.pop_front();
+        }
+        recent.push_back(format!("{number}: {}", line.text.trim_end()));
     }
     out.runs.extend(run);
     out
+}
+
+/// What kind of line that matters a line is, if it is one.
+pub fn kind_of(text: &str) -> Option<&'static str> {
+    let t = text.trim_start();
+    if t.starts_with("[ERROR-REFERENCE]") {
+        Some("error_reference")
+    } else if t.starts_with("[ERROR]") {
+        Some("error")
+    } else if t.starts_with("[WARNING]") {
+        Some("warning")
+    } else if t.starts_with("[REQUIRED]") {
+        Some("required")
+    } else if t.starts_with("Failed [Rule:") {
+        Some("failed_rule")
+    } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
+        Some("rule_true")
+    } else if FACT_MARKERS.iter().any(|m| t.contains(m))
+        && !FACT_NOISE.iter().any(|n| t.starts_with(n))
+    {
+        Some("fact")
+    } else {
+        None
+    }
+}
+
+/// Keeps a line that matters in the run; returns whether it was kept.
+fn keep(run: &mut SetupRun, line: &LogLine, recent: &std::collections::VecDeque<String>) -> bool {
+    let Some(kind) = kind_of(line.text) else {
+        return false;
+    };
+    let (cap, kept) = if kind == "fact" {
+        (
+            MAX_FACTS,
+            run.lines.iter().filter(|l| l.kind == "fact").count(),
+        )
+    } else {
+        (
+            MAX_KEPT,
+            run.lines.iter().filter(|l| l.kind != "fact").count(),
+        )
+    };
+    if kept >= cap {
+        return false;
+    }
+    let text = line.text.trim_end();
+    if kind == "error_reference" {
+        // The component names the task whose errors came just before.
+        let component = error_component(text);
+        for l in run
+            .lines
+            .iter_mut()
+            .rev()
+            .take_while(|l| l.kind != "error_reference")
+        {
+            if l.kind == "error" && l.component.is_empty() {
+                l.component = component.clone();
+            }
+        }
+        for e in run
+            .errors
+            .iter_mut()
+            .rev()
+            .take_while(|e| e.component.is_empty())
+        {
+            e.component = component.clone();
+        }
+    }
+    run.lines.push(SetupLogLine {
+        line: line.number,
+        time_ms: line.time_ms,
+        text: text.to_string(),
+        kind: kind.to_string(),
+        component: String::new(),
+        continuation: Vec::new(),
+        context: if kind == "error" {
+            recent.iter().cloned().collect()
+        } else {
+            Vec::new()
+        },
+    });
+    true
+}
+
+/// `Id=BridgeheadRoleSetterComponent___115c...` → `BridgeheadRoleSetterComponent`;
+/// `Id=443949901` → `443949901`.
+fn error_component(text: &str) -> String {
+    let id = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("Id="))
+        .unwrap_or("");
+    id.split("___").next().unwrap_or("").to_string()
 }
 
 /// The product of a run banner line.
@@ -166,6 +309,7 @@ fn apply(run: &mut SetupRun, line: &LogLine) {
     } else if let Some(v) =
         text.strip_prefix("The backup copy of the previously installed version is ")
     {
+        run.backup_version = quoted(v).to_string();
         if run.previous_version.is_empty() {
             run.previous_version = quoted(v).to_string();
         }
@@ -176,6 +320,7 @@ fn apply(run: &mut SetupRun, line: &LogLine) {
             line: line.number,
             time_ms: line.time_ms,
             text: text.to_string(),
+            ..Default::default()
         });
     } else if text.starts_with("The Exchange Server setup operation completed successfully") {
         if run.outcome != failed {
@@ -263,6 +408,45 @@ mod tests {
         assert_eq!(a.end_line, 7);
         assert_eq!(b.outcome, Outcome::CutOff as i32);
         assert_eq!(b.start_line, 8);
+    }
+
+    #[test]
+    fn errors_keep_their_continuation_context_and_component() {
+        let log = "\
+[04-17-2021 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup
+[04-17-2021 10:00:00.0001] [0] Setup will use the domain controller 'DC1.contoso.local'.
+[04-17-2021 10:00:00.0002] [1] Processing component 'Mailbox role' (1 of 2).
+[04-17-2021 10:00:01.0000] [1] [ERROR] Boom
+   at Stack.Trace()
+   at More.Trace()
+[04-17-2021 10:00:01.0001] [1] [ERROR-REFERENCE] Id=MailboxComponent___0123abcd Component=EXCHANGE14:\\Current
+[04-17-2021 10:00:02.0000] [1] Evaluated [Rule:MSDTCStopped] [HasException:False] [Value:\"True\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:02.0001] [1] Evaluated [Rule:Other] [HasException:False] [Value:\"False\"]
+";
+        let r = &parse(log).runs[0];
+        let kinds: Vec<(&str, u32)> = r.lines.iter().map(|l| (l.kind.as_str(), l.line)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("fact", 2),
+                ("error", 4),
+                ("error_reference", 7),
+                ("rule_true", 8)
+            ]
+        );
+        let e = &r.lines[1];
+        assert_eq!(
+            e.continuation,
+            ["   at Stack.Trace()", "   at More.Trace()"]
+        );
+        assert_eq!(e.component, "MailboxComponent");
+        assert_eq!(e.context.len(), 2);
+        assert!(e.context[1].starts_with("3: Processing component"));
+        assert_eq!(r.errors[0].component, "MailboxComponent");
+        assert_eq!(
+            error_component("[ERROR-REFERENCE] Id=443949901 Component="),
+            "443949901"
+        );
     }
 
     #[test]
