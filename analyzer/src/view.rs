@@ -36,6 +36,21 @@ pub struct Role {
     pub provenance: String,
 }
 
+/// A line that matters of a setup run.
+#[derive(Debug, Clone, Default)]
+pub struct LogLine {
+    /// Line number.
+    pub line: i64,
+    /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `required`, `fact`.
+    pub kind: String,
+    /// Component of the error's [ERROR-REFERENCE].
+    pub component: String,
+    /// The text after the prefix.
+    pub text: String,
+    /// Continuation lines, newline-joined.
+    pub continuation: String,
+}
+
 /// A setup run.
 #[derive(Debug, Clone, Default)]
 pub struct Run {
@@ -65,6 +80,10 @@ pub struct Run {
     pub first_error: String,
     /// Where the run starts.
     pub provenance: String,
+    /// "The backup copy of the previously installed version".
+    pub backup_version: String,
+    /// The lines that matter, in log order.
+    pub lines: Vec<LogLine>,
 }
 
 /// An HTTP.sys TLS binding.
@@ -186,6 +205,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let builds = rows_by_snapshot(&frames.builds)?;
     let updates = rows_by_snapshot(&frames.installed_updates)?;
     let runs = rows_by_snapshot(&frames.setup_runs)?;
+    let lines = rows_by_snapshot(&frames.setup_lines)?;
     let bindings = rows_by_snapshot(&frames.bindings)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
@@ -250,11 +270,28 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
                         first_error_line: s.i("first_error_line", r),
                         first_error: s.s("first_error", r),
                         provenance: s.s("provenance", r),
+                        backup_version: s.s("backup_version", r),
+                        lines: Vec::new(),
                     },
                 )
             })
             .collect();
         rs.sort_by_key(|(k, _)| *k);
+        let l = Cols(&frames.setup_lines);
+        let mut rows: Vec<usize> = lines.get(&id).cloned().unwrap_or_default();
+        rows.sort_by_key(|&r| l.i("line", r));
+        for r in rows {
+            let index = l.i("run_index", r);
+            if let Some((_, run)) = rs.iter_mut().find(|(k, _)| *k == index) {
+                run.lines.push(LogLine {
+                    line: l.i("line", r),
+                    kind: l.s("kind", r),
+                    component: l.s("component", r),
+                    text: l.s("text", r),
+                    continuation: l.s("continuation", r),
+                });
+            }
+        }
         v.runs = rs.into_iter().map(|(_, r)| r).collect();
         let bi = Cols(&frames.bindings);
         for &r in bindings.get(&id).map(Vec::as_slice).unwrap_or_default() {

@@ -9,7 +9,7 @@ use super::build::{
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::backend_binding_cert::BackendBindingCert;
 use super::setup::{
-    install_from_bin::InstallFromBin, interrupted::Interrupted, success::Success,
+    install_from_bin::InstallFromBin, interrupted::Interrupted, prereq, success::Success,
     unknown_error::UnknownError,
 };
 use super::Rule;
@@ -26,6 +26,16 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &Success,
     &Interrupted,
     &InstallFromBin,
+    &prereq::ad_validation::RULE,
+    &prereq::reboot_pending::RULE,
+    &prereq::process_open::RULE,
+    &prereq::dc_out_of_site::RULE,
+    &prereq::remote_registry::RULE,
+    &prereq::msdtc_stopped::RULE,
+    &prereq::url_rewrite_missing::RULE,
+    &prereq::domain_prep_required::RULE,
+    &prereq::enterprise_admin_required::RULE,
+    &prereq::org_management_required::RULE,
     &UnknownError,
 ];
 
@@ -42,17 +52,7 @@ pub const PENDING: &[(&str, &str)] = &[
     ("build.known-bad", FRONT_END),
     ("dotnet.unsupported", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
-    ("setup.ad-validation", SETUP_LOGS),
-    ("setup.prereq.reboot-pending", SETUP_LOGS),
-    ("setup.prereq.process-open", SETUP_LOGS),
-    ("setup.prereq.dc-out-of-site", SETUP_LOGS),
-    ("setup.prereq.remote-registry", SETUP_LOGS),
-    ("setup.prereq.msdtc-stopped", SETUP_LOGS),
-    ("setup.prereq.url-rewrite-missing", SETUP_LOGS),
-    ("setup.prereq.domain-prep-required", SETUP_LOGS),
     ("setup.prereq.schema-admin-required", SETUP_LOGS),
-    ("setup.prereq.enterprise-admin-required", SETUP_LOGS),
-    ("setup.prereq.org-management-required", SETUP_LOGS),
     ("setup.ldif-error", SETUP_LOGS),
     ("setup.msi-installer-cache", SETUP_LOGS),
     ("setup.disabled-service", SETUP_LOGS),

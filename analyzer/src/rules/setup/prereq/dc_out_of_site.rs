@@ -1,0 +1,21 @@
+//! `setup.prereq.dc-out-of-site`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The domain controller setup uses is not in the server's AD site.
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Make a domain controller of the server's own site reachable (check the site and subnet definitions and the DC named in the evidence), or move the server to the right site, then run setup again.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.dc-out-of-site`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.dc-out-of-site",
+    doc: DOC,
+    setup_rules: &["DomainControllerIsOutOfSite"],
+    facts: &["local domain controller", "chosen the global catalog"],
+};

@@ -1,0 +1,21 @@
+//! `setup.prereq.domain-prep-required`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The local domain is not prepared for this build (or the Microsoft Exchange System Objects container is duplicated).
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Run Setup.exe /PrepareDomain (or /PrepareAllDomains) from the new media as a Domain Admin, wait for replication, then run setup again; if the domain was prepared, look for a duplicate Microsoft Exchange System Objects container.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.domain-prep-required`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.domain-prep-required",
+    doc: DOC,
+    setup_rules: &["DomainPrepRequired", "LocalDomainPrep"],
+    facts: &["domain controller"],
+};

@@ -1,0 +1,109 @@
+//! Setup's own prerequisite checks: runs stopped by a prerequisite rule of setup
+//! (`Failed [Rule:<Name>]`, or `Evaluated [Rule:<Name>] ... [Value:"True"]`), one finding id
+//! per kind of check. Each file here names the setup rules of its id, the facts to cite, and
+//! its catalog entry; the matching is shared.
+
+pub mod ad_validation;
+pub mod dc_out_of_site;
+pub mod domain_prep_required;
+pub mod enterprise_admin_required;
+pub mod msdtc_stopped;
+pub mod org_management_required;
+pub mod process_open;
+pub mod reboot_pending;
+pub mod remote_registry;
+pub mod url_rewrite_missing;
+
+use super::install_from_bin::line_of;
+use super::run_evidence;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, Context, Rule};
+use crate::view::{HostView, LogLine};
+
+/// A finding id fed by setup prerequisite rules.
+pub struct Prereq {
+    /// Finding id.
+    pub id: &'static str,
+    /// Catalog entry.
+    pub doc: &'static str,
+    /// Setup's rule names (`PendingRebootWindowsComponents`), or texts that mark the failure.
+    pub setup_rules: &'static [&'static str],
+    /// Substrings of fact lines to cite (where to run /PrepareAD, which DC, which SID).
+    pub facts: &'static [&'static str],
+}
+
+impl Prereq {
+    fn hits<'a>(&self, lines: &'a [LogLine]) -> Vec<&'a LogLine> {
+        let mut hits: Vec<&LogLine> = Vec::new();
+        for l in lines {
+            let rule_line = matches!(
+                l.kind.as_str(),
+                "failed_rule" | "rule_true" | "error" | "required"
+            );
+            let named = self.setup_rules.iter().any(|r| {
+                l.text.contains(&format!("[Rule:{r}]")) || (r.contains(' ') && l.text.contains(r))
+            });
+            // One line per setup rule: its Failed line when there is one.
+            if rule_line && named && !hits.iter().any(|h| same_rule(h, l)) {
+                hits.push(l);
+            }
+        }
+        hits
+    }
+}
+
+fn rule_name(text: &str) -> &str {
+    text.split("[Rule:")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .unwrap_or(text)
+}
+
+fn same_rule(a: &LogLine, b: &LogLine) -> bool {
+    rule_name(&a.text) == rule_name(&b.text)
+}
+
+/// The `[Message:...]` of a Failed rule line, or the line itself.
+fn message(text: &str) -> &str {
+    text.split("[Message:")
+        .nth(1)
+        .map(|m| m.trim_end_matches(']'))
+        .unwrap_or(text)
+}
+
+impl Rule for Prereq {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn doc(&self) -> &'static str {
+        self.doc
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        let Some(r) = h.last_run() else { return };
+        if r.outcome == "succeeded" {
+            return;
+        }
+        let hits = self.hits(&r.lines);
+        let Some(first) = hits.first() else { return };
+        let mut ev = vec![run_evidence(r)];
+        ev.extend(
+            hits.iter()
+                .map(|l| Evidence::new(l.text.clone(), line_of(&r.provenance, l.line))),
+        );
+        for f in r
+            .lines
+            .iter()
+            .filter(|l| l.kind == "fact" && self.facts.iter().any(|x| l.text.contains(x)))
+        {
+            ev.push(Evidence::new(
+                f.text.clone(),
+                line_of(&r.provenance, f.line),
+            ));
+        }
+        let title = format!("Setup stopped: {}", message(&first.text));
+        out.push(self.finding(h, title, ev, &action_of(self.doc)));
+    }
+}

@@ -1,0 +1,21 @@
+//! `setup.prereq.process-open`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup stopped because other processes (PowerShell sessions, Exchange Management Shell, mscorsvw) hold Exchange files open.
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Close the processes named in the evidence (sign out other sessions, wait for native image generation to end, or restart), then run setup again.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.process-open`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.process-open",
+    doc: DOC,
+    setup_rules: &["ProcessNeedsToBeClosedOnUpgrade"],
+    facts: &[],
+};

@@ -1,0 +1,25 @@
+//! `setup.prereq.reboot-pending`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup stopped because a reboot is pending (Windows components or updates).
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Restart the server, then run setup again.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.reboot-pending`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.reboot-pending",
+    doc: DOC,
+    setup_rules: &[
+        "PendingRebootWindowsComponents",
+        "RebootPending",
+        "PendingReboot",
+    ],
+    facts: &[],
+};

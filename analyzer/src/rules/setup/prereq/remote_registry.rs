@@ -1,0 +1,21 @@
+//! `setup.prereq.remote-registry`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup could not read the registry remotely during its prerequisite checks (Remote Registry service stopped or blocked).
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Start the Remote Registry service (set it to Automatic), check that the firewall allows it, then run setup again.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.remote-registry`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.remote-registry",
+    doc: DOC,
+    setup_rules: &["RemoteRegException"],
+    facts: &[],
+};

@@ -1,0 +1,21 @@
+//! `setup.prereq.url-rewrite-missing`.
+
+use super::Prereq;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup stopped because the IIS URL Rewrite module is not installed (required since Exchange 2016 CU22 / 2019 CU11).
+## Evidence
+The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+## Action
+Install the IIS URL Rewrite module 2.1 for the server's architecture, then run setup again.
+## Source
+reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+
+/// `setup.prereq.url-rewrite-missing`.
+pub static RULE: Prereq = Prereq {
+    id: "setup.prereq.url-rewrite-missing",
+    doc: DOC,
+    setup_rules: &["IISURLRewriteNotInstalled"],
+    facts: &[],
+};

@@ -1,0 +1,97 @@
+//! The CSS-Exchange setup logs of ../shared/fixtures through collector and analyzer: for each
+//! row of EXPECTED.tsv, every listed finding id that is implemented is emitted for the last
+//! run, and when all of a row's ids are implemented, the listed strings appear in their
+//! evidence or text. Rows whose ids are still pending are counted, not hidden.
+
+use std::path::{Path, PathBuf};
+
+use exfleet_analyzer::catalog::Catalog;
+use exfleet_analyzer::input;
+use exfleet_analyzer::rules::registry::implemented;
+use exfleet_collector::{collect, TriageDir};
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("EXFLEET_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("fixtures/css-exchange-setup-logs")
+}
+
+#[test]
+fn every_expected_row_with_implemented_ids() {
+    let root = fixtures();
+    let expected = std::fs::read_to_string(root.join("EXPECTED.tsv")).unwrap();
+    let ids: Vec<&str> = implemented().into_iter().map(|(id, _)| id).collect();
+    let (mut full, mut partial, mut pending) = (0, 0, Vec::new());
+    for row in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let file = cols[0];
+        let want: Vec<&str> = cols[1].split_whitespace().collect();
+        let strings: Vec<&str> = cols
+            .get(2)
+            .map(|s| s.split('\t').filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let ours: Vec<&str> = want.iter().copied().filter(|id| ids.contains(id)).collect();
+        if ours.is_empty() {
+            pending.push(file);
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("triage/ExchangeSetupLogs");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::copy(root.join(file), logs.join("ExchangeSetup.log")).unwrap();
+        let s = collect(
+            &TriageDir::new(tmp.path().join("triage")),
+            Default::default(),
+        )
+        .unwrap();
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join("host.json")).unwrap();
+        let (frames, _) = input::from_snapshots(&snaps).unwrap();
+        let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let findings = exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+            .unwrap()
+            .findings;
+        let got: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+        for id in &ours {
+            assert!(got.contains(id), "{file}: {id} not emitted; got {got:?}");
+        }
+        assert!(
+            !got.contains(&"setup.unknown-error"),
+            "{file}: a known failure reported as unknown"
+        );
+        if ours.len() == want.len() {
+            full += 1;
+            let text: String = findings
+                .iter()
+                .filter(|f| ours.contains(&f.id.as_str()))
+                .map(|f| {
+                    format!(
+                        "{} {} {}",
+                        f.title,
+                        f.action,
+                        serde_json::to_string(&f.evidence).unwrap()
+                    )
+                })
+                .collect();
+            for s in &strings {
+                assert!(
+                    text.replace("\\\\", "\\").contains(s),
+                    "{file}: {s:?} not cited"
+                );
+            }
+        } else {
+            partial += 1;
+        }
+    }
+    eprintln!(
+        "EXPECTED.tsv: {full} rows fully checked, {partial} partly, {} pending: {pending:?}",
+        pending.len()
+    );
+    // The six PrerequisiteCheck rows: every id and every string.
+    assert!(full >= 6, "{full}");
+}
