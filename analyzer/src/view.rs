@@ -49,6 +49,8 @@ pub struct LogLine {
     pub text: String,
     /// Continuation lines, newline-joined.
     pub continuation: String,
+    /// For errors: the task setup was running.
+    pub task: String,
 }
 
 /// A setup run.
@@ -289,6 +291,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
                     component: l.s("component", r),
                     text: l.s("text", r),
                     continuation: l.s("continuation", r),
+                    task: l.s("task", r),
                 });
             }
         }

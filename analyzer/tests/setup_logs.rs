@@ -60,6 +60,10 @@ fn every_expected_row_with_implemented_ids() {
         for id in &ours {
             assert!(got.contains(id), "{file}: {id} not emitted; got {got:?}");
         }
+        let mut setup: Vec<&str> = got.iter().copied().filter(|id| id.starts_with("setup.")).collect();
+        setup.sort();
+        setup.dedup();
+        eprintln!("{file}: {setup:?}");
         assert!(
             !got.contains(&"setup.unknown-error"),
             "{file}: a known failure reported as unknown"

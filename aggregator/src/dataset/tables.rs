@@ -201,6 +201,8 @@ table!(
         continuation: String,
         /// Context lines before an error, joined with newlines.
         context: String,
+        /// For errors: the task setup was running.
+        task: String,
     }
 );
 
@@ -450,6 +452,7 @@ impl Tables {
                 t.text.push(l.text.clone());
                 t.continuation.push(l.continuation.join("\n"));
                 t.context.push(l.context.join("\n"));
+                t.task.push(l.task.clone());
             }
         }
         for e in &s.errors {

@@ -2,6 +2,7 @@
 
 pub mod install_from_bin;
 pub mod interrupted;
+pub mod known;
 pub mod prereq;
 pub mod success;
 pub mod unknown_error;

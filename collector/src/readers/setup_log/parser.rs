@@ -134,6 +134,8 @@ pub fn parse(text: &str) -> ParsedLog {
     // Whether the last prefixed line was kept in `lines`, so its continuation lines follow it.
     let mut continues = false;
     let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    // The task setup is running, from its last "Beginning processing" line.
+    let mut task = String::new();
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
         let line = match parse_line(number, raw) {
@@ -166,12 +168,16 @@ pub fn parse(text: &str) -> ParsedLog {
             });
             continues = false;
             recent.clear();
+            task.clear();
             continue;
         }
         match run.as_mut() {
             Some(r) => {
                 apply(r, &line);
-                continues = keep(r, &line, &recent);
+                if let Some(t) = line.text.trim().strip_prefix("Beginning processing ") {
+                    task = t.trim_end_matches('.').to_string();
+                }
+                continues = keep(r, &line, &recent, &task);
             }
             None => out.orphan_lines += 1,
         }
@@ -209,7 +215,12 @@ pub fn kind_of(text: &str) -> Option<&'static str> {
 }
 
 /// Keeps a line that matters in the run; returns whether it was kept.
-fn keep(run: &mut SetupRun, line: &LogLine, recent: &std::collections::VecDeque<String>) -> bool {
+fn keep(
+    run: &mut SetupRun,
+    line: &LogLine,
+    recent: &std::collections::VecDeque<String>,
+    task: &str,
+) -> bool {
     let Some(kind) = kind_of(line.text) else {
         return false;
     };
@@ -261,6 +272,11 @@ fn keep(run: &mut SetupRun, line: &LogLine, recent: &std::collections::VecDeque<
             recent.iter().cloned().collect()
         } else {
             Vec::new()
+        },
+        task: if kind == "error" {
+            task.to_string()
+        } else {
+            String::new()
         },
     });
     true

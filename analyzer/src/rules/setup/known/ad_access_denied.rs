@@ -1,0 +1,24 @@
+//! `setup.ad-access-denied`.
+
+use super::Known;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Insufficient access rights on an AD object while preparing the organization or domain.
+## Evidence
+The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+## Action
+Run the preparation with an account in Enterprise Admins and Domain Admins; check that inheritance is enabled on the object in the evidence (and on AdminSDHolder-protected accounts), then run setup again.
+## Source
+reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+
+/// `setup.ad-access-denied`.
+pub static RULE: Known = Known {
+    id: "setup.ad-access-denied",
+    doc: DOC,
+    any_of: &[
+        &["INSUFF_ACCESS_RIGHTS"],
+        &["Access is denied", "Active Directory operation failed"],
+    ],
+    cite_backup_version: false,
+};

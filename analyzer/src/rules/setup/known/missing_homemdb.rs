@@ -1,0 +1,21 @@
+//! `setup.missing-homemdb`.
+
+use super::Known;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+An arbitration or system mailbox has no database (homeMDB).
+## Evidence
+The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+## Action
+Set the homeMDB of the arbitration mailbox named in the evidence to an existing database (ADSI Edit), then run setup again.
+## Source
+reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+
+/// `setup.missing-homemdb`.
+pub static RULE: Known = Known {
+    id: "setup.missing-homemdb",
+    doc: DOC,
+    any_of: &[&["Database is mandatory on UserMailbox"]],
+    cite_backup_version: false,
+};

@@ -1,0 +1,28 @@
+//! `setup.msi-installer-cache`.
+
+use super::Known;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+An MSI or MSP of the previous build is missing from the Windows Installer cache (or invalid), so setup cannot remove or patch the installed product.
+## Evidence
+The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+## Action
+Repair the Windows Installer cache for the previously installed build named in the evidence (restore its .msi/.msp packages, e.g. with a cache-repair script and the matching CU and SU media), then run setup again.
+## Source
+reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+
+/// `setup.msi-installer-cache`.
+pub static RULE: Known = Known {
+    id: "setup.msi-installer-cache",
+    doc: DOC,
+    any_of: &[
+        &["installation source for this product is not available"],
+        &["Couldn't remove product"],
+        &[
+            "Object reference not set to an instance of an object",
+            "task:Install-MsiPackage",
+        ],
+    ],
+    cite_backup_version: true,
+};

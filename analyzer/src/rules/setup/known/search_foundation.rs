@@ -1,0 +1,21 @@
+//! `setup.search-foundation`.
+
+use super::Known;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The Search Foundation configuration failed.
+## Evidence
+The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+## Action
+Check that the Search Host Controller service can start (and that no proxy blocks local calls), restart the server, then run setup again.
+## Source
+reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+
+/// `setup.search-foundation`.
+pub static RULE: Known = Known {
+    id: "setup.search-foundation",
+    doc: DOC,
+    any_of: &[&["Failure configuring SearchFoundation"]],
+    cite_backup_version: false,
+};
