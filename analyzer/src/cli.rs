@@ -31,6 +31,14 @@ pub enum Command {
     },
     /// Lists the finding ids: implemented, and pending with the issue that brings them.
     Rules,
+    /// Reviews one ExchangeSetup.log: its runs, and what went wrong in the last one.
+    Review {
+        /// The log file.
+        log: PathBuf,
+        /// `text` for people, `json` for scripts.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Checks a build catalog file.
     Catalog {
         /// The file to check.
@@ -93,6 +101,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             for (id, issue) in PENDING {
                 println!("{id:<40} pending (issue {issue})");
+            }
+            Ok(0)
+        }
+        Command::Review { log, format } => {
+            let today = chrono::Utc::now().date_naive();
+            let r = crate::review::review(&log, &Catalog::embedded(), today)?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", crate::review::text(&r));
             }
             Ok(0)
         }

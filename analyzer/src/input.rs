@@ -36,7 +36,8 @@ pub struct Frames {
 }
 
 impl Frames {
-    fn from_tables(t: &Tables) -> PolarsResult<Frames> {
+    /// Frames of in-memory tables.
+    pub fn from_tables(t: &Tables) -> PolarsResult<Frames> {
         let mut f = t.frames()?.into_iter().map(|(_, df)| df);
         let mut next = || f.next().expect("one frame per table");
         Ok(Frames {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod finding;
 pub mod input;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod view;
 

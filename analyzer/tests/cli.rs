@@ -108,3 +108,50 @@ fn a_bad_snapshot_file_is_named_and_skipped_and_fail_on_sets_exit_1() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("/nonexistent"));
 }
+
+#[test]
+fn review_tells_what_went_wrong_in_one_log() {
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/css-exchange-setup-logs");
+    let log = shared.join("KnownIssues/MsiIssues/ExchangeSetup_MSI_2.log");
+    let o = analyzer(&["review", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("setup.msi-installer-cache") && text(&o).contains("15.0.1367.3"),
+        "{}",
+        text(&o)
+    );
+    let o = analyzer(&["review", log.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(v["findings"][0]["id"], "setup.msi-installer-cache");
+    // A successful run: setup.success and nothing else.
+    let tmp = tempfile::tempdir().unwrap();
+    let h = exfleet_tests::fleet::generate(&exfleet_tests::fleet::FleetConfig {
+        seed: 2,
+        servers: 30,
+        fault_rate: 0.0,
+    })
+    .into_iter()
+    .find(|h| h.faults.is_empty())
+    .unwrap();
+    let ok = tmp.path().join("ExchangeSetup.log");
+    std::fs::write(
+        &ok,
+        exfleet_tests::fleet::setup_log::render(&exfleet_tests::fleet::render::runs(&h), '/'),
+    )
+    .unwrap();
+    let o = analyzer(&["review", ok.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["setup.success"]);
+    assert_eq!(
+        analyzer(&["review", "/nonexistent.log"]).status.code(),
+        Some(2)
+    );
+}

@@ -60,7 +60,11 @@ fn every_expected_row_with_implemented_ids() {
         for id in &ours {
             assert!(got.contains(id), "{file}: {id} not emitted; got {got:?}");
         }
-        let mut setup: Vec<&str> = got.iter().copied().filter(|id| id.starts_with("setup.")).collect();
+        let mut setup: Vec<&str> = got
+            .iter()
+            .copied()
+            .filter(|id| id.starts_with("setup."))
+            .collect();
         setup.sort();
         setup.dedup();
         eprintln!("{file}: {setup:?}");
