@@ -41,7 +41,11 @@ fn measure(name: &str, path: &Path, catalog: &Catalog) {
         findings = r.findings.len();
     }
     let grep = time(|| {
-        let o = Command::new("grep").args(["-c", r"\[ERROR\]"]).arg(path).output().unwrap();
+        let o = Command::new("grep")
+            .args(["-c", r"\[ERROR\]"])
+            .arg(path)
+            .output()
+            .unwrap();
         assert!(o.status.success());
     });
     println!(
@@ -53,7 +57,8 @@ fn measure(name: &str, path: &Path, catalog: &Catalog) {
 }
 
 fn main() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/css-exchange-setup-logs");
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/css-exchange-setup-logs");
     let largest = shared.join("KnownIssues/OrganizationPreparation/ExchangeSetup_AccessDenied.log");
     // A 200 MB log: the largest real log's run appended until the file is 200 MB, as a server
     // that ran setup again and again would have it.
