@@ -8,7 +8,12 @@ pub mod success;
 pub mod unknown_error;
 
 use crate::finding::Evidence;
-use crate::view::Run;
+use crate::view::{HostView, Run};
+
+/// The last run of a host when it did not succeed: what the failure rules judge.
+pub fn unsuccessful_last_run(h: &HostView) -> Option<&Run> {
+    h.last_run().filter(|r| r.outcome != "succeeded")
+}
 
 /// The facts that identify a run: its version, mode, user and where it starts.
 pub fn run_evidence(r: &Run) -> Evidence {

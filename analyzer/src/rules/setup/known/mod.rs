@@ -24,7 +24,7 @@ pub mod wk_object_invalid;
 pub mod wk_object_wrong_group_type;
 
 use super::install_from_bin::line_of;
-use super::run_evidence;
+use super::{run_evidence, unsuccessful_last_run};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{action_of, section, Context, Rule};
 use crate::view::{HostView, LogLine};
@@ -68,10 +68,9 @@ impl Rule for Known {
         self.doc
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
-        let Some(r) = h.last_run() else { return };
-        if r.outcome == "succeeded" {
+        let Some(r) = unsuccessful_last_run(h) else {
             return;
-        }
+        };
         let hits: Vec<&LogLine> = r.lines.iter().filter(|l| self.matches(l)).collect();
         let Some(first) = hits.first() else { return };
         let mut ev = vec![run_evidence(r)];

@@ -15,7 +15,7 @@ pub mod remote_registry;
 pub mod url_rewrite_missing;
 
 use super::install_from_bin::line_of;
-use super::run_evidence;
+use super::{run_evidence, unsuccessful_last_run};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{action_of, Context, Rule};
 use crate::view::{HostView, LogLine};
@@ -82,10 +82,9 @@ impl Rule for Prereq {
         self.doc
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
-        let Some(r) = h.last_run() else { return };
-        if r.outcome == "succeeded" {
+        let Some(r) = unsuccessful_last_run(h) else {
             return;
-        }
+        };
         let hits = self.hits(&r.lines);
         let Some(first) = hits.first() else { return };
         let mut ev = vec![run_evidence(r)];
