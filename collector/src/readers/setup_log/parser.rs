@@ -136,6 +136,7 @@ pub fn parse(text: &str) -> ParsedLog {
     let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     // The task setup is running, from its last "Beginning processing" line.
     let mut task = String::new();
+    let mut kept = Kept::default();
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
         let line = match parse_line(number, raw) {
@@ -169,6 +170,7 @@ pub fn parse(text: &str) -> ParsedLog {
             continues = false;
             recent.clear();
             task.clear();
+            kept = Kept::default();
             continue;
         }
         match run.as_mut() {
@@ -177,7 +179,7 @@ pub fn parse(text: &str) -> ParsedLog {
                 if let Some(t) = line.text.trim().strip_prefix("Beginning processing ") {
                     task = t.trim_end_matches('.').to_string();
                 }
-                continues = keep(r, &line, &recent, &task);
+                continues = keep(r, &line, &recent, &task, &mut kept);
             }
             None => out.orphan_lines += 1,
         }
@@ -214,30 +216,34 @@ pub fn kind_of(text: &str) -> Option<&'static str> {
     }
 }
 
+/// Lines that matter kept so far in the current run.
+#[derive(Debug, Default)]
+struct Kept {
+    facts: usize,
+    markers: usize,
+}
+
 /// Keeps a line that matters in the run; returns whether it was kept.
 fn keep(
     run: &mut SetupRun,
     line: &LogLine,
     recent: &std::collections::VecDeque<String>,
     task: &str,
+    counts: &mut Kept,
 ) -> bool {
     let Some(kind) = kind_of(line.text) else {
         return false;
     };
+    // Counted as they are kept: a scan of the kept lines per line would be quadratic.
     let (cap, kept) = if kind == "fact" {
-        (
-            MAX_FACTS,
-            run.lines.iter().filter(|l| l.kind == "fact").count(),
-        )
+        (MAX_FACTS, &mut counts.facts)
     } else {
-        (
-            MAX_KEPT,
-            run.lines.iter().filter(|l| l.kind != "fact").count(),
-        )
+        (MAX_KEPT, &mut counts.markers)
     };
-    if kept >= cap {
+    if *kept >= cap {
         return false;
     }
+    *kept += 1;
     let text = line.text.trim_end();
     if kind == "error_reference" {
         // The component names the task whose errors came just before.
