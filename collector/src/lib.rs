@@ -11,6 +11,7 @@ pub mod client;
 pub mod collect;
 pub mod error;
 pub mod labels;
+pub mod local_time;
 pub mod output;
 pub mod provenance;
 pub mod readers;

@@ -7,6 +7,13 @@ use exfleet_proto::v1::{
     artifact_status::State, ArtifactStatus, CollectionError, Provenance, Snapshot,
 };
 
+use crate::provenance;
+use crate::text::LineIssue;
+
+/// Unreadable lines recorded per log before the rest are only counted, so that a damaged
+/// multi-megabyte log does not flood the snapshot.
+pub const MAX_LINE_ERRORS: usize = 20;
+
 /// Collects what readers produce into one snapshot.
 #[derive(Debug, Default)]
 pub struct Sink {
@@ -48,6 +55,30 @@ impl Sink {
             location,
             message,
         });
+    }
+
+    /// Records the unreadable lines of a text log, the first [`MAX_LINE_ERRORS`] each with its
+    /// line, the rest counted in one more error.
+    pub fn line_issues(&mut self, reader: &str, path: &str, issues: &[LineIssue]) {
+        for issue in issues.iter().take(MAX_LINE_ERRORS) {
+            let loc = provenance::line(reader, path, issue.line);
+            self.error(
+                reader,
+                "malformed_line",
+                path,
+                Some(loc),
+                format!("{path}: line {}: {}", issue.line, issue.message),
+            );
+        }
+        if issues.len() > MAX_LINE_ERRORS {
+            self.error(
+                reader,
+                "malformed_line",
+                path,
+                None,
+                format!("{path}: {} more unreadable lines", issues.len() - MAX_LINE_ERRORS),
+            );
+        }
     }
 
     /// Records the state of an artifact a reader looked for.

@@ -17,6 +17,15 @@ fn utf16(bytes: &[u8], f: fn([u8; 2]) -> u16) -> String {
     String::from_utf16_lossy(&units)
 }
 
+/// A line of a text log that looked like a record but could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineIssue {
+    /// 1-based line number.
+    pub line: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
 /// Maps byte offsets of a text to 1-based line numbers.
 pub struct LineIndex {
     starts: Vec<usize>,

@@ -4,6 +4,9 @@
 pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
+pub mod msi_log;
+pub mod service_control;
+pub mod service_state;
 pub mod setup_log;
 
 use crate::sink::Sink;
@@ -21,20 +24,26 @@ pub trait Reader {
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 8] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
     iis_config::IisConfig::NAME,
     setup_log::SetupLog::NAME,
+    service_control::ServiceControlLog::NAME,
+    service_state::ServiceState::NAME,
+    msi_log::MsiLogs::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
-/// it gives.
+/// it gives; the SYSTEM hive before the logs written in local time, whose time zone it gives.
 pub fn read_all(dir: &TriageDir, out: &mut Sink) {
     hive::system::SystemHive.read(dir, out);
     hive::software::SoftwareHive.read(dir, out);
     exsetup::ExSetup.read(dir, out);
     iis_config::IisConfig.read(dir, out);
     setup_log::SetupLog.read(dir, out);
+    service_control::ServiceControlLog.read(dir, out);
+    service_state::ServiceState.read(dir, out);
+    msi_log::MsiLogs.read(dir, out);
 }

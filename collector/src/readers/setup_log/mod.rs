@@ -20,10 +20,6 @@ pub struct SetupLog;
 
 const PATH: &str = r"ExchangeSetupLogs\ExchangeSetup.log";
 
-/// Unreadable lines recorded per log before the rest are only counted, so that a damaged
-/// multi-megabyte log does not flood the snapshot.
-const MAX_LINE_ERRORS: usize = 20;
-
 impl Reader for SetupLog {
     const NAME: &'static str = "setup_log";
 
@@ -43,28 +39,7 @@ impl Reader for SetupLog {
         };
         let parsed = parser::parse(&text);
         let damaged = !parsed.issues.is_empty();
-        for issue in parsed.issues.iter().take(MAX_LINE_ERRORS) {
-            let loc = provenance::line(Self::NAME, &path, issue.line);
-            out.error(
-                Self::NAME,
-                "malformed_line",
-                &path,
-                Some(loc),
-                format!("{path}: line {}: {}", issue.line, issue.message),
-            );
-        }
-        if parsed.issues.len() > MAX_LINE_ERRORS {
-            out.error(
-                Self::NAME,
-                "malformed_line",
-                &path,
-                None,
-                format!(
-                    "{path}: {} more unreadable lines",
-                    parsed.issues.len() - MAX_LINE_ERRORS
-                ),
-            );
-        }
+        out.line_issues(Self::NAME, &path, &parsed.issues);
         if text.trim().is_empty() {
             out.error(
                 Self::NAME,

@@ -22,14 +22,7 @@ pub struct LogLine<'a> {
     pub text: &'a str,
 }
 
-/// A line that looked like a prefixed line but could not be read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LineIssue {
-    /// 1-based line number.
-    pub line: u32,
-    /// What is wrong.
-    pub message: String,
-}
+pub use crate::text::LineIssue;
 
 /// What the parser read from a log.
 #[derive(Debug, Default)]
