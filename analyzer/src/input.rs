@@ -33,6 +33,16 @@ pub struct Frames {
     pub setup_lines: DataFrame,
     /// Collection errors.
     pub collection_errors: DataFrame,
+    /// ServiceControl.ps1 runs.
+    pub service_control_runs: DataFrame,
+    /// Their actions.
+    pub service_control_actions: DataFrame,
+    /// Saved service-state files left behind.
+    pub service_state_files: DataFrame,
+    /// MSI verbose logs.
+    pub msi_logs: DataFrame,
+    /// Their lines that matter.
+    pub msi_lines: DataFrame,
 }
 
 impl Frames {
@@ -50,10 +60,15 @@ impl Frames {
             setup_runs: next(),
             setup_lines: next(),
             collection_errors: next(),
+            service_control_runs: next(),
+            service_control_actions: next(),
+            service_state_files: next(),
+            msi_logs: next(),
+            msi_lines: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 9] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 14] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -64,6 +79,11 @@ impl Frames {
             &mut self.setup_runs,
             &mut self.setup_lines,
             &mut self.collection_errors,
+            &mut self.service_control_runs,
+            &mut self.service_control_actions,
+            &mut self.service_state_files,
+            &mut self.msi_logs,
+            &mut self.msi_lines,
         ]
     }
 

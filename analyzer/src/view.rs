@@ -41,7 +41,7 @@ pub struct Role {
 pub struct LogLine {
     /// Line number.
     pub line: i64,
-    /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `required`, `fact`.
+    /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `setting`, `required`, `fact`.
     pub kind: String,
     /// Component of the error's [ERROR-REFERENCE].
     pub component: String,
@@ -116,6 +116,118 @@ pub struct SiteBinding {
     pub provenance: String,
 }
 
+/// A service key.
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    /// Key name.
+    pub name: String,
+    /// Start type: 2 automatic, 3 manual, 4 disabled.
+    pub start: i64,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// An action of a ServiceControl.ps1 run.
+#[derive(Debug, Clone, Default)]
+pub struct ScAction {
+    /// Line number.
+    pub line: i64,
+    /// UTC ms (0 = the run's date is unknown).
+    pub time_ms: i64,
+    /// `stop`, `kill`, `disable`, `enable_roles`, ... (DATASET.md).
+    pub kind: String,
+    /// Service key name.
+    pub service: String,
+    /// The line's text.
+    pub text: String,
+    /// Unprefixed lines after it.
+    pub continuation: String,
+}
+
+/// A ServiceControl.ps1 run of ServiceControl.log.
+#[derive(Debug, Clone, Default)]
+pub struct ScRun {
+    /// The header's local date and time as written.
+    pub header_time: String,
+    /// Start (UTC ms).
+    pub started_at_ms: i64,
+    /// First line.
+    pub start_line: i64,
+    /// `succeeded`, `errors`, `cut_off`.
+    pub outcome: String,
+    /// Where the run starts.
+    pub provenance: String,
+    /// What it did, in log order.
+    pub actions: Vec<ScAction>,
+}
+
+/// A saved service-state file left in ExchangeSetupLogs.
+#[derive(Debug, Clone, Default)]
+pub struct StateFile {
+    /// File name.
+    pub name: String,
+    /// Last write (UTC ms).
+    pub modified_at_ms: i64,
+    /// `name=start mode` pairs, comma-separated.
+    pub services: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// A line that matters of an MSI log.
+#[derive(Debug, Clone, Default)]
+pub struct MsiLine {
+    /// Line number.
+    pub line: i64,
+    /// `not_applicable`, `error`, `failed_action`, `status`, `slow_action`.
+    pub kind: String,
+    /// Text.
+    pub text: String,
+    /// Slow actions: how long.
+    pub duration_ms: i64,
+}
+
+/// An MSI verbose log of an SU install.
+#[derive(Debug, Clone, Default)]
+pub struct MsiLog {
+    /// Local start as written.
+    pub header_time: String,
+    /// Start (UTC ms).
+    pub started_at_ms: i64,
+    /// The .msp.
+    pub patch: String,
+    /// The update's display name.
+    pub update_name: String,
+    /// "Error code N" (0 = none).
+    pub error_code: i64,
+    /// "Installation success or error status: N" (-1 = absent).
+    pub install_status: i64,
+    /// The installed product's version.
+    pub product_version: String,
+    /// The patch sequencer found the patch not applicable.
+    pub not_applicable: bool,
+    /// Where it was read.
+    pub provenance: String,
+    /// Its lines that matter.
+    pub lines: Vec<MsiLine>,
+}
+
+impl MsiLog {
+    /// The install's result: the error code, else the status (-1 = not logged).
+    pub fn result(&self) -> i64 {
+        if self.error_code != 0 {
+            self.error_code
+        } else {
+            self.install_status
+        }
+    }
+
+    /// Whether the install succeeded (0, or 3010: success, reboot required).
+    pub fn succeeded(&self) -> bool {
+        matches!(self.result(), 0 | 3010)
+    }
+}
+
 /// Everything rules know about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -149,12 +261,36 @@ pub struct HostView {
     pub tls_bindings: Vec<TlsBinding>,
     /// IIS site bindings.
     pub site_bindings: Vec<SiteBinding>,
+    /// Service keys.
+    pub services: Vec<Service>,
+    /// ServiceControl.ps1 runs in log order.
+    pub sc_runs: Vec<ScRun>,
+    /// Saved service-state files left behind.
+    pub state_files: Vec<StateFile>,
+    /// MSI verbose logs.
+    pub msi_logs: Vec<MsiLog>,
 }
 
 impl HostView {
     /// The last setup run.
     pub fn last_run(&self) -> Option<&Run> {
         self.runs.last()
+    }
+
+    /// MSI logs of installs that did not succeed and were not followed by a successful one:
+    /// failures that still stand.
+    pub fn standing_msi_failures(&self) -> Vec<&MsiLog> {
+        let last_success = self
+            .msi_logs
+            .iter()
+            .filter(|l| l.succeeded())
+            .map(|l| l.started_at_ms)
+            .max()
+            .unwrap_or(i64::MIN);
+        self.msi_logs
+            .iter()
+            .filter(|l| !l.succeeded() && l.result() > 0 && l.started_at_ms > last_success)
+            .collect()
     }
 }
 
@@ -209,6 +345,12 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let runs = rows_by_snapshot(&frames.setup_runs)?;
     let lines = rows_by_snapshot(&frames.setup_lines)?;
     let bindings = rows_by_snapshot(&frames.bindings)?;
+    let services = rows_by_snapshot(&frames.services)?;
+    let sc_runs = rows_by_snapshot(&frames.service_control_runs)?;
+    let sc_actions = rows_by_snapshot(&frames.service_control_actions)?;
+    let state_files = rows_by_snapshot(&frames.service_state_files)?;
+    let msi_logs = rows_by_snapshot(&frames.msi_logs)?;
+    let msi_lines = rows_by_snapshot(&frames.msi_lines)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
     for i in 0..frames.hosts.height() {
@@ -225,7 +367,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             ..Default::default()
         };
         let b = Cols(&frames.builds);
-        for &r in builds.get(&id).map(Vec::as_slice).unwrap_or_default() {
+        for &r in rows_of(&builds, &id) {
             let source = b.s("source", r);
             match source.as_str() {
                 "exsetup" => v.exsetup_provenance = b.s("provenance", r),
@@ -241,7 +383,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             }
         }
         let u = Cols(&frames.installed_updates);
-        for &r in updates.get(&id).map(Vec::as_slice).unwrap_or_default() {
+        for &r in rows_of(&updates, &id) {
             v.updates.push(Update {
                 product: u.s("product", r),
                 kb: u.s("kb", r),
@@ -280,7 +422,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             .collect();
         rs.sort_by_key(|(k, _)| *k);
         let l = Cols(&frames.setup_lines);
-        let mut rows: Vec<usize> = lines.get(&id).cloned().unwrap_or_default();
+        let mut rows: Vec<usize> = rows_of(&lines, &id).to_vec();
         rows.sort_by_key(|&r| l.i("line", r));
         for r in rows {
             let index = l.i("run_index", r);
@@ -297,7 +439,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         }
         v.runs = rs.into_iter().map(|(_, r)| r).collect();
         let bi = Cols(&frames.bindings);
-        for &r in bindings.get(&id).map(Vec::as_slice).unwrap_or_default() {
+        for &r in rows_of(&bindings, &id) {
             if bi.s("kind", r) == "http_sys" {
                 v.tls_bindings.push(TlsBinding {
                     endpoint: bi.s("endpoint", r),
@@ -315,7 +457,101 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
                 });
             }
         }
+        let sv = Cols(&frames.services);
+        for &r in rows_of(&services, &id) {
+            v.services.push(Service {
+                name: sv.s("name", r),
+                start: sv.i("start", r),
+                provenance: sv.s("provenance", r),
+            });
+        }
+        let sc = Cols(&frames.service_control_runs);
+        let mut runs: Vec<(i64, ScRun)> = rows_of(&sc_runs, &id)
+            .iter()
+            .map(|&r| {
+                (
+                    sc.i("run_index", r),
+                    ScRun {
+                        header_time: sc.s("header_time", r),
+                        started_at_ms: sc.i("started_at_ms", r),
+                        start_line: sc.i("start_line", r),
+                        outcome: sc.s("outcome", r),
+                        provenance: sc.s("provenance", r),
+                        actions: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        runs.sort_by_key(|(k, _)| *k);
+        let a = Cols(&frames.service_control_actions);
+        let mut rs: Vec<usize> = rows_of(&sc_actions, &id).to_vec();
+        rs.sort_by_key(|&r| a.i("line", r));
+        for r in rs {
+            let index = a.i("run_index", r);
+            if let Some((_, run)) = runs.iter_mut().find(|(k, _)| *k == index) {
+                run.actions.push(ScAction {
+                    line: a.i("line", r),
+                    time_ms: a.i("time_ms", r),
+                    kind: a.s("kind", r),
+                    service: a.s("service", r),
+                    text: a.s("text", r),
+                    continuation: a.s("continuation", r),
+                });
+            }
+        }
+        v.sc_runs = runs.into_iter().map(|(_, r)| r).collect();
+        let sf = Cols(&frames.service_state_files);
+        for &r in rows_of(&state_files, &id) {
+            v.state_files.push(StateFile {
+                name: sf.s("name", r),
+                modified_at_ms: sf.i("modified_at_ms", r),
+                services: sf.s("services", r),
+                provenance: sf.s("provenance", r),
+            });
+        }
+        let m = Cols(&frames.msi_logs);
+        let mut logs: Vec<(i64, MsiLog)> = rows_of(&msi_logs, &id)
+            .iter()
+            .map(|&r| {
+                (
+                    m.i("log_index", r),
+                    MsiLog {
+                        header_time: m.s("header_time", r),
+                        started_at_ms: m.i("started_at_ms", r),
+                        patch: m.s("patch", r),
+                        update_name: m.s("update_name", r),
+                        error_code: m.i("error_code", r),
+                        install_status: m.i("install_status", r),
+                        product_version: m.s("product_version", r),
+                        not_applicable: m.b("not_applicable", r),
+                        provenance: m.s("provenance", r),
+                        lines: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        logs.sort_by_key(|(k, _)| *k);
+        let ml = Cols(&frames.msi_lines);
+        let mut rs: Vec<usize> = rows_of(&msi_lines, &id).to_vec();
+        rs.sort_by_key(|&r| ml.i("line", r));
+        for r in rs {
+            let index = ml.i("log_index", r);
+            if let Some((_, log)) = logs.iter_mut().find(|(k, _)| *k == index) {
+                log.lines.push(MsiLine {
+                    line: ml.i("line", r),
+                    kind: ml.s("kind", r),
+                    text: ml.s("text", r),
+                    duration_ms: ml.i("duration_ms", r),
+                });
+            }
+        }
+        v.msi_logs = logs.into_iter().map(|(_, l)| l).collect();
         out.push(v);
     }
     Ok(out)
+}
+
+/// The rows of one snapshot in a by-snapshot index.
+fn rows_of<'a>(index: &'a HashMap<String, Vec<usize>>, id: &str) -> &'a [usize] {
+    index.get(id).map(Vec::as_slice).unwrap_or_default()
 }

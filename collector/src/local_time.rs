@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(d.to_string(), "2022-11-21 13:05:30");
         let d = parse_date_time("2022-11-21  10:05:30  Build type", DateOrder::DayFirst).unwrap();
         assert_eq!(d.to_string(), "2022-11-21 10:05:30");
-        assert_eq!(parse_time("10:01:02:123").unwrap().to_string(), "10:01:02.123");
+        assert_eq!(
+            parse_time("10:01:02:123").unwrap().to_string(),
+            "10:01:02.123"
+        );
         assert_eq!(parse_time("12:00:00 AM").unwrap().to_string(), "00:00:00");
         assert!(parse_time("25:00:00").is_none());
         assert!(parse_date("13/13/2022", DateOrder::DayFirst).is_none());

@@ -76,7 +76,10 @@ impl Sink {
                 "malformed_line",
                 path,
                 None,
-                format!("{path}: {} more unreadable lines", issues.len() - MAX_LINE_ERRORS),
+                format!(
+                    "{path}: {} more unreadable lines",
+                    issues.len() - MAX_LINE_ERRORS
+                ),
             );
         }
     }

@@ -9,7 +9,7 @@ use exfleet_proto::v1::{artifact_status::State, Snapshot};
 use exfleet_tests::fleet::{self, FleetConfig};
 
 /// Each reader's artifact in a simulated triage copy (system-drive mirror layout).
-const ARTIFACTS: [(&str, &str); 5] = [
+const ARTIFACTS: [(&str, &str); 6] = [
     ("system_hive", "Windows/System32/config/SYSTEM"),
     ("software_hive", "Windows/System32/config/SOFTWARE"),
     (
@@ -21,9 +21,10 @@ const ARTIFACTS: [(&str, &str); 5] = [
         "Windows/System32/inetsrv/config/applicationHost.config",
     ),
     ("setup_log", "ExchangeSetupLogs/ExchangeSetup.log"),
+    ("service_control", "ExchangeSetupLogs/ServiceControl.log"),
 ];
 
-/// A healthy host on C: in the mirror layout.
+/// A healthy host on C: in the mirror layout, with an SU installed (so a ServiceControl.log).
 fn good_copy(dir: &Path) {
     let hosts = fleet::generate(&FleetConfig {
         seed: 7,
@@ -32,7 +33,9 @@ fn good_copy(dir: &Path) {
     });
     let h = hosts
         .iter()
-        .find(|h| h.faults.is_empty() && h.install_drive == 'C' && !h.drive_folders)
+        .find(|h| {
+            h.faults.is_empty() && h.install_drive == 'C' && !h.drive_folders && h.update.is_some()
+        })
         .expect("a healthy host on C:");
     fleet::render::write(h, 7, dir).unwrap();
 }

@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of nine tables, every row
+//! The fact tables: each stored snapshot flattened into rows of fourteen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -193,7 +193,7 @@ table!(
         run_index: i64,
         line: i64,
         time_ms: i64,
-        /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `required`, `fact`.
+        /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true`, `setting`, `required`, `fact`.
         kind: String,
         component: String,
         text: String,
@@ -203,6 +203,85 @@ table!(
         context: String,
         /// For errors: the task setup was running.
         task: String,
+    }
+);
+
+table!(
+    /// One row per ServiceControl.ps1 run of ServiceControl.log (SU installs).
+    ServiceControlRuns {
+        /// 0-based position in the log; the last run has the highest.
+        run_index: i64,
+        is_last: bool,
+        /// The header's local date and time as written.
+        header_time: String,
+        started_at_ms: i64,
+        ended_at_ms: i64,
+        start_line: i64,
+        end_line: i64,
+        /// `succeeded`, `errors`, `cut_off`.
+        outcome: String,
+        options: String,
+        /// The header's date could be read both ways and was read month first.
+        date_order_assumed: bool,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per action of a ServiceControl.ps1 run.
+    ServiceControlActions {
+        run_index: i64,
+        line: i64,
+        time_ms: i64,
+        /// `save_state`, `stop`, `stop_failed`, `kill`, `disable_roles`, `disable`,
+        /// `enable_roles`, `enable`, `start`, `remove_state`, `warning`, `error`.
+        kind: String,
+        service: String,
+        text: String,
+        continuation: String,
+    }
+);
+
+table!(
+    /// One row per saved service-state file left in ExchangeSetupLogs.
+    ServiceStateFiles {
+        name: String,
+        modified_at_ms: i64,
+        size: i64,
+        /// `name=start mode` pairs, comma-separated.
+        services: String,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per MSI verbose log of an SU install.
+    MsiLogs {
+        /// 0-based position among the host's MSI logs.
+        log_index: i64,
+        header_time: String,
+        started_at_ms: i64,
+        patch: String,
+        update_name: String,
+        error_code: i64,
+        install_status: i64,
+        main_engine_return: i64,
+        product_version: String,
+        not_applicable: bool,
+        provenance: String,
+    }
+);
+
+table!(
+    /// One row per line that matters of an MSI log.
+    MsiLines {
+        log_index: i64,
+        line: i64,
+        time_ms: i64,
+        /// `not_applicable`, `error`, `failed_action`, `status`, `slow_action`.
+        kind: String,
+        text: String,
+        duration_ms: i64,
     }
 );
 
@@ -238,10 +317,20 @@ pub struct Tables {
     pub setup_lines: SetupLines,
     /// `collection_errors`.
     pub collection_errors: CollectionErrors,
+    /// `service_control_runs`.
+    pub service_control_runs: ServiceControlRuns,
+    /// `service_control_actions`.
+    pub service_control_actions: ServiceControlActions,
+    /// `service_state_files`.
+    pub service_state_files: ServiceStateFiles,
+    /// `msi_logs`.
+    pub msi_logs: MsiLogs,
+    /// `msi_lines`.
+    pub msi_lines: MsiLines,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 14] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -251,6 +340,11 @@ pub const TABLES: [&str; 9] = [
     "setup_runs",
     "setup_lines",
     "collection_errors",
+    "service_control_runs",
+    "service_control_actions",
+    "service_state_files",
+    "msi_logs",
+    "msi_lines",
 ];
 
 struct Key {
@@ -272,6 +366,14 @@ impl Tables {
             ("setup_runs", self.setup_runs.frame()?),
             ("setup_lines", self.setup_lines.frame()?),
             ("collection_errors", self.collection_errors.frame()?),
+            ("service_control_runs", self.service_control_runs.frame()?),
+            (
+                "service_control_actions",
+                self.service_control_actions.frame()?,
+            ),
+            ("service_state_files", self.service_state_files.frame()?),
+            ("msi_logs", self.msi_logs.frame()?),
+            ("msi_lines", self.msi_lines.frame()?),
         ])
     }
 
@@ -464,6 +566,84 @@ impl Tables {
             t.location.push(provenance(&e.location));
             t.message.push(e.message.clone());
         }
+        let last = s.service_control_runs.len().saturating_sub(1);
+        for (i, r) in s.service_control_runs.iter().enumerate() {
+            let t = &mut self.service_control_runs;
+            t.key(&k);
+            t.run_index.push(i as i64);
+            t.is_last.push(i == last);
+            t.header_time.push(r.header_time.clone());
+            t.started_at_ms.push(r.started_at_ms);
+            t.ended_at_ms.push(r.ended_at_ms);
+            t.start_line.push(r.start_line.into());
+            t.end_line.push(r.end_line.into());
+            t.outcome
+                .push(service_control_outcome(r.outcome).to_string());
+            t.options.push(r.options.clone());
+            t.date_order_assumed.push(r.date_order_assumed);
+            t.provenance.push(provenance(&r.provenance));
+            for a in &r.actions {
+                let t = &mut self.service_control_actions;
+                t.key(&k);
+                t.run_index.push(i as i64);
+                t.line.push(a.line.into());
+                t.time_ms.push(a.time_ms);
+                t.kind.push(a.kind.clone());
+                t.service.push(a.service.clone());
+                t.text.push(a.text.clone());
+                t.continuation.push(a.continuation.join("\n"));
+            }
+        }
+        for f in &s.service_state_files {
+            let t = &mut self.service_state_files;
+            t.key(&k);
+            t.name.push(f.name.clone());
+            t.modified_at_ms.push(f.modified_at_ms);
+            t.size.push(f.size as i64);
+            let services: Vec<String> = f
+                .services
+                .iter()
+                .map(|s| format!("{}={}", s.name, s.start_mode))
+                .collect();
+            t.services.push(services.join(","));
+            t.provenance.push(provenance(&f.provenance));
+        }
+        for (i, m) in s.msi_logs.iter().enumerate() {
+            let t = &mut self.msi_logs;
+            t.key(&k);
+            t.log_index.push(i as i64);
+            t.header_time.push(m.header_time.clone());
+            t.started_at_ms.push(m.started_at_ms);
+            t.patch.push(m.patch.clone());
+            t.update_name.push(m.update_name.clone());
+            t.error_code.push(m.error_code.into());
+            t.install_status.push(m.install_status);
+            t.main_engine_return.push(m.main_engine_return);
+            t.product_version.push(m.product_version.clone());
+            t.not_applicable.push(m.not_applicable);
+            t.provenance.push(provenance(&m.provenance));
+            for l in &m.lines {
+                let t = &mut self.msi_lines;
+                t.key(&k);
+                t.log_index.push(i as i64);
+                t.line.push(l.line.into());
+                t.time_ms.push(l.time_ms);
+                t.kind.push(l.kind.clone());
+                t.text.push(l.text.clone());
+                t.duration_ms.push(l.duration_ms);
+            }
+        }
+    }
+}
+
+/// ServiceControl run outcomes as the dataset writes them.
+pub fn service_control_outcome(o: i32) -> &'static str {
+    use exfleet_proto::v1::service_control_run::Outcome as Sc;
+    match Sc::try_from(o).unwrap_or(Sc::Unspecified) {
+        Sc::Succeeded => "succeeded",
+        Sc::Errors => "errors",
+        Sc::CutOff => "cut_off",
+        Sc::Unspecified => "",
     }
 }
 

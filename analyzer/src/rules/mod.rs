@@ -6,6 +6,7 @@ pub mod build;
 pub mod fleet;
 pub mod iis;
 pub mod registry;
+pub mod services;
 pub mod setup;
 
 use chrono::NaiveDate;
@@ -74,4 +75,20 @@ pub fn section(doc: &str, heading: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `path:start` (a record's provenance) → `path:line`, for another line of the same file.
+pub fn line_of(provenance: &str, line: i64) -> String {
+    let path = provenance.rsplit_once(':').map_or(provenance, |(p, _)| p);
+    format!("{path}:{line}")
+}
+
+/// UTC ms as an administrator reads it (empty when unknown).
+pub fn utc(ms: i64) -> String {
+    if ms == 0 {
+        return String::new();
+    }
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
 }

@@ -8,9 +8,12 @@ use super::build::{
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::backend_binding_cert::BackendBindingCert;
+use super::services::{
+    disabled_after_update::DisabledAfterUpdate, state_cache_left::StateCacheLeft,
+};
 use super::setup::{
-    install_from_bin::InstallFromBin, interrupted::Interrupted, known, prereq, success::Success,
-    unknown_error::UnknownError,
+    install_from_bin::InstallFromBin, interrupted::Interrupted, known, ngen_slow::NgenSlow, prereq,
+    services_stop_failed::ServicesStopFailed, success::Success, unknown_error::UnknownError,
 };
 use super::Rule;
 
@@ -34,6 +37,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &prereq::msdtc_stopped::RULE,
     &prereq::url_rewrite_missing::RULE,
     &prereq::domain_prep_required::RULE,
+    &prereq::schema_admin_required::RULE,
     &prereq::enterprise_admin_required::RULE,
     &prereq::org_management_required::RULE,
     &known::security_groups_ou_deleted::RULE,
@@ -55,13 +59,19 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &known::search_foundation::RULE,
     &known::missing_homemdb::RULE,
     &known::shared_config_dc::RULE,
+    &known::expired_certificate::RULE,
+    &known::hybrid_object::RULE,
+    &known::delegated_rights::RULE,
+    &ServicesStopFailed,
+    &NgenSlow,
+    &DisabledAfterUpdate,
+    &StateCacheLeft,
     &UnknownError,
 ];
 
 /// Fleet rules, run after the host rules.
 pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern];
 
-const SETUP_LOGS: &str = "5: every known setup failure, read from the logs";
 const FRONT_END: &str = "6: event logs, the web front end, services and platform";
 const ANALYTICS: &str = "7: fleet analytics, history and the report";
 
@@ -71,15 +81,7 @@ pub const PENDING: &[(&str, &str)] = &[
     ("build.known-bad", FRONT_END),
     ("dotnet.unsupported", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
-    ("setup.prereq.schema-admin-required", SETUP_LOGS),
-    ("setup.services-stop-failed", SETUP_LOGS),
-    ("setup.expired-certificate", SETUP_LOGS),
-    ("setup.hybrid-object", SETUP_LOGS),
-    ("setup.delegated-rights", SETUP_LOGS),
-    ("setup.ngen-slow", SETUP_LOGS),
-    ("services.disabled-after-update", FRONT_END),
     ("services.not-running", FRONT_END),
-    ("services.state-cache-left", SETUP_LOGS),
     ("owa.assembly-load-500", FRONT_END),
     ("owa.missing-images", FRONT_END),
     ("iis.shared-web-config-missing", FRONT_END),

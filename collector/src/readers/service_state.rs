@@ -52,6 +52,12 @@ impl Reader for ServiceState {
             })
             .unwrap_or_default();
         files.sort();
+        if files.is_empty() {
+            out.absent(
+                Self::NAME,
+                &format!("{}/ServiceState*.xml", dir.expected(DIR)),
+            );
+        }
         for file in files {
             let path = dir.display(&file);
             let name = file

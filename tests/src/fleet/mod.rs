@@ -9,6 +9,7 @@ pub mod builds;
 pub mod cert;
 pub mod iis;
 pub mod render;
+pub mod service_control;
 pub mod setup_log;
 pub mod truth;
 

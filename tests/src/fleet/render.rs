@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::builds::{self, text};
 use super::cert::{self, StoreCert};
 use super::setup_log::{self, RunEnd, RunSpec};
-use super::{iis, Fault, HostSpec};
+use super::{iis, service_control, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
 use crate::regf::{HiveBuilder, RegData};
 use crate::triage::{triage, TriageBuilder};
@@ -141,7 +141,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
     let install = h.install_path();
     let exsetup = image_with_version(&VersionInfo::exchange(h.exsetup_build));
     let sep = ['/', '-', '.'][(hash(&h.name) % 3) as usize];
-    triage()
+    let mut t = triage()
         .drive_folders(h.drive_folders)
         .system(|s| system_hive(s, h, &certs))
         .software(|s| software_hive(s, h, &certs))
@@ -153,7 +153,14 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         .file(
             r"C:\ExchangeSetupLogs\ExchangeSetup.log",
             setup_log::render(&runs(h), sep),
-        )
+        );
+    if let Some(log) = service_control::log(h) {
+        t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
+    }
+    if let Some(state) = service_control::state_file(h) {
+        t = t.file(r"C:\ExchangeSetupLogs\ServiceState.xml", state);
+    }
+    t
 }
 
 /// Writes the triage copy of `h` under `dir`.

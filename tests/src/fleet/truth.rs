@@ -115,6 +115,13 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             vec![h.line.product.to_string()],
         ));
     }
+    if h.has(Fault::ServicesDisabled) && h.update.is_some() {
+        expected.push(Expected::host(
+            "services.state-cache-left",
+            "the SU's restore step never ran: ServiceState.xml is left".into(),
+            vec!["ServiceState.xml".into()],
+        ));
+    }
     let last_run_failed = h.has(Fault::SetupInterrupted)
         || h.has(Fault::InstallFromBin)
         || h.has(Fault::SetupUnknownError);

@@ -1,7 +1,8 @@
 //! `build.su-wrong-cu`.
 
+use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, Rule};
 use crate::view::HostView;
 
 use super::package;
@@ -9,8 +10,9 @@ use super::package;
 /// The catalog entry.
 pub const DOC: &str = "## Detects
 An installed SU or IU targets a CU other than the one installed on the server (the setup key's CU, or ExSetup.exe's when the key is missing): \"the upgrade patch cannot be installed by the Windows Installer service\".
+An attempted one shows in its MSI verbose log: the patch sequencer found it not applicable and the install ended with 1642.
 ## Evidence
-The installed-update key, its PackageName and the CU it names; the server's CU.
+The installed-update key, its PackageName and the CU it names; or the MSI log with the patch, the update's name, the error code and the installed product's version; the server's CU.
 ## Action
 Uninstall the update meant for the other CU, then download and install the SU published for the server's own CU.
 ## Source
@@ -31,7 +33,16 @@ impl Rule for SuWrongCu {
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
         // SUs patch the installed MSI product: the CU the setup key records.
-        let Some(cu) = h.msi.or(h.exsetup).and_then(|b| cx.catalog.cu_of(&b)) else {
+        let logged = h
+            .msi_logs
+            .iter()
+            .find_map(|l| Build::parse(&l.product_version));
+        let Some(cu) = h
+            .msi
+            .or(h.exsetup)
+            .or(logged)
+            .and_then(|b| cx.catalog.cu_of(&b))
+        else {
             return;
         };
         let mut ev = Vec::new();
@@ -52,6 +63,38 @@ impl Rule for SuWrongCu {
             ));
             sig.push(format!("{} for {product} {target}", u.kb));
         }
+        for log in h.standing_msi_failures() {
+            if !log.not_applicable && log.result() != 1642 {
+                continue;
+            }
+            let target = package::target(&log.update_name);
+            if target
+                .as_ref()
+                .is_some_and(|(p, c)| *p == cu.product && *c == cu.cu)
+            {
+                continue;
+            }
+            let target = target
+                .map(|(p, c)| format!(" targets {p} {c}"))
+                .unwrap_or_default();
+            ev.push(Evidence::new(
+                format!(
+                    "MSI log: patch {} (\"{}\"){target}, not applicable to the installed product {}: error {}",
+                    log.patch,
+                    log.update_name,
+                    log.product_version,
+                    log.result()
+                ),
+                &log.provenance,
+            ));
+            for l in log.lines.iter().filter(|l| l.kind != "slow_action").take(4) {
+                ev.push(Evidence::new(
+                    l.text.clone(),
+                    line_of(&log.provenance, l.line),
+                ));
+            }
+            sig.push(format!("{} not applicable", patch_name(&log.patch)));
+        }
         if ev.is_empty() {
             return;
         }
@@ -60,12 +103,17 @@ impl Rule for SuWrongCu {
             &h.msi_provenance,
         ));
         let title = format!(
-            "{} update(s) for another CU installed on {}",
-            ev.len() - 1,
+            "{} update(s) for another CU installed or attempted on {}",
+            sig.len(),
             cu.friendly()
         );
         let mut f = self.finding(h, title, ev, &action_of(DOC));
         f.signature = format!("{} on {}", sig.join(", "), cu.friendly());
         out.push(f);
     }
+}
+
+/// The file name of a patch path.
+fn patch_name(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
 }

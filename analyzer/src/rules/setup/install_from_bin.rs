@@ -3,7 +3,7 @@
 use super::run_evidence;
 use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, Rule};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -93,14 +93,6 @@ impl Rule for InstallFromBin {
         f.signature = "setup.exe started from the installation's Bin folder".into();
         out.push(f);
     }
-}
-
-/// `path:start` → `path:line`.
-pub fn line_of(run_provenance: &str, line: i64) -> String {
-    let path = run_provenance
-        .rsplit_once(':')
-        .map_or(run_provenance, |(p, _)| p);
-    format!("{path}:{line}")
 }
 
 #[cfg(test)]

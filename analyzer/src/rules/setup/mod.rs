@@ -3,7 +3,9 @@
 pub mod install_from_bin;
 pub mod interrupted;
 pub mod known;
+pub mod ngen_slow;
 pub mod prereq;
+pub mod services_stop_failed;
 pub mod success;
 pub mod unknown_error;
 
@@ -17,9 +19,7 @@ pub fn unsuccessful_last_run(h: &HostView) -> Option<&Run> {
 
 /// The facts that identify a run: its version, mode, user and where it starts.
 pub fn run_evidence(r: &Run) -> Evidence {
-    let when = chrono::DateTime::from_timestamp_millis(r.started_at_ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default();
+    let when = crate::rules::utc(r.started_at_ms);
     Evidence::new(
         format!(
             "setup run of {when}: version {}, mode {}, user {}",

@@ -1,18 +1,17 @@
 //! `setup.unknown-error`.
 
-use super::install_from_bin::line_of;
 use super::run_evidence;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, Rule};
 use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The last setup run failed with an error that no other setup rule explains.
+The last setup run failed with an error that no other setup rule explains; or an SU install's MSI log ended with a fatal error (1603) that no other rule explains and no later install of an update succeeded.
 ## Evidence
-The run, and its first [ERROR] line with its line number.
+The run, and its first [ERROR] line with its line number; for an MSI log, the update, its result and its first failed action and error lines.
 ## Action
-Read the log around the first error (ExchangeSetupLogs\\ExchangeSetup.log at the line given), fix the cause, and run the same setup again from the media.
+Read the log around the first error (ExchangeSetupLogs\\ExchangeSetup.log, or the MSI log, at the line given), fix the cause, and run the same setup again from the media (an SU from an elevated prompt).
 ## Source
 reference/findings.md.";
 
@@ -31,14 +30,9 @@ impl Rule for UnknownError {
         DOC
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        self.msi_failures(h, out);
         let Some(r) = h.last_run() else { return };
-        if r.outcome != "failed" {
-            return;
-        }
-        if out
-            .iter()
-            .any(|f| f.id.starts_with("setup.") && f.id != self.id())
-        {
+        if r.outcome != "failed" || explained(out, &r.provenance) {
             return;
         }
         let mut ev = vec![run_evidence(r)];
@@ -53,5 +47,67 @@ impl Rule for UnknownError {
             r.mode, r.setup_version, r.error_count
         );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
+    }
+}
+
+impl UnknownError {
+    /// Fatal MSI errors (1603) no other finding explains (1642 is `build.su-wrong-cu`).
+    fn msi_failures(&self, h: &HostView, out: &mut Vec<Finding>) {
+        // ServiceControl.ps1 runs inside the SU install: a stop failure during it explains it.
+        let stop_failed_during = |start: i64| {
+            out.iter().any(|f| f.id == "setup.services-stop-failed")
+                && h.sc_runs.last().is_some_and(|r| {
+                    r.started_at_ms >= start - 5 * 60_000
+                        && r.started_at_ms <= start + 3 * 3_600_000
+                })
+        };
+        let mut found = Vec::new();
+        for log in h.standing_msi_failures() {
+            if log.result() != 1603
+                || explained(out, &log.provenance)
+                || stop_failed_during(log.started_at_ms)
+            {
+                continue;
+            }
+            let mut ev = vec![Evidence::new(
+                format!(
+                    "MSI log of {} ({}) started {}: error {}",
+                    log.update_name,
+                    log.patch,
+                    log.header_time,
+                    log.result()
+                ),
+                &log.provenance,
+            )];
+            let first_failed = log.lines.iter().find(|l| l.kind == "failed_action");
+            let errors = log.lines.iter().filter(|l| l.kind == "error").take(3);
+            for l in first_failed.into_iter().chain(errors) {
+                ev.push(Evidence::new(
+                    l.text.clone(),
+                    line_of(&log.provenance, l.line),
+                ));
+            }
+            let title = format!("SU install of {} failed with 1603", log.update_name);
+            found.push(self.finding(h, title, ev, &action_of(DOC)));
+        }
+        out.extend(found);
+    }
+}
+
+/// Whether a finding of another rule already cites the log that `provenance` is in.
+fn explained(out: &[Finding], provenance: &str) -> bool {
+    let log = path_of(provenance);
+    out.iter().any(|f| {
+        f.id != "setup.unknown-error"
+            && f.id != "setup.success"
+            && f.evidence.iter().any(|e| path_of(&e.provenance) == log)
+    })
+}
+
+/// The file of a `path:line` provenance.
+fn path_of(provenance: &str) -> &str {
+    match provenance.rsplit_once(':') {
+        Some((p, line)) if line.bytes().all(|b| b.is_ascii_digit()) => p,
+        _ => provenance,
     }
 }

@@ -35,7 +35,12 @@ impl Reader for MsiLogs {
             .platform
             .as_ref()
             .map_or(0, |p| p.active_time_bias_minutes);
-        for file in candidates(dir) {
+        let files = candidates(dir);
+        if files.is_empty() {
+            // No fixed name: say where the reader looked.
+            out.absent(Self::NAME, &format!("{}/*.log", dir.expected(DIRS[0])));
+        }
+        for file in files {
             let path = dir.display(&file);
             let bytes = match std::fs::read(&file) {
                 Ok(b) => b,

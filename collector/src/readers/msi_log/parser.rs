@@ -231,14 +231,19 @@ Property(S): ProductVersion = 15.2.1118.7
                 ("status", 8, 0),
             ]
         );
-        assert_eq!(log.lines[1].text, "StopServices. Stopping Exchange services");
+        assert_eq!(
+            log.lines[1].text,
+            "StopServices. Stopping Exchange services"
+        );
         let utc = chrono::DateTime::from_timestamp_millis(log.lines[0].time_ms).unwrap();
         assert_eq!(utc.to_rfc3339(), "2022-11-21T10:00:02.200+00:00");
     }
 
     #[test]
     fn sniffs_the_header() {
-        assert!(is_msi_log("\u{feff}=== Verbose logging started: 1/2/2023 ..."));
+        assert!(is_msi_log(
+            "\u{feff}=== Verbose logging started: 1/2/2023 ..."
+        ));
         assert!(!is_msi_log("[11/21/2022 10:00:00.0000] [0] Starting"));
     }
 

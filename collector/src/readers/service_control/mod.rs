@@ -41,7 +41,15 @@ impl Reader for ServiceControlLog {
             .map_or(0, |p| p.active_time_bias_minutes);
         let parsed = parser::parse(&text, bias);
         out.line_issues(Self::NAME, &path, &parsed.issues);
-        if !text.trim().is_empty() && parsed.runs.is_empty() {
+        if text.trim().is_empty() {
+            out.error(
+                Self::NAME,
+                "empty",
+                &path,
+                None,
+                format!("{path}: the log is empty"),
+            );
+        } else if parsed.runs.is_empty() {
             out.error(
                 Self::NAME,
                 "no_run",
@@ -51,9 +59,9 @@ impl Reader for ServiceControlLog {
             );
         }
         let state = match (parsed.issues.is_empty(), parsed.runs.is_empty()) {
-            (true, _) => State::Read,
+            (_, true) => State::Unreadable,
+            (true, false) => State::Read,
             (false, false) => State::Partial,
-            (false, true) => State::Unreadable,
         };
         for mut run in parsed.runs {
             run.provenance = Some(provenance::line(Self::NAME, &path, run.start_line));

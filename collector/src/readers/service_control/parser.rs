@@ -169,7 +169,7 @@ impl Parser {
             line: number,
             time_ms,
             kind: kind.to_string(),
-            service: if kind.ends_with("_roles") {
+            service: if kind.ends_with("_roles") || kind.ends_with("_state") {
                 String::new()
             } else {
                 quoted(text).to_string()
@@ -246,9 +246,16 @@ pub fn kind_of(text: &str) -> Option<&'static str> {
 
 /// A line saying a service would not stop.
 fn stop_failure(lower: &str) -> bool {
-    ["timed out", "time-out", "did not stop", "failed to stop", "could not stop", "cannot stop"]
-        .iter()
-        .any(|p| lower.contains(p))
+    [
+        "timed out",
+        "time-out",
+        "did not stop",
+        "failed to stop",
+        "could not stop",
+        "cannot stop",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
 }
 
 /// The first '...' quoted text.
@@ -321,7 +328,10 @@ mod tests {
 
     #[test]
     fn runs_split_on_dashes_and_a_run_without_completion_is_cut_off() {
-        let text = format!("{LOG}{}", LOG.lines().take(5).collect::<Vec<_>>().join("\n"));
+        let text = format!(
+            "{LOG}{}",
+            LOG.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
         let p = parse(&text, 0);
         assert_eq!(p.runs.len(), 2);
         assert_eq!(p.runs[1].outcome, Outcome::CutOff as i32);
@@ -330,7 +340,10 @@ mod tests {
 
     #[test]
     fn malformed_times_and_headless_lines_are_reported_with_their_lines() {
-        let p = parse("[10:61:00] Stopping service 'X'.\n[10:00:00] Stopping service 'Y'.\n", 0);
+        let p = parse(
+            "[10:61:00] Stopping service 'X'.\n[10:00:00] Stopping service 'Y'.\n",
+            0,
+        );
         assert_eq!(p.issues.len(), 2);
         assert_eq!(p.issues[0].line, 1);
         assert_eq!(p.runs.len(), 1);

@@ -101,6 +101,15 @@ const MAX_KEPT: usize = 2_000;
 /// first ones say what is needed.
 const MAX_FACTS: usize = 200;
 
+/// Prerequisite settings that say which admin groups the account is in: they tell which
+/// group a failed schema or organization update rule needed.
+const PERMISSION_SETTINGS: [&str; 4] = [
+    "SchemaAdmin",
+    "EnterpriseAdmin",
+    "DomainAdmin",
+    "ExOrgAdmin",
+];
+
 /// Fact-looking lines that only trace AD reads and writes, thousands per run.
 const FACT_NOISE: [&str; 2] = [
     "Used domain controller ",
@@ -200,6 +209,11 @@ pub fn kind_of(text: &str) -> Option<&'static str> {
         Some("failed_rule")
     } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
         Some("rule_true")
+    } else if PERMISSION_SETTINGS
+        .iter()
+        .any(|s| t.starts_with(&format!("Evaluated [Setting:{s}]")))
+    {
+        Some("setting")
     } else if FACT_MARKERS.iter().any(|m| t.contains(m))
         && !FACT_NOISE.iter().any(|n| t.starts_with(n))
     {

@@ -6,9 +6,12 @@
 pub mod ad_access_denied;
 pub mod ad_object_exists;
 pub mod arbitration_upn;
+pub mod delegated_rights;
 pub mod disabled_service;
+pub mod expired_certificate;
 pub mod fips_access_denied;
 pub mod firewall_endpoint_mapper;
+pub mod hybrid_object;
 pub mod ldif_error;
 pub mod missing_directory;
 pub mod missing_homemdb;
@@ -23,10 +26,9 @@ pub mod vdir_failure;
 pub mod wk_object_invalid;
 pub mod wk_object_wrong_group_type;
 
-use super::install_from_bin::line_of;
 use super::{run_evidence, unsuccessful_last_run};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, section, Context, Rule};
+use crate::rules::{action_of, line_of, section, Context, Rule};
 use crate::view::{HostView, LogLine};
 
 /// A known setup failure.

@@ -1,6 +1,6 @@
 //! `setup.ad-validation`.
 
-use super::Prereq;
+use super::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -21,4 +21,5 @@ pub static RULE: Prereq = Prereq {
         "Setup encountered a problem while validating the state of Active Directory",
     ],
     facts: &["Schema Master", "has not been run"],
+    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,6 @@
 //! `setup.prereq.dc-out-of-site`.
 
-use super::Prereq;
+use super::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -18,4 +18,5 @@ pub static RULE: Prereq = Prereq {
     doc: DOC,
     setup_rules: &["DomainControllerIsOutOfSite"],
     facts: &["local domain controller", "chosen the global catalog"],
+    lacking: Lacking::Nothing,
 };

@@ -12,12 +12,12 @@ pub mod org_management_required;
 pub mod process_open;
 pub mod reboot_pending;
 pub mod remote_registry;
+pub mod schema_admin_required;
 pub mod url_rewrite_missing;
 
-use super::install_from_bin::line_of;
 use super::{run_evidence, unsuccessful_last_run};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, Rule};
 use crate::view::{HostView, LogLine};
 
 /// A finding id fed by setup prerequisite rules.
@@ -30,6 +30,41 @@ pub struct Prereq {
     pub setup_rules: &'static [&'static str],
     /// Substrings of fact lines to cite (where to run /PrepareAD, which DC, which SID).
     pub facts: &'static [&'static str],
+    /// The admin-group setting the account lacked, when the id depends on which one.
+    pub lacking: Lacking,
+}
+
+/// Which admin-group setting (`Evaluated [Setting:<name>] ... [Value:"False"]`) must be false
+/// for the id: one failed rule (SchemaUpdateRequired) needs Schema Admins and Enterprise
+/// Admins, and the settings tell which one was missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lacking {
+    /// The rule lines alone decide.
+    Nothing,
+    /// The setting is logged False, or not logged at all (older setup versions).
+    FalseOrUnlogged(&'static str),
+    /// The setting is logged False.
+    False(&'static str),
+}
+
+impl Lacking {
+    /// Whether the run's setting lines agree, and the line that shows it.
+    fn holds<'a>(&self, lines: &'a [LogLine]) -> (bool, Option<&'a LogLine>) {
+        let (name, unlogged_ok) = match *self {
+            Lacking::Nothing => return (true, None),
+            Lacking::FalseOrUnlogged(n) => (n, true),
+            Lacking::False(n) => (n, false),
+        };
+        let tag = format!("[Setting:{name}]");
+        let logged: Vec<&LogLine> = lines
+            .iter()
+            .filter(|l| l.kind == "setting" && l.text.contains(&tag))
+            .collect();
+        match logged.iter().find(|l| l.text.contains("[Value:\"False\"]")) {
+            Some(l) => (true, Some(l)),
+            None => (logged.is_empty() && unlogged_ok, None),
+        }
+    }
 }
 
 impl Prereq {
@@ -87,9 +122,14 @@ impl Rule for Prereq {
         };
         let hits = self.hits(&r.lines);
         let Some(first) = hits.first() else { return };
+        let (holds, setting) = self.lacking.holds(&r.lines);
+        if !holds {
+            return;
+        }
         let mut ev = vec![run_evidence(r)];
         ev.extend(
             hits.iter()
+                .chain(setting.as_ref())
                 .map(|l| Evidence::new(l.text.clone(), line_of(&r.provenance, l.line))),
         );
         for f in r

@@ -1,6 +1,6 @@
 //! `setup.prereq.org-management-required`.
 
-use super::Prereq;
+use super::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -26,4 +26,5 @@ pub static RULE: Prereq = Prereq {
         "DelegatedUnifiedMessagingFirstInstall",
     ],
     facts: &["SidExOrgAdmins"],
+    lacking: Lacking::Nothing,
 };

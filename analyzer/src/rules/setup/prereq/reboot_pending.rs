@@ -1,6 +1,6 @@
 //! `setup.prereq.reboot-pending`.
 
-use super::Prereq;
+use super::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -22,4 +22,5 @@ pub static RULE: Prereq = Prereq {
         "PendingReboot",
     ],
     facts: &[],
+    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,6 @@
 //! `setup.prereq.url-rewrite-missing`.
 
-use super::Prereq;
+use super::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -18,4 +18,5 @@ pub static RULE: Prereq = Prereq {
     doc: DOC,
     setup_rules: &["IISURLRewriteNotInstalled"],
     facts: &[],
+    lacking: Lacking::Nothing,
 };

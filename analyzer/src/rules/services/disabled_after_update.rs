@@ -1,0 +1,125 @@
+//! `services.disabled-after-update`.
+
+use std::collections::BTreeMap;
+
+use super::{disabled_by_default, sc_run_fact, update_managed};
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, line_of, Context, Rule};
+use crate::view::{HostView, ScAction, ScRun};
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Exchange services (or IIS, WinMgmt and the others ServiceControl.ps1 handles) left Disabled after an update: their start type is 4 in the SYSTEM hive, or ServiceControl.log shows a ServiceControl.ps1 run that disabled them and no later run that restored them. MSExchangeIMAP4/IMAP4BE/POP3/POP3BE are Manual or Disabled by default and never count; RemoteRegistry and pla count only when the log disabled them.
+## Evidence
+Each service with its start type and registry key, whether ServiceControl.log agrees (the 'Disabling service' line with its number, and no 'Enabling services' after it), and the services the log disabled that were restored since.
+## Action
+Set each listed service back to its normal start type (Automatic for the MSExchange*, W3SVC, IISAdmin and WinMgmt services; see ServiceState.xml if it is still there) and start them, or re-run the SU elevated so that its restore step runs; ExchangeSetupLogs\\ServiceControl.log shows what was disabled ('Disabling service').
+## Source
+seeds: services disabled after a security update; reference/evidence.md (ServiceControl.log, Start=4).";
+
+/// `services.disabled-after-update`; its catalog entry is [`DOC`].
+pub struct DisabledAfterUpdate;
+
+impl Rule for DisabledAfterUpdate {
+    fn id(&self) -> &'static str {
+        "services.disabled-after-update"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        // What the runs disabled and no later run restored, by lower-case service name, with
+        // the run that did it.
+        let mut by_log: BTreeMap<String, (&ScRun, &ScAction)> = BTreeMap::new();
+        for r in &h.sc_runs {
+            for a in &r.actions {
+                match a.kind.as_str() {
+                    "disable" if !disabled_by_default(&a.service) && !a.service.is_empty() => {
+                        by_log.insert(a.service.to_ascii_lowercase(), (r, a));
+                    }
+                    "enable_roles" | "remove_state" => by_log.clear(),
+                    "enable" => {
+                        by_log.remove(&a.service.to_ascii_lowercase());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let run = by_log.values().next().map(|(r, _)| *r);
+        let sc_prov = run.map(|r| r.provenance.as_str()).unwrap_or_default();
+        let has_log = !h.sc_runs.is_empty();
+        let mut ev = Vec::new();
+        let mut names = Vec::new();
+        if h.services.is_empty() {
+            // No SYSTEM hive: the log alone speaks.
+            for (_, a) in by_log.values() {
+                names.push(a.service.clone());
+                ev.push(Evidence::new(
+                    format!(
+                        "'{}' (no restore after it; start type not collected)",
+                        a.text
+                    ),
+                    line_of(sc_prov, a.line),
+                ));
+            }
+        } else {
+            for s in h.services.iter().filter(|s| s.start == 4) {
+                let logged = by_log.get(&s.name.to_ascii_lowercase()).map(|(_, a)| a);
+                if logged.is_none() && !update_managed(&s.name) {
+                    continue;
+                }
+                names.push(s.name.clone());
+                let agrees = match logged {
+                    Some(a) => format!(
+                        "; ServiceControl.log line {} disabled it and nothing restored it",
+                        a.line
+                    ),
+                    None if has_log => "; ServiceControl.log does not show it left disabled".into(),
+                    None => "; no ServiceControl.log in the copy".into(),
+                };
+                ev.push(Evidence::new(
+                    format!("{}: Start=4 (Disabled){agrees}", s.name),
+                    &s.provenance,
+                ));
+            }
+            let restored: Vec<&str> = by_log
+                .values()
+                .filter(|(_, a)| {
+                    h.services
+                        .iter()
+                        .any(|s| s.name.eq_ignore_ascii_case(&a.service) && s.start != 4)
+                })
+                .map(|(_, a)| a.service.as_str())
+                .collect();
+            if !restored.is_empty() && !names.is_empty() {
+                ev.push(Evidence::new(
+                    format!(
+                        "disabled by the log but no longer Disabled in the registry: {}",
+                        restored.join(", ")
+                    ),
+                    sc_prov,
+                ));
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        if let Some(r) = run {
+            ev.push(Evidence::new(sc_run_fact(r), &r.provenance));
+        }
+        let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if names.len() > 5 {
+            shown.push_str(", ...");
+        }
+        let title = format!(
+            "{} service(s) left Disabled after an update: {shown}",
+            names.len()
+        );
+        let mut f = self.finding(h, title, ev, &action_of(DOC));
+        f.signature = "services left Disabled after an update".into();
+        out.push(f);
+    }
+}

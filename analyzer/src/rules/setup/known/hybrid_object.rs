@@ -1,0 +1,27 @@
+//! `setup.hybrid-object`.
+
+use super::Known;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Setup failed on an on-premises hybrid object: an organization relationship (or the hybrid configuration object) whose settings setup cannot read or update, e.g. a TargetSharingEpr or TargetOwaURL value it rejects.
+## Evidence
+The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+## Action
+Note the organization relationship's settings (Get-OrganizationRelationship | Format-List), correct or clear the value the error names (Set-OrganizationRelationship), or remove the relationship and re-create it after setup (re-run the Hybrid Configuration Wizard), then run setup again.
+## Source
+reference/findings.md (setup.hybrid-object); CSS-Exchange SetupLogReviewer's known issues.";
+
+/// `setup.hybrid-object`.
+pub static RULE: Known = Known {
+    id: "setup.hybrid-object",
+    doc: DOC,
+    any_of: &[
+        &["OrganizationRelationship"],
+        &["organization relationship"],
+        &["Organization Relationship"],
+        &["HybridConfiguration"],
+        &["TargetSharingEpr"],
+    ],
+    cite_backup_version: false,
+};
