@@ -1,11 +1,13 @@
-//! Reviewing one ExchangeSetup.log for an administrator in a hurry: the same parser and rules
-//! as the fleet pipeline, over a single file, with no triage copy and no aggregator.
+//! Reviewing one log for an administrator in a hurry: an ExchangeSetup.log, a
+//! ServiceControl.log or the MSI verbose log of an SU install (told apart by their first
+//! lines), with the same parsers and rules as the fleet pipeline, over a single file, with no
+//! triage copy and no aggregator.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use exfleet_aggregator::dataset::Tables;
-use exfleet_collector::readers::setup_log::parser;
+use exfleet_collector::readers::{msi_log, service_control, setup_log::parser};
 use exfleet_proto::v1::{provenance::Locator, HostIdentity, Provenance, Snapshot, StoredSnapshot};
 use serde::Serialize;
 
@@ -38,6 +40,8 @@ pub struct RunSummary {
 pub struct Review {
     /// The file reviewed.
     pub file: String,
+    /// What it is: `ExchangeSetup.log`, `ServiceControl.log` or `MSI log`.
+    pub kind: String,
     /// Every run, oldest first; findings are about the last.
     pub runs: Vec<RunSummary>,
     /// Lines that could not be read, as `line: message`.
@@ -49,85 +53,146 @@ pub struct Review {
 /// Reviews one log file.
 pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Result<Review, Error> {
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let parsed = parser::parse(&exfleet_collector::text::decode(&bytes));
+    let text = exfleet_collector::text::decode(&bytes);
     let file = path.display().to_string();
-    let mut runs = parsed.runs;
-    for r in &mut runs {
-        r.provenance = Some(Provenance {
-            reader: "setup_log".into(),
-            path: file.clone(),
-            locator: Some(Locator::Line(r.start_line)),
-        });
-    }
-    let summaries = runs
-        .iter()
-        .map(|r| RunSummary {
-            started: chrono::DateTime::from_timestamp_millis(r.started_at_ms)
-                .map(|t| t.to_rfc3339())
+    let at = |reader: &str, line: u32| Provenance {
+        reader: reader.into(),
+        path: file.clone(),
+        locator: Some(Locator::Line(line)),
+    };
+    let mut snapshot = Snapshot {
+        snapshot_id: "review".into(),
+        host: Some(HostIdentity {
+            computer_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            setup_version: r.setup_version.clone(),
-            mode: r.mode.clone(),
-            user: r.logged_on_user.clone(),
-            outcome: exfleet_aggregator::dataset::tables::outcome(r.outcome).to_string(),
-            lines: [r.start_line, r.end_line],
-            errors: r.errors.len(),
-        })
-        .collect();
-    let host = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stored = StoredSnapshot {
-        snapshot: Some(Snapshot {
-            snapshot_id: "review".into(),
-            host: Some(HostIdentity {
-                computer_name: host,
-                ..Default::default()
-            }),
-            collected_at_ms: 0,
-            setup_runs: runs,
             ..Default::default()
         }),
         ..Default::default()
     };
+    let (kind, runs, unreadable) = if msi_log::parser::is_msi_log(&text) {
+        // The reviewer does not know the host's time zone: times stay local (bias 0).
+        let mut log = msi_log::parser::parse(&text, 0);
+        log.provenance = Some(Provenance {
+            reader: "msi_log".into(),
+            path: file.clone(),
+            locator: None,
+        });
+        let run = RunSummary {
+            started: local(log.started_at_ms),
+            setup_version: log.product_version.clone(),
+            mode: format!("MSI install of {}", log.update_name),
+            user: String::new(),
+            outcome: match (log.error_code, log.install_status) {
+                (0, -1) => "no result logged".into(),
+                (0, s) => format!("status {s}"),
+                (e, _) => format!("error {e}"),
+            },
+            lines: [1, text.lines().count() as u32],
+            errors: log.lines.iter().filter(|l| l.kind == "error").count(),
+        };
+        snapshot.msi_logs.push(log);
+        ("MSI log", vec![run], Vec::new())
+    } else if text.contains("* ServiceControl.ps1:") {
+        let parsed = service_control::parser::parse(&text, 0);
+        let mut runs = Vec::new();
+        for mut r in parsed.runs {
+            r.provenance = Some(at("service_control", r.start_line));
+            runs.push(RunSummary {
+                started: local(r.started_at_ms),
+                setup_version: String::new(),
+                mode: "ServiceControl.ps1".into(),
+                user: String::new(),
+                outcome: exfleet_aggregator::dataset::tables::service_control_outcome(r.outcome)
+                    .to_string(),
+                lines: [r.start_line, r.end_line],
+                errors: r.actions.iter().filter(|a| a.kind == "error").count(),
+            });
+            snapshot.service_control_runs.push(r);
+        }
+        ("ServiceControl.log", runs, parsed.issues)
+    } else {
+        let parsed = parser::parse(&text);
+        let mut runs = Vec::new();
+        for mut r in parsed.runs {
+            r.provenance = Some(at("setup_log", r.start_line));
+            runs.push(RunSummary {
+                started: iso(r.started_at_ms),
+                setup_version: r.setup_version.clone(),
+                mode: r.mode.clone(),
+                user: r.logged_on_user.clone(),
+                outcome: exfleet_aggregator::dataset::tables::outcome(r.outcome).to_string(),
+                lines: [r.start_line, r.end_line],
+                errors: r.errors.len(),
+            });
+            snapshot.setup_runs.push(r);
+        }
+        ("ExchangeSetup.log", runs, parsed.issues)
+    };
     let mut tables = Tables::default();
-    tables.add(&stored);
+    tables.add(&StoredSnapshot {
+        snapshot: Some(snapshot),
+        ..Default::default()
+    });
     let frames = Frames::from_tables(&tables).map_err(|e| Error::polars(path, e))?;
     let analysis = crate::analyze(frames, catalog, as_of)?;
-    let findings = analysis
-        .findings
-        .into_iter()
-        .filter(|f| f.id.starts_with("setup."))
-        .collect();
     Ok(Review {
         file,
-        runs: summaries,
-        unreadable_lines: parsed
-            .issues
+        kind: kind.into(),
+        runs,
+        unreadable_lines: unreadable
             .iter()
             .map(|i| format!("{}: {}", i.line, i.message))
             .collect(),
-        findings,
+        findings: analysis.findings,
     })
+}
+
+/// A local time read with bias 0, said to be local.
+fn local(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .filter(|_| ms != 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S local").to_string())
+        .unwrap_or_default()
+}
+
+fn iso(ms: i64) -> String {
+    if ms == 0 {
+        return String::new();
+    }
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
 }
 
 /// The review as text for a terminal.
 pub fn text(r: &Review) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}: {} setup run(s)", r.file, r.runs.len());
+    let _ = writeln!(s, "{} ({}): {} run(s)", r.file, r.kind, r.runs.len());
     for (i, run) in r.runs.iter().enumerate() {
         let last = if i + 1 == r.runs.len() {
             "last"
         } else {
             "    "
         };
+        let what: Vec<&str> = [
+            run.started.as_str(),
+            run.mode.as_str(),
+            run.setup_version.as_str(),
+        ]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+        let by = if run.user.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", run.user)
+        };
         let _ = writeln!(
             s,
-            "  {last} {} setup {} {} by {}: {} (lines {}-{}, {} errors)",
-            run.started,
-            run.setup_version,
-            run.mode,
-            run.user,
+            "  {last} {}{by}: {} (lines {}-{}, {} errors)",
+            what.join(" "),
             run.outcome,
             run.lines[0],
             run.lines[1],
@@ -138,7 +203,7 @@ pub fn text(r: &Review) -> String {
         let _ = writeln!(s, "  unreadable line {u}");
     }
     if r.findings.is_empty() {
-        let _ = writeln!(s, "\nNo finding about the last run.");
+        let _ = writeln!(s, "\nNo finding.");
     }
     for f in &r.findings {
         let _ = writeln!(

@@ -155,3 +155,25 @@ fn review_tells_what_went_wrong_in_one_log() {
         Some(2)
     );
 }
+
+#[test]
+fn review_reads_service_control_and_msi_logs_too() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cases");
+    let sc = cases.join("services-stop-failed/ExchangeSetupLogs/ServiceControl.log");
+    let o = analyzer(&["review", sc.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "ServiceControl.log");
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["runs"][0]["outcome"], "errors");
+    assert_eq!(v["findings"][0]["id"], "setup.services-stop-failed");
+    let msi = cases.join("msp-1642/ExchangeSetupLogs/KB5019758.log");
+    let o = analyzer(&["review", msi.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("(MSI log)"), "{out}");
+    assert!(
+        out.contains("build.su-wrong-cu") && out.contains("15.2.1118.7") && out.contains("1642"),
+        "{out}"
+    );
+}

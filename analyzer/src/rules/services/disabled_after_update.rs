@@ -55,13 +55,12 @@ impl Rule for DisabledAfterUpdate {
         let mut names = Vec::new();
         if h.services.is_empty() {
             // No SYSTEM hive: the log alone speaks.
-            for (_, a) in by_log.values() {
+            let mut left: Vec<&ScAction> = by_log.values().map(|(_, a)| *a).collect();
+            left.sort_by_key(|a| a.line);
+            for a in left {
                 names.push(a.service.clone());
                 ev.push(Evidence::new(
-                    format!(
-                        "'{}' (no restore after it; start type not collected)",
-                        a.text
-                    ),
+                    format!("{} (no restore after it; start type not collected)", a.text),
                     line_of(sc_prov, a.line),
                 ));
             }

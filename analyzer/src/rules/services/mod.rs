@@ -4,7 +4,6 @@
 pub mod disabled_after_update;
 pub mod state_cache_left;
 
-use crate::rules::utc;
 use crate::view::{HostView, ScRun};
 
 /// Services ServiceControl.ps1 disables during an SU install besides the MSExchange* ones
@@ -53,8 +52,8 @@ pub fn last_stopping_run(h: &HostView) -> Option<&ScRun> {
     })
 }
 
-/// How a run is named in evidence: its header time (local, as written), UTC start and
-/// outcome.
+/// How a run is named in evidence: its header time (local, as written, which an
+/// administrator finds in the log) and outcome.
 pub fn sc_run_fact(r: &ScRun) -> String {
     let outcome = match r.outcome.as_str() {
         "succeeded" => "completed",
@@ -64,7 +63,7 @@ pub fn sc_run_fact(r: &ScRun) -> String {
     let when = if r.header_time.is_empty() {
         "of unknown date".to_string()
     } else {
-        format!("of {} local ({})", r.header_time, utc(r.started_at_ms))
+        format!("of {} (local time)", r.header_time)
     };
     format!("ServiceControl.ps1 run {when} {outcome}")
 }
