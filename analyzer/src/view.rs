@@ -8,6 +8,10 @@ use polars::prelude::*;
 use crate::catalog::Build;
 use crate::input::Frames;
 
+/// A cut-off run shorter than this (in log lines) stopped before it did anything: a real
+/// run logs its banner, parameters and domain controller choice in its first hundred lines.
+pub const SHORT_RUN_LINES: i64 = 40;
+
 /// An installed-update key.
 #[derive(Debug, Clone, Default)]
 pub struct Update {
@@ -86,6 +90,8 @@ pub struct Run {
     pub backup_version: String,
     /// The lines that matter, in log order.
     pub lines: Vec<LogLine>,
+    /// Lines of the log the run spans (0 = not known).
+    pub line_count: i64,
 }
 
 /// An HTTP.sys TLS binding.
@@ -272,9 +278,17 @@ pub struct HostView {
 }
 
 impl HostView {
-    /// The last setup run.
+    /// The setup run the setup rules judge: the last one, unless it was cut off after a few
+    /// lines (setup started and stopped at once: it changed nothing), in which case the run
+    /// before it tells how the server stands.
     pub fn last_run(&self) -> Option<&Run> {
-        self.runs.last()
+        let last = self.runs.last()?;
+        let stub =
+            last.outcome == "cut_off" && last.line_count > 0 && last.line_count < SHORT_RUN_LINES;
+        match self.runs.len() {
+            n if stub && n > 1 => self.runs.get(n - 2),
+            _ => Some(last),
+        }
     }
 
     /// MSI logs of installs that did not succeed and were not followed by a successful one:
@@ -416,6 +430,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
                         provenance: s.s("provenance", r),
                         backup_version: s.s("backup_version", r),
                         lines: Vec::new(),
+                        line_count: s.i("line_count", r),
                     },
                 )
             })

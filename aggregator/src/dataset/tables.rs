@@ -183,6 +183,8 @@ table!(
         first_error_line: i64,
         first_error: String,
         provenance: String,
+        /// Lines of the log the run spans.
+        line_count: i64,
     }
 );
 
@@ -543,6 +545,7 @@ impl Tables {
             t.first_error
                 .push(r.errors.first().map(|e| e.text.clone()).unwrap_or_default());
             t.provenance.push(provenance(&r.provenance));
+            t.line_count.push(r.line_count.into());
             for l in &r.lines {
                 let t = &mut self.setup_lines;
                 t.key(&k);

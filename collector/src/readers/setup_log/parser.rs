@@ -141,6 +141,9 @@ pub fn parse(text: &str) -> ParsedLog {
     let mut kept = Kept::default();
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
+        if let Some(r) = run.as_mut() {
+            r.line_count = number - r.start_line + 1;
+        }
         let line = match parse_line(number, raw) {
             Ok(Some(l)) => l,
             Ok(None) => {
@@ -166,6 +169,7 @@ pub fn parse(text: &str) -> ParsedLog {
                 product: product.to_string(),
                 started_at_ms: line.time_ms,
                 start_line: number,
+                line_count: 1,
                 outcome: Outcome::CutOff as i32,
                 ..Default::default()
             });
