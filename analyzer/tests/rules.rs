@@ -196,6 +196,36 @@ fn setup_install_from_bin() {
 }
 
 #[test]
+fn services_disabled_after_update() {
+    // On an SU: ServiceControl.log disabled them, no restore ran, and the registry agrees.
+    let su = with(healthy("EX01"), |h| h.faults.push(Fault::ServicesDisabled));
+    // On a CU without SU (no ServiceControl.log): the start types alone.
+    let cu_only = with(healthy("EX02"), |h| {
+        h.faults.push(Fault::ServicesDisabled);
+        h.update = None;
+        h.exsetup_build = h.line.build(None);
+    });
+    // The near miss installed the SU and its restore step ran.
+    case(
+        "services.disabled-after-update",
+        &[su, cu_only],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
+fn services_state_cache_left() {
+    let left = with(healthy("EX01"), |h| h.faults.push(Fault::ServicesDisabled));
+    case(
+        "services.state-cache-left",
+        &[left],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
 fn setup_unknown_error() {
     let unknown = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
     // A failure another rule explains is not unknown.
