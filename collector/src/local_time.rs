@@ -102,10 +102,23 @@ pub fn parse_time(time: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_milli_opt(h, m, s, ms)
 }
 
+/// Long dates with month names, as PowerShell's `Get-Date` prints them in English locales.
+const LONG_FORMATS: [&str; 4] = [
+    "%A, %B %d, %Y %I:%M:%S %p",
+    "%A, %B %d, %Y %H:%M:%S",
+    "%A, %d %B %Y %H:%M:%S",
+    "%d %B %Y %H:%M:%S",
+];
+
 /// Reads "<date> <time>" (the rest of the text after the time is ignored, as MSI headers
-/// go on with the build type).
+/// go on with the build type); a long English date with month and day names is read too.
 pub fn parse_date_time(text: &str, order: DateOrder) -> Option<NaiveDateTime> {
     let text = text.trim();
+    if text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return LONG_FORMATS
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok());
+    }
     let (date, rest) = text.split_once(char::is_whitespace)?;
     let date = parse_date(date, order)?;
     let rest = rest.trim_start();
