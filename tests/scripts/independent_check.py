@@ -8,14 +8,20 @@ For each host of <fleet>/ground-truth.json, reads <snapshots>/<HOST>.json (writt
     with the hive's subkeys;
   - certificate thumbprints with SHA-1 of the DER inside the Blob, and NotAfter with the
     certificate as parsed by `cryptography`;
-  - ExSetup.exe's fixed and string FileVersion with pefile's reading.
+  - ExSetup.exe's fixed and string FileVersion with pefile's reading;
+  - ServiceControl.log runs and their stop/disable/restore actions (line, service, UTC time)
+    with a reading by Python's re and datetime, and ServiceState.xml's saved services with
+    xml.etree.
 Prints a summary and exits 1 on any mismatch.
 """
+import datetime
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pefile
 from cryptography import x509
@@ -179,6 +185,66 @@ def check_host(c, root, snap):
     c.eq(host, "ExSetup.exe FileVersion string (pefile)", exe["string_version"], strings[b"FileVersion"].decode())
 
 
+SC_KINDS = [
+    ("stop", re.compile(r"^Stopping service '([^']+)'")),
+    ("disable", re.compile(r"^Disabling service '([^']+)'")),
+    ("disable_roles", re.compile(r"^Disabling services for ")),
+    ("enable_roles", re.compile(r"^Enabling services for ")),
+    ("save_state", re.compile(r"^Saving service")),
+    ("remove_state", re.compile(r"^Removing service state")),
+]
+
+
+def check_service_control(c, host, root, snap):
+    by_reader = {a["reader"]: a["path"] for a in snap["artifacts"]}
+    path = os.path.join(root, by_reader["service_control"])
+    runs = snap.get("service_control_runs", [])
+    if not os.path.isfile(path):
+        c.eq(host, "ServiceControl.log runs", len(runs), 0)
+        return
+    bias = snap["platform"].get("active_time_bias_minutes", 0)
+    theirs, day, last = [], None, None
+    for number, line in enumerate(open(path, encoding="utf-8").read().splitlines(), 1):
+        m = re.match(r"^\* ServiceControl\.ps1: (\d\d)/(\d\d)/(\d{4}) (\d\d:\d\d:\d\d)$", line)
+        if m:
+            d, mo, y, t = m.groups()
+            start = datetime.datetime.strptime(f"{y}-{mo}-{d} {t}", "%Y-%m-%d %H:%M:%S")
+            day, last = start.date(), start
+            theirs.append({"start_line": number - 1, "started": start, "actions": []})
+            continue
+        m = re.match(r"^\[(\d\d:\d\d:\d\d)\] (.*)$", line)
+        if not m or not theirs:
+            continue
+        t = datetime.datetime.combine(day, datetime.time.fromisoformat(m.group(1)))
+        if t < last - datetime.timedelta(hours=12):
+            t += datetime.timedelta(days=1)
+        last = t
+        for kind, rx in SC_KINDS:
+            k = rx.match(m.group(2))
+            if k:
+                service = k.group(1) if k.groups() else ""
+                theirs[-1]["actions"].append((number, kind, service, t))
+                break
+    utc = lambda t: int((t + datetime.timedelta(minutes=bias)).replace(tzinfo=datetime.timezone.utc).timestamp()) * 1000
+    c.eq(host, "ServiceControl.log runs", len(runs), len(theirs))
+    for ours, ref in zip(runs, theirs):
+        c.eq(host, "ServiceControl run start line", ours["start_line"], ref["start_line"])
+        c.eq(host, "ServiceControl run start (UTC)", ours["started_at_ms"], utc(ref["started"]))
+        kinds = {k for k, _ in SC_KINDS}
+        mine = [(a["line"], a["kind"], a["service"], a["time_ms"]) for a in ours["actions"] if a["kind"] in kinds]
+        c.eq(host, f"ServiceControl actions of the run at line {ref['start_line']}", mine,
+             [(n, k, s, utc(t)) for n, k, s, t in ref["actions"]])
+    for f in snap.get("service_state_files", []):
+        root_el = ET.parse(os.path.join(root, f["provenance"]["path"])).getroot()
+        ns = "{http://schemas.microsoft.com/powershell/2004/04}"
+        saved = []
+        for obj in root_el.iter(ns + "Obj"):
+            props = {s.get("N"): s.text for s in obj.iter(ns + "S")}
+            if "Name" in props:
+                saved.append({"name": props["Name"], "start_mode": props.get("StartMode", "")})
+        c.eq(host, f"{f['name']} saved services", f["services"], saved)
+
+
 def main():
     fleet, snapshots = sys.argv[1], sys.argv[2]
     truth = json.load(open(os.path.join(fleet, "ground-truth.json")))
@@ -186,6 +252,7 @@ def main():
     for h in truth["hosts"]:
         snap = json.load(open(os.path.join(snapshots, h["name"] + ".json")))
         check_host(c, os.path.join(fleet, h["triage_dir"]), snap)
+        check_service_control(c, h["name"], os.path.join(fleet, h["triage_dir"]), snap)
     for m in c.mismatches[:50]:
         print("MISMATCH", m)
     print(f"independent check: {len(truth['hosts'])} hosts, {c.compared} values compared, {len(c.mismatches)} mismatches")
