@@ -73,7 +73,8 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
     };
     let (kind, runs, unreadable) = if msi_log::parser::is_msi_log(&text) {
         // The reviewer does not know the host's time zone: times stay local (bias 0).
-        let mut log = msi_log::parser::parse(&text, 0);
+        let parsed = msi_log::parser::parse(&text, 0);
+        let mut log = parsed.log;
         log.provenance = Some(Provenance {
             reader: "msi_log".into(),
             path: file.clone(),
@@ -93,7 +94,7 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
             errors: log.lines.iter().filter(|l| l.kind == "error").count(),
         };
         snapshot.msi_logs.push(log);
-        ("MSI log", vec![run], Vec::new())
+        ("MSI log", vec![run], parsed.issues)
     } else if text.contains("* ServiceControl.ps1:") {
         let parsed = service_control::parser::parse(&text, 0);
         let mut runs = Vec::new();

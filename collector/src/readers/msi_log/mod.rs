@@ -50,10 +50,17 @@ impl Reader for MsiLogs {
                     continue;
                 }
             };
-            let mut log = parser::parse(&decode(&bytes), bias);
+            let parsed = parser::parse(&decode(&bytes), bias);
+            out.line_issues(Self::NAME, &path, &parsed.issues);
+            let mut log = parsed.log;
             log.provenance = Some(provenance::file(Self::NAME, &path));
             out.evidence_mut().msi_logs.push(log);
-            out.artifact(Self::NAME, &path, State::Read);
+            let state = if parsed.issues.is_empty() {
+                State::Read
+            } else {
+                State::Partial
+            };
+            out.artifact(Self::NAME, &path, state);
         }
     }
 }

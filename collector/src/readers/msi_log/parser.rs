@@ -10,6 +10,7 @@ use chrono::NaiveTime;
 use exfleet_proto::v1::{MsiLog, MsiLogLine};
 
 use crate::local_time::{self, Clock, DateOrder};
+use crate::text::LineIssue;
 
 /// The header every verbose log starts with.
 pub const HEADER: &str = "=== Verbose logging started:";
@@ -26,8 +27,19 @@ pub fn is_msi_log(text: &str) -> bool {
         || text.trim_start().starts_with("=== Logging started")
 }
 
+/// What the parser read from a log.
+#[derive(Debug, Default)]
+pub struct ParsedLog {
+    /// The log's facts.
+    pub log: MsiLog,
+    /// Lines that could not be read (a header whose date is unreadable: the log's times are
+    /// then unknown).
+    pub issues: Vec<LineIssue>,
+}
+
 /// Parses one log. `bias_minutes` is the host's time zone bias (UTC = local + bias).
-pub fn parse(text: &str, bias_minutes: i32) -> MsiLog {
+pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
+    let mut issues = Vec::new();
     let mut log = MsiLog {
         install_status: -1,
         main_engine_return: -1,
@@ -60,9 +72,15 @@ pub fn parse(text: &str, bias_minutes: i32) -> MsiLog {
                 .trim()
                 .to_string();
             let (order, _) = DateOrder::settle([local_time::date_word(&stamp)]);
-            if let Some(start) = local_time::parse_date_time(&stamp, order) {
-                log.started_at_ms = local_time::to_utc_ms(start, bias_minutes);
-                clock = Some(Clock::new(start, bias_minutes));
+            match local_time::parse_date_time(&stamp, order) {
+                Some(start) => {
+                    log.started_at_ms = local_time::to_utc_ms(start, bias_minutes);
+                    clock = Some(Clock::new(start, bias_minutes));
+                }
+                None => issues.push(LineIssue {
+                    line: number,
+                    message: format!("unreadable log start '{stamp}'"),
+                }),
             }
             log.header_time = stamp;
             continue;
@@ -140,7 +158,7 @@ pub fn parse(text: &str, bias_minutes: i32) -> MsiLog {
         }
     }
     log.lines.sort_by_key(|l| l.line);
-    log
+    ParsedLog { log, issues }
 }
 
 /// Splits the engine prefix `MSI (s) (A0:B4) [10:01:02:123]: ` off a line.
@@ -205,7 +223,9 @@ Property(S): ProductVersion = 15.2.1118.7
 
     #[test]
     fn a_1642_log() {
-        let log = parse(LOG, 0);
+        let parsed = parse(LOG, 0);
+        assert!(parsed.issues.is_empty());
+        let log = parsed.log;
         assert_eq!(log.patch, r"C:\Temp\Exchange2019-KB5019758-x64-en.msp");
         assert!(log.not_applicable);
         assert_eq!(
@@ -237,6 +257,14 @@ Property(S): ProductVersion = 15.2.1118.7
         );
         let utc = chrono::DateTime::from_timestamp_millis(log.lines[0].time_ms).unwrap();
         assert_eq!(utc.to_rfc3339(), "2022-11-21T10:00:02.200+00:00");
+    }
+
+    #[test]
+    fn an_unreadable_start_is_reported_with_its_line() {
+        let p = parse("=== Verbose logging started: 99/99/2022  10:00:00 ===\n", 0);
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].line, 1);
+        assert_eq!(p.log.started_at_ms, 0);
     }
 
     #[test]
