@@ -19,6 +19,7 @@ pub fn triage() -> TriageBuilder {
         )),
         hive_options: WriteOptions::default(),
         files: Vec::new(),
+        modified: Vec::new(),
     }
 }
 
@@ -31,6 +32,8 @@ pub struct TriageBuilder {
     hive_options: WriteOptions,
     /// Windows path and content.
     files: Vec<(String, Vec<u8>)>,
+    /// Last write times to give files, as a copy that keeps them would.
+    modified: Vec<(String, std::time::SystemTime)>,
 }
 
 impl TriageBuilder {
@@ -78,6 +81,14 @@ impl TriageBuilder {
         self
     }
 
+    /// Gives the file at a Windows path a last write time (UTC ms), as a copy that keeps
+    /// file times has it; other files get the time they are written.
+    pub fn modified(mut self, windows_path: &str, utc_ms: i64) -> Self {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(utc_ms.max(0) as u64);
+        self.modified.push((windows_path.to_string(), t));
+        self
+    }
+
     /// Writes the copy under `root` (created if needed) and returns `root`.
     pub fn build(&self, root: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(root)?;
@@ -92,6 +103,12 @@ impl TriageBuilder {
         }
         for (path, content) in &self.files {
             write(&self.host_path(root, path), content)?;
+        }
+        for (path, time) in &self.modified {
+            std::fs::File::options()
+                .write(true)
+                .open(self.host_path(root, path))?
+                .set_modified(*time)?;
         }
         Ok(root.to_path_buf())
     }

@@ -158,7 +158,10 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
     }
     if let Some(state) = service_control::state_file(h) {
-        t = t.file(r"C:\ExchangeSetupLogs\ServiceState.xml", state);
+        let path = r"C:\ExchangeSetupLogs\ServiceState.xml";
+        t = t
+            .file(path, state)
+            .modified(path, service_control::STATE_SAVED_MS);
     }
     t
 }

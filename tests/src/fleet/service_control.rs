@@ -16,6 +16,10 @@ const ALSO: [&str; 2] = ["MSExchangeIMAP4", "MSExchangePOP3"];
 /// so the order is not ambiguous).
 const DATE: &str = "21/10/2026";
 
+/// When the before-patch run saved ServiceState.xml: 2026-10-21 09:30:03 UTC (the hosts'
+/// time zone is UTC).
+pub const STATE_SAVED_MS: i64 = 1_792_575_003_000;
+
 /// ServiceControl.log of `h`, `None` for a host that never installed an SU.
 pub fn log(h: &HostSpec) -> Option<String> {
     h.update?;
