@@ -43,6 +43,8 @@ pub struct Frames {
     pub msi_logs: DataFrame,
     /// Their lines that matter.
     pub msi_lines: DataFrame,
+    /// Events of the Windows event logs that matter.
+    pub events: DataFrame,
 }
 
 impl Frames {
@@ -65,10 +67,11 @@ impl Frames {
             service_state_files: next(),
             msi_logs: next(),
             msi_lines: next(),
+            events: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 14] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 15] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -84,6 +87,7 @@ impl Frames {
             &mut self.service_state_files,
             &mut self.msi_logs,
             &mut self.msi_lines,
+            &mut self.events,
         ]
     }
 

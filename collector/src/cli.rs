@@ -63,6 +63,24 @@ pub struct CollectArgs {
     /// Owner (overrides the labels file).
     #[arg(long)]
     pub owner: Option<String>,
+    /// Keep only events written at or after this time (RFC 3339, e.g. 2026-11-22T00:00:00Z,
+    /// or a date): the window since the last collection.
+    #[arg(long, value_parser = parse_since)]
+    pub events_since: Option<i64>,
+}
+
+/// An RFC 3339 time or a date (midnight UTC) as UTC ms.
+fn parse_since(s: &str) -> Result<i64, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| {
+            d.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis()
+        })
+        .map_err(|_| format!("'{s}' is neither an RFC 3339 time nor a YYYY-MM-DD date"))
 }
 
 /// Runs the parsed command line.
@@ -79,7 +97,10 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
     };
     let labels = file.into_labels(args.dag, args.role_group, args.owner);
     let dir = TriageDir::new(&args.root);
-    let snapshot = crate::collect(&dir, labels)?;
+    let options = crate::Options {
+        events_since_ms: args.events_since.unwrap_or(0),
+    };
+    let snapshot = crate::collect_with(&dir, labels, &options)?;
     let host = snapshot
         .host
         .as_ref()

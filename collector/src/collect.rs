@@ -10,8 +10,25 @@ use crate::triage::TriageDir;
 /// Version written into every snapshot.
 pub const COLLECTOR_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// How a collection reads its evidence.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep only events written at or after this time (UTC ms; 0 = all): a collector that runs
+    /// regularly reads the window since its last collection.
+    pub events_since_ms: i64,
+}
+
 /// Reads every artifact of the triage copy at `dir` into a new snapshot.
 pub fn collect(dir: &TriageDir, labels: HostLabels) -> Result<Snapshot, Error> {
+    collect_with(dir, labels, &Options::default())
+}
+
+/// [`collect`], with options.
+pub fn collect_with(
+    dir: &TriageDir,
+    labels: HostLabels,
+    options: &Options,
+) -> Result<Snapshot, Error> {
     if !dir.root().is_dir() {
         return Err(Error::NotADirectory(dir.root().to_path_buf()));
     }
@@ -24,6 +41,7 @@ pub fn collect(dir: &TriageDir, labels: HostLabels) -> Result<Snapshot, Error> {
             root: dir.root().display().to_string(),
         }),
         labels: Some(labels),
+        events_since_ms: options.events_since_ms,
         ..Default::default()
     };
     let mut sink = Sink::new(snapshot);

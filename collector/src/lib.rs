@@ -19,6 +19,6 @@ pub mod sink;
 pub mod text;
 pub mod triage;
 
-pub use collect::collect;
+pub use collect::{collect, collect_with, Options};
 pub use error::Error;
 pub use triage::TriageDir;

@@ -33,6 +33,11 @@ pub fn reg(reader: &str, path: &str, key: &str, value: &str) -> Provenance {
     )
 }
 
+/// Provenance at an event record of an .evtx file.
+pub fn record(reader: &str, path: &str, record_id: u64) -> Provenance {
+    with(reader, path, Locator::EventRecordId(record_id))
+}
+
 fn with(reader: &str, path: &str, locator: Locator) -> Provenance {
     Provenance {
         reader: reader.to_string(),

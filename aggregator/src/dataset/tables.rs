@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of fourteen tables, every row
+//! The fact tables: each stored snapshot flattened into rows of fifteen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -288,6 +288,26 @@ table!(
 );
 
 table!(
+    /// One row per event of the Windows event logs that matters.
+    Events {
+        /// `Application`, `System`.
+        log: String,
+        provider: String,
+        event_id: i64,
+        record_id: i64,
+        time_ms: i64,
+        level: i64,
+        /// EventData values in order, as a JSON array of strings.
+        data: String,
+        /// Their names ("" for positional values), as a JSON array of strings.
+        data_names: String,
+        /// EventData/Binary, upper-case hex.
+        binary: String,
+        provenance: String,
+    }
+);
+
+table!(
     /// One row per collection error (a damaged or unreadable artifact).
     CollectionErrors {
         reader: String,
@@ -329,10 +349,12 @@ pub struct Tables {
     pub msi_logs: MsiLogs,
     /// `msi_lines`.
     pub msi_lines: MsiLines,
+    /// `events`.
+    pub events: Events,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -347,6 +369,7 @@ pub const TABLES: [&str; 14] = [
     "service_state_files",
     "msi_logs",
     "msi_lines",
+    "events",
 ];
 
 struct Key {
@@ -376,6 +399,7 @@ impl Tables {
             ("service_state_files", self.service_state_files.frame()?),
             ("msi_logs", self.msi_logs.frame()?),
             ("msi_lines", self.msi_lines.frame()?),
+            ("events", self.events.frame()?),
         ])
     }
 
@@ -635,6 +659,30 @@ impl Tables {
                 t.text.push(l.text.clone());
                 t.duration_ms.push(l.duration_ms);
             }
+        }
+        self.add_events(&k, &s);
+    }
+}
+
+impl Tables {
+    fn add_events(&mut self, k: &Key, s: &exfleet_proto::v1::Snapshot) {
+        for e in &s.events {
+            let t = &mut self.events;
+            t.key(k);
+            t.log.push(e.log.clone());
+            t.provider.push(e.provider.clone());
+            t.event_id.push(e.event_id.into());
+            t.record_id.push(e.record_id as i64);
+            t.time_ms.push(e.time_ms);
+            t.level.push(e.level.into());
+            let values: Vec<&str> = e.data.iter().map(|d| d.value.as_str()).collect();
+            let names: Vec<&str> = e.data.iter().map(|d| d.name.as_str()).collect();
+            t.data
+                .push(serde_json::to_string(&values).unwrap_or_default());
+            t.data_names
+                .push(serde_json::to_string(&names).unwrap_or_default());
+            t.binary.push(e.binary.clone());
+            t.provenance.push(provenance(&e.provenance));
         }
     }
 }

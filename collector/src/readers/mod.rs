@@ -1,6 +1,7 @@
 //! Evidence readers, one per artifact, all behind [`Reader`]. Adding an evidence kind means
 //! adding a module here and one line to [`read_all`].
 
+pub mod event_log;
 pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
@@ -24,7 +25,7 @@ pub trait Reader {
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
@@ -33,6 +34,7 @@ pub const NAMES: [&str; 8] = [
     service_control::ServiceControlLog::NAME,
     service_state::ServiceState::NAME,
     msi_log::MsiLogs::NAME,
+    event_log::EventLogs::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
@@ -46,4 +48,5 @@ pub fn read_all(dir: &TriageDir, out: &mut Sink) {
     service_control::ServiceControlLog.read(dir, out);
     service_state::ServiceState.read(dir, out);
     msi_log::MsiLogs.read(dir, out);
+    event_log::EventLogs.read(dir, out);
 }

@@ -1,0 +1,271 @@
+//! Windows event logs (`Windows\System32\winevt\Logs\Application.evtx`, `System.evtx`), read
+//! with the `evtx` crate: only the events that matter ([`filter`]) are shipped, with their data
+//! named or positional, record id and time. A damaged file (bad checksums, a bad chunk, a
+//! record that cannot be read, a cut file) yields every record that can be read, and each
+//! damage is a collection error located by file offset or record id.
+
+pub mod filter;
+pub mod record;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use evtx::err::EvtxError;
+use evtx::{ChunkFlags, EvtxParser, ParserSettings};
+use exfleet_proto::v1::artifact_status::State;
+use exfleet_proto::v1::Event;
+
+use crate::provenance;
+use crate::readers::Reader;
+use crate::sink::Sink;
+use crate::triage::TriageDir;
+
+/// Reads the Application and System event logs.
+pub struct EventLogs;
+
+/// The logs read, by Windows path.
+const LOGS: [&str; 2] = [
+    r"Windows\System32\winevt\Logs\Application.evtx",
+    r"Windows\System32\winevt\Logs\System.evtx",
+];
+
+/// Events kept per log: a busy server's window holds thousands of 7036 state changes; beyond
+/// this the rest are counted in an error, not shipped.
+pub const MAX_EVENTS: usize = 50_000;
+/// Damage recorded per log before the rest are only counted.
+const MAX_ERRORS: usize = 20;
+/// Size of the file header and of a chunk (the evtx format).
+const FILE_HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
+
+/// A record as the scan hands it over.
+#[derive(Debug)]
+pub struct RecordRef<'a> {
+    /// EventRecordID.
+    pub record_id: u64,
+    /// Time written (UTC ms).
+    pub time_ms: i64,
+    /// Provider name ("" when the record has none).
+    pub provider: &'a str,
+    /// The classic event source name (see [`record::source`]).
+    pub source: &'a str,
+    /// Event id (0 when the record has none).
+    pub event_id: u32,
+    /// The record rendered as JSON by the `evtx` crate.
+    pub value: &'a serde_json::Value,
+}
+
+/// Damage met in a file, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Damage {
+    /// File offset of the damaged chunk or record, when known.
+    pub offset: Option<u64>,
+    /// Record id of the damaged record, when known.
+    pub record_id: Option<u64>,
+    /// What went wrong, with its causes.
+    pub message: String,
+}
+
+/// Reads every record of an .evtx file, handing each readable one to `visit`; returns the
+/// damage met. Fails only when the file cannot be opened as an event log at all.
+pub fn scan(path: &Path, mut visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>, String> {
+    let settings = ParserSettings::new()
+        .num_threads(1)
+        // A bad checksum does not make a record unreadable: read it, and say so below.
+        .validate_checksums(false);
+    let mut parser = EvtxParser::from_path(path)
+        .map_err(|e| chain(&e))?
+        .with_configuration(settings);
+    let mut damage = checksum_damage(path);
+    for r in parser.records_json_value() {
+        match r {
+            Ok(r) => {
+                let (provider, event_id) = record::provider_and_id(&r.data).unwrap_or(("", 0));
+                visit(RecordRef {
+                    record_id: r.event_record_id,
+                    time_ms: r.timestamp.as_millisecond(),
+                    provider,
+                    source: record::source(&r.data).unwrap_or(provider),
+                    event_id,
+                    value: &r.data,
+                });
+            }
+            Err(e) => damage.push(locate(&e)),
+        }
+    }
+    Ok(damage)
+}
+
+/// Chunks whose header or records checksum is wrong (read anyway by [`scan`]).
+fn checksum_damage(path: &Path) -> Vec<Damage> {
+    let Ok(mut parser) = EvtxParser::from_path(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for chunk in parser.chunks() {
+        let Ok(chunk) = chunk else { continue };
+        let Some(i) = chunk.number else { continue };
+        let offset = FILE_HEADER + i * CHUNK;
+        if chunk.header.flags.contains(ChunkFlags::NO_CRC32) {
+            out.push(Damage {
+                offset: Some(offset),
+                record_id: None,
+                message: format!(
+                    "chunk {i}: written without checksums (NoCrc32 flag); its records are read unverified"
+                ),
+            });
+            continue;
+        }
+        let header = chunk.validate_header_checksum();
+        let data = chunk.validate_data_checksum();
+        if !(header && data) {
+            out.push(Damage {
+                offset: Some(offset),
+                record_id: None,
+                message: format!(
+                    "chunk {i}: bad {} checksum; its records are read anyway",
+                    match (header, data) {
+                        (false, false) => "header and records",
+                        (false, true) => "header",
+                        _ => "records",
+                    }
+                ),
+            });
+        }
+    }
+    out
+}
+
+fn locate(e: &EvtxError) -> Damage {
+    let (offset, record_id) = match e {
+        EvtxError::FailedToParseChunk { chunk_id, .. } => {
+            (Some(FILE_HEADER + chunk_id * CHUNK), None)
+        }
+        EvtxError::FailedToReadRecordAt {
+            chunk: Some(chunk),
+            offset,
+            ..
+        } => (Some(FILE_HEADER + chunk * CHUNK + offset), None),
+        EvtxError::FailedToParseRecord { record_id, .. } => (None, Some(*record_id)),
+        _ => (None, None),
+    };
+    Damage {
+        offset,
+        record_id,
+        message: chain(e),
+    }
+}
+
+/// An error with its causes, joined.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
+
+/// Counts of records per (source, event id), sources named as [`record::source`] names them.
+pub fn counts(path: &Path) -> Result<BTreeMap<(String, u32), u64>, String> {
+    let mut out = BTreeMap::new();
+    scan(path, |r| {
+        *out.entry((r.source.to_string(), r.event_id)).or_insert(0) += 1
+    })?;
+    Ok(out)
+}
+
+impl Reader for EventLogs {
+    const NAME: &'static str = "event_log";
+
+    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+        let since = out.evidence().events_since_ms;
+        for windows_path in LOGS {
+            let Some(file) = dir.resolve(windows_path) else {
+                out.absent(Self::NAME, &dir.expected(windows_path));
+                continue;
+            };
+            let path = dir.display(&file);
+            let log = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut events: Vec<Event> = Vec::new();
+            let mut over = 0u64;
+            let scanned = scan(&file, |r| {
+                let matters = filter::matters(r.provider, r.event_id)
+                    || filter::matters(r.source, r.event_id);
+                if r.time_ms < since || !matters {
+                    return;
+                }
+                if events.len() >= MAX_EVENTS {
+                    over += 1;
+                    return;
+                }
+                let mut e = record::event(&log, r.record_id, r.time_ms, r.value);
+                e.provenance = Some(provenance::record(Self::NAME, &path, r.record_id));
+                events.push(e);
+            });
+            let damage = match scanned {
+                Ok(d) => d,
+                Err(message) => {
+                    out.artifact(Self::NAME, &path, State::Unreadable);
+                    out.error(
+                        Self::NAME,
+                        "not_an_event_log",
+                        &path,
+                        None,
+                        format!("{path}: {message}"),
+                    );
+                    continue;
+                }
+            };
+            for d in damage.iter().take(MAX_ERRORS) {
+                let loc = match (d.offset, d.record_id) {
+                    (Some(o), _) => Some(provenance::offset(Self::NAME, &path, o)),
+                    (None, Some(id)) => Some(provenance::record(Self::NAME, &path, id)),
+                    _ => None,
+                };
+                let at = match (d.offset, d.record_id) {
+                    (Some(o), _) => format!(" at offset {o:#x}"),
+                    (None, Some(id)) => format!(" at record {id}"),
+                    _ => String::new(),
+                };
+                out.error(
+                    Self::NAME,
+                    "damaged_evtx",
+                    &path,
+                    loc,
+                    format!("{path}{at}: {}", d.message),
+                );
+            }
+            if damage.len() > MAX_ERRORS {
+                out.error(
+                    Self::NAME,
+                    "damaged_evtx",
+                    &path,
+                    None,
+                    format!("{path}: {} more damaged places", damage.len() - MAX_ERRORS),
+                );
+            }
+            if over > 0 {
+                out.error(
+                    Self::NAME,
+                    "events_capped",
+                    &path,
+                    None,
+                    format!("{path}: {over} more events that matter than the {MAX_EVENTS} kept; collect a shorter window"),
+                );
+            }
+            let state = if damage.is_empty() {
+                State::Read
+            } else {
+                State::Partial
+            };
+            out.evidence_mut().events.extend(events);
+            out.artifact(Self::NAME, &path, state);
+        }
+    }
+}
