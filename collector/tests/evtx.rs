@@ -185,3 +185,192 @@ fn a_triage_copy_yields_the_events_that_matter() {
         times.iter().filter(|t| **t >= since).count()
     );
 }
+
+mod writer {
+    //! The test-support .evtx writer (tests/src/evtx.rs): its files read back identically by
+    //! the `evtx` crate (through this reader) and by libevtx.
+    use super::*;
+    use exfleet_tests::evtx::{to_bytes, Datum, EventSpec};
+
+    fn events(n: usize) -> Vec<EventSpec> {
+        let base = 1_792_575_000_000i64;
+        (0..n)
+            .map(|i| {
+                let time_ms = base + i as i64 * 1_000;
+                let e = |provider: &str, id, level, channel: &str, data| EventSpec {
+                    provider: provider.into(),
+                    event_id: id,
+                    level,
+                    time_ms,
+                    channel: channel.into(),
+                    computer: "EX01.contoso.com".into(),
+                    data,
+                    binary: Vec::new(),
+                };
+                match i % 4 {
+                    0 => e(
+                        "Service Control Manager",
+                        7040,
+                        4,
+                        "System",
+                        vec![
+                            Datum::named("param1", "World Wide Web Publishing Service"),
+                            Datum::named("param2", "auto start"),
+                            Datum::named("param3", "disabled"),
+                            Datum::named("param4", "W3SVC"),
+                        ],
+                    ),
+                    1 => e(
+                        "ASP.NET 4.0.30319.0",
+                        1309,
+                        3,
+                        "Application",
+                        vec![
+                            Datum::positional("3005"),
+                            Datum::positional("An unhandled exception has occurred."),
+                            Datum::positional("/LM/W3SVC/1/ROOT/owa-1-133"),
+                            Datum::positional(&format!("/owa request {i}")),
+                        ],
+                    ),
+                    2 => EventSpec {
+                        binary: exfleet_tests::evtx::utf16("W3SVC/1\0"),
+                        ..e(
+                            "Service Control Manager",
+                            7036,
+                            4,
+                            "System",
+                            vec![
+                                Datum::named("param1", "World Wide Web Publishing Service"),
+                                Datum::named("param2", "stopped"),
+                            ],
+                        )
+                    },
+                    _ => e(
+                        "Microsoft-Windows-HttpEvent",
+                        15021,
+                        2,
+                        "System",
+                        vec![Datum::positional("0.0.0.0:444")],
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// (record id, source, event id, data values) as libevtx reads them.
+    fn libevtx_records(path: &Path) -> Vec<(u64, String, u32, Vec<String>)> {
+        let out = Command::new("evtxexport").arg(path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut records = Vec::new();
+        for block in String::from_utf8_lossy(&out.stdout).split("\n\n") {
+            let mut r = (0u64, String::new(), 0u32, Vec::new());
+            let mut seen = false;
+            for line in block.lines() {
+                if line.starts_with("String: ") {
+                    let value = line.split_once("\t: ").map_or("", |(_, v)| v);
+                    r.3.push(value.to_string());
+                    continue;
+                }
+                let Some((key, value)) = line.split_once(':') else {
+                    continue;
+                };
+                let value = value.trim_start_matches('\t').trim_start();
+                match key.trim() {
+                    "Event number" => {
+                        r.0 = value.trim().parse().unwrap();
+                        seen = true;
+                    }
+                    "Source name" => r.1 = value.trim().to_string(),
+                    "Event identifier" => {
+                        r.2 = value
+                            .split('(')
+                            .nth(1)
+                            .unwrap()
+                            .trim_end_matches(')')
+                            .parse()
+                            .unwrap()
+                    }
+                    _ => {}
+                }
+            }
+            if seen {
+                records.push(r);
+            }
+        }
+        records
+    }
+
+    #[test]
+    fn written_files_read_back_identically_with_both_readers() {
+        let events = events(1_500);
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("written.evtx");
+        std::fs::write(&path, to_bytes(&events)).unwrap();
+        // More than one chunk.
+        assert!(std::fs::metadata(&path).unwrap().len() > 4096 + 2 * 65536);
+
+        let mut mine = Vec::new();
+        let damage = scan(&path, |r| {
+            let e = exfleet_collector::readers::event_log::record::event(
+                "x",
+                r.record_id,
+                r.time_ms,
+                r.value,
+            );
+            // libevtx lists EventData/Binary as one more string, in hex.
+            let values: Vec<String> = e
+                .data
+                .iter()
+                .map(|d| d.value.clone())
+                .chain((!e.binary.is_empty()).then(|| e.binary.clone()))
+                .collect();
+            mine.push((
+                r.record_id,
+                r.source.to_string(),
+                r.event_id,
+                values,
+                e,
+                r.time_ms,
+            ));
+        })
+        .unwrap();
+        assert!(damage.is_empty(), "{damage:?}");
+        assert_eq!(mine.len(), events.len());
+        for ((id, provider, event_id, _, e, time), spec) in mine.iter().zip(&events) {
+            assert_eq!(*provider, spec.provider, "record {id}");
+            assert_eq!(*event_id, u32::from(spec.event_id));
+            assert_eq!(*time, spec.time_ms);
+            assert_eq!(e.level, u32::from(spec.level));
+            let written: Vec<(String, String)> = spec
+                .data
+                .iter()
+                .map(|d| (d.name.clone().unwrap_or_default(), d.value.clone()))
+                .collect();
+            let read: Vec<(String, String)> = e
+                .data
+                .iter()
+                .map(|d| (d.name.clone(), d.value.clone()))
+                .collect();
+            assert_eq!(read, written, "record {id}");
+            let hex: String = spec.binary.iter().map(|b| format!("{b:02X}")).collect();
+            assert_eq!(e.binary, hex);
+        }
+        let theirs = libevtx_records(&path);
+        let ours: Vec<(u64, String, u32, Vec<String>)> = mine
+            .into_iter()
+            .map(|(id, p, e, v, _, _)| (id, p, e, v))
+            .collect();
+        assert_eq!(theirs.len(), ours.len(), "libevtx record count");
+        let differ: Vec<_> = ours
+            .iter()
+            .zip(&theirs)
+            .filter(|(a, b)| a != b)
+            .take(3)
+            .collect();
+        assert!(differ.is_empty(), "evtx crate vs libevtx: {differ:?}");
+    }
+}

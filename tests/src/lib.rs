@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod evtx;
 pub mod fleet;
 pub mod pe;
 pub mod regf;
