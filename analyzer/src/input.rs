@@ -45,6 +45,8 @@ pub struct Frames {
     pub msi_lines: DataFrame,
     /// Events of the Windows event logs that matter.
     pub events: DataFrame,
+    /// Reboot-pending indicators.
+    pub pending_reboots: DataFrame,
 }
 
 impl Frames {
@@ -68,10 +70,11 @@ impl Frames {
             msi_logs: next(),
             msi_lines: next(),
             events: next(),
+            pending_reboots: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 15] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 16] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -88,6 +91,7 @@ impl Frames {
             &mut self.msi_logs,
             &mut self.msi_lines,
             &mut self.events,
+            &mut self.pending_reboots,
         ]
     }
 

@@ -234,6 +234,56 @@ impl MsiLog {
     }
 }
 
+/// A reboot-pending indicator.
+#[derive(Debug, Clone, Default)]
+pub struct PendingReboot {
+    /// `PendingFileRenameOperations`, `UpdateExeVolatile`, `RebootPending`, `RebootRequired`.
+    pub indicator: String,
+    /// The value found.
+    pub detail: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
+/// An event of the Windows event logs that matters.
+#[derive(Debug, Clone, Default)]
+pub struct EventRec {
+    /// `Application`, `System`.
+    pub log: String,
+    /// Provider (source).
+    pub provider: String,
+    /// Event id.
+    pub event_id: i64,
+    /// EventRecordID.
+    pub record_id: i64,
+    /// When written (UTC ms).
+    pub time_ms: i64,
+    /// EventData values in order.
+    pub data: Vec<String>,
+    /// Their names ("" for positional).
+    pub names: Vec<String>,
+    /// EventData/Binary, hex.
+    pub binary: String,
+    /// `path#record N`.
+    pub provenance: String,
+}
+
+impl EventRec {
+    /// The value of a named datum.
+    pub fn named(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.data.get(i))
+            .map(String::as_str)
+    }
+
+    /// All data values, joined, for substring tests.
+    pub fn text(&self) -> String {
+        self.data.join(" | ")
+    }
+}
+
 /// Everything rules know about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -275,6 +325,18 @@ pub struct HostView {
     pub state_files: Vec<StateFile>,
     /// MSI verbose logs.
     pub msi_logs: Vec<MsiLog>,
+    /// OS ProductName.
+    pub os_product_name: String,
+    /// OS CurrentBuild.
+    pub os_current_build: String,
+    /// .NET Framework 4 Release DWORD (0 = absent).
+    pub dotnet_release: i64,
+    /// Where it was read.
+    pub dotnet_provenance: String,
+    /// Reboot-pending indicators.
+    pub pending_reboots: Vec<PendingReboot>,
+    /// Events that matter, in time order.
+    pub events: Vec<EventRec>,
 }
 
 impl HostView {
@@ -365,6 +427,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let state_files = rows_by_snapshot(&frames.service_state_files)?;
     let msi_logs = rows_by_snapshot(&frames.msi_logs)?;
     let msi_lines = rows_by_snapshot(&frames.msi_lines)?;
+    let pending = rows_by_snapshot(&frames.pending_reboots)?;
+    let events = rows_by_snapshot(&frames.events)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
     for i in 0..frames.hosts.height() {
@@ -378,6 +442,10 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             install_path: h.s("install_path", i),
             exsetup: Build::parse(&h.s("exsetup_version", i)),
             msi: Build::parse(&h.s("msi_version", i)),
+            os_product_name: h.s("os_product_name", i),
+            os_current_build: h.s("os_current_build", i),
+            dotnet_release: h.i("dotnet_release", i),
+            dotnet_provenance: h.s("dotnet_provenance", i),
             ..Default::default()
         };
         let b = Cols(&frames.builds);
@@ -561,6 +629,32 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             }
         }
         v.msi_logs = logs.into_iter().map(|(_, l)| l).collect();
+        let pr = Cols(&frames.pending_reboots);
+        for &r in rows_of(&pending, &id) {
+            v.pending_reboots.push(PendingReboot {
+                indicator: pr.s("indicator", r),
+                detail: pr.s("detail", r),
+                provenance: pr.s("provenance", r),
+            });
+        }
+        let ev = Cols(&frames.events);
+        for &r in rows_of(&events, &id) {
+            let list = |col: &str| -> Vec<String> {
+                serde_json::from_str(&ev.s(col, r)).unwrap_or_default()
+            };
+            v.events.push(EventRec {
+                log: ev.s("log", r),
+                provider: ev.s("provider", r),
+                event_id: ev.i("event_id", r),
+                record_id: ev.i("record_id", r),
+                time_ms: ev.i("time_ms", r),
+                data: list("data"),
+                names: list("data_names"),
+                binary: ev.s("binary", r),
+                provenance: ev.s("provenance", r),
+            });
+        }
+        v.events.sort_by_key(|e| (e.time_ms, e.record_id));
         out.push(v);
     }
     Ok(out)

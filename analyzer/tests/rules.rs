@@ -226,6 +226,29 @@ fn services_state_cache_left() {
 }
 
 #[test]
+fn os_pending_reboot() {
+    let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));
+    case("os.pending-reboot", &[pending], &[healthy("EX01")], today());
+}
+
+#[test]
+fn dotnet_unsupported() {
+    let old = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::DotnetUnsupported);
+        h.dotnet_release = 461_808;
+    });
+    // 4.8.1 is validated for SE; on a 2019 CU13 it would not be.
+    let newer = with(healthy("EX02"), |h| {
+        h.line = &builds::EX2019_CU13;
+        h.update = Some(builds::EX2019_CU13.latest());
+        h.exsetup_build = builds::EX2019_CU13.build(h.update);
+        h.dotnet_release = 533_320;
+    });
+    let fine = with(healthy("EX01"), |h| h.dotnet_release = 533_320);
+    case("dotnet.unsupported", &[old, newer], &[fine], today());
+}
+
+#[test]
 fn setup_unknown_error() {
     let unknown = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));
     // A failure another rule explains is not unknown.

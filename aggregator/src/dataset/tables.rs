@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of fifteen tables, every row
+//! The fact tables: each stored snapshot flattened into rows of sixteen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -87,6 +87,8 @@ table!(
         exsetup_string_version: String,
         /// Collection errors in the snapshot.
         error_count: i64,
+        /// Where the .NET Release value was read.
+        dotnet_provenance: String,
     }
 );
 
@@ -288,6 +290,16 @@ table!(
 );
 
 table!(
+    /// One row per reboot-pending indicator found.
+    PendingReboots {
+        /// `PendingFileRenameOperations`, `UpdateExeVolatile`, `RebootPending`, `RebootRequired`.
+        indicator: String,
+        detail: String,
+        provenance: String,
+    }
+);
+
+table!(
     /// One row per event of the Windows event logs that matters.
     Events {
         /// `Application`, `System`.
@@ -351,10 +363,12 @@ pub struct Tables {
     pub msi_lines: MsiLines,
     /// `events`.
     pub events: Events,
+    /// `pending_reboots`.
+    pub pending_reboots: PendingReboots,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -370,6 +384,7 @@ pub const TABLES: [&str; 15] = [
     "msi_logs",
     "msi_lines",
     "events",
+    "pending_reboots",
 ];
 
 struct Key {
@@ -400,6 +415,7 @@ impl Tables {
             ("msi_logs", self.msi_logs.frame()?),
             ("msi_lines", self.msi_lines.frame()?),
             ("events", self.events.frame()?),
+            ("pending_reboots", self.pending_reboots.frame()?),
         ])
     }
 
@@ -448,6 +464,18 @@ impl Tables {
         h.exsetup_string_version
             .push(exsetup.string_version.clone());
         h.error_count.push(s.errors.len() as i64);
+        let dotnet = p
+            .provenance
+            .iter()
+            .find(|x| matches!(&x.locator, Some(Locator::RegValue(r)) if r.value == "Release"));
+        h.dotnet_provenance.push(provenance(&dotnet.cloned()));
+        for r in &p.pending_reboot {
+            let t = &mut self.pending_reboots;
+            t.key(&k);
+            t.indicator.push(r.indicator.clone());
+            t.detail.push(r.detail.clone());
+            t.provenance.push(provenance(&r.provenance));
+        }
 
         let b = &mut self.builds;
         let mut build =

@@ -8,6 +8,7 @@ use super::build::{
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::backend_binding_cert::BackendBindingCert;
+use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, state_cache_left::StateCacheLeft,
 };
@@ -26,6 +27,8 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &FileRegistryMismatch,
     &SuWrongCu,
     &BackendBindingCert,
+    &PendingReboot,
+    &DotnetUnsupported,
     &Success,
     &Interrupted,
     &InstallFromBin,
@@ -79,7 +82,6 @@ const ANALYTICS: &str = "7: fleet analytics, history and the report";
 pub const PENDING: &[(&str, &str)] = &[
     ("build.iu-blocks-su", FRONT_END),
     ("build.known-bad", FRONT_END),
-    ("dotnet.unsupported", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
     ("services.not-running", FRONT_END),
     ("owa.assembly-load-500", FRONT_END),
@@ -88,7 +90,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("iis.config-variable-unexpanded", FRONT_END),
     ("iis.vdir-path-wrong", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
-    ("os.pending-reboot", FRONT_END),
     ("os.dbcs-locale", FRONT_END),
     ("topology.cas-proxy-order", FRONT_END),
     ("fleet.failure-correlate", ANALYTICS),

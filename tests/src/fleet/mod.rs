@@ -291,7 +291,8 @@ fn host(
     let os = OSES[rng.random_range(0..OSES.len())];
     let dotnet_release = if has(Fault::DotnetUnsupported) {
         461808 // 4.7.2
-    } else if os.build == "17763" {
+    } else if os.build == "17763" || line.cu == "CU13" {
+        // .NET 4.8.1 is validated for Exchange 2019 CU14 and later, 2016 CU23 and SE only.
         528040 // 4.8
     } else {
         533320 // 4.8.1

@@ -1,0 +1,4 @@
+//! Platform rules: the operating system and the .NET Framework under Exchange.
+
+pub mod dotnet_unsupported;
+pub mod pending_reboot;
