@@ -5,6 +5,7 @@
 pub mod build;
 pub mod fleet;
 pub mod iis;
+pub mod owa;
 pub mod platform;
 pub mod registry;
 pub mod services;

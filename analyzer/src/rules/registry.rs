@@ -8,6 +8,7 @@ use super::build::{
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::backend_binding_cert::BackendBindingCert;
+use super::owa::assembly_load_500::AssemblyLoad500;
 use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, state_cache_left::StateCacheLeft,
@@ -27,6 +28,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &FileRegistryMismatch,
     &SuWrongCu,
     &BackendBindingCert,
+    &AssemblyLoad500,
     &PendingReboot,
     &DotnetUnsupported,
     &Success,
@@ -84,7 +86,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("build.known-bad", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
     ("services.not-running", FRONT_END),
-    ("owa.assembly-load-500", FRONT_END),
     ("owa.missing-images", FRONT_END),
     ("iis.shared-web-config-missing", FRONT_END),
     ("iis.config-variable-unexpanded", FRONT_END),

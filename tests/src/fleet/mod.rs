@@ -7,6 +7,7 @@
 
 pub mod builds;
 pub mod cert;
+pub mod events;
 pub mod iis;
 pub mod render;
 pub mod service_control;
@@ -50,11 +51,13 @@ pub enum Fault {
     ServicesDisabled,
     /// .NET Framework below what the CU needs.
     DotnetUnsupported,
+    /// OWA and ECP fail with HTTP 500: ASP.NET cannot load an Exchange assembly (1309 events).
+    OwaAssemblyLoad,
 }
 
 impl Fault {
     /// Every fault, in a fixed order.
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 14] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -68,6 +71,7 @@ impl Fault {
         Fault::PendingReboot,
         Fault::ServicesDisabled,
         Fault::DotnetUnsupported,
+        Fault::OwaAssemblyLoad,
     ];
 
     /// The finding id this fault must produce (reference/findings.md).
@@ -85,6 +89,7 @@ impl Fault {
             Fault::PendingReboot => "os.pending-reboot",
             Fault::ServicesDisabled => "services.disabled-after-update",
             Fault::DotnetUnsupported => "dotnet.unsupported",
+            Fault::OwaAssemblyLoad => "owa.assembly-load-500",
         }
     }
 
@@ -102,6 +107,7 @@ impl Fault {
             Fault::PendingReboot => 4,
             Fault::ServicesDisabled => 5,
             Fault::DotnetUnsupported => 6,
+            Fault::OwaAssemblyLoad => 7,
         }
     }
 }

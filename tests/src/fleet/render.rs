@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::builds::{self, text};
 use super::cert::{self, StoreCert};
 use super::setup_log::{self, RunEnd, RunSpec};
-use super::{iis, service_control, Fault, HostSpec};
+use super::{events, iis, service_control, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
 use crate::regf::{HiveBuilder, RegData};
 use crate::triage::{triage, TriageBuilder};
@@ -154,6 +154,13 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
             r"C:\ExchangeSetupLogs\ExchangeSetup.log",
             setup_log::render(&runs(h), sep),
         );
+    let (application, system) = events::logs(h);
+    t = t
+        .file(
+            r"C:\Windows\System32\winevt\Logs\Application.evtx",
+            application,
+        )
+        .file(r"C:\Windows\System32\winevt\Logs\System.evtx", system);
     if let Some(log) = service_control::log(h) {
         t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
     }

@@ -184,6 +184,7 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
             .map(str::to_string)
             .collect(),
         Fault::DotnetUnsupported => vec![h.dotnet_release.to_string()],
+        Fault::OwaAssemblyLoad => vec![super::events::MISSING_ASSEMBLY.into(), "/owa".into()],
     }
 }
 

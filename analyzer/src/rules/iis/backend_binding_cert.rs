@@ -1,14 +1,15 @@
 //! `iis.backend-binding-cert`.
 
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, utc, Context, Rule};
 use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
 The HTTP.sys TLS binding of the Exchange Back End (0.0.0.0:444) or of the front end (0.0.0.0:443) is missing, has no certificate, or its certificate is not in LocalMachine\\My or has expired at the analysis date: OWA and ECP fail.
+Event 15021 (HttpEvent: error using the TLS configuration of an endpoint) for 0.0.0.0:443 or :444 is evidence too, and alone it fires when the bindings were not collected.
 ## Evidence
-The SslBindingInfo key and its SslCertHash; the certificate store entry and its NotAfter.
+The SslBindingInfo key and its SslCertHash; the certificate store entry and its NotAfter; the 15021 events (how many, first and last, with the record of the last).
 ## Action
 In IIS Manager, edit the https binding of the site (\"Exchange Back End\" on 444, \"Default Web Site\" on 443) and select a valid certificate (the \"Microsoft Exchange\" self-signed one for 444); then iisreset.
 ## Source
@@ -75,6 +76,35 @@ impl Rule for BackendBindingCert {
                     ));
                 }
                 Some(_) => {}
+            }
+        }
+        let tls_errors: Vec<_> = h
+            .events
+            .iter()
+            .filter(|e| {
+                e.event_id == 15021
+                    && e.provider.to_ascii_lowercase().contains("httpevent")
+                    && (e.text().contains(":444") || e.text().contains(":443"))
+            })
+            .collect();
+        // Events alone speak only when the bindings themselves were not collected.
+        let bindings_known = !h.tls_bindings.is_empty() || !h.site_bindings.is_empty();
+        if let (Some(first), Some(last)) = (tls_errors.first(), tls_errors.last()) {
+            if !ev.is_empty() || !bindings_known {
+                ev.push(Evidence::new(
+                    format!(
+                        "{} HttpEvent 15021 event(s) (TLS configuration error for {}) from {} to {}",
+                        tls_errors.len(),
+                        last.data
+                            .iter()
+                            .find(|d| d.contains(":443") || d.contains(":444"))
+                            .cloned()
+                            .unwrap_or_default(),
+                        utc(first.time_ms),
+                        utc(last.time_ms)
+                    ),
+                    &last.provenance,
+                ));
             }
         }
         if ev.is_empty() {

@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 
 use super::{disabled_by_default, sc_run_fact, update_managed};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::rules::{action_of, line_of, utc, Context, Rule};
 use crate::view::{HostView, ScAction, ScRun};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
 Exchange services (or IIS, WinMgmt and the others ServiceControl.ps1 handles) left Disabled after an update: their start type is 4 in the SYSTEM hive, or ServiceControl.log shows a ServiceControl.ps1 run that disabled them and no later run that restored them. MSExchangeIMAP4/IMAP4BE/POP3/POP3BE are Manual or Disabled by default and never count; RemoteRegistry and pla count only when the log disabled them.
 ## Evidence
-Each service with its start type and registry key, whether ServiceControl.log agrees (the 'Disabling service' line with its number, and no 'Enabling services' after it), and the services the log disabled that were restored since.
+Each service with its start type and registry key, the last Service Control Manager 7040 event that changed its start type (old and new type as logged, in the system's language), whether ServiceControl.log agrees (the 'Disabling service' line with its number, and no 'Enabling services' after it), and the services the log disabled that were restored since.
 ## Action
 Set each listed service back to its normal start type (Automatic for the MSExchange*, W3SVC, IISAdmin and WinMgmt services; see ServiceState.xml if it is still there) and start them, or re-run the SU elevated so that its restore step runs; ExchangeSetupLogs\\ServiceControl.log shows what was disabled ('Disabling service').
 ## Source
@@ -105,6 +105,26 @@ impl Rule for DisabledAfterUpdate {
         }
         if names.is_empty() {
             return;
+        }
+        for name in &names {
+            let change = h.events.iter().rev().find(|e| {
+                e.event_id == 7040
+                    && e.provider == "Service Control Manager"
+                    && e.named("param4")
+                        .is_some_and(|k| k.eq_ignore_ascii_case(name))
+            });
+            if let Some(e) = change {
+                ev.push(Evidence::new(
+                    format!(
+                        "7040 at {}: {} start type changed from {} to {}",
+                        utc(e.time_ms),
+                        name,
+                        e.named("param2").unwrap_or("?"),
+                        e.named("param3").unwrap_or("?")
+                    ),
+                    &e.provenance,
+                ));
+            }
         }
         if let Some(r) = run {
             ev.push(Evidence::new(sc_run_fact(r), &r.provenance));

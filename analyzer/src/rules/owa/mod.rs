@@ -1,0 +1,3 @@
+//! OWA and ECP rules: what the web applications' own events say.
+
+pub mod assembly_load_500;
