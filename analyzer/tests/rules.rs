@@ -226,6 +226,18 @@ fn services_state_cache_left() {
 }
 
 #[test]
+fn owa_assembly_load_500() {
+    // The near miss logs a 1309 too, for a client that disconnected.
+    let broken = with(healthy("EX01"), |h| h.faults.push(Fault::OwaAssemblyLoad));
+    case(
+        "owa.assembly-load-500",
+        &[broken],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
 fn os_pending_reboot() {
     let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));
     case("os.pending-reboot", &[pending], &[healthy("EX01")], today());

@@ -2,9 +2,9 @@
 //! [`crate::evtx`]): what every server logs around its last SU install, and the events its
 //! planted faults leave.
 //!
-//! Every host: Windows Update 19, services going down and up (7036), and for hosts on an SU the
-//! MsiInstaller 1022 of the patch and ServiceControl.ps1's start-type changes (7040: disabled,
-//! then back to automatic). ServicesDisabled: the changes to disabled with no way back.
+//! Every host: Windows Update 19, an ASP.NET 1309 for a client that disconnected (not a
+//! failure), and for hosts on an SU the MsiInstaller 1022 of the patch and ServiceControl.ps1's
+//! start-type changes (7040: disabled, then back to automatic, with the 7036 state changes). ServicesDisabled: the changes to disabled with no way back.
 //! BackendCertMissing/Expired: HttpEvent 15021 for 0.0.0.0:444. OwaAssemblyLoad: ASP.NET 1309
 //! "Could not load file or assembly 'Microsoft.Exchange...'" for /owa and /ecp.
 
@@ -88,6 +88,24 @@ pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
             }
         }
     }
+    // A 1309 every busy OWA logs now and then, which is not a failure.
+    app.push(ev(
+        "ASP.NET 4.0.30319.0",
+        1309,
+        3,
+        SU_MS - 2 * 60 * MINUTE,
+        "Application",
+        vec![
+            Datum::positional("3005"),
+            Datum::positional("An unhandled exception has occurred."),
+            Datum::positional("/LM/W3SVC/1/ROOT/owa-1-133410"),
+            Datum::positional("Full"),
+            Datum::positional("/owa"),
+            Datum::positional(&h.name),
+            Datum::positional("HttpException"),
+            Datum::positional("The client disconnected."),
+        ],
+    ));
     if h.has(Fault::BackendCertMissing) || h.has(Fault::BackendCertExpired) {
         for i in 0..12 {
             sys.push(EventSpec {

@@ -90,8 +90,9 @@ impl Rule for AssemblyLoad500 {
             ));
         }
         let title = format!(
-            "{} returns HTTP 500: {} cannot be loaded",
+            "{} return{} HTTP 500: {} cannot be loaded",
             apps.join(" and "),
+            if apps.len() == 1 { "s" } else { "" },
             assembly(last)
         );
         let mut f = self.finding(h, title, ev, &action_of(DOC));
