@@ -47,6 +47,8 @@ pub struct Frames {
     pub events: DataFrame,
     /// Reboot-pending indicators.
     pub pending_reboots: DataFrame,
+    /// Running state of services (from a saved capture).
+    pub service_states: DataFrame,
 }
 
 impl Frames {
@@ -71,10 +73,11 @@ impl Frames {
             msi_lines: next(),
             events: next(),
             pending_reboots: next(),
+            service_states: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 16] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 17] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -92,6 +95,7 @@ impl Frames {
             &mut self.msi_lines,
             &mut self.events,
             &mut self.pending_reboots,
+            &mut self.service_states,
         ]
     }
 

@@ -284,6 +284,19 @@ impl EventRec {
     }
 }
 
+/// A service's running state from a saved capture.
+#[derive(Debug, Clone, Default)]
+pub struct RunState {
+    /// Key name.
+    pub name: String,
+    /// `RUNNING`, `STOPPED`, ...
+    pub state: String,
+    /// WIN32_EXIT_CODE.
+    pub exit_code: i64,
+    /// Where it was read.
+    pub provenance: String,
+}
+
 /// Everything rules know about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -337,6 +350,8 @@ pub struct HostView {
     pub pending_reboots: Vec<PendingReboot>,
     /// Events that matter, in time order.
     pub events: Vec<EventRec>,
+    /// Running state of services (empty = not captured: unknown).
+    pub run_states: Vec<RunState>,
 }
 
 impl HostView {
@@ -429,6 +444,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let msi_lines = rows_by_snapshot(&frames.msi_lines)?;
     let pending = rows_by_snapshot(&frames.pending_reboots)?;
     let events = rows_by_snapshot(&frames.events)?;
+    let run_states = rows_by_snapshot(&frames.service_states)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
     for i in 0..frames.hosts.height() {
@@ -655,6 +671,15 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             });
         }
         v.events.sort_by_key(|e| (e.time_ms, e.record_id));
+        let rs = Cols(&frames.service_states);
+        for &r in rows_of(&run_states, &id) {
+            v.run_states.push(RunState {
+                name: rs.s("name", r),
+                state: rs.s("state", r),
+                exit_code: rs.i("exit_code", r),
+                provenance: rs.s("provenance", r),
+            });
+        }
         out.push(v);
     }
     Ok(out)

@@ -215,6 +215,17 @@ fn services_disabled_after_update() {
 }
 
 #[test]
+fn services_not_running() {
+    let stopped = with(healthy("EX01"), |h| h.faults.push(Fault::ServicesDisabled));
+    case(
+        "services.not-running",
+        &[stopped],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
 fn services_state_cache_left() {
     let left = with(healthy("EX01"), |h| h.faults.push(Fault::ServicesDisabled));
     case(

@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of sixteen tables, every row
+//! The fact tables: each stored snapshot flattened into rows of seventeen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -290,6 +290,20 @@ table!(
 );
 
 table!(
+    /// One row per service of a saved `sc queryex` capture (running state).
+    ServiceStates {
+        name: String,
+        display_name: String,
+        /// `RUNNING`, `STOPPED`, `START_PENDING`, ...
+        state: String,
+        state_code: i64,
+        pid: i64,
+        exit_code: i64,
+        provenance: String,
+    }
+);
+
+table!(
     /// One row per reboot-pending indicator found.
     PendingReboots {
         /// `PendingFileRenameOperations`, `UpdateExeVolatile`, `RebootPending`, `RebootRequired`.
@@ -365,10 +379,12 @@ pub struct Tables {
     pub events: Events,
     /// `pending_reboots`.
     pub pending_reboots: PendingReboots,
+    /// `service_states`.
+    pub service_states: ServiceStates,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -385,6 +401,7 @@ pub const TABLES: [&str; 16] = [
     "msi_lines",
     "events",
     "pending_reboots",
+    "service_states",
 ];
 
 struct Key {
@@ -416,6 +433,7 @@ impl Tables {
             ("msi_lines", self.msi_lines.frame()?),
             ("events", self.events.frame()?),
             ("pending_reboots", self.pending_reboots.frame()?),
+            ("service_states", self.service_states.frame()?),
         ])
     }
 
@@ -689,10 +707,25 @@ impl Tables {
             }
         }
         self.add_events(&k, &s);
+        self.add_service_states(&k, &s);
     }
 }
 
 impl Tables {
+    fn add_service_states(&mut self, k: &Key, s: &exfleet_proto::v1::Snapshot) {
+        for x in &s.service_states {
+            let t = &mut self.service_states;
+            t.key(k);
+            t.name.push(x.name.clone());
+            t.display_name.push(x.display_name.clone());
+            t.state.push(x.state.clone());
+            t.state_code.push(x.state_code.into());
+            t.pid.push(x.pid.into());
+            t.exit_code.push(x.exit_code.into());
+            t.provenance.push(provenance(&x.provenance));
+        }
+    }
+
     fn add_events(&mut self, k: &Key, s: &exfleet_proto::v1::Snapshot) {
         for e in &s.events {
             let t = &mut self.events;

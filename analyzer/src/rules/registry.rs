@@ -11,7 +11,8 @@ use super::iis::backend_binding_cert::BackendBindingCert;
 use super::owa::assembly_load_500::AssemblyLoad500;
 use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
 use super::services::{
-    disabled_after_update::DisabledAfterUpdate, state_cache_left::StateCacheLeft,
+    disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
+    state_cache_left::StateCacheLeft,
 };
 use super::setup::{
     install_from_bin::InstallFromBin, interrupted::Interrupted, known, ngen_slow::NgenSlow, prereq,
@@ -70,6 +71,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &ServicesStopFailed,
     &NgenSlow,
     &DisabledAfterUpdate,
+    &NotRunning,
     &StateCacheLeft,
     &UnknownError,
 ];
@@ -85,7 +87,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("build.iu-blocks-su", FRONT_END),
     ("build.known-bad", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
-    ("services.not-running", FRONT_END),
     ("owa.missing-images", FRONT_END),
     ("iis.shared-web-config-missing", FRONT_END),
     ("iis.config-variable-unexpanded", FRONT_END),

@@ -6,6 +6,7 @@ pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
 pub mod msi_log;
+pub mod sc_queryex;
 pub mod service_control;
 pub mod service_state;
 pub mod setup_log;
@@ -25,7 +26,7 @@ pub trait Reader {
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 10] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
@@ -35,6 +36,7 @@ pub const NAMES: [&str; 9] = [
     service_state::ServiceState::NAME,
     msi_log::MsiLogs::NAME,
     event_log::EventLogs::NAME,
+    sc_queryex::ScQueryex::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
@@ -49,4 +51,5 @@ pub fn read_all(dir: &TriageDir, out: &mut Sink) {
     service_state::ServiceState.read(dir, out);
     msi_log::MsiLogs.read(dir, out);
     event_log::EventLogs.read(dir, out);
+    sc_queryex::ScQueryex.read(dir, out);
 }

@@ -161,6 +161,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
             application,
         )
         .file(r"C:\Windows\System32\winevt\Logs\System.evtx", system);
+    t = t.file(r"exfleet\sc-queryex.txt", service_control::sc_queryex(h));
     if let Some(log) = service_control::log(h) {
         t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
     }

@@ -2,6 +2,7 @@
 //! as ServiceControl.ps1 logs it (reference/evidence.md), a run before patching that saves,
 //! stops and disables the services, and a run after it that restores them. A host with the
 //! ServicesDisabled fault has only the first run, and its ServiceState.xml is left behind.
+//! Also the `sc queryex` capture the live stager saves beside the copy.
 
 use std::fmt::Write;
 
@@ -113,4 +114,29 @@ impl Ticker {
             self.0 % 60
         )
     }
+}
+
+/// The `sc queryex type= service state= all` capture a live stager saves
+/// (exfleet/sc-queryex.txt): automatic services running, manual ones stopped, and the
+/// services the ServicesDisabled fault disabled stopped.
+pub fn sc_queryex(h: &HostSpec) -> String {
+    let disabled = if h.has(Fault::ServicesDisabled) {
+        disabled_by_fault()
+    } else {
+        Vec::new()
+    };
+    let mut out = String::new();
+    for (i, (name, display, start)) in super::render::SERVICES.iter().enumerate() {
+        let running = *start == 2 && !disabled.contains(name);
+        let (state, pid, exit) = if running {
+            ("4  RUNNING", 3000 + i * 4, "0  (0x0)")
+        } else {
+            ("1  STOPPED", 0, "1077  (0x435)")
+        };
+        let _ = write!(
+            out,
+            "\r\nSERVICE_NAME: {name}\r\nDISPLAY_NAME: {display}\r\n        TYPE               : 10  WIN32_OWN_PROCESS  \r\n        STATE              : {state}\r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\r\n        WIN32_EXIT_CODE    : {exit}\r\n        SERVICE_EXIT_CODE  : 0  (0x0)\r\n        CHECKPOINT         : 0x0\r\n        WAIT_HINT          : 0x0\r\n        PID                : {pid}\r\n        FLAGS              :\r\n"
+        );
+    }
+    out
 }

@@ -115,6 +115,18 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             vec![h.line.product.to_string()],
         ));
     }
+    if h.has(Fault::ServicesDisabled) {
+        // The live stager's capture shows the disabled services stopped.
+        expected.push(Expected::host(
+            "services.not-running",
+            "the disabled services are stopped in the sc queryex capture".into(),
+            disabled_by_fault()
+                .into_iter()
+                .take(1)
+                .map(str::to_string)
+                .collect(),
+        ));
+    }
     if h.has(Fault::ServicesDisabled) && h.update.is_some() {
         expected.push(Expected::host(
             "services.state-cache-left",

@@ -2,6 +2,7 @@
 //! services during SU installs (ServiceControl.log, the saved state files).
 
 pub mod disabled_after_update;
+pub mod not_running;
 pub mod state_cache_left;
 
 use crate::view::{HostView, ScRun};

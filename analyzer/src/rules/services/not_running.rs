@@ -1,0 +1,73 @@
+//! `services.not-running`.
+
+use super::update_managed;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, Context, Rule};
+use crate::view::HostView;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Services that should run are not running: in the saved `sc queryex` capture (exfleet/sc-queryex.txt, which the live stager writes), an Exchange service (MSExchange*, except the POP3/IMAP4 ones, Manual by default) or one Exchange needs (W3SVC, IISAdmin, WinMgmt, HostControllerService, FMS, ...) whose start type is Automatic or Disabled is not RUNNING. Without a capture, running state is unknown and nothing is said.
+## Evidence
+Each service with its state and exit code from the capture (with its line), and its start type from the SYSTEM hive.
+## Action
+Start the services (`Start-Service`), Microsoft Exchange Active Directory Topology first; if one is Disabled, set it back to Automatic first (see services.disabled-after-update); if one stops again, read its exit code and the Application log.
+## Source
+reference/evidence.md (exfleet/sc-queryex.txt); seeds: services not starting after an update.";
+
+/// `services.not-running`; its catalog entry is [`DOC`].
+pub struct NotRunning;
+
+impl Rule for NotRunning {
+    fn id(&self) -> &'static str {
+        "services.not-running"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Critical
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        let mut ev = Vec::new();
+        let mut names = Vec::new();
+        for s in &h.run_states {
+            if s.state == "RUNNING" || !update_managed(&s.name) {
+                continue;
+            }
+            let start = h
+                .services
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(&s.name))
+                .map(|x| x.start);
+            let start_text = match start {
+                Some(2) => "Automatic",
+                Some(4) => "Disabled",
+                // Manual, or not in the hive: not expected to run.
+                _ => continue,
+            };
+            names.push(s.name.clone());
+            ev.push(Evidence::new(
+                format!(
+                    "{}: {} (exit code {}), start type {start_text}",
+                    s.name, s.state, s.exit_code
+                ),
+                &s.provenance,
+            ));
+        }
+        if names.is_empty() {
+            return;
+        }
+        let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if names.len() > 5 {
+            shown.push_str(", ...");
+        }
+        let title = format!(
+            "{} service(s) that should run are stopped: {shown}",
+            names.len()
+        );
+        let mut f = self.finding(h, title, ev, &action_of(DOC));
+        f.signature = "Exchange services stopped".into();
+        out.push(f);
+    }
+}
