@@ -49,6 +49,8 @@ pub struct Frames {
     pub pending_reboots: DataFrame,
     /// Running state of services (from a saved capture).
     pub service_states: DataFrame,
+    /// IIS virtual directories.
+    pub iis_vdirs: DataFrame,
 }
 
 impl Frames {
@@ -74,10 +76,11 @@ impl Frames {
             events: next(),
             pending_reboots: next(),
             service_states: next(),
+            iis_vdirs: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 17] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 18] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -96,6 +99,7 @@ impl Frames {
             &mut self.events,
             &mut self.pending_reboots,
             &mut self.service_states,
+            &mut self.iis_vdirs,
         ]
     }
 

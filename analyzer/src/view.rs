@@ -297,6 +297,21 @@ pub struct RunState {
     pub provenance: String,
 }
 
+/// An IIS virtual directory.
+#[derive(Debug, Clone, Default)]
+pub struct Vdir {
+    /// Site name.
+    pub site: String,
+    /// The application's path (`/owa`).
+    pub app_path: String,
+    /// The virtual directory inside it (`/`).
+    pub vdir_path: String,
+    /// physicalPath as written.
+    pub physical_path: String,
+    /// Where it was read.
+    pub provenance: String,
+}
+
 /// Everything rules know about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -352,6 +367,8 @@ pub struct HostView {
     pub events: Vec<EventRec>,
     /// Running state of services (empty = not captured: unknown).
     pub run_states: Vec<RunState>,
+    /// IIS virtual directories.
+    pub vdirs: Vec<Vdir>,
 }
 
 impl HostView {
@@ -445,6 +462,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let pending = rows_by_snapshot(&frames.pending_reboots)?;
     let events = rows_by_snapshot(&frames.events)?;
     let run_states = rows_by_snapshot(&frames.service_states)?;
+    let vdirs = rows_by_snapshot(&frames.iis_vdirs)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
     for i in 0..frames.hosts.height() {
@@ -671,6 +689,16 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             });
         }
         v.events.sort_by_key(|e| (e.time_ms, e.record_id));
+        let vd = Cols(&frames.iis_vdirs);
+        for &r in rows_of(&vdirs, &id) {
+            v.vdirs.push(Vdir {
+                site: vd.s("site", r),
+                app_path: vd.s("app_path", r),
+                vdir_path: vd.s("vdir_path", r),
+                physical_path: vd.s("physical_path", r),
+                provenance: vd.s("provenance", r),
+            });
+        }
         let rs = Cols(&frames.service_states);
         for &r in rows_of(&run_states, &id) {
             v.run_states.push(RunState {

@@ -249,6 +249,53 @@ fn owa_assembly_load_500() {
 }
 
 #[test]
+fn iis_vdir_path_wrong() {
+    let wrong = with(healthy("EX01"), |h| h.faults.push(Fault::VdirPathWrong));
+    case("iis.vdir-path-wrong", &[wrong], &[healthy("EX01")], today());
+}
+
+/// The real Exchange 2019 applicationHost.config of ../shared/fixtures/iis, on a host installed
+/// where that file's paths say: no virtual directory is wrong.
+#[test]
+fn the_real_iis_layout_has_no_wrong_vdir() {
+    let h = with(healthy("EX01"), |h| {
+        h.install_drive = 'C';
+        h.drive_folders = false;
+    });
+    assert_eq!(
+        h.install_path(),
+        r"C:\Program Files\Microsoft\Exchange Server\V15\"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("EX01");
+    fleet::render::write(&h, 1, &dir).unwrap();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/iis/applicationHost.config");
+    std::fs::copy(
+        shared,
+        dir.join("Windows/System32/inetsrv/config/applicationHost.config"),
+    )
+    .unwrap();
+    let s = collect(&TriageDir::new(&dir), Default::default()).unwrap();
+    assert!(
+        s.iis_sites
+            .iter()
+            .map(|x| x.applications.len())
+            .sum::<usize>()
+            > 20
+    );
+    let snaps = tmp.path().join("snaps");
+    std::fs::create_dir_all(&snaps).unwrap();
+    exfleet_collector::output::write(&s, &snaps.join("EX01.json")).unwrap();
+    let got = analyze(&snaps, today());
+    assert!(
+        of(&got, "iis.vdir-path-wrong").is_empty(),
+        "{:#?}",
+        of(&got, "iis.vdir-path-wrong")
+    );
+}
+
+#[test]
 fn os_pending_reboot() {
     let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));
     case("os.pending-reboot", &[pending], &[healthy("EX01")], today());

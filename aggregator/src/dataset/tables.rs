@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of seventeen tables, every row
+//! The fact tables: each stored snapshot flattened into rows of eighteen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -304,6 +304,20 @@ table!(
 );
 
 table!(
+    /// One row per IIS virtual directory (applicationHost.config).
+    IisVdirs {
+        site: String,
+        site_id: i64,
+        /// The application's path (`/owa`).
+        app_path: String,
+        /// The virtual directory's path inside the application (`/` for its root).
+        vdir_path: String,
+        physical_path: String,
+        provenance: String,
+    }
+);
+
+table!(
     /// One row per reboot-pending indicator found.
     PendingReboots {
         /// `PendingFileRenameOperations`, `UpdateExeVolatile`, `RebootPending`, `RebootRequired`.
@@ -381,10 +395,12 @@ pub struct Tables {
     pub pending_reboots: PendingReboots,
     /// `service_states`.
     pub service_states: ServiceStates,
+    /// `iis_vdirs`.
+    pub iis_vdirs: IisVdirs,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -402,6 +418,7 @@ pub const TABLES: [&str; 17] = [
     "events",
     "pending_reboots",
     "service_states",
+    "iis_vdirs",
 ];
 
 struct Key {
@@ -434,6 +451,7 @@ impl Tables {
             ("events", self.events.frame()?),
             ("pending_reboots", self.pending_reboots.frame()?),
             ("service_states", self.service_states.frame()?),
+            ("iis_vdirs", self.iis_vdirs.frame()?),
         ])
     }
 
@@ -708,10 +726,28 @@ impl Tables {
         }
         self.add_events(&k, &s);
         self.add_service_states(&k, &s);
+        self.add_iis_vdirs(&k, &s);
     }
 }
 
 impl Tables {
+    fn add_iis_vdirs(&mut self, k: &Key, s: &exfleet_proto::v1::Snapshot) {
+        for site in &s.iis_sites {
+            for app in &site.applications {
+                for v in &app.virtual_directories {
+                    let t = &mut self.iis_vdirs;
+                    t.key(k);
+                    t.site.push(site.name.clone());
+                    t.site_id.push(site.id.into());
+                    t.app_path.push(app.path.clone());
+                    t.vdir_path.push(v.path.clone());
+                    t.physical_path.push(v.physical_path.clone());
+                    t.provenance.push(provenance(&v.provenance));
+                }
+            }
+        }
+    }
+
     fn add_service_states(&mut self, k: &Key, s: &exfleet_proto::v1::Snapshot) {
         for x in &s.service_states {
             let t = &mut self.service_states;

@@ -7,7 +7,7 @@ use super::build::{
     product_eol::ProductEol, su_behind::SuBehind, su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
-use super::iis::backend_binding_cert::BackendBindingCert;
+use super::iis::{backend_binding_cert::BackendBindingCert, vdir_path_wrong::VdirPathWrong};
 use super::owa::assembly_load_500::AssemblyLoad500;
 use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
 use super::services::{
@@ -29,6 +29,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &FileRegistryMismatch,
     &SuWrongCu,
     &BackendBindingCert,
+    &VdirPathWrong,
     &AssemblyLoad500,
     &PendingReboot,
     &DotnetUnsupported,
@@ -90,7 +91,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("owa.missing-images", FRONT_END),
     ("iis.shared-web-config-missing", FRONT_END),
     ("iis.config-variable-unexpanded", FRONT_END),
-    ("iis.vdir-path-wrong", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
     ("os.dbcs-locale", FRONT_END),
     ("topology.cas-proxy-order", FRONT_END),

@@ -15,8 +15,12 @@ const VDIRS: [(&str, &str, &str); 9] = [
     ("Rpc", "rpc", "rpc"),
 ];
 
-/// The file's text for an install root (with its trailing backslash).
-pub fn application_host_config(install: &str) -> String {
+/// Where the VdirPathWrong fault points the front end's /ecp.
+pub const WRONG_ECP_PATH: &str = "C:\\inetpub\\wwwroot\\ecp";
+
+/// The file's text for an install root (with its trailing backslash); `wrong_ecp` points the
+/// front end's /ecp at [`WRONG_ECP_PATH`].
+pub fn application_host_config(install: &str, wrong_ecp: bool) -> String {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<configuration>\r\n  <system.applicationHost>\r\n    <sites>\r\n",
     );
@@ -48,7 +52,11 @@ pub fn application_host_config(install: &str) -> String {
         );
         for (vdir, front, back) in VDIRS {
             let folder = if id == 1 { front } else { back };
-            let path = format!("{install}{root}\\{folder}");
+            let path = if wrong_ecp && id == 1 && vdir == "ecp" {
+                WRONG_ECP_PATH.to_string()
+            } else {
+                format!("{install}{root}\\{folder}")
+            };
             s += &format!(
                 "        <application path=\"/{vdir}\" applicationPool=\"{pool}{}AppPool\">\r\n          <virtualDirectory path=\"/\" physicalPath=\"{}\" />\r\n        </application>\r\n",
                 vdir.replace('-', ""),

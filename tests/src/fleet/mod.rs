@@ -53,11 +53,13 @@ pub enum Fault {
     DotnetUnsupported,
     /// OWA and ECP fail with HTTP 500: ASP.NET cannot load an Exchange assembly (1309 events).
     OwaAssemblyLoad,
+    /// The front end's /ecp virtual directory points at the wrong folder.
+    VdirPathWrong,
 }
 
 impl Fault {
     /// Every fault, in a fixed order.
-    pub const ALL: [Fault; 14] = [
+    pub const ALL: [Fault; 15] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -72,6 +74,7 @@ impl Fault {
         Fault::ServicesDisabled,
         Fault::DotnetUnsupported,
         Fault::OwaAssemblyLoad,
+        Fault::VdirPathWrong,
     ];
 
     /// The finding id this fault must produce (reference/findings.md).
@@ -90,6 +93,7 @@ impl Fault {
             Fault::ServicesDisabled => "services.disabled-after-update",
             Fault::DotnetUnsupported => "dotnet.unsupported",
             Fault::OwaAssemblyLoad => "owa.assembly-load-500",
+            Fault::VdirPathWrong => "iis.vdir-path-wrong",
         }
     }
 
@@ -108,6 +112,7 @@ impl Fault {
             Fault::ServicesDisabled => 5,
             Fault::DotnetUnsupported => 6,
             Fault::OwaAssemblyLoad => 7,
+            Fault::VdirPathWrong => 8,
         }
     }
 }

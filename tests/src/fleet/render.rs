@@ -148,7 +148,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         .file(&format!(r"{install}Bin\ExSetup.exe"), exsetup)
         .file(
             r"C:\Windows\System32\inetsrv\config\applicationHost.config",
-            iis::application_host_config(&install),
+            iis::application_host_config(&install, h.has(Fault::VdirPathWrong)),
         )
         .file(
             r"C:\ExchangeSetupLogs\ExchangeSetup.log",

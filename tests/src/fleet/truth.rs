@@ -197,6 +197,7 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
             .collect(),
         Fault::DotnetUnsupported => vec![h.dotnet_release.to_string()],
         Fault::OwaAssemblyLoad => vec![super::events::MISSING_ASSEMBLY.into(), "/owa".into()],
+        Fault::VdirPathWrong => vec!["/ecp".into(), super::iis::WRONG_ECP_PATH.into()],
     }
 }
 
