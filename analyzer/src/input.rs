@@ -51,6 +51,8 @@ pub struct Frames {
     pub service_states: DataFrame,
     /// IIS virtual directories.
     pub iis_vdirs: DataFrame,
+    /// Config files OWA and ECP need.
+    pub config_files: DataFrame,
 }
 
 impl Frames {
@@ -77,10 +79,11 @@ impl Frames {
             pending_reboots: next(),
             service_states: next(),
             iis_vdirs: next(),
+            config_files: next(),
         })
     }
 
-    fn tables_mut(&mut self) -> [&mut DataFrame; 18] {
+    fn tables_mut(&mut self) -> [&mut DataFrame; 19] {
         [
             &mut self.hosts,
             &mut self.builds,
@@ -100,6 +103,7 @@ impl Frames {
             &mut self.pending_reboots,
             &mut self.service_states,
             &mut self.iis_vdirs,
+            &mut self.config_files,
         ]
     }
 

@@ -312,6 +312,44 @@ pub struct Vdir {
     pub provenance: String,
 }
 
+/// A config file OWA and ECP need.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFileRec {
+    /// Relative to the install root.
+    pub path: String,
+    /// `shared_web_config` or `web_config`.
+    pub kind: String,
+    /// Present in the copy.
+    pub exists: bool,
+    /// Not well-formed: why, with the line.
+    pub xml_error: String,
+    /// Lines with a literal %ExchangeInstallDir%.
+    pub unexpanded_lines: Vec<i64>,
+    /// The file.
+    pub provenance: String,
+}
+
+/// The install's OWA/ECP files.
+#[derive(Debug, Clone, Default)]
+pub struct InstallFiles {
+    /// FrontEnd\HttpProxy was in the copy.
+    pub front_end_present: bool,
+    /// ClientAccess was in the copy.
+    pub client_access_present: bool,
+    /// Version folders of ClientAccess\Owa\prem.
+    pub owa_prem_versions: Vec<String>,
+    /// Version folders of FrontEnd\HttpProxy\owa\auth.
+    pub owa_auth_versions: Vec<String>,
+    /// Version folders of ClientAccess\ecp.
+    pub ecp_versions: Vec<String>,
+    /// The ECP DLL's FileVersion.
+    pub ecp_dll_version: String,
+    /// Where they were looked at.
+    pub provenance: String,
+    /// Config files.
+    pub config_files: Vec<ConfigFileRec>,
+}
+
 /// Everything rules know about one host.
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -369,6 +407,10 @@ pub struct HostView {
     pub run_states: Vec<RunState>,
     /// IIS virtual directories.
     pub vdirs: Vec<Vdir>,
+    /// OwaVersion of the setup key.
+    pub owa_version: String,
+    /// The install's OWA/ECP files.
+    pub files: InstallFiles,
 }
 
 impl HostView {
@@ -463,6 +505,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let events = rows_by_snapshot(&frames.events)?;
     let run_states = rows_by_snapshot(&frames.service_states)?;
     let vdirs = rows_by_snapshot(&frames.iis_vdirs)?;
+    let config_files = rows_by_snapshot(&frames.config_files)?;
     let h = Cols(&frames.hosts);
     let mut out = Vec::with_capacity(frames.hosts.height());
     for i in 0..frames.hosts.height() {
@@ -480,6 +523,17 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             os_current_build: h.s("os_current_build", i),
             dotnet_release: h.i("dotnet_release", i),
             dotnet_provenance: h.s("dotnet_provenance", i),
+            owa_version: h.s("owa_version", i),
+            files: InstallFiles {
+                front_end_present: h.b("front_end_present", i),
+                client_access_present: h.b("client_access_present", i),
+                owa_prem_versions: split(&h.s("owa_prem_versions", i)),
+                owa_auth_versions: split(&h.s("owa_auth_versions", i)),
+                ecp_versions: split(&h.s("ecp_versions", i)),
+                ecp_dll_version: h.s("ecp_dll_version", i),
+                provenance: h.s("exchange_files_provenance", i),
+                config_files: Vec::new(),
+            },
             ..Default::default()
         };
         let b = Cols(&frames.builds);
@@ -689,6 +743,20 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             });
         }
         v.events.sort_by_key(|e| (e.time_ms, e.record_id));
+        let cf = Cols(&frames.config_files);
+        for &r in rows_of(&config_files, &id) {
+            v.files.config_files.push(ConfigFileRec {
+                path: cf.s("path", r),
+                kind: cf.s("kind", r),
+                exists: cf.b("exists", r),
+                xml_error: cf.s("xml_error", r),
+                unexpanded_lines: split(&cf.s("unexpanded_lines", r))
+                    .iter()
+                    .filter_map(|l| l.parse().ok())
+                    .collect(),
+                provenance: cf.s("provenance", r),
+            });
+        }
         let vd = Cols(&frames.iis_vdirs);
         for &r in rows_of(&vdirs, &id) {
             v.vdirs.push(Vdir {
@@ -711,6 +779,14 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         out.push(v);
     }
     Ok(out)
+}
+
+/// A comma-separated column as its items.
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The rows of one snapshot in a by-snapshot index.

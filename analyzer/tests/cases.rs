@@ -32,7 +32,7 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn findings(case: &Path) -> Vec<Finding> {
-    let s = collect(&TriageDir::new(case), Default::default()).unwrap();
+    let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(case), Default::default()).unwrap());
     let tmp = tempfile::tempdir().unwrap();
     exfleet_collector::output::write(&s, &tmp.path().join("host.pb")).unwrap();
     let (frames, skipped) = input::from_snapshots(tmp.path()).unwrap();

@@ -44,7 +44,7 @@ fn pipeline(hosts: &[HostSpec], as_of: NaiveDate) -> Vec<Finding> {
         fleet::render::write(h, 1, &dir).unwrap();
         let labels =
             LabelsFile::default().into_labels(h.dag.clone(), Some(h.role_group.clone()), None);
-        let s = collect(&TriageDir::new(&dir), labels).unwrap();
+        let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), labels).unwrap());
         exfleet_collector::output::write(&s, &snaps.join(format!("{}.json", h.name))).unwrap();
     }
     analyze(&snaps, as_of)
@@ -276,7 +276,7 @@ fn the_real_iis_layout_has_no_wrong_vdir() {
         dir.join("Windows/System32/inetsrv/config/applicationHost.config"),
     )
     .unwrap();
-    let s = collect(&TriageDir::new(&dir), Default::default()).unwrap();
+    let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), Default::default()).unwrap());
     assert!(
         s.iis_sites
             .iter()
@@ -292,6 +292,43 @@ fn the_real_iis_layout_has_no_wrong_vdir() {
         of(&got, "iis.vdir-path-wrong").is_empty(),
         "{:#?}",
         of(&got, "iis.vdir-path-wrong")
+    );
+}
+
+#[test]
+fn iis_shared_web_config_missing() {
+    let missing = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::SharedWebConfigMissing)
+    });
+    case(
+        "iis.shared-web-config-missing",
+        &[missing],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
+fn iis_config_variable_unexpanded() {
+    let unexpanded = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::ConfigVariableUnexpanded)
+    });
+    case(
+        "iis.config-variable-unexpanded",
+        &[unexpanded],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+#[test]
+fn owa_missing_images() {
+    let missing = with(healthy("EX01"), |h| h.faults.push(Fault::OwaMissingImages));
+    case(
+        "owa.missing-images",
+        &[missing],
+        &[healthy("EX01")],
+        today(),
     );
 }
 

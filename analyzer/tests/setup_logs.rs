@@ -43,11 +43,13 @@ fn every_expected_row_with_implemented_ids() {
         let logs = tmp.path().join("triage/ExchangeSetupLogs");
         std::fs::create_dir_all(&logs).unwrap();
         std::fs::copy(root.join(file), logs.join("ExchangeSetup.log")).unwrap();
-        let s = collect(
-            &TriageDir::new(tmp.path().join("triage")),
-            Default::default(),
-        )
-        .unwrap();
+        let s = exfleet_tests::at_sim_time(
+            collect(
+                &TriageDir::new(tmp.path().join("triage")),
+                Default::default(),
+            )
+            .unwrap(),
+        );
         let snaps = tmp.path().join("snaps");
         std::fs::create_dir_all(&snaps).unwrap();
         exfleet_collector::output::write(&s, &snaps.join("host.json")).unwrap();

@@ -34,8 +34,19 @@ pub fn write_fleet(cfg: &FleetConfig, out: &Path) -> std::io::Result<GroundTruth
     Ok(truth)
 }
 
+/// The simulated clock: when tests say their snapshots were collected (2026-11-23 12:00 UTC),
+/// so that an analysis "as of" a fixed date sees them whatever day the tests run.
+pub const SIM_NOW_MS: i64 = 1_795_435_200_000;
+
+/// A snapshot collected at [`SIM_NOW_MS`].
+pub fn at_sim_time(mut s: exfleet_proto::v1::Snapshot) -> exfleet_proto::v1::Snapshot {
+    s.collected_at_ms = SIM_NOW_MS;
+    s
+}
+
 /// Writes a fleet under `out` and collects every host with the real collector (labels
-/// included): the ground truth, and one snapshot per host in the ground truth's order.
+/// included), at the simulated clock: the ground truth, and one snapshot per host in the
+/// ground truth's order.
 pub fn collected_fleet(
     cfg: &FleetConfig,
     out: &Path,
@@ -47,7 +58,10 @@ pub fn collected_fleet(
         .iter()
         .map(|h| {
             let labels = LabelsFile::load(&out.join(&h.labels_file))?.into_labels(None, None, None);
-            Ok(collect(&TriageDir::new(out.join(&h.triage_dir)), labels)?)
+            Ok(at_sim_time(collect(
+                &TriageDir::new(out.join(&h.triage_dir)),
+                labels,
+            )?))
         })
         .collect::<anyhow::Result<_>>()?;
     Ok((truth, snapshots))

@@ -1,4 +1,4 @@
-//! The fact tables: each stored snapshot flattened into rows of eighteen tables, every row
+//! The fact tables: each stored snapshot flattened into rows of nineteen tables, every row
 //! keyed by `snapshot_id`, `host` and `collected_at_ms`. The schema is documented in
 //! `aggregator/DATASET.md`; columns are only ever added.
 
@@ -89,6 +89,18 @@ table!(
         error_count: i64,
         /// Where the .NET Release value was read.
         dotnet_provenance: String,
+        /// The install's FrontEnd\HttpProxy and ClientAccess folders were in the copy.
+        front_end_present: bool,
+        client_access_present: bool,
+        /// Version folders of OWA (ClientAccess\Owa\prem, FrontEnd\HttpProxy\owa\auth) and
+        /// ECP (ClientAccess\ecp), comma-separated.
+        owa_prem_versions: String,
+        owa_auth_versions: String,
+        ecp_versions: String,
+        /// FileVersion of the ECP DLL that selects the ECP folder.
+        ecp_dll_version: String,
+        /// Where the install's files were looked at.
+        exchange_files_provenance: String,
     }
 );
 
@@ -304,6 +316,22 @@ table!(
 );
 
 table!(
+    /// One row per config file OWA and ECP need (SharedWebConfig.config, vdir web.config).
+    ConfigFiles {
+        /// Relative to the install root.
+        path: String,
+        /// `shared_web_config` or `web_config`.
+        kind: String,
+        exists: bool,
+        /// Why it is not well-formed XML ("line 12: ..."), empty when it is.
+        xml_error: String,
+        /// Lines holding a literal %ExchangeInstallDir%, comma-separated.
+        unexpanded_lines: String,
+        provenance: String,
+    }
+);
+
+table!(
     /// One row per IIS virtual directory (applicationHost.config).
     IisVdirs {
         site: String,
@@ -397,10 +425,12 @@ pub struct Tables {
     pub service_states: ServiceStates,
     /// `iis_vdirs`.
     pub iis_vdirs: IisVdirs,
+    /// `config_files`.
+    pub config_files: ConfigFiles,
 }
 
 /// Names of the tables, as directory names of the dataset.
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 19] = [
     "hosts",
     "builds",
     "installed_updates",
@@ -419,6 +449,7 @@ pub const TABLES: [&str; 18] = [
     "pending_reboots",
     "service_states",
     "iis_vdirs",
+    "config_files",
 ];
 
 struct Key {
@@ -452,6 +483,7 @@ impl Tables {
             ("pending_reboots", self.pending_reboots.frame()?),
             ("service_states", self.service_states.frame()?),
             ("iis_vdirs", self.iis_vdirs.frame()?),
+            ("config_files", self.config_files.frame()?),
         ])
     }
 
@@ -505,6 +537,26 @@ impl Tables {
             .iter()
             .find(|x| matches!(&x.locator, Some(Locator::RegValue(r)) if r.value == "Release"));
         h.dotnet_provenance.push(provenance(&dotnet.cloned()));
+        let files = s.exchange_files.clone().unwrap_or_default();
+        h.front_end_present.push(files.front_end_present);
+        h.client_access_present.push(files.client_access_present);
+        h.owa_prem_versions.push(files.owa_prem_versions.join(","));
+        h.owa_auth_versions.push(files.owa_auth_versions.join(","));
+        h.ecp_versions.push(files.ecp_versions.join(","));
+        h.ecp_dll_version.push(files.ecp_dll_version.clone());
+        h.exchange_files_provenance
+            .push(provenance(&files.provenance));
+        for f in &files.config_files {
+            let t = &mut self.config_files;
+            t.key(&k);
+            t.path.push(f.path.clone());
+            t.kind.push(f.kind.clone());
+            t.exists.push(f.exists);
+            t.xml_error.push(f.xml_error.clone());
+            let lines: Vec<String> = f.unexpanded_lines.iter().map(u32::to_string).collect();
+            t.unexpanded_lines.push(lines.join(","));
+            t.provenance.push(provenance(&f.provenance));
+        }
         for r in &p.pending_reboot {
             let t = &mut self.pending_reboots;
             t.key(&k);

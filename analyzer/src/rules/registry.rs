@@ -7,8 +7,11 @@ use super::build::{
     product_eol::ProductEol, su_behind::SuBehind, su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
-use super::iis::{backend_binding_cert::BackendBindingCert, vdir_path_wrong::VdirPathWrong};
-use super::owa::assembly_load_500::AssemblyLoad500;
+use super::iis::{
+    backend_binding_cert::BackendBindingCert, config_variable_unexpanded::ConfigVariableUnexpanded,
+    shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
+};
+use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
 use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
@@ -30,6 +33,9 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &SuWrongCu,
     &BackendBindingCert,
     &VdirPathWrong,
+    &SharedWebConfigMissing,
+    &ConfigVariableUnexpanded,
+    &MissingImages,
     &AssemblyLoad500,
     &PendingReboot,
     &DotnetUnsupported,
@@ -88,9 +94,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("build.iu-blocks-su", FRONT_END),
     ("build.known-bad", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
-    ("owa.missing-images", FRONT_END),
-    ("iis.shared-web-config-missing", FRONT_END),
-    ("iis.config-variable-unexpanded", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
     ("os.dbcs-locale", FRONT_END),
     ("topology.cas-proxy-order", FRONT_END),

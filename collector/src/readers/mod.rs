@@ -2,6 +2,7 @@
 //! adding a module here and one line to [`read_all`].
 
 pub mod event_log;
+pub mod exchange_files;
 pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
@@ -26,7 +27,7 @@ pub trait Reader {
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
@@ -37,6 +38,7 @@ pub const NAMES: [&str; 10] = [
     msi_log::MsiLogs::NAME,
     event_log::EventLogs::NAME,
     sc_queryex::ScQueryex::NAME,
+    exchange_files::ExchangeFiles::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
@@ -52,4 +54,5 @@ pub fn read_all(dir: &TriageDir, out: &mut Sink) {
     msi_log::MsiLogs.read(dir, out);
     event_log::EventLogs.read(dir, out);
     sc_queryex::ScQueryex.read(dir, out);
+    exchange_files::ExchangeFiles.read(dir, out);
 }

@@ -9,6 +9,7 @@ pub mod builds;
 pub mod cert;
 pub mod events;
 pub mod iis;
+pub mod install_files;
 pub mod render;
 pub mod service_control;
 pub mod setup_log;
@@ -55,11 +56,17 @@ pub enum Fault {
     OwaAssemblyLoad,
     /// The front end's /ecp virtual directory points at the wrong folder.
     VdirPathWrong,
+    /// FrontEnd\HttpProxy\SharedWebConfig.config is missing.
+    SharedWebConfigMissing,
+    /// ClientAccess\ecp\web.config still holds %ExchangeInstallDir% (SU run unelevated).
+    ConfigVariableUnexpanded,
+    /// The OWA resource folder of the installed version is missing (SU run unelevated).
+    OwaMissingImages,
 }
 
 impl Fault {
     /// Every fault, in a fixed order.
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 18] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -75,6 +82,9 @@ impl Fault {
         Fault::DotnetUnsupported,
         Fault::OwaAssemblyLoad,
         Fault::VdirPathWrong,
+        Fault::SharedWebConfigMissing,
+        Fault::ConfigVariableUnexpanded,
+        Fault::OwaMissingImages,
     ];
 
     /// The finding id this fault must produce (reference/findings.md).
@@ -94,6 +104,9 @@ impl Fault {
             Fault::DotnetUnsupported => "dotnet.unsupported",
             Fault::OwaAssemblyLoad => "owa.assembly-load-500",
             Fault::VdirPathWrong => "iis.vdir-path-wrong",
+            Fault::SharedWebConfigMissing => "iis.shared-web-config-missing",
+            Fault::ConfigVariableUnexpanded => "iis.config-variable-unexpanded",
+            Fault::OwaMissingImages => "owa.missing-images",
         }
     }
 
@@ -113,6 +126,9 @@ impl Fault {
             Fault::DotnetUnsupported => 6,
             Fault::OwaAssemblyLoad => 7,
             Fault::VdirPathWrong => 8,
+            Fault::SharedWebConfigMissing => 9,
+            Fault::ConfigVariableUnexpanded => 10,
+            Fault::OwaMissingImages => 11,
         }
     }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::builds::{self, text};
 use super::cert::{self, StoreCert};
 use super::setup_log::{self, RunEnd, RunSpec};
-use super::{events, iis, service_control, Fault, HostSpec};
+use super::{events, iis, install_files, service_control, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
 use crate::regf::{HiveBuilder, RegData};
 use crate::triage::{triage, TriageBuilder};
@@ -162,6 +162,9 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         )
         .file(r"C:\Windows\System32\winevt\Logs\System.evtx", system);
     t = t.file(r"exfleet\sc-queryex.txt", service_control::sc_queryex(h));
+    for (path, content) in install_files::files(h) {
+        t = t.file(&path, content);
+    }
     if let Some(log) = service_control::log(h) {
         t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
     }

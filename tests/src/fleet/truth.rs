@@ -198,6 +198,9 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::DotnetUnsupported => vec![h.dotnet_release.to_string()],
         Fault::OwaAssemblyLoad => vec![super::events::MISSING_ASSEMBLY.into(), "/owa".into()],
         Fault::VdirPathWrong => vec!["/ecp".into(), super::iis::WRONG_ECP_PATH.into()],
+        Fault::SharedWebConfigMissing => vec!["SharedWebConfig.config is missing".into()],
+        Fault::ConfigVariableUnexpanded => vec!["%ExchangeInstallDir%".into(), "web.config".into()],
+        Fault::OwaMissingImages => vec![text(h.line.build(h.update))],
     }
 }
 

@@ -1,0 +1,258 @@
+//! The files of the Exchange install that OWA and ECP need after an update
+//! (reference/evidence.md): SharedWebConfig.config in FrontEnd\HttpProxy and ClientAccess
+//! (present, well-formed XML), the web.config of each virtual directory (well-formed, no
+//! literal `%ExchangeInstallDir%`), and the per-version resource folders of OWA and ECP with
+//! the ECP DLL's version that selects one.
+//!
+//! A file is only called missing when its folder is in the copy; a copy without the install
+//! tree says nothing about it.
+
+use exfleet_proto::v1::artifact_status::State;
+use exfleet_proto::v1::{ConfigFile, ExchangeFiles as Files};
+use quick_xml::events::Event;
+use quick_xml::Reader as XmlReader;
+
+use crate::provenance;
+use crate::readers::Reader;
+use crate::sink::Sink;
+use crate::text::{decode, LineIndex};
+use crate::triage::TriageDir;
+
+/// Reads the install's OWA/ECP files.
+pub struct ExchangeFiles;
+
+const SHARED: [&str; 2] = [
+    r"FrontEnd\HttpProxy\SharedWebConfig.config",
+    r"ClientAccess\SharedWebConfig.config",
+];
+
+/// Virtual directory folders whose web.config is checked, when the folder exists.
+const VDIRS: [&str; 16] = [
+    r"FrontEnd\HttpProxy\owa",
+    r"FrontEnd\HttpProxy\ecp",
+    r"FrontEnd\HttpProxy\EWS",
+    r"FrontEnd\HttpProxy\mapi",
+    r"FrontEnd\HttpProxy\sync",
+    r"FrontEnd\HttpProxy\OAB",
+    r"FrontEnd\HttpProxy\PowerShell",
+    r"FrontEnd\HttpProxy\autodiscover",
+    r"ClientAccess\Owa",
+    r"ClientAccess\ecp",
+    r"ClientAccess\exchweb\EWS",
+    r"ClientAccess\mapi\emsmdb",
+    r"ClientAccess\sync",
+    r"ClientAccess\OAB",
+    r"ClientAccess\PowerShell-Proxy",
+    r"ClientAccess\Autodiscover",
+];
+
+const UNEXPANDED: &str = "%ExchangeInstallDir%";
+
+impl Reader for ExchangeFiles {
+    const NAME: &'static str = "exchange_files";
+
+    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+        let install = out
+            .evidence()
+            .exchange
+            .as_ref()
+            .map(|e| e.install_path.clone())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| r"C:\Program Files\Microsoft\Exchange Server\V15\".into());
+        let root = install.trim_end_matches('\\').to_string();
+        let at = |rel: &str| format!(r"{root}\{rel}");
+        let front = dir.resolve(&at(r"FrontEnd\HttpProxy"));
+        let client = dir.resolve(&at("ClientAccess"));
+        if front.is_none() && client.is_none() {
+            out.absent(Self::NAME, &dir.expected(&at(r"FrontEnd\HttpProxy")));
+            return;
+        }
+        let mut files = Files {
+            front_end_present: front.is_some(),
+            client_access_present: client.is_some(),
+            install_path: install.clone(),
+            ..Default::default()
+        };
+        let mut damaged = false;
+        for rel in SHARED {
+            let parent = rel.rsplit_once('\\').map_or("", |(p, _)| p);
+            if dir.resolve(&at(parent)).is_none() {
+                continue;
+            }
+            let f = config_file(dir, &at(rel), rel, "shared_web_config", out);
+            damaged |= !f.xml_error.is_empty();
+            files.config_files.push(f);
+        }
+        for vdir in VDIRS {
+            if dir.resolve(&at(vdir)).is_none() {
+                continue;
+            }
+            let rel = format!(r"{vdir}\web.config");
+            let f = config_file(dir, &at(&rel), &rel, "web_config", out);
+            damaged |= !f.xml_error.is_empty();
+            files.config_files.push(f);
+        }
+        files.owa_prem_versions = versions(dir, &at(r"ClientAccess\Owa\prem"));
+        files.owa_auth_versions = versions(dir, &at(r"FrontEnd\HttpProxy\owa\auth"));
+        files.ecp_versions = versions(dir, &at(r"ClientAccess\ecp"));
+        let dll = at(r"ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll");
+        if let Some(file) = dir.resolve(&dll) {
+            let path = dir.display(&file);
+            match std::fs::read(&file).map_err(|e| ("io", e.to_string())) {
+                Ok(bytes) => match super::exsetup::read_version(&bytes) {
+                    Ok(v) => files.ecp_dll_version = v.fixed_version,
+                    Err((kind, msg)) => {
+                        damaged = true;
+                        out.error(Self::NAME, kind, &path, None, format!("{path}: {msg}"));
+                    }
+                },
+                Err((kind, msg)) => {
+                    damaged = true;
+                    out.error(Self::NAME, kind, &path, None, format!("{path}: {msg}"));
+                }
+            }
+        }
+        let shown = front.or(client).expect("one of them is present");
+        let path = dir.display(&shown);
+        files.provenance = Some(provenance::file(Self::NAME, &path));
+        out.evidence_mut().exchange_files = Some(files);
+        let state = if damaged { State::Partial } else { State::Read };
+        out.artifact(Self::NAME, &path, state);
+    }
+}
+
+/// Reads one config file: present, well-formed, unexpanded variables.
+fn config_file(
+    dir: &TriageDir,
+    windows: &str,
+    rel: &str,
+    kind: &str,
+    out: &mut Sink,
+) -> ConfigFile {
+    let mut f = ConfigFile {
+        path: rel.to_string(),
+        kind: kind.to_string(),
+        ..Default::default()
+    };
+    let Some(file) = dir.resolve(windows) else {
+        f.provenance = Some(provenance::file(
+            ExchangeFiles::NAME,
+            &dir.expected(windows),
+        ));
+        return f;
+    };
+    f.exists = true;
+    let path = dir.display(&file);
+    f.provenance = Some(provenance::file(ExchangeFiles::NAME, &path));
+    let text = match std::fs::read(&file) {
+        Ok(b) => decode(&b),
+        Err(e) => {
+            f.xml_error = format!("unreadable: {e}");
+            out.error(
+                ExchangeFiles::NAME,
+                "io",
+                &path,
+                None,
+                format!("{path}: {e}"),
+            );
+            return f;
+        }
+    };
+    f.unexpanded_lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(UNEXPANDED))
+        .map(|(i, _)| i as u32 + 1)
+        .collect();
+    if let Some((offset, message)) = xml_error(&text) {
+        let line = LineIndex::new(&text).line(offset);
+        f.xml_error = format!("line {line}: {message}");
+        out.error(
+            ExchangeFiles::NAME,
+            "malformed_xml",
+            &path,
+            Some(provenance::line(ExchangeFiles::NAME, &path, line)),
+            format!("{path}: line {line}: {message}"),
+        );
+    }
+    f
+}
+
+/// The first well-formedness error of an XML text (byte offset, message); an empty file or one
+/// without a root element is an error too.
+pub fn xml_error(text: &str) -> Option<(usize, String)> {
+    let mut reader = XmlReader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    let mut roots = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => {
+                if depth == 0 {
+                    roots += 1;
+                }
+                depth += 1;
+            }
+            Ok(Event::Empty(_)) if depth == 0 => roots += 1,
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Eof) => {
+                return if depth > 0 {
+                    Some((
+                        text.len(),
+                        format!("{depth} element(s) not closed at the end"),
+                    ))
+                } else if roots == 0 {
+                    Some((0, "no root element".into()))
+                } else {
+                    None
+                };
+            }
+            Err(e) => return Some((reader.error_position() as usize, e.to_string())),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Names of the subfolders of a folder that are versions (digits and dots), sorted.
+fn versions(dir: &TriageDir, windows: &str) -> Vec<String> {
+    let Some(folder) = dir.resolve(windows) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains('.') && n.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn well_formed_or_located() {
+        assert_eq!(xml_error("<configuration><a/></configuration>"), None);
+        let (at, _) = xml_error("<configuration>\n<a>\n</b>\n</configuration>").unwrap();
+        assert_eq!(
+            LineIndex::new("<configuration>\n<a>\n</b>\n</configuration>").line(at),
+            3
+        );
+        assert!(xml_error("").is_some());
+        assert!(xml_error("<configuration>").is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "(<a>|</a>|<b/>|<!--|-->|\\PC{0,8}){0,20}") {
+            let _ = xml_error(&s);
+        }
+    }
+}
