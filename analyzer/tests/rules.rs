@@ -333,6 +333,12 @@ fn owa_missing_images() {
 }
 
 #[test]
+fn build_iu_blocks_su() {
+    let iu = with(healthy("EX01"), |h| h.faults.push(Fault::IuInstalled));
+    case("build.iu-blocks-su", &[iu], &[healthy("EX01")], today());
+}
+
+#[test]
 fn os_pending_reboot() {
     let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));
     case("os.pending-reboot", &[pending], &[healthy("EX01")], today());

@@ -62,11 +62,13 @@ pub enum Fault {
     ConfigVariableUnexpanded,
     /// The OWA resource folder of the installed version is missing (SU run unelevated).
     OwaMissingImages,
+    /// An Interim Update is installed (the next SU will not install over it).
+    IuInstalled,
 }
 
 impl Fault {
     /// Every fault, in a fixed order.
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 19] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -85,6 +87,7 @@ impl Fault {
         Fault::SharedWebConfigMissing,
         Fault::ConfigVariableUnexpanded,
         Fault::OwaMissingImages,
+        Fault::IuInstalled,
     ];
 
     /// The finding id this fault must produce (reference/findings.md).
@@ -107,6 +110,7 @@ impl Fault {
             Fault::SharedWebConfigMissing => "iis.shared-web-config-missing",
             Fault::ConfigVariableUnexpanded => "iis.config-variable-unexpanded",
             Fault::OwaMissingImages => "owa.missing-images",
+            Fault::IuInstalled => "build.iu-blocks-su",
         }
     }
 
@@ -129,6 +133,7 @@ impl Fault {
             Fault::SharedWebConfigMissing => 9,
             Fault::ConfigVariableUnexpanded => 10,
             Fault::OwaMissingImages => 11,
+            Fault::IuInstalled => 12,
         }
     }
 }

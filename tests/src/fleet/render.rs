@@ -78,6 +78,9 @@ pub const SERVICES: [(&str, &str, u32); 24] = [
     ("Winmgmt", "Windows Management Instrumentation", 2),
 ];
 
+/// The KB of the Interim Update the IuInstalled fault installs.
+pub const IU_KB: &str = "KB5099901";
+
 /// Services ServiceControl.ps1 disables during an SU install (reference/evidence.md); the
 /// ServicesDisabled fault leaves them so. POP/IMAP are Manual by default and not among them.
 pub fn disabled_by_fault() -> Vec<&'static str> {
@@ -285,6 +288,15 @@ fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
         let key = format!(r"Microsoft\Updates\{}\{kb}", h.line.updates_folder);
         s.set(&key, "PackageName", RegData::Sz(h.line.package_name(i)));
         s.set(&key, "InstalledDate", RegData::Sz(date.into()));
+    }
+    if h.has(Fault::IuInstalled) {
+        let key = format!(r"Microsoft\Updates\{}\{IU_KB}", h.line.updates_folder);
+        let name = format!(
+            "Interim Update for {} {} ({IU_KB})",
+            h.line.product_words, h.line.cu_words
+        );
+        s.set(&key, "PackageName", RegData::Sz(name));
+        s.set(&key, "InstalledDate", RegData::Sz("11/02/2026".into()));
     }
     if h.has(Fault::SuWrongCu) {
         // An SU for CU14 put on a CU15 server: the same one on every host with this fault.

@@ -201,6 +201,7 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::SharedWebConfigMissing => vec!["SharedWebConfig.config is missing".into()],
         Fault::ConfigVariableUnexpanded => vec!["%ExchangeInstallDir%".into(), "web.config".into()],
         Fault::OwaMissingImages => vec![text(h.line.build(h.update))],
+        Fault::IuInstalled => vec![super::render::IU_KB.into(), "Interim Update".into()],
     }
 }
 
