@@ -333,6 +333,16 @@ fn owa_missing_images() {
 }
 
 #[test]
+fn build_known_bad() {
+    // Exchange SE RTM itself (15.2.2562.17) has the hybrid online archiving issue.
+    let rtm = with(healthy("EX01"), |h| {
+        h.update = None;
+        h.exsetup_build = h.line.build(None);
+    });
+    case("build.known-bad", &[rtm], &[healthy("EX01")], today());
+}
+
+#[test]
 fn build_iu_blocks_su() {
     let iu = with(healthy("EX01"), |h| h.faults.push(Fault::IuInstalled));
     case("build.iu-blocks-su", &[iu], &[healthy("EX01")], today());

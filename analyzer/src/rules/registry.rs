@@ -4,8 +4,8 @@
 
 use super::build::{
     cu_out_of_support::CuOutOfSupport, file_registry_mismatch::FileRegistryMismatch,
-    iu_blocks_su::IuBlocksSu, product_eol::ProductEol, su_behind::SuBehind, su_wrong_cu::SuWrongCu,
-    unknown::Unknown,
+    iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol, su_behind::SuBehind,
+    su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
 use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
 use super::iis::{
@@ -33,6 +33,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &FileRegistryMismatch,
     &SuWrongCu,
     &IuBlocksSu,
+    &KnownBad,
     &BackendBindingCert,
     &VdirPathWrong,
     &SharedWebConfigMissing,
@@ -93,7 +94,6 @@ const ANALYTICS: &str = "7: fleet analytics, history and the report";
 
 /// Ids of reference/findings.md not implemented yet, and the issue that brings each.
 pub const PENDING: &[(&str, &str)] = &[
-    ("build.known-bad", FRONT_END),
     ("dotnet.upgrade-order", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
     ("os.dbcs-locale", FRONT_END),

@@ -3,6 +3,7 @@
 pub mod cu_out_of_support;
 pub mod file_registry_mismatch;
 pub mod iu_blocks_su;
+pub mod known_bad;
 pub mod package;
 pub mod product_eol;
 pub mod su_behind;

@@ -1,0 +1,119 @@
+//! `build.known-bad`.
+
+use crate::catalog::Build;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{action_of, Context, Rule};
+use crate::view::HostView;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The running build (ExSetup.exe) is one with a published known issue that a later build of the same CU fixes (reference/exchange-builds.md, \"Known build issues\": the OWA redirect of November 2021, the ServiceHost crash of March 2022, the January and February 2023 SU issues, March 2024, the pulled November 2024 SU, hybrid online archiving). Entries without a fixing build on the same line, and the open-ended pickup-folder ranges, are not judged.
+## Evidence
+ExSetup.exe's build, the issue and its KB where there is one, and the build that fixes it.
+## Action
+Install the build that fixes the issue (or the newest SU of the CU, which includes it) from an elevated prompt.
+## Source
+reference/exchange-builds.md (Known build issues, from HealthChecker's Invoke-AnalyzerKnownBuildIssues.ps1).";
+
+/// `build.known-bad`; its catalog entry is [`DOC`].
+pub struct KnownBad;
+
+/// (issue build, fixing revision on the same line, the issue).
+const KNOWN: [([u16; 4], u16, &str); 27] = [
+    ([15, 2, 986, 14], 15, "OWA redirection issue (KB5008997)"),
+    ([15, 2, 922, 19], 20, "OWA redirection issue (KB5008997)"),
+    ([15, 1, 2375, 17], 18, "OWA redirection issue (KB5008997)"),
+    ([15, 1, 2308, 20], 21, "OWA redirection issue (KB5008997)"),
+    ([15, 0, 1497, 26], 28, "OWA redirection issue (KB5008997)"),
+    (
+        [15, 2, 1118, 7],
+        9,
+        "Exchange Service Host crash (KB5013118)",
+    ),
+    (
+        [15, 2, 986, 22],
+        26,
+        "Exchange Service Host crash (KB5013118)",
+    ),
+    (
+        [15, 1, 2507, 6],
+        9,
+        "Exchange Service Host crash (KB5013118)",
+    ),
+    (
+        [15, 1, 2375, 24],
+        28,
+        "Exchange Service Host crash (KB5013118)",
+    ),
+    (
+        [15, 0, 1497, 33],
+        36,
+        "Exchange Service Host crash (KB5013118)",
+    ),
+    (
+        [15, 0, 1497, 45],
+        47,
+        "January 2023 SU issue (serialized data signing, Exchange 2013)",
+    ),
+    ([15, 1, 2507, 17], 21, "January 2023 SU known issues"),
+    ([15, 2, 986, 37], 41, "January 2023 SU known issues"),
+    ([15, 2, 1118, 21], 25, "January 2023 SU known issues"),
+    ([15, 2, 1118, 25], 26, "February 2023 SU known issues"),
+    ([15, 2, 986, 41], 42, "February 2023 SU known issues"),
+    ([15, 1, 2507, 21], 23, "February 2023 SU known issues"),
+    (
+        [15, 2, 1544, 9],
+        11,
+        "March 2024 SU known issues (KB5037171)",
+    ),
+    (
+        [15, 2, 1258, 32],
+        34,
+        "March 2024 SU known issues (KB5037171)",
+    ),
+    (
+        [15, 1, 2507, 37],
+        39,
+        "March 2024 SU known issues (KB5037171)",
+    ),
+    ([15, 2, 1544, 13], 14, "November 2024 SU, pulled"),
+    ([15, 2, 1258, 38], 39, "November 2024 SU, pulled"),
+    ([15, 1, 2507, 43], 44, "November 2024 SU, pulled"),
+    ([15, 2, 2562, 17], 27, "hybrid online archiving issue"),
+    ([15, 2, 1748, 24], 37, "hybrid online archiving issue"),
+    ([15, 2, 1544, 25], 34, "hybrid online archiving issue"),
+    ([15, 1, 2507, 55], 59, "hybrid online archiving issue"),
+];
+
+/// The known issue of a build and the revision that fixes it.
+pub fn issue(b: &Build) -> Option<(u16, &'static str)> {
+    KNOWN
+        .iter()
+        .find(|(bad, _, _)| bad.iter().zip(b.0.iter()).all(|(x, y)| u32::from(*x) == *y))
+        .map(|(_, fix, what)| (*fix, *what))
+}
+
+impl Rule for KnownBad {
+    fn id(&self) -> &'static str {
+        "build.known-bad"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+        let Some(b) = h.exsetup else { return };
+        let Some((fix, what)) = issue(&b) else { return };
+        let fixed = format!("{}.{}.{}.{fix}", b.0[0], b.0[1], b.0[2]);
+        let ev = vec![
+            Evidence::new(format!("ExSetup.exe is {b}: {what}"), &h.exsetup_provenance),
+            Evidence::new(format!("fixed in {fixed}"), ""),
+        ];
+        let title = format!("Build {b} has a known issue ({what}); {fixed} fixes it");
+        let mut f = self.finding(h, title, ev, &action_of(DOC));
+        f.signature = format!("{b}: {what}");
+        out.push(f);
+    }
+}
