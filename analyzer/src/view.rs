@@ -409,6 +409,12 @@ pub struct HostView {
     pub vdirs: Vec<Vdir>,
     /// OwaVersion of the setup key.
     pub owa_version: String,
+    /// The Exchange setup key (`v15`, `v14` for Exchange 2010).
+    pub setup_key: String,
+    /// ANSI code page (ACP).
+    pub ansi_code_page: String,
+    /// Where it was read.
+    pub code_page_provenance: String,
     /// The install's OWA/ECP files.
     pub files: InstallFiles,
 }
@@ -524,6 +530,9 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
             dotnet_release: h.i("dotnet_release", i),
             dotnet_provenance: h.s("dotnet_provenance", i),
             owa_version: h.s("owa_version", i),
+            setup_key: h.s("exchange_setup_key", i),
+            ansi_code_page: h.s("ansi_code_page", i),
+            code_page_provenance: h.s("code_page_provenance", i),
             files: InstallFiles {
                 front_end_present: h.b("front_end_present", i),
                 client_access_present: h.b("client_access_present", i),

@@ -348,6 +348,77 @@ fn build_iu_blocks_su() {
     case("build.iu-blocks-su", &[iu], &[healthy("EX01")], today());
 }
 
+/// An Exchange 2010 server on Windows Server 2012 R2, its ANSI code page `acp`, written with
+/// the triage builder (the fleet simulator makes Exchange 2013 and later only).
+fn exchange_2010(acp: &str, dir: &Path) {
+    use exfleet_tests::regf::RegData;
+    exfleet_tests::triage::triage()
+        .system(|s| {
+            s.set("Select", "Current", RegData::Dword(1));
+            s.set(
+                r"ControlSet001\Control\ComputerName\ComputerName",
+                "ComputerName",
+                RegData::Sz("EX2010".into()),
+            );
+            s.set(
+                r"ControlSet001\Control\Nls\CodePage",
+                "ACP",
+                RegData::Sz(acp.into()),
+            );
+        })
+        .software(|s| {
+            let setup = r"Microsoft\ExchangeServer\v14\Setup";
+            s.set(
+                setup,
+                "MsiInstallPath",
+                RegData::Sz(r"C:\Program Files\Microsoft\Exchange Server\V14\".into()),
+            );
+            for (name, v) in [
+                ("MsiProductMajor", 14),
+                ("MsiProductMinor", 3),
+                ("MsiBuildMajor", 123),
+                ("MsiBuildMinor", 4),
+            ] {
+                s.set(setup, name, RegData::Dword(v));
+            }
+            let nt = r"Microsoft\Windows NT\CurrentVersion";
+            s.set(
+                nt,
+                "ProductName",
+                RegData::Sz("Windows Server 2012 R2 Standard".into()),
+            );
+            s.set(nt, "CurrentBuild", RegData::Sz("9600".into()));
+        })
+        .build(dir)
+        .unwrap();
+}
+
+#[test]
+fn os_dbcs_locale() {
+    let run = |acp: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        exchange_2010(acp, &tmp.path().join("EX2010"));
+        let s = exfleet_tests::at_sim_time(
+            collect(
+                &TriageDir::new(tmp.path().join("EX2010")),
+                Default::default(),
+            )
+            .unwrap(),
+        );
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join("EX2010.json")).unwrap();
+        analyze(&snaps, today())
+    };
+    let japanese = run("932");
+    let hits = of(&japanese, "os.dbcs-locale");
+    assert_eq!(hits.len(), 1, "{japanese:#?}");
+    insta::with_settings!({ snapshot_suffix => "os.dbcs-locale" }, {
+        insta::assert_json_snapshot!("case", hits, { "[].snapshot_id" => "[snapshot]" });
+    });
+    assert!(of(&run("1252"), "os.dbcs-locale").is_empty());
+}
+
 #[test]
 fn os_pending_reboot() {
     let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));

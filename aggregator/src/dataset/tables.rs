@@ -101,6 +101,8 @@ table!(
         ecp_dll_version: String,
         /// Where the install's files were looked at.
         exchange_files_provenance: String,
+        /// Where the ANSI code page (ACP) was read.
+        code_page_provenance: String,
     }
 );
 
@@ -537,6 +539,11 @@ impl Tables {
             .iter()
             .find(|x| matches!(&x.locator, Some(Locator::RegValue(r)) if r.value == "Release"));
         h.dotnet_provenance.push(provenance(&dotnet.cloned()));
+        let acp = p
+            .provenance
+            .iter()
+            .find(|x| matches!(&x.locator, Some(Locator::RegValue(r)) if r.value == "ACP"));
+        h.code_page_provenance.push(provenance(&acp.cloned()));
         let files = s.exchange_files.clone().unwrap_or_default();
         h.front_end_present.push(files.front_end_present);
         h.client_access_present.push(files.client_access_present);

@@ -13,7 +13,9 @@ use super::iis::{
     shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
 };
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
-use super::platform::{dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot};
+use super::platform::{
+    dbcs_locale::DbcsLocale, dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot,
+};
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
     state_cache_left::StateCacheLeft,
@@ -42,6 +44,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &AssemblyLoad500,
     &PendingReboot,
     &DotnetUnsupported,
+    &DbcsLocale,
     &Success,
     &Interrupted,
     &InstallFromBin,
@@ -96,7 +99,6 @@ const ANALYTICS: &str = "7: fleet analytics, history and the report";
 pub const PENDING: &[(&str, &str)] = &[
     ("dotnet.upgrade-order", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
-    ("os.dbcs-locale", FRONT_END),
     ("topology.cas-proxy-order", FRONT_END),
     ("fleet.failure-correlate", ANALYTICS),
     ("fleet.incident-window", ANALYTICS),

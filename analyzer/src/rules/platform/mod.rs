@@ -1,4 +1,5 @@
 //! Platform rules: the operating system and the .NET Framework under Exchange.
 
+pub mod dbcs_locale;
 pub mod dotnet_unsupported;
 pub mod pending_reboot;
