@@ -351,6 +351,12 @@ fn build_iu_blocks_su() {
 /// An Exchange 2010 server on Windows Server 2012 R2, its ANSI code page `acp`, written with
 /// the triage builder (the fleet simulator makes Exchange 2013 and later only).
 fn exchange_2010(acp: &str, dir: &Path) {
+    exchange_2010_on(acp, [14, 3, 513, 0], "EX2010", dir);
+}
+
+/// [`exchange_2010`] with ExSetup.exe at `build` and the computer name `name`.
+fn exchange_2010_on(acp: &str, build: [u16; 4], name: &str, dir: &Path) {
+    use exfleet_tests::pe::{image_with_version, VersionInfo};
     use exfleet_tests::regf::RegData;
     exfleet_tests::triage::triage()
         .system(|s| {
@@ -358,7 +364,7 @@ fn exchange_2010(acp: &str, dir: &Path) {
             s.set(
                 r"ControlSet001\Control\ComputerName\ComputerName",
                 "ComputerName",
-                RegData::Sz("EX2010".into()),
+                RegData::Sz(name.into()),
             );
             s.set(
                 r"ControlSet001\Control\Nls\CodePage",
@@ -389,8 +395,42 @@ fn exchange_2010(acp: &str, dir: &Path) {
             );
             s.set(nt, "CurrentBuild", RegData::Sz("9600".into()));
         })
+        .file(
+            r"C:\Program Files\Microsoft\Exchange Server\V14\Bin\ExSetup.exe",
+            image_with_version(&VersionInfo::exchange(build)),
+        )
         .build(dir)
         .unwrap();
+}
+
+#[test]
+fn topology_cas_proxy_order() {
+    // (name, role group, rollup build)
+    let run = |fleet: &[(&str, &str, [u16; 4])]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        for (name, group, build) in fleet {
+            let dir = tmp.path().join(name);
+            exchange_2010_on("1252", *build, name, &dir);
+            let labels = LabelsFile::default().into_labels(None, Some(group.to_string()), None);
+            let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), labels).unwrap());
+            exfleet_collector::output::write(&s, &snaps.join(format!("{name}.json"))).unwrap();
+        }
+        analyze(&snaps, today())
+    };
+    let (ru31, ru32) = ([14, 3, 509, 0], [14, 3, 513, 0]);
+    // The internal CAS got Rollup 32 while the Internet-facing one is still on 31.
+    let wrong = run(&[("CASNET1", "cas-internet", ru31), ("CASINT1", "cas", ru32)]);
+    let hits = of(&wrong, "topology.cas-proxy-order");
+    assert_eq!(hits.len(), 1, "{wrong:#?}");
+    assert_eq!(hits[0].hosts, ["CASINT1", "CASNET1"]);
+    insta::with_settings!({ snapshot_suffix => "topology.cas-proxy-order" }, {
+        insta::assert_json_snapshot!("case", hits);
+    });
+    // The right order: Internet-facing first.
+    let right = run(&[("CASNET1", "cas-internet", ru32), ("CASINT1", "cas", ru31)]);
+    assert!(of(&right, "topology.cas-proxy-order").is_empty());
 }
 
 #[test]

@@ -7,7 +7,10 @@ use super::build::{
     iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol, su_behind::SuBehind,
     su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
-use super::fleet::{build_drift::BuildDrift, mismatch_pattern::MismatchPattern, FleetRule};
+use super::fleet::{
+    build_drift::BuildDrift, cas_proxy_order::CasProxyOrder, mismatch_pattern::MismatchPattern,
+    FleetRule,
+};
 use super::iis::{
     backend_binding_cert::BackendBindingCert, config_variable_unexpanded::ConfigVariableUnexpanded,
     shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
@@ -90,7 +93,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
 ];
 
 /// Fleet rules, run after the host rules.
-pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern];
+pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern, &CasProxyOrder];
 
 const FRONT_END: &str = "6: event logs, the web front end, services and platform";
 const ANALYTICS: &str = "7: fleet analytics, history and the report";
@@ -99,7 +102,6 @@ const ANALYTICS: &str = "7: fleet analytics, history and the report";
 pub const PENDING: &[(&str, &str)] = &[
     ("dotnet.upgrade-order", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
-    ("topology.cas-proxy-order", FRONT_END),
     ("fleet.failure-correlate", ANALYTICS),
     ("fleet.incident-window", ANALYTICS),
     ("fleet.stale-collection", ANALYTICS),

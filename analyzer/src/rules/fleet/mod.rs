@@ -2,6 +2,7 @@
 //! and the host findings.
 
 pub mod build_drift;
+pub mod cas_proxy_order;
 pub mod mismatch_pattern;
 
 use polars::prelude::*;

@@ -1,0 +1,114 @@
+//! `topology.cas-proxy-order`.
+
+use polars::prelude::*;
+
+use super::FleetRule;
+use crate::catalog::Build;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::input::Frames;
+use crate::rules::{action_of, Context};
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Exchange 2010 with CAS-CAS proxying: an internal Client Access server runs a newer build than an Internet-facing one, so the Internet-facing CAS proxies to a newer version (Exchange 2010 requires the Internet-facing CAS servers to be updated first). Internet-facing servers are those whose role-group label contains \"internet\"; internal ones those whose label contains \"cas\" without it.
+## Evidence
+Each internal CAS with its build, and the Internet-facing CAS that are older.
+## Action
+Update the Internet-facing Client Access servers to the same rollup now, and next time update them first, then the internal ones.
+## Source
+seeds: Exchange 2010 CAS-CAS proxying update order; reference/findings.md.";
+
+/// `topology.cas-proxy-order`; its catalog entry is [`DOC`].
+pub struct CasProxyOrder;
+
+impl FleetRule for CasProxyOrder {
+    fn id(&self) -> &'static str {
+        "topology.cas-proxy-order"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(
+        &self,
+        frames: &Frames,
+        _: &DataFrame,
+        _: &Context,
+        out: &mut Vec<Finding>,
+    ) -> PolarsResult<()> {
+        if frames.hosts.height() == 0 {
+            return Ok(());
+        }
+        let cas = frames
+            .hosts
+            .clone()
+            .lazy()
+            .filter(col("exchange_setup_key").eq(lit("v14")))
+            .select([
+                col("host"),
+                col("role_group").str().to_lowercase().alias("group"),
+                col("exsetup_version"),
+            ])
+            .sort(["host"], Default::default())
+            .collect()?;
+        let hosts = cas.column("host")?.str()?.clone();
+        let groups = cas.column("group")?.str()?.clone();
+        let builds = cas.column("exsetup_version")?.str()?.clone();
+        let (mut internet, mut internal) = (Vec::new(), Vec::new());
+        for i in 0..cas.height() {
+            let (Some(h), Some(g), Some(b)) = (hosts.get(i), groups.get(i), builds.get(i)) else {
+                continue;
+            };
+            let Some(b) = Build::parse(b) else { continue };
+            if g.contains("internet") {
+                internet.push((h.to_string(), b));
+            } else if g.contains("cas") {
+                internal.push((h.to_string(), b));
+            }
+        }
+        let mut ev = Vec::new();
+        let mut concerned: Vec<String> = Vec::new();
+        for (h, b) in &internal {
+            let older: Vec<String> = internet
+                .iter()
+                .filter(|(_, ib)| ib < b)
+                .map(|(ih, ib)| format!("{ih} ({ib})"))
+                .collect();
+            if older.is_empty() {
+                continue;
+            }
+            ev.push(Evidence::new(
+                format!(
+                    "internal CAS {h} runs {b}, newer than Internet-facing {}",
+                    older.join(", ")
+                ),
+                "hosts.exsetup_version, hosts.role_group",
+            ));
+            concerned.push(h.clone());
+            for (ih, ib) in &internet {
+                if ib < b && !concerned.contains(ih) {
+                    concerned.push(ih.clone());
+                }
+            }
+        }
+        if ev.is_empty() {
+            return Ok(());
+        }
+        concerned.sort();
+        out.push(Finding {
+            id: self.id().into(),
+            severity: self.severity(),
+            host: "fleet".into(),
+            snapshot_id: String::new(),
+            title: "Internal Exchange 2010 CAS updated before the Internet-facing ones".into(),
+            evidence: ev,
+            action: action_of(DOC),
+            group: "exchange-2010-cas".into(),
+            hosts: concerned,
+            signature: String::new(),
+        });
+        Ok(())
+    }
+}
