@@ -460,6 +460,55 @@ fn os_dbcs_locale() {
 }
 
 #[test]
+fn dotnet_upgrade_order() {
+    use exfleet_tests::fleet::setup_log::{self, RunEnd};
+    // A 2019 CU14 server on .NET `release` whose last setup run, an upgrade to CU15, failed.
+    let run = |release: u32| {
+        let h = with(healthy("EX01"), |h| {
+            h.line = &builds::EX2019_CU14;
+            h.update = Some(builds::EX2019_CU14.latest());
+            h.exsetup_build = builds::EX2019_CU14.build(h.update);
+            h.dotnet_release = release;
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("EX01");
+        fleet::render::write(&h, 1, &dir).unwrap();
+        let mut runs = fleet::render::runs(&h);
+        let mut upgrade = runs[0].clone();
+        upgrade.setup_version = builds::text(builds::EX2019_CU15.base);
+        upgrade.previous = Some(builds::text(builds::EX2019_CU14.base));
+        upgrade.start = chrono::NaiveDate::from_ymd_opt(2026, 11, 16)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        upgrade.end = RunEnd::FailedUnknown;
+        runs.push(upgrade);
+        let log = TriageDir::new(&dir)
+            .resolve(r"C:\ExchangeSetupLogs\ExchangeSetup.log")
+            .unwrap();
+        std::fs::write(log, setup_log::render(&runs, '/')).unwrap();
+        let s =
+            exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), Default::default()).unwrap());
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join("EX01.json")).unwrap();
+        analyze(&snaps, today())
+    };
+    let old = run(461_808);
+    let hits = of(&old, "dotnet.upgrade-order");
+    assert_eq!(hits.len(), 1, "{old:#?}");
+    // It explains the failed run: no setup.unknown-error beside it.
+    assert!(of(&old, "setup.unknown-error").is_empty());
+    insta::with_settings!({ snapshot_suffix => "dotnet.upgrade-order" }, {
+        insta::assert_json_snapshot!("case", hits, { "[].snapshot_id" => "[snapshot]" });
+    });
+    // On .NET 4.8 the same failure is not about the order.
+    let fine = run(528_040);
+    assert!(of(&fine, "dotnet.upgrade-order").is_empty());
+    assert_eq!(of(&fine, "setup.unknown-error").len(), 1);
+}
+
+#[test]
 fn os_pending_reboot() {
     let pending = with(healthy("EX01"), |h| h.faults.push(Fault::PendingReboot));
     case("os.pending-reboot", &[pending], &[healthy("EX01")], today());

@@ -17,7 +17,8 @@ use super::iis::{
 };
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
 use super::platform::{
-    dbcs_locale::DbcsLocale, dotnet_unsupported::DotnetUnsupported, pending_reboot::PendingReboot,
+    dbcs_locale::DbcsLocale, dotnet_unsupported::DotnetUnsupported,
+    dotnet_upgrade_order::DotnetUpgradeOrder, pending_reboot::PendingReboot,
 };
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
@@ -85,6 +86,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &known::hybrid_object::RULE,
     &known::delegated_rights::RULE,
     &ServicesStopFailed,
+    &DotnetUpgradeOrder,
     &NgenSlow,
     &DisabledAfterUpdate,
     &NotRunning,
@@ -95,12 +97,10 @@ pub static HOST_RULES: &[&dyn Rule] = &[
 /// Fleet rules, run after the host rules.
 pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern, &CasProxyOrder];
 
-const FRONT_END: &str = "6: event logs, the web front end, services and platform";
 const ANALYTICS: &str = "7: fleet analytics, history and the report";
 
 /// Ids of reference/findings.md not implemented yet, and the issue that brings each.
 pub const PENDING: &[(&str, &str)] = &[
-    ("dotnet.upgrade-order", FRONT_END),
     ("config.customizations-overwritten", ANALYTICS),
     ("fleet.failure-correlate", ANALYTICS),
     ("fleet.incident-window", ANALYTICS),

@@ -37,6 +37,11 @@ pub fn family(release: i64) -> Option<usize> {
     FAMILIES.iter().rposition(|(_, min)| release >= *min)
 }
 
+/// The name of a family ("4.8").
+pub fn name(i: usize) -> &'static str {
+    FAMILIES[i].0
+}
+
 fn index(name: &str) -> usize {
     FAMILIES
         .iter()

@@ -2,4 +2,5 @@
 
 pub mod dbcs_locale;
 pub mod dotnet_unsupported;
+pub mod dotnet_upgrade_order;
 pub mod pending_reboot;
