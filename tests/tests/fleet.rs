@@ -185,7 +185,10 @@ fn the_collector_reads_back_what_the_simulator_wrote() {
         let last = s.setup_runs.last().unwrap();
         let want = if h.has(Fault::SetupInterrupted) {
             Outcome::CutOff
-        } else if h.has(Fault::InstallFromBin) || h.has(Fault::SetupUnknownError) {
+        } else if h.has(Fault::InstallFromBin)
+            || h.has(Fault::SetupUnknownError)
+            || h.has(Fault::DotnetUpgradeOrder)
+        {
             Outcome::Failed
         } else {
             Outcome::Succeeded

@@ -64,11 +64,15 @@ pub enum Fault {
     OwaMissingImages,
     /// An Interim Update is installed (the next SU will not install over it).
     IuInstalled,
+    /// ExSetup.exe is a build with a published known issue (Exchange SE RTM, 15.2.2562.17).
+    KnownBad,
+    /// A CU15 server on .NET 4.7.2 whose upgrade to Exchange SE failed: .NET comes first.
+    DotnetUpgradeOrder,
 }
 
 impl Fault {
     /// Every fault, in a fixed order.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 21] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -88,6 +92,8 @@ impl Fault {
         Fault::ConfigVariableUnexpanded,
         Fault::OwaMissingImages,
         Fault::IuInstalled,
+        Fault::KnownBad,
+        Fault::DotnetUpgradeOrder,
     ];
 
     /// The finding id this fault must produce (reference/findings.md).
@@ -111,29 +117,34 @@ impl Fault {
             Fault::ConfigVariableUnexpanded => "iis.config-variable-unexpanded",
             Fault::OwaMissingImages => "owa.missing-images",
             Fault::IuInstalled => "build.iu-blocks-su",
+            Fault::KnownBad => "build.known-bad",
+            Fault::DotnetUpgradeOrder => "dotnet.upgrade-order",
         }
     }
 
-    /// Faults that touch the same artifact cannot be planted together.
-    fn group(self) -> u8 {
+    /// The artifacts a fault touches: faults that share one cannot be planted together.
+    fn groups(self) -> &'static [u8] {
         match self {
             // All choose the build or the CU line.
             Fault::SuBehind
             | Fault::CuOutOfSupport
             | Fault::UnknownBuild
             | Fault::FileRegistryMismatch
-            | Fault::SuWrongCu => 0,
-            Fault::SetupInterrupted | Fault::InstallFromBin | Fault::SetupUnknownError => 2,
-            Fault::BackendCertMissing | Fault::BackendCertExpired => 3,
-            Fault::PendingReboot => 4,
-            Fault::ServicesDisabled => 5,
-            Fault::DotnetUnsupported => 6,
-            Fault::OwaAssemblyLoad => 7,
-            Fault::VdirPathWrong => 8,
-            Fault::SharedWebConfigMissing => 9,
-            Fault::ConfigVariableUnexpanded => 10,
-            Fault::OwaMissingImages => 11,
-            Fault::IuInstalled => 12,
+            | Fault::SuWrongCu
+            | Fault::KnownBad => &[0],
+            Fault::SetupInterrupted | Fault::InstallFromBin | Fault::SetupUnknownError => &[2],
+            Fault::BackendCertMissing | Fault::BackendCertExpired => &[3],
+            Fault::PendingReboot => &[4],
+            Fault::ServicesDisabled => &[5],
+            Fault::DotnetUnsupported => &[6],
+            Fault::OwaAssemblyLoad => &[7],
+            Fault::VdirPathWrong => &[8],
+            Fault::SharedWebConfigMissing => &[9],
+            Fault::ConfigVariableUnexpanded => &[10],
+            Fault::OwaMissingImages => &[11],
+            Fault::IuInstalled => &[12],
+            // The CU line, the last setup run and the .NET release at once.
+            Fault::DotnetUpgradeOrder => &[0, 2, 6],
         }
     }
 }
@@ -277,7 +288,15 @@ pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
     let mut hosts = Vec::with_capacity(cfg.servers);
     for (i, mut faults) in planned.into_iter().enumerate() {
         faults.sort();
-        faults.dedup_by_key(|f| f.group());
+        faults.dedup();
+        let mut taken: Vec<u8> = Vec::new();
+        faults.retain(|f| {
+            let free = f.groups().iter().all(|g| !taken.contains(g));
+            if free {
+                taken.extend(f.groups());
+            }
+            free
+        });
         let site = SITES[i % SITES.len()];
         let dag_index = i / DAG_SIZE;
         hosts.push(host(&mut rng, i, site, dag_index, faults));
@@ -302,11 +321,17 @@ fn host(
     if has(Fault::CuOutOfSupport) {
         line = &builds::EX2019_CU13;
     }
-    if has(Fault::FileRegistryMismatch) || has(Fault::SuWrongCu) {
+    if has(Fault::KnownBad) {
+        line = &builds::SE_RTM;
+    }
+    if has(Fault::FileRegistryMismatch) || has(Fault::SuWrongCu) || has(Fault::DotnetUpgradeOrder) {
         // Both plant an Exchange 2019 CU14/CU15 story; keep the host on CU15.
         line = &builds::EX2019_CU15;
     }
-    let update = if has(Fault::SuBehind) {
+    let update = if has(Fault::KnownBad) {
+        // Exchange SE RTM itself: the hybrid online archiving issue, fixed in 15.2.2562.27.
+        None
+    } else if has(Fault::SuBehind) {
         let choices = builds::behind_choices(line);
         Some(choices[rng.random_range(0..choices.len())])
     } else {
@@ -321,7 +346,7 @@ fn host(
         exsetup_build[3] = 990 + rng.random_range(0..9);
     }
     let os = OSES[rng.random_range(0..OSES.len())];
-    let dotnet_release = if has(Fault::DotnetUnsupported) {
+    let dotnet_release = if has(Fault::DotnetUnsupported) || has(Fault::DotnetUpgradeOrder) {
         461808 // 4.7.2
     } else if os.build == "17763" || line.cu == "CU13" {
         // .NET 4.8.1 is validated for Exchange 2019 CU14 and later, 2016 CU23 and SE only.

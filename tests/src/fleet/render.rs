@@ -375,6 +375,15 @@ pub fn runs(h: &HostSpec) -> Vec<RunSpec> {
             last,
             RunEnd::FailedFromBin,
         ));
+    } else if h.has(Fault::DotnetUpgradeOrder) {
+        // An in-place upgrade to Exchange SE, stopped by a .NET older than SE supports.
+        runs.push(run(
+            builds::text(builds::SE_RTM.base),
+            Some(base),
+            r"E:\".into(),
+            last,
+            RunEnd::FailedUnknown,
+        ));
     } else if h.has(Fault::SetupUnknownError) {
         runs.push(run(
             base.clone(),

@@ -134,7 +134,24 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             vec!["ServiceState.xml".into()],
         ));
     }
-    let last_run_failed = h.has(Fault::SetupInterrupted)
+    if h.has(Fault::KnownBad) {
+        // The known-bad build is an older build of its CU: behind its newest SU as well.
+        expected.push(Expected::host(
+            "build.su-behind",
+            "the known-bad build is not the newest of its CU".into(),
+            vec![text(h.exsetup_build)],
+        ));
+    }
+    if h.has(Fault::DotnetUpgradeOrder) {
+        // .NET 4.7.2 is older than the server's own CU (2019 CU15) supports too.
+        expected.push(Expected::host(
+            "dotnet.unsupported",
+            "the .NET planted for the failed upgrade is too old for CU15 as well".into(),
+            vec![h.dotnet_release.to_string()],
+        ));
+    }
+    let last_run_failed = h.has(Fault::DotnetUpgradeOrder)
+        || h.has(Fault::SetupInterrupted)
         || h.has(Fault::InstallFromBin)
         || h.has(Fault::SetupUnknownError);
     if !last_run_failed {
@@ -202,6 +219,8 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::ConfigVariableUnexpanded => vec!["%ExchangeInstallDir%".into(), "web.config".into()],
         Fault::OwaMissingImages => vec![text(h.line.build(h.update))],
         Fault::IuInstalled => vec![super::render::IU_KB.into(), "Interim Update".into()],
+        Fault::KnownBad => vec![build, "15.2.2562.27".into()],
+        Fault::DotnetUpgradeOrder => vec![h.dotnet_release.to_string(), "Exchange SE RTM".into()],
     }
 }
 
