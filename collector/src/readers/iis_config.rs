@@ -9,9 +9,9 @@ use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory
 use quick_xml::events::{BytesStart, Event};
 
 use crate::provenance;
-use crate::readers::Reader;
+use crate::readers::{text_artifact, Reader};
 use crate::sink::Sink;
-use crate::text::{decode, LineIndex};
+use crate::text::LineIndex;
 use crate::triage::TriageDir;
 
 /// Reads applicationHost.config.
@@ -23,18 +23,8 @@ impl Reader for IisConfig {
     const NAME: &'static str = "iis_config";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let Some(file) = dir.resolve(PATH) else {
-            out.absent(Self::NAME, &dir.expected(PATH));
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
-        };
-        let path = dir.display(&file);
-        let text = match std::fs::read(&file) {
-            Ok(b) => decode(&b),
-            Err(e) => {
-                out.artifact(Self::NAME, &path, State::Unreadable);
-                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
-                return;
-            }
         };
         let parsed = parse(&text, &path);
         let state = match (&parsed.error, parsed.sites.is_empty()) {

@@ -26,6 +26,34 @@ pub trait Reader {
     fn read(&self, dir: &TriageDir, out: &mut Sink);
 }
 
+/// Finds a text artifact at a Windows path and reads it, decoded: `(path in the copy, text)`.
+/// An absent file is recorded as absent, an unreadable one as unreadable with its error; both
+/// give `None`, and the reader has nothing more to do.
+pub fn text_artifact(
+    dir: &TriageDir,
+    out: &mut Sink,
+    reader: &str,
+    windows_path: &str,
+) -> Option<(String, String)> {
+    let Some(file) = dir.resolve(windows_path) else {
+        out.absent(reader, &dir.expected(windows_path));
+        return None;
+    };
+    let path = dir.display(&file);
+    match std::fs::read(&file) {
+        Ok(b) => Some((path, crate::text::decode(&b))),
+        Err(e) => {
+            out.artifact(
+                reader,
+                &path,
+                exfleet_proto::v1::artifact_status::State::Unreadable,
+            );
+            out.error(reader, "io", &path, None, format!("{path}: {e}"));
+            None
+        }
+    }
+}
+
 /// Names of all readers, in the order [`read_all`] runs them.
 pub const NAMES: [&str; 11] = [
     hive::system::SystemHive::NAME,

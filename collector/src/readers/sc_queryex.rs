@@ -9,9 +9,9 @@ use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::ServiceRunState;
 
 use crate::provenance;
-use crate::readers::Reader;
+use crate::readers::{text_artifact, Reader};
 use crate::sink::Sink;
-use crate::text::{decode, LineIssue};
+use crate::text::LineIssue;
 use crate::triage::TriageDir;
 
 /// Reads the saved service-state capture.
@@ -83,18 +83,8 @@ impl Reader for ScQueryex {
     const NAME: &'static str = "sc_queryex";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let Some(file) = dir.resolve(PATH) else {
-            out.absent(Self::NAME, &dir.expected(PATH));
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
-        };
-        let path = dir.display(&file);
-        let text = match std::fs::read(&file) {
-            Ok(b) => decode(&b),
-            Err(e) => {
-                out.artifact(Self::NAME, &path, State::Unreadable);
-                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
-                return;
-            }
         };
         let (services, issues) = parse(&text);
         out.line_issues(Self::NAME, &path, &issues);

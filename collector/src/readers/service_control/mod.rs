@@ -7,9 +7,8 @@ pub mod parser;
 use exfleet_proto::v1::artifact_status::State;
 
 use crate::provenance;
-use crate::readers::Reader;
+use crate::readers::{text_artifact, Reader};
 use crate::sink::Sink;
-use crate::text::decode;
 use crate::triage::TriageDir;
 
 /// Reads ServiceControl.log.
@@ -21,18 +20,8 @@ impl Reader for ServiceControlLog {
     const NAME: &'static str = "service_control";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let Some(file) = dir.resolve(PATH) else {
-            out.absent(Self::NAME, &dir.expected(PATH));
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
-        };
-        let path = dir.display(&file);
-        let text = match std::fs::read(&file) {
-            Ok(b) => decode(&b),
-            Err(e) => {
-                out.artifact(Self::NAME, &path, State::Unreadable);
-                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
-                return;
-            }
         };
         let bias = out
             .evidence()

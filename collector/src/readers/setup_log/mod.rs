@@ -10,9 +10,8 @@ pub mod parser;
 use exfleet_proto::v1::artifact_status::State;
 
 use crate::provenance;
-use crate::readers::Reader;
+use crate::readers::{text_artifact, Reader};
 use crate::sink::Sink;
-use crate::text::decode;
 use crate::triage::TriageDir;
 
 /// Reads ExchangeSetup.log.
@@ -24,18 +23,8 @@ impl Reader for SetupLog {
     const NAME: &'static str = "setup_log";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let Some(file) = dir.resolve(PATH) else {
-            out.absent(Self::NAME, &dir.expected(PATH));
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
-        };
-        let path = dir.display(&file);
-        let text = match std::fs::read(&file) {
-            Ok(b) => decode(&b),
-            Err(e) => {
-                out.artifact(Self::NAME, &path, State::Unreadable);
-                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
-                return;
-            }
         };
         let parsed = parser::parse(&text);
         let damaged = !parsed.issues.is_empty();
