@@ -94,3 +94,17 @@ pub fn utc(ms: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
 }
+
+/// The first `n` items, comma-separated, with ", ..." when there are more: lists in titles.
+pub fn first_of<S: AsRef<str>>(items: &[S], n: usize) -> String {
+    let mut shown = items
+        .iter()
+        .take(n)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > n {
+        shown.push_str(", ...");
+    }
+    shown
+}

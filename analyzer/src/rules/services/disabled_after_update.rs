@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{disabled_by_default, sc_run_fact, update_managed};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, utc, Context, Rule};
+use crate::rules::{action_of, first_of, line_of, utc, Context, Rule};
 use crate::view::{HostView, ScAction, ScRun};
 
 /// The catalog entry.
@@ -129,10 +129,7 @@ impl Rule for DisabledAfterUpdate {
         if let Some(r) = run {
             ev.push(Evidence::new(sc_run_fact(r), &r.provenance));
         }
-        let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        if names.len() > 5 {
-            shown.push_str(", ...");
-        }
+        let shown = first_of(&names, 5);
         let title = format!(
             "{} service(s) left Disabled after an update: {shown}",
             names.len()

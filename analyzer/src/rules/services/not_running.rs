@@ -2,7 +2,7 @@
 
 use super::update_managed;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, first_of, Context, Rule};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -58,10 +58,7 @@ impl Rule for NotRunning {
         if names.is_empty() {
             return;
         }
-        let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-        if names.len() > 5 {
-            shown.push_str(", ...");
-        }
+        let shown = first_of(&names, 5);
         let title = format!(
             "{} service(s) that should run are stopped: {shown}",
             names.len()

@@ -2,7 +2,7 @@
 
 use super::sc_run_fact;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, utc, Context, Rule};
+use crate::rules::{action_of, first_of, utc, Context, Rule};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -35,10 +35,7 @@ impl Rule for StateCacheLeft {
         let mut ev = Vec::new();
         for f in &h.state_files {
             let saved: Vec<&str> = f.services.split(',').filter(|s| !s.is_empty()).collect();
-            let mut shown = saved.iter().take(8).copied().collect::<Vec<_>>().join(", ");
-            if saved.len() > 8 {
-                shown.push_str(", ...");
-            }
+            let shown = first_of(&saved, 8);
             ev.push(Evidence::new(
                 format!(
                     "{} written {}, saves {} service(s){}",
