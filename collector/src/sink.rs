@@ -32,6 +32,15 @@ impl Sink {
         &self.snapshot
     }
 
+    /// The host's time zone bias in minutes (UTC = local + bias) from the SYSTEM hive read
+    /// before, for logs written in local time; 0 when unknown.
+    pub fn time_bias_minutes(&self) -> i32 {
+        self.snapshot
+            .platform
+            .as_ref()
+            .map_or(0, |p| p.active_time_bias_minutes)
+    }
+
     /// Mutable access to the evidence sections.
     pub fn evidence_mut(&mut self) -> &mut Snapshot {
         &mut self.snapshot

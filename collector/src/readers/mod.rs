@@ -54,6 +54,44 @@ pub fn text_artifact(
     }
 }
 
+/// Records what went wrong reading a text log into records (its unreadable lines; an empty
+/// file, or when no line starts a record the error `(kind, what a record is)`) and returns its
+/// state: unreadable without records, partial with unreadable lines, read otherwise.
+pub fn text_log_state(
+    out: &mut Sink,
+    reader: &str,
+    path: &str,
+    text: &str,
+    issues: &[crate::text::LineIssue],
+    records: usize,
+    (no_record, what): (&str, &str),
+) -> exfleet_proto::v1::artifact_status::State {
+    use exfleet_proto::v1::artifact_status::State;
+    out.line_issues(reader, path, issues);
+    if text.trim().is_empty() {
+        out.error(
+            reader,
+            "empty",
+            path,
+            None,
+            format!("{path}: the log is empty"),
+        );
+    } else if records == 0 {
+        out.error(
+            reader,
+            no_record,
+            path,
+            None,
+            format!("{path}: no line starts {what}"),
+        );
+    }
+    match (issues.is_empty(), records) {
+        (_, 0) => State::Unreadable,
+        (true, _) => State::Read,
+        (false, _) => State::Partial,
+    }
+}
+
 /// Names of all readers, in the order [`read_all`] runs them.
 pub const NAMES: [&str; 11] = [
     hive::system::SystemHive::NAME,

@@ -5,11 +5,10 @@
 //! Each service is a block: `SERVICE_NAME: <name>`, `DISPLAY_NAME: <text>`, then indented
 //! `KEY : value` lines (`STATE : 4  RUNNING`, `PID : 4124`, `WIN32_EXIT_CODE : 0  (0x0)`).
 
-use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::ServiceRunState;
 
 use crate::provenance;
-use crate::readers::{text_artifact, Reader};
+use crate::readers::{text_artifact, text_log_state, Reader};
 use crate::sink::Sink;
 use crate::text::LineIssue;
 use crate::triage::TriageDir;
@@ -87,21 +86,15 @@ impl Reader for ScQueryex {
             return;
         };
         let (services, issues) = parse(&text);
-        out.line_issues(Self::NAME, &path, &issues);
-        if services.is_empty() {
-            out.error(
-                Self::NAME,
-                "no_service",
-                &path,
-                None,
-                format!("{path}: no SERVICE_NAME block"),
-            );
-        }
-        let state = match (issues.is_empty(), services.is_empty()) {
-            (_, true) => State::Unreadable,
-            (true, false) => State::Read,
-            (false, false) => State::Partial,
-        };
+        let state = text_log_state(
+            out,
+            Self::NAME,
+            &path,
+            &text,
+            &issues,
+            services.len(),
+            ("no_service", "a SERVICE_NAME block"),
+        );
         for (line, mut s) in services {
             s.provenance = Some(provenance::line(Self::NAME, &path, line));
             out.evidence_mut().service_states.push(s);

@@ -30,11 +30,7 @@ impl Reader for MsiLogs {
     const NAME: &'static str = "msi_log";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let bias = out
-            .evidence()
-            .platform
-            .as_ref()
-            .map_or(0, |p| p.active_time_bias_minutes);
+        let bias = out.time_bias_minutes();
         let files = candidates(dir);
         if files.is_empty() {
             // No fixed name: say where the reader looked.

@@ -7,10 +7,8 @@
 
 pub mod parser;
 
-use exfleet_proto::v1::artifact_status::State;
-
 use crate::provenance;
-use crate::readers::{text_artifact, Reader};
+use crate::readers::{text_artifact, text_log_state, Reader};
 use crate::sink::Sink;
 use crate::triage::TriageDir;
 
@@ -27,31 +25,15 @@ impl Reader for SetupLog {
             return;
         };
         let parsed = parser::parse(&text);
-        let damaged = !parsed.issues.is_empty();
-        out.line_issues(Self::NAME, &path, &parsed.issues);
-        if text.trim().is_empty() {
-            out.error(
-                Self::NAME,
-                "empty",
-                &path,
-                None,
-                format!("{path}: the log is empty"),
-            );
-        } else if parsed.runs.is_empty() {
-            out.error(
-                Self::NAME,
-                "no_setup_run",
-                &path,
-                None,
-                format!("{path}: no line starts a setup run"),
-            );
-        }
-        let damaged = damaged || parsed.runs.is_empty();
-        let state = match (damaged, parsed.runs.is_empty()) {
-            (false, _) => State::Read,
-            (true, false) => State::Partial,
-            (true, true) => State::Unreadable,
-        };
+        let state = text_log_state(
+            out,
+            Self::NAME,
+            &path,
+            &text,
+            &parsed.issues,
+            parsed.runs.len(),
+            ("no_setup_run", "a setup run"),
+        );
         for mut run in parsed.runs {
             run.provenance = Some(provenance::line(Self::NAME, &path, run.start_line));
             out.evidence_mut().setup_runs.push(run);
