@@ -9,9 +9,10 @@ pub mod record;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use evtx::err::EvtxError;
-use evtx::{ChunkFlags, EvtxParser, ParserSettings};
+use evtx::{ChunkFlags, EvtxChunkData, EvtxParser, ParserSettings};
 use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::Event;
 
@@ -67,72 +68,82 @@ pub struct Damage {
 }
 
 /// Reads every record of an .evtx file, handing each readable one to `visit`; returns the
-/// damage met. Fails only when the file cannot be opened as an event log at all.
+/// damage met. Fails only when the file cannot be opened as an event log at all. One pass over
+/// the chunks: each is checked (checksums), then its records are rendered.
 pub fn scan(path: &Path, mut visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>, String> {
     // One thread (the crate is built without multithreading); a bad checksum does not make a
-    // record unreadable: read it, and say so below.
-    let settings = ParserSettings::new().validate_checksums(false);
+    // record unreadable: read it, and say so.
+    let settings = Arc::new(ParserSettings::new().validate_checksums(false));
     let mut parser = EvtxParser::from_path(path)
         .map_err(|e| chain(&e))?
-        .with_configuration(settings);
-    let mut damage = checksum_damage(path);
-    for r in parser.records_json_value() {
-        match r {
-            Ok(r) => {
-                let (provider, event_id) = record::provider_and_id(&r.data).unwrap_or(("", 0));
-                visit(RecordRef {
-                    record_id: r.event_record_id,
-                    time_ms: r.timestamp.as_millisecond(),
-                    provider,
-                    source: record::source(&r.data).unwrap_or(provider),
-                    event_id,
-                    value: &r.data,
-                });
+        .with_configuration((*settings).clone());
+    let mut damage = Vec::new();
+    for chunk in parser.chunks() {
+        let mut chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                damage.push(locate(&e));
+                continue;
             }
-            Err(e) => damage.push(locate(&e)),
+        };
+        let number = chunk.number.unwrap_or(0);
+        let offset = FILE_HEADER + number * CHUNK;
+        damage.extend(checksum_damage(&chunk, number, offset));
+        let mut parsed = match chunk.parse(Arc::clone(&settings)) {
+            Ok(p) => p,
+            Err(e) => {
+                damage.push(Damage {
+                    offset: Some(offset),
+                    record_id: None,
+                    message: format!("Failed to parse chunk number {number}: {}", chain(&e)),
+                });
+                continue;
+            }
+        };
+        for record in parsed.iter() {
+            match record.and_then(|r| r.into_json_value()) {
+                Ok(r) => {
+                    let (provider, event_id) = record::provider_and_id(&r.data).unwrap_or(("", 0));
+                    visit(RecordRef {
+                        record_id: r.event_record_id,
+                        time_ms: r.timestamp.as_millisecond(),
+                        provider,
+                        source: record::source(&r.data).unwrap_or(provider),
+                        event_id,
+                        value: &r.data,
+                    });
+                }
+                Err(e) => damage.push(locate(&e)),
+            }
         }
     }
     Ok(damage)
 }
 
-/// Chunks whose header or records checksum is wrong (read anyway by [`scan`]).
-fn checksum_damage(path: &Path) -> Vec<Damage> {
-    let Ok(mut parser) = EvtxParser::from_path(path) else {
-        return Vec::new();
+/// A chunk written without checksums, or whose header or records checksum is wrong (its
+/// records are read anyway).
+fn checksum_damage(chunk: &EvtxChunkData, number: u64, offset: u64) -> Option<Damage> {
+    let message = if chunk.header.flags.contains(ChunkFlags::NO_CRC32) {
+        format!(
+            "chunk {number}: written without checksums (NoCrc32 flag); its records are read unverified"
+        )
+    } else {
+        let bad = match (
+            chunk.validate_header_checksum(),
+            chunk.validate_data_checksum(),
+        ) {
+            (true, true) => return None,
+            (false, false) => "header and records",
+            (false, true) => "header",
+            (true, false) => "records",
+        };
+        format!("chunk {number}: bad {bad} checksum; its records are read anyway")
     };
-    let mut out = Vec::new();
-    for chunk in parser.chunks() {
-        let Ok(chunk) = chunk else { continue };
-        let Some(i) = chunk.number else { continue };
-        let offset = FILE_HEADER + i * CHUNK;
-        if chunk.header.flags.contains(ChunkFlags::NO_CRC32) {
-            out.push(Damage {
-                offset: Some(offset),
-                record_id: None,
-                message: format!(
-                    "chunk {i}: written without checksums (NoCrc32 flag); its records are read unverified"
-                ),
-            });
-            continue;
-        }
-        let header = chunk.validate_header_checksum();
-        let data = chunk.validate_data_checksum();
-        if !(header && data) {
-            out.push(Damage {
-                offset: Some(offset),
-                record_id: None,
-                message: format!(
-                    "chunk {i}: bad {} checksum; its records are read anyway",
-                    match (header, data) {
-                        (false, false) => "header and records",
-                        (false, true) => "header",
-                        _ => "records",
-                    }
-                ),
-            });
-        }
-    }
-    out
+    Some(Damage {
+        offset: Some(offset),
+        record_id: None,
+        message,
+    })
 }
 
 fn locate(e: &EvtxError) -> Damage {
