@@ -1,5 +1,6 @@
-//! The build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE, with KB,
-//! release date and the products' end of support, loaded at run time from a data file
+//! The build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE, and every
+//! service pack and update rollup of Exchange 2010, with KB, release date and the products'
+//! end of support, loaded at run time from a data file
 //! (`catalog/exchange-builds.toml`, embedded as the default; `--catalog FILE` replaces it).
 //! Knowledge is data: a new SU needs a new file, not a new build of exfleet.
 
@@ -52,7 +53,7 @@ impl fmt::Display for Build {
 pub struct Product {
     /// "Exchange 2019", "Exchange SE".
     pub name: String,
-    /// Version prefix ("15.2").
+    /// Version prefix: "15.2", or "14" for every service pack of Exchange 2010 (14.0 to 14.3).
     pub version_prefix: String,
     /// First build number of the product within its prefix (SE starts at 2562).
     pub first_build: u32,
@@ -64,12 +65,14 @@ pub struct Product {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// Cumulative update (or RTM).
+    /// Cumulative update (or RTM; for Exchange 2010, a service pack).
     Cu,
     /// Security update.
     Su,
     /// Hotfix update.
     Hu,
+    /// Update rollup of an Exchange 2010 service pack: an update of its line like an SU.
+    Ru,
 }
 
 /// One release.
@@ -78,9 +81,9 @@ pub enum Kind {
 pub struct Release {
     /// Product name.
     pub product: String,
-    /// "CU15", "RTM".
+    /// "CU15", "RTM", "SP3".
     pub cu: String,
-    /// Update name ("Aug26SU"); empty for the CU itself.
+    /// Update name ("Aug26SU", "RU32"); empty for the CU itself.
     #[serde(default)]
     pub name: String,
     /// CU, SU or HU.
@@ -204,10 +207,14 @@ impl Catalog {
 
     /// The product a build belongs to (by prefix and first build).
     pub fn product_of(&self, b: &Build) -> Option<&Product> {
-        let prefix = format!("{}.{}", b.0[0], b.0[1]);
+        let text = b.to_string();
         self.products
             .iter()
-            .filter(|p| p.version_prefix == prefix && b.0[2] >= p.first_build)
+            .filter(|p| {
+                text.strip_prefix(p.version_prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+                    && b.0[2] >= p.first_build
+            })
             .max_by_key(|p| p.first_build)
     }
 
@@ -304,6 +311,17 @@ mod tests {
         );
         assert_eq!(c.supported_cus("Exchange 2019", c.as_of), ["CU14", "CU15"]);
         assert_eq!(c.supported_cus("Exchange SE", c.as_of), ["RTM"]);
+        // Exchange 2010: service packs are its CUs, update rollups its updates.
+        assert_eq!(
+            c.exact(&b("14.03.0513.000")).unwrap().friendly(),
+            "Exchange 2010 SP3 RU32"
+        );
+        assert_eq!(c.exact(&b("14.3.513.0")).unwrap().kind, Kind::Ru);
+        assert_eq!(c.cu_of(&b("14.3.509.0")).unwrap().build, b("14.3.123.4"));
+        assert_eq!(c.cu_of(&b("14.2.390.3")).unwrap().cu, "SP2");
+        assert_eq!(c.supported_cus("Exchange 2010", c.as_of), ["SP3"]);
+        assert!(c.product_of(&b("14.3.123.4")).is_some());
+        assert!(c.product_of(&b("1.4.3.1")).is_none());
         let newest = c.newest_in_line("Exchange 2019", "CU15", c.as_of).unwrap();
         assert_eq!(newest.build, b("15.2.1748.49"));
         // Judged at an earlier date, an earlier SU was the newest.

@@ -133,12 +133,15 @@ def check_host(c, root, snap):
     ex = snap["exchange"]
     key, _ = reg(ex["provenance"])
     check_value(c, host, software, key, "MsiInstallPath", ex["install_path"], "sz")
-    check_value(c, host, software, key, "OwaVersion", ex["owa_version"], "sz")
+    if ex["owa_version"]:
+        check_value(c, host, software, key, "OwaVersion", ex["owa_version"], "sz")
+    else:
+        c.eq(host, f"{key}\\OwaVersion absent", None, software.value(key, "OwaVersion"))
     parts = [software.value(key, n) for n in ("MsiProductMajor", "MsiProductMinor", "MsiBuildMajor", "MsiBuildMinor")]
     c.eq(host, "Msi version", ex["msi_version"], ".".join(str(p) for p in parts))
 
     for w in snap["watermarks"]:
-        key = "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\" + w["component"]
+        key = "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\" + ex["setup_key"] + "\\" + w["component"]
         for field, name in (("watermark", "Watermark"), ("action", "Action"), ("configured_version", "ConfiguredVersion")):
             c.eq(host, f"{key}\\{name}", w[field], software.value(key, name) or "")
 
@@ -148,7 +151,7 @@ def check_host(c, root, snap):
         key, _ = reg(u["provenance"])
         check_value(c, host, software, key, "PackageName", u["package_name"], "sz")
         check_value(c, host, software, key, "InstalledDate", u["installed_date"], "sz")
-    for product in ("Exchange 2016", "Exchange 2019"):
+    for product in ("Exchange 2010", "Exchange 2016", "Exchange 2019"):
         c.eq(host, f"updates under {product}", sorted(updates.get(product, [])), software.subkeys("\\Microsoft\\Updates\\" + product))
 
     p = snap["platform"]

@@ -52,10 +52,10 @@ impl Reader for ExchangeFiles {
     const NAME: &'static str = "exchange_files";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let install = out
-            .evidence()
-            .exchange
-            .as_ref()
+        let exchange = out.evidence().exchange.as_ref();
+        // SharedWebConfig.config came with Exchange 2013's front end: 2010 never has one.
+        let exchange_2010 = exchange.is_some_and(|e| e.setup_key == "v14");
+        let install = exchange
             .map(|e| e.install_path.clone())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| r"C:\Program Files\Microsoft\Exchange Server\V15\".into());
@@ -74,7 +74,8 @@ impl Reader for ExchangeFiles {
             ..Default::default()
         };
         let mut damaged = false;
-        for rel in SHARED {
+        let shared: &[&str] = if exchange_2010 { &[] } else { &SHARED };
+        for rel in shared {
             let parent = rel.rsplit_once('\\').map_or("", |(p, _)| p);
             if dir.resolve(&at(parent)).is_none() {
                 continue;

@@ -19,7 +19,8 @@ pub struct Line {
     pub banner: &'static str,
     /// CU base build.
     pub base: [u16; 4],
-    /// SUs and HUs: name, build revision, KB, release date (M/D/YYYY).
+    /// SUs and HUs: name, build revision, KB, release date (M/D/YYYY). For Exchange 2010's
+    /// update rollups the number is the build's third part (14.3.513.0 for Rollup 32).
     pub updates: &'static [(&'static str, u16, &'static str, &'static str)],
     /// .NET Framework release the CU needs at least (4.8).
     pub min_dotnet: u32,
@@ -29,10 +30,17 @@ impl Line {
     /// The build of an update of this line (or the base build for `None`).
     pub fn build(&self, update: Option<usize>) -> [u16; 4] {
         let mut b = self.base;
-        if let Some(i) = update {
-            b[3] = self.updates[i].1;
+        match update {
+            Some(i) if self.is_2010() => b[2..].copy_from_slice(&[self.updates[i].1, 0]),
+            Some(i) => b[3] = self.updates[i].1,
+            None => {}
         }
         b
+    }
+
+    /// Exchange 2010 (setup key v14, update rollups on a service pack).
+    pub fn is_2010(&self) -> bool {
+        self.base[0] == 14
     }
 
     /// Index of the newest update.
@@ -43,6 +51,12 @@ impl Line {
     /// The installed-update package name of update `i`.
     pub fn package_name(&self, i: usize) -> String {
         let (name, _, kb, _) = self.updates[i];
+        if let Some(n) = name.strip_prefix("RU") {
+            return format!(
+                "Update Rollup {n} for {} {} ({kb})",
+                self.product_words, self.cu_words
+            );
+        }
         let kind = if name.contains("HU") {
             "Hotfix Update"
         } else {
@@ -173,6 +187,24 @@ pub const EX2016_CU23: Line = Line {
         ("Aug26SU", 72, "KB5121576", "8/11/2026"),
     ],
     min_dotnet: 528040,
+};
+
+/// Exchange 2010 Service Pack 3 and its last update rollups.
+pub const EX2010_SP3: Line = Line {
+    product: "Exchange 2010",
+    updates_folder: "Exchange 2010",
+    cu: "SP3",
+    cu_words: "Service Pack 3",
+    product_words: "Exchange Server 2010",
+    banner: "2010",
+    base: [14, 3, 123, 4],
+    updates: &[
+        ("RU30", 496, "KB4536989", "2/11/2020"),
+        ("RU31", 509, "KB4593467", "12/1/2020"),
+        ("RU32", 513, "KB5000978", "3/2/2021"),
+    ],
+    // Exchange 2010 runs on .NET 3.5 and no .NET 4 release is required of it.
+    min_dotnet: 0,
 };
 
 /// Updates a host may be "behind" on: older than the newest, and none of them a build with

@@ -8,7 +8,7 @@
 //! BackendCertMissing/Expired: HttpEvent 15021 for 0.0.0.0:444. OwaAssemblyLoad: ASP.NET 1309
 //! "Could not load file or assembly 'Microsoft.Exchange...'" for /owa and /ecp.
 
-use super::render::{disabled_by_fault, SERVICES};
+use super::render::{disabled_by_fault, services};
 use super::{Fault, HostSpec};
 use crate::evtx::{to_bytes, utf16, Datum, EventSpec};
 
@@ -50,9 +50,18 @@ pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
         ],
     ));
     let su = h.update.is_some();
-    let disabled = disabled_by_fault();
+    // Only the SU scripts of Exchange 2013 and later disable services while they run.
+    let disabled = if h.line.is_2010() {
+        Vec::new()
+    } else {
+        disabled_by_fault()
+    };
     if su {
         let kb = h.update.map(|i| h.line.updates[i].2).unwrap_or("KB0000000");
+        let package = match h.update {
+            Some(i) if h.line.is_2010() => h.line.package_name(i),
+            _ => format!("Security Update for Exchange Server ({kb})"),
+        };
         app.push(ev(
             "MsiInstaller",
             1022,
@@ -61,12 +70,12 @@ pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
             "Application",
             vec![
                 Datum::positional("Microsoft Exchange Server"),
-                Datum::positional(&format!("Security Update for Exchange Server ({kb})")),
+                Datum::positional(&package),
                 Datum::positional("(NULL)"),
                 Datum::positional("(NULL)"),
             ],
         ));
-        for (i, (name, display, _)) in SERVICES
+        for (i, (name, display, _)) in services(h)
             .iter()
             .filter(|(n, _, _)| disabled.contains(n))
             .enumerate()

@@ -1,6 +1,7 @@
 //! applicationHost.config of a simulated Exchange server: the default layout
 //! (reference/evidence.md), "Default Web Site" on 80/443 mapping to FrontEnd\HttpProxy and
-//! "Exchange Back End" on 81/444 mapping to ClientAccess.
+//! "Exchange Back End" on 81/444 mapping to ClientAccess; Exchange 2010 has only the
+//! "Default Web Site", mapping to ClientAccess.
 
 /// Virtual directories of both sites: (vdir, front-end folder, back-end folder).
 const VDIRS: [(&str, &str, &str); 9] = [
@@ -20,27 +21,37 @@ pub const WRONG_ECP_PATH: &str = "C:\\inetpub\\wwwroot\\ecp";
 
 /// The file's text for an install root (with its trailing backslash); `wrong_ecp` points the
 /// front end's /ecp at [`WRONG_ECP_PATH`].
-pub fn application_host_config(install: &str, wrong_ecp: bool) -> String {
+pub fn application_host_config(install: &str, exchange_2010: bool, wrong_ecp: bool) -> String {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<configuration>\r\n  <system.applicationHost>\r\n    <sites>\r\n",
     );
-    let sites = [
-        (
+    // (name, id, root folder, whether its folders are the front end's, bindings)
+    let front_end = (
+        "Default Web Site",
+        1,
+        "FrontEnd\\HttpProxy",
+        true,
+        [("http", "*:80:"), ("https", "*:443:")],
+    );
+    let back_end = (
+        "Exchange Back End",
+        2,
+        "ClientAccess",
+        false,
+        [("http", "*:81:"), ("https", "*:444:")],
+    );
+    let sites = if exchange_2010 {
+        vec![(
             "Default Web Site",
             1,
-            "FrontEnd\\HttpProxy",
-            "MSExchange",
-            [("http", "*:80:"), ("https", "*:443:")],
-        ),
-        (
-            "Exchange Back End",
-            2,
             "ClientAccess",
-            "MSExchange",
-            [("http", "*:81:"), ("https", "*:444:")],
-        ),
-    ];
-    for (name, id, root, pool, bindings) in sites {
+            false,
+            [("http", "*:80:"), ("https", "*:443:")],
+        )]
+    } else {
+        vec![front_end, back_end]
+    };
+    for (name, id, root, front_folders, bindings) in sites {
         s += &format!("      <site name=\"{name}\" id=\"{id}\">\r\n");
         let home = if id == 1 {
             "%SystemDrive%\\inetpub\\wwwroot".to_string()
@@ -51,14 +62,18 @@ pub fn application_host_config(install: &str, wrong_ecp: bool) -> String {
             "        <application path=\"/\" applicationPool=\"DefaultAppPool\">\r\n          <virtualDirectory path=\"/\" physicalPath=\"{home}\" />\r\n        </application>\r\n"
         );
         for (vdir, front, back) in VDIRS {
-            let folder = if id == 1 { front } else { back };
+            // MAPI over HTTP came with Exchange 2013 SP1.
+            if exchange_2010 && vdir == "mapi" {
+                continue;
+            }
+            let folder = if front_folders { front } else { back };
             let path = if wrong_ecp && id == 1 && vdir == "ecp" {
                 WRONG_ECP_PATH.to_string()
             } else {
                 format!("{install}{root}\\{folder}")
             };
             s += &format!(
-                "        <application path=\"/{vdir}\" applicationPool=\"{pool}{}AppPool\">\r\n          <virtualDirectory path=\"/\" physicalPath=\"{}\" />\r\n        </application>\r\n",
+                "        <application path=\"/{vdir}\" applicationPool=\"MSExchange{}AppPool\">\r\n          <virtualDirectory path=\"/\" physicalPath=\"{}\" />\r\n        </application>\r\n",
                 vdir.replace('-', ""),
                 xml_escape(&path)
             );

@@ -68,10 +68,16 @@ pub enum Fault {
     KnownBad,
     /// A CU15 server on .NET 4.7.2 whose upgrade to Exchange SE failed: .NET comes first.
     DotnetUpgradeOrder,
+    /// Exchange 2010 on Windows Server 2012 R2 with a Japanese (code page 932) system locale.
+    DbcsLocale,
+    /// An internal Exchange 2010 CAS took the newest rollup before the Internet-facing one
+    /// (a fleet finding over the pair).
+    CasProxyOrder,
 }
 
 impl Fault {
-    /// Every fault, in a fixed order.
+    /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
+    /// least once in a fleet of 22 or more of them.
     pub const ALL: [Fault; 21] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
@@ -119,6 +125,8 @@ impl Fault {
             Fault::IuInstalled => "build.iu-blocks-su",
             Fault::KnownBad => "build.known-bad",
             Fault::DotnetUpgradeOrder => "dotnet.upgrade-order",
+            Fault::DbcsLocale => "os.dbcs-locale",
+            Fault::CasProxyOrder => "topology.cas-proxy-order",
         }
     }
 
@@ -145,6 +153,9 @@ impl Fault {
             Fault::IuInstalled => &[12],
             // The CU line, the last setup run and the .NET release at once.
             Fault::DotnetUpgradeOrder => &[0, 2, 6],
+            // Planted on the Exchange 2010 pair only, never drawn at random.
+            Fault::DbcsLocale => &[13],
+            Fault::CasProxyOrder => &[0],
         }
     }
 }
@@ -178,6 +189,13 @@ const OSES: [Os; 3] = [
     },
 ];
 
+/// Windows Server 2012 R2, which the Exchange 2010 servers run.
+const WS2012R2: Os = Os {
+    product_name: "Windows Server 2012 R2 Standard",
+    build: "9600",
+    ubr: 0,
+};
+
 /// One simulated server.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostSpec {
@@ -204,6 +222,8 @@ pub struct HostSpec {
     pub os: Os,
     /// .NET Framework release DWORD.
     pub dotnet_release: u32,
+    /// ANSI code page of the system locale (Nls\CodePage ACP).
+    pub code_page: &'static str,
     /// Drive Exchange is installed on.
     pub install_drive: char,
     /// Whether the triage copy has one folder per drive.
@@ -225,9 +245,19 @@ impl HostSpec {
     /// Exchange's install root with its trailing backslash, as MsiInstallPath holds it.
     pub fn install_path(&self) -> String {
         format!(
-            r"{}:\Program Files\Microsoft\Exchange Server\V15\",
-            self.install_drive
+            r"{}:\Program Files\Microsoft\Exchange Server\{}\",
+            self.install_drive,
+            if self.line.is_2010() { "V14" } else { "V15" }
         )
+    }
+
+    /// The setup key under SOFTWARE\Microsoft\ExchangeServer ("v15", "v14").
+    pub fn setup_key(&self) -> &'static str {
+        if self.line.is_2010() {
+            "v14"
+        } else {
+            "v15"
+        }
     }
 
     /// Fully qualified DNS name.
@@ -258,6 +288,9 @@ impl Default for FleetConfig {
 }
 
 const SITES: [&str; 4] = ["Paris", "Seattle", "Singapore", "Frankfurt"];
+/// Fleets of at least this many servers end with a pair of Exchange 2010 Client Access
+/// servers in their own site (the faults only Exchange 2010 has).
+pub const EXCHANGE_2010_FROM: usize = Fault::ALL.len() + 3;
 const OWNERS: [&str; 3] = ["messaging-team", "infra-emea", "infra-apac"];
 /// Servers per DAG.
 const DAG_SIZE: usize = 4;
@@ -265,10 +298,16 @@ const DAG_SIZE: usize = 4;
 /// Generates the fleet's host specifications.
 pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let legacy = if cfg.servers >= EXCHANGE_2010_FROM {
+        2
+    } else {
+        0
+    };
+    let modern = cfg.servers - legacy;
     // Every fault kind is planted at least once when the fleet is large enough, so that a
     // ground-truth test over a default fleet exercises every rule.
-    let mut planned: Vec<Vec<Fault>> = vec![Vec::new(); cfg.servers];
-    let mut order: Vec<usize> = (0..cfg.servers).collect();
+    let mut planned: Vec<Vec<Fault>> = vec![Vec::new(); modern];
+    let mut order: Vec<usize> = (0..modern).collect();
     order.shuffle(&mut rng);
     for (slot, fault) in order.iter().zip(Fault::ALL) {
         planned[*slot].push(fault);
@@ -301,7 +340,43 @@ pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
         let dag_index = i / DAG_SIZE;
         hosts.push(host(&mut rng, i, site, dag_index, faults));
     }
+    for i in modern..cfg.servers {
+        hosts.push(exchange_2010_cas(i, i == modern));
+    }
     hosts
+}
+
+/// One of the Exchange 2010 pair: the Internet-facing CAS, on a Japanese system locale
+/// where Rollup 32 would not install, is left on Rollup 31; the internal one took Rollup 32.
+fn exchange_2010_cas(i: usize, internet_facing: bool) -> HostSpec {
+    let line = &builds::EX2010_SP3;
+    let (update, role_group, code_page, faults) = if internet_facing {
+        (
+            line.latest() - 1,
+            "cas-internet",
+            "932",
+            vec![Fault::SuBehind, Fault::DbcsLocale],
+        )
+    } else {
+        (line.latest(), "cas", "1252", vec![Fault::CasProxyOrder])
+    };
+    HostSpec {
+        name: format!("EXOSA{:02}", i + 1),
+        domain: "contoso.local".to_string(),
+        site: "Osaka".to_string(),
+        dag: None,
+        role_group: role_group.to_string(),
+        owner: "infra-apac".to_string(),
+        line,
+        update: Some(update),
+        exsetup_build: line.build(Some(update)),
+        os: WS2012R2,
+        dotnet_release: 528040,
+        code_page,
+        install_drive: 'C',
+        drive_folders: false,
+        faults,
+    }
 }
 
 fn host(
@@ -368,6 +443,7 @@ fn host(
         exsetup_build,
         os,
         dotnet_release,
+        code_page: "1252",
         install_drive,
         // A host on D: is always copied with drive folders, as collection tools do.
         drive_folders: install_drive != 'C' || rng.random_bool(0.3),

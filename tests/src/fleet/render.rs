@@ -78,6 +78,48 @@ pub const SERVICES: [(&str, &str, u32); 24] = [
     ("Winmgmt", "Windows Management Instrumentation", 2),
 ];
 
+/// Services of a simulated Exchange 2010 Client Access server.
+pub const SERVICES_2010: [(&str, &str, u32); 13] = [
+    ("MSExchangeAB", "Microsoft Exchange Address Book", 2),
+    (
+        "MSExchangeADTopology",
+        "Microsoft Exchange Active Directory Topology",
+        2,
+    ),
+    (
+        "MSExchangeFBA",
+        "Microsoft Exchange Forms-Based Authentication service",
+        2,
+    ),
+    ("MSExchangeFDS", "Microsoft Exchange File Distribution", 2),
+    ("MSExchangeIMAP4", "Microsoft Exchange IMAP4", 3),
+    ("MSExchangePOP3", "Microsoft Exchange POP3", 3),
+    (
+        "MSExchangeProtectedServiceHost",
+        "Microsoft Exchange Protected Service Host",
+        2,
+    ),
+    ("MSExchangeRPC", "Microsoft Exchange RPC Client Access", 2),
+    (
+        "MSExchangeServiceHost",
+        "Microsoft Exchange Service Host",
+        2,
+    ),
+    ("W3SVC", "World Wide Web Publishing Service", 2),
+    ("IISADMIN", "IIS Admin Service", 2),
+    ("WAS", "Windows Process Activation Service", 3),
+    ("Winmgmt", "Windows Management Instrumentation", 2),
+];
+
+/// The services of `h`: (key name, display name, start type).
+pub fn services(h: &HostSpec) -> &'static [(&'static str, &'static str, u32)] {
+    if h.line.is_2010() {
+        &SERVICES_2010
+    } else {
+        &SERVICES
+    }
+}
+
 /// The KB of the Interim Update the IuInstalled fault installs.
 pub const IU_KB: &str = "KB5099901";
 
@@ -151,7 +193,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         .file(&format!(r"{install}Bin\ExSetup.exe"), exsetup)
         .file(
             r"C:\Windows\System32\inetsrv\config\applicationHost.config",
-            iis::application_host_config(&install, h.has(Fault::VdirPathWrong)),
+            iis::application_host_config(&install, h.line.is_2010(), h.has(Fault::VdirPathWrong)),
         )
         .file(
             r"C:\ExchangeSetupLogs\ExchangeSetup.log",
@@ -210,7 +252,7 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     s.set(
         &format!(r"{ccs}\Control\Nls\CodePage"),
         "ACP",
-        RegData::Sz("1252".into()),
+        RegData::Sz(h.code_page.into()),
     );
     s.key(&format!(r"{ccs}\Control\Session Manager"));
     if h.has(Fault::PendingReboot) {
@@ -231,18 +273,22 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     } else {
         Vec::new()
     };
-    for (name, display, start) in SERVICES {
+    for &(name, display, start) in services(h) {
         let key = format!(r"{ccs}\Services\{name}");
         let start = if disabled.contains(&name) { 4 } else { start };
         s.set(&key, "Start", RegData::Dword(start));
         s.set(&key, "DisplayName", RegData::Sz(display.into()));
         s.set(&key, "Type", RegData::Dword(16));
     }
-    for (endpoint, cert) in [
+    let mut bindings = vec![
         ("0.0.0.0:443", &certs.front),
-        ("0.0.0.0:444", &certs.back),
         ("127.0.0.1:443", &certs.front),
-    ] {
+    ];
+    // The back-end site on 444 came with Exchange 2013.
+    if !h.line.is_2010() {
+        bindings.push(("0.0.0.0:444", &certs.back));
+    }
+    for (endpoint, cert) in bindings {
         let key = format!(r"{ccs}\Services\HTTP\Parameters\SslBindingInfo\{endpoint}");
         s.set(&key, "SslCertHash", RegData::Binary(cert.hash.clone()));
         s.set(&key, "AppId", RegData::Binary(EXCHANGE_APP_ID.to_vec()));
@@ -253,24 +299,31 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
 
 fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     let base = h.line.base;
-    let setup = r"Microsoft\ExchangeServer\v15\Setup";
+    let root = format!(r"Microsoft\ExchangeServer\{}", h.setup_key());
+    let setup = format!(r"{root}\Setup");
+    let setup = setup.as_str();
     s.set(setup, "MsiInstallPath", RegData::Sz(h.install_path()));
     s.set(setup, "MsiProductMajor", RegData::Dword(base[0].into()));
     s.set(setup, "MsiProductMinor", RegData::Dword(base[1].into()));
     s.set(setup, "MsiBuildMajor", RegData::Dword(base[2].into()));
     s.set(setup, "MsiBuildMinor", RegData::Dword(base[3].into()));
-    s.set(
-        setup,
-        "OwaVersion",
-        RegData::Sz(text(h.line.build(h.update))),
-    );
-    for role in [
-        "MailboxRole",
-        "ClientAccessRole",
-        "HubTransportRole",
-        "AdminTools",
-    ] {
-        let key = format!(r"Microsoft\ExchangeServer\v15\{role}");
+    let roles: &[&str] = if h.line.is_2010() {
+        &["ClientAccessRole", "AdminTools"]
+    } else {
+        s.set(
+            setup,
+            "OwaVersion",
+            RegData::Sz(text(h.line.build(h.update))),
+        );
+        &[
+            "MailboxRole",
+            "ClientAccessRole",
+            "HubTransportRole",
+            "AdminTools",
+        ]
+    };
+    for role in roles {
+        let key = format!(r"{root}\{role}");
         s.set(&key, "ConfiguredVersion", RegData::Sz(text(base)));
         s.set(&key, "UnpackedVersion", RegData::Sz(text(base)));
     }
@@ -283,7 +336,9 @@ fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
         );
         s.set(key, "Action", RegData::Sz("Install".into()));
     }
-    if let Some(i) = h.update {
+    // Exchange 2010's rollups are known by ExSetup.exe's version: evidence.md lists update
+    // keys for Exchange 2013 and later only.
+    if let Some(i) = h.update.filter(|_| !h.line.is_2010()) {
         let (_, _, kb, date) = h.line.updates[i];
         let key = format!(r"Microsoft\Updates\{}\{kb}", h.line.updates_folder);
         s.set(&key, "PackageName", RegData::Sz(h.line.package_name(i)));

@@ -126,7 +126,7 @@ pub fn sc_queryex(h: &HostSpec) -> String {
         Vec::new()
     };
     let mut out = String::new();
-    for (i, (name, display, start)) in super::render::SERVICES.iter().enumerate() {
+    for (i, (name, display, start)) in super::render::services(h).iter().enumerate() {
         let running = *start == 2 && !disabled.contains(name);
         let (state, pid, exit) = if running {
             ("4  RUNNING", 3000 + i * 4, "0  (0x0)")

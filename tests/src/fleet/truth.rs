@@ -100,6 +100,8 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
     let mut expected: Vec<Expected> = h
         .faults
         .iter()
+        // The CAS update order is a finding about the pair (see `fleet_truth`).
+        .filter(|&&f| f != Fault::CasProxyOrder)
         .map(|&f| {
             Expected::host(
                 f.finding_id(),
@@ -108,7 +110,10 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             )
         })
         .collect();
-    if matches!(h.line.product, "Exchange 2019" | "Exchange 2016") {
+    if matches!(
+        h.line.product,
+        "Exchange 2019" | "Exchange 2016" | "Exchange 2010"
+    ) {
         expected.push(Expected::host(
             "build.product-eol",
             format!("product {} chosen", h.line.product),
@@ -221,6 +226,8 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::IuInstalled => vec![super::render::IU_KB.into(), "Interim Update".into()],
         Fault::KnownBad => vec![build, "15.2.2562.27".into()],
         Fault::DotnetUpgradeOrder => vec![h.dotnet_release.to_string(), "Exchange SE RTM".into()],
+        Fault::DbcsLocale => vec![format!("code page {}", h.code_page), "v14".into()],
+        Fault::CasProxyOrder => vec![build],
     }
 }
 
@@ -246,6 +253,34 @@ fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
                 hosts: members.iter().map(|h| h.name.clone()).collect(),
             });
         }
+    }
+    // Internal CAS that took a rollup before an Internet-facing one: one finding for them all.
+    let early: Vec<&HostSpec> = hosts
+        .iter()
+        .filter(|h| h.has(Fault::CasProxyOrder))
+        .collect();
+    if !early.is_empty() {
+        let internet: Vec<&HostSpec> = hosts
+            .iter()
+            .filter(|h| h.line.is_2010() && h.role_group.contains("internet"))
+            .collect();
+        let mut concerned: Vec<String> = early
+            .iter()
+            .chain(&internet)
+            .map(|h| h.name.clone())
+            .collect();
+        concerned.sort();
+        out.push(Expected {
+            id: "topology.cas-proxy-order".into(),
+            because: "internal Exchange 2010 CAS planted on a newer rollup".into(),
+            evidence: early
+                .iter()
+                .chain(&internet)
+                .map(|h| text(h.exsetup_build))
+                .collect(),
+            group: Some("exchange-2010-cas".into()),
+            hosts: concerned,
+        });
     }
     for f in [
         Fault::SuWrongCu,

@@ -1,6 +1,7 @@
 //! What an installed-update key's PackageName says about the CU the update targets:
 //! "Security Update for Exchange Server 2019 Cumulative Update 14 (KB5121575)" targets
-//! Exchange 2019 CU14; "... Exchange Server Subscription Edition RTM (KB...)" Exchange SE RTM.
+//! Exchange 2019 CU14; "... Exchange Server Subscription Edition RTM (KB...)" Exchange SE RTM;
+//! "Update Rollup 32 for Exchange Server 2010 Service Pack 3 (KB5000978)" Exchange 2010 SP3.
 
 /// (product, CU) an update targets, as the catalog names them.
 pub fn target(package_name: &str) -> Option<(String, String)> {
@@ -16,20 +17,20 @@ pub fn target(package_name: &str) -> Option<(String, String)> {
         (format!("Exchange {year}"), &rest[4..])
     };
     let rest = rest.trim_start();
-    let cu = if let Some(r) = rest.strip_prefix("cumulative update ") {
-        format!(
-            "CU{}",
-            r.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        )
+    let digits = |r: &str| {
+        r.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    let cu = if let Some(r) = rest
+        .strip_prefix("service pack ")
+        .or_else(|| rest.strip_prefix("sp"))
+    {
+        format!("SP{}", digits(r))
+    } else if let Some(r) = rest.strip_prefix("cumulative update ") {
+        format!("CU{}", digits(r))
     } else if let Some(r) = rest.strip_prefix("cu") {
-        format!(
-            "CU{}",
-            r.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        )
+        format!("CU{}", digits(r))
     } else if rest.starts_with("rtm") {
         "RTM".to_string()
     } else {
@@ -58,7 +59,15 @@ mod tests {
             t("Security Update For Exchange Server 2016 CU23 (KB5014261)").as_deref(),
             Some("Exchange 2016 CU23")
         );
-        assert_eq!(t("Update Rollup 32 for Exchange Server 2010 SP3"), None);
+        assert_eq!(
+            t("Update Rollup 32 for Exchange Server 2010 Service Pack 3 (KB5000978)").as_deref(),
+            Some("Exchange 2010 SP3")
+        );
+        assert_eq!(
+            t("Update Rollup 32 for Exchange Server 2010 SP3").as_deref(),
+            Some("Exchange 2010 SP3")
+        );
+        assert_eq!(t("Update Rollup 1 for Exchange Server 2010 SP"), None);
         assert_eq!(t(""), None);
     }
 }

@@ -6,7 +6,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-An Exchange virtual directory points at the wrong physical path: in \"Default Web Site\" the Exchange applications (/owa, /ecp, /EWS, /mapi, /Microsoft-Server-ActiveSync, /OAB, /PowerShell, /Autodiscover, /Rpc) must map to the install root's FrontEnd\\HttpProxy\\<folder>, in \"Exchange Back End\" to ClientAccess\\...\\<folder>, under the install path the setup key gives (a path with unexpanded variables is iis.config-variable-unexpanded, not this).
+An Exchange virtual directory points at the wrong physical path: in \"Default Web Site\" the Exchange applications (/owa, /ecp, /EWS, /mapi, /Microsoft-Server-ActiveSync, /OAB, /PowerShell, /Autodiscover, /Rpc) must map to the install root's FrontEnd\\HttpProxy\\<folder>, in \"Exchange Back End\" to ClientAccess\\...\\<folder> (Exchange 2010's Default Web Site maps to ClientAccess), under the install path the setup key gives (a path with unexpanded variables is iis.config-variable-unexpanded, not this).
 ## Evidence
 The application, its physicalPath and the line of applicationHost.config; the path expected from the install path.
 ## Action
@@ -30,9 +30,11 @@ const APPS: [(&str, &[&str]); 9] = [
     ("/Rpc", &["rpc"]),
 ];
 
-/// The folder under the install root where a site's Exchange applications live.
-fn root_of(site: &str) -> Option<&'static str> {
+/// The folder under the install root where a site's Exchange applications live. Exchange
+/// 2010 (setup key v14) has no front end: its Default Web Site maps to ClientAccess.
+fn root_of(site: &str, setup_key: &str) -> Option<&'static str> {
     match site {
+        "Default Web Site" if setup_key == "v14" => Some("ClientAccess\\"),
         "Default Web Site" => Some("FrontEnd\\HttpProxy\\"),
         "Exchange Back End" => Some("ClientAccess\\"),
         _ => None,
@@ -57,7 +59,7 @@ impl Rule for VdirPathWrong {
         let mut ev = Vec::new();
         let mut apps = Vec::new();
         for v in h.vdirs.iter().filter(|v| v.vdir_path == "/") {
-            let Some(root) = root_of(&v.site) else {
+            let Some(root) = root_of(&v.site, &h.setup_key) else {
                 continue;
             };
             let Some((app, folders)) = APPS
