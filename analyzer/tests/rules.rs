@@ -349,7 +349,8 @@ fn build_iu_blocks_su() {
 }
 
 /// An Exchange 2010 server on Windows Server 2012 R2, its ANSI code page `acp`, written with
-/// the triage builder (the fleet simulator makes Exchange 2013 and later only).
+/// the triage builder: the smallest copy that shows the rule (the simulated fleet's Exchange
+/// 2010 pair carries the same faults among everything else).
 fn exchange_2010(acp: &str, dir: &Path) {
     exchange_2010_on(acp, [14, 3, 513, 0], "EX2010", dir);
 }
