@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::input::Frames;
-use crate::rules::fleet::findings_frame;
+use crate::input::History;
+use crate::rules::fleet::{findings_frame, Fleet};
 use crate::rules::registry::{FLEET_RULES, HOST_RULES};
 use crate::rules::Context;
 use crate::view::{host_views, HostView};
@@ -25,13 +25,11 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
 }
 
-/// Runs every rule over the latest snapshots collected up to the end of `as_of`.
-pub fn analyze(frames: Frames, catalog: &Catalog, as_of: NaiveDate) -> Result<Analysis, Error> {
-    let end_of_day = as_of
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(i64::MAX, |t| t.and_utc().timestamp_millis() - 1);
-    let frames = frames.latest(end_of_day).map_err(|e| polars_err(&e))?;
+/// Runs every host rule over the latest snapshots collected up to the end of `as_of`, then
+/// the fleet rules over those, the host findings and the history up to then.
+pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result<Analysis, Error> {
+    let end_of_day = end_of_day(as_of);
+    let frames = history.latest(end_of_day).map_err(|e| polars_err(&e))?;
     let hosts = host_views(&frames).map_err(|e| polars_err(&e))?;
     let cx = Context { catalog, as_of };
     let mut findings = Vec::new();
@@ -43,9 +41,15 @@ pub fn analyze(frames: Frames, catalog: &Catalog, as_of: NaiveDate) -> Result<An
         findings.extend(mine);
     }
     let frame = findings_frame(&findings).map_err(|e| polars_err(&e))?;
+    let fleet_view = Fleet {
+        latest: &frames,
+        findings: &frame,
+        history,
+        end_ms: end_of_day,
+    };
     let mut fleet = Vec::new();
     for rule in FLEET_RULES {
-        rule.check(&frames, &frame, &cx, &mut fleet)
+        rule.check(&fleet_view, &cx, &mut fleet)
             .map_err(|e| polars_err(&e))?;
     }
     findings.extend(fleet);
@@ -55,6 +59,13 @@ pub fn analyze(frames: Frames, catalog: &Catalog, as_of: NaiveDate) -> Result<An
         hosts,
         findings,
     })
+}
+
+/// The last millisecond of a UTC day.
+pub fn end_of_day(day: NaiveDate) -> i64 {
+    day.succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(i64::MAX, |t| t.and_utc().timestamp_millis() - 1)
 }
 
 fn polars_err(e: &polars::prelude::PolarsError) -> Error {

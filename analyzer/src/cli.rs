@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::Catalog;
 use crate::finding::Severity;
+use crate::input::History;
+use crate::report;
 use crate::rules::registry::{doc_of, implemented, PENDING};
-use crate::{input, report};
 
 /// Judges an Exchange fleet's patch health from its snapshots.
 #[derive(Debug, Parser)]
@@ -133,10 +134,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
         Some(p) => Catalog::load(p)?,
         None => Catalog::embedded(),
     };
-    let frames = match (&a.dataset, &a.snapshots) {
-        (Some(d), _) => input::from_dataset(d)?,
+    let history = match (&a.dataset, &a.snapshots) {
+        (Some(d), _) => History::open(d)?,
         (None, Some(s)) => {
-            let (frames, skipped) = input::from_snapshots(s)?;
+            let (history, skipped) = History::from_snapshots(s)?;
             for k in &skipped {
                 eprintln!(
                     "exfleet-analyzer: {}: {} (skipped)",
@@ -144,12 +145,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
                     k.message
                 );
             }
-            frames
+            history
         }
         (None, None) => unreachable!("clap requires --dataset or --snapshots"),
     };
     let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let analysis = crate::analyze(frames, &catalog, as_of)?;
+    let analysis = crate::analyze(&history, &catalog, as_of)?;
     let written = report::write(&analysis, &a.out)?;
     print!("{}", report::summary(&analysis, &catalog));
     println!(

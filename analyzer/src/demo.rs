@@ -15,7 +15,8 @@ use exfleet_tests::fleet::FleetConfig;
 
 use crate::analyze::Analysis;
 use crate::catalog::Catalog;
-use crate::{input, report};
+use crate::input::History;
+use crate::report;
 
 /// What the demo did and where it left things.
 #[derive(Debug)]
@@ -122,8 +123,8 @@ pub async fn run(
     aggregator.stop().await?;
     lap("stop aggregator (flush dataset)", &mut timings);
 
-    let frames = input::from_dataset(&data.join("dataset"))?;
-    let analysis = crate::analyze(frames, catalog, as_of)?;
+    let history = History::open(&data.join("dataset"))?;
+    let analysis = crate::analyze(&history, catalog, as_of)?;
     let report = report::write(&analysis, &out.join("report"))?;
     lap("analyze", &mut timings);
     Ok(DemoRun {

@@ -1,18 +1,18 @@
 //! Where the analyzer's facts come from: the aggregator's Parquet dataset, or a directory of
 //! snapshot files (the aggregator's store, or collector output), flattened into the same
-//! tables. Then the latest snapshot of each host as of the analysis time.
+//! tables ([`History`], every snapshot, lazily); then the latest snapshot of each host as of
+//! the analysis time ([`Frames`]).
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use exfleet_aggregator::dataset::Tables;
+use exfleet_aggregator::dataset::{Tables, TABLES};
 use exfleet_proto::v1::{Snapshot, StoredSnapshot};
 use polars::prelude::*;
 use prost::Message;
 
 use crate::error::Error;
 
-/// The dataset tables.
+/// The dataset tables reduced to each host's latest snapshot.
 #[derive(Debug, Clone)]
 pub struct Frames {
     /// One row per snapshot.
@@ -106,75 +106,120 @@ impl Frames {
             &mut self.config_files,
         ]
     }
-
-    /// Keeps, for each host, its latest snapshot collected at or before `as_of_ms`.
-    pub fn latest(mut self, as_of_ms: i64) -> PolarsResult<Frames> {
-        let mut best: HashMap<String, (i64, String)> = HashMap::new();
-        let hosts = self.hosts.column("host")?.str()?.clone();
-        let ids = self.hosts.column("snapshot_id")?.str()?.clone();
-        let times = self.hosts.column("collected_at_ms")?.i64()?.clone();
-        for ((h, id), t) in hosts.iter().zip(ids.iter()).zip(times.iter()) {
-            let (h, id, t) = (
-                h.unwrap_or_default(),
-                id.unwrap_or_default(),
-                t.unwrap_or_default(),
-            );
-            if t > as_of_ms {
-                continue;
-            }
-            let e = best
-                .entry(h.to_string())
-                .or_insert((i64::MIN, String::new()));
-            if (t, id) > (e.0, e.1.as_str()) {
-                *e = (t, id.to_string());
-            }
-        }
-        let keep: HashSet<String> = best.into_values().map(|(_, id)| id).collect();
-        for df in self.tables_mut() {
-            if df.height() == 0 {
-                continue;
-            }
-            let mask: BooleanChunked = df
-                .column("snapshot_id")?
-                .str()?
-                .iter()
-                .map(|id| Some(id.is_some_and(|id| keep.contains(id))))
-                .collect();
-            *df = df.filter(&mask)?;
-        }
-        self.hosts
-            .sort_in_place(["host"], SortMultipleOptions::default())?;
-        Ok(self)
-    }
 }
 
-/// Reads the aggregator's dataset directory. A table with no file yet is empty.
-pub fn from_dataset(dir: &Path) -> Result<Frames, Error> {
-    if !dir.is_dir() {
-        return Err(Error::Input {
-            path: dir.to_path_buf(),
-            message: "not a directory".into(),
-        });
+/// Every snapshot of the fleet, table by table, as lazy frames: the dataset's Parquet files
+/// are scanned, not read, until a query needs them, and a query reads only the columns and
+/// rows it asks for. The analysis takes each host's latest snapshot from it
+/// ([`History::latest`]); history rules query it across time.
+#[derive(Clone)]
+pub struct History {
+    /// In [`TABLES`] order.
+    tables: Vec<LazyFrame>,
+}
+
+impl History {
+    /// Every snapshot of in-memory tables.
+    pub fn from_tables(t: &Tables) -> PolarsResult<History> {
+        Ok(History {
+            tables: t.frames()?.into_iter().map(|(_, df)| df.lazy()).collect(),
+        })
     }
-    let mut frames = Frames::from_tables(&Tables::default()).map_err(|e| Error::polars(dir, e))?;
-    for (name, df) in exfleet_aggregator::dataset::TABLES
-        .iter()
-        .zip(frames.tables_mut())
-    {
-        let table = dir.join(name);
-        if !has_parquet(&table) {
-            continue;
+
+    /// Scans the aggregator's dataset directory. A table with no file yet is empty.
+    pub fn open(dir: &Path) -> Result<History, Error> {
+        if !dir.is_dir() {
+            return Err(Error::Input {
+                path: dir.to_path_buf(),
+                message: "not a directory".into(),
+            });
         }
-        let glob = format!("{}/**/*.parquet", table.display());
-        let args = ScanArgsParquet {
-            hive_options: HiveOptions::new_disabled(),
-            ..Default::default()
-        };
-        *df = LazyFrame::scan_parquet(glob.as_str().into(), args)
-            .and_then(|lf| lf.collect())
-            .map_err(|e| Error::polars(&table, e))?;
+        let mut h = History::from_tables(&Tables::default()).map_err(|e| Error::polars(dir, e))?;
+        for (name, lf) in TABLES.iter().zip(h.tables.iter_mut()) {
+            let table = dir.join(name);
+            if !has_parquet(&table) {
+                continue;
+            }
+            let glob = format!("{}/**/*.parquet", table.display());
+            let args = ScanArgsParquet {
+                hive_options: HiveOptions::new_disabled(),
+                ..Default::default()
+            };
+            *lf = LazyFrame::scan_parquet(glob.as_str().into(), args)
+                .map_err(|e| Error::polars(&table, e))?;
+        }
+        Ok(h)
     }
-    Ok(frames)
+
+    /// Reads every snapshot file under `dir`: the aggregator's `*.pb` (StoredSnapshot), or a
+    /// collector's `*.pb` / `*.json` (Snapshot). Unreadable files are returned, not fatal.
+    pub fn from_snapshots(dir: &Path) -> Result<(History, Vec<Skipped>), Error> {
+        if !dir.is_dir() {
+            return Err(Error::Input {
+                path: dir.to_path_buf(),
+                message: "not a directory".into(),
+            });
+        }
+        let mut tables = Tables::default();
+        let mut skipped = Vec::new();
+        for path in walk(dir) {
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext != "pb" && ext != "json" {
+                continue;
+            }
+            match read_snapshot(&path) {
+                Ok(s) => tables.add(&s),
+                Err(message) => {
+                    tracing::warn!(path = %path.display(), "{message}");
+                    skipped.push(Skipped { path, message });
+                }
+            }
+        }
+        let history = History::from_tables(&tables).map_err(|e| Error::polars(dir, e))?;
+        Ok((history, skipped))
+    }
+
+    /// One table (a name of [`TABLES`]), every snapshot's rows.
+    pub fn table(&self, name: &str) -> LazyFrame {
+        let i = TABLES
+            .iter()
+            .position(|t| *t == name)
+            .unwrap_or_else(|| panic!("{name} is not a dataset table"));
+        self.tables[i].clone()
+    }
+
+    /// Each table reduced to each host's latest snapshot collected at or before `as_of_ms`
+    /// (the snapshot id breaks ties), with hosts sorted by name.
+    pub fn latest(&self, as_of_ms: i64) -> PolarsResult<Frames> {
+        let ids = self
+            .table("hosts")
+            .filter(col("collected_at_ms").lt_eq(lit(as_of_ms)))
+            .sort_by_exprs(
+                [col("collected_at_ms"), col("snapshot_id")],
+                SortMultipleOptions::default(),
+            )
+            .group_by([col("host")])
+            .agg([col("snapshot_id").last()])
+            .select([col("snapshot_id")])
+            .collect()?
+            .lazy();
+        let mut frames = Frames::from_tables(&Tables::default())?;
+        for (lf, df) in self.tables.iter().zip(frames.tables_mut()) {
+            *df = lf
+                .clone()
+                .join(
+                    ids.clone(),
+                    [col("snapshot_id")],
+                    [col("snapshot_id")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .collect()?;
+        }
+        frames
+            .hosts
+            .sort_in_place(["host"], SortMultipleOptions::default())?;
+        Ok(frames)
+    }
 }
 
 fn has_parquet(dir: &Path) -> bool {
@@ -207,34 +252,6 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why.
     pub message: String,
-}
-
-/// Reads every snapshot file under `dir`: the aggregator's `*.pb` (StoredSnapshot), or a
-/// collector's `*.pb` / `*.json` (Snapshot). Unreadable files are returned, not fatal.
-pub fn from_snapshots(dir: &Path) -> Result<(Frames, Vec<Skipped>), Error> {
-    if !dir.is_dir() {
-        return Err(Error::Input {
-            path: dir.to_path_buf(),
-            message: "not a directory".into(),
-        });
-    }
-    let mut tables = Tables::default();
-    let mut skipped = Vec::new();
-    for path in walk(dir) {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "pb" && ext != "json" {
-            continue;
-        }
-        match read_snapshot(&path) {
-            Ok(s) => tables.add(&s),
-            Err(message) => {
-                tracing::warn!(path = %path.display(), "{message}");
-                skipped.push(Skipped { path, message });
-            }
-        }
-    }
-    let frames = Frames::from_tables(&tables).map_err(|e| Error::polars(dir, e))?;
-    Ok((frames, skipped))
 }
 
 fn read_snapshot(path: &Path) -> Result<StoredSnapshot, String> {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::input::Frames;
+use crate::input::History;
 
 /// One run of the log, in short.
 #[derive(Debug, Clone, Serialize)]
@@ -136,8 +136,8 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
         snapshot: Some(snapshot),
         ..Default::default()
     });
-    let frames = Frames::from_tables(&tables).map_err(|e| Error::polars(path, e))?;
-    let analysis = crate::analyze(frames, catalog, as_of)?;
+    let history = History::from_tables(&tables).map_err(|e| Error::polars(path, e))?;
+    let analysis = crate::analyze(&history, catalog, as_of)?;
     Ok(Review {
         file,
         kind: kind.into(),

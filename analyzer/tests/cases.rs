@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::finding::Finding;
-use exfleet_analyzer::input;
+use exfleet_analyzer::input::History;
 use exfleet_collector::{collect, TriageDir};
 use serde::Deserialize;
 
@@ -35,10 +35,10 @@ fn findings(case: &Path) -> Vec<Finding> {
     let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(case), Default::default()).unwrap());
     let tmp = tempfile::tempdir().unwrap();
     exfleet_collector::output::write(&s, &tmp.path().join("host.pb")).unwrap();
-    let (frames, skipped) = input::from_snapshots(tmp.path()).unwrap();
+    let (history, skipped) = History::from_snapshots(tmp.path()).unwrap();
     assert!(skipped.is_empty());
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+    exfleet_analyzer::analyze(&history, &Catalog::embedded(), as_of)
         .unwrap()
         .findings
 }

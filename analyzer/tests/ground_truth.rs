@@ -9,7 +9,7 @@ use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{DatasetOptions, Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::store::Store;
 use exfleet_analyzer::catalog::Catalog;
-use exfleet_analyzer::input;
+use exfleet_analyzer::input::History;
 use exfleet_analyzer::rules::registry::implemented;
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_tests::fleet::FleetConfig;
@@ -56,9 +56,9 @@ async fn every_planted_fault_is_found_and_nothing_else() {
     }
     aggregator.stop().await.unwrap();
 
-    let frames = input::from_dataset(&data.join("dataset")).unwrap();
+    let history = History::open(&data.join("dataset")).unwrap();
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    let findings = exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+    let findings = exfleet_analyzer::analyze(&history, &Catalog::embedded(), as_of)
         .unwrap()
         .findings;
     let ids: BTreeSet<&str> = implemented().into_iter().map(|(id, _)| id).collect();

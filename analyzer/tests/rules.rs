@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::finding::Finding;
-use exfleet_analyzer::input;
+use exfleet_analyzer::input::History;
 use exfleet_collector::labels::LabelsFile;
 use exfleet_collector::{collect, TriageDir};
 use exfleet_tests::fleet::{self, builds, Fault, FleetConfig, HostSpec};
@@ -51,9 +51,9 @@ fn pipeline(hosts: &[HostSpec], as_of: NaiveDate) -> Vec<Finding> {
 }
 
 fn analyze(snaps: &Path, as_of: NaiveDate) -> Vec<Finding> {
-    let (frames, skipped) = input::from_snapshots(snaps).unwrap();
+    let (history, skipped) = History::from_snapshots(snaps).unwrap();
     assert!(skipped.is_empty());
-    exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+    exfleet_analyzer::analyze(&history, &Catalog::embedded(), as_of)
         .unwrap()
         .findings
 }

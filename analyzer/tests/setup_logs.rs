@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use exfleet_analyzer::catalog::Catalog;
-use exfleet_analyzer::input;
+use exfleet_analyzer::input::History;
 use exfleet_analyzer::rules::registry::implemented;
 use exfleet_collector::{collect, TriageDir};
 
@@ -53,9 +53,9 @@ fn every_expected_row_with_implemented_ids() {
         let snaps = tmp.path().join("snaps");
         std::fs::create_dir_all(&snaps).unwrap();
         exfleet_collector::output::write(&s, &snaps.join("host.json")).unwrap();
-        let (frames, _) = input::from_snapshots(&snaps).unwrap();
+        let (history, _) = History::from_snapshots(&snaps).unwrap();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        let findings = exfleet_analyzer::analyze(frames, &Catalog::embedded(), as_of)
+        let findings = exfleet_analyzer::analyze(&history, &Catalog::embedded(), as_of)
             .unwrap()
             .findings;
         let got: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();

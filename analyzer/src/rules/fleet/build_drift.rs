@@ -2,9 +2,8 @@
 
 use polars::prelude::*;
 
-use super::{strings, FleetRule};
+use super::{strings, Fleet, FleetRule};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::input::Frames;
 use crate::rules::{action_of, Context};
 
 /// The catalog entry.
@@ -30,13 +29,8 @@ impl FleetRule for BuildDrift {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(
-        &self,
-        frames: &Frames,
-        _: &DataFrame,
-        _: &Context,
-        out: &mut Vec<Finding>,
-    ) -> PolarsResult<()> {
+    fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let frames = fleet.latest;
         if frames.hosts.height() == 0 {
             return Ok(());
         }

@@ -2,10 +2,9 @@
 
 use polars::prelude::*;
 
-use super::FleetRule;
+use super::{Fleet, FleetRule};
 use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::input::Frames;
 use crate::rules::{action_of, Context};
 
 /// The catalog entry.
@@ -31,13 +30,8 @@ impl FleetRule for CasProxyOrder {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(
-        &self,
-        frames: &Frames,
-        _: &DataFrame,
-        _: &Context,
-        out: &mut Vec<Finding>,
-    ) -> PolarsResult<()> {
+    fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let frames = fleet.latest;
         if frames.hosts.height() == 0 {
             return Ok(());
         }

@@ -2,9 +2,8 @@
 
 use polars::prelude::*;
 
-use super::{strings, FleetRule};
+use super::{strings, Fleet, FleetRule};
 use crate::finding::{Evidence, Finding, Severity};
-use crate::input::Frames;
 use crate::rules::{action_of, Context};
 
 /// The catalog entry.
@@ -37,13 +36,8 @@ impl FleetRule for MismatchPattern {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(
-        &self,
-        _: &Frames,
-        findings: &DataFrame,
-        _: &Context,
-        out: &mut Vec<Finding>,
-    ) -> PolarsResult<()> {
+    fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let findings = fleet.findings;
         if findings.height() == 0 {
             return Ok(());
         }

@@ -1,5 +1,5 @@
-//! Fleet rules: findings about groups of hosts, computed with polars over the hosts table
-//! and the host findings.
+//! Fleet rules: findings about groups of hosts, computed with polars over each host's latest
+//! snapshot, the host findings, and every snapshot over time.
 
 pub mod build_drift;
 pub mod cas_proxy_order;
@@ -8,8 +8,20 @@ pub mod mismatch_pattern;
 use polars::prelude::*;
 
 use crate::finding::{Finding, Severity};
-use crate::input::Frames;
+use crate::input::{Frames, History};
 use crate::rules::Context;
+
+/// What a fleet rule looks at.
+pub struct Fleet<'a> {
+    /// Each host's latest snapshot as of the analysis.
+    pub latest: &'a Frames,
+    /// The host findings as a frame (`id`, `host`, `severity`, `signature`).
+    pub findings: &'a DataFrame,
+    /// Every snapshot, lazily.
+    pub history: &'a History,
+    /// The end of the analysis day (UTC ms): nothing collected later is looked at.
+    pub end_ms: i64,
+}
 
 /// A rule over the whole fleet.
 pub trait FleetRule: Sync {
@@ -19,15 +31,8 @@ pub trait FleetRule: Sync {
     fn severity(&self) -> Severity;
     /// The catalog entry.
     fn doc(&self) -> &'static str;
-    /// Adds this rule's findings. `hosts` holds each host's latest snapshot, `findings` the
-    /// host findings as a frame (`id`, `host`, `signature`).
-    fn check(
-        &self,
-        frames: &Frames,
-        findings: &DataFrame,
-        cx: &Context,
-        out: &mut Vec<Finding>,
-    ) -> PolarsResult<()>;
+    /// Adds this rule's findings about `fleet`.
+    fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()>;
 }
 
 /// A list cell as strings.
@@ -40,12 +45,14 @@ pub fn strings(col: &Column, row: usize) -> PolarsResult<Vec<String>> {
 pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
     let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
     let hosts: Vec<&str> = findings.iter().map(|f| f.host.as_str()).collect();
+    let severities: Vec<&str> = findings.iter().map(|f| f.severity.name()).collect();
     let sigs: Vec<&str> = findings.iter().map(|f| f.signature.as_str()).collect();
     DataFrame::new(
         findings.len(),
         vec![
             Column::new("id".into(), ids),
             Column::new("host".into(), hosts),
+            Column::new("severity".into(), severities),
             Column::new("signature".into(), sigs),
         ],
     )
