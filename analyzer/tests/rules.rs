@@ -568,10 +568,10 @@ fn fleet_build_drift() {
         })
     };
     let fires = [healthy("EX01"), behind("EX02")];
-    // The same two builds, each alone in its DAG.
+    // Two builds of two products in one site and role group, each alone in its DAG.
     let near = [
         healthy("EX01"),
-        with(behind("EX02"), |h| h.dag = Some("DAG02".into())),
+        with(healthy("EX02"), |h| h.dag = Some("DAG02".into())).pipe_line_cu15(),
     ];
     case("fleet.build-drift", &fires, &near, today());
 }

@@ -5,6 +5,7 @@
 
 pub mod evtx;
 pub mod fleet;
+pub mod history;
 pub mod pe;
 pub mod regf;
 pub mod triage;

@@ -330,6 +330,8 @@ table!(
         /// Lines holding a literal %ExchangeInstallDir%, comma-separated.
         unexpanded_lines: String,
         provenance: String,
+        /// SHA-256 of the file, lower-case hex.
+        sha256: String,
     }
 );
 
@@ -563,6 +565,7 @@ impl Tables {
             let lines: Vec<String> = f.unexpanded_lines.iter().map(u32::to_string).collect();
             t.unexpanded_lines.push(lines.join(","));
             t.provenance.push(provenance(&f.provenance));
+            t.sha256.push(f.sha256.clone());
         }
         for r in &p.pending_reboot {
             let t = &mut self.pending_reboots;

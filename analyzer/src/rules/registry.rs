@@ -9,7 +9,7 @@ use super::build::{
 };
 use super::fleet::{
     build_drift::BuildDrift, cas_proxy_order::CasProxyOrder, mismatch_pattern::MismatchPattern,
-    FleetRule,
+    stale_collection::StaleCollection, FleetRule,
 };
 use super::iis::{
     backend_binding_cert::BackendBindingCert, config_variable_unexpanded::ConfigVariableUnexpanded,
@@ -95,7 +95,12 @@ pub static HOST_RULES: &[&dyn Rule] = &[
 ];
 
 /// Fleet rules, run after the host rules.
-pub static FLEET_RULES: &[&dyn FleetRule] = &[&BuildDrift, &MismatchPattern, &CasProxyOrder];
+pub static FLEET_RULES: &[&dyn FleetRule] = &[
+    &BuildDrift,
+    &MismatchPattern,
+    &CasProxyOrder,
+    &StaleCollection,
+];
 
 const ANALYTICS: &str = "7: fleet analytics, history and the report";
 
@@ -104,7 +109,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("config.customizations-overwritten", ANALYTICS),
     ("fleet.failure-correlate", ANALYTICS),
     ("fleet.incident-window", ANALYTICS),
-    ("fleet.stale-collection", ANALYTICS),
 ];
 
 /// Every implemented id with its doc.

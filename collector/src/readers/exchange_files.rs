@@ -11,6 +11,7 @@ use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::{ConfigFile, ExchangeFiles as Files};
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
+use sha2::{Digest, Sha256};
 
 use crate::provenance;
 use crate::readers::Reader;
@@ -122,7 +123,7 @@ impl Reader for ExchangeFiles {
     }
 }
 
-/// Reads one config file: present, well-formed, unexpanded variables.
+/// Reads one config file: present, well-formed, unexpanded variables, its hash.
 fn config_file(
     dir: &TriageDir,
     windows: &str,
@@ -146,7 +147,13 @@ fn config_file(
     let path = dir.display(&file);
     f.provenance = Some(provenance::file(ExchangeFiles::NAME, &path));
     let text = match std::fs::read(&file) {
-        Ok(b) => decode(&b),
+        Ok(b) => {
+            f.sha256 = Sha256::digest(&b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+            decode(&b)
+        }
         Err(e) => {
             f.xml_error = format!("unreadable: {e}");
             out.error(

@@ -231,7 +231,22 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
     }
 }
 
-/// Fleet findings: build drift inside a DAG, and one mismatch shared by several hosts.
+/// Build drift among `members`, when they run more than one build.
+fn drift(members: &[&HostSpec], group: String, who: &str) -> Option<Expected> {
+    let mut builds: Vec<String> = members.iter().map(|h| text(h.exsetup_build)).collect();
+    builds.sort();
+    builds.dedup();
+    (builds.len() > 1).then(|| Expected {
+        id: "fleet.build-drift".into(),
+        because: format!("{who} planted on different builds"),
+        evidence: builds,
+        group: Some(group),
+        hosts: members.iter().map(|h| h.name.clone()).collect(),
+    })
+}
+
+/// Fleet findings: build drift inside a DAG, a site or a role group, and one mismatch shared
+/// by several hosts.
 fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
     let mut out = Vec::new();
     let mut dags: BTreeMap<&str, Vec<&HostSpec>> = BTreeMap::new();
@@ -241,17 +256,27 @@ fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
         }
     }
     for (dag, members) in dags {
-        let mut builds: Vec<String> = members.iter().map(|h| text(h.exsetup_build)).collect();
-        builds.sort();
-        builds.dedup();
-        if builds.len() > 1 {
-            out.push(Expected {
-                id: "fleet.build-drift".into(),
-                because: "DAG members planted on different builds".into(),
-                evidence: builds,
-                group: Some(format!("dag:{dag}")),
-                hosts: members.iter().map(|h| h.name.clone()).collect(),
-            });
+        if let Some(e) = drift(&members, format!("dag:{dag}"), "DAG members") {
+            out.push(e);
+        }
+    }
+    // Servers of one product in one site, or one role group.
+    for (kind, key) in [
+        (
+            "site",
+            (|h: &HostSpec| h.site.clone()) as fn(&HostSpec) -> String,
+        ),
+        ("role", |h: &HostSpec| h.role_group.clone()),
+    ] {
+        let mut groups: BTreeMap<(String, &str), Vec<&HostSpec>> = BTreeMap::new();
+        for h in hosts {
+            groups.entry((key(h), h.line.product)).or_default().push(h);
+        }
+        for ((value, product), members) in groups {
+            let group = format!("{kind}:{value}/{product}");
+            if let Some(e) = drift(&members, group, "servers of one product and group") {
+                out.push(e);
+            }
         }
     }
     // Internal CAS that took a rollup before an Internet-facing one: one finding for them all.

@@ -1,23 +1,33 @@
 //! `fleet.build-drift`.
 
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 
-use super::{strings, Fleet, FleetRule};
+use super::{fleet_finding, Fleet, FleetRule};
+use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context};
+use crate::rules::Context;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Members of one DAG run different builds (ExSetup.exe): a DAG must be updated as a whole, and mixed builds break database moves and replication after some updates.
+Servers that belong together run different builds (ExSetup.exe): the members of a DAG, the servers of one product in an AD site or in a role group (operator label). A DAG must be updated as a whole (mixed builds break database moves and replication after some updates); a site or role group with mixed builds shows an update wave that did not finish. Servers of different products (a migration from 2016 to 2019 or SE) are not compared.
 ## Evidence
-The DAG, each distinct build and the members on it.
+The group (dag:, site: or role: with the product), each distinct build and the servers on it.
 ## Action
-Bring every member of the DAG to the same CU and SU, one member at a time (StartDagServerMaintenance.ps1 before, StopDagServerMaintenance.ps1 after).
+Bring every server of the group to the same CU and SU; in a DAG one member at a time (StartDagServerMaintenance.ps1 before, StopDagServerMaintenance.ps1 after).
 ## Source
 reference/findings.md; design: patterns across the fleet.";
 
 /// `fleet.build-drift`; its catalog entry is [`DOC`].
 pub struct BuildDrift;
+
+/// The groupings, with the hosts column naming the group.
+const GROUPINGS: [(&str, &str, &str); 3] = [
+    ("dag", "dag", "DAG"),
+    ("site", "ad_site", "Site"),
+    ("role", "role_group", "Role group"),
+];
 
 impl FleetRule for BuildDrift {
     fn id(&self) -> &'static str {
@@ -29,63 +39,70 @@ impl FleetRule for BuildDrift {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
-        let frames = fleet.latest;
-        if frames.hosts.height() == 0 {
+    fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let hosts = &fleet.latest.hosts;
+        if hosts.height() == 0 {
             return Ok(());
         }
-        let by_build = frames
-            .hosts
-            .clone()
-            .lazy()
-            .filter(col("dag").neq(lit("")))
-            .group_by([col("dag"), col("exsetup_version")])
-            .agg([col("host").sort(Default::default()).alias("hosts")])
-            .with_column(
-                col("exsetup_version")
-                    .n_unique()
-                    .over([col("dag")])?
-                    .alias("builds"),
-            )
-            .filter(col("builds").gt(lit(1)))
-            .sort(["dag", "exsetup_version"], Default::default())
-            .collect()?;
-        let dags = by_build.column("dag")?.str()?.clone();
-        let versions = by_build.column("exsetup_version")?.str()?.clone();
-        let hosts = by_build.column("hosts")?;
-        let mut current: Option<Finding> = None;
-        for i in 0..by_build.height() {
-            let dag = dags.get(i).unwrap_or_default();
-            let version = versions.get(i).unwrap_or_default();
-            let members = strings(hosts, i)?;
-            if current
-                .as_ref()
-                .is_none_or(|f| f.group != format!("dag:{dag}"))
-            {
-                out.extend(current.take());
-                current = Some(Finding {
-                    id: self.id().into(),
-                    severity: self.severity(),
-                    host: "fleet".into(),
-                    snapshot_id: String::new(),
-                    title: format!("DAG {dag} runs different builds"),
-                    evidence: Vec::new(),
-                    action: action_of(DOC),
-                    group: format!("dag:{dag}"),
-                    hosts: Vec::new(),
-                    signature: String::new(),
-                });
+        let names = hosts.column("host")?.str()?;
+        let builds = hosts.column("exsetup_version")?.str()?;
+        for (kind, column, label) in GROUPINGS {
+            let values = hosts.column(column)?.str()?;
+            // (group value, product) -> build -> hosts
+            let mut groups: BTreeMap<(String, String), BTreeMap<Build, Vec<String>>> =
+                BTreeMap::new();
+            for i in 0..hosts.height() {
+                let (Some(h), Some(v), Some(b)) = (names.get(i), values.get(i), builds.get(i))
+                else {
+                    continue;
+                };
+                let Some(b) = Build::parse(b) else { continue };
+                if v.is_empty() {
+                    continue;
+                }
+                // A DAG is one unit whatever its members run (2019 and SE mix during an
+                // upgrade); sites and role groups are compared product by product.
+                let product = if kind == "dag" {
+                    String::new()
+                } else {
+                    cx.catalog
+                        .product_of(&b)
+                        .map_or_else(|| format!("{}.{}", b.0[0], b.0[1]), |p| p.name.clone())
+                };
+                groups
+                    .entry((v.to_string(), product))
+                    .or_default()
+                    .entry(b)
+                    .or_default()
+                    .push(h.to_string());
             }
-            let f = current.as_mut().expect("set above");
-            f.evidence.push(Evidence::new(
-                format!("{version}: {}", members.join(", ")),
-                "hosts.exsetup_version",
-            ));
-            f.hosts.extend(members);
-        }
-        out.extend(current);
-        for f in out.iter_mut().filter(|f| f.id == self.id()) {
-            f.hosts.sort();
+            for ((value, product), by_build) in groups {
+                if by_build.len() < 2 {
+                    continue;
+                }
+                let ev = by_build
+                    .iter()
+                    .map(|(b, hs)| {
+                        Evidence::new(
+                            format!("{b}: {}", hs.join(", ")),
+                            format!("hosts.exsetup_version, hosts.{column}"),
+                        )
+                    })
+                    .collect();
+                let members = by_build.into_values().flatten().collect();
+                let (group, title) = if kind == "dag" {
+                    (
+                        format!("dag:{value}"),
+                        format!("DAG {value} runs different builds"),
+                    )
+                } else {
+                    (
+                        format!("{kind}:{value}/{product}"),
+                        format!("{label} {value}: {product} servers run different builds"),
+                    )
+                };
+                out.push(fleet_finding(self, title, group, ev, members));
+            }
         }
         Ok(())
     }

@@ -4,10 +4,11 @@
 pub mod build_drift;
 pub mod cas_proxy_order;
 pub mod mismatch_pattern;
+pub mod stale_collection;
 
 use polars::prelude::*;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Evidence, Finding, Severity};
 use crate::input::{Frames, History};
 use crate::rules::Context;
 
@@ -33,6 +34,30 @@ pub trait FleetRule: Sync {
     fn doc(&self) -> &'static str;
     /// Adds this rule's findings about `fleet`.
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()>;
+}
+
+/// A finding about a group of hosts (`host` is "fleet").
+pub fn fleet_finding<R: FleetRule + ?Sized>(
+    rule: &R,
+    title: String,
+    group: String,
+    evidence: Vec<Evidence>,
+    mut hosts: Vec<String>,
+) -> Finding {
+    hosts.sort();
+    hosts.dedup();
+    Finding {
+        id: rule.id().into(),
+        severity: rule.severity(),
+        host: "fleet".into(),
+        snapshot_id: String::new(),
+        title,
+        evidence,
+        action: crate::rules::action_of(rule.doc()),
+        group,
+        hosts,
+        signature: String::new(),
+    }
 }
 
 /// A list cell as strings.
