@@ -141,8 +141,12 @@ impl History {
                 continue;
             }
             let glob = format!("{}/**/*.parquet", table.display());
+            // Files written before a column was added read it as null.
+            let schema = lf.collect_schema().map_err(|e| Error::polars(&table, e))?;
             let args = ScanArgsParquet {
                 hive_options: HiveOptions::new_disabled(),
+                schema: Some(schema),
+                allow_missing_columns: true,
                 ..Default::default()
             };
             *lf = LazyFrame::scan_parquet(glob.as_str().into(), args)

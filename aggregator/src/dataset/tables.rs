@@ -103,6 +103,8 @@ table!(
         exchange_files_provenance: String,
         /// Where the ANSI code page (ACP) was read.
         code_page_provenance: String,
+        /// Start of the event window the snapshot's events cover (UTC ms; 0 = whole logs).
+        events_since_ms: i64,
     }
 );
 
@@ -546,6 +548,7 @@ impl Tables {
             .iter()
             .find(|x| matches!(&x.locator, Some(Locator::RegValue(r)) if r.value == "ACP"));
         h.code_page_provenance.push(provenance(&acp.cloned()));
+        h.events_since_ms.push(s.events_since_ms);
         let files = s.exchange_files.clone().unwrap_or_default();
         h.front_end_present.push(files.front_end_present);
         h.client_access_present.push(files.client_access_present);

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use exfleet_proto::v1::StoredSnapshot;
 use polars::prelude::*;
@@ -17,6 +18,9 @@ use polars::prelude::*;
 use super::tables::Tables;
 use crate::durable;
 use crate::error::Error;
+
+/// Batches written by this process.
+static BATCH_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// The dataset directory.
 #[derive(Debug, Clone)]
@@ -91,10 +95,13 @@ impl Dataset {
 
     /// Writes one batch and commits it. Blocking.
     pub fn write_batch(&self, snapshots: &[StoredSnapshot]) -> Result<BatchInfo, Error> {
+        // Time, process and a per-process sequence: two batches of one millisecond (a bulk
+        // load) must not share a name, or the second would replace the first's parts.
         let batch = format!(
-            "{:013}-{:08x}",
+            "{:013}-{:08x}-{:06}",
             chrono::Utc::now().timestamp_millis(),
-            std::process::id() ^ (snapshots.len() as u32).rotate_left(16)
+            std::process::id(),
+            BATCH_SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let mut by_date: BTreeMap<String, Tables> = BTreeMap::new();
         for s in snapshots {

@@ -3,6 +3,7 @@
 //! (`## Detects`, `## Evidence`, `## Action`, `## Source`), printed by `exfleet-analyzer explain`.
 
 pub mod build;
+pub mod config;
 pub mod fleet;
 pub mod iis;
 pub mod owa;

@@ -7,8 +7,10 @@ use super::build::{
     iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol, su_behind::SuBehind,
     su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
+use super::config::customizations_overwritten::CustomizationsOverwritten;
 use super::fleet::{
-    build_drift::BuildDrift, cas_proxy_order::CasProxyOrder, mismatch_pattern::MismatchPattern,
+    build_drift::BuildDrift, cas_proxy_order::CasProxyOrder, failure_correlate::FailureCorrelate,
+    incident_window::IncidentWindow, mismatch_pattern::MismatchPattern,
     stale_collection::StaleCollection, FleetRule,
 };
 use super::iis::{
@@ -100,16 +102,14 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &MismatchPattern,
     &CasProxyOrder,
     &StaleCollection,
+    &IncidentWindow,
+    &FailureCorrelate,
+    &CustomizationsOverwritten,
 ];
 
-const ANALYTICS: &str = "7: fleet analytics, history and the report";
-
-/// Ids of reference/findings.md not implemented yet, and the issue that brings each.
-pub const PENDING: &[(&str, &str)] = &[
-    ("config.customizations-overwritten", ANALYTICS),
-    ("fleet.failure-correlate", ANALYTICS),
-    ("fleet.incident-window", ANALYTICS),
-];
+/// Ids of reference/findings.md not implemented yet, and the issue that brings each (none:
+/// every id of the catalog is implemented).
+pub const PENDING: &[(&str, &str)] = &[];
 
 /// Every implemented id with its doc.
 pub fn implemented() -> Vec<(&'static str, &'static str)> {

@@ -3,6 +3,8 @@
 
 pub mod build_drift;
 pub mod cas_proxy_order;
+pub mod failure_correlate;
+pub mod incident_window;
 pub mod mismatch_pattern;
 pub mod stale_collection;
 

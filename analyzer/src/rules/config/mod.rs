@@ -1,0 +1,3 @@
+//! Rules about configuration files across time.
+
+pub mod customizations_overwritten;

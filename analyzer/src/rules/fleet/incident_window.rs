@@ -1,0 +1,224 @@
+//! `fleet.incident-window`.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::{fleet_finding, Fleet, FleetRule};
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::{utc, Context};
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+Errors that began on several hosts right after their update runs: for each kind of error event (ASP.NET 1309 and 1310, Front End HTTP Proxy 1003, HttpEvent 15021), the hosts whose first such event in the whole history came within 24 hours after an update run on that host (an MsiInstaller install event, an ExchangeSetup.log run, an MSI log), with none in the 7 days before it. Reported when at least 3 hosts qualify and they are at least half of the hosts on which that error began during the history (errors that begin at random moments are not an incident of the updates).
+## Evidence
+Per host: the update run (time and what it was), the first error after it and how long after, with the event record.
+## Action
+Treat it as one incident of the update: compare the hosts' update runs (same package, same step that failed), read the first error's text on one host, fix that host (often UpdateCas.ps1 and UpdateConfigFiles.ps1, then iisreset, for 1309/1310 after an SU; the certificate for 15021), then the others; hold the update wave until it is understood.
+## Source
+reference/findings.md; reference/evidence.md (the events); design: correlation across the fleet over time.";
+
+/// `fleet.incident-window`; its catalog entry is [`DOC`].
+pub struct IncidentWindow;
+
+const WINDOW_MS: i64 = 24 * 3_600_000;
+const QUIET_BEFORE_MS: i64 = 7 * 86_400_000;
+const MIN_HOSTS: usize = 3;
+
+/// Error kinds: (provider prefix, event ids, name).
+const ERRORS: [(&str, &[i64], &str); 3] = [
+    ("ASP.NET", &[1309, 1310], "ASP.NET"),
+    (
+        "MSExchange Front End HTTP Proxy",
+        &[1003],
+        "Front End HTTP Proxy",
+    ),
+    ("HttpEvent", &[15021], "HttpEvent"),
+];
+
+/// MsiInstaller events that mark an install (or a failed one).
+const INSTALL_EVENTS: [i64; 7] = [1022, 1023, 1024, 1033, 1036, 11707, 11708];
+
+impl FleetRule for IncidentWindow {
+    fn id(&self) -> &'static str {
+        "fleet.incident-window"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let events = fleet
+            .history
+            .table("events")
+            .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+            .select([
+                col("host"),
+                col("log"),
+                col("provider"),
+                col("event_id"),
+                col("record_id"),
+                col("time_ms"),
+                col("provenance"),
+            ])
+            .unique(
+                Some(cols(["host", "log", "record_id", "time_ms"])),
+                UniqueKeepStrategy::First,
+            );
+        let updates = update_runs(fleet, events.clone())?;
+        let coverage = coverage(fleet)?;
+        // The first event of each error kind on each host.
+        let mut kinds = Vec::new();
+        for (prefix, ids, name) in ERRORS {
+            let ids = Series::new("ids".into(), ids.to_vec());
+            let first = events
+                .clone()
+                .filter(
+                    col("provider")
+                        .str()
+                        .starts_with(lit(prefix))
+                        .and(col("event_id").is_in(lit(ids).implode(false), false)),
+                )
+                .sort(["time_ms"], Default::default())
+                .group_by([col("host")])
+                .agg([
+                    col("time_ms").first().alias("first"),
+                    col("event_id").first().alias("event_id"),
+                    col("provenance").first().alias("provenance"),
+                ])
+                .sort(["host"], Default::default())
+                .collect()?;
+            kinds.push((name, first));
+        }
+        for (name, first) in kinds {
+            let hosts = first.column("host")?.str()?;
+            let times = first.column("first")?.i64()?;
+            let ids = first.column("event_id")?.i64()?;
+            let provs = first.column("provenance")?.str()?;
+            let mut qualifying = Vec::new();
+            let mut ev = Vec::new();
+            for i in 0..first.height() {
+                let (Some(h), Some(t)) = (hosts.get(i), times.get(i)) else {
+                    continue;
+                };
+                let Some((u, what)) = updates
+                    .get(h)
+                    .and_then(|runs| runs.iter().rev().find(|(u, _)| *u <= t))
+                else {
+                    continue;
+                };
+                // The first error is the first of the history: it began after the update
+                // only if the history's events reach a week back before the update.
+                let from = coverage.get(h).copied().unwrap_or(i64::MAX);
+                if t - u > WINDOW_MS || from > u - QUIET_BEFORE_MS {
+                    continue;
+                }
+                qualifying.push(h.to_string());
+                ev.push(Evidence::new(
+                    format!(
+                        "{h}: {what} at {}, first {name} {} {} minutes later, at {}",
+                        utc(*u),
+                        ids.get(i).unwrap_or_default(),
+                        (t - u) / 60_000,
+                        utc(t)
+                    ),
+                    provs.get(i).unwrap_or_default(),
+                ));
+            }
+            if qualifying.len() < MIN_HOSTS || qualifying.len() * 2 < first.height() {
+                continue;
+            }
+            let title = format!(
+                "{name} errors began on {} hosts within 24 hours after their update runs ({} of {} hosts where they began)",
+                qualifying.len(),
+                qualifying.len(),
+                first.height()
+            );
+            out.push(fleet_finding(
+                self,
+                title,
+                format!("incident:{name}"),
+                ev,
+                qualifying,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where each host's collected events begin: the earliest window start of its snapshots
+/// (`i64::MIN` when a snapshot holds whole logs).
+fn coverage(fleet: &Fleet) -> PolarsResult<BTreeMap<String, i64>> {
+    let df = fleet
+        .history
+        .table("hosts")
+        .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+        .group_by([col("host")])
+        .agg([col("events_since_ms").min().alias("from")])
+        .collect()?;
+    let hosts = df.column("host")?.str()?;
+    let from = df.column("from")?.i64()?;
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let h = hosts.get(i)?;
+            let f = from.get(i).unwrap_or(0);
+            Some((h.to_string(), if f <= 0 { i64::MIN } else { f }))
+        })
+        .collect())
+}
+
+/// Each host's update runs, oldest first: (time, what).
+fn update_runs(
+    fleet: &Fleet,
+    events: LazyFrame,
+) -> PolarsResult<BTreeMap<String, Vec<(i64, String)>>> {
+    let ids = Series::new("ids".into(), INSTALL_EVENTS.to_vec());
+    let msi_events = events
+        .filter(
+            col("provider")
+                .eq(lit("MsiInstaller"))
+                .and(col("event_id").is_in(lit(ids).implode(false), false)),
+        )
+        .select([
+            col("host"),
+            col("time_ms").alias("at"),
+            (lit("MsiInstaller ") + col("event_id").cast(DataType::String)).alias("what"),
+        ]);
+    let setup = fleet
+        .history
+        .table("setup_runs")
+        .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+        .select([
+            col("host"),
+            col("started_at_ms").alias("at"),
+            (lit("setup run ") + col("setup_version")).alias("what"),
+        ]);
+    let msi_logs = fleet
+        .history
+        .table("msi_logs")
+        .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+        .select([
+            col("host"),
+            col("started_at_ms").alias("at"),
+            (lit("MSI log of ") + col("patch")).alias("what"),
+        ]);
+    let all = concat([msi_events, setup, msi_logs], UnionArgs::default())?
+        .filter(col("at").gt(lit(0)))
+        .unique(Some(cols(["host", "at"])), UniqueKeepStrategy::First)
+        .sort(["host", "at"], Default::default())
+        .collect()?;
+    let mut out: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    let hosts = all.column("host")?.str()?;
+    let at = all.column("at")?.i64()?;
+    let what = all.column("what")?.str()?;
+    for i in 0..all.height() {
+        if let (Some(h), Some(t), Some(w)) = (hosts.get(i), at.get(i), what.get(i)) {
+            out.entry(h.to_string())
+                .or_default()
+                .push((t, w.to_string()));
+        }
+    }
+    Ok(out)
+}

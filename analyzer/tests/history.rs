@@ -1,0 +1,167 @@
+//! The fleet over time: 40 servers with 90 days of daily snapshots, written as the
+//! aggregator's Parquet dataset, analyzed with the history. Each planted pattern is reported
+//! with the hosts it was planted on; the same fleet with the patterns shuffled away reports
+//! none of the history findings; and an analysis as of a day before the update wave sees the
+//! fleet as it was then.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use exfleet_aggregator::dataset::Dataset;
+use exfleet_analyzer::catalog::Catalog;
+use exfleet_analyzer::finding::Finding;
+use exfleet_analyzer::input::History;
+use exfleet_tests::history::{self, HistoryConfig, HistoryTruth, DOTNET_481};
+
+const HISTORY_IDS: [&str; 4] = [
+    "fleet.failure-correlate",
+    "fleet.incident-window",
+    "fleet.stale-collection",
+    "config.customizations-overwritten",
+];
+
+/// Writes the history as the aggregator does (one batch per day) and opens it.
+fn dataset(cfg: &HistoryConfig, dir: &std::path::Path) -> (History, HistoryTruth) {
+    let (hosts, truth) = history::hosts(cfg);
+    let (ds, _) = Dataset::open(dir).unwrap();
+    for day in 0..cfg.days {
+        ds.write_batch(&history::day(cfg, &hosts, day)).unwrap();
+    }
+    (History::open(dir).unwrap(), truth)
+}
+
+fn analyze(h: &History, as_of: NaiveDate) -> Vec<Finding> {
+    exfleet_analyzer::analyze(h, &Catalog::embedded(), as_of)
+        .unwrap()
+        .findings
+}
+
+fn last_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+fn hosts_of<'a>(findings: &'a [Finding], id: &str, group: &str) -> Option<&'a Finding> {
+    findings.iter().find(|f| f.id == id && f.group == group)
+}
+
+fn set(v: &[String]) -> BTreeSet<String> {
+    v.iter().cloned().collect()
+}
+
+#[test]
+fn planted_patterns_are_reported_with_their_hosts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    let (h, truth) = dataset(&cfg, tmp.path());
+    let findings = analyze(&h, last_day());
+
+    // A site stuck on CU13.
+    let (site, stuck) = truth.stuck_site.clone().unwrap();
+    let f = hosts_of(
+        &findings,
+        "fleet.failure-correlate",
+        &format!("build.cu-out-of-support ~ AD site={site}"),
+    )
+    .unwrap_or_else(|| panic!("no site correlation: {:#?}", ids(&findings)));
+    assert_eq!(set(&f.hosts), set(&stuck));
+    assert!(f.evidence.iter().any(|e| e.fact.contains("lift")), "{f:#?}");
+
+    // Aug26SU failing on every server with .NET 4.8.1.
+    let f = hosts_of(
+        &findings,
+        "fleet.failure-correlate",
+        &format!("build.su-behind ~ .NET release={DOTNET_481}"),
+    )
+    .unwrap_or_else(|| panic!("no .NET correlation: {:#?}", ids(&findings)));
+    assert_eq!(set(&f.hosts), set(&truth.failed));
+
+    // 1309s beginning right after the update wave.
+    let f = hosts_of(&findings, "fleet.incident-window", "incident:ASP.NET")
+        .unwrap_or_else(|| panic!("no incident: {:#?}", ids(&findings)));
+    assert_eq!(set(&f.hosts), set(&truth.errors_after_update));
+    assert!(f
+        .evidence
+        .iter()
+        .all(|e| e.fact.contains("MsiInstaller 1022")));
+
+    // The silent host.
+    let f = hosts_of(&findings, "fleet.stale-collection", "collection").unwrap();
+    assert_eq!(f.hosts, [truth.silent.clone().unwrap()]);
+
+    // Customizations lost in the update, on those hosts only.
+    let lost: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.id == "config.customizations-overwritten")
+        .map(|f| f.host.clone())
+        .collect();
+    assert_eq!(lost, set(&truth.customization_lost));
+
+    // Nothing else of the history ids.
+    for f in findings
+        .iter()
+        .filter(|f| HISTORY_IDS.contains(&f.id.as_str()))
+    {
+        let expected = f.id == "config.customizations-overwritten"
+            || f.group == "collection"
+            || f.group == "incident:ASP.NET"
+            || f.group.starts_with("build.cu-out-of-support ~ AD site=")
+            || f.group.starts_with("build.su-behind ~ .NET release=")
+            || f.group.starts_with("setup.unknown-error ~ .NET release=");
+        assert!(expected, "unexpected: {} {} {:?}", f.id, f.group, f.hosts);
+    }
+}
+
+#[test]
+fn shuffled_history_reports_none_of_the_patterns() {
+    for seed in [7, 8, 9] {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = HistoryConfig {
+            seed,
+            planted: false,
+            ..Default::default()
+        };
+        let (h, _) = dataset(&cfg, tmp.path());
+        let findings = analyze(&h, last_day());
+        let got: Vec<_> = findings
+            .iter()
+            .filter(|f| HISTORY_IDS.contains(&f.id.as_str()))
+            .map(|f| (f.id.clone(), f.group.clone(), f.hosts.clone()))
+            .collect();
+        assert!(got.is_empty(), "seed {seed}: {got:#?}");
+        // The same failures are there, only not tied to anything.
+        assert!(findings.iter().any(|f| f.id == "build.cu-out-of-support"));
+        assert!(findings.iter().any(|f| f.id == "build.su-behind"));
+    }
+}
+
+#[test]
+fn an_analysis_as_of_an_earlier_day_sees_the_fleet_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    let (h, truth) = dataset(&cfg, tmp.path());
+    // Six weeks before the end: before the wave and before the silence.
+    let then = last_day() - chrono::Days::new(42);
+    let findings = analyze(&h, then);
+    assert!(!findings.iter().any(|f| f.id == "fleet.stale-collection"));
+    assert!(!findings.iter().any(|f| f.id == "fleet.incident-window"));
+    // Before the wave every CU15 server was still on Jul26SU, behind Aug26SU: the ones that
+    // updated later too.
+    let updated = &truth.errors_after_update[0];
+    let behind = |fs: &[Finding]| {
+        fs.iter()
+            .any(|f| f.id == "build.su-behind" && &f.host == updated)
+    };
+    assert!(behind(&findings));
+    assert!(!behind(&analyze(&h, last_day())));
+    // The silent host was reporting then.
+    let silent = truth.silent.unwrap();
+    assert!(findings.iter().any(|f| f.host == silent));
+}
+
+fn ids(findings: &[Finding]) -> Vec<(String, String)> {
+    findings
+        .iter()
+        .filter(|f| f.host == "fleet")
+        .map(|f| (f.id.clone(), f.group.clone()))
+        .collect()
+}
