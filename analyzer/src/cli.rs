@@ -40,6 +40,16 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
     },
+    /// Exports every dataset table and the findings as date-partitioned Parquet, CSV and
+    /// JSON lines, with a manifest.
+    Export {
+        /// Input and date.
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Checks a build catalog file.
     Catalog {
         /// The file to check.
@@ -48,9 +58,9 @@ pub enum Command {
     },
 }
 
-/// Arguments of `analyze`.
+/// Where the snapshots come from, and the analysis date.
 #[derive(Debug, clap::Args)]
-pub struct AnalyzeArgs {
+pub struct SourceArgs {
     /// The aggregator's dataset directory (`<data-dir>/dataset`).
     #[arg(
         long,
@@ -61,16 +71,54 @@ pub struct AnalyzeArgs {
     /// A directory of snapshot files (the aggregator's `snapshots/`, or collector output).
     #[arg(long)]
     pub snapshots: Option<PathBuf>,
-    /// Output directory.
-    #[arg(long)]
-    pub out: PathBuf,
     /// Build catalog file (default: the one shipped with exfleet).
     #[arg(long)]
     pub catalog: Option<PathBuf>,
     /// Analysis date, YYYY-MM-DD (default: today, UTC): the latest snapshot of each host
-    /// collected by then is judged at that date.
+    /// collected by then is judged at that date, and nothing collected later is looked at.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
+}
+
+impl SourceArgs {
+    /// The history, the catalog and the analysis date. Snapshot files that cannot be read
+    /// are named on stderr and skipped.
+    pub fn open(&self) -> anyhow::Result<(History, Catalog, NaiveDate)> {
+        let catalog = match &self.catalog {
+            Some(p) => Catalog::load(p)?,
+            None => Catalog::embedded(),
+        };
+        let history = match (&self.dataset, &self.snapshots) {
+            (Some(d), _) => History::open(d)?,
+            (None, Some(s)) => {
+                let (history, skipped) = History::from_snapshots(s)?;
+                for k in &skipped {
+                    eprintln!(
+                        "exfleet-analyzer: {}: {} (skipped)",
+                        k.path.display(),
+                        k.message
+                    );
+                }
+                history
+            }
+            (None, None) => unreachable!("clap requires --dataset or --snapshots"),
+        };
+        let as_of = self
+            .as_of
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        Ok((history, catalog, as_of))
+    }
+}
+
+/// Arguments of `analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Input and date.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
     /// Exit 1 when a finding reaches this severity (info, warning, error, critical).
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
@@ -115,6 +163,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Export { source, out } => {
+            let (history, catalog, as_of) = source.open()?;
+            let analysis = crate::analyze(&history, &catalog, as_of)?;
+            let end = crate::analyze::end_of_day(as_of);
+            let m =
+                crate::export::export(&history, end, &as_of.to_string(), &analysis.findings, &out)?;
+            for (name, t) in &m.tables {
+                println!("{name:<26} {:>9} rows", t.rows);
+            }
+            println!("written to {}", out.display());
+            Ok(0)
+        }
         Command::Catalog { check } => {
             let c = Catalog::load(&check)?;
             println!(
@@ -130,26 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
-    let catalog = match &a.catalog {
-        Some(p) => Catalog::load(p)?,
-        None => Catalog::embedded(),
-    };
-    let history = match (&a.dataset, &a.snapshots) {
-        (Some(d), _) => History::open(d)?,
-        (None, Some(s)) => {
-            let (history, skipped) = History::from_snapshots(s)?;
-            for k in &skipped {
-                eprintln!(
-                    "exfleet-analyzer: {}: {} (skipped)",
-                    k.path.display(),
-                    k.message
-                );
-            }
-            history
-        }
-        (None, None) => unreachable!("clap requires --dataset or --snapshots"),
-    };
-    let as_of = a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let (history, catalog, as_of) = a.source.open()?;
     let analysis = crate::analyze(&history, &catalog, as_of)?;
     let written = report::write(&analysis, &a.out)?;
     print!("{}", report::summary(&analysis, &catalog));

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod finding;
 pub mod input;
 pub mod report;
