@@ -6,6 +6,7 @@ use polars::prelude::*;
 
 use super::{fleet_finding, Fleet, FleetRule};
 use crate::finding::{Evidence, Finding, Severity};
+use crate::input::History;
 use crate::rules::{utc, Context};
 
 /// The catalog entry.
@@ -50,45 +51,26 @@ impl FleetRule for IncidentWindow {
         DOC
     }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
-        let events = fleet
-            .history
-            .table("events")
-            .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
-            .select([
-                col("host"),
-                col("log"),
-                col("provider"),
-                col("event_id"),
-                col("record_id"),
-                col("time_ms"),
-                col("provenance"),
-            ])
-            .unique(
-                Some(cols(["host", "log", "record_id", "time_ms"])),
-                UniqueKeepStrategy::First,
-            );
-        let updates = update_runs(fleet, events.clone())?;
+        let events = events(fleet.history, fleet.end_ms);
+        let updates = update_runs(fleet.history, events.clone(), fleet.end_ms)?;
         let coverage = coverage(fleet)?;
         // The first event of each error kind on each host.
+        let firsts = error_events(events)
+            .sort(["time_ms"], Default::default())
+            .group_by([col("kind"), col("host")])
+            .agg([
+                col("time_ms").first().alias("first"),
+                col("event_id").first().alias("event_id"),
+                col("provenance").first().alias("provenance"),
+            ])
+            .sort(["kind", "host"], Default::default())
+            .collect()?;
         let mut kinds = Vec::new();
-        for (prefix, ids, name) in ERRORS {
-            let ids = Series::new("ids".into(), ids.to_vec());
-            let first = events
+        for (_, _, name) in ERRORS {
+            let first = firsts
                 .clone()
-                .filter(
-                    col("provider")
-                        .str()
-                        .starts_with(lit(prefix))
-                        .and(col("event_id").is_in(lit(ids).implode(false), false)),
-                )
-                .sort(["time_ms"], Default::default())
-                .group_by([col("host")])
-                .agg([
-                    col("time_ms").first().alias("first"),
-                    col("event_id").first().alias("event_id"),
-                    col("provenance").first().alias("provenance"),
-                ])
-                .sort(["host"], Default::default())
+                .lazy()
+                .filter(col("kind").eq(lit(name)))
                 .collect()?;
             kinds.push((name, first));
         }
@@ -169,11 +151,51 @@ fn coverage(fleet: &Fleet) -> PolarsResult<BTreeMap<String, i64>> {
         .collect())
 }
 
-/// Each host's update runs, oldest first: (time, what).
-fn update_runs(
-    fleet: &Fleet,
+/// Events collected up to `end_ms`, each once (the windows of snapshots may overlap).
+pub fn events(history: &History, end_ms: i64) -> LazyFrame {
+    history
+        .table("events")
+        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
+        .select([
+            col("host"),
+            col("log"),
+            col("provider"),
+            col("event_id"),
+            col("record_id"),
+            col("time_ms"),
+            col("provenance"),
+        ])
+        .unique(
+            Some(cols(["host", "log", "record_id", "time_ms"])),
+            UniqueKeepStrategy::First,
+        )
+}
+
+/// The error events of [`events`], with their kind (`ASP.NET`, ...) in a `kind` column.
+pub fn error_events(events: LazyFrame) -> LazyFrame {
+    let mut kind = lit(NULL).cast(DataType::String);
+    for (prefix, ids, name) in ERRORS.iter().rev() {
+        let ids = Series::new("ids".into(), ids.to_vec());
+        kind = when(
+            col("provider")
+                .str()
+                .starts_with(lit(*prefix))
+                .and(col("event_id").is_in(lit(ids).implode(false), false)),
+        )
+        .then(lit(*name))
+        .otherwise(kind);
+    }
+    events
+        .with_column(kind.alias("kind"))
+        .filter(col("kind").is_not_null())
+}
+
+/// Update runs up to `end_ms`: `host`, `at` (UTC ms), `what`, oldest first.
+pub fn update_runs_frame(
+    history: &History,
     events: LazyFrame,
-) -> PolarsResult<BTreeMap<String, Vec<(i64, String)>>> {
+    end_ms: i64,
+) -> PolarsResult<LazyFrame> {
     let ids = Series::new("ids".into(), INSTALL_EVENTS.to_vec());
     let msi_events = events
         .filter(
@@ -186,29 +208,35 @@ fn update_runs(
             col("time_ms").alias("at"),
             (lit("MsiInstaller ") + col("event_id").cast(DataType::String)).alias("what"),
         ]);
-    let setup = fleet
-        .history
+    let setup = history
         .table("setup_runs")
-        .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
         .select([
             col("host"),
             col("started_at_ms").alias("at"),
             (lit("setup run ") + col("setup_version")).alias("what"),
         ]);
-    let msi_logs = fleet
-        .history
+    let msi_logs = history
         .table("msi_logs")
-        .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
+        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
         .select([
             col("host"),
             col("started_at_ms").alias("at"),
             (lit("MSI log of ") + col("patch")).alias("what"),
         ]);
-    let all = concat([msi_events, setup, msi_logs], UnionArgs::default())?
+    Ok(concat([msi_events, setup, msi_logs], UnionArgs::default())?
         .filter(col("at").gt(lit(0)))
         .unique(Some(cols(["host", "at"])), UniqueKeepStrategy::First)
-        .sort(["host", "at"], Default::default())
-        .collect()?;
+        .sort(["host", "at"], Default::default()))
+}
+
+/// Each host's update runs, oldest first: (time, what).
+fn update_runs(
+    history: &History,
+    events: LazyFrame,
+    end_ms: i64,
+) -> PolarsResult<BTreeMap<String, Vec<(i64, String)>>> {
+    let all = update_runs_frame(history, events, end_ms)?.collect()?;
     let mut out: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     let hosts = all.column("host")?.str()?;
     let at = all.column("at")?.i64()?;
