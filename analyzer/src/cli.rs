@@ -192,10 +192,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
     let (history, catalog, as_of) = a.source.open()?;
     let analysis = crate::analyze(&history, &catalog, as_of)?;
-    let written = report::write(&analysis, &a.out)?;
+    let written = report::write(&analysis, &catalog, &a.out)?;
     print!("{}", report::summary(&analysis, &catalog));
     println!(
-        "\nFindings: {}, {}, {}",
+        "\nReport: {}\nFindings: {}, {}, {}",
+        written.html.display(),
         written.json.display(),
         written.csv.display(),
         written.parquet.display()

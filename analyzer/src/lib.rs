@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod finding;
+pub mod html;
 pub mod input;
 pub mod report;
 pub mod review;

@@ -1,4 +1,4 @@
-//! What an analysis leaves behind: the terminal summary, and `findings.json`,
+//! What an analysis leaves behind: the terminal summary, and `report.html`, `findings.json`,
 //! `findings.csv` and `findings.parquet` in the output directory.
 
 use std::collections::BTreeMap;
@@ -107,11 +107,16 @@ pub struct Written {
     pub csv: PathBuf,
     /// findings.parquet
     pub parquet: PathBuf,
+    /// report.html
+    pub html: PathBuf,
 }
 
-/// Writes findings.json, findings.csv and findings.parquet into `out`.
-pub fn write(a: &Analysis, out: &Path) -> Result<Written, Error> {
+/// Writes report.html, findings.json, findings.csv and findings.parquet into `out`.
+pub fn write(a: &Analysis, catalog: &Catalog, out: &Path) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let html = out.join("report.html");
+    std::fs::write(&html, crate::html::render(a, catalog, &a.timeline))
+        .map_err(Error::io(&html))?;
     let json = out.join("findings.json");
     let text = serde_json::to_vec_pretty(&a.findings).map_err(|e| Error::Input {
         path: json.clone(),
@@ -129,7 +134,12 @@ pub fn write(a: &Analysis, out: &Path) -> Result<Written, Error> {
     ParquetWriter::new(&mut f)
         .finish(&mut df)
         .map_err(|e| Error::polars(&parquet, e))?;
-    Ok(Written { json, csv, parquet })
+    Ok(Written {
+        json,
+        csv,
+        parquet,
+        html,
+    })
 }
 
 /// Findings as a flat table: evidence as `fact [provenance]` joined by ` | `.
