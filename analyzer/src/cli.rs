@@ -119,6 +119,9 @@ pub struct AnalyzeArgs {
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
+    /// The summary on stdout: `text` for people, `json` for scripts.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
     /// Exit 1 when a finding reaches this severity (info, warning, error, critical).
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
@@ -193,14 +196,26 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
     let (history, catalog, as_of) = a.source.open()?;
     let analysis = crate::analyze(&history, &catalog, as_of)?;
     let written = report::write(&analysis, &catalog, &a.out)?;
-    print!("{}", report::summary(&analysis, &catalog));
-    println!(
-        "\nReport: {}\nFindings: {}, {}, {}",
-        written.html.display(),
-        written.json.display(),
-        written.csv.display(),
-        written.parquet.display()
-    );
+    if a.format == "json" {
+        let files = serde_json::json!({
+            "report": written.html,
+            "findings_json": written.json,
+            "findings_csv": written.csv,
+            "findings_parquet": written.parquet,
+        });
+        let mut v = serde_json::to_value(report::summarize(&analysis, &catalog))?;
+        v["files"] = files;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", report::summary(&analysis, &catalog));
+        println!(
+            "\nReport: {}\nFindings: {}, {}, {}",
+            written.html.display(),
+            written.json.display(),
+            written.csv.display(),
+            written.parquet.display()
+        );
+    }
     let failed = a
         .fail_on
         .is_some_and(|min| analysis.findings.iter().any(|f| f.severity >= min));

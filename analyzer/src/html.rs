@@ -164,7 +164,7 @@ fn overview(s: &mut String, a: &Analysis, catalog: &Catalog) {
 }
 
 /// "Exchange 2019 CU15 Aug26SU" or "... + unknown build".
-fn build_name(h: &HostView, catalog: &Catalog) -> String {
+pub fn build_name(h: &HostView, catalog: &Catalog) -> String {
     match h.exsetup {
         Some(b) => match catalog.exact(&b) {
             Some(r) => r.friendly(),
@@ -330,44 +330,17 @@ fn fleet_section(s: &mut String, a: &Analysis) {
 
 fn actions(s: &mut String, a: &Analysis) {
     s.push_str("<section id=\"actions\"><h2>Action plan, by fix</h2><ol>");
-    // One fix, the findings it answers and the hosts it concerns.
-    let mut plan: BTreeMap<&str, (Severity, Vec<&str>, Vec<&str>)> = BTreeMap::new();
-    for f in a.findings.iter().filter(|f| f.severity > Severity::Info) {
-        let e = plan
-            .entry(f.action.as_str())
-            .or_insert((f.severity, Vec::new(), Vec::new()));
-        e.0 = e.0.max(f.severity);
-        e.1.push(f.id.as_str());
-        if f.host == "fleet" {
-            e.2.extend(f.hosts.iter().map(String::as_str));
-        } else {
-            e.2.push(f.host.as_str());
-        }
-    }
-    let mut items: Vec<_> = plan.into_iter().collect();
-    for (_, (_, ids, hosts)) in items.iter_mut() {
-        ids.sort();
-        ids.dedup();
-        hosts.sort();
-        hosts.dedup();
-    }
-    items.sort_by(|a, b| {
-        b.1 .0
-            .cmp(&a.1 .0)
-            .then(b.1 .2.len().cmp(&a.1 .2.len()))
-            .then(a.0.cmp(b.0))
-    });
-    for (action, (sev, ids, hosts)) in items {
+    for fix in crate::report::plan(&a.findings) {
         let _ = write!(
             s,
             "<li class=\"{}\"><p><span class=\"sev\">{}</span> {}</p><p class=\"ids\">{} &middot; {} host{}: {}</p></li>",
-            sev.name(),
-            sev.name(),
-            esc(action),
-            esc(&ids.join(", ")),
-            hosts.len(),
-            if hosts.len() == 1 { "" } else { "s" },
-            esc(&hosts.join(", "))
+            fix.severity.name(),
+            fix.severity.name(),
+            esc(&fix.action),
+            esc(&fix.ids.join(", ")),
+            fix.hosts.len(),
+            if fix.hosts.len() == 1 { "" } else { "s" },
+            esc(&fix.hosts.join(", "))
         );
     }
     s.push_str("</ol></section>\n");

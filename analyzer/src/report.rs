@@ -11,91 +11,169 @@ use crate::analyze::Analysis;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
+use serde::Serialize;
 
-/// How many servers the summary lists as the worst.
-const WORST: usize = 8;
+/// How many fixes the terminal summary lists.
+const FIRST_FIXES: usize = 10;
 
-/// The terminal summary: servers per product/CU/SU, findings by id and severity, the worst
-/// servers.
+/// One fix of the action plan: the findings it answers and the hosts it concerns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fix {
+    /// The most severe finding it answers.
+    pub severity: Severity,
+    /// What to do (the findings' action).
+    pub action: String,
+    /// Finding ids it answers.
+    pub ids: Vec<String>,
+    /// Hosts concerned.
+    pub hosts: Vec<String>,
+}
+
+/// The action plan: findings above info grouped by fix, most severe first, then the fix
+/// that concerns the most hosts.
+pub fn plan(findings: &[Finding]) -> Vec<Fix> {
+    let mut by_action: BTreeMap<&str, Fix> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.severity > Severity::Info) {
+        let fix = by_action.entry(f.action.as_str()).or_insert_with(|| Fix {
+            severity: f.severity,
+            action: f.action.clone(),
+            ids: Vec::new(),
+            hosts: Vec::new(),
+        });
+        fix.severity = fix.severity.max(f.severity);
+        fix.ids.push(f.id.clone());
+        if f.host == "fleet" {
+            fix.hosts.extend(f.hosts.iter().cloned());
+        } else {
+            fix.hosts.push(f.host.clone());
+        }
+    }
+    let mut fixes: Vec<Fix> = by_action.into_values().collect();
+    for f in &mut fixes {
+        f.ids.sort();
+        f.ids.dedup();
+        f.hosts.sort();
+        f.hosts.dedup();
+    }
+    fixes.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.hosts.len().cmp(&a.hosts.len()))
+            .then(a.action.cmp(&b.action))
+    });
+    fixes
+}
+
+/// What scripts read (`analyze --format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Analysis date.
+    pub as_of: String,
+    /// The build catalog's as-of date.
+    pub catalog_as_of: String,
+    /// Servers judged.
+    pub servers: usize,
+    /// Servers per build ("Exchange 2019 CU15 Aug26SU").
+    pub servers_by_build: BTreeMap<String, usize>,
+    /// Findings per severity.
+    pub findings_by_severity: BTreeMap<String, usize>,
+    /// Findings per id.
+    pub findings_by_id: BTreeMap<String, usize>,
+    /// The action plan, what to do first first.
+    pub plan: Vec<Fix>,
+}
+
+/// The summary of an analysis.
+pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
+    let mut servers_by_build = BTreeMap::new();
+    for h in &a.hosts {
+        *servers_by_build
+            .entry(crate::html::build_name(h, catalog))
+            .or_default() += 1;
+    }
+    let mut findings_by_severity = BTreeMap::new();
+    let mut findings_by_id = BTreeMap::new();
+    for f in &a.findings {
+        *findings_by_severity
+            .entry(f.severity.name().to_string())
+            .or_default() += 1;
+        *findings_by_id.entry(f.id.clone()).or_default() += 1;
+    }
+    Summary {
+        as_of: a.as_of.to_string(),
+        catalog_as_of: a.catalog_as_of.to_string(),
+        servers: a.hosts.len(),
+        servers_by_build,
+        findings_by_severity,
+        findings_by_id,
+        plan: plan(&a.findings),
+    }
+}
+
+/// The terminal summary: short, what to do first first, then the fleet's builds.
 pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
+    let sum = summarize(a, catalog);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "exfleet: {} servers, analysed as of {} (build catalog as of {})",
-        a.hosts.len(),
-        a.as_of,
-        a.catalog_as_of
+        sum.servers, sum.as_of, sum.catalog_as_of
     );
-    let mut builds: BTreeMap<String, usize> = BTreeMap::new();
-    for h in &a.hosts {
-        let name = match h.exsetup {
-            Some(b) => match catalog.exact(&b) {
-                Some(r) => format!("{} ({b})", r.friendly()),
-                None => format!(
-                    "{} + unknown build ({b})",
-                    catalog
-                        .cu_of(&b)
-                        .map(|c| c.friendly())
-                        .unwrap_or_else(|| "?".into())
-                ),
-            },
-            None => "no ExSetup.exe read".into(),
-        };
-        *builds.entry(name).or_default() += 1;
+    let sev: Vec<String> = [
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ]
+    .iter()
+    .filter_map(|k| {
+        sum.findings_by_severity
+            .get(k.name())
+            .map(|n| format!("{} {n}", k.name()))
+    })
+    .collect();
+    let _ = writeln!(s, "Findings: {} ({})", a.findings.len(), sev.join(", "));
+    if !sum.plan.is_empty() {
+        let _ = writeln!(s, "\nDo first:");
+    }
+    for (i, fix) in sum.plan.iter().take(FIRST_FIXES).enumerate() {
+        let first_sentence = short(&fix.action, 110);
+        let _ = writeln!(
+            s,
+            "{:>3}. {:<8} {} host{} [{}]\n      {}\n      {}",
+            i + 1,
+            fix.severity.name(),
+            fix.hosts.len(),
+            if fix.hosts.len() == 1 { "" } else { "s" },
+            fix.ids.join(", "),
+            first_sentence,
+            crate::rules::first_of(&fix.hosts, 6)
+        );
+    }
+    if sum.plan.len() > FIRST_FIXES {
+        let _ = writeln!(
+            s,
+            "     ... {} more fixes in report.html",
+            sum.plan.len() - FIRST_FIXES
+        );
     }
     let _ = writeln!(s, "\nServers by build:");
-    for (name, n) in &builds {
+    let mut builds: Vec<_> = sum.servers_by_build.iter().collect();
+    builds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (name, n) in builds {
         let _ = writeln!(s, "  {n:>5}  {name}");
     }
-    let mut by_sev: BTreeMap<Severity, usize> = BTreeMap::new();
-    let mut by_id: BTreeMap<(&str, Severity), usize> = BTreeMap::new();
-    for f in &a.findings {
-        *by_sev.entry(f.severity).or_default() += 1;
-        *by_id.entry((f.id.as_str(), f.severity)).or_default() += 1;
-    }
-    let sev: Vec<String> = by_sev
-        .iter()
-        .rev()
-        .map(|(k, v)| format!("{} {v}", k.name()))
-        .collect();
-    let _ = writeln!(s, "\nFindings: {} ({})", a.findings.len(), sev.join(", "));
-    let mut ids: Vec<_> = by_id.into_iter().collect();
-    ids.sort_by(|a, b| {
-        b.0 .1
-            .cmp(&a.0 .1)
-            .then(b.1.cmp(&a.1))
-            .then(a.0 .0.cmp(b.0 .0))
-    });
-    for ((id, sev), n) in ids {
-        let _ = writeln!(s, "  {n:>5}  {:<9} {id}", sev.name());
-    }
-    let mut worst: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in a
-        .findings
-        .iter()
-        .filter(|f| f.host != "fleet" && f.severity > Severity::Info)
-    {
-        worst.entry(f.host.as_str()).or_default().push(f);
-    }
-    let mut worst: Vec<_> = worst.into_iter().collect();
-    worst.sort_by_key(|(h, fs)| {
-        let top = fs.iter().map(|f| f.severity).max();
-        (
-            std::cmp::Reverse(top),
-            std::cmp::Reverse(fs.len()),
-            h.to_string(),
-        )
-    });
-    if !worst.is_empty() {
-        let _ = writeln!(s, "\nWorst servers:");
-    }
-    for (h, fs) in worst.iter().take(WORST) {
-        let mut ids: Vec<&str> = fs.iter().map(|f| f.id.as_str()).collect();
-        ids.sort();
-        let top = fs.iter().map(|f| f.severity).max().map_or("", |v| v.name());
-        let _ = writeln!(s, "  {h:<12} {top:<9} {}", ids.join(", "));
-    }
     s
+}
+
+/// The first sentence of `text`, at most `max` characters.
+fn short(text: &str, max: usize) -> String {
+    let sentence = text.split_inclusive(". ").next().unwrap_or(text).trim();
+    if sentence.chars().count() <= max {
+        return sentence.to_string();
+    }
+    let cut: String = sentence.chars().take(max - 3).collect();
+    format!("{}...", cut.trim_end())
 }
 
 /// Where the outputs went.

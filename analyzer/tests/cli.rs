@@ -86,8 +86,57 @@ fn a_bad_snapshot_file_is_named_and_skipped_and_fail_on_sets_exit_1() {
         text(&o)
     );
     assert!(text(&o).contains("3 servers"), "{}", text(&o));
-    for f in ["findings.json", "findings.csv", "findings.parquet"] {
+    for f in [
+        "report.html",
+        "findings.json",
+        "findings.csv",
+        "findings.parquet",
+    ] {
         assert!(out.join(f).exists(), "{f}");
+    }
+    // What to do first comes first.
+    let t = text(&o);
+    let (first, builds) = (
+        t.find("Do first:").unwrap(),
+        t.find("Servers by build:").unwrap(),
+    );
+    assert!(first < builds, "{t}");
+    // The same for scripts, as JSON on stdout.
+    let o = analyzer(&[
+        "analyze",
+        "--snapshots",
+        snaps.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        "2026-11-23",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["servers"], 3);
+    assert!(Path::new(v["files"]["report"].as_str().unwrap()).exists());
+    let rank = |s: &str| {
+        ["info", "warning", "error", "critical"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    let plan = v["plan"].as_array().unwrap();
+    assert!(!plan.is_empty());
+    for w in plan.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (ra, rb) = (
+            rank(a["severity"].as_str().unwrap()),
+            rank(b["severity"].as_str().unwrap()),
+        );
+        assert!(
+            ra > rb
+                || (ra == rb
+                    && a["hosts"].as_array().unwrap().len()
+                        >= b["hosts"].as_array().unwrap().len()),
+            "{a} before {b}"
+        );
     }
     // Three hosts with planted faults (each of the first three carries one kind): warnings or worse.
     let o = analyzer(&[

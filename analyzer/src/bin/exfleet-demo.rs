@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             println!("\nTriage copies and ground truth: {}", run.fleet.display());
             println!("Snapshots: {}", run.data.join("snapshots").display());
             println!("Dataset (Parquet): {}", run.data.join("dataset").display());
+            println!("Report: {}", run.report.html.display());
             println!(
                 "Findings: {}, {}, {}",
                 run.report.json.display(),
