@@ -40,6 +40,22 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
     },
+    /// Shows what changed on each host between two days: build, installed updates, service
+    /// start types, bindings, config file hashes.
+    Changes {
+        /// Input; `--as-of` is the end of the period.
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Start of the period, YYYY-MM-DD: each host's latest snapshot by the end of it.
+        #[arg(long)]
+        since: NaiveDate,
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// `text` for people, `json` for scripts.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Exports every dataset table and the findings as date-partitioned Parquet, CSV and
     /// JSON lines, with a manifest.
     Export {
@@ -163,6 +179,25 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 print!("{}", crate::review::text(&r));
+            }
+            Ok(0)
+        }
+        Command::Changes {
+            source,
+            since,
+            host,
+            format,
+        } => {
+            let (history, _, as_of) = source.open()?;
+            let end = crate::analyze::end_of_day;
+            let mut all = crate::changes::changes(&history, end(since), end(as_of))?;
+            if let Some(h) = host {
+                all.retain(|c| c.host.eq_ignore_ascii_case(&h));
+            }
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                print!("{}", crate::changes::text(&all));
             }
             Ok(0)
         }

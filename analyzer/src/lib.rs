@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod catalog;
+pub mod changes;
 pub mod cli;
 pub mod demo;
 pub mod error;

@@ -135,7 +135,7 @@ fn shuffled_history_reports_none_of_the_patterns() {
 }
 
 #[test]
-fn an_analysis_as_of_an_earlier_day_sees_the_fleet_then() {
+fn the_history_answers_for_an_earlier_day_and_tells_what_changed_since() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = HistoryConfig::default();
     let (h, truth) = dataset(&cfg, tmp.path());
@@ -154,8 +154,55 @@ fn an_analysis_as_of_an_earlier_day_sees_the_fleet_then() {
     assert!(behind(&findings));
     assert!(!behind(&analyze(&h, last_day())));
     // The silent host was reporting then.
-    let silent = truth.silent.unwrap();
+    let silent = truth.silent.clone().unwrap();
     assert!(findings.iter().any(|f| f.host == silent));
+
+    // What changed since then: the build, the update, and the OWA web.config whose
+    // customization was lost, on that host; nothing on a host whose update failed.
+    let lost = &truth.customization_lost[0];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
+        .args(["changes", "--dataset"])
+        .arg(tmp.path())
+        .args(["--since", &then.to_string(), "--as-of", "2026-11-23"])
+        .args(["--host", lost, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changes = v[0]["changes"].as_array().unwrap();
+    let has = |kind: &str, item: &str, before: &str, after: &str| {
+        changes.iter().any(|c| {
+            c["kind"] == kind
+                && c["item"].as_str().unwrap().contains(item)
+                && c["before"].as_str().unwrap().contains(before)
+                && c["after"].as_str().unwrap().contains(after)
+        })
+    };
+    assert!(
+        has("build", "ExSetup.exe", "15.2.1748.48", "15.2.1748.49"),
+        "{v:#}"
+    );
+    assert!(
+        has(
+            "update",
+            "KB5121574",
+            "",
+            "Exchange Server 2019 Cumulative Update 15"
+        ),
+        "{v:#}"
+    );
+    assert!(
+        has("config_file", "ClientAccess\\Owa\\web.config", "", ""),
+        "{v:#}"
+    );
+    let end = exfleet_analyzer::analyze::end_of_day;
+    let all = exfleet_analyzer::changes::changes(&h, end(then), end(last_day())).unwrap();
+    let failed = &truth.failed[0];
+    assert!(!all.iter().any(|c| &c.host == failed), "{all:#?}");
 }
 
 fn ids(findings: &[Finding]) -> Vec<(String, String)> {
