@@ -56,28 +56,14 @@ pub fn export(
         tables: BTreeMap::new(),
     };
     for name in TABLES {
-        let mut df = history
-            .table(name)
-            .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
-            .sort(["collected_at_ms", "snapshot_id"], Default::default())
-            .collect()
-            .map_err(|e| Error::polars(out, e))?;
-        let rows_by_date = write_partitions(&df, &out.join("parquet").join(name))?;
-        write_flat(&mut df, out, name)?;
-        manifest.tables.insert(
-            name.to_string(),
-            TableExport {
-                rows: df.height(),
-                rows_by_date,
-                columns: columns(&df),
-            },
-        );
+        let t = export_table(history, name, end_ms, out)?;
+        manifest.tables.insert(name.to_string(), t);
     }
     let mut df = crate::report::frame(findings).map_err(|e| Error::polars(out, e))?;
     let dir = out.join("parquet").join("findings");
     std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     parquet(&mut df, &dir.join("findings.parquet"))?;
-    write_flat(&mut df, out, "findings")?;
+    Flat::create(out, "findings")?.write(&mut df)?;
     manifest.tables.insert(
         "findings".into(),
         TableExport {
@@ -92,36 +78,66 @@ pub fn export(
     Ok(manifest)
 }
 
-/// One Parquet file per collection date.
-fn write_partitions(df: &DataFrame, dir: &Path) -> Result<BTreeMap<String, usize>, Error> {
-    let mut counts = BTreeMap::new();
-    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    if df.height() == 0 {
-        return Ok(counts);
-    }
-    let times = df
-        .column("collected_at_ms")
+/// One table, a collection date at a time (only one day's rows in memory): a Parquet file
+/// per date, appended to the CSV and JSON lines files.
+fn export_table(
+    history: &History,
+    name: &str,
+    end_ms: i64,
+    out: &Path,
+) -> Result<TableExport, Error> {
+    let err = |e| Error::polars(out, e);
+    let rows = history
+        .table(name)
+        .filter(col("collected_at_ms").lt_eq(lit(end_ms)));
+    let days = rows
+        .clone()
+        .select([(col("collected_at_ms") / lit(DAY_MS)).alias("day")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort(["day"], Default::default())
+        .collect()
+        .map_err(err)?;
+    let days: Vec<i64> = days
+        .column("day")
         .and_then(|c| c.i64().cloned())
-        .map_err(|e| Error::polars(dir, e))?;
-    let mut days: Vec<i64> = times
+        .map_err(err)?
         .iter()
         .flatten()
-        .map(|t| t.div_euclid(86_400_000))
         .collect();
-    days.sort_unstable();
-    days.dedup();
+    let dir = out.join("parquet").join(name);
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    let mut flat = Flat::create(out, name)?;
+    let mut export = TableExport {
+        rows: 0,
+        rows_by_date: BTreeMap::new(),
+        columns: columns(&rows.clone().limit(0).collect().map_err(err)?),
+    };
+    if days.is_empty() {
+        flat.write(&mut rows.clone().limit(0).collect().map_err(err)?)?;
+    }
     for day in days {
-        let (from, to) = (day * 86_400_000, (day + 1) * 86_400_000);
-        let mask = times.gt_eq(from) & times.lt(to);
-        let mut part = df.filter(&mask).map_err(|e| Error::polars(dir, e))?;
-        let date = date_of(from);
+        let mut part = rows
+            .clone()
+            .filter(
+                col("collected_at_ms")
+                    .gt_eq(lit(day * DAY_MS))
+                    .and(col("collected_at_ms").lt(lit((day + 1) * DAY_MS))),
+            )
+            .sort(["collected_at_ms", "snapshot_id"], Default::default())
+            .collect()
+            .map_err(err)?;
+        let date = date_of(day * DAY_MS);
         let pdir = dir.join(format!("date={date}"));
         std::fs::create_dir_all(&pdir).map_err(Error::io(&pdir))?;
         parquet(&mut part, &pdir.join("part-0.parquet"))?;
-        counts.insert(date, part.height());
+        flat.write(&mut part)?;
+        export.rows += part.height();
+        export.rows_by_date.insert(date, part.height());
     }
-    Ok(counts)
+    Ok(export)
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 fn parquet(df: &mut DataFrame, path: &Path) -> Result<(), Error> {
     let mut f = File::create(path).map_err(Error::io(path))?;
@@ -132,25 +148,41 @@ fn parquet(df: &mut DataFrame, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// `csv/<name>.csv` and `jsonl/<name>.jsonl`.
-fn write_flat(df: &mut DataFrame, out: &Path, name: &str) -> Result<(), Error> {
-    let csv: PathBuf = out.join("csv").join(format!("{name}.csv"));
-    let jsonl: PathBuf = out.join("jsonl").join(format!("{name}.jsonl"));
-    for p in [&csv, &jsonl] {
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(Error::io(d))?;
-        }
+/// `csv/<name>.csv` and `jsonl/<name>.jsonl`, written a chunk at a time.
+struct Flat {
+    csv: (PathBuf, File),
+    jsonl: (PathBuf, File),
+    header_written: bool,
+}
+
+impl Flat {
+    fn create(out: &Path, name: &str) -> Result<Flat, Error> {
+        let open = |dir: &str, ext: &str| -> Result<(PathBuf, File), Error> {
+            let d = out.join(dir);
+            std::fs::create_dir_all(&d).map_err(Error::io(&d))?;
+            let p = d.join(format!("{name}.{ext}"));
+            let f = File::create(&p).map_err(Error::io(&p))?;
+            Ok((p, f))
+        };
+        Ok(Flat {
+            csv: open("csv", "csv")?,
+            jsonl: open("jsonl", "jsonl")?,
+            header_written: false,
+        })
     }
-    let mut f = File::create(&csv).map_err(Error::io(&csv))?;
-    CsvWriter::new(&mut f)
-        .finish(df)
-        .map_err(|e| Error::polars(&csv, e))?;
-    let mut f = File::create(&jsonl).map_err(Error::io(&jsonl))?;
-    JsonWriter::new(&mut f)
-        .with_json_format(JsonFormat::JsonLines)
-        .finish(df)
-        .map_err(|e| Error::polars(&jsonl, e))?;
-    Ok(())
+
+    fn write(&mut self, df: &mut DataFrame) -> Result<(), Error> {
+        CsvWriter::new(&mut self.csv.1)
+            .include_header(!self.header_written)
+            .finish(df)
+            .map_err(|e| Error::polars(&self.csv.0, e))?;
+        self.header_written = true;
+        JsonWriter::new(&mut self.jsonl.1)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df)
+            .map_err(|e| Error::polars(&self.jsonl.0, e))?;
+        Ok(())
+    }
 }
 
 fn columns(df: &DataFrame) -> Vec<(String, String)> {
