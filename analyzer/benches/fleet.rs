@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use exfleet_aggregator::dataset::Dataset;
 use exfleet_tests::history::{self, HistoryConfig};
+use exfleet_tests::measure::{timed, timed_with_output};
 use polars::prelude::*;
 
 const DAY: i64 = 86_400_000;
@@ -63,7 +64,7 @@ fn main() {
         let size = du(&dataset);
         let bin = env!("CARGO_BIN_EXE_exfleet-analyzer");
         let out = dir.join("out");
-        let (analyze_s, analyze_rss) = timed(
+        let analyzed = timed(
             Command::new(bin)
                 .args(["analyze", "--dataset"])
                 .arg(&dataset)
@@ -71,9 +72,10 @@ fn main() {
                 .arg(&out)
                 .args(["--as-of", "2026-11-23", "--format", "json"]),
         );
+        let (analyze_s, analyze_rss) = (analyzed.secs, analyzed.peak_rss_kib);
         let export = dir.join("export");
         let _ = std::fs::remove_dir_all(&export);
-        let (export_s, export_rss) = timed(
+        let exported = timed(
             Command::new(bin)
                 .args(["export", "--dataset"])
                 .arg(&dataset)
@@ -81,24 +83,17 @@ fn main() {
                 .arg(&export)
                 .args(["--as-of", "2026-11-23"]),
         );
+        let (export_s, export_rss) = (exported.secs, exported.peak_rss_kib);
         let ours = polars_queries(&export, end);
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/duckdb_queries.py");
-        let t = Instant::now();
-        let duck = Command::new("/usr/bin/time")
-            .args(["-f", "maxrss=%M", "python3"])
-            .arg(&script)
-            .arg(&export)
-            .arg(end.to_string())
-            .output()
-            .expect("python3 with duckdb");
-        let duck_wall = t.elapsed().as_secs_f64();
-        assert!(
-            duck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&duck.stderr)
+        let duck = timed_with_output(
+            Command::new("python3")
+                .arg(&script)
+                .arg(&export)
+                .arg(end.to_string()),
         );
-        let duck_rss = rss(&duck.stderr);
+        let (duck_wall, duck_rss) = (duck.secs, duck.peak_rss_kib);
         let theirs: serde_json::Value = serde_json::from_slice(&duck.stdout).expect("JSON");
         println!(
             "\n{n} servers x {days} days: {snapshots} snapshots, dataset {:.0} MB",
@@ -148,30 +143,6 @@ fn complete(dataset: &Path, days: usize) -> bool {
     std::fs::read_dir(dataset.join("_flushed"))
         .map(|d| d.count() == days)
         .unwrap_or(false)
-}
-
-/// Runs `cmd` under GNU time: (seconds, peak RSS KiB).
-fn timed(cmd: &mut Command) -> (f64, u64) {
-    let program = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
-    let t = Instant::now();
-    let o = Command::new("/usr/bin/time")
-        .args(["-f", "maxrss=%M"])
-        .arg(program)
-        .args(args)
-        .output()
-        .expect("GNU time (/usr/bin/time)");
-    let secs = t.elapsed().as_secs_f64();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (secs, rss(&o.stderr))
-}
-
-fn rss(stderr: &[u8]) -> u64 {
-    String::from_utf8_lossy(stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn self_rss() -> u64 {

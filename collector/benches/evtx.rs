@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use exfleet_tests::evtx::{Datum, EventSpec, EvtxWriter};
+use exfleet_tests::measure::timed;
 
 fn main() {
     let mb: u64 = std::env::var("EVTX_MB")
@@ -37,15 +38,17 @@ fn main() {
     let out = tmp.path().join("snapshot.pb");
     let mut rows = Vec::new();
     for run in 0..3 {
-        let (secs, rss) = timed(
+        let ours = timed(
             Command::new(&collector)
                 .args(["collect", "--root"])
                 .arg(tmp.path().join("copy"))
                 .arg("--out")
                 .arg(&out),
         );
+        let (secs, rss) = (ours.secs, ours.peak_rss_kib);
         let kept = kept_events(&out);
-        let (peer_secs, peer_rss) = timed(Command::new("evtxexport").arg(&file));
+        let peer = timed(Command::new("evtxexport").arg(&file));
+        let (peer_secs, peer_rss) = (peer.secs, peer.peak_rss_kib);
         rows.push((secs, rss, kept, peer_secs, peer_rss));
         eprintln!("run {run}: collector {secs:.2} s {rss} KiB, kept {kept}; evtxexport {peer_secs:.2} s {peer_rss} KiB");
     }
@@ -137,34 +140,6 @@ fn event(i: u64, time_ms: i64) -> EventSpec {
             ],
         ),
     }
-}
-
-/// Wall time and peak resident set (KiB) of a command, from GNU time.
-fn timed(cmd: &mut Command) -> (f64, u64) {
-    let program = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
-    let t = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("maxrss=%M")
-        .arg(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .output()
-        .expect("GNU time (/usr/bin/time)");
-    let secs = t.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let rss = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    (secs, rss)
 }
 
 fn kept_events(snapshot: &Path) -> usize {

@@ -6,6 +6,7 @@
 pub mod evtx;
 pub mod fleet;
 pub mod history;
+pub mod measure;
 pub mod pe;
 pub mod regf;
 pub mod triage;

@@ -1,0 +1,50 @@
+//! Measuring a command for the benchmarks: wall time and peak resident set, from GNU time.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// What a measured command did.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Wall time, seconds.
+    pub secs: f64,
+    /// Peak resident set, KiB.
+    pub peak_rss_kib: u64,
+    /// Its standard output (empty from [`timed`], which discards it).
+    pub stdout: Vec<u8>,
+}
+
+/// Runs `cmd` under `/usr/bin/time`, its output discarded; panics, with its standard error,
+/// if it fails.
+pub fn timed(cmd: &Command) -> Measured {
+    run(cmd, Stdio::null())
+}
+
+/// [`timed`], keeping the command's standard output.
+pub fn timed_with_output(cmd: &Command) -> Measured {
+    run(cmd, Stdio::piped())
+}
+
+fn run(cmd: &Command, stdout: Stdio) -> Measured {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "maxrss=%M"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdout(stdout)
+        .output()
+        .expect("GNU time (/usr/bin/time)");
+    let secs = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let peak_rss_kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Measured {
+        secs,
+        peak_rss_kib,
+        stdout: out.stdout,
+    }
+}
