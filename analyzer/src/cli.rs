@@ -189,6 +189,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
         } => {
             let (history, _, as_of) = source.open()?;
+            anyhow::ensure!(
+                since <= as_of,
+                "--since {since} is after the end of the period ({as_of}, --as-of or today)"
+            );
             let end = crate::analyze::end_of_day;
             let mut all = crate::changes::changes(&history, end(since), end(as_of))?;
             if let Some(h) = host {

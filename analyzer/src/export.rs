@@ -55,6 +55,14 @@ pub fn export(
         as_of: as_of.to_string(),
         tables: BTreeMap::new(),
     };
+    // An earlier export into the same directory may hold dates this one does not: what is
+    // there must be what the manifest says.
+    for owned in ["parquet", "csv", "jsonl"] {
+        let d = out.join(owned);
+        if d.exists() {
+            std::fs::remove_dir_all(&d).map_err(Error::io(&d))?;
+        }
+    }
     for name in TABLES {
         let t = export_table(history, name, end_ms, out)?;
         manifest.tables.insert(name.to_string(), t);

@@ -41,6 +41,10 @@ fn duckdb_reads_every_exported_table_with_the_same_counts() {
     ds.write_batch(&stored).unwrap();
 
     let out = tmp.path().join("export");
+    // A stale partition from an earlier export into the same directory is not kept.
+    let stale = out.join("parquet/hosts/date=2020-01-01");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("part-0.parquet"), b"stale").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
         .args(["export", "--dataset"])
         .arg(&data)
@@ -50,6 +54,7 @@ fn duckdb_reads_every_exported_table_with_the_same_counts() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stale.exists());
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/duckdb_check.py");
     let o = Command::new("python3")

@@ -199,6 +199,15 @@ fn the_history_answers_for_an_earlier_day_and_tells_what_changed_since() {
         has("config_file", "ClientAccess\\Owa\\web.config", "", ""),
         "{v:#}"
     );
+    // A period that ends before it starts is refused, with both dates.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
+        .args(["changes", "--dataset"])
+        .arg(tmp.path())
+        .args(["--since", "2026-11-23", "--as-of", "2026-11-01"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("2026-11-23"));
     let end = exfleet_analyzer::analyze::end_of_day;
     let all = exfleet_analyzer::changes::changes(&h, end(then), end(last_day())).unwrap();
     let failed = &truth.failed[0];
