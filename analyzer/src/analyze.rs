@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::html::{timeline, Timeline};
 use crate::input::History;
 use crate::rules::fleet::{findings_frame, Fleet};
 use crate::rules::registry::{FLEET_RULES, HOST_RULES};
@@ -24,8 +23,6 @@ pub struct Analysis {
     pub hosts: Vec<HostView>,
     /// Host findings, then fleet findings.
     pub findings: Vec<Finding>,
-    /// Update runs and error events per day, up to the analysis day.
-    pub timeline: Timeline,
 }
 
 /// Runs every host rule over the latest snapshots collected up to the end of `as_of`, then
@@ -56,13 +53,11 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
             .map_err(|e| polars_err(&e))?;
     }
     findings.extend(fleet);
-    let timeline = timeline(history, end_of_day).map_err(|e| polars_err(&e))?;
     Ok(Analysis {
         as_of,
         catalog_as_of: catalog.as_of,
         hosts,
         findings,
-        timeline,
     })
 }
 

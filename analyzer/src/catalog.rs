@@ -273,6 +273,20 @@ impl Catalog {
         cus
     }
 
+    /// How reports name a build: "Exchange 2019 CU15 Aug26SU", or its CU and "unknown build
+    /// 15.2.1748.990" for a build the catalog does not list.
+    pub fn describe(&self, b: &Build) -> String {
+        match self.exact(b) {
+            Some(r) => r.friendly(),
+            None => format!(
+                "{} + unknown build {b}",
+                self.cu_of(b)
+                    .map(|c| c.friendly())
+                    .unwrap_or_else(|| "?".into())
+            ),
+        }
+    }
+
     /// Product by name.
     pub fn product(&self, name: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.name == name)

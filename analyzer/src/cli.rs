@@ -234,7 +234,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
     let (history, catalog, as_of) = a.source.open()?;
     let analysis = crate::analyze(&history, &catalog, as_of)?;
-    let written = report::write(&analysis, &catalog, &a.out)?;
+    let written = report::write(&analysis, &catalog, &history, &a.out)?;
     if a.format == "json" {
         let files = serde_json::json!({
             "report": written.html,

@@ -125,7 +125,7 @@ pub async fn run(
 
     let history = History::open(&data.join("dataset"))?;
     let analysis = crate::analyze(&history, catalog, as_of)?;
-    let report = report::write(&analysis, catalog, &out.join("report"))?;
+    let report = report::write(&analysis, catalog, &history, &out.join("report"))?;
     lap("analyze", &mut timings);
     Ok(DemoRun {
         analysis,

@@ -163,21 +163,10 @@ fn overview(s: &mut String, a: &Analysis, catalog: &Catalog) {
     s.push_str("</svg></div></div></section>\n");
 }
 
-/// "Exchange 2019 CU15 Aug26SU" or "... + unknown build".
+/// The host's build as reports name it.
 pub fn build_name(h: &HostView, catalog: &Catalog) -> String {
-    match h.exsetup {
-        Some(b) => match catalog.exact(&b) {
-            Some(r) => r.friendly(),
-            None => format!(
-                "{} + unknown build {b}",
-                catalog
-                    .cu_of(&b)
-                    .map(|c| c.friendly())
-                    .unwrap_or_else(|| "?".into())
-            ),
-        },
-        None => "ExSetup.exe not read".into(),
-    }
+    h.exsetup
+        .map_or_else(|| "ExSetup.exe not read".into(), |b| catalog.describe(&b))
 }
 
 /// How far a host is from the newest update of its CU, as of the analysis.

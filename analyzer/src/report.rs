@@ -11,6 +11,7 @@ use crate::analyze::Analysis;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
+use crate::input::History;
 use serde::Serialize;
 
 /// How many fixes the terminal summary lists.
@@ -189,12 +190,19 @@ pub struct Written {
     pub html: PathBuf,
 }
 
-/// Writes report.html, findings.json, findings.csv and findings.parquet into `out`.
-pub fn write(a: &Analysis, catalog: &Catalog, out: &Path) -> Result<Written, Error> {
+/// Writes report.html (its timeline from `history`), findings.json, findings.csv and
+/// findings.parquet into `out`.
+pub fn write(
+    a: &Analysis,
+    catalog: &Catalog,
+    history: &History,
+    out: &Path,
+) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let timeline = crate::html::timeline(history, crate::analyze::end_of_day(a.as_of))
+        .map_err(|e| Error::polars(out, e))?;
     let html = out.join("report.html");
-    std::fs::write(&html, crate::html::render(a, catalog, &a.timeline))
-        .map_err(Error::io(&html))?;
+    std::fs::write(&html, crate::html::render(a, catalog, &timeline)).map_err(Error::io(&html))?;
     let json = out.join("findings.json");
     let text = serde_json::to_vec_pretty(&a.findings).map_err(|e| Error::Input {
         path: json.clone(),

@@ -60,7 +60,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let analysis = exfleet_analyzer::analyze(&history, &catalog, as_of).unwrap();
     let out = tmp.path().join("report");
-    let written = exfleet_analyzer::report::write(&analysis, &catalog, &out).unwrap();
+    let written = exfleet_analyzer::report::write(&analysis, &catalog, &history, &out).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
     // Self-contained: nothing to fetch.
     for needle in ["src=", "href=", "url(", "@import", "http://", "https://"] {
