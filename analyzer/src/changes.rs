@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use exfleet_dataset::{BindingRow, ConfigFileRow, HostRow, Key, Row, ServiceRow, UpdateRow};
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -80,52 +81,31 @@ pub fn changes(history: &History, from_ms: i64, to_ms: i64) -> PolarsResult<Vec<
 /// Host -> (snapshot id, facts).
 fn facts(f: &Frames) -> PolarsResult<BTreeMap<String, (String, Facts)>> {
     let mut out: BTreeMap<String, (String, Facts)> = BTreeMap::new();
-    for row in rows(&f.hosts, &["snapshot_id", "exsetup_version", "msi_version"])? {
-        let e = out.entry(row[0].clone()).or_default();
-        e.0 = row[1].clone();
-        e.1.insert(("build", "ExSetup.exe".into()), row[2].clone());
-        e.1.insert(("build", "setup key (Msi*)".into()), row[3].clone());
+    for h in HostRow::read(&f.hosts)? {
+        let e = out.entry(h.key.host.clone()).or_default();
+        e.0 = h.key.snapshot_id.clone();
+        e.1.insert(("build", "ExSetup.exe".into()), h.exsetup_version);
+        e.1.insert(("build", "setup key (Msi*)".into()), h.msi_version);
     }
-    let mut add = |df: &DataFrame, kind: &'static str, item: &[&str], value: &[&str]| {
-        let names: Vec<&str> = item.iter().chain(value).copied().collect();
-        for row in rows(df, &names)? {
-            let key = row[1..=item.len()].join(" ");
-            let val = row[item.len() + 1..].join(" ");
-            if let Some(e) = out.get_mut(&row[0]) {
-                e.1.insert((kind, key), val);
-            }
+    let mut put = |key: &Key, kind: &'static str, item: String, value: String| {
+        if let Some(e) = out.get_mut(&key.host) {
+            e.1.insert((kind, item), value);
         }
-        PolarsResult::Ok(())
     };
-    add(&f.installed_updates, "update", &["kb"], &["package_name"])?;
-    add(&f.services, "service", &["name"], &["start"])?;
-    add(
-        &f.bindings,
-        "binding",
-        &["kind", "site", "endpoint"],
-        &["protocol", "cert_thumbprint"],
-    )?;
-    add(&f.config_files, "config_file", &["path"], &["sha256"])?;
+    for r in UpdateRow::read(&f.installed_updates)? {
+        put(&r.key, "update", r.kb, r.package_name);
+    }
+    for r in ServiceRow::read(&f.services)? {
+        put(&r.key, "service", r.name, r.start.to_string());
+    }
+    for r in BindingRow::read(&f.bindings)? {
+        let item = format!("{} {} {}", r.kind.as_str(), r.site, r.endpoint);
+        put(&r.key, "binding", item, format!("{} {}", r.protocol, r.cert_thumbprint));
+    }
+    for r in ConfigFileRow::read(&f.config_files)? {
+        put(&r.key, "config_file", r.path, r.sha256);
+    }
     Ok(out)
-}
-
-/// The host column and `names` of every row, as text.
-fn rows(df: &DataFrame, names: &[&str]) -> PolarsResult<Vec<Vec<String>>> {
-    if df.height() == 0 {
-        return Ok(Vec::new());
-    }
-    let mut cols = vec![df.column("host")?.cast(&DataType::String)?];
-    for n in names {
-        cols.push(df.column(n)?.cast(&DataType::String)?);
-    }
-    let cols: Vec<&StringChunked> = cols.iter().map(|c| c.str()).collect::<Result<_, _>>()?;
-    Ok((0..df.height())
-        .map(|i| {
-            cols.iter()
-                .map(|c| c.get(i).unwrap_or_default().to_string())
-                .collect()
-        })
-        .collect())
 }
 
 /// The changes for people: one block per host.

@@ -1,6 +1,6 @@
 //! Exports for reporting tools: every dataset table, and the findings, as Parquet partitioned
 //! by collection date (hive style, `date=YYYY-MM-DD`, for pruning), CSV and JSON lines, with
-//! a manifest of row counts and column types. The columns are those of `aggregator/DATASET.md`
+//! a manifest of row counts and column types. The columns are those of `dataset/DATASET.md`
 //! (findings: `report::frame`).
 //!
 //! ```text
@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use exfleet_aggregator::dataset::writer::date_of;
-use exfleet_aggregator::dataset::TABLES;
+use exfleet_dataset::layout::{date_of, partition};
+use exfleet_dataset::Table;
 use polars::prelude::*;
 use serde::Serialize;
 
@@ -63,9 +63,9 @@ pub fn export(
             std::fs::remove_dir_all(&d).map_err(Error::io(&d))?;
         }
     }
-    for name in TABLES {
-        let t = export_table(history, name, end_ms, out)?;
-        manifest.tables.insert(name.to_string(), t);
+    for &table in Table::ALL {
+        let t = export_table(history, table, end_ms, out)?;
+        manifest.tables.insert(table.name().to_string(), t);
     }
     let mut df = crate::report::frame(findings).map_err(|e| Error::polars(out, e))?;
     let dir = out.join("parquet").join("findings");
@@ -90,13 +90,14 @@ pub fn export(
 /// per date, appended to the CSV and JSON lines files.
 fn export_table(
     history: &History,
-    name: &str,
+    table: Table,
     end_ms: i64,
     out: &Path,
 ) -> Result<TableExport, Error> {
     let err = |e| Error::polars(out, e);
+    let name = table.name();
     let rows = history
-        .table(name)
+        .table(table)
         .filter(col("collected_at_ms").lt_eq(lit(end_ms)));
     let days = rows
         .clone()
@@ -135,7 +136,7 @@ fn export_table(
             .collect()
             .map_err(err)?;
         let date = date_of(day * DAY_MS);
-        let pdir = dir.join(format!("date={date}"));
+        let pdir = dir.join(partition(&date));
         std::fs::create_dir_all(&pdir).map_err(Error::io(&pdir))?;
         parquet(&mut part, &pdir.join("part-0.parquet"))?;
         flat.write(&mut part)?;

@@ -6,9 +6,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use exfleet_aggregator::dataset::Tables;
+use exfleet_dataset::value::Text;
+use exfleet_dataset::Batch;
 use exfleet_collector::readers::{msi_log, service_control, setup_log::parser};
-use exfleet_proto::v1::{provenance::Locator, HostIdentity, Provenance, Snapshot, StoredSnapshot};
+use exfleet_proto::kinds::{MsiLineKind, ScActionKind};
+use exfleet_proto::v1::{
+    provenance::Locator, service_control_run, setup_run, HostIdentity, Provenance, Snapshot,
+    StoredSnapshot,
+};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
@@ -91,7 +96,11 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
                 (e, _) => format!("error {e}"),
             },
             lines: [1, text.lines().count() as u32],
-            errors: log.lines.iter().filter(|l| l.kind == "error").count(),
+            errors: log
+                .lines
+                .iter()
+                .filter(|l| MsiLineKind::parse(&l.kind) == MsiLineKind::Error)
+                .count(),
         };
         snapshot.msi_logs.push(log);
         ("MSI log", vec![run], parsed.issues)
@@ -105,10 +114,15 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
                 setup_version: String::new(),
                 mode: "ServiceControl.ps1".into(),
                 user: String::new(),
-                outcome: exfleet_aggregator::dataset::tables::service_control_outcome(r.outcome)
-                    .to_string(),
+                outcome: service_control_run::Outcome::try_from(r.outcome)
+                    .unwrap_or_default()
+                    .to_text(),
                 lines: [r.start_line, r.end_line],
-                errors: r.actions.iter().filter(|a| a.kind == "error").count(),
+                errors: r
+                    .actions
+                    .iter()
+                    .filter(|a| ScActionKind::parse(&a.kind) == ScActionKind::Error)
+                    .count(),
             });
             snapshot.service_control_runs.push(r);
         }
@@ -123,7 +137,9 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
                 setup_version: r.setup_version.clone(),
                 mode: r.mode.clone(),
                 user: r.logged_on_user.clone(),
-                outcome: exfleet_aggregator::dataset::tables::outcome(r.outcome).to_string(),
+                outcome: setup_run::Outcome::try_from(r.outcome)
+                    .unwrap_or_default()
+                    .to_text(),
                 lines: [r.start_line, r.end_line],
                 errors: r.errors.len(),
             });
@@ -131,12 +147,12 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
         }
         ("ExchangeSetup.log", runs, parsed.issues)
     };
-    let mut tables = Tables::default();
-    tables.add(&StoredSnapshot {
+    let mut rows = Batch::default();
+    rows.add(&StoredSnapshot {
         snapshot: Some(snapshot),
         ..Default::default()
     });
-    let history = History::from_tables(&tables).map_err(|e| Error::polars(path, e))?;
+    let history = History::from_batch(&rows).map_err(|e| Error::polars(path, e))?;
     let analysis = crate::analyze(&history, catalog, as_of)?;
     Ok(Review {
         file,

@@ -1,8 +1,11 @@
 //! The `exfleet.v1` contract: the snapshot a collector sends, the Ingest service that
 //! carries it, and the envelope the aggregator stores it in.
 //!
-//! Generated from `proto/exfleet/v1/*.proto`; the evolution rule is written there.
+//! Generated from `proto/exfleet/v1/*.proto`; the evolution rule is written there. The values
+//! of its string-typed `kind` fields are in [`kinds`].
 #![allow(missing_docs, clippy::all)]
+
+pub mod kinds;
 
 /// Messages and services of package `exfleet.v1`.
 pub mod v1 {

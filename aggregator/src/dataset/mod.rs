@@ -1,9 +1,8 @@
-//! The dataset: Parquet fact tables written from stored snapshots, for the analyzer and any
-//! engine that reads Parquet. Schema: `aggregator/DATASET.md`.
+//! Writing the dataset: Parquet fact tables from stored snapshots, for the analyzer and any
+//! engine that reads Parquet. The tables themselves are the `exfleet-dataset` contract
+//! (schema: `dataset/DATASET.md`).
 
 pub mod flush;
-pub mod tables;
 pub mod writer;
 
-pub use tables::{Tables, TABLES};
 pub use writer::Dataset;

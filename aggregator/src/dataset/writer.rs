@@ -12,10 +12,11 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use exfleet_dataset::layout::{date_of, partition};
+use exfleet_dataset::{Batch, Table};
 use exfleet_proto::v1::StoredSnapshot;
 use polars::prelude::*;
 
-use super::tables::Tables;
 use crate::durable;
 use crate::error::Error;
 
@@ -103,18 +104,20 @@ impl Dataset {
             std::process::id(),
             BATCH_SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let mut by_date: BTreeMap<String, Tables> = BTreeMap::new();
+        let mut by_date: BTreeMap<String, Batch> = BTreeMap::new();
         for s in snapshots {
             let at = s.snapshot.as_ref().map_or(0, |x| x.collected_at_ms);
             by_date.entry(date_of(at)).or_default().add(s);
         }
         let mut staged = Vec::new();
-        for (date, tables) in &by_date {
-            let frames = tables.frames().map_err(|e| self.polars_err(e))?;
-            for (table, mut frame) in frames {
+        for (date, rows) in &by_date {
+            let frames = rows.frames().map_err(|e| self.polars_err(e))?;
+            for (table, frame) in frames.iter() {
                 if frame.height() == 0 {
                     continue;
                 }
+                let mut frame = frame.clone();
+                let table = table.name();
                 let tmp = self
                     .root
                     .join("_tmp")
@@ -125,7 +128,7 @@ impl Dataset {
                     .finish(&mut frame)
                     .map_err(|e| self.polars_err(e))?;
                 f.sync_all().map_err(Error::io(&tmp))?;
-                let dir = self.root.join(table).join(format!("date={date}"));
+                let dir = self.root.join(table).join(partition(date));
                 staged.push((tmp, dir, format!("part-{batch}.parquet")));
             }
         }
@@ -168,8 +171,8 @@ impl Dataset {
 /// Every part file of the dataset.
 fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
-    for table in super::TABLES {
-        let dir = root.join(table);
+    for table in Table::ALL {
+        let dir = root.join(table.name());
         if !dir.exists() {
             continue;
         }
@@ -181,14 +184,6 @@ fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
-}
-
-/// `YYYY-MM-DD` (UTC) of a time in ms.
-pub fn date_of(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%d")
-        .to_string()
 }
 
 #[cfg(test)]

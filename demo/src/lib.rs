@@ -1,4 +1,4 @@
-//! The main job on the embedded default, for a newcomer: a simulated fleet, an aggregator on
+//! `exfleet-demo`, the main job on the embedded default, for a newcomer: a simulated fleet, an aggregator on
 //! loopback with mutual TLS writing the local store and dataset, one collector per server
 //! pushing its snapshot, then the analyzer over the dataset. Nothing to install.
 
@@ -13,10 +13,9 @@ use exfleet_collector::labels::LabelsFile;
 use exfleet_collector::{collect, TriageDir};
 use exfleet_tests::fleet::FleetConfig;
 
-use crate::analyze::Analysis;
-use crate::catalog::Catalog;
-use crate::input::History;
-use crate::report;
+use exfleet_analyzer::catalog::Catalog;
+use exfleet_analyzer::input::History;
+use exfleet_analyzer::{report, Analysis};
 
 /// What the demo did and where it left things.
 #[derive(Debug)]
@@ -124,7 +123,7 @@ pub async fn run(
     lap("stop aggregator (flush dataset)", &mut timings);
 
     let history = History::open(&data.join("dataset"))?;
-    let analysis = crate::analyze(&history, catalog, as_of)?;
+    let analysis = exfleet_analyzer::analyze(&history, catalog, as_of)?;
     let report = report::write(&analysis, catalog, &history, &out.join("report"))?;
     lap("analyze", &mut timings);
     Ok(DemoRun {

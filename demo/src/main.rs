@@ -1,11 +1,11 @@
-//! `exfleet-demo`: the main job on the embedded default (see `exfleet_analyzer::demo`).
+//! `exfleet-demo`: the main job on the embedded default (see the library).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use exfleet_analyzer::catalog::Catalog;
-use exfleet_analyzer::{demo, report};
+use exfleet_analyzer::report;
 
 /// Simulates a fleet, pushes every server's snapshot to a local aggregator over mutual TLS,
 /// analyzes the dataset and prints the fleet summary.
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(demo::run(&a.out, a.servers, a.seed, &catalog, today)) {
+    match rt.block_on(exfleet_demo::run(&a.out, a.servers, a.seed, &catalog, today)) {
         Ok(run) => {
             print!("{}", report::summary(&run.analysis, &catalog));
             println!("\nTriage copies and ground truth: {}", run.fleet.display());

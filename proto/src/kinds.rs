@@ -1,0 +1,122 @@
+//! The values of the contract's string-typed `kind` fields, written once: the collector
+//! writes them with [`as_str`](SetupLineKind::as_str), the dataset and the analyzer parse them
+//! with [`parse`](SetupLineKind::parse). A value this build does not know (written by a newer
+//! collector) parses as `Other`.
+
+macro_rules! kinds {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+            /// Empty, or a value this build does not know.
+            #[default]
+            Other,
+        }
+
+        impl $name {
+            /// Every known value.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The value as the contract writes it (`Other` is empty).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other => "",
+                }
+            }
+
+            /// Parses a written value; unknown ones are `Other`.
+            pub fn parse(s: &str) -> $name {
+                match s {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+kinds!(
+    /// What a line that matters of ExchangeSetup.log is (`SetupLogLine.kind`).
+    SetupLineKind {
+        /// `[ERROR]`.
+        Error = "error",
+        /// `[ERROR-REFERENCE]`.
+        ErrorReference = "error_reference",
+        /// `[WARNING]`.
+        Warning = "warning",
+        /// `Failed [Rule:...]`.
+        FailedRule = "failed_rule",
+        /// A prerequisite rule evaluated to True.
+        RuleTrue = "rule_true",
+        /// The admin-group settings (SchemaAdmin, EnterpriseAdmin, DomainAdmin, ExOrgAdmin).
+        Setting = "setting",
+        /// `[REQUIRED]`.
+        Required = "required",
+        /// Domain controller, schema master, site, SID, ldif and AD preparation lines.
+        Fact = "fact",
+    }
+);
+
+kinds!(
+    /// What a ServiceControl.ps1 action did (`ServiceControlAction.kind`).
+    ScActionKind {
+        /// Saved the services' start modes.
+        SaveState = "save_state",
+        /// Stopped a service.
+        Stop = "stop",
+        /// Timed out stopping a service.
+        StopFailed = "stop_failed",
+        /// Killed a service's process.
+        Kill = "kill",
+        /// Disabled the services of the roles.
+        DisableRoles = "disable_roles",
+        /// Disabled one service.
+        Disable = "disable",
+        /// Re-enabled the services of the roles.
+        EnableRoles = "enable_roles",
+        /// Re-enabled one service.
+        Enable = "enable",
+        /// Started a service.
+        Start = "start",
+        /// Removed the saved state file.
+        RemoveState = "remove_state",
+        /// A warning line.
+        Warning = "warning",
+        /// An error line.
+        Error = "error",
+    }
+);
+
+kinds!(
+    /// What a line that matters of an MSI verbose log is (`MsiLogLine.kind`).
+    MsiLineKind {
+        /// The patch sequencer found the patch not applicable.
+        NotApplicable = "not_applicable",
+        /// An error line ("Error 1603", "could not be installed").
+        Error = "error",
+        /// An action that returned 3.
+        FailedAction = "failed_action",
+        /// "Installation success or error status".
+        Status = "status",
+        /// An action that took a minute or more.
+        SlowAction = "slow_action",
+    }
+);
+
+kinds!(
+    /// What a config file OWA and ECP need is (`ConfigFile.kind`).
+    ConfigFileKind {
+        /// SharedWebConfig.config of FrontEnd\HttpProxy or ClientAccess.
+        SharedWebConfig = "shared_web_config",
+        /// A virtual directory's web.config.
+        WebConfig = "web_config",
+    }
+);
