@@ -7,6 +7,7 @@
 //! A file is only called missing when its folder is in the copy; a copy without the install
 //! tree says nothing about it.
 
+use exfleet_proto::kinds::ConfigFileKind;
 use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::{ConfigFile, ExchangeFiles as Files};
 use quick_xml::events::Event;
@@ -81,7 +82,7 @@ impl Reader for ExchangeFiles {
             if dir.resolve(&at(parent)).is_none() {
                 continue;
             }
-            let f = config_file(dir, &at(rel), rel, "shared_web_config", out);
+            let f = config_file(dir, &at(rel), rel, ConfigFileKind::SharedWebConfig, out);
             damaged |= !f.xml_error.is_empty();
             files.config_files.push(f);
         }
@@ -90,7 +91,7 @@ impl Reader for ExchangeFiles {
                 continue;
             }
             let rel = format!(r"{vdir}\web.config");
-            let f = config_file(dir, &at(&rel), &rel, "web_config", out);
+            let f = config_file(dir, &at(&rel), &rel, ConfigFileKind::WebConfig, out);
             damaged |= !f.xml_error.is_empty();
             files.config_files.push(f);
         }
@@ -128,12 +129,12 @@ fn config_file(
     dir: &TriageDir,
     windows: &str,
     rel: &str,
-    kind: &str,
+    kind: ConfigFileKind,
     out: &mut Sink,
 ) -> ConfigFile {
     let mut f = ConfigFile {
         path: rel.to_string(),
-        kind: kind.to_string(),
+        kind: kind.as_str().to_string(),
         ..Default::default()
     };
     let Some(file) = dir.resolve(windows) else {

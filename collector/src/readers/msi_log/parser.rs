@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveTime;
+use exfleet_proto::kinds::MsiLineKind;
 use exfleet_proto::v1::{MsiLog, MsiLogLine};
 
 use crate::local_time::{self, Clock, DateOrder};
@@ -49,12 +50,12 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
     // Running actions: name → (line, start ms, description).
     let mut started: HashMap<String, (u32, i64)> = HashMap::new();
     let mut descriptions: HashMap<String, String> = HashMap::new();
-    let push = |log: &mut MsiLog, line: u32, time_ms: i64, kind: &str, text: &str, d: i64| {
+    let push = |log: &mut MsiLog, line: u32, time_ms: i64, kind: MsiLineKind, text: &str, d: i64| {
         if log.lines.len() < MAX_LINES {
             log.lines.push(MsiLogLine {
                 line,
                 time_ms,
-                kind: kind.to_string(),
+                kind: kind.as_str().to_string(),
                 text: text.to_string(),
                 duration_ms: d,
             });
@@ -94,7 +95,7 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
             if let Some(patch) = rest.strip_suffix(" is not applicable.") {
                 log.patch = patch.trim().to_string();
                 log.not_applicable = true;
-                push(&mut log, number, time_ms, "not_applicable", text, 0);
+                push(&mut log, number, time_ms, MsiLineKind::NotApplicable, text, 0);
             }
         } else if let Some(patch) = text.strip_prefix("Original patch ==> ") {
             if log.patch.is_empty() {
@@ -110,11 +111,11 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
             }
             if let Some(code) = after_number(text, "Error code ") {
                 log.error_code = code as u32;
-                push(&mut log, number, time_ms, "error", text, 0);
+                push(&mut log, number, time_ms, MsiLineKind::Error, text, 0);
             }
         } else if let Some(status) = after_number(text, "Installation success or error status: ") {
             log.install_status = status;
-            push(&mut log, number, time_ms, "status", text, 0);
+            push(&mut log, number, time_ms, MsiLineKind::Status, text, 0);
         } else if let Some(code) = after_number(text, "MainEngineThread is returning ") {
             log.main_engine_return = code;
         } else if let Some(v) = property(text, "ProductVersion") {
@@ -131,7 +132,7 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
                 let name = name.trim_end_matches('.');
                 let start = started.remove(name);
                 if result.trim_end_matches('.') == "3" {
-                    push(&mut log, number, ms, "failed_action", text, 0);
+                    push(&mut log, number, ms, MsiLineKind::FailedAction, text, 0);
                 }
                 if let Some((start_line, start_ms)) = start {
                     let d = ms - start_ms;
@@ -140,7 +141,7 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
                             Some(desc) => format!("{name}. {desc}"),
                             None => name.to_string(),
                         };
-                        push(&mut log, start_line, start_ms, "slow_action", &what, d);
+                        push(&mut log, start_line, start_ms, MsiLineKind::SlowAction, &what, d);
                     }
                 }
             }
@@ -154,7 +155,7 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
                 }
             }
         } else if is_error_line(text) {
-            push(&mut log, number, time_ms, "error", text, 0);
+            push(&mut log, number, time_ms, MsiLineKind::Error, text, 0);
         }
     }
     log.lines.sort_by_key(|l| l.line);

@@ -4,6 +4,7 @@
 //! the line before them. The parser never fails: unreadable lines are reported with their
 //! numbers and skipped.
 
+use exfleet_proto::kinds::ScActionKind;
 use exfleet_proto::v1::service_control_run::Outcome;
 use exfleet_proto::v1::{ServiceControlAction, ServiceControlRun};
 
@@ -168,8 +169,14 @@ impl Parser {
         run.actions.push(ServiceControlAction {
             line: number,
             time_ms,
-            kind: kind.to_string(),
-            service: if kind.ends_with("_roles") || kind.ends_with("_state") {
+            kind: kind.as_str().to_string(),
+            service: if matches!(
+                kind,
+                ScActionKind::DisableRoles
+                    | ScActionKind::EnableRoles
+                    | ScActionKind::SaveState
+                    | ScActionKind::RemoveState
+            ) {
                 String::new()
             } else {
                 quoted(text).to_string()
@@ -208,37 +215,37 @@ fn completion(text: &str) -> Option<Outcome> {
 }
 
 /// What a line records, or `None` for lines that only narrate.
-pub fn kind_of(text: &str) -> Option<&'static str> {
+pub fn kind_of(text: &str) -> Option<ScActionKind> {
     let lower = text.to_ascii_lowercase();
     let starts = |p: &str| lower.starts_with(p);
     Some(if starts("[error]") {
-        "error"
+        ScActionKind::Error
     } else if starts("[warning]") {
         if stop_failure(&lower) {
-            "stop_failed"
+            ScActionKind::StopFailed
         } else {
-            "warning"
+            ScActionKind::Warning
         }
     } else if stop_failure(&lower) {
-        "stop_failed"
+        ScActionKind::StopFailed
     } else if starts("saving service") {
-        "save_state"
+        ScActionKind::SaveState
     } else if starts("killing") {
-        "kill"
+        ScActionKind::Kill
     } else if starts("stopping service") {
-        "stop"
+        ScActionKind::Stop
     } else if starts("disabling services") {
-        "disable_roles"
+        ScActionKind::DisableRoles
     } else if starts("disabling service") {
-        "disable"
+        ScActionKind::Disable
     } else if starts("enabling services") {
-        "enable_roles"
+        ScActionKind::EnableRoles
     } else if starts("enabling service") || starts("setting service") {
-        "enable"
+        ScActionKind::Enable
     } else if starts("starting service") {
-        "start"
+        ScActionKind::Start
     } else if starts("removing service state") {
-        "remove_state"
+        ScActionKind::RemoveState
     } else {
         return None;
     })

@@ -6,6 +6,7 @@
 //! reported with its line number and skipped.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use exfleet_proto::kinds::SetupLineKind;
 use exfleet_proto::v1::setup_run::Outcome;
 use exfleet_proto::v1::{SetupLogLine, SetupRun};
 
@@ -199,29 +200,29 @@ pub fn parse(text: &str) -> ParsedLog {
 }
 
 /// What kind of line that matters a line is, if it is one.
-pub fn kind_of(text: &str) -> Option<&'static str> {
+pub fn kind_of(text: &str) -> Option<SetupLineKind> {
     let t = text.trim_start();
     if t.starts_with("[ERROR-REFERENCE]") {
-        Some("error_reference")
+        Some(SetupLineKind::ErrorReference)
     } else if t.starts_with("[ERROR]") {
-        Some("error")
+        Some(SetupLineKind::Error)
     } else if t.starts_with("[WARNING]") {
-        Some("warning")
+        Some(SetupLineKind::Warning)
     } else if t.starts_with("[REQUIRED]") {
-        Some("required")
+        Some(SetupLineKind::Required)
     } else if t.starts_with("Failed [Rule:") {
-        Some("failed_rule")
+        Some(SetupLineKind::FailedRule)
     } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
-        Some("rule_true")
+        Some(SetupLineKind::RuleTrue)
     } else if PERMISSION_SETTINGS
         .iter()
         .any(|s| t.starts_with(&format!("Evaluated [Setting:{s}]")))
     {
-        Some("setting")
+        Some(SetupLineKind::Setting)
     } else if FACT_MARKERS.iter().any(|m| t.contains(m))
         && !FACT_NOISE.iter().any(|n| t.starts_with(n))
     {
-        Some("fact")
+        Some(SetupLineKind::Fact)
     } else {
         None
     }
@@ -246,7 +247,7 @@ fn keep(
         return false;
     };
     // Counted as they are kept: a scan of the kept lines per line would be quadratic.
-    let (cap, kept) = if kind == "fact" {
+    let (cap, kept) = if kind == SetupLineKind::Fact {
         (MAX_FACTS, &mut counts.facts)
     } else {
         (MAX_KEPT, &mut counts.markers)
@@ -256,16 +257,16 @@ fn keep(
     }
     *kept += 1;
     let text = line.text.trim_end();
-    if kind == "error_reference" {
+    if kind == SetupLineKind::ErrorReference {
         // The component names the task whose errors came just before.
         let component = error_component(text);
         for l in run
             .lines
             .iter_mut()
             .rev()
-            .take_while(|l| l.kind != "error_reference")
+            .take_while(|l| l.kind != SetupLineKind::ErrorReference.as_str())
         {
-            if l.kind == "error" && l.component.is_empty() {
+            if l.kind == SetupLineKind::Error.as_str() && l.component.is_empty() {
                 l.component = component.clone();
             }
         }
@@ -282,15 +283,15 @@ fn keep(
         line: line.number,
         time_ms: line.time_ms,
         text: text.to_string(),
-        kind: kind.to_string(),
+        kind: kind.as_str().to_string(),
         component: String::new(),
         continuation: Vec::new(),
-        context: if kind == "error" {
+        context: if kind == SetupLineKind::Error {
             recent.iter().cloned().collect()
         } else {
             Vec::new()
         },
-        task: if kind == "error" {
+        task: if kind == SetupLineKind::Error {
             task.to_string()
         } else {
             String::new()
