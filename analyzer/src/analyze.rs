@@ -34,11 +34,19 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
     let cx = Context { catalog, as_of };
     let mut findings = Vec::new();
     for h in &hosts {
-        let mut mine = Vec::new();
+        // First pass: each host rule sees the host and the context only (a sink it cannot read).
+        let mut first = crate::rules::Sink::default();
         for rule in HOST_RULES {
-            rule.check(h, &cx, &mut mine);
+            rule.check(h, &cx, &mut first);
         }
-        findings.extend(mine);
+        let first = first.into_vec();
+        // Second pass: the rules that judge the first pass's findings about this host.
+        let mut second = crate::rules::Sink::default();
+        for rule in crate::rules::registry::SECOND_PASS_RULES {
+            rule.check(h, &cx, &first, &mut second);
+        }
+        findings.extend(first);
+        findings.extend(second.into_vec());
     }
     let frame = findings_frame(&findings).map_err(|e| polars_err(&e))?;
     let fleet_view = Fleet {

@@ -9,7 +9,7 @@ use crate::catalog::Catalog;
 use crate::finding::Severity;
 use crate::input::History;
 use crate::report;
-use crate::rules::registry::{doc_of, implemented, PENDING};
+use crate::rules::registry::{catalog_markdown, doc_of, implemented, PENDING};
 
 /// Judges an Exchange fleet's patch health from its snapshots.
 #[derive(Debug, Parser)]
@@ -31,7 +31,11 @@ pub enum Command {
         id: String,
     },
     /// Lists the finding ids: implemented, and pending with the issue that brings them.
-    Rules,
+    Rules {
+        /// `text`: one line per id; `markdown`: the finding catalog (analyzer/FINDINGS.md).
+        #[arg(long, default_value = "text", value_parser = ["text", "markdown"])]
+        format: String,
+    },
     /// Reviews one ExchangeSetup.log: its runs, and what went wrong in the last one.
     Review {
         /// The log file.
@@ -162,7 +166,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
-        Command::Rules => {
+        Command::Rules { format } if format == "markdown" => {
+            print!("{}", catalog_markdown());
+            Ok(0)
+        }
+        Command::Rules { .. } => {
             for (id, doc) in implemented() {
                 let detects = crate::rules::section(doc, "Detects");
                 println!("{id:<40} {detects}");

@@ -1,7 +1,9 @@
 //! The report an administrator reads: one self-contained HTML file (inline CSS, inline SVG
 //! charts, a few lines of inline script, no network fetch) with the fleet overview, the
 //! builds per site, a timeline of update runs against error events, the fleet findings, an
-//! action plan grouped by fix, and each host's findings with their evidence.
+//! action plan grouped by fix, and each host's findings with their evidence. It only renders:
+//! the builds, lags and action plan are [`crate::summary`]'s, the timeline
+//! [`crate::queries`]'s; [`crate::report`] writes the file.
 //!
 //! Section ids (`overview`, `builds-by-site`, `timeline`, `fleet`, `actions`, `hosts`) and
 //! chart ids (`chart-severity`, `chart-builds-by-site`, `chart-timeline`) are stable: tests
@@ -10,66 +12,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use polars::prelude::*;
-
 use crate::analyze::Analysis;
-use crate::catalog::{Catalog, Kind};
+use crate::catalog::Catalog;
 use crate::finding::{Finding, Severity};
-use crate::input::History;
-use crate::rules::fleet::incident_window::{error_events, events, update_runs_frame};
-use crate::view::HostView;
-
-/// Days the timeline shows, ending on the analysis day.
-pub const TIMELINE_DAYS: i64 = 90;
-const DAY_MS: i64 = 86_400_000;
-
-/// Update runs and error events per day.
-#[derive(Debug, Clone, Default)]
-pub struct Timeline {
-    /// First day shown (UTC ms of its midnight).
-    pub first_day_ms: i64,
-    /// Per day, oldest first: (update runs, error events).
-    pub days: Vec<(u32, u32)>,
-}
-
-/// Counts, per day of the last [`TIMELINE_DAYS`] up to `end_ms`, the fleet's update runs and
-/// error events.
-pub fn timeline(history: &History, end_ms: i64) -> PolarsResult<Timeline> {
-    let last_day = end_ms.div_euclid(DAY_MS);
-    let first_day = last_day - TIMELINE_DAYS + 1;
-    let mut t = Timeline {
-        first_day_ms: first_day * DAY_MS,
-        days: vec![(0, 0); TIMELINE_DAYS as usize],
-    };
-    let evs = events(history, end_ms);
-    let per_day = |lf: LazyFrame, time: &str| -> PolarsResult<Vec<(i64, u32)>> {
-        let df = lf
-            .select([(col(time) / lit(DAY_MS)).alias("day")])
-            .filter(col("day").gt_eq(lit(first_day)))
-            .group_by([col("day")])
-            .agg([len().alias("n")])
-            .collect()?;
-        let days = df.column("day")?.i64()?;
-        let n = df.column("n")?.cast(&DataType::UInt32)?;
-        let n = n.u32()?;
-        Ok(days
-            .iter()
-            .zip(n.iter())
-            .filter_map(|(d, n)| Some((d?, n?)))
-            .collect())
-    };
-    for (d, n) in per_day(update_runs_frame(history, evs.clone(), end_ms)?, "at")? {
-        if let Some(slot) = t.days.get_mut((d - first_day) as usize) {
-            slot.0 = n;
-        }
-    }
-    for (d, n) in per_day(error_events(evs), "time_ms")? {
-        if let Some(slot) = t.days.get_mut((d - first_day) as usize) {
-            slot.1 = n;
-        }
-    }
-    Ok(t)
-}
+use crate::queries::Timeline;
+use crate::summary::{build_name, lag, plan};
 
 /// The report's HTML.
 pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
@@ -116,7 +63,7 @@ fn overview(s: &mut String, a: &Analysis, catalog: &Catalog) {
     let mut behind: BTreeMap<&str, usize> = BTreeMap::new();
     for h in &a.hosts {
         *builds.entry(build_name(h, catalog)).or_default() += 1;
-        *behind.entry(lag(h, catalog, a)).or_default() += 1;
+        *behind.entry(lag(h, catalog, a.as_of)).or_default() += 1;
     }
     for (name, n) in &builds {
         let _ = write!(
@@ -161,33 +108,6 @@ fn overview(s: &mut String, a: &Analysis, catalog: &Catalog) {
         );
     }
     s.push_str("</svg></div></div></section>\n");
-}
-
-/// The host's build as reports name it.
-pub fn build_name(h: &HostView, catalog: &Catalog) -> String {
-    h.exsetup
-        .map_or_else(|| "ExSetup.exe not read".into(), |b| catalog.describe(&b))
-}
-
-/// How far a host is from the newest update of its CU, as of the analysis.
-fn lag(h: &HostView, catalog: &Catalog, a: &Analysis) -> &'static str {
-    let Some(b) = h.exsetup else {
-        return "unknown (no build read)";
-    };
-    let Some(cu) = catalog.cu_of(&b) else {
-        return "unknown (build not in the catalog)";
-    };
-    let newer = catalog
-        .line(&cu.product, &cu.cu)
-        .into_iter()
-        .filter(|r| r.kind != Kind::Cu && r.date <= a.as_of && r.build > b)
-        .count();
-    match newer {
-        0 => "on the newest",
-        1 => "1 update behind",
-        2..=3 => "2 to 3 updates behind",
-        _ => "4 or more updates behind",
-    }
 }
 
 fn builds_by_site(s: &mut String, a: &Analysis, catalog: &Catalog) {
@@ -270,7 +190,7 @@ fn timeline_section(s: &mut String, t: &Timeline) {
     s.push_str("<line class=\"axis\" x1=\"30\" y1=\"110\" x2=\"100%\" y2=\"110\"></line>");
     for (i, (up, err)) in t.days.iter().enumerate() {
         let x = 30.0 + i as f64 * w;
-        let day = chrono::DateTime::from_timestamp_millis(t.first_day_ms + i as i64 * DAY_MS)
+        let day = chrono::DateTime::from_timestamp_millis(t.day_start_ms(i))
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default();
         let hu = *up as f64 / max_up * 90.0;
@@ -319,7 +239,7 @@ fn fleet_section(s: &mut String, a: &Analysis) {
 
 fn actions(s: &mut String, a: &Analysis) {
     s.push_str("<section id=\"actions\"><h2>Action plan, by fix</h2><ol>");
-    for fix in crate::report::plan(&a.findings) {
+    for fix in plan(&a.findings) {
         let _ = write!(
             s,
             "<li class=\"{}\"><p><span class=\"sev\">{}</span> {}</p><p class=\"ids\">{} &middot; {} host{}: {}</p></li>",

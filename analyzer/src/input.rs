@@ -248,7 +248,7 @@ mod tests {
         let (history, skipped) = History::from_snapshots(d).unwrap();
         let hosts = history.table(Table::Hosts).collect().unwrap();
         assert_eq!(hosts.height(), 3);
-        let mut ids: Vec<String> = exfleet_dataset::HostRow::read(&hosts)
+        let mut ids: Vec<String> = <exfleet_dataset::HostRow as exfleet_dataset::Row>::read(&hosts)
             .unwrap()
             .into_iter()
             .map(|r| format!("{}/{}", r.key.snapshot_id, r.collector_id))

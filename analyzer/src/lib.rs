@@ -7,15 +7,16 @@ pub mod analyze;
 pub mod catalog;
 pub mod changes;
 pub mod cli;
-pub mod demo;
 pub mod error;
 pub mod export;
 pub mod finding;
 pub mod html;
 pub mod input;
+pub mod queries;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod summary;
 pub mod view;
 
 pub use analyze::{analyze, Analysis};

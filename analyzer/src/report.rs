@@ -1,7 +1,8 @@
 //! What an analysis leaves behind: the terminal summary, and `report.html`, `findings.json`,
-//! `findings.csv` and `findings.parquet` in the output directory.
+//! `findings.csv` and `findings.parquet` in the output directory. The summary's data (servers
+//! per build, the action plan) is [`crate::summary`]'s; `report.html` is [`crate::html`]'s
+//! rendering of it, with the timeline of [`crate::queries`].
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -12,104 +13,10 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
 use crate::input::History;
-use serde::Serialize;
+pub use crate::summary::{plan, summarize, Fix, Summary};
 
 /// How many fixes the terminal summary lists.
 const FIRST_FIXES: usize = 10;
-
-/// One fix of the action plan: the findings it answers and the hosts it concerns.
-#[derive(Debug, Clone, Serialize)]
-pub struct Fix {
-    /// The most severe finding it answers.
-    pub severity: Severity,
-    /// What to do (the findings' action).
-    pub action: String,
-    /// Finding ids it answers.
-    pub ids: Vec<String>,
-    /// Hosts concerned.
-    pub hosts: Vec<String>,
-}
-
-/// The action plan: findings above info grouped by fix, most severe first, then the fix
-/// that concerns the most hosts.
-pub fn plan(findings: &[Finding]) -> Vec<Fix> {
-    let mut by_action: BTreeMap<&str, Fix> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.severity > Severity::Info) {
-        let fix = by_action.entry(f.action.as_str()).or_insert_with(|| Fix {
-            severity: f.severity,
-            action: f.action.clone(),
-            ids: Vec::new(),
-            hosts: Vec::new(),
-        });
-        fix.severity = fix.severity.max(f.severity);
-        fix.ids.push(f.id.clone());
-        if f.host == "fleet" {
-            fix.hosts.extend(f.hosts.iter().cloned());
-        } else {
-            fix.hosts.push(f.host.clone());
-        }
-    }
-    let mut fixes: Vec<Fix> = by_action.into_values().collect();
-    for f in &mut fixes {
-        f.ids.sort();
-        f.ids.dedup();
-        f.hosts.sort();
-        f.hosts.dedup();
-    }
-    fixes.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.hosts.len().cmp(&a.hosts.len()))
-            .then(a.action.cmp(&b.action))
-    });
-    fixes
-}
-
-/// What scripts read (`analyze --format json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    /// Analysis date.
-    pub as_of: String,
-    /// The build catalog's as-of date.
-    pub catalog_as_of: String,
-    /// Servers judged.
-    pub servers: usize,
-    /// Servers per build ("Exchange 2019 CU15 Aug26SU").
-    pub servers_by_build: BTreeMap<String, usize>,
-    /// Findings per severity.
-    pub findings_by_severity: BTreeMap<String, usize>,
-    /// Findings per id.
-    pub findings_by_id: BTreeMap<String, usize>,
-    /// The action plan, what to do first first.
-    pub plan: Vec<Fix>,
-}
-
-/// The summary of an analysis.
-pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
-    let mut servers_by_build = BTreeMap::new();
-    for h in &a.hosts {
-        *servers_by_build
-            .entry(crate::html::build_name(h, catalog))
-            .or_default() += 1;
-    }
-    let mut findings_by_severity = BTreeMap::new();
-    let mut findings_by_id = BTreeMap::new();
-    for f in &a.findings {
-        *findings_by_severity
-            .entry(f.severity.name().to_string())
-            .or_default() += 1;
-        *findings_by_id.entry(f.id.clone()).or_default() += 1;
-    }
-    Summary {
-        as_of: a.as_of.to_string(),
-        catalog_as_of: a.catalog_as_of.to_string(),
-        servers: a.hosts.len(),
-        servers_by_build,
-        findings_by_severity,
-        findings_by_id,
-        plan: plan(&a.findings),
-    }
-}
 
 /// The terminal summary: short, what to do first first, then the fleet's builds.
 pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
@@ -199,7 +106,7 @@ pub fn write(
     out: &Path,
 ) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
-    let timeline = crate::html::timeline(history, crate::analyze::end_of_day(a.as_of))
+    let timeline = crate::queries::timeline(history, crate::analyze::end_of_day(a.as_of))
         .map_err(|e| Error::polars(out, e))?;
     let html = out.join("report.html");
     std::fs::write(&html, crate::html::render(a, catalog, &timeline)).map_err(Error::io(&html))?;

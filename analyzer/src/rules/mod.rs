@@ -1,16 +1,40 @@
-//! Rules: pure functions from a typed view to findings. One rule per file; only
-//! [`registry`] maps ids to rules. A rule's documentation is its catalog entry
-//! (`## Detects`, `## Evidence`, `## Action`, `## Source`), printed by `exfleet-analyzer explain`.
+//! Rules, in ruff's shape: one rule per file, the id's prefix is the folder
+//! (`build.su-behind` is `build/su_behind.rs`, `setup.prereq.reboot-pending` is
+//! `setup/prereq/reboot_pending.rs`), and only [`registry`] maps ids to rules. A registry test
+//! checks every id against the `module_path!()` its rule gives, so a rule cannot drift into
+//! another folder.
+//!
+//! Three kinds of rules, told apart by the trait they implement and the registry list they are
+//! in, not by their folder:
+//!
+//! - host rules ([`Rule`], in `HOST_RULES`), the first pass: pure functions of one host's
+//!   [`HostView`] and the [`Context`]. A rule writes its findings to a [`Sink`] it cannot read,
+//!   so it never sees another rule's findings and the registry's order changes nothing.
+//! - second-pass rules ([`SecondPassRule`], in `SECOND_PASS_RULES`): rules that judge what the
+//!   first pass found. For each host they run after all its host rules, given that host's
+//!   first-pass findings (`setup.unknown-error`: a failure that no other rule explains).
+//! - fleet rules ([`fleet::FleetRule`], in `FLEET_RULES`): over the whole fleet (each host's
+//!   latest snapshot, the host findings, the history) with polars, after the host rules. Most
+//!   are `fleet.*` and live in `fleet/`, which also holds the trait and the [`fleet::Fleet`]
+//!   view; `config.customizations-overwritten` (in `config/`) and `topology.cas-proxy-order`
+//!   (in `topology/`) are fleet rules too, in the folder their id names.
+//!
+//! A rule's documentation is its catalog entry (`## Detects`, `## Evidence`, `## Action`,
+//! `## Source`), printed by `exfleet-analyzer explain` and gathered in `analyzer/FINDINGS.md`
+//! ([`registry::catalog_markdown`]). Its Source cites what a user can open: the Microsoft
+//! article, KB or tool, or this project's documentation.
 
 pub mod build;
 pub mod config;
+pub mod dotnet;
 pub mod fleet;
 pub mod iis;
+pub mod os;
 pub mod owa;
-pub mod platform;
 pub mod registry;
 pub mod services;
 pub mod setup;
+pub mod topology;
 
 use chrono::NaiveDate;
 
@@ -26,7 +50,30 @@ pub struct Context<'a> {
     pub as_of: NaiveDate,
 }
 
-/// A rule over one host.
+/// Where a host rule puts its findings. A rule can add to it, not read it: what a rule finds
+/// never depends on what another rule found, nor on the order of the registry.
+#[derive(Debug, Default)]
+pub struct Sink(Vec<Finding>);
+
+impl Sink {
+    /// Adds a finding.
+    pub fn push(&mut self, finding: Finding) {
+        self.0.push(finding);
+    }
+
+    /// The findings, in the order they were added: for the runner, once the rules are done.
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.0
+    }
+}
+
+impl Extend<Finding> for Sink {
+    fn extend<I: IntoIterator<Item = Finding>>(&mut self, findings: I) {
+        self.0.extend(findings);
+    }
+}
+
+/// A host rule (the first pass): a pure function of one host and the context.
 pub trait Rule: Sync {
     /// Stable finding id.
     fn id(&self) -> &'static str;
@@ -34,9 +81,11 @@ pub trait Rule: Sync {
     fn severity(&self) -> Severity;
     /// The catalog entry (markdown with the fixed headings).
     fn doc(&self) -> &'static str;
-    /// Adds this rule's findings about `h` to `out`. `out` already holds the findings of the
-    /// rules registered before this one, for this host.
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>);
+    /// `module_path!()` of the file that defines the rule (for a rule that is a value of a
+    /// shared type, the file of that value): the registry checks the id's prefix against it.
+    fn module_path(&self) -> &'static str;
+    /// Adds this rule's findings about `h` to `out`.
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink);
 
     /// A finding of this rule about `h`.
     fn finding(
@@ -46,18 +95,56 @@ pub trait Rule: Sync {
         evidence: Vec<Evidence>,
         action: &str,
     ) -> Finding {
-        Finding {
-            id: self.id().to_string(),
-            severity: self.severity(),
-            host: h.host.clone(),
-            snapshot_id: h.snapshot_id.clone(),
-            title,
-            evidence,
-            action: action.to_string(),
-            group: String::new(),
-            hosts: Vec::new(),
-            signature: String::new(),
-        }
+        host_finding(self.id(), self.severity(), h, title, evidence, action)
+    }
+}
+
+/// A rule of the second pass: it judges the findings of the first pass about one host.
+pub trait SecondPassRule: Sync {
+    /// Stable finding id.
+    fn id(&self) -> &'static str;
+    /// Default severity.
+    fn severity(&self) -> Severity;
+    /// The catalog entry (markdown with the fixed headings).
+    fn doc(&self) -> &'static str;
+    /// `module_path!()` of the file that defines the rule.
+    fn module_path(&self) -> &'static str;
+    /// Adds this rule's findings about `h` to `out`; `first` holds every finding of the host
+    /// rules about `h` (and nothing of the second pass).
+    fn check(&self, h: &HostView, cx: &Context, first: &[Finding], out: &mut Sink);
+
+    /// A finding of this rule about `h`.
+    fn finding(
+        &self,
+        h: &HostView,
+        title: String,
+        evidence: Vec<Evidence>,
+        action: &str,
+    ) -> Finding {
+        host_finding(self.id(), self.severity(), h, title, evidence, action)
+    }
+}
+
+/// A finding about one host.
+fn host_finding(
+    id: &str,
+    severity: Severity,
+    h: &HostView,
+    title: String,
+    evidence: Vec<Evidence>,
+    action: &str,
+) -> Finding {
+    Finding {
+        id: id.to_string(),
+        severity,
+        host: h.host.clone(),
+        snapshot_id: h.snapshot_id.clone(),
+        title,
+        evidence,
+        action: action.to_string(),
+        group: String::new(),
+        hosts: Vec::new(),
+        signature: String::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `build.cu-out-of-support`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ ExSetup.exe's build and its CU; the CUs that received the latest update, with it
 ## Action
 Install one of the supported CUs (check the .NET Framework and AD preparation it needs first), then its newest SU.
 ## Source
-reference/findings.md; reference/exchange-builds.md (supported CUs).";
+Exchange Server build numbers and release dates (Microsoft Learn); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Out of date Cumulative Update. Please upgrade to one of the two most recently released Cumulative Updates\".";
 
 /// `build.cu-out-of-support`; its catalog entry is [`DOC`].
 pub struct CuOutOfSupport;
@@ -27,7 +27,10 @@ impl Rule for CuOutOfSupport {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(b) = h.exsetup else { return };
         let Some(cu) = cx.catalog.cu_of(&b) else {
             return;

@@ -1,7 +1,7 @@
 //! `build.file-registry-mismatch`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 use super::package;
@@ -14,7 +14,7 @@ ExSetup.exe's build; the setup key's Msi version; installed-update keys newer th
 ## Action
 Re-run the CU setup (from the new media, elevated) or reinstall the SU so that files and registry agree; then check ExSetup.exe's version again.
 ## Source
-reference/evidence.md (Msi* values record the CU; ExSetup.exe is authoritative).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn), \"How to verify the installation of Cumulative Updates & Security Updates\": the build is ExSetup.exe's file version (Get-Command ExSetup.exe | ForEach {$_.FileVersionInfo}), as Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker) reads it.";
 
 /// `build.file-registry-mismatch`; its catalog entry is [`DOC`].
 pub struct FileRegistryMismatch;
@@ -29,7 +29,10 @@ impl Rule for FileRegistryMismatch {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let (Some(file), Some(msi)) = (h.exsetup, h.msi) else {
             return;
         };

@@ -1,7 +1,7 @@
 //! `build.iu-blocks-su`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ The installed-update key of the IU, its PackageName and KB.
 ## Action
 Uninstall the IU (Programs and Features, View installed updates, or `msiexec /package {product code} MSIPATCHREMOVE={patch code}`), reboot, then install the newest SU for the CU, which includes the IU's fix.
 ## Source
-seeds: Security Update installation fails due to previous IU installation; reference/evidence.md (installed-update keys).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Security Update Installation fails due to previous IU installation\".";
 
 /// `build.iu-blocks-su`; its catalog entry is [`DOC`].
 pub struct IuBlocksSu;
@@ -27,7 +27,10 @@ impl Rule for IuBlocksSu {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let ius: Vec<_> = h
             .updates
             .iter()

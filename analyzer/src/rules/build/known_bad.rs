@@ -1,19 +1,19 @@
 //! `build.known-bad`.
 
 use crate::catalog::Build;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The running build (ExSetup.exe) is one with a published known issue that a later build of the same CU fixes (reference/exchange-builds.md, \"Known build issues\": the OWA redirect of November 2021, the ServiceHost crash of March 2022, the January and February 2023 SU issues, March 2024, the pulled November 2024 SU, hybrid online archiving). Entries without a fixing build on the same line, and the open-ended pickup-folder ranges, are not judged.
+The running build (ExSetup.exe) is one with a published known issue that a later build of the same CU fixes (the known build issues Exchange Health Checker reports: the OWA redirect of November 2021, the ServiceHost crash of March 2022, the January and February 2023 SU issues, March 2024, the pulled November 2024 SU, hybrid online archiving). Entries without a fixing build on the same line, and the open-ended pickup-folder ranges, are not judged.
 ## Evidence
 ExSetup.exe's build, the issue and its KB where there is one, and the build that fixes it.
 ## Action
 Install the build that fixes the issue (or the newest SU of the CU, which includes it) from an elevated prompt.
 ## Source
-reference/exchange-builds.md (Known build issues, from HealthChecker's Invoke-AnalyzerKnownBuildIssues.ps1).";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Known Issue Detected\", with KB 5008997 (OWA redirection after the November 2021 SU), KB 5013118 (MSExchangeServiceHost crash after the March 2022 SU), KB 5037171 (March 2024 SU known issues), and the known issues listed in the Exchange Team Blog announcements of the January and February 2023 and November 2024 SUs; Exchange Server build numbers and release dates (Microsoft Learn).";
 
 /// `build.known-bad`; its catalog entry is [`DOC`].
 pub struct KnownBad;
@@ -103,7 +103,10 @@ impl Rule for KnownBad {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let Some(b) = h.exsetup else { return };
         let Some((fix, what)) = issue(&b) else { return };
         let fixed = format!("{}.{}.{}.{fix}", b.0[0], b.0[1], b.0[2]);

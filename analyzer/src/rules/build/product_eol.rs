@@ -1,7 +1,7 @@
 //! `build.product-eol`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ ExSetup.exe's build and the product it belongs to; the product's end-of-support 
 ## Action
 Plan the move to Exchange Server Subscription Edition (in-place upgrade from 2019 CU14/CU15, or migration from 2016); until then keep the server on the newest SU its CU gets.
 ## Source
-reference/findings.md; reference/exchange-builds.md (extended support dates).";
+Microsoft Lifecycle pages of Exchange Server 2013, 2016 and 2019 (end of extended support); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Your Exchange server reached end of life\".";
 
 /// `build.product-eol`; its catalog entry is [`DOC`].
 pub struct ProductEol;
@@ -27,7 +27,10 @@ impl Rule for ProductEol {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(b) = h.exsetup.or(h.msi) else { return };
         let Some(p) = cx.catalog.product_of(&b) else {
             return;

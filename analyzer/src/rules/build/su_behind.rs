@@ -1,7 +1,7 @@
 //! `build.su-behind`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ ExSetup.exe's build and its name; the newest update of the CU with its KB and da
 ## Action
 Install the newest SU for the server's CU from an elevated prompt, then check that ExSetup.exe shows its build.
 ## Source
-reference/findings.md; reference/exchange-builds.md.";
+Exchange Server build numbers and release dates (Microsoft Learn: the SUs and HUs of each CU, with their KB); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Not on the latest SU\" (aka.ms/HC-ExBuilds).";
 
 /// `build.su-behind`; its catalog entry is [`DOC`].
 pub struct SuBehind;
@@ -27,7 +27,10 @@ impl Rule for SuBehind {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(b) = h.exsetup else { return };
         let Some(current) = cx.catalog.exact(&b) else {
             return;

@@ -1,11 +1,12 @@
 //! `build.su-wrong-cu`.
 
 use crate::catalog::Build;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 use super::package;
+use exfleet_proto::kinds::MsiLineKind;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -16,7 +17,7 @@ The installed-update key, its PackageName and the CU it names; or the MSI log wi
 ## Action
 Uninstall the update meant for the other CU, then download and install the SU published for the server's own CU.
 ## Source
-reference/evidence.md (PackageName names the CU the update targets); seeds: SU for another CU.";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"The upgrade patch cannot be installed by the Windows Installer service\"; Exchange Server build numbers and release dates (Microsoft Learn: the KB of each SU and the CU it is for).";
 
 /// `build.su-wrong-cu`; its catalog entry is [`DOC`].
 pub struct SuWrongCu;
@@ -31,7 +32,10 @@ impl Rule for SuWrongCu {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         // SUs patch the installed MSI product: the CU the setup key records.
         let logged = h
             .msi_logs
@@ -87,7 +91,7 @@ impl Rule for SuWrongCu {
                 ),
                 &log.provenance,
             ));
-            for l in log.lines.iter().filter(|l| l.kind != "slow_action").take(4) {
+            for l in log.lines.iter().filter(|l| l.kind != MsiLineKind::SlowAction).take(4) {
                 ev.push(Evidence::new(
                     l.text.clone(),
                     line_of(&log.provenance, l.line),

@@ -1,7 +1,7 @@
 //! `build.unknown`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ ExSetup.exe's FileVersion; the newest catalog build of the same CU line; the cat
 ## Action
 If the build is newer than the catalog, update the catalog (`--catalog FILE`) and analyze again; otherwise find out where the private build came from and move the server to a published SU.
 ## Source
-reference/exchange-builds.md (build mechanics); ExSetup.exe version resource.";
+Exchange Server build numbers and release dates (Microsoft Learn); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): the build is ExSetup.exe's FileVersion; exfleet's build catalog (analyzer/catalog/exchange-builds.toml, replaceable with --catalog).";
 
 /// `build.unknown`; its catalog entry is [`DOC`].
 pub struct Unknown;
@@ -27,7 +27,10 @@ impl Rule for Unknown {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(b) = h.exsetup else { return };
         if cx.catalog.exact(&b).is_some() {
             return;

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::fleet::{Fleet, FleetRule};
 use crate::rules::{action_of, utc, Context};
+use exfleet_dataset::Table;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -16,7 +17,7 @@ The file, its hash and build before and after the update, with the snapshot time
 ## Action
 Re-apply the customization from your change record or backup (CUs and SUs replace these files; keep customizations in a script run after every update), then `iisreset`; check the settings the customization carried (forms-based authentication, upload limits, redirects).
 ## Source
-reference/findings.md; seeds: updates overwrite OWA/ECP web.config customizations.";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Customized OWA or .config files\" (a CU overwrites customized web.config and OWA files); exfleet's own fleet analysis (README.md, \"The analyzer\").";
 
 /// `config.customizations-overwritten`; its catalog entry is [`DOC`].
 pub struct CustomizationsOverwritten;
@@ -34,14 +35,17 @@ impl FleetRule for CustomizationsOverwritten {
     fn doc(&self) -> &'static str {
         DOC
     }
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let builds = fleet
             .history
-            .table("hosts")
+            .table(Table::Hosts)
             .select([col("snapshot_id"), col("exsetup_version").alias("build")]);
         let files = fleet
             .history
-            .table("config_files")
+            .table(Table::ConfigFiles)
             .filter(
                 col("collected_at_ms")
                     .lt_eq(lit(fleet.end_ms))

@@ -1,7 +1,7 @@
 //! `dotnet.unsupported`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ The Release value and its family, the CU (from ExSetup.exe or the setup key), an
 ## Action
 Older: install the newest .NET Framework the CU supports (see the Exchange supportability matrix), reboot, then install updates. Newer: leave the server as it is only if Microsoft has since validated that release for the CU; otherwise move to a CU that supports it, and do not install a newer .NET on other servers of that CU.
 ## Source
-reference/exchange-builds.md (.NET supportability: Release families and the recommended value per Exchange CU); reference/findings.md.";
+Exchange Server supportability matrix (Microsoft Learn), .NET Framework per Exchange CU; Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): .NET Framework check (aka.ms/HC-NetFrameworkSupport); the Release values of \"Determine which .NET Framework versions are installed\" (Microsoft Learn).";
 
 /// `dotnet.unsupported`; its catalog entry is [`DOC`].
 pub struct DotnetUnsupported;
@@ -91,7 +91,10 @@ impl Rule for DotnetUnsupported {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(cu) = h.exsetup.or(h.msi).and_then(|b| cx.catalog.cu_of(&b)) else {
             return;
         };

@@ -1,10 +1,10 @@
 //! `dotnet.upgrade-order`.
 
-use super::dotnet_unsupported::{family, name, supported};
+use super::unsupported::{family, name, supported};
 use crate::catalog::Build;
-use crate::finding::{Evidence, Finding, Severity};
+use crate::finding::{Evidence, Severity};
 use crate::rules::setup::{run_evidence, unsuccessful_last_run};
-use crate::rules::{action_of, Context, Rule};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -15,7 +15,7 @@ The last setup run (target version, the version it upgrades), the installed .NET
 ## Action
 Install the .NET Framework release the evidence names (the newest the current CU supports), reboot, then run the CU setup again; if no such release exists, upgrade to an intermediate CU first.
 ## Source
-reference/findings.md (dotnet.upgrade-order); reference/exchange-builds.md (.NET supportability).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"How to update .NET when migrating from an unsupported CU\"; Exchange Server supportability matrix (Microsoft Learn), .NET Framework.";
 
 /// `dotnet.upgrade-order`; its catalog entry is [`DOC`].
 pub struct DotnetUpgradeOrder;
@@ -30,7 +30,10 @@ impl Rule for DotnetUpgradeOrder {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let Some(r) = unsuccessful_last_run(h) else {
             return;
         };

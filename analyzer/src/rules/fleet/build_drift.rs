@@ -17,7 +17,7 @@ The group (dag:, site: or role: with the product), each distinct build and the s
 ## Action
 Bring every server of the group to the same CU and SU; in a DAG one member at a time (StartDagServerMaintenance.ps1 before, StopDagServerMaintenance.ps1 after).
 ## Source
-reference/findings.md; design: patterns across the fleet.";
+exfleet's own fleet analysis (README.md, \"The analyzer\"); Manage database availability groups in Exchange Server (Microsoft Learn): performing maintenance on DAG members.";
 
 /// `fleet.build-drift`; its catalog entry is [`DOC`].
 pub struct BuildDrift;
@@ -38,6 +38,9 @@ impl FleetRule for BuildDrift {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
     }
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let hosts = &fleet.latest.hosts;

@@ -17,7 +17,7 @@ The failure, the attribute value, the counts, support, confidence, lift and p-va
 ## Action
 Look at what the attribute changes for the update: a site's deployment share or maintenance window, a .NET release the update does not support, an OS build, an operator's runbook; fix it there, then re-run the update on the hosts named.
 ## Source
-reference/findings.md; design: patterns across the fleet (association rules: support, confidence, lift).";
+exfleet's own fleet analysis (README.md, \"The analyzer\"): association rules (support, confidence, lift) with a hypergeometric test and a Bonferroni correction.";
 
 /// `fleet.failure-correlate`; its catalog entry is [`DOC`].
 pub struct FailureCorrelate;
@@ -51,6 +51,9 @@ impl FleetRule for FailureCorrelate {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
     }
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let attrs = host_attributes(fleet, cx)?;

@@ -7,7 +7,9 @@ use polars::prelude::*;
 use super::{fleet_finding, Fleet, FleetRule};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::input::History;
+use crate::queries::{error_events, events, update_runs_frame, ERRORS};
 use crate::rules::{utc, Context};
+use exfleet_dataset::Table;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,7 +19,7 @@ Per host: the update run (time and what it was), the first error after it and ho
 ## Action
 Treat it as one incident of the update: compare the hosts' update runs (same package, same step that failed), read the first error's text on one host, fix that host (often UpdateCas.ps1 and UpdateConfigFiles.ps1, then iisreset, for 1309/1310 after an SU; the certificate for 15021), then the others; hold the update wave until it is understood.
 ## Source
-reference/findings.md; reference/evidence.md (the events); design: correlation across the fleet over time.";
+exfleet's own fleet analysis (README.md, \"The analyzer\"); the error events are those of Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): ASP.NET 1309/1310 (\"OWA or ECP 500 errors\", \"Event ID 1309 and you cannot access EAC or OWA\") and HttpEvent 15021 (\"Blank page after logging in EAC or OWA\").";
 
 /// `fleet.incident-window`; its catalog entry is [`DOC`].
 pub struct IncidentWindow;
@@ -25,20 +27,6 @@ pub struct IncidentWindow;
 const WINDOW_MS: i64 = 24 * 3_600_000;
 const QUIET_BEFORE_MS: i64 = 7 * 86_400_000;
 const MIN_HOSTS: usize = 3;
-
-/// Error kinds: (provider prefix, event ids, name).
-const ERRORS: [(&str, &[i64], &str); 3] = [
-    ("ASP.NET", &[1309, 1310], "ASP.NET"),
-    (
-        "MSExchange Front End HTTP Proxy",
-        &[1003],
-        "Front End HTTP Proxy",
-    ),
-    ("HttpEvent", &[15021], "HttpEvent"),
-];
-
-/// MsiInstaller events that mark an install (or a failed one).
-const INSTALL_EVENTS: [i64; 7] = [1022, 1023, 1024, 1033, 1036, 11707, 11708];
 
 impl FleetRule for IncidentWindow {
     fn id(&self) -> &'static str {
@@ -49,6 +37,9 @@ impl FleetRule for IncidentWindow {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
     }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let events = events(fleet.history, fleet.end_ms);
@@ -135,7 +126,7 @@ impl FleetRule for IncidentWindow {
 fn coverage(fleet: &Fleet) -> PolarsResult<BTreeMap<String, i64>> {
     let df = fleet
         .history
-        .table("hosts")
+        .table(Table::Hosts)
         .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
         .group_by([col("host")])
         .agg([col("events_since_ms").min().alias("from")])
@@ -149,85 +140,6 @@ fn coverage(fleet: &Fleet) -> PolarsResult<BTreeMap<String, i64>> {
             Some((h.to_string(), if f <= 0 { i64::MIN } else { f }))
         })
         .collect())
-}
-
-/// Events collected up to `end_ms`, each once (the windows of snapshots may overlap).
-pub fn events(history: &History, end_ms: i64) -> LazyFrame {
-    history
-        .table("events")
-        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
-        .select([
-            col("host"),
-            col("log"),
-            col("provider"),
-            col("event_id"),
-            col("record_id"),
-            col("time_ms"),
-            col("provenance"),
-        ])
-        .unique(
-            Some(cols(["host", "log", "record_id", "time_ms"])),
-            UniqueKeepStrategy::First,
-        )
-}
-
-/// The error events of [`events`], with their kind (`ASP.NET`, ...) in a `kind` column.
-pub fn error_events(events: LazyFrame) -> LazyFrame {
-    let mut kind = lit(NULL).cast(DataType::String);
-    for (prefix, ids, name) in ERRORS.iter().rev() {
-        let ids = Series::new("ids".into(), ids.to_vec());
-        kind = when(
-            col("provider")
-                .str()
-                .starts_with(lit(*prefix))
-                .and(col("event_id").is_in(lit(ids).implode(false), false)),
-        )
-        .then(lit(*name))
-        .otherwise(kind);
-    }
-    events
-        .with_column(kind.alias("kind"))
-        .filter(col("kind").is_not_null())
-}
-
-/// Update runs up to `end_ms`: `host`, `at` (UTC ms), `what`, oldest first.
-pub fn update_runs_frame(
-    history: &History,
-    events: LazyFrame,
-    end_ms: i64,
-) -> PolarsResult<LazyFrame> {
-    let ids = Series::new("ids".into(), INSTALL_EVENTS.to_vec());
-    let msi_events = events
-        .filter(
-            col("provider")
-                .eq(lit("MsiInstaller"))
-                .and(col("event_id").is_in(lit(ids).implode(false), false)),
-        )
-        .select([
-            col("host"),
-            col("time_ms").alias("at"),
-            (lit("MsiInstaller ") + col("event_id").cast(DataType::String)).alias("what"),
-        ]);
-    let setup = history
-        .table("setup_runs")
-        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
-        .select([
-            col("host"),
-            col("started_at_ms").alias("at"),
-            (lit("setup run ") + col("setup_version")).alias("what"),
-        ]);
-    let msi_logs = history
-        .table("msi_logs")
-        .filter(col("collected_at_ms").lt_eq(lit(end_ms)))
-        .select([
-            col("host"),
-            col("started_at_ms").alias("at"),
-            (lit("MSI log of ") + col("patch")).alias("what"),
-        ]);
-    Ok(concat([msi_events, setup, msi_logs], UnionArgs::default())?
-        .filter(col("at").gt(lit(0)))
-        .unique(Some(cols(["host", "at"])), UniqueKeepStrategy::First)
-        .sort(["host", "at"], Default::default()))
 }
 
 /// Each host's update runs, oldest first: (time, what).

@@ -14,7 +14,7 @@ The host finding id, the shared signature (e.g. the same wrong-CU KB), and the h
 ## Action
 Fix the shared cause once (the package or procedure used for all of them), then apply the per-host action of the underlying finding on each host.
 ## Source
-reference/findings.md; design: patterns across the fleet.";
+exfleet's own fleet analysis (README.md, \"The analyzer\"): the same host finding, with the same signature, on several hosts.";
 
 /// Host findings whose signatures make fleet patterns.
 const PATTERN_IDS: [&str; 3] = [
@@ -35,6 +35,9 @@ impl FleetRule for MismatchPattern {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
     }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let findings = fleet.findings;

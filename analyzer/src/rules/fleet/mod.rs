@@ -1,8 +1,10 @@
-//! Fleet rules: findings about groups of hosts, computed with polars over each host's latest
-//! snapshot, the host findings, and every snapshot over time.
+//! The `fleet.*` rules, and what every fleet rule shares: the [`Fleet`] view and the
+//! [`FleetRule`] trait. A fleet rule finds things about groups of hosts, with polars over each
+//! host's latest snapshot, the host findings, and every snapshot over time. Fleet rules whose
+//! id has another prefix live in the folder of that prefix (`config/`, `topology/`); what makes
+//! a fleet rule is this trait and its place in `FLEET_RULES`.
 
 pub mod build_drift;
-pub mod cas_proxy_order;
 pub mod failure_correlate;
 pub mod incident_window;
 pub mod mismatch_pattern;
@@ -34,6 +36,9 @@ pub trait FleetRule: Sync {
     fn severity(&self) -> Severity;
     /// The catalog entry.
     fn doc(&self) -> &'static str;
+    /// `module_path!()` of the file that defines the rule: the registry checks the id's prefix
+    /// against it.
+    fn module_path(&self) -> &'static str;
     /// Adds this rule's findings about `fleet`.
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()>;
 }

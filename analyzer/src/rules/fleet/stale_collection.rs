@@ -5,6 +5,7 @@ use polars::prelude::*;
 use super::{fleet_finding, Fleet, FleetRule};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{utc, Context};
+use exfleet_dataset::Table;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -14,7 +15,7 @@ Each silent host with its last collection time, how long ago that was, and its u
 ## Action
 Check the collector's scheduled task and its last result on each host (Task Scheduler, or `Get-ScheduledTaskInfo`), the host itself (powered off, decommissioned, renamed), and the collector's client certificate (expired or revoked certificates are refused by the aggregator); remove decommissioned hosts from the inventory.
 ## Source
-reference/findings.md; design: the aggregator keeps every snapshot, so silence is visible.";
+exfleet's own fleet analysis (README.md, \"The analyzer\"): the aggregator keeps every snapshot, so a host that stops reporting shows.";
 
 /// `fleet.stale-collection`; its catalog entry is [`DOC`].
 pub struct StaleCollection;
@@ -32,10 +33,13 @@ impl FleetRule for StaleCollection {
     fn doc(&self) -> &'static str {
         DOC
     }
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let per_host = fleet
             .history
-            .table("hosts")
+            .table(Table::Hosts)
             .select([col("host"), col("collected_at_ms")])
             .filter(col("collected_at_ms").lt_eq(lit(fleet.end_ms)))
             .unique(None, UniqueKeepStrategy::First)

@@ -1,7 +1,7 @@
 //! `iis.backend-binding-cert`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, utc, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, utc, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -13,7 +13,7 @@ The SslBindingInfo key and its SslCertHash; the certificate store entry and its 
 ## Action
 In IIS Manager, edit the https binding of the site (\"Exchange Back End\" on 444, \"Default Web Site\" on 443) and select a valid certificate (the \"Microsoft Exchange\" self-signed one for 444); then iisreset.
 ## Source
-seeds: TLS binding on 0.0.0.0:444 without its certificate; reference/evidence.md (SslBindingInfo, certificate blobs).";
+\"You get a blank page after logging in EAC or OWA in Exchange 2013 or Exchange 2016\" (Microsoft Support), also \"Blank page after logging in EAC or OWA\" in Repair failed installations of Exchange cumulative and security updates (Microsoft Learn); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): IIS bindings (the Exchange Back End binding on *:444, a binding certificate missing or expired).";
 
 /// `iis.backend-binding-cert`; its catalog entry is [`DOC`].
 pub struct BackendBindingCert;
@@ -28,7 +28,10 @@ impl Rule for BackendBindingCert {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, cx: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
         let as_of_ms = cx
             .as_of
             .and_hms_opt(0, 0, 0)
@@ -52,25 +55,25 @@ impl Rule for BackendBindingCert {
                     ),
                     &site_binding.provenance,
                 )),
-                Some(b) if b.thumbprint.is_empty() => ev.push(Evidence::new(
+                Some(b) if b.cert_thumbprint.is_empty() => ev.push(Evidence::new(
                     format!("{endpoint} has no certificate hash"),
                     &b.provenance,
                 )),
-                Some(b) if !b.in_store => ev.push(Evidence::new(
+                Some(b) if !b.cert_in_store => ev.push(Evidence::new(
                     format!(
                         "{endpoint} is bound to certificate {}, which is not in LocalMachine\\My",
-                        b.thumbprint
+                        b.cert_thumbprint
                     ),
                     &b.provenance,
                 )),
-                Some(b) if b.not_after_ms < as_of_ms => {
-                    let expired = chrono::DateTime::from_timestamp_millis(b.not_after_ms)
+                Some(b) if b.cert_not_after_ms < as_of_ms => {
+                    let expired = chrono::DateTime::from_timestamp_millis(b.cert_not_after_ms)
                         .map(|t| t.date_naive().to_string())
                         .unwrap_or_default();
                     ev.push(Evidence::new(
                         format!(
                             "{endpoint} is bound to certificate {}, expired on {expired}",
-                            b.thumbprint
+                            b.cert_thumbprint
                         ),
                         &b.provenance,
                     ));

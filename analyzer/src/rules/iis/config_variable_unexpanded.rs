@@ -1,7 +1,7 @@
 //! `iis.config-variable-unexpanded`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ Each web.config with the lines that hold the variable.
 ## Action
 Re-run the SU from an elevated prompt (Run as administrator); or replace `%ExchangeInstallDir%` in the listed files with the install path (keep a copy first), then `iisreset`.
 ## Source
-reference/evidence.md (a literal %ExchangeInstallDir% means a patch ran unelevated); seeds.";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Default Variable Detected\" in a web.config (aka.ms/HC-DefaultVariableDetected); Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): install updates from an elevated prompt.";
 
 /// `iis.config-variable-unexpanded`; its catalog entry is [`DOC`].
 pub struct ConfigVariableUnexpanded;
@@ -27,24 +27,26 @@ impl Rule for ConfigVariableUnexpanded {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev = Vec::new();
         let mut files = Vec::new();
         for f in h
-            .files
             .config_files
             .iter()
             .filter(|f| !f.unexpanded_lines.is_empty())
         {
             files.push(f.path.clone());
-            let lines: Vec<String> = f.unexpanded_lines.iter().map(i64::to_string).collect();
+            let lines: &[String] = &f.unexpanded_lines;
             ev.push(Evidence::new(
                 format!(
                     "{} holds %ExchangeInstallDir% on line(s) {}",
                     f.path,
                     lines.join(", ")
                 ),
-                line_of(&f.provenance, f.unexpanded_lines[0]),
+                line_of(&f.provenance, lines[0].parse().unwrap_or_default()),
             ));
         }
         if ev.is_empty() {

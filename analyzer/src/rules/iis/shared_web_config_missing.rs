@@ -1,8 +1,9 @@
 //! `iis.shared-web-config-missing`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, utc, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, utc, Context, Rule, Sink};
 use crate::view::HostView;
+use exfleet_proto::kinds::ConfigFileKind;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -12,7 +13,7 @@ The file (missing, or its XML error with the line); the events that name it (how
 ## Action
 Regenerate the file from an elevated prompt in the install's Bin folder: `DependentAssemblyGenerator.exe -exchangePath \"$exinstall\\bin\" -exchangePath \"$exinstall\\FrontEnd\\HttpProxy\\bin\" -configFile \"$exinstall\\FrontEnd\\HttpProxy\\SharedWebConfig.config\"` (and the same for ClientAccess with its bin folder), then `iisreset`.
 ## Source
-seeds: OWA/ECP broken by a missing SharedWebConfig.config; reference/evidence.md (SharedWebConfig.config, ASP.NET 1309/1310, proxy 1003).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Event ID 1309 and you cannot access EAC or OWA\" (DependentAssemblyGenerator.exe), and the Microsoft Learn article on event 1309 code 3005 it links; Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): shared web configuration missing (aka.ms/HC-MissingConfig).";
 
 /// `iis.shared-web-config-missing`; its catalog entry is [`DOC`].
 pub struct SharedWebConfigMissing;
@@ -27,13 +28,15 @@ impl Rule for SharedWebConfigMissing {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev = Vec::new();
         for f in h
-            .files
             .config_files
             .iter()
-            .filter(|f| f.kind == "shared_web_config")
+            .filter(|f| f.kind == ConfigFileKind::SharedWebConfig)
         {
             if !f.exists {
                 ev.push(Evidence::new(
@@ -56,7 +59,7 @@ impl Rule for SharedWebConfigMissing {
                 web && e.text().contains("SharedWebConfig.config")
             })
             .collect();
-        let collected = h.files.front_end_present || h.files.client_access_present;
+        let collected = h.front_end_present || h.client_access_present;
         if let (Some(first), Some(last)) = (events.first(), events.last()) {
             if !ev.is_empty() || !collected {
                 ev.push(Evidence::new(

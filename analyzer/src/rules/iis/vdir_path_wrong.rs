@@ -1,7 +1,7 @@
 //! `iis.vdir-path-wrong`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ The application, its physicalPath and the line of applicationHost.config; the pa
 ## Action
 Set the virtual directory's physical path back (IIS Manager, Basic Settings, or `Set-WebConfigurationProperty`), to the folder the evidence gives, then `iisreset`; if several are wrong, re-run the last CU setup or UpdateCas.ps1.
 ## Source
-reference/evidence.md (default IIS layout: front-end vdirs in FrontEnd\\HttpProxy, back-end ones in ClientAccess); ../shared/fixtures/iis/applicationHost.config.";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): IIS virtual directory physical paths (Default Web Site in FrontEnd\\HttpProxy, Exchange Back End in ClientAccess).";
 
 /// `iis.vdir-path-wrong`; its catalog entry is [`DOC`].
 pub struct VdirPathWrong;
@@ -51,7 +51,10 @@ impl Rule for VdirPathWrong {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         if h.install_path.is_empty() {
             return;
         }
@@ -59,7 +62,7 @@ impl Rule for VdirPathWrong {
         let mut ev = Vec::new();
         let mut apps = Vec::new();
         for v in h.vdirs.iter().filter(|v| v.vdir_path == "/") {
-            let Some(root) = root_of(&v.site, &h.setup_key) else {
+            let Some(root) = root_of(&v.site, &h.exchange_setup_key) else {
                 continue;
             };
             let Some((app, folders)) = APPS

@@ -1,7 +1,7 @@
 //! `os.dbcs-locale`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ The setup key, the OS ProductName and the ANSI code page.
 ## Action
 Before installing the rollup, set the system locale (Control Panel, Region, Administrative, Change system locale) to English (United States), reboot, install the rollup, then set the locale back and reboot again.
 ## Source
-seeds: Exchange 2010 rollup on a double-byte Windows Server 2012 locale; reference/evidence.md (Nls\\CodePage ACP).";
+Update Rollup 32 for Exchange Server 2010 SP3 (KB 5000978), \"How to install this update on a DBCS version of Windows Server 2012\", also in Repair failed installations of Exchange cumulative and security updates (Microsoft Learn).";
 
 /// `os.dbcs-locale`; its catalog entry is [`DOC`].
 pub struct DbcsLocale;
@@ -35,10 +35,13 @@ impl Rule for DbcsLocale {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let ws2012 = h.os_product_name.contains("Server 2012")
             || matches!(h.os_current_build.as_str(), "9200" | "9600");
-        if h.setup_key != "v14" || !ws2012 {
+        if h.exchange_setup_key != "v14" || !ws2012 {
             return;
         }
         let Some((cp, language)) = DBCS.iter().find(|(cp, _)| *cp == h.ansi_code_page) else {

@@ -1,7 +1,7 @@
 //! `os.pending-reboot`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ Each indicator with the value found and its registry location.
 ## Action
 Reboot the server before installing a CU or SU (setup stops on a pending reboot) and after one (files replaced at boot are not in use until then); put the DAG member in maintenance mode first.
 ## Source
-reference/evidence.md (reboot-pending indicators); seeds: pending reboot before and after updates.";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker) and CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): pending reboot (PendingFileRenameOperations, UpdateExeVolatile, Component Based Servicing, Windows Update; aka.ms/HC-RebootPending, aka.ms/SA-RebootPending); Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): reboot before installing a CU or SU.";
 
 /// `os.pending-reboot`; its catalog entry is [`DOC`].
 pub struct PendingReboot;
@@ -27,7 +27,10 @@ impl Rule for PendingReboot {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         if h.pending_reboots.is_empty() {
             return;
         }

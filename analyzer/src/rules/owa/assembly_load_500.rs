@@ -1,8 +1,9 @@
 //! `owa.assembly-load-500`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, utc, Context, Rule};
-use crate::view::{EventRec, HostView};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, utc, Context, Rule, Sink};
+use crate::view::HostView;
+use exfleet_dataset::EventRow;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -12,13 +13,13 @@ How many such events, the first and the last with their time, application path a
 ## Action
 From an elevated Exchange Management Shell, run `.\\UpdateCas.ps1` and `.\\UpdateConfigFiles.ps1` from `$exinstall\\Bin`, then `iisreset`; if it persists, re-run the SU from an elevated prompt.
 ## Source
-seeds: OWA/ECP HTTP 500 after an update; reference/evidence.md (ASP.NET 1309/1310, front-end proxy 1003).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"OWA or ECP 500 errors\" (\"Could not load file or assembly Microsoft.Exchange...\": UpdateCas.ps1, UpdateConfigFiles.ps1, iisreset), and the Microsoft Learn article on OWA that stops working after an update it links.";
 
 /// `owa.assembly-load-500`; its catalog entry is [`DOC`].
 pub struct AssemblyLoad500;
 
 /// An event that says an Exchange assembly could not be loaded.
-fn assembly_load(e: &EventRec) -> bool {
+fn assembly_load(e: &EventRow) -> bool {
     let asp = e.provider.starts_with("ASP.NET") && matches!(e.event_id, 1309 | 1310);
     let proxy = e.provider == "MSExchange Front End HTTP Proxy" && e.event_id == 1003;
     let text = e.text();
@@ -28,7 +29,7 @@ fn assembly_load(e: &EventRec) -> bool {
 }
 
 /// The web application an ASP.NET event is about: the first datum that is a virtual path.
-fn app(e: &EventRec) -> &str {
+fn app(e: &EventRow) -> &str {
     e.data
         .iter()
         .find(|d| d.starts_with('/') && !d.starts_with("/LM/"))
@@ -36,7 +37,7 @@ fn app(e: &EventRec) -> &str {
 }
 
 /// The assembly named in the message.
-fn assembly(e: &EventRec) -> String {
+fn assembly(e: &EventRow) -> String {
     let text = e.text();
     text.split("Could not load file or assembly '")
         .nth(1)
@@ -55,8 +56,11 @@ impl Rule for AssemblyLoad500 {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
-        let hits: Vec<&EventRec> = h.events.iter().filter(|e| assembly_load(e)).collect();
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
+        let hits: Vec<&EventRow> = h.events.iter().filter(|e| assembly_load(e)).collect();
         let (Some(first), Some(last)) = (hits.first(), hits.last()) else {
             return;
         };

@@ -1,7 +1,7 @@
 //! `owa.missing-images`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -12,7 +12,7 @@ The version in use and where it comes from; the version folders that are there.
 ## Action
 Re-install the SU from an elevated prompt (Run as administrator), then `iisreset`.
 ## Source
-seeds: missing OWA/ECP images after an SU; reference/evidence.md (per-version resource folders).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"ECP Missing Images\" (reinstall the SU from an elevated prompt).";
 
 /// `owa.missing-images`; its catalog entry is [`DOC`].
 pub struct MissingImages;
@@ -27,8 +27,10 @@ impl Rule for MissingImages {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
-        let f = &h.files;
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev = Vec::new();
         let mut missing = Vec::new();
         let mut check =
@@ -46,29 +48,29 @@ impl Rule for MissingImages {
                         "{folder}\\{version} is missing ({from} is {version}); present: {}",
                         have.join(", ")
                     ),
-                    &f.provenance,
+                    &h.exchange_files_provenance,
                 ));
             };
         check(
-            f.client_access_present,
+            h.client_access_present,
             &h.owa_version,
             "OwaVersion",
             r"ClientAccess\Owa\prem",
-            &f.owa_prem_versions,
+            &h.owa_prem_versions,
         );
         check(
-            f.front_end_present,
+            h.front_end_present,
             &h.owa_version,
             "OwaVersion",
             r"FrontEnd\HttpProxy\owa\auth",
-            &f.owa_auth_versions,
+            &h.owa_auth_versions,
         );
         check(
-            f.client_access_present,
-            &f.ecp_dll_version,
+            h.client_access_present,
+            &h.ecp_dll_version,
             "the ECP DLL's version",
             r"ClientAccess\ecp",
-            &f.ecp_versions,
+            &h.ecp_versions,
         );
         if ev.is_empty() {
             return;

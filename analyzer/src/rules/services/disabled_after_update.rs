@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::{disabled_by_default, sc_run_fact, update_managed};
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, first_of, line_of, utc, Context, Rule};
-use crate::view::{HostView, ScAction, ScRun};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, first_of, line_of, utc, Context, Rule, Sink};
+use crate::view::{HostView, ScRun};
+use exfleet_dataset::ScActionRow;
+use exfleet_proto::kinds::ScActionKind;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -15,7 +17,7 @@ Each service with its start type and registry key, the last Service Control Mana
 ## Action
 Set each listed service back to its normal start type (Automatic for the MSExchange*, W3SVC, IISAdmin and WinMgmt services; see ServiceState.xml if it is still there) and start them, or re-run the SU elevated so that its restore step runs; ExchangeSetupLogs\\ServiceControl.log shows what was disabled ('Disabling service').
 ## Source
-seeds: services disabled after a security update; reference/evidence.md (ServiceControl.log, Start=4).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Services are not started after Security Update installation is completed\" (ServiceControl.log, 'Disabling services').";
 
 /// `services.disabled-after-update`; its catalog entry is [`DOC`].
 pub struct DisabledAfterUpdate;
@@ -30,18 +32,21 @@ impl Rule for DisabledAfterUpdate {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         // What the runs disabled and no later run restored, by lower-case service name, with
         // the run that did it.
-        let mut by_log: BTreeMap<String, (&ScRun, &ScAction)> = BTreeMap::new();
+        let mut by_log: BTreeMap<String, (&ScRun, &ScActionRow)> = BTreeMap::new();
         for r in &h.sc_runs {
             for a in &r.actions {
-                match a.kind.as_str() {
-                    "disable" if !disabled_by_default(&a.service) && !a.service.is_empty() => {
+                match a.kind {
+                    ScActionKind::Disable if !disabled_by_default(&a.service) && !a.service.is_empty() => {
                         by_log.insert(a.service.to_ascii_lowercase(), (r, a));
                     }
-                    "enable_roles" | "remove_state" => by_log.clear(),
-                    "enable" => {
+                    ScActionKind::EnableRoles | ScActionKind::RemoveState => by_log.clear(),
+                    ScActionKind::Enable => {
                         by_log.remove(&a.service.to_ascii_lowercase());
                     }
                     _ => {}
@@ -55,7 +60,7 @@ impl Rule for DisabledAfterUpdate {
         let mut names = Vec::new();
         if h.services.is_empty() {
             // No SYSTEM hive: the log alone speaks.
-            let mut left: Vec<&ScAction> = by_log.values().map(|(_, a)| *a).collect();
+            let mut left: Vec<&ScActionRow> = by_log.values().map(|(_, a)| *a).collect();
             left.sort_by_key(|a| a.line);
             for a in left {
                 names.push(a.service.clone());

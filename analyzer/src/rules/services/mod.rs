@@ -6,9 +6,11 @@ pub mod not_running;
 pub mod state_cache_left;
 
 use crate::view::{HostView, ScRun};
+use exfleet_proto::kinds::ScActionKind;
+use exfleet_proto::v1::service_control_run::Outcome;
 
-/// Services ServiceControl.ps1 disables during an SU install besides the MSExchange* ones
-/// (reference/evidence.md).
+/// Services ServiceControl.ps1 disables during an SU install besides the MSExchange* ones (its
+/// 'Disabling service' lines in ExchangeSetupLogs\ServiceControl.log).
 const ALSO_DISABLED: [&str; 9] = [
     "FMS",
     "HostControllerService",
@@ -49,16 +51,19 @@ pub fn last_stopping_run(h: &HostView) -> Option<&ScRun> {
     h.sc_runs.iter().rev().find(|r| {
         r.actions
             .iter()
-            .any(|a| matches!(a.kind.as_str(), "stop" | "kill" | "stop_failed"))
+            .any(|a| matches!(
+                    a.kind,
+                    ScActionKind::Stop | ScActionKind::Kill | ScActionKind::StopFailed
+                ))
     })
 }
 
 /// How a run is named in evidence: its header time (local, as written, which an
 /// administrator finds in the log) and outcome.
 pub fn sc_run_fact(r: &ScRun) -> String {
-    let outcome = match r.outcome.as_str() {
-        "succeeded" => "completed",
-        "errors" => "completed with errors",
+    let outcome = match r.outcome {
+        Outcome::Succeeded => "completed",
+        Outcome::Errors => "completed with errors",
         _ => "has no completion line (stopped or cut off)",
     };
     let when = if r.header_time.is_empty() {

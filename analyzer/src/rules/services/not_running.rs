@@ -1,8 +1,8 @@
 //! `services.not-running`.
 
 use super::update_managed;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, first_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, first_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -13,7 +13,7 @@ Each service with its state and exit code from the capture (with its line), and 
 ## Action
 Start the services (`Start-Service`), Microsoft Exchange Active Directory Topology first; if one is Disabled, set it back to Automatic first (see services.disabled-after-update); if one stops again, read its exit code and the Application log.
 ## Source
-reference/evidence.md (exfleet/sc-queryex.txt); seeds: services not starting after an update.";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): \"Critical Services Not Running\"; Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Services are not started after Security Update installation is completed\"; the collector's sc_queryex reader (README.md).";
 
 /// `services.not-running`; its catalog entry is [`DOC`].
 pub struct NotRunning;
@@ -28,7 +28,10 @@ impl Rule for NotRunning {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev = Vec::new();
         let mut names = Vec::new();
         for s in &h.run_states {

@@ -1,8 +1,8 @@
 //! `services.state-cache-left`.
 
 use super::sc_run_fact;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, first_of, utc, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, first_of, utc, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -13,7 +13,7 @@ Each file with its last write time and the services and start modes it saved; th
 ## Action
 Make sure no setup or SU install is running, then re-run the interrupted update elevated so that it completes and restores the services; if that is not possible, set each service back to the start mode the file saved and start it, then move the file out of ExchangeSetupLogs.
 ## Source
-reference/evidence.md (ServiceState.xml, ServiceStartupMode.xml); reference/findings.md.";
+CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Services Cache Files\" (Service*.xml left in ExchangeSetupLogs); Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Installation fails because service cannot stop properly\".";
 
 /// `services.state-cache-left`; its catalog entry is [`DOC`].
 pub struct StateCacheLeft;
@@ -28,14 +28,17 @@ impl Rule for StateCacheLeft {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         if h.state_files.is_empty() {
             return;
         }
         let mut ev = Vec::new();
         for f in &h.state_files {
-            let saved: Vec<&str> = f.services.split(',').filter(|s| !s.is_empty()).collect();
-            let shown = first_of(&saved, 8);
+            let saved: &[String] = &f.services;
+            let shown = first_of(saved, 8);
             ev.push(Evidence::new(
                 format!(
                     "{} written {}, saves {} service(s){}",

@@ -1,6 +1,6 @@
 //! `setup.ad-object-exists`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Check the object named in the evidence: if it is a leftover of an earlier install, remove it (or restore its parent) and run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"Active Directory operation failed ... already exists\".";
 
 /// `setup.ad-object-exists`.
 pub static RULE: Known = Known {
     id: "setup.ad-object-exists",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[
         &["The object exists"],
         &["already exists", "Folder Hierarchies"],

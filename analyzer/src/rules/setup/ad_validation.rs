@@ -1,6 +1,6 @@
 //! `setup.ad-validation`.
 
-use super::{Lacking, Prereq};
+use super::prereq::{Lacking, Prereq};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Run Setup.exe /PrepareAD (it also updates the schema) with the new media, as a member of Schema Admins and Enterprise Admins, on a machine in the same domain and AD site as the schema master named in the evidence; wait for replication, then run the upgrade again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Error during Setup: Setup encountered a problem while validating the state of Active Directory\"; CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check.";
 
 /// `setup.ad-validation`.
 pub static RULE: Prereq = Prereq {
     id: "setup.ad-validation",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &[
         "AdInitErrorRule",
         "Setup encountered a problem while validating the state of Active Directory",

@@ -1,6 +1,6 @@
 //! `setup.delegated-rights`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Have an Organization Management member provision the server (Setup.exe /NewProvisionedServer:<name> /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or _OFF) and add the installing account to the Delegated Setup role group, or run setup as an Organization Management member.
 ## Source
-reference/findings.md (setup.delegated-rights); CSS-Exchange SetupLogReviewer's known issues.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts) with -DelegatedSetup: a delegated installer without the rights it needs on the server object; KB 2961741.";
 
 /// `setup.delegated-rights`.
 pub static RULE: Known = Known {
     id: "setup.delegated-rights",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[
         &["Delegated Setup"],
         &["NewProvisionedServer"],

@@ -1,6 +1,6 @@
 //! `setup.disabled-service`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Set the service named in the evidence (and the other Exchange, IIS and WMI services) back to Automatic, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"The service cannot be started, either because it is disabled\".";
 
 /// `setup.disabled-service`.
 pub static RULE: Known = Known {
     id: "setup.disabled-service",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["cannot be started", "disabled"]],
     cite_backup_version: false,
 };

@@ -1,6 +1,6 @@
 //! `setup.expired-certificate`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Renew or replace the expired certificate (New-ExchangeCertificate, or import a valid one), assign it (Enable-ExchangeCertificate, and the 0.0.0.0:444 binding of Exchange Back End in IIS), remove the expired one, then run setup again.
 ## Source
-reference/findings.md (setup.expired-certificate); CSS-Exchange SetupLogReviewer's known issues.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): expired certificate (\"The certificate is expired\").";
 
 /// `setup.expired-certificate`.
 pub static RULE: Known = Known {
     id: "setup.expired-certificate",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[
         &["certificate", "expired"],
         &["CERT_E_EXPIRED"],

@@ -1,6 +1,6 @@
 //! `setup.firewall-endpoint-mapper`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Start the Windows Defender Firewall service (Automatic) and run setup again; setup configures firewall rules through it.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"There are no more endpoints available from the endpoint mapper\" (0x800706D9).";
 
 /// `setup.firewall-endpoint-mapper`.
 pub static RULE: Known = Known {
     id: "setup.firewall-endpoint-mapper",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["no more endpoints available from the endpoint mapper"]],
     cite_backup_version: false,
 };

@@ -1,6 +1,6 @@
 //! `setup.hybrid-object`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Note the organization relationship's settings (Get-OrganizationRelationship | Format-List), correct or clear the value the error names (Set-OrganizationRelationship), or remove the relationship and re-create it after setup (re-run the Hybrid Configuration Wizard), then run setup again.
 ## Source
-reference/findings.md (setup.hybrid-object); CSS-Exchange SetupLogReviewer's known issues.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): hybrid object found on premises (an organization relationship setting).";
 
 /// `setup.hybrid-object`.
 pub static RULE: Known = Known {
     id: "setup.hybrid-object",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[
         &["OrganizationRelationship"],
         &["organization relationship"],

@@ -2,8 +2,8 @@
 
 use super::run_evidence;
 use crate::catalog::Build;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -14,7 +14,7 @@ The run's sourcedir, its setup version and the locally installed version.
 ## Action
 Start setup.exe from the mounted media by its full path (e.g. `D:\\Setup.exe /m:upgrade ...`) in an elevated prompt; check the services it left stopped or disabled.
 ## Source
-reference/evidence.md (setup started from PATH).";
+\"Exchange Server 2019 setup does not run as expected if started from PowerShell using Setup.exe\" (Microsoft Learn), also in Repair failed installations of Exchange cumulative and security updates (Microsoft Learn); CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): same build number detected (\"make sure you do '.\\setup.exe'\").";
 
 /// `setup.install-from-bin`; its catalog entry is [`DOC`].
 pub struct InstallFromBin;
@@ -48,7 +48,10 @@ impl Rule for InstallFromBin {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let Some(r) = h.last_run() else { return };
         if !from_bin(
             &r.source_dir,

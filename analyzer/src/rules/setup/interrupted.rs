@@ -1,9 +1,10 @@
 //! `setup.interrupted`.
 
 use super::run_evidence;
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
+use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,7 +14,7 @@ The role keys with their Watermark and Action; the last run and where the log st
 ## Action
 Reboot if one is pending, then run the same CU setup again from the media (elevated) so it resumes from the watermark; do not install SUs before it completes.
 ## Source
-reference/evidence.md (Watermark, Action; runs that end without End of Setup).";
+CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Install Watermark\" (aka.ms/SA-InstallWatermark: run setup again so that it resumes from the watermark).";
 
 /// `setup.interrupted`; its catalog entry is [`DOC`].
 pub struct Interrupted;
@@ -28,7 +29,10 @@ impl Rule for Interrupted {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev: Vec<Evidence> = h
             .roles
             .iter()
@@ -37,13 +41,15 @@ impl Rule for Interrupted {
                 Evidence::new(
                     format!(
                         "{} Watermark {} (Action {})",
-                        r.component, r.watermark, r.action
+                        r.role().unwrap_or_default(),
+                        r.watermark,
+                        r.action
                     ),
                     &r.provenance,
                 )
             })
             .collect();
-        if let Some(r) = h.last_run().filter(|r| r.outcome == "cut_off") {
+        if let Some(r) = h.last_run().filter(|r| r.outcome == Outcome::CutOff) {
             ev.push(run_evidence(r));
             ev.push(Evidence::new(
                 "the run has no End of Setup: the log stops inside it",

@@ -1,35 +1,15 @@
-//! Known setup failures recognised by their [ERROR] lines: each file here gives the texts
-//! that identify its failure (alternatives of substrings that must all appear in one error,
-//! its continuation lines included, or the task it must happen in), and its catalog entry;
-//! the matching is shared.
-
-pub mod ad_access_denied;
-pub mod ad_object_exists;
-pub mod arbitration_upn;
-pub mod delegated_rights;
-pub mod disabled_service;
-pub mod expired_certificate;
-pub mod fips_access_denied;
-pub mod firewall_endpoint_mapper;
-pub mod hybrid_object;
-pub mod ldif_error;
-pub mod missing_directory;
-pub mod missing_homemdb;
-pub mod mount_database;
-pub mod msi_installer_cache;
-pub mod multi_eas_vdir;
-pub mod search_foundation;
-pub mod security_groups_ou_deleted;
-pub mod servicecontrol_reverse;
-pub mod shared_config_dc;
-pub mod vdir_failure;
-pub mod wk_object_invalid;
-pub mod wk_object_wrong_group_type;
+//! Known setup failures recognised by their [ERROR] lines, the matching shared by the
+//! `setup.*` rules that are a [`Known`]: each of those files (beside this one, in `setup/`)
+//! gives the texts that identify its failure (alternatives of substrings that must all appear
+//! in one error, its continuation lines included, or the task it must happen in), and its
+//! catalog entry.
 
 use super::{run_evidence, unsuccessful_last_run};
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, section, Context, Rule};
-use crate::view::{HostView, LogLine};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, section, Context, Rule, Sink};
+use crate::view::HostView;
+use exfleet_dataset::SetupLineRow as LogLine;
+use exfleet_proto::kinds::SetupLineKind;
 
 /// A known setup failure.
 pub struct Known {
@@ -37,6 +17,9 @@ pub struct Known {
     pub id: &'static str,
     /// Catalog entry.
     pub doc: &'static str,
+    /// `module_path!()` of the file that defines the value (the registry checks the id's
+    /// prefix against it).
+    pub module_path: &'static str,
     /// Alternatives: each a set of substrings that must all appear in one error; a
     /// `task:<name>` entry requires the error to happen in that task instead.
     pub any_of: &'static [&'static [&'static str]],
@@ -46,7 +29,7 @@ pub struct Known {
 
 impl Known {
     fn matches(&self, l: &LogLine) -> bool {
-        if l.kind != "error" {
+        if l.kind != SetupLineKind::Error {
             return false;
         }
         let text = format!("{}\n{}", l.text, l.continuation);
@@ -69,7 +52,10 @@ impl Rule for Known {
     fn doc(&self) -> &'static str {
         self.doc
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let Some(r) = unsuccessful_last_run(h) else {
             return;
         };

@@ -1,6 +1,6 @@
 //! `setup.ldif-error`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Read the ldif.err file named in the evidence, fix its cause (often a schema master that is unreachable or a user without Schema Admins), then run Setup /PrepareSchema again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): known LDIF errors (ldifde.exe schema import, ldif.err).";
 
 /// `setup.ldif-error`.
 pub static RULE: Known = Known {
     id: "setup.ldif-error",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["ldifde.exe", "error code is"]],
     cite_backup_version: false,
 };

@@ -1,6 +1,6 @@
 //! `setup.missing-homemdb`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Set the homeMDB of the arbitration mailbox named in the evidence to an existing database (ADSI Edit), then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"Database is mandatory on UserMailbox\"; CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Valid Home MDB\".";
 
 /// `setup.missing-homemdb`.
 pub static RULE: Known = Known {
     id: "setup.missing-homemdb",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["Database is mandatory on UserMailbox"]],
     cite_backup_version: false,
 };

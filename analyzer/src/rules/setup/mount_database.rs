@@ -1,6 +1,6 @@
 //! `setup.mount-database`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Check the database named in the evidence (free disk space, log files, dismounted copies), mount it, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"Failed to mount database\".";
 
 /// `setup.mount-database`.
 pub static RULE: Known = Known {
     id: "setup.mount-database",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["Failed to mount database"]],
     cite_backup_version: false,
 };

@@ -1,6 +1,6 @@
 //! `setup.multi-eas-vdir`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Remove the extra Microsoft-Server-ActiveSync virtual directory (Get-ActiveSyncVirtualDirectory -Server), then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by error reference: more than one ActiveSync virtual directory; CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Multiple Active Sync VDirs Detected\".";
 
 /// `setup.multi-eas-vdir`.
 pub static RULE: Known = Known {
     id: "setup.multi-eas-vdir",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["System.Object[]", "VirtualDirectoryIdParameter"]],
     cite_backup_version: false,
 };

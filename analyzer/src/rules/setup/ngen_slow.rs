@@ -1,8 +1,9 @@
 //! `setup.ngen-slow`.
 
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
 use crate::view::HostView;
+use exfleet_proto::kinds::MsiLineKind;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -12,7 +13,7 @@ The MSI log, each native-image action with its start line and how long it ran, a
 ## Action
 Let the install finish. For the next updates on servers without internet access, clear 'Check for publisher's certificate revocation' (Internet Options, Advanced, Security) for the install only and set it back afterwards, or give the server a route or proxy to crl.microsoft.com.
 ## Source
-seeds: Error during install: Creating Native images for .NET assemblies.";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Error during install: Creating Native images for .NET assemblies\".";
 
 /// Native-image work at least this long is reported.
 pub const SLOW_MS: i64 = 10 * 60_000;
@@ -35,12 +36,15 @@ impl Rule for NgenSlow {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         for log in &h.msi_logs {
             let slow: Vec<_> = log
                 .lines
                 .iter()
-                .filter(|l| l.kind == "slow_action" && is_ngen(&l.text))
+                .filter(|l| l.kind == MsiLineKind::SlowAction && is_ngen(&l.text))
                 .collect();
             let total: i64 = slow.iter().map(|l| l.duration_ms).sum();
             if total < SLOW_MS {

@@ -1,6 +1,6 @@
 //! `setup.search-foundation`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Check that the Search Host Controller service can start (and that no proxy blocks local calls), restart the server, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: \"Failure configuring SearchFoundation through InstallConfig.ps1\".";
 
 /// `setup.search-foundation`.
 pub static RULE: Known = Known {
     id: "setup.search-foundation",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["Failure configuring SearchFoundation"]],
     cite_backup_version: false,
 };

@@ -1,6 +1,6 @@
 //! `setup.servicecontrol-reverse`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Start the Exchange services and run setup again; if it repeats, remove the stale ServiceState files from ExchangeSetupLogs first.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: the ServiceControl.ps1 exception calling \"Reverse\".";
 
 /// `setup.servicecontrol-reverse`.
 pub static RULE: Known = Known {
     id: "setup.servicecontrol-reverse",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["Exception calling \"Reverse\""]],
     cite_backup_version: false,
 };

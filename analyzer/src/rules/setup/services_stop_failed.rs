@@ -1,9 +1,10 @@
 //! `setup.services-stop-failed`.
 
-use crate::finding::{Evidence, Finding, Severity};
+use crate::finding::{Evidence, Severity};
 use crate::rules::services::{last_stopping_run, sc_run_fact};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
 use crate::view::HostView;
+use exfleet_proto::kinds::{ScActionKind, SetupLineKind};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,7 +14,7 @@ The ServiceControl.ps1 run, and each time-out, kill and error line with its line
 ## Action
 Find what holds the service (a hung process, antivirus scanning Exchange folders, a backup agent): stop it, stop the listed services by hand (Stop-Service -Force, then the process if it hangs), reboot if a service stays in Stopping, then run the update again elevated and check that every Exchange service is back to Automatic and running.
 ## Source
-reference/evidence.md (ServiceControl.log: Stopping, Killing instead of Stopping, [Error]); reference/findings.md.";
+Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Installation fails because service cannot stop properly\".";
 
 /// Words of a stop failure in an ExchangeSetup.log line.
 const STOP_WORDS: [&str; 5] = [
@@ -37,16 +38,19 @@ impl Rule for ServicesStopFailed {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let mut ev = Vec::new();
         let mut services: Vec<String> = Vec::new();
         if let Some(r) = last_stopping_run(h) {
             let hits: Vec<_> = r
                 .actions
                 .iter()
-                .filter(|a| match a.kind.as_str() {
-                    "kill" | "stop_failed" => true,
-                    "error" => a.text.to_ascii_lowercase().contains("stop"),
+                .filter(|a| match a.kind {
+                    ScActionKind::Kill | ScActionKind::StopFailed => true,
+                    ScActionKind::Error => a.text.to_ascii_lowercase().contains("stop"),
                     _ => false,
                 })
                 .collect();
@@ -65,7 +69,7 @@ impl Rule for ServicesStopFailed {
         }
         if let Some(r) = h.last_run() {
             for l in r.lines.iter().filter(|l| {
-                matches!(l.kind.as_str(), "error" | "warning")
+                matches!(l.kind, SetupLineKind::Error | SetupLineKind::Warning)
                     && l.text.contains("ServiceControl")
                     && !l.text.contains("Reverse")
                     && STOP_WORDS.iter().any(|w| l.text.contains(w))

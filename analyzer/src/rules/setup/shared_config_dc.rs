@@ -1,6 +1,6 @@
 //! `setup.shared-config-dc`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Start the Microsoft Exchange Active Directory Topology service, check that a domain controller of the site is reachable, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): \"Unable to set shared config DC\" (the Microsoft Exchange Active Directory Topology service).";
 
 /// `setup.shared-config-dc`.
 pub static RULE: Known = Known {
     id: "setup.shared-config-dc",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["Unable to set shared config DC"]],
     cite_backup_version: false,
 };

@@ -1,9 +1,10 @@
 //! `setup.success`.
 
 use super::run_evidence;
-use crate::finding::{Finding, Severity};
-use crate::rules::{action_of, Context, Rule};
+use crate::finding::Severity;
+use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
+use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,7 +14,7 @@ The run: start time, setup version, mode, user, and its lines.
 ## Action
 Nothing to do.
 ## Source
-reference/findings.md; reference/evidence.md (ExchangeSetup.log).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): \"The Exchange Server setup operation completed successfully.\" in the last run, no action required.";
 
 /// `setup.success`; its catalog entry is [`DOC`].
 pub struct Success;
@@ -28,9 +29,12 @@ impl Rule for Success {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let Some(r) = h.last_run() else { return };
-        if r.outcome != "succeeded" {
+        if r.outcome != Outcome::Succeeded {
             return;
         }
         let title = format!(

@@ -2,8 +2,10 @@
 
 use super::run_evidence;
 use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
+use crate::rules::{action_of, line_of, Context, SecondPassRule, Sink};
 use crate::view::HostView;
+use exfleet_proto::kinds::MsiLineKind;
+use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,13 +15,13 @@ The run, and its first [ERROR] line with its line number; for an MSI log, the up
 ## Action
 Read the log around the first error (ExchangeSetupLogs\\ExchangeSetup.log, or the MSI log, at the line given), fix the cause, and run the same setup again from the media (an SU from an elevated prompt).
 ## Source
-reference/findings.md.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): when no known issue matches, the first error of the last run with its context; Repair failed installations of Exchange cumulative and security updates (Microsoft Learn) for the known ones.";
 
-/// `setup.unknown-error`; its catalog entry is [`DOC`]. Registered after every other setup
-/// rule, whose findings it reads.
+/// `setup.unknown-error`; its catalog entry is [`DOC`]. A rule of the second pass: it reads
+/// the host rules' findings to tell which failures they explain.
 pub struct UnknownError;
 
-impl Rule for UnknownError {
+impl SecondPassRule for UnknownError {
     fn id(&self) -> &'static str {
         "setup.unknown-error"
     }
@@ -29,10 +31,13 @@ impl Rule for UnknownError {
     fn doc(&self) -> &'static str {
         DOC
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
-        self.msi_failures(h, out);
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, h: &HostView, _: &Context, first: &[Finding], out: &mut Sink) {
+        self.msi_failures(h, first, out);
         let Some(r) = h.last_run() else { return };
-        if r.outcome != "failed" || explained(out, &r.provenance) {
+        if r.outcome != Outcome::Failed || explained(first, &r.provenance) {
             return;
         }
         let mut ev = vec![run_evidence(r)];
@@ -51,20 +56,20 @@ impl Rule for UnknownError {
 }
 
 impl UnknownError {
-    /// Fatal MSI errors (1603) no other finding explains (1642 is `build.su-wrong-cu`).
-    fn msi_failures(&self, h: &HostView, out: &mut Vec<Finding>) {
+    /// Fatal MSI errors (1603) no finding of the first pass explains (1642 is
+    /// `build.su-wrong-cu`).
+    fn msi_failures(&self, h: &HostView, first: &[Finding], out: &mut Sink) {
         // ServiceControl.ps1 runs inside the SU install: a stop failure during it explains it.
         let stop_failed_during = |start: i64| {
-            out.iter().any(|f| f.id == "setup.services-stop-failed")
+            first.iter().any(|f| f.id == "setup.services-stop-failed")
                 && h.sc_runs.last().is_some_and(|r| {
                     r.started_at_ms >= start - 5 * 60_000
                         && r.started_at_ms <= start + 3 * 3_600_000
                 })
         };
-        let mut found = Vec::new();
         for log in h.standing_msi_failures() {
             if log.result() != 1603
-                || explained(out, &log.provenance)
+                || explained(first, &log.provenance)
                 || stop_failed_during(log.started_at_ms)
             {
                 continue;
@@ -79,8 +84,8 @@ impl UnknownError {
                 ),
                 &log.provenance,
             )];
-            let first_failed = log.lines.iter().find(|l| l.kind == "failed_action");
-            let errors = log.lines.iter().filter(|l| l.kind == "error").take(3);
+            let first_failed = log.lines.iter().find(|l| l.kind == MsiLineKind::FailedAction);
+            let errors = log.lines.iter().filter(|l| l.kind == MsiLineKind::Error).take(3);
             for l in first_failed.into_iter().chain(errors) {
                 ev.push(Evidence::new(
                     l.text.clone(),
@@ -88,19 +93,17 @@ impl UnknownError {
                 ));
             }
             let title = format!("SU install of {} failed with 1603", log.update_name);
-            found.push(self.finding(h, title, ev, &action_of(DOC)));
+            out.push(self.finding(h, title, ev, &action_of(DOC)));
         }
-        out.extend(found);
     }
 }
 
-/// Whether a finding of another rule already cites the log that `provenance` is in.
-fn explained(out: &[Finding], provenance: &str) -> bool {
+/// Whether a finding of the first pass (other than `setup.success`, which explains nothing)
+/// already cites the log that `provenance` is in.
+fn explained(first: &[Finding], provenance: &str) -> bool {
     let log = path_of(provenance);
-    out.iter().any(|f| {
-        f.id != "setup.unknown-error"
-            && f.id != "setup.success"
-            && f.evidence.iter().any(|e| path_of(&e.provenance) == log)
+    first.iter().any(|f| {
+        f.id != "setup.success" && f.evidence.iter().any(|e| path_of(&e.provenance) == log)
     })
 }
 

@@ -1,6 +1,6 @@
 //! `setup.vdir-failure`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Recreate the missing virtual directory (New-*VirtualDirectory) or remove the duplicate named in the evidence from IIS and AD, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), known issues by errors: virtual directory already exists, not found, or appcmd failed; CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Virtual Directory Configuration\".";
 
 /// `setup.vdir-failure`.
 pub static RULE: Known = Known {
     id: "setup.vdir-failure",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[
         &["(Exchange Back End)' couldn't be found"],
         &["(Default Web Site)' couldn't be found"],

@@ -1,6 +1,6 @@
 //! `setup.wk-object-wrong-group-type`.
 
-use super::Known;
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -10,12 +10,13 @@ The last setup run, the [ERROR] lines that identify the failure (with their cont
 ## Action
 Convert the group named in the evidence to Universal, Security (or remove the well-known object entry), wait for replication, then run setup again.
 ## Source
-reference/findings.md; ../shared/fixtures/css-exchange-setup-logs (CSS-Exchange SetupLogReviewer cases); ../shared/seeds.";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts): a well-known object entry that refers to a group of the wrong group type.";
 
 /// `setup.wk-object-wrong-group-type`.
 pub static RULE: Known = Known {
     id: "setup.wk-object-wrong-group-type",
     doc: DOC,
+    module_path: module_path!(),
     any_of: &[&["otherWellKnownObjects", "of the wrong group type"]],
     cite_backup_version: false,
 };

@@ -2,9 +2,9 @@
 
 use polars::prelude::*;
 
-use super::{Fleet, FleetRule};
 use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::fleet::{Fleet, FleetRule};
 use crate::rules::{action_of, Context};
 
 /// The catalog entry.
@@ -15,7 +15,7 @@ Each internal CAS with its build, and the Internet-facing CAS that are older.
 ## Action
 Update the Internet-facing Client Access servers to the same rollup now, and next time update them first, then the internal ones.
 ## Source
-seeds: Exchange 2010 CAS-CAS proxying update order; reference/findings.md.";
+Update Rollup 32 for Exchange Server 2010 SP3 (KB 5000978), \"How to install this update for customers who deploy CAS-CAS Proxying\", also in Repair failed installations of Exchange cumulative and security updates (Microsoft Learn).";
 
 /// `topology.cas-proxy-order`; its catalog entry is [`DOC`].
 pub struct CasProxyOrder;
@@ -29,6 +29,9 @@ impl FleetRule for CasProxyOrder {
     }
     fn doc(&self) -> &'static str {
         DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
     }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let frames = fleet.latest;

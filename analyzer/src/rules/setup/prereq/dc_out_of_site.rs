@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Make a domain controller of the server's own site reachable (check the site and subnet definitions and the DC named in the evidence), or move the server to the right site, then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's DomainControllerIsOutOfSite rule.";
 
 /// `setup.prereq.dc-out-of-site`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.dc-out-of-site",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["DomainControllerIsOutOfSite"],
     facts: &["local domain controller", "chosen the global catalog"],
     lacking: Lacking::Nothing,

@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Run Setup.exe /PrepareDomain (or /PrepareAllDomains) from the new media as a Domain Admin, wait for replication, then run setup again; if the domain was prepared, look for a duplicate Microsoft Exchange System Objects container.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's LocalDomainIsPrepped setting and DomainPrepRequired rule; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.domain-prep-required`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.domain-prep-required",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["DomainPrepRequired", "LocalDomainPrep"],
     facts: &["domain controller"],
     lacking: Lacking::Nothing,

@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Run setup (or /PrepareSchema and /PrepareAD first) with an account in Schema Admins and Enterprise Admins; the user in the evidence is the one that lacked them.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: the schema, organization and domain \"Update Required Status\" and setup's EnterpriseAdmin setting; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.enterprise-admin-required`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.enterprise-admin-required",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["SchemaUpdateRequired", "GlobalUpdateRequired"],
     facts: &[],
     lacking: Lacking::FalseOrUnlogged("EnterpriseAdmin"),

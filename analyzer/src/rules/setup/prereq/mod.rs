@@ -1,9 +1,8 @@
 //! Setup's own prerequisite checks: runs stopped by a prerequisite rule of setup
 //! (`Failed [Rule:<Name>]`, or `Evaluated [Rule:<Name>] ... [Value:"True"]`), one finding id
-//! per kind of check. Each file here names the setup rules of its id, the facts to cite, and
-//! its catalog entry; the matching is shared.
+//! per kind of check. Each file here (and `setup/ad_validation.rs`, a `setup.*` id) names the
+//! setup rules of its id, the facts to cite, and its catalog entry; the matching is shared.
 
-pub mod ad_validation;
 pub mod dc_out_of_site;
 pub mod domain_prep_required;
 pub mod enterprise_admin_required;
@@ -16,9 +15,11 @@ pub mod schema_admin_required;
 pub mod url_rewrite_missing;
 
 use super::{run_evidence, unsuccessful_last_run};
-use crate::finding::{Evidence, Finding, Severity};
-use crate::rules::{action_of, line_of, Context, Rule};
-use crate::view::{HostView, LogLine};
+use crate::finding::{Evidence, Severity};
+use crate::rules::{action_of, line_of, Context, Rule, Sink};
+use crate::view::HostView;
+use exfleet_dataset::SetupLineRow as LogLine;
+use exfleet_proto::kinds::SetupLineKind;
 
 /// A finding id fed by setup prerequisite rules.
 pub struct Prereq {
@@ -26,6 +27,9 @@ pub struct Prereq {
     pub id: &'static str,
     /// Catalog entry.
     pub doc: &'static str,
+    /// `module_path!()` of the file that defines the value (the registry checks the id's
+    /// prefix against it).
+    pub module_path: &'static str,
     /// Setup's rule names (`PendingRebootWindowsComponents`), or texts that mark the failure.
     pub setup_rules: &'static [&'static str],
     /// Substrings of fact lines to cite (where to run /PrepareAD, which DC, which SID).
@@ -58,7 +62,7 @@ impl Lacking {
         let tag = format!("[Setting:{name}]");
         let logged: Vec<&LogLine> = lines
             .iter()
-            .filter(|l| l.kind == "setting" && l.text.contains(&tag))
+            .filter(|l| l.kind == SetupLineKind::Setting && l.text.contains(&tag))
             .collect();
         match logged.iter().find(|l| l.text.contains("[Value:\"False\"]")) {
             Some(l) => (true, Some(l)),
@@ -72,8 +76,11 @@ impl Prereq {
         let mut hits: Vec<&LogLine> = Vec::new();
         for l in lines {
             let rule_line = matches!(
-                l.kind.as_str(),
-                "failed_rule" | "rule_true" | "error" | "required"
+                l.kind,
+                SetupLineKind::FailedRule
+                    | SetupLineKind::RuleTrue
+                    | SetupLineKind::Error
+                    | SetupLineKind::Required
             );
             let named = self.setup_rules.iter().any(|r| {
                 l.text.contains(&format!("[Rule:{r}]")) || (r.contains(' ') && l.text.contains(r))
@@ -116,7 +123,10 @@ impl Rule for Prereq {
     fn doc(&self) -> &'static str {
         self.doc
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Vec<Finding>) {
+    fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let Some(r) = unsuccessful_last_run(h) else {
             return;
         };
@@ -135,7 +145,7 @@ impl Rule for Prereq {
         for f in r
             .lines
             .iter()
-            .filter(|l| l.kind == "fact" && self.facts.iter().any(|x| l.text.contains(x)))
+            .filter(|l| l.kind == SetupLineKind::Fact && self.facts.iter().any(|x| l.text.contains(x)))
         {
             ev.push(Evidence::new(
                 f.text.clone(),

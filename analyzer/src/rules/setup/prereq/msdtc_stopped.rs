@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Start the Distributed Transaction Coordinator service (Automatic), then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's MSDTCStopped rule.";
 
 /// `setup.prereq.msdtc-stopped`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.msdtc-stopped",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["MSDTCStopped"],
     facts: &[],
     lacking: Lacking::Nothing,

@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Add the account to the Organization Management role group (the group whose SID the evidence gives), sign out and in again, then run setup; if AD is not prepared, run /PrepareAD first.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's ExOrgAdmin setting and the SID of Organization Management; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.org-management-required`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.org-management-required",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &[
         "GlobalServerInstall",
         "DelegatedBridgeheadFirstInstall",

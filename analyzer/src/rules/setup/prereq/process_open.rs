@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Close the processes named in the evidence (sign out other sessions, wait for native image generation to end, or restart), then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's ProcessNeedsToBeClosedOnUpgrade rule.";
 
 /// `setup.prereq.process-open`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.process-open",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["ProcessNeedsToBeClosedOnUpgrade"],
     facts: &[],
     lacking: Lacking::Nothing,

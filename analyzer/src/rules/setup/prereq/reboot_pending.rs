@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Restart the server, then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's PendingRebootWindowsComponents and RebootPending rules.";
 
 /// `setup.prereq.reboot-pending`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.reboot-pending",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &[
         "PendingRebootWindowsComponents",
         "RebootPending",

@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Start the Remote Registry service (set it to Automatic), check that the firewall allows it, then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's RemoteRegException rule.";
 
 /// `setup.prereq.remote-registry`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.remote-registry",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["RemoteRegException"],
     facts: &[],
     lacking: Lacking::Nothing,

@@ -10,12 +10,13 @@ The last setup run, setup's rule line (Failed [Rule:SchemaUpdateRequired]) and t
 ## Action
 Run setup /PrepareSchema (or the whole setup) with an account in Schema Admins and Enterprise Admins, from a machine in the schema master's domain and site; the user in the evidence is the one that lacked the group.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules and settings (CSS-Exchange SetupLogReviewer's prerequisite check).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: \"Schema Update Required Status\" and setup's SchemaAdmin setting; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.schema-admin-required`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.schema-admin-required",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["SchemaUpdateRequired"],
     facts: &["Schema Master"],
     lacking: Lacking::False("SchemaAdmin"),

@@ -10,12 +10,13 @@ The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) wit
 ## Action
 Install the IIS URL Rewrite module 2.1 for the server's architecture, then run setup again.
 ## Source
-reference/findings.md; the ExchangeSetup.log prerequisite rules (CSS-Exchange SetupLogReviewer cases in ../shared/fixtures/css-exchange-setup-logs).";
+CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's IisUrlRewriteNotInstalled rule; Exchange Server prerequisites (Microsoft Learn): IIS URL Rewrite Module; CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"IIS URL Rewrite\" (aka.ms/SA-IISRewrite).";
 
 /// `setup.prereq.url-rewrite-missing`.
 pub static RULE: Prereq = Prereq {
     id: "setup.prereq.url-rewrite-missing",
     doc: DOC,
+    module_path: module_path!(),
     setup_rules: &["IISURLRewriteNotInstalled"],
     facts: &[],
     lacking: Lacking::Nothing,

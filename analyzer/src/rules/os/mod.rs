@@ -1,0 +1,5 @@
+//! Operating system rules (`os.*`): what Windows under Exchange must be for an update to
+//! install.
+
+pub mod dbcs_locale;
+pub mod pending_reboot;

@@ -1,0 +1,132 @@
+//! What an analysis comes to, as data: the servers per build and how far behind they are,
+//! the findings per severity and id, and the action plan grouped by fix. `report` prints it and
+//! writes it as JSON; `html` renders it.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::analyze::Analysis;
+use crate::catalog::{Catalog, Kind};
+use crate::finding::{Finding, Severity};
+use crate::view::HostView;
+
+/// One fix of the action plan: the findings it answers and the hosts it concerns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fix {
+    /// The most severe finding it answers.
+    pub severity: Severity,
+    /// What to do (the findings' action).
+    pub action: String,
+    /// Finding ids it answers.
+    pub ids: Vec<String>,
+    /// Hosts concerned.
+    pub hosts: Vec<String>,
+}
+
+/// The action plan: findings above info grouped by fix, most severe first, then the fix
+/// that concerns the most hosts.
+pub fn plan(findings: &[Finding]) -> Vec<Fix> {
+    let mut by_action: BTreeMap<&str, Fix> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.severity > Severity::Info) {
+        let fix = by_action.entry(f.action.as_str()).or_insert_with(|| Fix {
+            severity: f.severity,
+            action: f.action.clone(),
+            ids: Vec::new(),
+            hosts: Vec::new(),
+        });
+        fix.severity = fix.severity.max(f.severity);
+        fix.ids.push(f.id.clone());
+        if f.host == "fleet" {
+            fix.hosts.extend(f.hosts.iter().cloned());
+        } else {
+            fix.hosts.push(f.host.clone());
+        }
+    }
+    let mut fixes: Vec<Fix> = by_action.into_values().collect();
+    for f in &mut fixes {
+        f.ids.sort();
+        f.ids.dedup();
+        f.hosts.sort();
+        f.hosts.dedup();
+    }
+    fixes.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.hosts.len().cmp(&a.hosts.len()))
+            .then(a.action.cmp(&b.action))
+    });
+    fixes
+}
+
+/// What scripts read (`analyze --format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Analysis date.
+    pub as_of: String,
+    /// The build catalog's as-of date.
+    pub catalog_as_of: String,
+    /// Servers judged.
+    pub servers: usize,
+    /// Servers per build ("Exchange 2019 CU15 Aug26SU").
+    pub servers_by_build: BTreeMap<String, usize>,
+    /// Findings per severity.
+    pub findings_by_severity: BTreeMap<String, usize>,
+    /// Findings per id.
+    pub findings_by_id: BTreeMap<String, usize>,
+    /// The action plan, what to do first first.
+    pub plan: Vec<Fix>,
+}
+
+/// The summary of an analysis.
+pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
+    let mut servers_by_build = BTreeMap::new();
+    for h in &a.hosts {
+        *servers_by_build.entry(build_name(h, catalog)).or_default() += 1;
+    }
+    let mut findings_by_severity = BTreeMap::new();
+    let mut findings_by_id = BTreeMap::new();
+    for f in &a.findings {
+        *findings_by_severity
+            .entry(f.severity.name().to_string())
+            .or_default() += 1;
+        *findings_by_id.entry(f.id.clone()).or_default() += 1;
+    }
+    Summary {
+        as_of: a.as_of.to_string(),
+        catalog_as_of: a.catalog_as_of.to_string(),
+        servers: a.hosts.len(),
+        servers_by_build,
+        findings_by_severity,
+        findings_by_id,
+        plan: plan(&a.findings),
+    }
+}
+
+/// The host's build as reports name it.
+pub fn build_name(h: &HostView, catalog: &Catalog) -> String {
+    h.exsetup
+        .map_or_else(|| "ExSetup.exe not read".into(), |b| catalog.describe(&b))
+}
+
+/// How far a host is from the newest update of its CU, as of `as_of`.
+pub fn lag(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> &'static str {
+    let Some(b) = h.exsetup else {
+        return "unknown (no build read)";
+    };
+    let Some(cu) = catalog.cu_of(&b) else {
+        return "unknown (build not in the catalog)";
+    };
+    let newer = catalog
+        .line(&cu.product, &cu.cu)
+        .into_iter()
+        .filter(|r| r.kind != Kind::Cu && r.date <= as_of && r.build > b)
+        .count();
+    match newer {
+        0 => "on the newest",
+        1 => "1 update behind",
+        2..=3 => "2 to 3 updates behind",
+        _ => "4 or more updates behind",
+    }
+}
