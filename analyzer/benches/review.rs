@@ -1,7 +1,7 @@
 //! Parse-and-review throughput of ExchangeSetup.log: `exfleet-analyzer review`'s path (decode,
-//! parse every line, keep the lines that matter, run the setup rules) on the largest shared
-//! log and on a synthetic 200 MB log, in MB/s, beside `grep -c '\[ERROR\]'` over the same file
-//! in the same run (the floor: one pass that only counts a marker).
+//! parse every line, keep the lines that matter, run the setup rules) on the largest real log
+//! of tests/fixtures and on a synthetic 200 MB log, in MB/s, beside `grep -c '\[ERROR\]'` over
+//! the same file in the same run (the floor: one pass that only counts a marker).
 //!
 //! Run: `cargo bench -p exfleet-analyzer --bench review` (numbers in BENCHMARKS.md).
 
@@ -57,9 +57,10 @@ fn measure(name: &str, path: &Path, catalog: &Catalog) {
 }
 
 fn main() {
-    let shared =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/css-exchange-setup-logs");
-    let largest = shared.join("KnownIssues/OrganizationPreparation/ExchangeSetup_AccessDenied.log");
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/css-exchange-setup-logs");
+    let largest =
+        fixtures.join("KnownIssues/OrganizationPreparation/ExchangeSetup_AccessDenied.log");
     // A 200 MB log: the largest real log's run appended until the file is 200 MB, as a server
     // that ran setup again and again would have it.
     let tmp = tempfile::tempdir().unwrap();

@@ -162,9 +162,9 @@ fn a_bad_snapshot_file_is_named_and_skipped_and_fail_on_sets_exit_1() {
 
 #[test]
 fn review_tells_what_went_wrong_in_one_log() {
-    let shared =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/css-exchange-setup-logs");
-    let log = shared.join("KnownIssues/MsiIssues/ExchangeSetup_MSI_2.log");
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/css-exchange-setup-logs");
+    let log = fixtures.join("KnownIssues/MsiIssues/ExchangeSetup_MSI_2.log");
     let o = analyzer(&["review", log.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(

@@ -34,6 +34,9 @@ const SECTIONS: [&str; 6] = [
 
 #[test]
 fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
+    let Some(chromium) = exfleet_tests::tools::tool("chromium") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let mut tables = Tables::default();
     let cfg = HistoryConfig::default();
@@ -67,7 +70,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
         assert!(!html.contains(needle), "the report references {needle}");
     }
 
-    let browser = Browser::start(tmp.path());
+    let browser = Browser::start(&chromium, tmp.path());
     let mut page = browser.page();
     page.call("Runtime.enable", json!({}));
     page.call("Log.enable", json!({}));
@@ -178,9 +181,9 @@ struct Browser {
 }
 
 impl Browser {
-    fn start(tmp: &Path) -> Browser {
+    fn start(chromium: &Path, tmp: &Path) -> Browser {
         let profile = tmp.join("chromium-profile");
-        let mut child = Command::new("chromium")
+        let mut child = Command::new(chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -198,7 +201,7 @@ impl Browser {
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
-            .expect("chromium runs (Debian package chromium; .ci/run installs it)");
+            .expect("chromium runs (Debian package chromium; tests/scripts/install-test-tools.sh installs it)");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -254,7 +254,7 @@ fn iis_vdir_path_wrong() {
     case("iis.vdir-path-wrong", &[wrong], &[healthy("EX01")], today());
 }
 
-/// The real Exchange 2019 applicationHost.config of ../shared/fixtures/iis, on a host installed
+/// The real Exchange 2019 applicationHost.config of tests/fixtures/iis, on a host installed
 /// where that file's paths say: no virtual directory is wrong.
 #[test]
 fn the_real_iis_layout_has_no_wrong_vdir() {
@@ -269,10 +269,10 @@ fn the_real_iis_layout_has_no_wrong_vdir() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("EX01");
     fleet::render::write(&h, 1, &dir).unwrap();
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/iis/applicationHost.config");
+    let real =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/iis/applicationHost.config");
     std::fs::copy(
-        shared,
+        real,
         dir.join("Windows/System32/inetsrv/config/applicationHost.config"),
     )
     .unwrap();

@@ -1,4 +1,4 @@
-//! The CSS-Exchange setup logs of ../shared/fixtures through collector and analyzer: for each
+//! The CSS-Exchange setup logs of tests/fixtures through collector and analyzer: for each
 //! row of EXPECTED.tsv, every listed finding id that is implemented is emitted for the last
 //! run, and when all of a row's ids are implemented, the listed strings appear in their
 //! evidence or text. Rows whose ids are still pending are counted, not hidden.
@@ -11,10 +11,7 @@ use exfleet_analyzer::rules::registry::implemented;
 use exfleet_collector::{collect, TriageDir};
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("EXFLEET_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("fixtures/css-exchange-setup-logs")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/css-exchange-setup-logs")
 }
 
 #[test]

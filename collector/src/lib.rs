@@ -1,5 +1,5 @@
-//! The exfleet collector: reads an Exchange server's evidence (from a triage copy, or a live
-//! server staged into one) into a typed [`Snapshot`](exfleet_proto::v1::Snapshot).
+//! The exfleet collector: reads an Exchange server's evidence from a triage copy (its files,
+//! copied into a directory) into a typed [`Snapshot`](exfleet_proto::v1::Snapshot).
 //!
 //! Everything that parses lives here and is tested on Linux; readers of Windows artifacts are
 //! in [`readers`], one module per artifact behind one trait.

@@ -1,6 +1,6 @@
 //! A triage directory: an offline copy of a server's files, read as Windows would see them.
 //!
-//! Two layouts exist (reference/evidence.md): the root mirrors the system drive, or it holds
+//! Two layouts exist (collector/EVIDENCE.md): the root mirrors the system drive, or it holds
 //! one folder per drive letter (`C/`, `D/`). Windows paths compare case-insensitively, so
 //! every component is matched without regard to case. This module only finds files; it
 //! does not read them.

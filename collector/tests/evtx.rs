@@ -1,7 +1,8 @@
-//! The event log reader on the real .evtx files of ../shared/fixtures/evtx: on the clean ones,
+//! The event log reader on the real .evtx files of tests/fixtures/evtx: on the clean ones,
 //! the same records (record id, provider, event id) as libevtx's `evtxexport` reads in the
-//! same run; on the damaged ones, exact counts of records read and damage met, snapshotted;
-//! and through a triage copy, the events that matter with their data.
+//! same run (skipped when `evtxexport` is not installed, see `exfleet_tests::tools`); on the
+//! damaged ones, exact counts of records read and damage met, snapshotted; and through a triage
+//! copy, the events that matter with their data.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,18 +12,15 @@ use exfleet_collector::readers::event_log::{counts, scan};
 use exfleet_collector::{collect, collect_with, TriageDir};
 
 fn fixtures() -> PathBuf {
-    std::env::var_os("EXFLEET_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("fixtures/evtx")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/evtx")
 }
 
-/// (record id, provider, event id) of every record, as libevtx reads them.
-fn libevtx(path: &Path) -> Vec<(u64, String, u32)> {
-    let out = Command::new("evtxexport")
+/// (record id, provider, event id) of every record, as libevtx (`evtxexport`) reads them.
+fn libevtx(evtxexport: &Path, path: &Path) -> Vec<(u64, String, u32)> {
+    let out = Command::new(evtxexport)
         .arg(path)
         .output()
-        .expect("evtxexport (Debian libevtx-utils) is installed by .ci/run");
+        .expect("evtxexport runs");
     assert!(out.status.success(), "evtxexport {}", path.display());
     let text = String::from_utf8_lossy(&out.stdout);
     let mut records = Vec::new();
@@ -58,10 +56,13 @@ fn ours(path: &Path) -> Vec<(u64, String, u32)> {
 
 #[test]
 fn clean_files_read_the_same_records_as_libevtx() {
+    let Some(evtxexport) = exfleet_tests::tools::tool("evtxexport") else {
+        return;
+    };
     for name in ["system.evtx", "2-vss_7-System.evtx"] {
         let path = fixtures().join(name);
         let mut mine = ours(&path);
-        let mut theirs = libevtx(&path);
+        let mut theirs = libevtx(&evtxexport, &path);
         mine.sort();
         theirs.sort();
         assert!(!mine.is_empty());
@@ -257,9 +258,9 @@ mod writer {
             .collect()
     }
 
-    /// (record id, source, event id, data values) as libevtx reads them.
-    fn libevtx_records(path: &Path) -> Vec<(u64, String, u32, Vec<String>)> {
-        let out = Command::new("evtxexport").arg(path).output().unwrap();
+    /// (record id, source, event id, data values) as libevtx (`evtxexport`) reads them.
+    fn libevtx_records(evtxexport: &Path, path: &Path) -> Vec<(u64, String, u32, Vec<String>)> {
+        let out = Command::new(evtxexport).arg(path).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -359,7 +360,11 @@ mod writer {
             let hex: String = spec.binary.iter().map(|b| format!("{b:02X}")).collect();
             assert_eq!(e.binary, hex);
         }
-        let theirs = libevtx_records(&path);
+        // The same file through libevtx, when it is installed.
+        let Some(evtxexport) = exfleet_tests::tools::tool("evtxexport") else {
+            return;
+        };
+        let theirs = libevtx_records(&evtxexport, &path);
         let ours: Vec<(u64, String, u32, Vec<String>)> = mine
             .into_iter()
             .map(|(id, p, e, v, _, _)| (id, p, e, v))

@@ -1,4 +1,4 @@
-//! Readers on the shared real-world fixtures (../shared/fixtures), snapshotted.
+//! Readers on the real-world fixtures copied into tests/fixtures (see its README), snapshotted.
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +8,8 @@ use exfleet_collector::{collect, TriageDir};
 use exfleet_proto::v1::{artifact_status::State, setup_run::Outcome, Snapshot};
 use serde_json::json;
 
-fn shared() -> PathBuf {
-    std::env::var_os("EXFLEET_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("fixtures")
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
 fn setup_logs() -> Vec<PathBuf> {
@@ -27,7 +24,7 @@ fn setup_logs() -> Vec<PathBuf> {
         }
     }
     let mut v = Vec::new();
-    walk(&shared().join("css-exchange-setup-logs"), &mut v);
+    walk(&fixtures().join("css-exchange-setup-logs"), &mut v);
     v.sort();
     v
 }
@@ -53,7 +50,7 @@ fn kinds(r: &exfleet_proto::v1::SetupRun) -> std::collections::BTreeMap<String, 
 
 #[test]
 fn every_css_exchange_setup_log() {
-    let root = shared().join("css-exchange-setup-logs");
+    let root = fixtures().join("css-exchange-setup-logs");
     let logs = setup_logs();
     assert_eq!(logs.len(), 28, "the fixture set has 28 logs");
     let summary: Vec<_> = logs
@@ -100,7 +97,8 @@ fn every_css_exchange_setup_log() {
 fn service_disabled_log_checked_by_hand() {
     // Read off the file: one run, 15.1.2106.2 upgrading 15.1.2106.2, four [ERROR] lines
     // (115, 125-127), "didn't complete" at 136, End of Setup at 139.
-    let p = shared().join("css-exchange-setup-logs/KnownIssues/ExchangeSetup_Service_Disabled.log");
+    let p =
+        fixtures().join("css-exchange-setup-logs/KnownIssues/ExchangeSetup_Service_Disabled.log");
     let parsed = parser::parse(&std::fs::read_to_string(p).unwrap());
     assert_eq!(parsed.runs.len(), 1);
     let r = &parsed.runs[0];
@@ -133,7 +131,7 @@ fn site_summary(sites: &[exfleet_proto::v1::IisSite]) -> serde_json::Value {
 
 #[test]
 fn iis_application_host_config() {
-    let text = std::fs::read_to_string(shared().join("iis/applicationHost.config")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("iis/applicationHost.config")).unwrap();
     let p = iis_config::parse(&text, "applicationHost.config");
     assert!(p.error.is_none(), "{:?}", p.error);
     let names: Vec<_> = p.sites.iter().map(|s| (s.name.as_str(), s.id)).collect();
@@ -149,7 +147,7 @@ fn iis_application_host_config() {
 
 #[test]
 fn bad_iis_config_gives_a_located_error_and_keeps_what_it_read() {
-    let text = std::fs::read_to_string(shared().join("iis/BadApplicationHost.config")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("iis/BadApplicationHost.config")).unwrap();
     let p = iis_config::parse(&text, "BadApplicationHost.config");
     let err = p.error.as_ref().expect("the bad file is malformed");
     insta::assert_json_snapshot!(json!({
@@ -166,12 +164,12 @@ fn collect_system_hive(xz_name: Option<&str>, raw_name: Option<&str>) -> Snapsho
     std::fs::create_dir_all(&config).unwrap();
     let bytes = match (xz_name, raw_name) {
         (Some(x), _) => {
-            let compressed = std::fs::read(shared().join("registry").join(x)).unwrap();
+            let compressed = std::fs::read(fixtures().join("registry").join(x)).unwrap();
             let mut out = Vec::new();
             lzma_rs::xz_decompress(&mut compressed.as_slice(), &mut out).unwrap();
             out
         }
-        (_, Some(r)) => std::fs::read(shared().join("registry").join(r)).unwrap(),
+        (_, Some(r)) => std::fs::read(fixtures().join("registry").join(r)).unwrap(),
         _ => unreachable!(),
     };
     std::fs::write(config.join("SYSTEM"), bytes).unwrap();
@@ -264,7 +262,7 @@ fn the_lines_shipped_hold_what_each_known_failure_needs() {
     // EXPECTED.tsv's third column: strings a finding about the last run must cite. The
     // collector ships only the lines that matter; they (with the run's header facts) must hold
     // every such string the log contains, or no analyzer rule could cite it.
-    let root = shared().join("css-exchange-setup-logs");
+    let root = fixtures().join("css-exchange-setup-logs");
     let expected = std::fs::read_to_string(root.join("EXPECTED.tsv")).unwrap();
     let mut checked = 0;
     for row in expected

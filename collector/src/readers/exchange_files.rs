@@ -1,5 +1,5 @@
 //! The files of the Exchange install that OWA and ECP need after an update
-//! (reference/evidence.md): SharedWebConfig.config in FrontEnd\HttpProxy and ClientAccess
+//! (collector/EVIDENCE.md): SharedWebConfig.config in FrontEnd\HttpProxy and ClientAccess
 //! (present, well-formed XML), the web.config of each virtual directory (well-formed, no
 //! literal `%ExchangeInstallDir%`), and the per-version resource folders of OWA and ECP with
 //! the ECP DLL's version that selects one.

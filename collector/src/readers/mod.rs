@@ -1,5 +1,9 @@
-//! Evidence readers, one per artifact, all behind [`Reader`]. Adding an evidence kind means
-//! adding a module here and one line to [`read_all`].
+//! Evidence readers, one per artifact, all behind [`Reader`]. Adding a reader means: its module
+//! here (`pub mod`, and a [`Reader`] that records its artifact's state and its errors in the
+//! [`Sink`]); a call in [`read_all`], after the readers whose evidence it needs; its name in
+//! [`NAMES`] (and the array's length); and, for a new kind of evidence, a field of the snapshot
+//! (`proto/exfleet/v1/snapshot.proto`, under its evolution rule) and, for the aggregator's
+//! dataset and the analyzer to see it, its columns in the dataset tables (DATASET.md).
 
 pub mod event_log;
 pub mod exchange_files;

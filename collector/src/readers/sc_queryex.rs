@@ -1,6 +1,7 @@
 //! `exfleet\sc-queryex.txt`: the running state of services, as `sc queryex type= service
-//! state= all` prints it, saved by the live stager (reference/evidence.md). A plain triage
-//! copy has none: running state is then unknown, not "stopped".
+//! state= all` prints it: a saved capture of that command's output, run on the server and placed
+//! in the triage copy at that path by whoever made the copy (the collector runs nothing on the
+//! server). A triage copy without it: running state is then unknown, not "stopped".
 //!
 //! Each service is a block: `SERVICE_NAME: <name>`, `DISPLAY_NAME: <text>`, then indented
 //! `KEY : value` lines (`STATE : 4  RUNNING`, `PID : 4124`, `WIN32_EXIT_CODE : 0  (0x0)`).

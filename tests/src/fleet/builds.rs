@@ -1,6 +1,7 @@
 //! The few Exchange build lines the simulator deploys, typed in from
-//! ../shared/reference/ExchangeBuildNumbers.csv (its own copy, so that the simulator's ground
-//! truth does not depend on the analyzer's catalog). Latest entries: the August 2026 SUs.
+//! analyzer/catalog/ExchangeBuildNumbers.csv (the simulator keeps its own copy of these values,
+//! so that its ground truth does not depend on the analyzer's catalog). Latest entries: the
+//! August 2026 SUs.
 
 /// One CU line: its base build and its SUs/HUs in release order.
 #[derive(Debug, Clone, Copy)]
@@ -208,7 +209,7 @@ pub const EX2010_SP3: Line = Line {
 };
 
 /// Updates a host may be "behind" on: older than the newest, and none of them a build with
-/// a published known issue (reference/exchange-builds.md), so that being behind is the only
+/// a published known issue (analyzer/catalog/exchange-builds.md), so that being behind is the only
 /// fact the choice plants.
 pub fn behind_choices(line: &Line) -> Vec<usize> {
     let known_bad: &[[u16; 4]] = &[

@@ -193,7 +193,7 @@ fn start_type(
 }
 
 /// Service Control Manager 7036: `name` entered a state; the binary data is
-/// "<KeyName>/<state code>" in UTF-16 (reference/evidence.md).
+/// "<KeyName>/<state code>" in UTF-16 (collector/EVIDENCE.md).
 fn state(
     ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
     at: i64,

@@ -1,5 +1,5 @@
 //! applicationHost.config of a simulated Exchange server: the default layout
-//! (reference/evidence.md), "Default Web Site" on 80/443 mapping to FrontEnd\HttpProxy and
+//! (collector/EVIDENCE.md), "Default Web Site" on 80/443 mapping to FrontEnd\HttpProxy and
 //! "Exchange Back End" on 81/444 mapping to ClientAccess; Exchange 2010 has only the
 //! "Default Web Site", mapping to ClientAccess.
 

@@ -102,7 +102,7 @@ impl Fault {
         Fault::DotnetUpgradeOrder,
     ];
 
-    /// The finding id this fault must produce (reference/findings.md).
+    /// The finding id this fault must produce (analyzer/FINDINGS.md).
     pub fn finding_id(self) -> &'static str {
         match self {
             Fault::SuBehind => "build.su-behind",

@@ -123,7 +123,7 @@ pub fn services(h: &HostSpec) -> &'static [(&'static str, &'static str, u32)] {
 /// The KB of the Interim Update the IuInstalled fault installs.
 pub const IU_KB: &str = "KB5099901";
 
-/// Services ServiceControl.ps1 disables during an SU install (reference/evidence.md); the
+/// Services ServiceControl.ps1 disables during an SU install (collector/EVIDENCE.md); the
 /// ServicesDisabled fault leaves them so. POP/IMAP are Manual by default and not among them.
 pub fn disabled_by_fault() -> Vec<&'static str> {
     SERVICES

@@ -1,5 +1,5 @@
 //! ServiceControl.log and the saved service-state file of a simulated host: one SU install
-//! as ServiceControl.ps1 logs it (reference/evidence.md), a run before patching that saves,
+//! as ServiceControl.ps1 logs it (collector/EVIDENCE.md), a run before patching that saves,
 //! stops and disables the services, and a run after it that restores them. A host with the
 //! ServicesDisabled fault has only the first run, and its ServiceState.xml is left behind.
 //! Also the `sc queryex` capture the live stager saves beside the copy.

@@ -1,4 +1,4 @@
-//! ExchangeSetup.log of a simulated server, in the real format (reference/evidence.md):
+//! ExchangeSetup.log of a simulated server, in the real format (collector/EVIDENCE.md):
 //! UTC lines `[MM?DD?YYYY HH:mm:ss.ffff] [depth] text`, one block per setup run.
 
 use chrono::{Duration, NaiveDateTime};

@@ -57,7 +57,7 @@ pub struct HostTruth {
 /// One expected finding.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Expected {
-    /// Finding id (reference/findings.md).
+    /// Finding id (analyzer/FINDINGS.md).
     pub id: String,
     /// What was planted.
     pub because: String,

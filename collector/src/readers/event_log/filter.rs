@@ -1,4 +1,4 @@
-//! Which events matter (reference/evidence.md): the collector ships these and no others.
+//! Which events matter (collector/EVIDENCE.md): the collector ships these and no others.
 //! Providers reuse small ids (Kernel-Boot also logs 20), so events are keyed on provider and id.
 
 /// (provider names, event ids) that matter, whatever log they are in.

@@ -1,5 +1,5 @@
 //! `<MsiInstallPath>\Bin\ExSetup.exe`: the authoritative build of the server, from the PE
-//! version resource (reference/evidence.md). Both the fixed file info and the
+//! version resource (collector/EVIDENCE.md). Both the fixed file info and the
 //! `StringFileInfo` FileVersion string (written zero-padded, `15.02.1748.039`) are kept.
 //!
 //! The install path comes from the SOFTWARE hive (read before this reader); without it the

@@ -1,6 +1,6 @@
 //! The certificate `Blob` of `SystemCertificates\MY\Certificates\<thumbprint>`: a sequence of
 //! properties, each `u32 id, u32 reserved, u32 length, data` (little-endian); the DER
-//! certificate is property 0x20 (reference/evidence.md).
+//! certificate is property 0x20 (collector/EVIDENCE.md).
 
 use exfleet_proto::v1::Certificate;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};

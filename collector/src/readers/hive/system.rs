@@ -2,7 +2,7 @@
 //! code page, pending file renames, services and their start types, HTTP.sys TLS bindings.
 //!
 //! `HKLM\SYSTEM\CurrentControlSet` is `ControlSet00N`, N from `Select\Current`
-//! (reference/evidence.md). Running state is not in the registry.
+//! (collector/EVIDENCE.md). Running state is not in the registry.
 
 use exfleet_proto::v1::{HostIdentity, PendingReboot, ServiceConfig, SslBinding};
 

@@ -1,4 +1,4 @@
-//! The Windows Installer verbose log of an SU (MSP) install (reference/evidence.md):
+//! The Windows Installer verbose log of an SU (MSP) install (collector/EVIDENCE.md):
 //! `=== Verbose logging started: <local date> <time> ... ===`, then engine lines
 //! `MSI (s) (A0:B4) [10:01:02:123]: ...` and action lines `Action start 10:01:02: Name.` /
 //! `Action ended 10:05:12: Name. Return value 3.`, in local time. The parser keeps what says

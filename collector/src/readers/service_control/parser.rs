@@ -1,4 +1,4 @@
-//! The ServiceControl.log format (reference/evidence.md): each run of ServiceControl.ps1
+//! The ServiceControl.log format (collector/EVIDENCE.md): each run of ServiceControl.ps1
 //! begins with a dashed line and a header `* ServiceControl.ps1: <local date and time>`, then
 //! lines `[HH:mm:ss] <text>` in local time; lines without the prefix (stack traces) belong to
 //! the line before them. The parser never fails: unreadable lines are reported with their

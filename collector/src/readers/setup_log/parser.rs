@@ -2,7 +2,7 @@
 //! the date month first with any one-character separator; continuation lines without a
 //! prefix belong to the line before them. Runs start with the
 //! `Starting Microsoft Exchange Server <product> Setup` banner and normally end with
-//! `End of Setup` (reference/evidence.md). The parser never fails: what it cannot read is
+//! `End of Setup` (collector/EVIDENCE.md). The parser never fails: what it cannot read is
 //! reported with its line number and skipped.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs the external programs the tests and tests/scripts/*.sh use, only those missing:
+#   hivexget (libhivex-bin), evtxexport (libevtx-utils), chromium, kill (procps), python3 with
+#   pip, and the Python packages regipy, pefile, cryptography and duckdb.
+# Without them the tests that need them are skipped (exfleet_tests::tools); .ci/run runs this
+# script and then sets EXFLEET_REQUIRE_TOOLS=1 so that a missing one fails instead.
+# Debian or Ubuntu (apt-get), as root or with sudo.
+set -euo pipefail
+
+sudo=
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-test-tools: run as root (or install sudo)" >&2; exit 1; }
+  sudo=sudo
+fi
+
+# program  Debian package
+apt_tools=(
+  "hivexget libhivex-bin"
+  "evtxexport libevtx-utils"
+  "chromium chromium"
+  "kill procps"
+  "python3 python3"
+)
+missing=()
+for entry in "${apt_tools[@]}"; do
+  read -r program package <<<"$entry"
+  command -v "$program" >/dev/null 2>&1 || missing+=("$package")
+done
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-test-tools: apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python packages, by import name and PyPI name.
+modules=(
+  "regipy regipy"
+  "pefile pefile"
+  "cryptography cryptography"
+  "duckdb duckdb"
+)
+pip_missing=()
+for entry in "${modules[@]}"; do
+  read -r module package <<<"$entry"
+  python3 -c "import $module" >/dev/null 2>&1 || pip_missing+=("$package")
+done
+if [ ${#pip_missing[@]} -gt 0 ]; then
+  echo "install-test-tools: pip install ${pip_missing[*]}"
+  pip=(python3 -m pip install -q --disable-pip-version-check)
+  # Debian's own python3 refuses pip installs outside a virtual environment (PEP 668,
+  # "externally-managed-environment") unless told; other Pythons (pyenv, a venv) take them as
+  # they are.
+  log=$(mktemp)
+  if ! "${pip[@]}" "${pip_missing[@]}" 2>"$log"; then
+    if grep -q externally-managed "$log"; then
+      "${pip[@]}" --break-system-packages "${pip_missing[@]}"
+    else
+      cat "$log" >&2
+      rm -f "$log"
+      exit 1
+    fi
+  fi
+  rm -f "$log"
+fi
+
+# Everything is there now, or this fails here rather than in a test.
+for entry in "${apt_tools[@]}"; do
+  read -r program _ <<<"$entry"
+  command -v "$program" >/dev/null 2>&1 || { echo "install-test-tools: $program still missing" >&2; exit 1; }
+done
+for entry in "${modules[@]}"; do
+  read -r module _ <<<"$entry"
+  python3 -c "import $module" >/dev/null 2>&1 || { echo "install-test-tools: Python module $module still missing" >&2; exit 1; }
+done
+echo "install-test-tools: hivexget, evtxexport, chromium, kill, python3 (regipy, pefile, cryptography, duckdb) are installed"
