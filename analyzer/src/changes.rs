@@ -100,7 +100,12 @@ fn facts(f: &Frames) -> PolarsResult<BTreeMap<String, (String, Facts)>> {
     }
     for r in BindingRow::read(&f.bindings)? {
         let item = format!("{} {} {}", r.kind.as_str(), r.site, r.endpoint);
-        put(&r.key, "binding", item, format!("{} {}", r.protocol, r.cert_thumbprint));
+        put(
+            &r.key,
+            "binding",
+            item,
+            format!("{} {}", r.protocol, r.cert_thumbprint),
+        );
     }
     for r in ConfigFileRow::read(&f.config_files)? {
         put(&r.key, "config_file", r.path, r.sha256);

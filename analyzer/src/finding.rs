@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How urgent a finding is (reference/findings.md).
+/// How urgent a finding is (analyzer/FINDINGS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -62,7 +62,7 @@ impl Evidence {
 /// A finding about a host or a group of hosts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable id (reference/findings.md).
+    /// Stable id (analyzer/FINDINGS.md).
     pub id: String,
     /// Severity.
     pub severity: Severity,

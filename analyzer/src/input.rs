@@ -54,7 +54,8 @@ impl History {
                 allow_missing_columns: true,
                 ..Default::default()
             };
-            LazyFrame::scan_parquet(glob.as_str().into(), args).map_err(|e| Error::polars(&table, e))
+            LazyFrame::scan_parquet(glob.as_str().into(), args)
+                .map_err(|e| Error::polars(&table, e))
         })?;
         Ok(History { tables })
     }
@@ -95,7 +96,11 @@ impl History {
                         .map(|x| format!("{}: {}", x.path.display(), x.message))
                         .collect();
                     let more = if s.len() > 3 { "; ..." } else { "" };
-                    format!("{} file(s), none a snapshot ({}{more})", s.len(), named.join("; "))
+                    format!(
+                        "{} file(s), none a snapshot ({}{more})",
+                        s.len(),
+                        named.join("; ")
+                    )
                 }
             };
             return Err(Error::Input {
@@ -237,7 +242,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         std::fs::write(d.join("ex01.snapshot"), snapshot("a-1").encode_to_vec()).unwrap();
-        std::fs::write(d.join("ex02"), serde_json::to_vec(&snapshot("a-2")).unwrap()).unwrap();
+        std::fs::write(
+            d.join("ex02"),
+            serde_json::to_vec(&snapshot("a-2")).unwrap(),
+        )
+        .unwrap();
         let stored = StoredSnapshot {
             snapshot: Some(snapshot("a-3")),
             collector_id: "EX03".into(),
@@ -263,7 +272,10 @@ mod tests {
     fn a_directory_without_a_snapshot_is_an_error_naming_what_it_found() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("a.pb"), b"\xff\xff\xff").unwrap();
-        let e = History::from_snapshots(tmp.path()).err().unwrap().to_string();
+        let e = History::from_snapshots(tmp.path())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("no readable snapshot"), "{e}");
         assert!(e.contains("a.pb"), "{e}");
     }

@@ -1,6 +1,6 @@
 //! The exfleet analyzer: reads the fleet's snapshots (the aggregator's Parquet dataset, or
 //! snapshot files), judges every host against the build catalog and the rules of
-//! reference/findings.md, finds the patterns across the fleet, and writes the findings.
+//! analyzer/FINDINGS.md, finds the patterns across the fleet, and writes the findings.
 #![deny(missing_docs)]
 
 pub mod analyze;

@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use exfleet_collector::readers::{msi_log, service_control, setup_log::parser};
 use exfleet_dataset::value::Text;
 use exfleet_dataset::Batch;
-use exfleet_collector::readers::{msi_log, service_control, setup_log::parser};
 use exfleet_proto::kinds::{MsiLineKind, ScActionKind};
 use exfleet_proto::v1::{
     provenance::Locator, service_control_run, setup_run, HostIdentity, Provenance, Snapshot,

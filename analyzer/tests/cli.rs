@@ -228,3 +228,50 @@ fn review_reads_service_control_and_msi_logs_too() {
         "{out}"
     );
 }
+
+/// What the collector writes, the analyzer reads, whatever the files are called; a folder
+/// with no snapshot is an error (exit 2) that says what it found.
+#[test]
+fn snapshots_are_read_whatever_their_names_and_none_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fleet = tmp.path().join("fleet");
+    let cfg = exfleet_tests::fleet::FleetConfig {
+        seed: 5,
+        servers: 2,
+        fault_rate: 0.0,
+    };
+    let (truth, snapshots) = exfleet_tests::collected_fleet(&cfg, &fleet).unwrap();
+    let snaps = tmp.path().join("snap");
+    std::fs::create_dir_all(&snaps).unwrap();
+    // As `exfleet-collector collect --out` writes them: JSON for `.json`, protobuf otherwise.
+    for ((h, s), name) in truth
+        .hosts
+        .iter()
+        .zip(&snapshots)
+        .zip(["a.snapshot", "b.json"])
+    {
+        let path = snaps.join(format!("{}-{name}", h.name));
+        exfleet_collector::output::write(s, &path).unwrap();
+    }
+    let out = tmp.path().join("rep");
+    let analyze = |dir: &Path| {
+        analyzer(&[
+            "analyze",
+            "--snapshots",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = analyze(&snaps);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 servers"), "{}", text(&o));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a snapshot").unwrap();
+    let o = analyze(&empty);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no readable snapshot"), "{}", text(&o));
+    assert!(text(&o).contains("notes.txt"), "{}", text(&o));
+}

@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use exfleet_aggregator::dataset::{Dataset, TABLES};
+use exfleet_aggregator::dataset::Dataset;
 use exfleet_analyzer::input::History;
+use exfleet_dataset::Table;
 use exfleet_tests::fleet::FleetConfig;
 use exfleet_tests::history::{self, HistoryConfig};
 
@@ -76,8 +77,9 @@ fn duckdb_reads_every_exported_table_with_the_same_counts() {
 
     let history = History::open(&data).unwrap();
     let mut non_empty = 0;
-    for table in TABLES {
-        let rows = history.table(table).collect().unwrap().height() as u64;
+    for &t in Table::ALL {
+        let table = t.name();
+        let rows = history.table(t).collect().unwrap().height() as u64;
         let d = &duck[table];
         assert_eq!(manifest["tables"][table]["rows"], rows, "{table}");
         for format in ["parquet", "csv", "jsonl"] {

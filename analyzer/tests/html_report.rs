@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use chrono::NaiveDate;
-use exfleet_aggregator::dataset::Tables;
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::input::History;
+use exfleet_dataset::Batch;
 use exfleet_proto::v1::StoredSnapshot;
 use exfleet_tests::fleet::FleetConfig;
 use exfleet_tests::history::{self, HistoryConfig};
@@ -38,7 +38,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let mut tables = Tables::default();
+    let mut tables = Batch::default();
     let cfg = HistoryConfig::default();
     let (hosts, _) = history::hosts(&cfg);
     for day in 0..cfg.days {
@@ -58,7 +58,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
             received_at_ms: 1,
         });
     }
-    let history = History::from_tables(&tables).unwrap();
+    let history = History::from_batch(&tables).unwrap();
     let catalog = Catalog::embedded();
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let analysis = exfleet_analyzer::analyze(&history, &catalog, as_of).unwrap();

@@ -517,7 +517,10 @@ mod tests {
             col.get(0).unwrap().to_string()
         };
         assert_eq!(text(Table::SetupRuns, "outcome"), "failed");
-        assert_eq!(text(Table::SetupRuns, "provenance"), "ExchangeSetupLogs/ExchangeSetup.log:3");
+        assert_eq!(
+            text(Table::SetupRuns, "provenance"),
+            "ExchangeSetupLogs/ExchangeSetup.log:3"
+        );
         assert_eq!(text(Table::SetupLines, "continuation"), "a\nb");
         assert_eq!(text(Table::ServiceControlRuns, "outcome"), "errors");
         assert_eq!(text(Table::Bindings, "kind"), "http_sys");

@@ -104,9 +104,8 @@ pub(crate) fn column<'a>(
     table: crate::Table,
     name: &str,
 ) -> PolarsResult<&'a Column> {
-    df.column(name).map_err(|_| {
-        polars_err!(ColumnNotFound: "table {}: no column {name}", table.name())
-    })
+    df.column(name)
+        .map_err(|_| polars_err!(ColumnNotFound: "table {}: no column {name}", table.name()))
 }
 
 /// Generates the dataset's types from the table definitions (see the module doc).

@@ -41,7 +41,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(exfleet_demo::run(&a.out, a.servers, a.seed, &catalog, today)) {
+    match rt.block_on(exfleet_demo::run(
+        &a.out, a.servers, a.seed, &catalog, today,
+    )) {
         Ok(run) => {
             print!("{}", report::summary(&run.analysis, &catalog));
             println!("\nTriage copies and ground truth: {}", run.fleet.display());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the external programs the tests and tests/scripts/*.sh use, only those missing:
-#   hivexget (libhivex-bin), evtxexport (libevtx-utils), chromium, kill (procps), python3 with
+#   hivexget (libhivex-bin), evtxexport (libevtx-utils), chromium, python3 with
 #   pip, and the Python packages regipy, pefile, cryptography and duckdb.
 # Without them the tests that need them are skipped (exfleet_tests::tools); .ci/run runs this
 # script and then sets EXFLEET_REQUIRE_TOOLS=1 so that a missing one fails instead.
@@ -18,7 +18,6 @@ apt_tools=(
   "hivexget libhivex-bin"
   "evtxexport libevtx-utils"
   "chromium chromium"
-  "kill procps"
   "python3 python3"
 )
 missing=()
@@ -73,4 +72,4 @@ for entry in "${modules[@]}"; do
   read -r module _ <<<"$entry"
   python3 -c "import $module" >/dev/null 2>&1 || { echo "install-test-tools: Python module $module still missing" >&2; exit 1; }
 done
-echo "install-test-tools: hivexget, evtxexport, chromium, kill, python3 (regipy, pefile, cryptography, duckdb) are installed"
+echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb) are installed"

@@ -91,7 +91,12 @@ impl Rule for SuWrongCu {
                 ),
                 &log.provenance,
             ));
-            for l in log.lines.iter().filter(|l| l.kind != MsiLineKind::SlowAction).take(4) {
+            for l in log
+                .lines
+                .iter()
+                .filter(|l| l.kind != MsiLineKind::SlowAction)
+                .take(4)
+            {
                 ev.push(Evidence::new(
                     l.text.clone(),
                     line_of(&log.provenance, l.line),

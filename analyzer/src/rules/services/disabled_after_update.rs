@@ -42,7 +42,9 @@ impl Rule for DisabledAfterUpdate {
         for r in &h.sc_runs {
             for a in &r.actions {
                 match a.kind {
-                    ScActionKind::Disable if !disabled_by_default(&a.service) && !a.service.is_empty() => {
+                    ScActionKind::Disable
+                        if !disabled_by_default(&a.service) && !a.service.is_empty() =>
+                    {
                         by_log.insert(a.service.to_ascii_lowercase(), (r, a));
                     }
                     ScActionKind::EnableRoles | ScActionKind::RemoveState => by_log.clear(),

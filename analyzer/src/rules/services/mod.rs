@@ -49,12 +49,12 @@ pub fn update_managed(name: &str) -> bool {
 /// SU install (the restore step after it is a run of its own).
 pub fn last_stopping_run(h: &HostView) -> Option<&ScRun> {
     h.sc_runs.iter().rev().find(|r| {
-        r.actions
-            .iter()
-            .any(|a| matches!(
-                    a.kind,
-                    ScActionKind::Stop | ScActionKind::Kill | ScActionKind::StopFailed
-                ))
+        r.actions.iter().any(|a| {
+            matches!(
+                a.kind,
+                ScActionKind::Stop | ScActionKind::Kill | ScActionKind::StopFailed
+            )
+        })
     })
 }
 

@@ -84,8 +84,15 @@ impl UnknownError {
                 ),
                 &log.provenance,
             )];
-            let first_failed = log.lines.iter().find(|l| l.kind == MsiLineKind::FailedAction);
-            let errors = log.lines.iter().filter(|l| l.kind == MsiLineKind::Error).take(3);
+            let first_failed = log
+                .lines
+                .iter()
+                .find(|l| l.kind == MsiLineKind::FailedAction);
+            let errors = log
+                .lines
+                .iter()
+                .filter(|l| l.kind == MsiLineKind::Error)
+                .take(3);
             for l in first_failed.into_iter().chain(errors) {
                 ev.push(Evidence::new(
                     l.text.clone(),

@@ -50,17 +50,18 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
     // Running actions: name → (line, start ms, description).
     let mut started: HashMap<String, (u32, i64)> = HashMap::new();
     let mut descriptions: HashMap<String, String> = HashMap::new();
-    let push = |log: &mut MsiLog, line: u32, time_ms: i64, kind: MsiLineKind, text: &str, d: i64| {
-        if log.lines.len() < MAX_LINES {
-            log.lines.push(MsiLogLine {
-                line,
-                time_ms,
-                kind: kind.as_str().to_string(),
-                text: text.to_string(),
-                duration_ms: d,
-            });
-        }
-    };
+    let push =
+        |log: &mut MsiLog, line: u32, time_ms: i64, kind: MsiLineKind, text: &str, d: i64| {
+            if log.lines.len() < MAX_LINES {
+                log.lines.push(MsiLogLine {
+                    line,
+                    time_ms,
+                    kind: kind.as_str().to_string(),
+                    text: text.to_string(),
+                    duration_ms: d,
+                });
+            }
+        };
     for (i, raw) in text.lines().enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let line = raw.trim_end();
@@ -95,7 +96,14 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
             if let Some(patch) = rest.strip_suffix(" is not applicable.") {
                 log.patch = patch.trim().to_string();
                 log.not_applicable = true;
-                push(&mut log, number, time_ms, MsiLineKind::NotApplicable, text, 0);
+                push(
+                    &mut log,
+                    number,
+                    time_ms,
+                    MsiLineKind::NotApplicable,
+                    text,
+                    0,
+                );
             }
         } else if let Some(patch) = text.strip_prefix("Original patch ==> ") {
             if log.patch.is_empty() {
@@ -141,7 +149,14 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
                             Some(desc) => format!("{name}. {desc}"),
                             None => name.to_string(),
                         };
-                        push(&mut log, start_line, start_ms, MsiLineKind::SlowAction, &what, d);
+                        push(
+                            &mut log,
+                            start_line,
+                            start_ms,
+                            MsiLineKind::SlowAction,
+                            &what,
+                            d,
+                        );
                     }
                 }
             }

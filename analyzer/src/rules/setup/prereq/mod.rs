@@ -142,11 +142,9 @@ impl Rule for Prereq {
                 .chain(setting.as_ref())
                 .map(|l| Evidence::new(l.text.clone(), line_of(&r.provenance, l.line))),
         );
-        for f in r
-            .lines
-            .iter()
-            .filter(|l| l.kind == SetupLineKind::Fact && self.facts.iter().any(|x| l.text.contains(x)))
-        {
+        for f in r.lines.iter().filter(|l| {
+            l.kind == SetupLineKind::Fact && self.facts.iter().any(|x| l.text.contains(x))
+        }) {
             ev.push(Evidence::new(
                 f.text.clone(),
                 line_of(&r.provenance, f.line),
