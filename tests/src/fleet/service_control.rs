@@ -2,7 +2,7 @@
 //! as ServiceControl.ps1 logs it (collector/EVIDENCE.md), a run before patching that saves,
 //! stops and disables the services, and a run after it that restores them. A host with the
 //! ServicesDisabled fault has only the first run, and its ServiceState.xml is left behind.
-//! Also the `sc queryex` capture the live stager saves beside the copy.
+//! Also the `sc queryex` capture an administrator saves into the copy (`exfleet\sc-queryex.txt`).
 
 use std::fmt::Write;
 
@@ -116,7 +116,7 @@ impl Ticker {
     }
 }
 
-/// The `sc queryex type= service state= all` capture a live stager saves
+/// The `sc queryex type= service state= all` capture an administrator saves into the copy
 /// (exfleet/sc-queryex.txt): automatic services running, manual ones stopped, and the
 /// services the ServicesDisabled fault disabled stopped.
 pub fn sc_queryex(h: &HostSpec) -> String {

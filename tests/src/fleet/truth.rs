@@ -121,7 +121,7 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
         ));
     }
     if h.has(Fault::ServicesDisabled) {
-        // The live stager's capture shows the disabled services stopped.
+        // The saved `sc queryex` capture shows the disabled services stopped.
         expected.push(Expected::host(
             "services.not-running",
             "the disabled services are stopped in the sc queryex capture".into(),

@@ -7,7 +7,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Services that should run are not running: in the saved `sc queryex` capture (exfleet/sc-queryex.txt, which the live stager writes), an Exchange service (MSExchange*, except the POP3/IMAP4 ones, Manual by default) or one Exchange needs (W3SVC, IISAdmin, WinMgmt, HostControllerService, FMS, ...) whose start type is Automatic or Disabled is not RUNNING. Without a capture, running state is unknown and nothing is said.
+Services that should run are not running: in the saved `sc queryex` capture (exfleet/sc-queryex.txt, saved into the copy by whoever made it), an Exchange service (MSExchange*, except the POP3/IMAP4 ones, Manual by default) or one Exchange needs (W3SVC, IISAdmin, WinMgmt, HostControllerService, FMS, ...) whose start type is Automatic or Disabled is not RUNNING. Without a capture, running state is unknown and nothing is said.
 ## Evidence
 Each service with its state and exit code from the capture (with its line), and its start type from the SYSTEM hive.
 ## Action
