@@ -20,50 +20,30 @@ pub trait Value: Clone + Default {
     fn read(column: &Column) -> PolarsResult<Vec<Self>>;
 }
 
-impl Value for String {
-    const TYPE: &'static str = "string";
-    fn dtype() -> DataType {
-        DataType::String
-    }
-    fn column(name: &str, values: Vec<Self>) -> Column {
-        Column::new(name.into(), values)
-    }
-    fn read(column: &Column) -> PolarsResult<Vec<Self>> {
-        let c = column.cast(&DataType::String)?;
-        Ok(c.str()?
-            .iter()
-            .map(|v| v.unwrap_or_default().to_string())
-            .collect())
-    }
+/// The plain column types: stored as they are.
+macro_rules! plain {
+    ($t:ty, $name:literal, $dtype:expr, $get:ident, $own:expr) => {
+        impl Value for $t {
+            const TYPE: &'static str = $name;
+            fn dtype() -> DataType {
+                $dtype
+            }
+            fn column(name: &str, values: Vec<Self>) -> Column {
+                Column::new(name.into(), values)
+            }
+            fn read(column: &Column) -> PolarsResult<Vec<Self>> {
+                let c = column.cast(&$dtype)?;
+                Ok(c.$get()?.iter().map($own).collect())
+            }
+        }
+    };
 }
 
-impl Value for i64 {
-    const TYPE: &'static str = "int64";
-    fn dtype() -> DataType {
-        DataType::Int64
-    }
-    fn column(name: &str, values: Vec<Self>) -> Column {
-        Column::new(name.into(), values)
-    }
-    fn read(column: &Column) -> PolarsResult<Vec<Self>> {
-        let c = column.cast(&DataType::Int64)?;
-        Ok(c.i64()?.iter().map(Option::unwrap_or_default).collect())
-    }
-}
-
-impl Value for bool {
-    const TYPE: &'static str = "bool";
-    fn dtype() -> DataType {
-        DataType::Boolean
-    }
-    fn column(name: &str, values: Vec<Self>) -> Column {
-        Column::new(name.into(), values)
-    }
-    fn read(column: &Column) -> PolarsResult<Vec<Self>> {
-        let c = column.cast(&DataType::Boolean)?;
-        Ok(c.bool()?.iter().map(Option::unwrap_or_default).collect())
-    }
-}
+plain!(String, "string", DataType::String, str, |v: Option<&str>| v
+    .unwrap_or_default()
+    .to_string());
+plain!(i64, "int64", DataType::Int64, i64, Option::unwrap_or_default);
+plain!(bool, "bool", DataType::Boolean, bool, Option::unwrap_or_default);
 
 /// A typed value stored as a string column.
 pub trait Text: Clone + Default {
