@@ -39,11 +39,25 @@ macro_rules! plain {
     };
 }
 
-plain!(String, "string", DataType::String, str, |v: Option<&str>| v
-    .unwrap_or_default()
-    .to_string());
-plain!(i64, "int64", DataType::Int64, i64, Option::unwrap_or_default);
-plain!(bool, "bool", DataType::Boolean, bool, Option::unwrap_or_default);
+plain!(String, "string", DataType::String, str, owned);
+plain!(
+    i64,
+    "int64",
+    DataType::Int64,
+    i64,
+    Option::unwrap_or_default
+);
+plain!(
+    bool,
+    "bool",
+    DataType::Boolean,
+    bool,
+    Option::unwrap_or_default
+);
+
+fn owned(v: Option<&str>) -> String {
+    v.unwrap_or_default().to_string()
+}
 
 /// A typed value stored as a string column.
 pub trait Text: Clone + Default {
