@@ -11,7 +11,7 @@ agg_pid=
 cleanup() { [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 cargo build --locked -q -p exfleet-collector -p exfleet-tests -p exfleet-aggregator
-bin=$PWD/target/debug
+bin=${CARGO_TARGET_DIR:-$PWD/target}/debug
 "$bin/exfleet-sim" --out "$work/fleet" --servers "$servers" --seed 21 >/dev/null
 hosts=$(ls "$work/fleet/hosts")
 EXFLEET_AGGREGATOR=$bin/exfleet-aggregator deploy/bootstrap-certs.sh "$work/certs" localhost $hosts >/dev/null
