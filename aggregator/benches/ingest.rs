@@ -146,6 +146,7 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
                                 snapshot: Some(s),
                                 collector_id: "bench".into(),
                                 received_at_ms: 1,
+                                ..Default::default()
                             },
                         )
                         .unwrap();

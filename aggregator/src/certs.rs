@@ -102,8 +102,38 @@ fn leaf(
     })
 }
 
+/// Refuses a name that is not a plain file name: letters, digits, `-`, `_` and `.` only (no
+/// path separator), 1 to 64 of them, not `.` or `..`. A collector id becomes `<out>/<id>.pem`,
+/// so `../../x` would write outside `--out`.
+pub fn check_plain_name(what: &str, name: &str) -> Result<(), Error> {
+    let plain = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name != "."
+        && name != "..";
+    if plain {
+        Ok(())
+    } else {
+        Err(Error::Certs(format!(
+            "{what} {name:?} is not a plain name: letters, digits, '-', '_' and '.' only, 1 to 64 \
+             of them, not '.' or '..'"
+        )))
+    }
+}
+
+/// Refuses a server name that is neither an IP address nor a plain DNS name (optionally a
+/// `*.` wildcard): names go into the certificate, and none may look like a path.
+pub fn check_server_name(name: &str) -> Result<(), Error> {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    check_plain_name("server name", name.strip_prefix("*.").unwrap_or(name))
+}
+
 /// Writes `<dir>/<stem>.pem` and `<dir>/<stem>.key` (the key readable by its owner only).
 pub fn write(dir: &Path, stem: &str, pem: &Pem) -> Result<(), Error> {
+    check_plain_name("file name", stem)?;
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let cert = dir.join(format!("{stem}.pem"));
     std::fs::write(&cert, &pem.cert).map_err(Error::io(&cert))?;
@@ -126,4 +156,33 @@ pub fn read(dir: &Path, stem: &str) -> Result<Pem, Error> {
         cert: std::fs::read_to_string(&cert).map_err(Error::io(&cert))?,
         key: std::fs::read_to_string(&key).map_err(Error::io(&key))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_that_are_paths_are_refused() {
+        for bad in ["../../x", "..", ".", "a/b", "a\\b", "", "/etc/x", "EX01\0"] {
+            assert!(check_plain_name("collector id", bad).is_err(), "{bad:?}");
+            assert!(check_server_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["EX01", "ex-01.corp_a", "IR-WS01"] {
+            check_plain_name("collector id", good).unwrap();
+        }
+        for good in [
+            "aggregator.example.org",
+            "*.example.org",
+            "127.0.0.1",
+            "::1",
+            "localhost",
+        ] {
+            check_server_name(good).unwrap();
+        }
+        let e = check_plain_name("collector id", "../../x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("../../x"), "{e}");
+    }
 }

@@ -106,10 +106,14 @@ fn make_certs(c: CertsCommand) -> Result<(), Error> {
     match c {
         CertsCommand::Ca { out, name } => certs::write(&out, "ca", &certs::make_ca(&name)?),
         CertsCommand::Server { ca, out, names } => {
+            for n in &names {
+                certs::check_server_name(n)?;
+            }
             let ca = certs::read(&ca, "ca")?;
             certs::write(&out, "server", &certs::make_server(&ca, &names)?)
         }
         CertsCommand::Collector { ca, out, id } => {
+            certs::check_plain_name("collector id", &id)?;
             let ca = certs::read(&ca, "ca")?;
             certs::write(&out, &id, &certs::make_collector(&ca, &id)?)
         }
@@ -162,6 +166,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 dir: cfg.data_dir.join("dataset"),
                 flush_interval: std::time::Duration::from_secs(cfg.flush_interval_secs.max(1)),
             }),
+            handshake_timeout: std::time::Duration::from_secs(
+                cfg.tls_handshake_timeout_secs.max(1),
+            ),
+            idle_timeout: std::time::Duration::from_secs(cfg.idle_timeout_secs.max(1)),
+            max_connections: cfg.max_connections.max(1),
+            identities: crate::identity::Policy::new(cfg.triage.clone()),
         };
         server::serve(listener, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())

@@ -6,6 +6,9 @@
 //! data-dir = "/var/lib/exfleet"
 //! flush-interval-secs = 10
 //! max-message-bytes = 33554432
+//! tls-handshake-timeout-secs = 10
+//! idle-timeout-secs = 300
+//! max-connections = 1024
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -31,9 +34,22 @@ pub struct Config {
     pub flush_interval_secs: u64,
     /// Largest snapshot message accepted, in bytes. Default 32 MiB.
     pub max_message_bytes: usize,
+    /// Longest time from accepting a connection to the end of its TLS handshake. Default 10.
+    pub tls_handshake_timeout_secs: u64,
+    /// A connection that sends nothing for this long is closed (collectors ping every 10 s).
+    /// Default 300.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once, handshakes included; at the limit the oldest connection
+    /// that has not sent a byte is closed. Keep it below the file-descriptor limit minus 256
+    /// (deploy/README.md). Default 1024.
+    pub max_connections: usize,
     /// Mutual TLS: the server's certificate and key, and the CA collectors' certificates must
     /// be signed by.
     pub tls: TlsFiles,
+    /// Certificates of triage workstations, which collect copies of other servers (README.md,
+    /// "Security model"); every other certificate speaks for its own computer only. Default
+    /// none.
+    pub triage: Vec<crate::identity::TriageIdentity>,
 }
 
 /// PEM files of mutual TLS.
@@ -55,7 +71,11 @@ impl Default for Config {
             data_dir: PathBuf::from("exfleet-data"),
             flush_interval_secs: 10,
             max_message_bytes: 32 << 20,
+            tls_handshake_timeout_secs: 10,
+            idle_timeout_secs: 300,
+            max_connections: 1024,
             tls: TlsFiles::default(),
+            triage: Vec::new(),
         }
     }
 }
@@ -93,5 +113,19 @@ mod tests {
         let partial: Config = toml::from_str("flush-interval-secs = 2").unwrap();
         assert_eq!(partial.flush_interval_secs, 2);
         assert_eq!(partial.listen, Config::default().listen);
+    }
+
+    #[test]
+    fn the_deployed_configuration_is_the_default_but_for_its_paths() {
+        let text = include_str!("../../deploy/aggregator.toml");
+        let deployed: Config = toml::from_str(text).unwrap();
+        let d = Config::default();
+        assert_eq!(
+            deployed.tls_handshake_timeout_secs,
+            d.tls_handshake_timeout_secs
+        );
+        assert_eq!(deployed.idle_timeout_secs, d.idle_timeout_secs);
+        assert_eq!(deployed.max_connections, d.max_connections);
+        assert_eq!(deployed.max_message_bytes, d.max_message_bytes);
     }
 }

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 /// A failure of the aggregator.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file or directory could not be read or written.
-    #[error("{}", path.display())]
+    /// A file or directory could not be read or written: the message names both the path
+    /// and the OS reason ("No space left on device"), since a log line shows only this one.
+    #[error("{}: {reason}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The configuration is invalid.
     #[error("{}: {message}", path.display())]
@@ -41,6 +42,28 @@ impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { path, source }
+        move |reason| Error::Io { path, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disk_error_names_the_path_and_the_os_reason() {
+        // ENOSPC, as a full disk reports it.
+        let e = Error::io("/var/lib/exfleet/dataset/_tmp/x.parquet")(
+            std::io::Error::from_raw_os_error(28),
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("/var/lib/exfleet/dataset/_tmp/x.parquet"),
+            "{text}"
+        );
+        assert!(text.contains("No space left on device"), "{text}");
+        // Once only, through anyhow's chain as the CLI prints it.
+        let chained = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(chained.matches("No space left").count(), 1, "{chained}");
     }
 }

@@ -2,6 +2,7 @@
 //! certificate that mutual TLS verified against the configured CA. One interceptor puts it
 //! into the request extensions; handlers never read identity from message fields.
 
+use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use tonic::{Request, Status};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -29,4 +30,70 @@ pub fn common_name(der: &[u8]) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     let cn = cert.subject().iter_common_name().next()?;
     cn.as_str().ok().map(str::to_string)
+}
+
+/// A certificate the configuration names as a triage workstation: it collects copies of
+/// other servers, for the hosts listed (any host when the list is empty).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TriageIdentity {
+    /// The certificate's subject common name.
+    pub cn: String,
+    /// Computer names it may submit snapshots of (empty: any).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+/// What a certificate may speak for. Every certificate not listed as a triage identity is a
+/// server identity: it speaks for the computer its CN names, and a snapshot naming another
+/// one is stored as evidence but never taken as that host's state (the dataset flags it).
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    triage: Vec<TriageIdentity>,
+}
+
+impl Policy {
+    /// The policy of the configured triage identities.
+    pub fn new(triage: Vec<TriageIdentity>) -> Policy {
+        Policy { triage }
+    }
+
+    /// The kind of identity `cn` has for a snapshot of `host`, or why it may not submit it
+    /// (a triage identity outside its hosts). Names compare without regard to case.
+    pub fn judge(&self, cn: &str, host: &str) -> Result<IdentityKind, String> {
+        match self.triage.iter().find(|t| t.cn.eq_ignore_ascii_case(cn)) {
+            None => Ok(IdentityKind::Server),
+            Some(t)
+                if t.hosts.is_empty() || t.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) =>
+            {
+                Ok(IdentityKind::Triage)
+            }
+            Some(_) => Err(format!(
+                "the triage identity {cn} may not submit snapshots of {host} (not in its hosts)"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triage_identities_speak_for_their_hosts_and_every_other_certificate_for_itself() {
+        let p = Policy::new(vec![
+            TriageIdentity {
+                cn: "IR-WS01".into(),
+                hosts: vec!["EX01".into()],
+            },
+            TriageIdentity {
+                cn: "IR-ANY".into(),
+                hosts: vec![],
+            },
+        ]);
+        assert_eq!(p.judge("EX02", "EX01"), Ok(IdentityKind::Server));
+        assert_eq!(p.judge("ir-ws01", "ex01"), Ok(IdentityKind::Triage));
+        assert!(p.judge("IR-WS01", "EX02").unwrap_err().contains("EX02"));
+        assert_eq!(p.judge("IR-ANY", "EXPAR01"), Ok(IdentityKind::Triage));
+    }
 }

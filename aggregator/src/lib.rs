@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod durable;
 pub mod error;
 pub mod identity;
+pub mod listen;
 pub mod server;
 pub mod service;
 pub mod store;

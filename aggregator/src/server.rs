@@ -1,6 +1,8 @@
 //! The gRPC server: Ingest behind mutual TLS and the identity interceptor, plus the standard
-//! gRPC health service (grpc.health.v1, under the same TLS), with explicit message size
-//! limits and gzip compression.
+//! gRPC health service (grpc.health.v1, under the same TLS: `exfleet.v1.Ingest`, and
+//! `exfleet.v1.Dataset`, NOT_SERVING while the dataset cannot advance), with explicit message
+//! size limits and gzip compression, a TLS handshake deadline, and the connection limits and
+//! idle timeout of [`crate::listen`].
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,13 +10,14 @@ use std::time::Duration;
 
 use exfleet_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::dataset::{self, Dataset};
 use crate::error::Error;
 use crate::identity;
+use crate::identity::Policy;
+use crate::listen::{self, Limits};
 use crate::service::IngestService;
 use crate::store::Store;
 
@@ -36,6 +39,14 @@ pub struct ServeOptions {
     pub max_message_bytes: usize,
     /// Where and how often to write the dataset (`None`: snapshots only).
     pub dataset: Option<DatasetOptions>,
+    /// Longest time from accepting a connection to the end of its TLS handshake.
+    pub handshake_timeout: Duration,
+    /// A connection that sends nothing this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once, handshakes included ([`listen`]).
+    pub max_connections: usize,
+    /// What each certificate may speak for.
+    pub identities: Policy,
 }
 
 /// Dataset writing.
@@ -52,6 +63,10 @@ impl Default for ServeOptions {
         ServeOptions {
             max_message_bytes: 32 << 20,
             dataset: None,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 1024,
+            identities: Policy::default(),
         }
     }
 }
@@ -68,7 +83,10 @@ pub async fn serve(
     let tls = ServerTlsConfig::new()
         .identity(Identity::from_pem(tls.cert, tls.key))
         .client_ca_root(Certificate::from_pem(tls.client_ca))
-        .client_auth_optional(false);
+        .client_auth_optional(false)
+        .timeout(opts.handshake_timeout);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<IngestServer<IngestService>>().await;
     let (notify, flusher) = match &opts.dataset {
         Some(d) => {
             let (dataset, already) = Dataset::open(&d.dir)?;
@@ -79,30 +97,39 @@ pub async fn serve(
                 already,
                 rx,
                 d.flush_interval,
+                Some(reporter.clone()),
             ));
             (Some(tx), Some(task))
         }
         None => (None, None),
     };
-    let ingest = IngestServer::new(IngestService::new(store, notify))
+    let service = IngestService::new(store, notify)
+        .with_max_message_bytes(opts.max_message_bytes)
+        .with_identities(opts.identities.clone());
+    let ingest = IngestServer::new(service)
         .max_decoding_message_size(opts.max_message_bytes)
         .max_encoding_message_size(opts.max_message_bytes)
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
     let ingest = tonic::service::interceptor::InterceptedService::new(ingest, identity::intercept);
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<IngestServer<IngestService>>().await;
+    let incoming = listen::incoming(
+        listener,
+        Limits {
+            max_connections: opts.max_connections,
+            idle_timeout: opts.idle_timeout,
+        },
+    );
     let served = Server::builder()
         .tls_config(tls)?
         .add_service(health)
         .add_service(ingest)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     // The server (and with it the service's sender) is gone: the flusher writes the rest.
     if let Some(task) = flusher {
         task.await.map_err(|e| Error::Io {
             path: PathBuf::from("dataset"),
-            source: std::io::Error::other(e.to_string()),
+            reason: std::io::Error::other(e.to_string()),
         })??;
     }
     served?;
@@ -145,7 +172,7 @@ impl Loopback {
         let _ = self.stop.send(());
         self.task.await.map_err(|e| Error::Io {
             path: PathBuf::from("aggregator task"),
-            source: std::io::Error::other(e.to_string()),
+            reason: std::io::Error::other(e.to_string()),
         })?
     }
 }

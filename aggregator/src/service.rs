@@ -12,8 +12,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::identity::CollectorId;
+use crate::identity::{CollectorId, Policy};
 use crate::store::{valid_id, Put, Store};
+use exfleet_proto::v1::stored_snapshot::IdentityKind;
 
 /// Acks waiting to be sent per stream; a slow reader slows its own uploads only.
 const ACK_BUFFER: usize = 64;
@@ -29,6 +30,10 @@ pub struct IngestService {
     puts: Arc<Semaphore>,
     /// Told the id of every newly stored snapshot (the dataset flusher).
     stored: Option<mpsc::UnboundedSender<String>>,
+    /// The largest message accepted (named when one is refused).
+    max_message_bytes: usize,
+    /// What each certificate may speak for.
+    identities: Arc<Policy>,
 }
 
 impl IngestService {
@@ -38,7 +43,21 @@ impl IngestService {
             store,
             puts: Arc::new(Semaphore::new(CONCURRENT_PUTS)),
             stored,
+            max_message_bytes: 32 << 20,
+            identities: Arc::new(Policy::default()),
         }
+    }
+
+    /// The identity policy (which certificates are triage workstations).
+    pub fn with_identities(mut self, policy: Policy) -> Self {
+        self.identities = Arc::new(policy);
+        self
+    }
+
+    /// Names the message size limit the server enforces, for the refusal's message.
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
     }
 }
 
@@ -61,6 +80,8 @@ impl Ingest for IngestService {
         let store = self.store.clone();
         let puts = self.puts.clone();
         let stored = self.stored.clone();
+        let max_message_bytes = self.max_message_bytes;
+        let identities = self.identities.clone();
         let (tx, rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(async move {
             loop {
@@ -68,17 +89,30 @@ impl Ingest for IngestService {
                     Ok(Some(m)) => m,
                     Ok(None) => break,
                     Err(status) => {
-                        tracing::debug!(collector = %collector.0, %status, "upload stream ended");
+                        // Too large, undecodable or garbage: the stream ends with a status
+                        // that says why, never with OK and no ack.
+                        let status = refused(status, max_message_bytes);
+                        if matches!(
+                            status.code(),
+                            tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument
+                        ) {
+                            tracing::warn!(collector = %collector.0, "{}", status.message());
+                        } else {
+                            // The client went away or the connection broke.
+                            tracing::debug!(collector = %collector.0, %status, "upload stream ended");
+                        }
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };
-                let reply = accept(&store, &puts, &collector, msg).await;
+                let reply = accept(&store, &puts, &identities, &collector, msg).await;
                 if let (Ok(ack), Some(notify)) = (&reply, &stored) {
                     if ack.status == AckStatus::Stored as i32 {
                         let _ = notify.send(ack.snapshot_id.clone());
                     }
                 }
-                if tx.send(reply).await.is_err() {
+                let failed = reply.is_err();
+                if tx.send(reply).await.is_err() || failed {
                     break;
                 }
             }
@@ -92,6 +126,7 @@ impl Ingest for IngestService {
 async fn accept(
     store: &Store,
     puts: &Semaphore,
+    identities: &Policy,
     collector: &CollectorId,
     msg: UploadRequest,
 ) -> Result<UploadAck, Status> {
@@ -110,10 +145,43 @@ async fn accept(
             "snapshot_id must be 8 to 64 letters, digits, '-' or '_'",
         ));
     }
+    if let Err(why) = check_time(
+        snapshot.collected_at_ms,
+        chrono::Utc::now().timestamp_millis(),
+    ) {
+        tracing::warn!(collector = %collector.0, snapshot = %id, "upload refused: {why}");
+        return Err(Status::invalid_argument(format!(
+            "snapshot {id} refused: {why}"
+        )));
+    }
+    let host = snapshot
+        .host
+        .as_ref()
+        .map_or("", |h| h.computer_name.as_str());
+    let kind = match identities.judge(&collector.0, host) {
+        Ok(kind) => kind,
+        Err(why) => {
+            tracing::warn!(collector = %collector.0, snapshot = %id, "upload refused: {why}");
+            return Err(Status::permission_denied(format!(
+                "snapshot {id} refused: {why}"
+            )));
+        }
+    };
+    if kind == IdentityKind::Server && !collector.0.eq_ignore_ascii_case(host) {
+        // Kept as evidence; the dataset flags it and the analysis never takes it as the
+        // host's state (security.identity-mismatch).
+        tracing::warn!(
+            collector = %collector.0,
+            snapshot = %id,
+            host,
+            "a server certificate sent a snapshot of another computer: stored, flagged"
+        );
+    }
     let stored = StoredSnapshot {
         snapshot: Some(snapshot),
         collector_id: collector.0.clone(),
         received_at_ms: chrono::Utc::now().timestamp_millis(),
+        identity_kind: kind as i32,
     };
     let s = store.clone();
     let key = id.clone();
@@ -144,5 +212,83 @@ fn ack(id: &str, status: AckStatus, message: &str) -> UploadAck {
         snapshot_id: id.to_string(),
         status: status as i32,
         message: message.to_string(),
+    }
+}
+
+/// 2000-01-01T00:00:00Z: no Exchange snapshot is older.
+const EARLIEST_MS: i64 = 946_684_800_000;
+/// How far ahead of the aggregator's clock a collector's clock may be.
+const AHEAD_MS: i64 = 86_400_000;
+
+/// Refuses a collection time outside the sane window: before 2000 or more than a day ahead
+/// of `now_ms`; such times would become absurd dataset partitions (year -251540 or 2200).
+pub fn check_time(collected_at_ms: i64, now_ms: i64) -> Result<(), String> {
+    let show = |ms: i64| match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => format!(
+            "{ms} ({})",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => format!("{ms} (not a representable date)"),
+    };
+    if collected_at_ms < EARLIEST_MS {
+        Err(format!(
+            "collected_at_ms {} is before 2000-01-01T00:00:00Z",
+            show(collected_at_ms)
+        ))
+    } else if collected_at_ms > now_ms.saturating_add(AHEAD_MS) {
+        Err(format!(
+            "collected_at_ms {} is more than a day ahead of the aggregator's clock ({})",
+            show(collected_at_ms),
+            show(now_ms)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The status a stream that could not be read ends with: tonic's, reworded so that the
+/// collector can tell what was wrong and that nothing was stored.
+fn refused(status: Status, max_message_bytes: usize) -> Status {
+    match status.code() {
+        tonic::Code::OutOfRange | tonic::Code::ResourceExhausted => {
+            Status::resource_exhausted(format!(
+                "upload refused, nothing stored: the message is larger than this aggregator's \
+             max-message-bytes ({max_message_bytes}): {}",
+                status.message()
+            ))
+        }
+        tonic::Code::Internal | tonic::Code::InvalidArgument | tonic::Code::Unimplemented => {
+            Status::invalid_argument(format!(
+                "upload refused, nothing stored: not a valid UploadRequest: {}",
+                status.message()
+            ))
+        }
+        _ => status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_outside_the_sane_window_are_refused_naming_the_time() {
+        let now = 1_795_000_000_000; // 2026-11-18
+        let e = check_time(i64::MIN, now).unwrap_err();
+        assert!(
+            e.contains(&i64::MIN.to_string()) && e.contains("before 2000"),
+            "{e}"
+        );
+        // 2200-01-01
+        let e = check_time(7_258_118_400_000, now).unwrap_err();
+        assert!(
+            e.contains("2200-01-01T00:00:00Z") && e.contains("ahead"),
+            "{e}"
+        );
+        assert!(check_time(i64::MAX, now).is_err());
+        assert!(check_time(EARLIEST_MS - 1, now).is_err());
+        assert!(check_time(EARLIEST_MS, now).is_ok());
+        assert!(check_time(now + AHEAD_MS, now).is_ok());
+        assert!(check_time(now + AHEAD_MS + 1, now).is_err());
     }
 }

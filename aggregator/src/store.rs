@@ -51,10 +51,20 @@ impl Store {
         let mut ids = HashSet::new();
         for shard in fs::read_dir(&snapshots).map_err(Error::io(&snapshots))? {
             let shard = shard.map_err(Error::io(&snapshots))?.path();
+            if !shard.is_dir() {
+                tracing::warn!(path = %shard.display(), "skipping a stray file in the store (not a shard directory)");
+                continue;
+            }
             for f in fs::read_dir(&shard).map_err(Error::io(&shard))? {
                 let f = f.map_err(Error::io(&shard))?.path();
-                if let Some(id) = f.file_stem().and_then(|s| s.to_str()) {
-                    ids.insert(id.to_string());
+                match stored_id(&f) {
+                    Some(id) => {
+                        ids.insert(id);
+                    }
+                    None => tracing::warn!(
+                        path = %f.display(),
+                        "skipping a stray file in the store (not <id>.pb in its shard)"
+                    ),
                 }
             }
         }
@@ -140,6 +150,15 @@ impl Store {
     }
 }
 
+/// The snapshot id a store file holds, if it is one: `<id[..2]>/<id>.pb` with a valid id.
+/// Anything else (`<id>.pb.bak`, an editor's swap file) is a stray file, not a snapshot.
+fn stored_id(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let id = name.strip_suffix(".pb")?;
+    let shard = path.parent()?.file_name()?.to_str()?;
+    (valid_id(id) && id.get(..2) == Some(shard) && path.is_file()).then(|| id.to_string())
+}
+
 /// Reads one stored snapshot file.
 pub fn read_file(path: &Path) -> Result<StoredSnapshot, Error> {
     let bytes = fs::read(path).map_err(Error::io(path))?;
@@ -170,6 +189,7 @@ mod tests {
             }),
             collector_id: "c1".into(),
             received_at_ms: 1,
+            ..Default::default()
         }
     }
 
@@ -186,6 +206,25 @@ mod tests {
         assert!(s.contains(id));
         assert_eq!(s.len(), 1);
         assert!(!tmp.path().join("tmp/leftover").exists());
+        assert_eq!(s.get(id).unwrap(), stored(id));
+    }
+
+    #[test]
+    fn stray_files_in_the_store_are_skipped_not_indexed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        s.put(id, &stored(id)).unwrap();
+        let shard = tmp.path().join("snapshots/01");
+        std::fs::copy(
+            shard.join(format!("{id}.pb")),
+            shard.join(format!("{id}.pb.bak")),
+        )
+        .unwrap();
+        std::fs::write(shard.join(".swp"), b"x").unwrap();
+        std::fs::write(tmp.path().join("snapshots/README"), b"x").unwrap();
+        let s = Store::open(tmp.path()).unwrap();
+        assert_eq!(s.ids(), vec![id.to_string()]);
         assert_eq!(s.get(id).unwrap(), stored(id));
     }
 

@@ -9,11 +9,11 @@ use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::Snapshot;
 use exfleet_tests::fleet::FleetConfig;
 
-struct Harness {
-    aggregator: Loopback,
-    ca: Pem,
-    store: Store,
-    _dir: tempfile::TempDir,
+pub(crate) struct Harness {
+    pub(crate) aggregator: Loopback,
+    pub(crate) ca: Pem,
+    pub(crate) store: Store,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -21,7 +21,7 @@ impl Harness {
         Self::start_with(|_| ServeOptions::default()).await
     }
 
-    async fn start_with(opts: impl FnOnce(&std::path::Path) -> ServeOptions) -> Harness {
+    pub(crate) async fn start_with(opts: impl FnOnce(&std::path::Path) -> ServeOptions) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let opts = opts(dir.path());
         let ca = certs::make_ca("test CA").unwrap();
@@ -41,11 +41,11 @@ impl Harness {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.aggregator.url.clone()
     }
 
-    fn client_tls(&self, id: &str) -> ClientTls {
+    pub(crate) fn client_tls(&self, id: &str) -> ClientTls {
         let c = certs::make_collector(&self.ca, id).unwrap();
         ClientTls {
             ca: self.ca.cert.clone(),
@@ -54,12 +54,12 @@ impl Harness {
         }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.aggregator.stop().await.unwrap();
     }
 }
 
-fn fleet_snapshots(servers: usize) -> Vec<Snapshot> {
+pub(crate) fn fleet_snapshots(servers: usize) -> Vec<Snapshot> {
     let tmp = tempfile::tempdir().unwrap();
     exfleet_tests::collected_fleet(
         &FleetConfig {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::Finding;
-use crate::input::History;
+use crate::input::{History, LeftOut, AHEAD_MS};
 use crate::rules::fleet::{findings_frame, Fleet};
 use crate::rules::registry::{FLEET_RULES, HOST_RULES};
 use crate::rules::Context;
@@ -23,32 +23,45 @@ pub struct Analysis {
     pub hosts: Vec<HostView>,
     /// Host findings, then fleet findings.
     pub findings: Vec<Finding>,
+    /// Snapshots left out: their collection time cannot be true (before 2000, or more than a
+    /// day after the analysis time).
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Runs every host rule over the latest snapshots collected up to the end of `as_of`, then
-/// the fleet rules over those, the host findings and the history up to then.
+/// the fleet rules over those, the host findings and the history up to then. Snapshots whose
+/// collection time cannot be true ([`plausible_until`]) are left out, each with a warning.
 pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result<Analysis, Error> {
     let end_of_day = end_of_day(as_of);
-    let frames = history.latest(end_of_day).map_err(|e| polars_err(&e))?;
-    let hosts = host_views(&frames).map_err(|e| polars_err(&e))?;
+    let (history, left_out) = history
+        .plausible(plausible_until(end_of_day))
+        .map_err(|e| history.name_failure(e))?;
+    for l in &left_out {
+        tracing::warn!("{l}");
+    }
+    let history = &history;
+    let frames = history
+        .latest(end_of_day)
+        .map_err(|e| history.name_failure(e))?;
+    let hosts = host_views(&frames).map_err(|e| history.name_failure(e))?;
     let cx = Context { catalog, as_of };
     let mut findings = Vec::new();
     for h in &hosts {
         // First pass: each host rule sees the host and the context only (a sink it cannot read).
-        let mut first = crate::rules::Sink::default();
+        let mut first = crate::rules::Sink::empty();
         for rule in HOST_RULES {
             rule.check(h, &cx, &mut first);
         }
         let first = first.into_vec();
         // Second pass: the rules that judge the first pass's findings about this host.
-        let mut second = crate::rules::Sink::default();
+        let mut second = crate::rules::Sink::empty();
         for rule in crate::rules::registry::SECOND_PASS_RULES {
             rule.check(h, &cx, &first, &mut second);
         }
         findings.extend(first);
         findings.extend(second.into_vec());
     }
-    let frame = findings_frame(&findings).map_err(|e| polars_err(&e))?;
+    let frame = findings_frame(&findings).map_err(|e| history.name_failure(e))?;
     let fleet_view = Fleet {
         latest: &frames,
         findings: &frame,
@@ -58,7 +71,7 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
     let mut fleet = Vec::new();
     for rule in FLEET_RULES {
         rule.check(&fleet_view, &cx, &mut fleet)
-            .map_err(|e| polars_err(&e))?;
+            .map_err(|e| history.name_failure(e))?;
     }
     findings.extend(fleet);
     Ok(Analysis {
@@ -66,7 +79,17 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
         catalog_as_of: catalog.as_of,
         hosts,
         findings,
+        left_out,
     })
+}
+
+/// The latest collection time an analysis up to `end_ms` trusts: a day after the clock, or
+/// after `end_ms` when that is later (an analysis as of a future day).
+pub fn plausible_until(end_ms: i64) -> i64 {
+    chrono::Utc::now()
+        .timestamp_millis()
+        .max(end_ms)
+        .saturating_add(AHEAD_MS)
 }
 
 /// The last millisecond of a UTC day.
@@ -74,11 +97,4 @@ pub fn end_of_day(day: NaiveDate) -> i64 {
     day.succ_opt()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(i64::MAX, |t| t.and_utc().timestamp_millis() - 1)
-}
-
-fn polars_err(e: &polars::prelude::PolarsError) -> Error {
-    Error::Input {
-        path: "dataset".into(),
-        message: e.to_string(),
-    }
 }

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::Catalog;
 use crate::finding::Severity;
-use crate::input::History;
+use crate::input::{History, LeftOut};
 use crate::report;
 use crate::rules::registry::{catalog_markdown, doc_of, implemented, PENDING};
 
@@ -101,15 +101,27 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// The history, the catalog and the analysis date. Snapshot files that cannot be read
-    /// are named on stderr and skipped.
-    pub fn open(&self) -> anyhow::Result<(History, Catalog, NaiveDate)> {
+    /// The history, the catalog, the analysis date, and the snapshots left out. Snapshot
+    /// files and dataset parts that cannot be read are named on stderr and skipped; so are
+    /// snapshots whose collection time cannot be true (before 2000, or more than a day after
+    /// the analysis time), which are left out of the history returned.
+    pub fn open(&self) -> anyhow::Result<(History, Catalog, NaiveDate, Vec<LeftOut>)> {
         let catalog = match &self.catalog {
             Some(p) => Catalog::load(p)?,
             None => Catalog::embedded(),
         };
         let history = match (&self.dataset, &self.snapshots) {
-            (Some(d), _) => History::open(d)?,
+            (Some(d), _) => {
+                let history = History::open(d)?;
+                for k in history.skipped() {
+                    eprintln!(
+                        "exfleet-analyzer: {}: {} (Parquet part skipped)",
+                        k.path.display(),
+                        k.message
+                    );
+                }
+                history
+            }
             (None, Some(s)) => {
                 let (history, skipped) = History::from_snapshots(s)?;
                 for k in &skipped {
@@ -126,7 +138,14 @@ impl SourceArgs {
         let as_of = self
             .as_of
             .unwrap_or_else(|| chrono::Utc::now().date_naive());
-        Ok((history, catalog, as_of))
+        let until = crate::analyze::plausible_until(crate::analyze::end_of_day(as_of));
+        let (history, left_out) = history
+            .plausible(until)
+            .map_err(|e| history.name_failure(e))?;
+        for l in &left_out {
+            eprintln!("exfleet-analyzer: {l}");
+        }
+        Ok((history, catalog, as_of, left_out))
     }
 }
 
@@ -196,7 +215,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             host,
             format,
         } => {
-            let (history, _, as_of) = source.open()?;
+            let (history, _, as_of, _) = source.open()?;
             anyhow::ensure!(
                 since <= as_of,
                 "--since {since} is after the end of the period ({as_of}, --as-of or today)"
@@ -214,7 +233,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Export { source, out } => {
-            let (history, catalog, as_of) = source.open()?;
+            let (history, catalog, as_of, _) = source.open()?;
             let analysis = crate::analyze(&history, &catalog, as_of)?;
             let end = crate::analyze::end_of_day(as_of);
             let m =
@@ -240,8 +259,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
-    let (history, catalog, as_of) = a.source.open()?;
-    let analysis = crate::analyze(&history, &catalog, as_of)?;
+    let (history, catalog, as_of, left_out) = a.source.open()?;
+    let mut analysis = crate::analyze(&history, &catalog, as_of)?;
+    // Left out (and named) when the input was opened: the summary counts them.
+    analysis.left_out.extend(left_out);
     let written = report::write(&analysis, &catalog, &history, &a.out)?;
     if a.format == "json" {
         let files = serde_json::json!({

@@ -1,7 +1,9 @@
 //! Exports for reporting tools: every dataset table, and the findings, as Parquet partitioned
 //! by collection date (hive style, `date=YYYY-MM-DD`, for pruning), CSV and JSON lines, with
 //! a manifest of row counts and column types. The columns are those of `dataset/DATASET.md`
-//! (findings: `report::frame`).
+//! (findings: `report::frame`). In the CSV files a text cell a spreadsheet would read as a
+//! formula has a `'` before it ([`crate::spreadsheet`]); Parquet and JSON lines hold the
+//! true values.
 //!
 //! ```text
 //! <out>/parquet/<table>/date=<YYYY-MM-DD>/part-0.parquet
@@ -129,13 +131,16 @@ fn export_table(
             .clone()
             .filter(
                 col("collected_at_ms")
-                    .gt_eq(lit(day * DAY_MS))
-                    .and(col("collected_at_ms").lt(lit((day + 1) * DAY_MS))),
+                    .gt_eq(lit(day.saturating_mul(DAY_MS)))
+                    .and(
+                        col("collected_at_ms")
+                            .lt(lit(day.saturating_add(1).saturating_mul(DAY_MS))),
+                    ),
             )
             .sort(["collected_at_ms", "snapshot_id"], Default::default())
             .collect()
             .map_err(err)?;
-        let date = date_of(day * DAY_MS);
+        let date = date_of(day.saturating_mul(DAY_MS));
         let pdir = dir.join(partition(&date));
         std::fs::create_dir_all(&pdir).map_err(Error::io(&pdir))?;
         parquet(&mut part, &pdir.join("part-0.parquet"))?;
@@ -181,9 +186,12 @@ impl Flat {
     }
 
     fn write(&mut self, df: &mut DataFrame) -> Result<(), Error> {
+        // The CSV only: a cell a spreadsheet would run as a formula gets a `'` before it.
+        let mut safe =
+            crate::spreadsheet::csv_safe(df).map_err(|e| Error::polars(&self.csv.0, e))?;
         CsvWriter::new(&mut self.csv.1)
             .include_header(!self.header_written)
-            .finish(df)
+            .finish(&mut safe)
             .map_err(|e| Error::polars(&self.csv.0, e))?;
         self.header_written = true;
         JsonWriter::new(&mut self.jsonl.1)

@@ -3,6 +3,7 @@
 //! flattened into the same tables ([`History`], every snapshot, lazily); then the latest
 //! snapshot of each host as of the analysis time ([`Frames`]).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use exfleet_dataset::{Batch, Table, TableSet};
@@ -11,6 +12,11 @@ use polars::prelude::*;
 use prost::Message;
 
 use crate::error::Error;
+
+mod parts;
+mod window;
+
+pub use window::{LeftOut, AHEAD_MS, EARLIEST_MS};
 
 /// The dataset tables reduced to each host's latest snapshot, one frame per table.
 pub type Frames = TableSet<DataFrame>;
@@ -22,6 +28,10 @@ pub type Frames = TableSet<DataFrame>;
 #[derive(Clone)]
 pub struct History {
     tables: TableSet<LazyFrame>,
+    /// Parquet parts of the dataset that could not be read, left out.
+    skipped: Vec<Skipped>,
+    /// The parts scanned.
+    parts: Vec<PathBuf>,
 }
 
 impl History {
@@ -30,11 +40,16 @@ impl History {
         let frames = rows.frames()?;
         Ok(History {
             tables: frames.try_map(|_, df| Ok::<_, PolarsError>(df.clone().lazy()))?,
+            skipped: Vec::new(),
+            parts: Vec::new(),
         })
     }
 
     /// Scans the aggregator's dataset directory. A table with no file yet is empty; a file
-    /// written before a column existed reads it as null.
+    /// written before a column existed reads it as null. Each Parquet part is checked first
+    /// (its magic numbers, its footer, its column types): a part that cannot be read is
+    /// named in a warning and left out, never silently shrinking the fleet nor aborting
+    /// the analysis ([`History::skipped`] lists them).
     pub fn open(dir: &Path) -> Result<History, Error> {
         if !dir.is_dir() {
             return Err(Error::Input {
@@ -42,22 +57,75 @@ impl History {
                 message: "not a directory".into(),
             });
         }
+        let mut skipped = Vec::new();
+        let mut scanned = Vec::new();
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
-            if !has_parquet(&table) {
+            let mut good = Vec::new();
+            for path in walk(&table) {
+                if path.extension().is_none_or(|e| e != "parquet") {
+                    continue;
+                }
+                match parts::check(&path, t) {
+                    Ok(()) => good.push(path),
+                    Err(message) => {
+                        tracing::warn!(path = %path.display(), "{message}; part skipped");
+                        skipped.push(Skipped { path, message });
+                    }
+                }
+            }
+            if good.is_empty() {
                 return Ok(t.empty_frame().lazy());
             }
-            let glob = format!("{}/**/*.parquet", table.display());
-            let args = ScanArgsParquet {
-                hive_options: HiveOptions::new_disabled(),
-                schema: Some(t.schema().into()),
-                allow_missing_columns: true,
-                ..Default::default()
-            };
-            LazyFrame::scan_parquet(glob.as_str().into(), args)
-                .map_err(|e| Error::polars(&table, e))
+            let scan = parts::scan(&good, t).map_err(|e| Error::polars(&table, e));
+            scanned.extend(good);
+            scan
         })?;
-        Ok(History { tables })
+        Ok(History {
+            tables,
+            skipped,
+            parts: scanned,
+        })
+    }
+
+    /// The dataset's Parquet parts that could not be read and were left out, with why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// A query over this history failed: the error, naming the parts a full read fails on
+    /// (damage inside a part, past the checks of its ends and footer), if any. Reads every
+    /// part: for the failure path only.
+    pub fn name_failure(&self, e: PolarsError) -> Error {
+        let bad: Vec<Skipped> = self
+            .parts
+            .iter()
+            .filter_map(|p| {
+                parts::read_fully(p).err().map(|message| Skipped {
+                    path: p.clone(),
+                    message,
+                })
+            })
+            .collect();
+        let Some(first) = bad.first() else {
+            return Error::Input {
+                path: "dataset".into(),
+                message: e.to_string(),
+            };
+        };
+        let others: Vec<String> = bad[1..]
+            .iter()
+            .map(|s| s.path.display().to_string())
+            .collect();
+        let more = if others.is_empty() {
+            String::new()
+        } else {
+            format!("; unreadable too: {}", others.join(", "))
+        };
+        Error::Input {
+            path: first.path.clone(),
+            message: format!("{}{more} (the analysis stopped: {e})", first.message),
+        }
     }
 
     /// Reads every file under `dir` as a snapshot, whatever its name: the aggregator's
@@ -74,9 +142,19 @@ impl History {
         let mut rows = Batch::default();
         let mut skipped = Vec::new();
         let mut read = 0;
+        // A snapshot is counted once, as the aggregator stores it once: the first file wins.
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
         for path in walk(dir) {
             match read_snapshot(&path) {
                 Ok(s) => {
+                    let id = s.snapshot.as_ref().map_or("", |x| &x.snapshot_id);
+                    if let Some(first) = seen.get(id) {
+                        let message = format!("the same snapshot ({id}) as {}", first.display());
+                        tracing::warn!(path = %path.display(), "{message}");
+                        skipped.push(Skipped { path, message });
+                        continue;
+                    }
+                    seen.insert(id.to_string(), path);
                     rows.add(&s);
                     read += 1;
                 }
@@ -118,11 +196,17 @@ impl History {
     }
 
     /// Each table reduced to each host's latest snapshot collected at or before `as_of_ms`
-    /// (the snapshot id breaks ties), with hosts sorted by name.
+    /// (the snapshot id breaks ties), with hosts sorted by name. A snapshot a server
+    /// certificate sent about another computer is never a host's state (the
+    /// `security.identity-mismatch` rule reports it).
     pub fn latest(&self, as_of_ms: i64) -> PolarsResult<Frames> {
         let ids = self
             .table(Table::Hosts)
-            .filter(col("collected_at_ms").lt_eq(lit(as_of_ms)))
+            .filter(
+                col("collected_at_ms")
+                    .lt_eq(lit(as_of_ms))
+                    .and(col("identity_mismatch").fill_null(lit(false)).not()),
+            )
             .sort_by_exprs(
                 [col("collected_at_ms"), col("snapshot_id")],
                 SortMultipleOptions::default(),
@@ -149,12 +233,6 @@ impl History {
     }
 }
 
-fn has_parquet(dir: &Path) -> bool {
-    walk(dir)
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "parquet"))
-}
-
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -172,7 +250,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// A file that could not be read as a snapshot: named, and skipped.
+/// A file that could not be read (as a snapshot, or as a Parquet part of the dataset):
+/// named, and skipped.
 #[derive(Debug, Clone)]
 pub struct Skipped {
     /// The file.
@@ -198,20 +277,16 @@ fn read_snapshot(path: &Path) -> Result<StoredSnapshot, String> {
         snapshot: Some(snapshot),
         collector_id: String::new(),
         received_at_ms: 0,
+        ..Default::default()
     };
+    // A protobuf snapshot starts with 0x0a (field 1), which is also JSON whitespace: text that
+    // fails as JSON is tried as protobuf before it is given up.
+    let mut json_error = None;
     if bytes.trim_ascii_start().starts_with(b"{") {
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| format!("not a snapshot: JSON: {e}"))?;
-        let stored = if value.get("snapshot").is_some() {
-            serde_json::from_value::<StoredSnapshot>(value)
-        } else {
-            serde_json::from_value::<Snapshot>(value).map(plain)
+        match read_json(&bytes) {
+            Ok(stored) => return Ok(stored),
+            Err(e) => json_error = Some(e),
         }
-        .map_err(|e| format!("not a snapshot: JSON: {e}"))?;
-        return match &stored.snapshot {
-            Some(s) if plausible(s) => Ok(stored),
-            _ => Err("not a snapshot: JSON without a snapshot_id and collection time".into()),
-        };
     }
     if let Ok(stored) = StoredSnapshot::decode(bytes.as_slice()) {
         if stored.snapshot.as_ref().is_some_and(plausible) {
@@ -220,8 +295,28 @@ fn read_snapshot(path: &Path) -> Result<StoredSnapshot, String> {
     }
     match Snapshot::decode(bytes.as_slice()) {
         Ok(s) if plausible(&s) => Ok(plain(s)),
+        _ if json_error.is_some() => Err(json_error.unwrap_or_default()),
         Ok(_) => Err("not a snapshot: protobuf without a snapshot_id and collection time".into()),
         Err(e) => Err(format!("not a snapshot: {e}")),
+    }
+}
+
+/// A JSON snapshot file: a collector's `Snapshot`, or a `StoredSnapshot`.
+fn read_json(bytes: &[u8]) -> Result<StoredSnapshot, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a snapshot: JSON: {e}"))?;
+    let stored = if value.get("snapshot").is_some() {
+        serde_json::from_value::<StoredSnapshot>(value)
+    } else {
+        serde_json::from_value::<Snapshot>(value).map(|snapshot| StoredSnapshot {
+            snapshot: Some(snapshot),
+            ..Default::default()
+        })
+    }
+    .map_err(|e| format!("not a snapshot: JSON: {e}"))?;
+    match &stored.snapshot {
+        Some(s) if plausible(s) => Ok(stored),
+        _ => Err("not a snapshot: JSON without a snapshot_id and collection time".into()),
     }
 }
 
@@ -251,6 +346,7 @@ mod tests {
             snapshot: Some(snapshot("a-3")),
             collector_id: "EX03".into(),
             received_at_ms: 5,
+            ..Default::default()
         };
         std::fs::write(d.join("x.json"), stored.encode_to_vec()).unwrap();
         std::fs::write(d.join("notes.txt"), "hello").unwrap();
@@ -278,5 +374,36 @@ mod tests {
             .to_string();
         assert!(e.contains("no readable snapshot"), "{e}");
         assert!(e.contains("a.pb"), "{e}");
+    }
+
+    /// A protobuf snapshot whose first field is 123 bytes long begins "\n{": JSON whitespace
+    /// and a brace. It is still read, as protobuf.
+    #[test]
+    fn protobuf_that_looks_like_json_is_read_as_protobuf() {
+        let tmp = tempfile::tempdir().unwrap();
+        let id = "a".repeat(123);
+        let bytes = snapshot(&id).encode_to_vec();
+        assert_eq!(&bytes[..2], b"\n{");
+        std::fs::write(tmp.path().join("x.pb"), bytes).unwrap();
+        let (history, skipped) = History::from_snapshots(tmp.path()).unwrap();
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(history.table(Table::Hosts).collect().unwrap().height(), 1);
+    }
+
+    /// The same snapshot in two files (a copy left beside the store) counts once.
+    #[test]
+    fn a_snapshot_in_two_files_counts_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bytes = snapshot("a-1").encode_to_vec();
+        std::fs::write(tmp.path().join("a.pb"), &bytes).unwrap();
+        std::fs::write(tmp.path().join("b.pb"), &bytes).unwrap();
+        let (history, skipped) = History::from_snapshots(tmp.path()).unwrap();
+        assert_eq!(history.table(Table::Hosts).collect().unwrap().height(), 1);
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].message.contains("a.pb"),
+            "{}",
+            skipped[0].message
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod queries;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod spreadsheet;
 pub mod summary;
 pub mod view;
 

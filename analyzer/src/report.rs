@@ -41,6 +41,20 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
     })
     .collect();
     let _ = writeln!(s, "Findings: {} ({})", a.findings.len(), sev.join(", "));
+    if !a.left_out.is_empty() {
+        let named: Vec<String> = a
+            .left_out
+            .iter()
+            .map(|l| format!("{} ({})", l.host, l.snapshot_id))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Left out: {} snapshot{} with an impossible collection time (before 2000 or ahead of the clock): {}",
+            named.len(),
+            if named.len() == 1 { "" } else { "s" },
+            crate::rules::first_of(&named, 5)
+        );
+    }
     if !sum.plan.is_empty() {
         let _ = writeln!(s, "\nDo first:");
     }
@@ -119,8 +133,10 @@ pub fn write(
     let mut df = frame(&a.findings).map_err(|e| Error::polars(out, e))?;
     let csv = out.join("findings.csv");
     let mut f = std::fs::File::create(&csv).map_err(Error::io(&csv))?;
+    // Host names, titles and evidence come from the servers: no cell may run as a formula.
+    let mut safe = crate::spreadsheet::csv_safe(&df).map_err(|e| Error::polars(&csv, e))?;
     CsvWriter::new(&mut f)
-        .finish(&mut df)
+        .finish(&mut safe)
         .map_err(|e| Error::polars(&csv, e))?;
     let parquet = out.join("findings.parquet");
     let mut f = std::fs::File::create(&parquet).map_err(Error::io(&parquet))?;

@@ -67,6 +67,9 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
     };
     let mut snapshot = Snapshot {
         snapshot_id: "review".into(),
+        // Collected as the review judges it: the analysis leaves out snapshots with no
+        // plausible collection time.
+        collected_at_ms: crate::analyze::end_of_day(as_of),
         host: Some(HostIdentity {
             computer_name: path
                 .file_name()

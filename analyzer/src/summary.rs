@@ -69,6 +69,9 @@ pub struct Summary {
     pub catalog_as_of: String,
     /// Servers judged.
     pub servers: usize,
+    /// Snapshots left out of the analysis: their collection time cannot be true (before
+    /// 2000, or more than a day after the analysis time).
+    pub snapshots_left_out: usize,
     /// Servers per build ("Exchange 2019 CU15 Aug26SU").
     pub servers_by_build: BTreeMap<String, usize>,
     /// Findings per severity.
@@ -97,6 +100,7 @@ pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
         as_of: a.as_of.to_string(),
         catalog_as_of: a.catalog_as_of.to_string(),
         servers: a.hosts.len(),
+        snapshots_left_out: a.left_out.len(),
         servers_by_build,
         findings_by_severity,
         findings_by_id,

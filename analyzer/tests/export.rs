@@ -40,6 +40,7 @@ fn duckdb_reads_every_exported_table_with_the_same_counts() {
             snapshot: Some(s),
             collector_id: "test".into(),
             received_at_ms: 1,
+            ..Default::default()
         })
         .collect();
     ds.write_batch(&stored).unwrap();

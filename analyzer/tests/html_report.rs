@@ -56,6 +56,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
             snapshot: Some(s),
             collector_id: "test".into(),
             received_at_ms: 1,
+            ..Default::default()
         });
     }
     let history = History::from_batch(&tables).unwrap();

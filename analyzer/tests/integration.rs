@@ -1,11 +1,14 @@
 //! The analyzer's integration tests, one binary: rules on their cases, the CLI, exports read
 //! back by DuckDB, the simulated fleet's ground truth, the history rules, the HTML report in
-//! Chromium, and the CSS-Exchange setup logs.
+//! Chromium, the identity model, the CSS-Exchange setup logs, and the hardening cases (impossible times, CSV
+//! injection, unreadable Parquet parts).
 mod cases;
 mod cli;
 mod export;
 mod ground_truth;
+mod hardening;
 mod history;
 mod html_report;
+mod identity;
 mod rules;
 mod setup_logs;

@@ -51,6 +51,14 @@ pub struct CollectArgs {
     /// Connection attempts before giving up on the aggregator.
     #[arg(long, default_value_t = 5)]
     pub attempts: u32,
+    /// Seconds one attempt (connecting, sending, waiting for the acks) may take before it is
+    /// abandoned and retried: a stopped aggregator is a timeout, not a silent wait.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_secs: u64,
+    /// Write the snapshot even when nothing at all was found under the root (by default that
+    /// is an error: a wrong --root would otherwise give an empty snapshot).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// TOML file with host labels (dag, role-group, owner, [extra]).
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -101,6 +109,20 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
         events_since_ms: args.events_since.unwrap_or(0),
     };
     let snapshot = crate::collect_with(&dir, labels, &options)?;
+    if !args.allow_empty && crate::collect::found_nothing(&snapshot) {
+        anyhow::bail!(
+            "nothing was found under the root {}: no artifact of any reader (looked for {}); \
+             is --root the copy of a server's system drive (or its drive-letter folders)? \
+             --allow-empty writes the empty snapshot anyway",
+            args.root.display(),
+            snapshot
+                .artifacts
+                .iter()
+                .map(|a| a.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let host = snapshot
         .host
         .as_ref()
@@ -127,11 +149,12 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let acks = rt.block_on(crate::client::upload_with_retry(
+            let acks = rt.block_on(crate::client::upload_with_retry_timeout(
                 url,
                 &tls,
                 vec![snapshot],
                 args.attempts,
+                std::time::Duration::from_secs(args.timeout_secs),
             ))?;
             let status = acks.first().map(|a| a.status).unwrap_or_default();
             tracing::info!(host, errors, snapshot = %id, status, "snapshot acknowledged");

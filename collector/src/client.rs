@@ -15,6 +15,13 @@ use crate::error::Error;
 
 /// Largest message the client sends or accepts; matches the aggregator's default.
 pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
+/// How long one attempt (connect, send, every ack) may take by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on an open connection, idle or not, so that a peer that stopped answering is
+/// noticed...
+pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...when a ping is not answered within this.
+pub const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The collector's side of mutual TLS, PEM-encoded.
 #[derive(Debug, Clone)]
@@ -53,6 +60,22 @@ pub enum UploadError {
     /// The connection failed or the aggregator ended the stream.
     #[error("{0}")]
     Transport(String),
+    /// The aggregator did not answer in time (stopped, or too slow): retried like a broken
+    /// connection.
+    #[error("{0}")]
+    Timeout(String),
+    /// A snapshot is larger than a message may be: not sent (sending it again cannot help).
+    #[error("snapshot {id} is {bytes} bytes, more than the {MAX_MESSAGE_BYTES} bytes an upload may carry; not sent")]
+    TooLarge {
+        /// Snapshot id.
+        id: String,
+        /// Its encoded size.
+        bytes: usize,
+    },
+    /// The aggregator refused the upload with a status that a retry cannot change (invalid,
+    /// too large, not permitted for this certificate): not retried.
+    #[error("the aggregator refused the upload: {0}")]
+    Refused(String),
     /// The aggregator refused a snapshot.
     #[error("snapshot {id} rejected: {message}")]
     Rejected {
@@ -63,19 +86,49 @@ pub enum UploadError {
     },
 }
 
-/// Opens a channel to `url` (`https://host:port`).
+/// Opens a channel to `url` (`https://host:port`) for a long-lived stream: connecting must end
+/// within [`DEFAULT_TIMEOUT`], and keep-alive pings notice a peer that stops answering, but
+/// requests have no deadline of their own ([`connect_with`] sets one).
 pub async fn connect(url: &str, tls: &ClientTls) -> Result<IngestClient<Channel>, UploadError> {
+    connect_with(url, tls, DEFAULT_TIMEOUT, None).await
+}
+
+/// Opens a channel to `url`: connecting (TCP and TLS) must end within `connect_timeout`;
+/// requests have `request_timeout` as their deadline, if any; HTTP/2 keep-alive pings (idle or
+/// not) and TCP keep-alive notice an aggregator that stopped answering.
+pub async fn connect_with(
+    url: &str,
+    tls: &ClientTls,
+    connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+) -> Result<IngestClient<Channel>, UploadError> {
     let tls_config = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&tls.ca))
         .identity(Identity::from_pem(&tls.cert, &tls.key));
-    let channel = Endpoint::from_shared(url.to_string())
+    let endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| UploadError::Config(format!("{url}: {e}")))?
         .tls_config(tls_config)
         .map_err(|e| UploadError::Config(format!("{url}: {e}")))?
-        .connect_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| UploadError::Transport(format!("{url}: {}", chain(&e))))?;
+        .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+        .keep_alive_while_idle(true)
+        .tcp_keepalive(Some(Duration::from_secs(30)));
+    let endpoint = match request_timeout {
+        Some(t) => endpoint.timeout(t),
+        None => endpoint,
+    };
+    let channel = match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
+        Ok(connected) => {
+            connected.map_err(|e| UploadError::Transport(format!("{url}: {}", chain(&e))))?
+        }
+        Err(_) => {
+            return Err(UploadError::Timeout(format!(
+                "{url}: no TLS connection within {} s (is the aggregator stopped or \
+                 overloaded?)",
+                connect_timeout.as_secs_f64()
+            )))
+        }
+    };
     Ok(IngestClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
@@ -102,6 +155,7 @@ pub async fn upload_each(
     mut on_ack: impl FnMut(&UploadAck),
 ) -> Result<(), UploadError> {
     let expected = snapshots.len();
+    check_sizes(&snapshots)?;
     let requests = tokio_stream::iter(
         snapshots
             .into_iter()
@@ -110,17 +164,13 @@ pub async fn upload_each(
     let mut acks = client
         .upload(requests)
         .await
-        .map_err(|s| UploadError::Transport(format!("{}: {}", s.code(), s.message())))?
+        .map_err(from_status)?
         .into_inner();
     let mut seen = 0;
     while seen < expected {
-        let ack = acks
-            .message()
-            .await
-            .map_err(|s| UploadError::Transport(format!("{}: {}", s.code(), s.message())))?
-            .ok_or_else(|| {
-                UploadError::Transport(format!("stream ended after {seen} of {expected} acks"))
-            })?;
+        let ack = acks.message().await.map_err(from_status)?.ok_or_else(|| {
+            UploadError::Transport(format!("stream ended after {seen} of {expected} acks"))
+        })?;
         seen += 1;
         on_ack(&ack);
         if ack.status == AckStatus::Rejected as i32 {
@@ -133,24 +183,78 @@ pub async fn upload_each(
     Ok(())
 }
 
+/// A gRPC status as an upload error: the codes a retry cannot change are refusals, the rest
+/// (unavailable, a broken stream, ...) are transport errors, retried.
+fn from_status(s: tonic::Status) -> UploadError {
+    use tonic::Code::*;
+    let text = format!("{:?}: {}", s.code(), s.message());
+    match s.code() {
+        InvalidArgument | PermissionDenied | ResourceExhausted | FailedPrecondition
+        | OutOfRange | Unauthenticated => UploadError::Refused(text),
+        _ => UploadError::Transport(text),
+    }
+}
+
+/// Refuses a snapshot too large for one message before anything is sent.
+fn check_sizes(snapshots: &[Snapshot]) -> Result<(), UploadError> {
+    for s in snapshots {
+        let bytes = prost::Message::encoded_len(s);
+        if bytes > MAX_MESSAGE_BYTES {
+            return Err(UploadError::TooLarge {
+                id: s.snapshot_id.clone(),
+                bytes,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Uploads with retries: a broken connection is retried (`attempts` times, doubling the
-/// pause from one second), since re-sending is harmless.
+/// pause from one second), since re-sending is harmless. Each attempt has the default
+/// deadline ([`upload_with_retry_timeout`]).
 pub async fn upload_with_retry(
     url: &str,
     tls: &ClientTls,
     snapshots: Vec<Snapshot>,
     attempts: u32,
 ) -> Result<Vec<UploadAck>, UploadError> {
+    upload_with_retry_timeout(url, tls, snapshots, attempts, DEFAULT_TIMEOUT).await
+}
+
+/// [`upload_with_retry`] where each attempt (connecting, sending, receiving every ack) must
+/// end within `timeout`: an aggregator that accepts and never answers is a timeout, retried,
+/// and after the last attempt an error.
+pub async fn upload_with_retry_timeout(
+    url: &str,
+    tls: &ClientTls,
+    snapshots: Vec<Snapshot>,
+    attempts: u32,
+    timeout: Duration,
+) -> Result<Vec<UploadAck>, UploadError> {
+    check_sizes(&snapshots)?;
     let mut pause = Duration::from_secs(1);
     let mut last = None;
     for attempt in 1..=attempts.max(1) {
-        let result = match connect(url, tls).await {
-            Ok(mut c) => upload(&mut c, snapshots.clone()).await,
-            Err(e) => Err(e),
+        let once = async {
+            let mut c = connect_with(url, tls, timeout, Some(timeout)).await?;
+            upload(&mut c, snapshots.clone()).await
+        };
+        let result = match tokio::time::timeout(timeout, once).await {
+            Ok(r) => r,
+            Err(_) => Err(UploadError::Timeout(format!(
+                "{url}: no acknowledgement within {} s (--timeout-secs); is the aggregator \
+                 stopped or overloaded?",
+                timeout.as_secs_f64()
+            ))),
         };
         match result {
             Ok(acks) => return Ok(acks),
-            Err(e @ (UploadError::Rejected { .. } | UploadError::Config(_))) => return Err(e),
+            Err(
+                e @ (UploadError::Rejected { .. }
+                | UploadError::Refused(_)
+                | UploadError::Config(_)
+                | UploadError::TooLarge { .. }),
+            ) => return Err(e),
             Err(e) => {
                 tracing::warn!(attempt, "upload failed: {e}");
                 last = Some(e);
@@ -161,7 +265,17 @@ pub async fn upload_with_retry(
             }
         }
     }
-    Err(last.unwrap_or_else(|| UploadError::Transport("no attempt made".into())))
+    let last = last.unwrap_or_else(|| UploadError::Transport("no attempt made".into()));
+    let tries = attempts.max(1);
+    Err(match last {
+        UploadError::Timeout(m) => {
+            UploadError::Timeout(format!("{m} (gave up after {tries} attempts)"))
+        }
+        UploadError::Transport(m) => {
+            UploadError::Transport(format!("{m} (gave up after {tries} attempts)"))
+        }
+        other => other,
+    })
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -173,4 +287,35 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_snapshot_too_large_to_send_is_refused_before_connecting() {
+        let mut s = Snapshot {
+            snapshot_id: "big".into(),
+            ..Default::default()
+        };
+        s.errors.push(exfleet_proto::v1::CollectionError {
+            message: "x".repeat(MAX_MESSAGE_BYTES + 1),
+            ..Default::default()
+        });
+        let tls = ClientTls {
+            ca: String::new(),
+            cert: String::new(),
+            key: String::new(),
+        };
+        // Nothing listens there: the size is judged before any connection.
+        let e = upload_with_retry_timeout("https://127.0.0.1:9", &tls, vec![s], 3, DEFAULT_TIMEOUT)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UploadError::TooLarge { .. }), "{e}");
+        assert!(
+            e.to_string().contains("more than the 33554432 bytes"),
+            "{e}"
+        );
+    }
 }

@@ -18,6 +18,18 @@ pub struct Options {
     pub events_since_ms: i64,
 }
 
+/// Whether a collection found nothing at all: every artifact a reader looked for is absent (a
+/// wrong root, an empty folder) and nothing went wrong. Refused and unreadable artifacts count
+/// as found.
+pub fn found_nothing(snapshot: &Snapshot) -> bool {
+    use exfleet_proto::v1::artifact_status::State;
+    snapshot.errors.is_empty()
+        && snapshot
+            .artifacts
+            .iter()
+            .all(|a| a.state == State::Absent as i32)
+}
+
 /// Reads every artifact of the triage copy at `dir` into a new snapshot.
 pub fn collect(dir: &TriageDir, labels: HostLabels) -> Result<Snapshot, Error> {
     collect_with(dir, labels, &Options::default())

@@ -8,7 +8,8 @@ use exfleet_proto::v1::{
 };
 
 use crate::provenance;
-use crate::text::LineIssue;
+use crate::text::{CappedText, LineIssue};
+use crate::triage::Refusal;
 
 /// Unreadable lines recorded per log before the rest are only counted, so that a damaged
 /// multi-megabyte log does not flood the snapshot.
@@ -91,6 +92,93 @@ impl Sink {
                 ),
             );
         }
+    }
+
+    /// Records a path of the copy that was not read (outside the root, not a regular file, too
+    /// large, unreadable) as a collection error of its kind. With `artifact`, the artifact is
+    /// recorded as unreadable; without, an artifact the reader recorded as absent at that path
+    /// (it was refused while it was looked for) becomes unreadable.
+    pub fn refused(&mut self, reader: &str, refusal: &Refusal, artifact: bool) {
+        if artifact {
+            self.artifact(reader, &refusal.path, State::Unreadable);
+        } else {
+            for a in self.snapshot.artifacts.iter_mut() {
+                if a.reader == reader && a.path == refusal.path && a.state == State::Absent as i32 {
+                    a.state = State::Unreadable as i32;
+                }
+            }
+        }
+        self.error(
+            reader,
+            refusal.kind,
+            &refusal.path,
+            None,
+            refusal.message.clone(),
+        );
+    }
+
+    /// Records what the caps cut from a text file read as a stream: each line cut (the first
+    /// [`MAX_LINE_ERRORS`] with their line, the rest counted), and the file's end when it was
+    /// not read to the end.
+    pub fn text_cuts(&mut self, reader: &str, path: &str, text: &CappedText, max_line: usize) {
+        for cut in text.cut_lines.iter().take(MAX_LINE_ERRORS) {
+            let loc = provenance::line(reader, path, cut.line);
+            self.error(
+                reader,
+                "line_truncated",
+                path,
+                Some(loc),
+                format!(
+                    "{path}: line {}: {} bytes long; its first {max_line} bytes are kept",
+                    cut.line, cut.bytes
+                ),
+            );
+        }
+        if text.cut_lines.len() > MAX_LINE_ERRORS {
+            self.error(
+                reader,
+                "line_truncated",
+                path,
+                None,
+                format!(
+                    "{path}: {} more lines longer than {max_line} bytes were cut",
+                    text.cut_lines.len() - MAX_LINE_ERRORS
+                ),
+            );
+        }
+        if let Some(at) = text.cut_at {
+            self.error(
+                reader,
+                "artifact_truncated",
+                path,
+                Some(provenance::offset(reader, path, at)),
+                format!(
+                    "{path}: larger than {at} bytes; read up to offset {at}, the rest is not read"
+                ),
+            );
+        }
+    }
+
+    /// Records the lines a log's parser did not keep because what is kept of one log is capped
+    /// ([`MAX_KEPT_BYTES`](crate::text::MAX_KEPT_BYTES), [`MAX_RUNS`](crate::text::MAX_RUNS)).
+    pub fn over_budget(&mut self, reader: &str, path: &str, over: &crate::text::OverBudget) {
+        if over.lines == 0 {
+            return;
+        }
+        self.error(
+            reader,
+            "kept_truncated",
+            path,
+            Some(provenance::line(reader, path, over.first_line)),
+            format!(
+                "{path}: line {}: from here, {} lines are not kept: what is kept of one log is \
+                 capped ({} MiB of lines, {} runs)",
+                over.first_line,
+                over.lines,
+                crate::text::MAX_KEPT_BYTES >> 20,
+                crate::text::MAX_RUNS
+            ),
+        );
     }
 
     /// Records the state of an artifact a reader looked for.

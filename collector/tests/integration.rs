@@ -1,5 +1,7 @@
 //! The collector's integration tests, one binary: compliance of the snapshot writer, the
-//! event log reader against evtxexport, and the readers on real fixtures.
+//! event log reader against evtxexport, the readers on real fixtures, and the hardening
+//! cases (confinement, caps, timeouts).
 mod compliance;
 mod evtx;
 mod fixtures;
+mod hardening;

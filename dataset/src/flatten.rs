@@ -2,6 +2,7 @@
 
 use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
 use exfleet_proto::v1::provenance::Locator;
+use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{
     service_control_run, setup_run, Provenance, ServiceControlRun, SetupRun, Snapshot,
     StoredSnapshot,
@@ -87,6 +88,8 @@ impl Batch {
             exchange_files_provenance: provenance(&files.provenance),
             code_page_provenance: reg_value("ACP"),
             events_since_ms: s.events_since_ms,
+            collector_kind: stored.identity_kind(),
+            identity_mismatch: identity_mismatch(stored, &key.host),
         });
         for f in &files.config_files {
             self.config_files.push(ConfigFileRow {
@@ -95,7 +98,7 @@ impl Batch {
                 kind: ConfigFileKind::parse(&f.kind),
                 exists: f.exists,
                 xml_error: f.xml_error.clone(),
-                unexpanded_lines: f.unexpanded_lines.iter().collect(),
+                unexpanded_lines: List(f.unexpanded_lines.iter().map(|&l| l.into()).collect()),
                 provenance: provenance(&f.provenance),
                 sha256: f.sha256.clone(),
             });
@@ -223,8 +226,11 @@ impl Batch {
                     site_id: site.id.into(),
                     protocol: b.protocol.clone(),
                     endpoint: b.binding_information.clone(),
+                    cert_thumbprint: String::new(),
+                    cert_store: String::new(),
+                    cert_in_store: false,
+                    cert_not_after_ms: 0,
                     provenance: provenance(&b.provenance),
-                    ..Default::default()
                 });
             }
         }
@@ -236,6 +242,8 @@ impl Batch {
             self.bindings.push(BindingRow {
                 key: key.clone(),
                 kind: BindingKind::HttpSys,
+                site: String::new(),
+                site_id: 0,
                 protocol: "https".into(),
                 endpoint: b.endpoint.clone(),
                 cert_thumbprint: b.cert_thumbprint.clone(),
@@ -243,7 +251,6 @@ impl Batch {
                 cert_in_store: cert.is_some(),
                 cert_not_after_ms: cert.map_or(0, |c| c.not_after_ms),
                 provenance: provenance(&b.provenance),
-                ..Default::default()
             });
         }
     }
@@ -385,6 +392,13 @@ impl Batch {
     }
 }
 
+/// Whether a server identity sent a snapshot of another computer (names compared without
+/// regard to case, as Windows does).
+fn identity_mismatch(stored: &StoredSnapshot, host: &str) -> bool {
+    stored.identity_kind() == IdentityKind::Server
+        && !stored.collector_id.eq_ignore_ascii_case(host)
+}
+
 /// Provenance as one string an administrator can follow by hand: `path:line`,
 /// `path@0x1f00`, `path#HKLM\...\Key\Value` or `path#record 42`.
 pub fn provenance(p: &Option<Provenance>) -> String {
@@ -486,6 +500,7 @@ mod tests {
             snapshot: Some(s),
             collector_id: "EX01".into(),
             received_at_ms: 7,
+            ..Default::default()
         }
     }
 
@@ -541,5 +556,54 @@ mod tests {
         for &t in Table::ALL {
             assert_eq!(Table::from_name(t.name()), Some(t));
         }
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use exfleet_proto::v1::stored_snapshot::IdentityKind;
+    use exfleet_proto::v1::{HostIdentity, Snapshot, StoredSnapshot};
+
+    use crate::Batch;
+
+    fn stored(cn: &str, host: &str, kind: IdentityKind) -> StoredSnapshot {
+        StoredSnapshot {
+            snapshot: Some(Snapshot {
+                snapshot_id: format!("{cn}-{host}"),
+                host: Some(HostIdentity {
+                    computer_name: host.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            collector_id: cn.into(),
+            identity_kind: kind as i32,
+            ..Default::default()
+        }
+    }
+
+    /// A server certificate speaks for its own computer only; triage and unreceived snapshots
+    /// are not judged here.
+    #[test]
+    fn a_server_identity_naming_another_computer_is_a_mismatch() {
+        let mut b = Batch::default();
+        b.add(&stored("EX01", "ex01", IdentityKind::Server));
+        b.add(&stored("EX01", "EXPAR01", IdentityKind::Server));
+        b.add(&stored("TRIAGE1", "EXPAR01", IdentityKind::Triage));
+        b.add(&stored("", "EXPAR01", IdentityKind::Unspecified));
+        let got: Vec<(IdentityKind, bool)> = b
+            .hosts
+            .iter()
+            .map(|h| (h.collector_kind, h.identity_mismatch))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (IdentityKind::Server, false),
+                (IdentityKind::Server, true),
+                (IdentityKind::Triage, false),
+                (IdentityKind::Unspecified, false),
+            ]
+        );
     }
 }

@@ -225,11 +225,6 @@ macro_rules! tables {
                 match table { $(Table::$Variant => &self.$table,)* }
             }
 
-            /// The value of `table`, mutable.
-            pub fn get_mut(&mut self, table: Table) -> &mut T {
-                match table { $(Table::$Variant => &mut self.$table,)* }
-            }
-
             /// Every table with its value.
             pub fn iter(&self) -> impl Iterator<Item = (Table, &T)> {
                 Table::ALL.iter().map(move |&t| (t, self.get(t)))
@@ -256,11 +251,6 @@ macro_rules! tables {
             /// The rows of one frame per table.
             pub fn from_frames(frames: &TableSet<polars::prelude::DataFrame>) -> polars::prelude::PolarsResult<Batch> {
                 Ok(Batch { $($table: <$Row as $crate::schema::Row>::read(&frames.$table)?,)* })
-            }
-
-            /// Rows of `table`.
-            pub fn rows(&self, table: Table) -> usize {
-                match table { $(Table::$Variant => self.$table.len(),)* }
             }
         }
     };

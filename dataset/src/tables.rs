@@ -4,6 +4,7 @@
 //! their table.
 
 use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{service_control_run, setup_run};
 
 use crate::schema::tables;
@@ -80,6 +81,12 @@ tables! {
         code_page_provenance: String,
         /// start of the window the snapshot's events cover, UTC ms (0 = the whole logs)
         events_since_ms: i64,
+        /// what the collector's certificate may speak for: `server` (itself only), `triage` (the
+        /// hosts the aggregator allows it), empty for snapshots not received over the wire
+        collector_kind: IdentityKind,
+        /// a server certificate sent a snapshot naming another computer: kept as evidence, never
+        /// taken as that host's state
+        identity_mismatch: bool,
     }
 
     /// One row per build fact: ExSetup.exe, Msi*, OwaVersion, role ConfiguredVersion.
@@ -443,7 +450,7 @@ tables! {
         /// why it is not well-formed XML, with the line; empty when it is
         xml_error: String,
         /// lines holding a literal `%ExchangeInstallDir%`, comma-separated
-        unexpanded_lines: List,
+        unexpanded_lines: List<i64>,
         /// the file (or where it should be)
         provenance: String,
         /// SHA-256 of the file's bytes, lower-case hex (empty when absent or unreadable)

@@ -5,7 +5,7 @@
 use std::ops::Deref;
 
 use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
-use exfleet_proto::v1::{service_control_run, setup_run};
+use exfleet_proto::v1::{service_control_run, setup_run, stored_snapshot};
 use polars::prelude::*;
 
 /// A column's value type.
@@ -144,6 +144,26 @@ impl Text for service_control_run::Outcome {
     }
 }
 
+impl Text for stored_snapshot::IdentityKind {
+    fn to_text(&self) -> String {
+        use stored_snapshot::IdentityKind::*;
+        match self {
+            Server => "server",
+            Triage => "triage",
+            Unspecified => "",
+        }
+        .into()
+    }
+    fn from_text(s: &str) -> Self {
+        use stored_snapshot::IdentityKind::*;
+        match s {
+            "server" => Server,
+            "triage" => Triage,
+            _ => Unspecified,
+        }
+    }
+}
+
 /// Where a binding comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BindingKind {
@@ -177,13 +197,20 @@ impl Text for BindingKind {
     }
 }
 
-/// A list stored comma-separated (its items hold no comma).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct List(pub Vec<String>);
+/// A list stored comma-separated (its items hold no comma): strings, or numbers such as line
+/// numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List<T = String>(pub Vec<T>);
 
-impl Deref for List {
-    type Target = Vec<String>;
-    fn deref(&self) -> &Vec<String> {
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+impl<T> Deref for List<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
         &self.0
     }
 }
@@ -194,12 +221,22 @@ impl<S: ToString> FromIterator<S> for List {
     }
 }
 
-impl Text for List {
+impl<T: Clone + std::fmt::Display + std::str::FromStr> Text for List<T> {
     fn to_text(&self) -> String {
-        self.0.join(",")
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     }
+    /// Items that do not parse as `T` are left out (the collector writes only valid ones).
     fn from_text(s: &str) -> Self {
-        s.split(',').filter(|x| !x.is_empty()).collect()
+        List(
+            s.split(',')
+                .filter(|x| !x.is_empty())
+                .filter_map(|x| x.parse().ok())
+                .collect(),
+        )
     }
 }
 

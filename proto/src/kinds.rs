@@ -1,36 +1,38 @@
 //! The values of the contract's string-typed `kind` fields, written once: the collector
 //! writes them with [`as_str`](SetupLineKind::as_str), the dataset and the analyzer parse them
 //! with [`parse`](SetupLineKind::parse). A value this build does not know (written by a newer
-//! collector) parses as `Other`.
+//! collector) parses as `Other` and keeps its text, so nothing is lost on the way through.
 
 macro_rules! kinds {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum $name {
             $($(#[$vdoc])* $variant,)*
-            /// Empty, or a value this build does not know.
-            #[default]
-            Other,
+            /// Empty, or a value this build does not know, as written.
+            Other(String),
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::Other(String::new())
+            }
         }
 
         impl $name {
-            /// Every known value.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            /// The value as the contract writes it (`Other` is empty).
-            pub fn as_str(self) -> &'static str {
+            /// The value as the contract writes it.
+            pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $text,)*
-                    $name::Other => "",
+                    $name::Other(s) => s,
                 }
             }
 
-            /// Parses a written value; unknown ones are `Other`.
+            /// Parses a written value; unknown ones are `Other`, with their text.
             pub fn parse(s: &str) -> $name {
                 match s {
                     $($text => $name::$variant,)*
-                    _ => $name::Other,
+                    _ => $name::Other(s.to_string()),
                 }
             }
         }

@@ -368,6 +368,7 @@ fn snapshot(cfg: &HistoryConfig, h: &HistoryHost, i: usize, day: usize) -> Store
         snapshot: Some(s),
         collector_id: h.name.to_lowercase(),
         received_at_ms: at + 2_000,
+        ..Default::default()
     }
 }
 

@@ -2,11 +2,19 @@
 //! the dataset as one batch, so an acked snapshot is visible to the analyzer within one
 //! interval (plus the time to write it). At start, stored snapshots that no committed batch
 //! holds are queued first.
+//!
+//! A failure never ends the loop: it is logged when it happens (the path and the OS reason),
+//! the snapshots stay queued and are written again at the next interval. While the dataset
+//! cannot advance, the gRPC health service reports [`DATASET_SERVICE`] as NOT_SERVING and
+//! every interval logs how far behind it is; it is SERVING again once it has caught up.
+//! Snapshots stay acked and durable in the store meanwhile: the dataset is derived from it.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
 
 use super::writer::Dataset;
 use crate::error::Error;
@@ -15,19 +23,29 @@ use crate::store::Store;
 /// Largest batch written at once, so that a long backlog is written in bounded pieces.
 const MAX_BATCH: usize = 5_000;
 
-/// Runs until `ids` closes (the server stopped), then flushes what is left.
+/// The name under which gRPC health reports whether the dataset keeps up with the store.
+pub const DATASET_SERVICE: &str = "exfleet.v1.Dataset";
+
+/// Runs until `ids` closes (the server stopped), then flushes what is left. Returns an error
+/// only when that last flush fails (the next start writes what is missing).
 pub async fn run(
     store: Store,
     dataset: Dataset,
     already: HashSet<String>,
     mut ids: mpsc::UnboundedReceiver<String>,
     interval: Duration,
+    health: Option<HealthReporter>,
 ) -> Result<(), Error> {
     let mut pending: Vec<String> = store
         .ids()
         .into_iter()
         .filter(|id| !already.contains(id))
         .collect();
+    let mut state = State {
+        health,
+        stuck_since: None,
+    };
+    state.report(ServingStatus::Serving).await;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -36,33 +54,199 @@ pub async fn run(
                 Some(id) => pending.push(id),
                 None => break,
             },
-            _ = tick.tick() => flush(&store, &dataset, &mut pending).await?,
+            _ = tick.tick() => {
+                let result = flush(&store, &dataset, &mut pending).await;
+                state.after(result, pending.len()).await;
+            }
         }
     }
     while let Ok(id) = ids.try_recv() {
         pending.push(id);
     }
-    flush(&store, &dataset, &mut pending).await
+    let result = flush(&store, &dataset, &mut pending).await;
+    if let Err(e) = &result {
+        tracing::error!(
+            behind = pending.len(),
+            "the dataset could not be brought up to date before stopping ({e}); the next start \
+             writes the missing snapshots from the store"
+        );
+    }
+    result
 }
 
+struct State {
+    health: Option<HealthReporter>,
+    /// When the dataset stopped advancing.
+    stuck_since: Option<Instant>,
+}
+
+impl State {
+    async fn report(&self, status: ServingStatus) {
+        if let Some(h) = &self.health {
+            h.set_service_status(DATASET_SERVICE, status).await;
+        }
+    }
+
+    async fn after(&mut self, result: Result<(), Error>, behind: usize) {
+        match result {
+            Ok(()) => {
+                if let Some(since) = self.stuck_since.take() {
+                    tracing::info!(
+                        stuck_secs = since.elapsed().as_secs(),
+                        "the dataset caught up with the store"
+                    );
+                    self.report(ServingStatus::Serving).await;
+                }
+            }
+            Err(e) => {
+                let since = *self.stuck_since.get_or_insert_with(Instant::now);
+                tracing::error!(
+                    behind,
+                    stuck_secs = since.elapsed().as_secs(),
+                    "the dataset cannot advance: {e}; acked snapshots are safe in the store, \
+                     retrying every interval (health: {DATASET_SERVICE} NOT_SERVING)"
+                );
+                self.report(ServingStatus::NotServing).await;
+            }
+        }
+    }
+}
+
+/// Writes `pending` in batches. A batch that fails goes back to the front of `pending`.
 async fn flush(store: &Store, dataset: &Dataset, pending: &mut Vec<String>) -> Result<(), Error> {
     while !pending.is_empty() {
         let take = pending.len().min(MAX_BATCH);
-        let batch: Vec<String> = pending.drain(..take).collect();
+        let batch: Vec<String> = pending[..take].to_vec();
         let (s, d) = (store.clone(), dataset.clone());
-        let info = tokio::task::spawn_blocking(move || {
-            let snapshots = batch
-                .iter()
-                .map(|id| s.get(id))
-                .collect::<Result<Vec<_>, _>>()?;
+        let written = tokio::task::spawn_blocking(move || {
+            let mut snapshots = Vec::with_capacity(batch.len());
+            for id in &batch {
+                match s.get(id) {
+                    Ok(x) => snapshots.push(x),
+                    // Undecodable: writing it again cannot help. Named, and left out.
+                    Err(e @ Error::Corrupt { .. }) => {
+                        tracing::error!(
+                            "a stored snapshot cannot be read, left out of the dataset: {e}"
+                        )
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             d.write_batch(&snapshots)
         })
         .await
         .map_err(|e| Error::Io {
             path: dataset.root().to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        })??;
+            reason: std::io::Error::other(e.to_string()),
+        })
+        .and_then(|r| r);
+        let info = written?;
+        pending.drain(..take);
         tracing::info!(batch = %info.batch, snapshots = info.snapshots, files = info.files, "dataset flushed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exfleet_proto::v1::{Snapshot, StoredSnapshot};
+
+    fn stored(id: &str) -> StoredSnapshot {
+        StoredSnapshot {
+            snapshot: Some(Snapshot {
+                snapshot_id: id.into(),
+                collected_at_ms: 1_795_000_000_000,
+                ..Default::default()
+            }),
+            collector_id: "c".into(),
+            received_at_ms: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The probe's case: a stray `<id>.pb.bak` beside a stored snapshot stopped the writer.
+    #[tokio::test]
+    async fn a_stray_file_in_the_store_does_not_stop_the_dataset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        store.put(id, &stored(id)).unwrap();
+        let file = store.path_of(id);
+        std::fs::copy(&file, file.with_extension("pb.bak")).unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (dataset, already) = Dataset::open(&tmp.path().join("dataset")).unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            store.clone(),
+            dataset,
+            already,
+            rx,
+            Duration::from_millis(50),
+            None,
+        ));
+        let id2 = "0123abcd-0000-4000-8000-000000000002";
+        store.put(id2, &stored(id2)).unwrap();
+        tx.send(id2.to_string()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!task.is_finished(), "the writer must keep running");
+        drop(tx);
+        task.await.unwrap().unwrap();
+        let (_, ids) = Dataset::open(&tmp.path().join("dataset")).unwrap();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.contains(id) && ids.contains(id2));
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A write error is logged when it happens, with the path and the OS reason, again at
+    /// every interval while it lasts, and the writer keeps running.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_write_error_is_logged_with_path_and_reason_at_every_interval() {
+        let logs = Captured::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (dataset, already) = Dataset::open(&tmp.path().join("dataset")).unwrap();
+        let staging = tmp.path().join("dataset/_tmp");
+        std::fs::remove_dir_all(&staging).unwrap();
+        std::fs::write(&staging, b"in the way").unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            store.clone(),
+            dataset,
+            already,
+            rx,
+            Duration::from_millis(50),
+            None,
+        ));
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        store.put(id, &stored(id)).unwrap();
+        tx.send(id.to_string()).unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!task.is_finished(), "the writer must keep running");
+        drop(tx);
+        assert!(task.await.unwrap().is_err(), "the last flush failed too");
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let stuck = text.matches("the dataset cannot advance").count();
+        assert!(stuck >= 3, "logged {stuck} times:\n{text}");
+        assert!(text.contains(&staging.display().to_string()), "{text}");
+        assert!(text.contains("File exists"), "the OS reason: {text}");
+    }
 }

@@ -94,8 +94,28 @@ impl Dataset {
         &self.root
     }
 
-    /// Writes one batch and commits it. Blocking.
+    /// Writes one batch and commits it. Blocking. On failure nothing of the batch is left
+    /// in the dataset (its parts are removed again), so that writing the same snapshots later
+    /// cannot give readers their rows twice.
     pub fn write_batch(&self, snapshots: &[StoredSnapshot]) -> Result<BatchInfo, Error> {
+        let mut written = Vec::new();
+        let result = self.try_write_batch(snapshots, &mut written);
+        if result.is_err() {
+            for f in &written {
+                let _ = fs::remove_file(f);
+            }
+        }
+        result
+    }
+
+    fn try_write_batch(
+        &self,
+        snapshots: &[StoredSnapshot],
+        written: &mut Vec<PathBuf>,
+    ) -> Result<BatchInfo, Error> {
+        // Made again if it was removed while serving.
+        let tmp_dir = self.root.join("_tmp");
+        fs::create_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
         // Time, process and a per-process sequence: two batches of one millisecond (a bulk
         // load) must not share a name, or the second would replace the first's parts.
         let batch = format!(
@@ -122,6 +142,7 @@ impl Dataset {
                     .root
                     .join("_tmp")
                     .join(format!("{table}-{date}-{batch}.parquet"));
+                written.push(tmp.clone());
                 let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
                 ParquetWriter::new(&mut f)
                     .with_compression(ParquetCompression::Zstd(None))
@@ -137,6 +158,7 @@ impl Dataset {
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
             let dest = dir.join(name);
             fs::rename(tmp, &dest).map_err(Error::io(&dest))?;
+            written.push(dest);
             dirs.insert(dir.clone());
         }
         for d in &dirs {
@@ -149,6 +171,7 @@ impl Dataset {
             .collect();
         let flushed = self.root.join("_flushed");
         let tmp = self.root.join("_tmp").join(format!("{batch}.ids"));
+        written.push(tmp.clone());
         durable::write_synced(&tmp, ids.as_bytes())?;
         let dest = flushed.join(format!("{batch}.ids"));
         fs::rename(&tmp, &dest).map_err(Error::io(&dest))?;
@@ -163,7 +186,7 @@ impl Dataset {
     fn polars_err(&self, e: PolarsError) -> Error {
         Error::Io {
             path: self.root.clone(),
-            source: std::io::Error::other(e.to_string()),
+            reason: std::io::Error::other(e.to_string()),
         }
     }
 }
@@ -178,8 +201,19 @@ fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
         }
         for d in fs::read_dir(&dir).map_err(Error::io(&dir))? {
             let d = d.map_err(Error::io(&dir))?.path();
+            if !d.is_dir() {
+                tracing::warn!(path = %d.display(), "skipping a stray file in the dataset");
+                continue;
+            }
             for f in fs::read_dir(&d).map_err(Error::io(&d))? {
-                out.push(f.map_err(Error::io(&d))?.path());
+                let f = f.map_err(Error::io(&d))?.path();
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.starts_with("part-") && name.ends_with(".parquet") {
+                    out.push(f);
+                } else {
+                    // Not ours to delete: only parts of uncommitted batches are rolled back.
+                    tracing::warn!(path = %f.display(), "skipping a stray file in the dataset");
+                }
             }
         }
     }
@@ -200,6 +234,7 @@ mod tests {
             }),
             collector_id: "c".into(),
             received_at_ms: 1,
+            ..Default::default()
         }
     }
 

@@ -32,6 +32,7 @@ pub mod iis;
 pub mod os;
 pub mod owa;
 pub mod registry;
+pub mod security;
 pub mod services;
 pub mod setup;
 pub mod topology;
@@ -52,10 +53,15 @@ pub struct Context<'a> {
 
 /// Where a host rule puts its findings. A rule can add to it, not read it: what a rule finds
 /// never depends on what another rule found, nor on the order of the registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sink(Vec<Finding>);
 
 impl Sink {
+    /// An empty sink.
+    pub fn empty() -> Sink {
+        Sink(Vec::new())
+    }
+
     /// Adds a finding.
     pub fn push(&mut self, finding: Finding) {
         self.0.push(finding);

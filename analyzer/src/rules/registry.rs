@@ -20,6 +20,7 @@ use super::iis::{
 };
 use super::os::{dbcs_locale::DbcsLocale, pending_reboot::PendingReboot};
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
+use super::security::identity_mismatch::IdentityMismatch;
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
     state_cache_left::StateCacheLeft,
@@ -109,6 +110,7 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &IncidentWindow,
     &FailureCorrelate,
     &CustomizationsOverwritten,
+    &IdentityMismatch,
 ];
 
 /// Ids of the catalog not implemented yet, and the issue that brings each (none: every id is
@@ -206,6 +208,10 @@ const AREAS: &[(&str, &str)] = &[
     ("owa", "OWA and ECP"),
     ("config", "Configuration files across updates (fleet rule)"),
     ("topology", "Update order across servers (fleet rule)"),
+    (
+        "security",
+        "Who sent the evidence (certificate identities; fleet rule)",
+    ),
     (
         "fleet",
         "Across the fleet (emitted once for the fleet or a group of hosts)",

@@ -49,6 +49,8 @@ const VDIRS: [&str; 16] = [
 ];
 
 const UNEXPANDED: &str = "%ExchangeInstallDir%";
+/// Lines with a literal variable listed per file (a broken file has a handful).
+const MAX_UNEXPANDED_LINES: usize = 1_000;
 
 impl Reader for ExchangeFiles {
     const NAME: &'static str = "exchange_files";
@@ -101,7 +103,7 @@ impl Reader for ExchangeFiles {
         let dll = at(r"ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll");
         if let Some(file) = dir.resolve(&dll) {
             let path = dir.display(&file);
-            match std::fs::read(&file).map_err(|e| ("io", e.to_string())) {
+            match dir.read(&file, super::MAX_PE_BYTES) {
                 Ok(bytes) => match super::exsetup::read_version(&bytes) {
                     Ok(v) => files.ecp_dll_version = v.fixed_version,
                     Err((kind, msg)) => {
@@ -109,9 +111,9 @@ impl Reader for ExchangeFiles {
                         out.error(Self::NAME, kind, &path, None, format!("{path}: {msg}"));
                     }
                 },
-                Err((kind, msg)) => {
+                Err(refusal) => {
                     damaged = true;
-                    out.error(Self::NAME, kind, &path, None, format!("{path}: {msg}"));
+                    out.refused(Self::NAME, &refusal, false);
                 }
             }
         }
@@ -147,7 +149,7 @@ fn config_file(
     f.exists = true;
     let path = dir.display(&file);
     f.provenance = Some(provenance::file(ExchangeFiles::NAME, &path));
-    let text = match std::fs::read(&file) {
+    let text = match dir.read(&file, crate::readers::MAX_CONFIG_BYTES) {
         Ok(b) => {
             f.sha256 = Sha256::digest(&b)
                 .iter()
@@ -155,15 +157,9 @@ fn config_file(
                 .collect();
             decode(&b)
         }
-        Err(e) => {
-            f.xml_error = format!("unreadable: {e}");
-            out.error(
-                ExchangeFiles::NAME,
-                "io",
-                &path,
-                None,
-                format!("{path}: {e}"),
-            );
+        Err(refusal) => {
+            f.xml_error = format!("unreadable: {}", refusal.message);
+            out.refused(ExchangeFiles::NAME, &refusal, false);
             return f;
         }
     };
@@ -172,6 +168,7 @@ fn config_file(
         .enumerate()
         .filter(|(_, l)| l.contains(UNEXPANDED))
         .map(|(i, _)| i as u32 + 1)
+        .take(MAX_UNEXPANDED_LINES)
         .collect();
     if let Some((offset, message)) = xml_error(&text) {
         let line = LineIndex::new(&text).line(offset);
@@ -216,7 +213,11 @@ pub fn xml_error(text: &str) -> Option<(usize, String)> {
                     None
                 };
             }
-            Err(e) => return Some((reader.error_position() as usize, e.to_string())),
+            Err(e) => {
+                let mut message = e.to_string();
+                crate::text::cap_field(&mut message, crate::text::MAX_FIELD_BYTES);
+                return Some((reader.error_position() as usize, message));
+            }
             Ok(_) => {}
         }
     }

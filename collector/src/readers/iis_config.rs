@@ -9,9 +9,9 @@ use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory
 use quick_xml::events::{BytesStart, Event};
 
 use crate::provenance;
-use crate::readers::{text_artifact, Reader};
+use crate::readers::{text_artifact_capped, Reader, MAX_CONFIG_BYTES};
 use crate::sink::Sink;
-use crate::text::LineIndex;
+use crate::text::{cap_field, LineIndex, MAX_FIELD_BYTES};
 use crate::triage::TriageDir;
 
 /// Reads applicationHost.config.
@@ -23,7 +23,9 @@ impl Reader for IisConfig {
     const NAME: &'static str = "iis_config";
 
     fn read(&self, dir: &TriageDir, out: &mut Sink) {
-        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
+        // No line cap: a cut line would make the XML malformed; the fields kept are capped.
+        let caps = (MAX_CONFIG_BYTES, usize::MAX);
+        let Some((path, text)) = text_artifact_capped(dir, out, Self::NAME, PATH, caps) else {
             return;
         };
         let parsed = parse(&text, &path);
@@ -33,6 +35,28 @@ impl Reader for IisConfig {
             (Some(_), true) => State::Unreadable,
         };
         out.evidence_mut().iis_sites.extend(parsed.sites);
+        for cut in parsed.cut_fields.iter().take(crate::sink::MAX_LINE_ERRORS) {
+            let loc = provenance::line(Self::NAME, &path, cut.line);
+            out.error(
+                Self::NAME,
+                "field_truncated",
+                &path,
+                Some(loc),
+                format!("{path}: line {}: {}", cut.line, cut.message),
+            );
+        }
+        if parsed.cut_fields.len() > crate::sink::MAX_LINE_ERRORS {
+            out.error(
+                Self::NAME,
+                "field_truncated",
+                &path,
+                None,
+                format!(
+                    "{path}: {} more attributes cut",
+                    parsed.cut_fields.len() - crate::sink::MAX_LINE_ERRORS
+                ),
+            );
+        }
         if let Some(e) = parsed.error {
             let loc = provenance::line(Self::NAME, &path, e.line);
             out.error(
@@ -54,6 +78,8 @@ pub struct Parsed {
     pub sites: Vec<IisSite>,
     /// The first error; reading stops there.
     pub error: Option<XmlError>,
+    /// Attributes longer than [`MAX_FIELD_BYTES`], cut: where and which.
+    pub cut_fields: Vec<XmlError>,
 }
 
 /// A located XML error.
@@ -79,10 +105,9 @@ pub fn parse(text: &str, path: &str) -> Parsed {
             Ok(e) => e,
             Err(e) => {
                 let line = lines.line(reader.error_position() as usize);
-                out.error = Some(XmlError {
-                    line,
-                    message: e.to_string(),
-                });
+                let mut message = e.to_string();
+                cap_field(&mut message, MAX_FIELD_BYTES);
+                out.error = Some(XmlError { line, message });
                 break;
             }
         };
@@ -122,7 +147,20 @@ pub fn parse(text: &str, path: &str) -> Parsed {
             .checked_sub(2)
             .map(|i| stack[i].0.as_str())
             .unwrap_or("");
-        let attr = |key: &str| attribute(element, key);
+        let cuts = &mut out.cut_fields;
+        let mut attr = |key: &str| {
+            let mut value = attribute(element, key);
+            if let Some(len) = cap_field(&mut value, MAX_FIELD_BYTES) {
+                cuts.push(XmlError {
+                    line,
+                    message: format!(
+                        "attribute {key} of <{name}> is {len} bytes long; its first \
+                         {MAX_FIELD_BYTES} bytes are kept"
+                    ),
+                });
+            }
+            value
+        };
         match (name.as_str(), parent, grandparent) {
             ("site", "sites", _) => out.sites.push(IisSite {
                 name: attr("name"),

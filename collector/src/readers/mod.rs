@@ -30,29 +30,69 @@ pub trait Reader {
     fn read(&self, dir: &TriageDir, out: &mut Sink);
 }
 
-/// Finds a text artifact at a Windows path and reads it, decoded: `(path in the copy, text)`.
-/// An absent file is recorded as absent, an unreadable one as unreadable with its error; both
-/// give `None`, and the reader has nothing more to do.
+/// Largest file read whole for the formats that cannot be read as a stream (hives): Windows
+/// caps a hive at 2 GiB.
+pub const MAX_HIVE_BYTES: u64 = 2 << 30;
+/// Largest PE image read (ExSetup.exe, the ECP DLL: a few MB each).
+pub const MAX_PE_BYTES: u64 = 256 << 20;
+/// Largest XML configuration read whole (applicationHost.config, web.config, saved service
+/// states: at most a few MB each).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// Finds a text log at a Windows path and reads it as a stream, decoded, with each line cut at
+/// [`MAX_LINE_BYTES`](crate::text::MAX_LINE_BYTES) and the file at
+/// [`MAX_LOG_BYTES`](crate::text::MAX_LOG_BYTES), every cut recorded: `(path in the copy,
+/// text)`. An absent file is recorded as absent, an unreadable or refused one as unreadable
+/// with its error; both give `None`, and the reader has nothing more to do.
 pub fn text_artifact(
     dir: &TriageDir,
     out: &mut Sink,
     reader: &str,
     windows_path: &str,
 ) -> Option<(String, String)> {
+    let caps = (crate::text::MAX_LOG_BYTES, crate::text::MAX_LINE_BYTES);
+    text_artifact_capped(dir, out, reader, windows_path, caps)
+}
+
+/// [`text_artifact`] with its caps: `(bytes read, bytes kept per line)`. XML is read with no
+/// line cap (a cut line would be a malformed file), under a smaller file cap.
+pub fn text_artifact_capped(
+    dir: &TriageDir,
+    out: &mut Sink,
+    reader: &str,
+    windows_path: &str,
+    caps: (u64, usize),
+) -> Option<(String, String)> {
     let Some(file) = dir.resolve(windows_path) else {
         out.absent(reader, &dir.expected(windows_path));
         return None;
     };
-    let path = dir.display(&file);
-    match std::fs::read(&file) {
-        Ok(b) => Some((path, crate::text::decode(&b))),
-        Err(e) => {
-            out.artifact(
-                reader,
-                &path,
-                exfleet_proto::v1::artifact_status::State::Unreadable,
-            );
-            out.error(reader, "io", &path, None, format!("{path}: {e}"));
+    read_text(dir, out, reader, &file, caps)
+}
+
+/// Reads a text file of the copy (see [`text_artifact_capped`]).
+pub fn read_text(
+    dir: &TriageDir,
+    out: &mut Sink,
+    reader: &str,
+    file: &std::path::Path,
+    (max_bytes, max_line): (u64, usize),
+) -> Option<(String, String)> {
+    let path = dir.display(file);
+    let read = dir.open(file).and_then(|(f, _)| {
+        crate::text::read_capped(f, max_bytes, max_line).map_err(|e| crate::triage::Refusal {
+            kind: crate::triage::kinds::IO,
+            path: path.clone(),
+            message: format!("{path}: {e}"),
+        })
+    });
+    match read {
+        Ok(capped) => {
+            out.text_cuts(reader, &path, &capped, max_line);
+            Some((path, capped.text))
+        }
+        Err(r) => {
+            out.refused(reader, &r, true);
             None
         }
     }
@@ -113,16 +153,26 @@ pub const NAMES: [&str; 11] = [
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
 /// it gives; the SYSTEM hive before the logs written in local time, whose time zone it gives.
+/// The paths a reader asked for that lead out of the copy are recorded as its collection
+/// errors once it is done (see [`TriageDir::resolve`]).
 pub fn read_all(dir: &TriageDir, out: &mut Sink) {
-    hive::system::SystemHive.read(dir, out);
-    hive::software::SoftwareHive.read(dir, out);
-    exsetup::ExSetup.read(dir, out);
-    iis_config::IisConfig.read(dir, out);
-    setup_log::SetupLog.read(dir, out);
-    service_control::ServiceControlLog.read(dir, out);
-    service_state::ServiceState.read(dir, out);
-    msi_log::MsiLogs.read(dir, out);
-    event_log::EventLogs.read(dir, out);
-    sc_queryex::ScQueryex.read(dir, out);
-    exchange_files::ExchangeFiles.read(dir, out);
+    dir.take_refusals();
+    run(hive::system::SystemHive, dir, out);
+    run(hive::software::SoftwareHive, dir, out);
+    run(exsetup::ExSetup, dir, out);
+    run(iis_config::IisConfig, dir, out);
+    run(setup_log::SetupLog, dir, out);
+    run(service_control::ServiceControlLog, dir, out);
+    run(service_state::ServiceState, dir, out);
+    run(msi_log::MsiLogs, dir, out);
+    run(event_log::EventLogs, dir, out);
+    run(sc_queryex::ScQueryex, dir, out);
+    run(exchange_files::ExchangeFiles, dir, out);
+}
+
+fn run<R: Reader>(reader: R, dir: &TriageDir, out: &mut Sink) {
+    reader.read(dir, out);
+    for refusal in dir.take_refusals() {
+        out.refused(R::NAME, &refusal, false);
+    }
 }

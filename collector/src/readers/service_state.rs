@@ -15,6 +15,7 @@ use quick_xml::Reader as XmlReader;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
+use crate::text::{cap_field, MAX_FIELD_BYTES};
 use crate::triage::TriageDir;
 
 /// Reads the saved service-state files.
@@ -70,16 +71,24 @@ impl Reader for ServiceState {
                 .and_then(|m| m.modified().ok())
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_millis() as i64);
-            let bytes = match std::fs::read(&file) {
+            let bytes = match dir.read(&file, crate::readers::MAX_CONFIG_BYTES) {
                 Ok(b) => b,
-                Err(e) => {
-                    out.artifact(Self::NAME, &path, State::Unreadable);
-                    out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
+                Err(refusal) => {
+                    out.refused(Self::NAME, &refusal, true);
                     continue;
                 }
             };
             let text = crate::text::decode(&bytes);
-            let (services, damage) = saved_services(&text);
+            let (services, damage, dropped) = saved_services_capped(&text);
+            if dropped > 0 {
+                out.error(
+                    Self::NAME,
+                    "kept_truncated",
+                    &path,
+                    None,
+                    format!("{path}: {dropped} more saved services than the {MAX_SERVICES} kept"),
+                );
+            }
             let state = match damage {
                 None => State::Read,
                 Some((offset, message)) => {
@@ -108,11 +117,23 @@ impl Reader for ServiceState {
     }
 }
 
+/// Services kept per file (a server has a few hundred); the rest are counted.
+pub const MAX_SERVICES: usize = 2_000;
+
 /// The services a CLIXML state file saved, and the first damage met (offset in the decoded
 /// text, message).
 pub fn saved_services(text: &str) -> (Vec<SavedService>, Option<(u64, String)>) {
+    let (services, damage, _) = saved_services_capped(text);
+    (services, damage)
+}
+
+/// [`saved_services`], at most [`MAX_SERVICES`] of them with names and modes cut at
+/// [`MAX_FIELD_BYTES`], and how many more there were.
+pub fn saved_services_capped(text: &str) -> (Vec<SavedService>, Option<(u64, String)>, u64) {
     let mut reader = XmlReader::from_str(text);
     let mut out: Vec<SavedService> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = Default::default();
+    let mut dropped = 0u64;
     // One record per open <Obj> or <En>: (name, start mode).
     let mut records: Vec<(String, String)> = Vec::new();
     // The N attribute of the open <S>/<ToString>-holding element, and its text.
@@ -146,7 +167,11 @@ pub fn saved_services(text: &str) -> (Vec<SavedService>, Option<(u64, String)>) 
             Ok(Event::End(e)) => match e.local_name().as_ref() {
                 b"Obj" | b"En" => {
                     if let Some((name, mode)) = records.pop() {
-                        if !name.is_empty() && !out.iter().any(|s| s.name == name) {
+                        if name.is_empty() || seen.contains(&name) {
+                        } else if out.len() >= MAX_SERVICES {
+                            dropped += 1;
+                        } else {
+                            seen.insert(name.clone());
                             out.push(SavedService {
                                 name,
                                 start_mode: mode,
@@ -156,7 +181,8 @@ pub fn saved_services(text: &str) -> (Vec<SavedService>, Option<(u64, String)>) 
                 }
                 b"S" | b"ToString" | b"I32" => {
                     if let (Some(p), Some(rec)) = (prop.take(), records.last_mut()) {
-                        let v = value.trim().to_string();
+                        let mut v = value.trim().to_string();
+                        cap_field(&mut v, MAX_FIELD_BYTES);
                         if NAME_PROPS.contains(&p.as_str()) && rec.0.is_empty() {
                             rec.0 = v;
                         } else if MODE_PROPS.contains(&p.as_str()) && rec.1.is_empty() {
@@ -166,8 +192,12 @@ pub fn saved_services(text: &str) -> (Vec<SavedService>, Option<(u64, String)>) 
                 }
                 _ => {}
             },
-            Ok(Event::Eof) => return (out, None),
-            Err(e) => return (out, Some((reader.error_position(), e.to_string()))),
+            Ok(Event::Eof) => return (out, None, dropped),
+            Err(e) => {
+                let mut message = e.to_string();
+                cap_field(&mut message, MAX_FIELD_BYTES);
+                return (out, Some((reader.error_position(), message)), dropped);
+            }
             Ok(_) => {}
         }
     }

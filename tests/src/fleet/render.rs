@@ -336,7 +336,7 @@ fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
         );
         s.set(key, "Action", RegData::Sz("Install".into()));
     }
-    // Exchange 2010's rollups are known by ExSetup.exe's version: evidence.md lists update
+    // Exchange 2010's rollups are known by ExSetup.exe's version: collector/EVIDENCE.md lists update
     // keys for Exchange 2013 and later only.
     if let Some(i) = h.update.filter(|_| !h.line.is_2010()) {
         let (_, _, kb, date) = h.line.updates[i];

@@ -85,7 +85,8 @@ impl FleetRule for IncidentWindow {
                 // The first error is the first of the history: it began after the update
                 // only if the history's events reach a week back before the update.
                 let from = coverage.get(h).copied().unwrap_or(i64::MAX);
-                if t - u > WINDOW_MS || from > u - QUIET_BEFORE_MS {
+                let after = t.saturating_sub(*u);
+                if after > WINDOW_MS || from > u.saturating_sub(QUIET_BEFORE_MS) {
                     continue;
                 }
                 qualifying.push(h.to_string());
@@ -94,7 +95,7 @@ impl FleetRule for IncidentWindow {
                         "{h}: {what} at {}, first {name} {} {} minutes later, at {}",
                         utc(*u),
                         ids.get(i).unwrap_or_default(),
-                        (t - u) / 60_000,
+                        after / 60_000,
                         utc(t)
                     ),
                     provs.get(i).unwrap_or_default(),

@@ -71,8 +71,10 @@ impl FleetRule for StaleCollection {
                 continue;
             };
             let usual = usual.get(i).unwrap_or(fleet_usual);
-            let silence = fleet.end_ms - last;
-            if silence <= (3 * usual).max(MIN_SILENCE_MS) {
+            // Stored times: the analysis leaves out the impossible ones, but this rule must
+            // not overflow whatever it is given.
+            let silence = fleet.end_ms.saturating_sub(last);
+            if silence <= usual.saturating_mul(3).max(MIN_SILENCE_MS) {
                 continue;
             }
             silent.push(h.to_string());

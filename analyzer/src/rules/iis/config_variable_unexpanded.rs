@@ -39,14 +39,14 @@ impl Rule for ConfigVariableUnexpanded {
             .filter(|f| !f.unexpanded_lines.is_empty())
         {
             files.push(f.path.clone());
-            let lines: &[String] = &f.unexpanded_lines;
+            let lines: Vec<String> = f.unexpanded_lines.iter().map(i64::to_string).collect();
             ev.push(Evidence::new(
                 format!(
                     "{} holds %ExchangeInstallDir% on line(s) {}",
                     f.path,
                     lines.join(", ")
                 ),
-                line_of(&f.provenance, lines[0].parse().unwrap_or_default()),
+                line_of(&f.provenance, f.unexpanded_lines[0]),
             ));
         }
         if ev.is_empty() {

@@ -46,7 +46,10 @@ impl Rule for NgenSlow {
                 .iter()
                 .filter(|l| l.kind == MsiLineKind::SlowAction && is_ngen(&l.text))
                 .collect();
-            let total: i64 = slow.iter().map(|l| l.duration_ms).sum();
+            // Durations are stored values: summed without overflow, a negative one as 0.
+            let total = slow
+                .iter()
+                .fold(0i64, |sum, l| sum.saturating_add(l.duration_ms.max(0)));
             if total < SLOW_MS {
                 continue;
             }

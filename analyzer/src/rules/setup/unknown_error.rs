@@ -63,8 +63,8 @@ impl UnknownError {
         let stop_failed_during = |start: i64| {
             first.iter().any(|f| f.id == "setup.services-stop-failed")
                 && h.sc_runs.last().is_some_and(|r| {
-                    r.started_at_ms >= start - 5 * 60_000
-                        && r.started_at_ms <= start + 3 * 3_600_000
+                    r.started_at_ms >= start.saturating_sub(5 * 60_000)
+                        && r.started_at_ms <= start.saturating_add(3 * 3_600_000)
                 })
         };
         for log in h.standing_msi_failures() {

@@ -8,6 +8,9 @@ pub mod filter;
 pub mod record;
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,6 +36,9 @@ const LOGS: [&str; 2] = [
 /// Events kept per log: a busy server's window holds thousands of 7036 state changes; beyond
 /// this the rest are counted in an error, not shipped.
 pub const MAX_EVENTS: usize = 50_000;
+/// Bytes of events kept per log (encoded): a record holds up to a chunk (64 KiB) of data, so
+/// the count alone does not bound a snapshot.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
 /// Damage recorded per log before the rest are only counted.
 const MAX_ERRORS: usize = 20;
 /// Size of the file header and of a chunk (the evtx format).
@@ -70,11 +76,25 @@ pub struct Damage {
 /// Reads every record of an .evtx file, handing each readable one to `visit`; returns the
 /// damage met. Fails only when the file cannot be opened as an event log at all. One pass over
 /// the chunks: each is checked (checksums), then its records are rendered.
-pub fn scan(path: &Path, mut visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>, String> {
+pub fn scan(path: &Path, visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    scan_file(file, visit)
+}
+
+/// [`scan`] of an open file. A file cut inside its last chunk (not a whole number of chunks
+/// after the header) has that chunk's records read up to the cut, and the cut is damage
+/// located at the file's end.
+pub fn scan_file(file: File, mut visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>, String> {
     // One thread (the crate is built without multithreading); a bad checksum does not make a
     // record unreadable: read it, and say so.
     let settings = Arc::new(ParserSettings::new().validate_checksums(false));
-    let mut parser = EvtxParser::from_path(path)
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let tail = file.try_clone();
+    let mut parser = EvtxParser::from_read_seek(file)
         .map_err(|e| chain(&e))?
         .with_configuration((*settings).clone());
     let mut damage = Vec::new();
@@ -89,35 +109,128 @@ pub fn scan(path: &Path, mut visit: impl FnMut(RecordRef)) -> Result<Vec<Damage>
         let number = chunk.number.unwrap_or(0);
         let offset = FILE_HEADER + number * CHUNK;
         damage.extend(checksum_damage(&chunk, number, offset));
-        let mut parsed = match chunk.parse(Arc::clone(&settings)) {
-            Ok(p) => p,
-            Err(e) => {
-                damage.push(Damage {
-                    offset: Some(offset),
-                    record_id: None,
-                    message: format!("Failed to parse chunk number {number}: {}", chain(&e)),
-                });
-                continue;
-            }
+        read_chunk(&mut chunk, &settings, CHUNK, &mut visit, &mut damage);
+    }
+    // The crate reads whole chunks only: the records of a last chunk cut short are read here.
+    let cut = size.saturating_sub(FILE_HEADER) % CHUNK;
+    if size > FILE_HEADER && cut > 0 {
+        let number = (size - FILE_HEADER) / CHUNK;
+        let offset = FILE_HEADER + number * CHUNK;
+        let mut bytes = Vec::with_capacity(CHUNK as usize);
+        let read = tail.and_then(|mut f| {
+            f.seek(SeekFrom::Start(offset))?;
+            f.take(cut).read_to_end(&mut bytes)
+        });
+        let lost = |message: String| Damage {
+            offset: Some(size),
+            record_id: None,
+            message,
         };
-        for record in parsed.iter() {
-            match record.and_then(|r| r.into_json_value()) {
-                Ok(r) => {
-                    let (provider, event_id) = record::provider_and_id(&r.data).unwrap_or(("", 0));
-                    visit(RecordRef {
-                        record_id: r.event_record_id,
-                        time_ms: r.timestamp.as_millisecond(),
-                        provider,
-                        source: record::source(&r.data).unwrap_or(provider),
-                        event_id,
-                        value: &r.data,
-                    });
-                }
-                Err(e) => damage.push(locate(&e)),
+        match read {
+            Err(e) => damage.push(lost(format!(
+                "chunk {number}: the file is cut short {cut} bytes into it and those bytes cannot be read: {e}"
+            ))),
+            Ok(_) if bytes.iter().all(|b| *b == 0) => damage.push(lost(format!(
+                "chunk {number}: the file ends {cut} bytes into the chunk at offset {offset:#x} \
+                 (the file is cut short), which holds no records"
+            ))),
+            Ok(_) => {
+                // Zeros stand for the missing end; records that reach past the cut are lost.
+                bytes.resize(CHUNK as usize, 0);
+                let before = damage.len();
+                let mut readable = 0u64;
+                let mut counted = |r: RecordRef| {
+                    readable += 1;
+                    visit(r)
+                };
+                // The records the chunk's header says it holds, when it says so plausibly.
+                let mut declared = None;
+                let outcome = match EvtxChunkData::new(bytes, false) {
+                    Ok(mut chunk) => {
+                        chunk.number = Some(number);
+                        let h = &chunk.header;
+                        declared = h
+                            .last_event_record_id
+                            .checked_sub(h.first_event_record_id)
+                            .map(|d| d + 1)
+                            .filter(|d| *d <= CHUNK / 24);
+                        catch_unwind(AssertUnwindSafe(|| {
+                            read_chunk(&mut chunk, &settings, cut, &mut counted, &mut damage)
+                        }))
+                        .map_err(|_| "the event log parser gave up on it".to_string())
+                    }
+                    Err(e) => Err(format!("its header is unreadable: {}", chain(&e))),
+                };
+                // What the cut made unreadable is the cut's, not damage of its own.
+                let past_cut = damage.split_off(before).len() as u64;
+                let how = match outcome {
+                    Ok(straddling) => {
+                        let lost = declared
+                            .filter(|d| *d >= readable)
+                            .map_or(straddling + past_cut, |d| d - readable);
+                        format!(
+                            "{readable} records before the cut are read, {lost} cut records are lost"
+                        )
+                    }
+                    Err(e) => format!("none of its records can be read: {e}"),
+                };
+                damage.push(lost(format!(
+                    "chunk {number}: the file ends at offset {size:#x}, {cut} of the chunk's \
+                     {CHUNK} bytes (the file is cut short): {how}"
+                )));
             }
         }
     }
     Ok(damage)
+}
+
+/// Reads the records of one chunk, of which the first `valid` bytes are the file's: a record
+/// that reaches past them is not read, and counted in the number returned.
+fn read_chunk(
+    chunk: &mut EvtxChunkData,
+    settings: &Arc<ParserSettings>,
+    valid: u64,
+    visit: &mut impl FnMut(RecordRef),
+    damage: &mut Vec<Damage>,
+) -> u64 {
+    let number = chunk.number.unwrap_or(0);
+    let offset = FILE_HEADER + number * CHUNK;
+    let mut parsed = match chunk.parse(Arc::clone(settings)) {
+        Ok(p) => p,
+        Err(e) => {
+            damage.push(Damage {
+                offset: Some(offset),
+                record_id: None,
+                message: format!("Failed to parse chunk number {number}: {}", chain(&e)),
+            });
+            return 0;
+        }
+    };
+    let mut cut = 0;
+    for record in parsed.iter() {
+        let record = match record {
+            Ok(r) if r.binxml_offset + u64::from(r.binxml_size) > valid => {
+                cut += 1;
+                continue;
+            }
+            other => other,
+        };
+        match record.and_then(|r| r.into_json_value()) {
+            Ok(r) => {
+                let (provider, event_id) = record::provider_and_id(&r.data).unwrap_or(("", 0));
+                visit(RecordRef {
+                    record_id: r.event_record_id,
+                    time_ms: r.timestamp.as_millisecond(),
+                    provider,
+                    source: record::source(&r.data).unwrap_or(provider),
+                    event_id,
+                    value: &r.data,
+                });
+            }
+            Err(e) => damage.push(locate(&e)),
+        }
+    }
+    cut
 }
 
 /// A chunk written without checksums, or whose header or records checksum is wrong (its
@@ -198,24 +311,33 @@ impl Reader for EventLogs {
                 continue;
             };
             let path = dir.display(&file);
+            let opened = match dir.open(&file) {
+                Ok((f, _)) => f,
+                Err(refusal) => {
+                    out.refused(Self::NAME, &refusal, true);
+                    continue;
+                }
+            };
             let log = file
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let mut events: Vec<Event> = Vec::new();
             let mut over = 0u64;
-            let scanned = scan(&file, |r| {
+            let mut kept_bytes = 0usize;
+            let scanned = scan_file(opened, |r| {
                 let matters = filter::matters(r.provider, r.event_id)
                     || filter::matters(r.source, r.event_id);
                 if r.time_ms < since || !matters {
                     return;
                 }
-                if events.len() >= MAX_EVENTS {
+                if events.len() >= MAX_EVENTS || kept_bytes >= MAX_EVENT_BYTES {
                     over += 1;
                     return;
                 }
                 let mut e = record::event(&log, r.record_id, r.time_ms, r.value);
                 e.provenance = Some(provenance::record(Self::NAME, &path, r.record_id));
+                kept_bytes += prost::Message::encoded_len(&e);
                 events.push(e);
             });
             let damage = match scanned {
@@ -266,7 +388,11 @@ impl Reader for EventLogs {
                     "events_capped",
                     &path,
                     None,
-                    format!("{path}: {over} more events that matter than the {MAX_EVENTS} kept; collect a shorter window"),
+                    format!(
+                        "{path}: {over} more events that matter than are kept (at most \
+                         {MAX_EVENTS} events or {} MiB per log); collect a shorter window",
+                        MAX_EVENT_BYTES >> 20
+                    ),
                 );
             }
             let state = if damage.is_empty() {

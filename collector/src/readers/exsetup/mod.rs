@@ -58,11 +58,10 @@ impl Reader for ExSetup {
             return;
         };
         let path = dir.display(&file);
-        let bytes = match std::fs::read(&file) {
+        let bytes = match dir.read(&file, super::MAX_PE_BYTES) {
             Ok(b) => b,
-            Err(e) => {
-                out.artifact(Self::NAME, &path, State::Unreadable);
-                out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
+            Err(refusal) => {
+                out.refused(Self::NAME, &refusal, true);
                 return;
             }
         };

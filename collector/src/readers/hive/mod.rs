@@ -10,8 +10,10 @@ pub mod cert_blob;
 pub mod software;
 pub mod system;
 
+use std::cell::RefCell;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
 use exfleet_proto::v1::artifact_status::State;
 use notatin::cell_key_node::CellKeyNode;
@@ -20,7 +22,8 @@ use notatin::parser::Parser;
 use notatin::parser_builder::ParserBuilder;
 
 use crate::provenance;
-use crate::sink::Sink;
+use crate::sink::{Sink, MAX_LINE_ERRORS};
+use crate::text::{cap_field, MAX_FIELD_BYTES};
 use crate::triage::TriageDir;
 
 /// Size of the regf base block; the hive bins follow it.
@@ -35,13 +38,19 @@ pub struct Hive {
     /// How Windows names the hive's root (`HKLM\SYSTEM`).
     mount: &'static str,
     damaged: bool,
+    /// String values longer than [`MAX_FIELD_BYTES`], cut as they were read.
+    cut: Cuts,
 }
+
+/// String values cut by [`Key::string`] and [`Key::multi_string`]: (key, value, length).
+type Cuts = Rc<RefCell<Vec<(String, String, usize)>>>;
 
 /// A key of a hive with its values read.
 pub struct Key {
     node: CellKeyNode,
     /// Registry path as Windows names it (`HKLM\SYSTEM\ControlSet001\Services`).
     pub path: String,
+    cut: Cuts,
 }
 
 impl Hive {
@@ -60,11 +69,10 @@ impl Hive {
             return None;
         };
         let path = dir.display(&file);
-        let bytes = match std::fs::read(&file) {
+        let bytes = match dir.read(&file, crate::readers::MAX_HIVE_BYTES) {
             Ok(b) => b,
-            Err(e) => {
-                out.artifact(reader, &path, State::Unreadable);
-                out.error(reader, "io", &path, None, format!("{path}: {e}"));
+            Err(refusal) => {
+                out.refused(reader, &refusal, true);
                 return None;
             }
         };
@@ -80,12 +88,17 @@ impl Hive {
             );
             return None;
         }
-        let logs: Vec<(String, Vec<u8>)> = ["LOG1", "LOG2"]
-            .iter()
-            .filter_map(|ext| dir.resolve(&format!("{windows_path}.{ext}")))
-            .filter_map(|p| Some((dir.display(&p), std::fs::read(&p).ok()?)))
-            .filter(|(_, b)| !b.is_empty())
-            .collect();
+        let mut logs: Vec<(String, Vec<u8>)> = Vec::new();
+        for ext in ["LOG1", "LOG2"] {
+            let Some(p) = dir.resolve(&format!("{windows_path}.{ext}")) else {
+                continue;
+            };
+            match dir.read(&p, crate::readers::MAX_HIVE_BYTES) {
+                Ok(b) if !b.is_empty() => logs.push((dir.display(&p), b)),
+                Ok(_) => {}
+                Err(refusal) => out.refused(reader, &refusal, false),
+            }
+        }
         let declared = BASE_BLOCK_LEN + u32_at(&bytes, 40) as usize;
         let truncated = bytes.len() < declared;
         if truncated {
@@ -154,6 +167,7 @@ impl Hive {
             path,
             mount,
             damaged: truncated || (dirty && logs.is_empty()),
+            cut: Cuts::default(),
         };
         if dirty && !logs.is_empty() {
             let names: Vec<&str> = logs.iter().map(|(n, _)| n.as_str()).collect();
@@ -179,6 +193,7 @@ impl Hive {
                 Some(Key {
                     node,
                     path: display,
+                    cut: Rc::clone(&self.cut),
                 })
             }
             Ok(Ok(None)) => None,
@@ -211,7 +226,11 @@ impl Hive {
                 .map(|node| {
                     self.record_key_logs(&node, out);
                     let path = format!("{parent}\\{}", node.key_name);
-                    Key { node, path }
+                    Key {
+                        node,
+                        path,
+                        cut: Rc::clone(&self.cut),
+                    }
                 })
                 .collect(),
             Err(_) => {
@@ -230,8 +249,36 @@ impl Hive {
         provenance::reg(self.reader, &self.path, &key.path, value)
     }
 
-    /// Records the artifact's final state.
+    /// Records the artifact's final state, and the string values that were cut.
     pub fn finish(self, out: &mut Sink) {
+        let cuts = self.cut.borrow();
+        for (key, value, len) in cuts.iter().take(MAX_LINE_ERRORS) {
+            out.error(
+                self.reader,
+                "field_truncated",
+                &self.path,
+                Some(provenance::reg(self.reader, &self.path, key, value)),
+                format!(
+                    "{}: {key}\\{value} is {len} bytes long; its first {MAX_FIELD_BYTES} bytes \
+                     are kept",
+                    self.path
+                ),
+            );
+        }
+        if cuts.len() > MAX_LINE_ERRORS {
+            out.error(
+                self.reader,
+                "field_truncated",
+                &self.path,
+                None,
+                format!(
+                    "{}: {} more string values cut",
+                    self.path,
+                    cuts.len() - MAX_LINE_ERRORS
+                ),
+            );
+        }
+        drop(cuts);
         let state = if self.damaged {
             State::Partial
         } else {
@@ -301,13 +348,26 @@ impl Key {
         (content != CellValue::Error).then_some(content)
     }
 
-    /// A string value (REG_SZ or REG_EXPAND_SZ), with trailing NULs removed.
+    /// A string value (REG_SZ or REG_EXPAND_SZ), with trailing NULs removed, cut at
+    /// [`MAX_FIELD_BYTES`] (the cut is recorded when the hive is finished).
     pub fn string(&self, name: &str) -> Option<String> {
-        match self.value(name)? {
-            CellValue::String(s) => Some(s.trim_end_matches('\0').to_string()),
-            CellValue::MultiString(v) => v.into_iter().next(),
-            CellValue::U32(n) => Some(n.to_string()),
-            _ => None,
+        let mut s = match self.value(name)? {
+            CellValue::String(s) => s.trim_end_matches('\0').to_string(),
+            CellValue::MultiString(v) => v.into_iter().next()?,
+            CellValue::U32(n) => n.to_string(),
+            _ => return None,
+        };
+        self.cap(name, &mut s);
+        Some(s)
+    }
+
+    fn cap(&self, name: &str, s: &mut String) {
+        if let Some(len) = cap_field(s, MAX_FIELD_BYTES) {
+            let cut = (self.path.clone(), name.to_string(), len);
+            let mut cuts = self.cut.borrow_mut();
+            if !cuts.contains(&cut) {
+                cuts.push(cut);
+            }
         }
     }
 
@@ -332,11 +392,15 @@ impl Key {
 
     /// A multi-string value (REG_MULTI_SZ), empty strings dropped.
     pub fn multi_string(&self, name: &str) -> Option<Vec<String>> {
-        match self.value(name)? {
-            CellValue::MultiString(v) => Some(v.into_iter().filter(|s| !s.is_empty()).collect()),
-            CellValue::String(s) => Some(vec![s]),
-            _ => None,
+        let mut v = match self.value(name)? {
+            CellValue::MultiString(v) => v.into_iter().filter(|s| !s.is_empty()).collect(),
+            CellValue::String(s) => vec![s],
+            _ => return None,
+        };
+        for s in &mut v {
+            self.cap(name, s);
         }
+        Some(v)
     }
 }
 

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use exfleet_proto::v1::artifact_status::State;
 
 use crate::provenance;
-use crate::readers::Reader;
+use crate::readers::{read_text, Reader};
 use crate::sink::Sink;
-use crate::text::decode;
+use crate::text::{decode, MAX_LINE_BYTES, MAX_LOG_BYTES};
 use crate::triage::TriageDir;
 
 /// Reads MSI verbose logs.
@@ -25,6 +25,8 @@ const DIRS: [&str; 3] = ["ExchangeSetupLogs", r"Windows\Temp", ""];
 const MAX_FILES: usize = 2_000;
 /// Bytes read to recognise a log (UTF-16 doubles the header's size).
 const SNIFF: u64 = 256;
+/// Logs read: each keeps at most a few MB, and a temp folder can hold hundreds of them.
+pub const MAX_LOGS: usize = 200;
 
 impl Reader for MsiLogs {
     const NAME: &'static str = "msi_log";
@@ -36,17 +38,25 @@ impl Reader for MsiLogs {
             // No fixed name: say where the reader looked.
             out.absent(Self::NAME, &format!("{}/*.log", dir.expected(DIRS[0])));
         }
-        for file in files {
-            let path = dir.display(&file);
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    out.artifact(Self::NAME, &path, State::Unreadable);
-                    out.error(Self::NAME, "io", &path, None, format!("{path}: {e}"));
-                    continue;
-                }
+        if files.len() > MAX_LOGS {
+            let first = dir.display(&files[MAX_LOGS]);
+            out.error(
+                Self::NAME,
+                "kept_truncated",
+                &first,
+                None,
+                format!(
+                    "{first}: this and {} more MSI logs are not read: at most {MAX_LOGS} are",
+                    files.len() - MAX_LOGS - 1
+                ),
+            );
+        }
+        for file in files.into_iter().take(MAX_LOGS) {
+            let caps = (MAX_LOG_BYTES, MAX_LINE_BYTES);
+            let Some((path, text)) = read_text(dir, out, Self::NAME, &file, caps) else {
+                continue;
             };
-            let parsed = parser::parse(&decode(&bytes), bias);
+            let parsed = parser::parse(&text, bias);
             out.line_issues(Self::NAME, &path, &parsed.issues);
             let mut log = parsed.log;
             log.provenance = Some(provenance::file(Self::NAME, &path));
@@ -86,16 +96,18 @@ fn candidates(dir: &TriageDir) -> Vec<PathBuf> {
             .take(MAX_FILES)
             .collect();
         files.sort();
-        out.extend(files.into_iter().filter(|p| sniff(p)));
+        out.extend(files.into_iter().filter(|p| sniff(dir, p)));
     }
     out.dedup();
     out
 }
 
-fn sniff(path: &std::path::Path) -> bool {
+/// Whether a file starts with an MSI log header. Only regular files inside the copy are opened
+/// (a file of these folders that is not a log is not the reader's business, so a refused one
+/// is skipped, not reported).
+fn sniff(dir: &TriageDir, path: &std::path::Path) -> bool {
     let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(SNIFF).read_to_end(&mut head))
-        .is_ok()
+    dir.open(path)
+        .is_ok_and(|(f, _)| f.take(SNIFF).read_to_end(&mut head).is_ok())
         && parser::is_msi_log(&decode(&head))
 }

@@ -32,6 +32,7 @@ impl Reader for ServiceControlLog {
             parsed.runs.len(),
             ("no_run", "a ServiceControl.ps1 run"),
         );
+        out.over_budget(Self::NAME, &path, &parsed.over_budget);
         for mut run in parsed.runs {
             run.provenance = Some(provenance::line(Self::NAME, &path, run.start_line));
             out.evidence_mut().service_control_runs.push(run);

@@ -9,7 +9,7 @@ use exfleet_proto::v1::service_control_run::Outcome;
 use exfleet_proto::v1::{ServiceControlAction, ServiceControlRun};
 
 use crate::local_time::{self, Clock, DateOrder};
-use crate::text::LineIssue;
+use crate::text::{Budget, LineIssue, OverBudget, MAX_KEPT_BYTES, MAX_RUNS};
 
 /// Continuation lines kept per action.
 const MAX_CONTINUATION: usize = 20;
@@ -25,6 +25,9 @@ pub struct ParsedLog {
     pub runs: Vec<ServiceControlRun>,
     /// Lines that could not be read.
     pub issues: Vec<LineIssue>,
+    /// Lines that matter not kept because the log's budget
+    /// ([`MAX_KEPT_BYTES`](crate::text::MAX_KEPT_BYTES)) was spent.
+    pub over_budget: OverBudget,
 }
 
 /// Parses a whole log. `bias_minutes` is the host's time zone bias (UTC = local + bias).
@@ -43,11 +46,14 @@ pub fn parse(text: &str, bias_minutes: i32) -> ParsedLog {
         assumed,
         bias_minutes,
         last_kept: false,
+        budget: Budget::new(MAX_KEPT_BYTES),
+        stopped: false,
     };
     for (i, line) in text.lines().enumerate() {
         p.line(u32::try_from(i + 1).unwrap_or(u32::MAX), line.trim_end());
     }
     p.end_run();
+    p.out.over_budget = p.budget.over;
     p.out
 }
 
@@ -60,10 +66,18 @@ struct Parser {
     bias_minutes: i32,
     /// Whether the last timed line was kept as an action, so continuation lines follow it.
     last_kept: bool,
+    /// Bytes of actions and continuation lines left to keep.
+    budget: Budget,
+    /// Set once [`MAX_RUNS`] runs are read: the rest of the log is only counted.
+    stopped: bool,
 }
 
 impl Parser {
     fn line(&mut self, number: u32, line: &str) {
+        if self.stopped {
+            self.budget.stop(number, 1);
+            return;
+        }
         let trimmed = line.trim_start();
         if trimmed.starts_with("-----") {
             self.end_run();
@@ -88,13 +102,18 @@ impl Parser {
             return;
         }
         if let Some(a) = self.run.as_mut().and_then(|r| r.actions.last_mut()) {
-            if a.continuation.len() < MAX_CONTINUATION {
+            if a.continuation.len() < MAX_CONTINUATION && self.budget.take(trimmed.len(), number) {
                 a.continuation.push(trimmed.to_string());
             }
         }
     }
 
     fn start_run(&mut self, number: u32) {
+        if self.out.runs.len() >= MAX_RUNS {
+            self.stopped = true;
+            self.budget.stop(number, 1);
+            return;
+        }
         self.run = Some(ServiceControlRun {
             start_line: number,
             end_line: number,
@@ -122,7 +141,9 @@ impl Parser {
             self.end_run();
             self.start_run(number);
         }
-        let run = self.run.as_mut().expect("a run was started");
+        let Some(run) = self.run.as_mut() else {
+            return; // past the last run kept
+        };
         run.header_time = header.to_string();
         run.end_line = number;
         match local_time::parse_date_time(header, self.order) {
@@ -149,7 +170,9 @@ impl Parser {
             });
         }
         let time_ms = self.clock.as_mut().map_or(0, |c| c.at(time));
-        let run = self.run.as_mut().expect("a run was started");
+        let Some(run) = self.run.as_mut() else {
+            return; // past the last run kept
+        };
         run.end_line = number;
         if time_ms != 0 {
             run.ended_at_ms = time_ms;
@@ -163,7 +186,7 @@ impl Parser {
             run.outcome = outcome as i32;
         }
         let Some(kind) = kind_of(text) else { return };
-        if run.actions.len() >= MAX_ACTIONS {
+        if run.actions.len() >= MAX_ACTIONS || !self.budget.take(2 * text.len(), number) {
             return;
         }
         run.actions.push(ServiceControlAction {

@@ -34,6 +34,7 @@ impl Reader for SetupLog {
             parsed.runs.len(),
             ("no_setup_run", "a setup run"),
         );
+        out.over_budget(Self::NAME, &path, &parsed.over_budget);
         for mut run in parsed.runs {
             run.provenance = Some(provenance::line(Self::NAME, &path, run.start_line));
             out.evidence_mut().setup_runs.push(run);

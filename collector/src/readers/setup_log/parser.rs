@@ -10,6 +10,8 @@ use exfleet_proto::kinds::SetupLineKind;
 use exfleet_proto::v1::setup_run::Outcome;
 use exfleet_proto::v1::{SetupLogLine, SetupRun};
 
+use crate::text::{Budget, MAX_KEPT_BYTES, MAX_RUNS};
+
 /// One prefixed line of the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogLine<'a> {
@@ -34,7 +36,11 @@ pub struct ParsedLog {
     pub orphan_lines: u32,
     /// Lines that could not be read.
     pub issues: Vec<LineIssue>,
+    /// Lines that matter not kept because the log's budget ([`MAX_KEPT_BYTES`]) was spent.
+    pub over_budget: OverBudget,
 }
+
+pub use crate::text::OverBudget;
 
 /// Splits a line into its prefix fields. `Ok(None)` for a continuation line (no prefix),
 /// `Err` for a line that starts like a prefix but is malformed.
@@ -140,6 +146,9 @@ pub fn parse(text: &str) -> ParsedLog {
     // The task setup is running, from its last "Beginning processing" line.
     let mut task = String::new();
     let mut kept = Kept::default();
+    // The lines that matter (text, continuation lines, context) and the run's error lines.
+    let mut budget = Budget::new(MAX_KEPT_BYTES);
+    let mut stopped_at = None;
     for (i, raw) in text.lines().enumerate() {
         let number = i as u32 + 1;
         if let Some(r) = run.as_mut() {
@@ -150,7 +159,10 @@ pub fn parse(text: &str) -> ParsedLog {
             Ok(None) => {
                 if continues {
                     if let Some(last) = run.as_mut().and_then(|r| r.lines.last_mut()) {
-                        if last.continuation.len() < MAX_CONTINUATION && !raw.trim().is_empty() {
+                        if last.continuation.len() < MAX_CONTINUATION
+                            && !raw.trim().is_empty()
+                            && budget.take(raw.trim_end().len(), number)
+                        {
                             last.continuation.push(raw.trim_end().to_string());
                         }
                     }
@@ -165,6 +177,10 @@ pub fn parse(text: &str) -> ParsedLog {
         if let Some(product) = run_banner(line.text) {
             if let Some(done) = run.take() {
                 out.runs.push(done);
+            }
+            if out.runs.len() >= MAX_RUNS {
+                stopped_at = Some(number);
+                break;
             }
             run = Some(SetupRun {
                 product: product.to_string(),
@@ -182,11 +198,11 @@ pub fn parse(text: &str) -> ParsedLog {
         }
         match run.as_mut() {
             Some(r) => {
-                apply(r, &line);
+                apply(r, &line, &mut budget);
                 if let Some(t) = line.text.trim().strip_prefix("Beginning processing ") {
                     task = t.trim_end_matches('.').to_string();
                 }
-                continues = keep(r, &line, &recent, &task, &mut kept);
+                continues = keep(r, &line, &recent, &task, &mut kept, &mut budget);
             }
             None => out.orphan_lines += 1,
         }
@@ -196,6 +212,11 @@ pub fn parse(text: &str) -> ParsedLog {
         recent.push_back(format!("{number}: {}", line.text.trim_end()));
     }
     out.runs.extend(run);
+    if let Some(n) = stopped_at {
+        let total = text.lines().count() as u64;
+        budget.stop(n, total + 1 - u64::from(n));
+    }
+    out.over_budget = budget.over;
     out
 }
 
@@ -242,6 +263,7 @@ fn keep(
     recent: &std::collections::VecDeque<String>,
     task: &str,
     counts: &mut Kept,
+    budget: &mut Budget,
 ) -> bool {
     let Some(kind) = kind_of(line.text) else {
         return false;
@@ -255,8 +277,16 @@ fn keep(
     if *kept >= cap {
         return false;
     }
-    *kept += 1;
     let text = line.text.trim_end();
+    let context: usize = if kind == SetupLineKind::Error {
+        recent.iter().map(String::len).sum()
+    } else {
+        0
+    };
+    if !budget.take(text.len() + context + task.len(), line.number) {
+        return false;
+    }
+    *kept += 1;
     if kind == SetupLineKind::ErrorReference {
         // The component names the task whose errors came just before.
         let component = error_component(text);
@@ -318,7 +348,7 @@ fn run_banner(text: &str) -> Option<&str> {
 }
 
 /// Applies one line to the run it belongs to.
-fn apply(run: &mut SetupRun, line: &LogLine) {
+fn apply(run: &mut SetupRun, line: &LogLine, budget: &mut Budget) {
     let text = line.text.trim_end();
     let failed = Outcome::Failed as i32;
     if let Some(v) = text.strip_prefix("Setup version: ") {
@@ -350,6 +380,9 @@ fn apply(run: &mut SetupRun, line: &LogLine) {
     } else if let Some(d) = text.strip_prefix("Exchange Installation Directory : ") {
         run.install_dir = quoted(d).to_string();
     } else if text.starts_with("[ERROR]") {
+        if run.errors.len() >= MAX_KEPT || !budget.take(text.len(), line.number) {
+            return;
+        }
         run.errors.push(SetupLogLine {
             line: line.number,
             time_ms: line.time_ms,
@@ -481,6 +514,29 @@ mod tests {
             error_component("[ERROR-REFERENCE] Id=443949901 Component="),
             "443949901"
         );
+    }
+
+    #[test]
+    fn what_is_kept_of_a_log_is_capped_and_the_rest_counted() {
+        let mut log = String::from(
+            "[04-17-2021 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup\n",
+        );
+        let long = "x".repeat(5_000);
+        for _ in 0..3_000 {
+            log.push_str(&format!("[04-17-2021 10:00:01.0000] [1] [ERROR] {long}\n"));
+        }
+        let p = parse(&log);
+        let r = &p.runs[0];
+        let kept: usize = r
+            .lines
+            .iter()
+            .map(|l| l.text.len() + l.context.iter().map(String::len).sum::<usize>())
+            .chain(r.errors.iter().map(|e| e.text.len()))
+            .sum();
+        assert!(kept <= MAX_KEPT_BYTES, "{kept}");
+        assert!(r.errors.len() < 3_000 && !r.errors.is_empty());
+        assert!(p.over_budget.lines > 0);
+        assert!(p.over_budget.first_line > 2);
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! Security rules: what the evidence says about who sent it.
+
+pub mod identity_mismatch;
