@@ -221,7 +221,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 "--since {since} is after the end of the period ({as_of}, --as-of or today)"
             );
             let end = crate::analyze::end_of_day;
-            let mut all = crate::changes::changes(&history, end(since), end(as_of))?;
+            let (mut all, _) = resilient(history, |h| {
+                crate::changes::changes(h, end(since), end(as_of)).map_err(anyhow::Error::from)
+            })?;
             if let Some(h) = host {
                 all.retain(|c| c.host.eq_ignore_ascii_case(&h));
             }
@@ -234,7 +236,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Export { source, out } => {
             let (history, catalog, as_of, _) = source.open()?;
-            let analysis = crate::analyze(&history, &catalog, as_of)?;
+            let (analysis, history) = resilient(history, |h| {
+                crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
+            })?;
             let end = crate::analyze::end_of_day(as_of);
             let m =
                 crate::export::export(&history, end, &as_of.to_string(), &analysis.findings, &out)?;
@@ -260,7 +264,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
     let (history, catalog, as_of, left_out) = a.source.open()?;
-    let mut analysis = crate::analyze(&history, &catalog, as_of)?;
+    let (mut analysis, history) = resilient(history, |h| {
+        crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
+    })?;
     // Left out (and named) when the input was opened: the summary counts them.
     analysis.left_out.extend(left_out);
     let written = report::write(&analysis, &catalog, &history, &a.out)?;
@@ -288,4 +294,32 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
         .fail_on
         .is_some_and(|min| analysis.findings.iter().any(|f| f.severity >= min));
     Ok(u8::from(failed))
+}
+
+/// Runs `f` over `history`; if it fails on a dataset part damaged inside its data (past the
+/// checks made when the dataset was opened), names the part, leaves it out and runs `f` again:
+/// a damaged part never stops the analysis of the rest of the fleet.
+fn resilient<T>(
+    history: History,
+    f: impl Fn(&History) -> anyhow::Result<T>,
+) -> anyhow::Result<(T, History)> {
+    match f(&history) {
+        Ok(t) => Ok((t, history)),
+        Err(e) => {
+            let Some(again) = history.without_damaged() else {
+                return Err(e);
+            };
+            for k in again.skipped() {
+                if !history.skipped().iter().any(|x| x.path == k.path) {
+                    eprintln!(
+                        "exfleet-analyzer: {}: {} (Parquet part skipped)",
+                        k.path.display(),
+                        k.message
+                    );
+                }
+            }
+            let t = f(&again)?;
+            Ok((t, again))
+        }
+    }
 }

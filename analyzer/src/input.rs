@@ -32,6 +32,10 @@ pub struct History {
     skipped: Vec<Skipped>,
     /// The parts scanned.
     parts: Vec<PathBuf>,
+    /// The dataset directory (none for in-memory rows).
+    dir: Option<PathBuf>,
+    /// The end of the plausible window applied ([`History::plausible`]), if any.
+    until: Option<i64>,
 }
 
 impl History {
@@ -42,6 +46,8 @@ impl History {
             tables: frames.try_map(|_, df| Ok::<_, PolarsError>(df.clone().lazy()))?,
             skipped: Vec::new(),
             parts: Vec::new(),
+            dir: None,
+            until: None,
         })
     }
 
@@ -51,6 +57,11 @@ impl History {
     /// named in a warning and left out, never silently shrinking the fleet nor aborting
     /// the analysis ([`History::skipped`] lists them).
     pub fn open(dir: &Path) -> Result<History, Error> {
+        History::open_excluding(dir, Vec::new())
+    }
+
+    /// [`History::open`], leaving out `excluded` parts as well (named with their reasons).
+    fn open_excluding(dir: &Path, excluded: Vec<Skipped>) -> Result<History, Error> {
         if !dir.is_dir() {
             return Err(Error::Input {
                 path: dir.to_path_buf(),
@@ -59,11 +70,15 @@ impl History {
         }
         let mut skipped = Vec::new();
         let mut scanned = Vec::new();
+        let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
             let mut good = Vec::new();
             for path in walk(&table) {
                 if path.extension().is_none_or(|e| e != "parquet") {
+                    continue;
+                }
+                if is_excluded(&path) {
                     continue;
                 }
                 match parts::check(&path, t) {
@@ -81,11 +96,43 @@ impl History {
             scanned.extend(good);
             scan
         })?;
+        skipped.extend(excluded);
         Ok(History {
             tables,
             skipped,
             parts: scanned,
+            dir: Some(dir.to_path_buf()),
+            until: None,
         })
+    }
+
+    /// After a query failed: the same dataset without the parts a full read fails on (damage
+    /// inside a part, past the checks of its ends and footer), each named in a warning; `None`
+    /// when no part is damaged (the failure is something else) or the rows are in memory.
+    /// Reads every part: for the failure path only.
+    pub fn without_damaged(&self) -> Option<History> {
+        let dir = self.dir.as_ref()?;
+        let bad: Vec<Skipped> = self
+            .parts
+            .iter()
+            .filter_map(|p| {
+                parts::read_fully(p).err().map(|message| Skipped {
+                    path: p.clone(),
+                    message,
+                })
+            })
+            .collect();
+        if bad.is_empty() {
+            return None;
+        }
+        for b in &bad {
+            tracing::warn!(path = %b.path.display(), "{}; part skipped", b.message);
+        }
+        let again = History::open_excluding(dir, bad).ok()?;
+        match self.until {
+            Some(until) => again.plausible(until).ok().map(|(h, _)| h),
+            None => Some(again),
+        }
     }
 
     /// The dataset's Parquet parts that could not be read and were left out, with why.

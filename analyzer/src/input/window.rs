@@ -88,6 +88,8 @@ impl History {
                 tables,
                 skipped: self.skipped.clone(),
                 parts: self.parts.clone(),
+                dir: self.dir.clone(),
+                until: Some(latest_ms),
             },
             left_out,
         ))
