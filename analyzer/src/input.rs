@@ -106,14 +106,9 @@ impl History {
         })
     }
 
-    /// After a query failed: the same dataset without the parts a full read fails on (damage
-    /// inside a part, past the checks of its ends and footer), each named in a warning; `None`
-    /// when no part is damaged (the failure is something else) or the rows are in memory.
-    /// Reads every part: for the failure path only.
-    pub fn without_damaged(&self) -> Option<History> {
-        let dir = self.dir.as_ref()?;
-        let bad: Vec<Skipped> = self
-            .parts
+    /// The scanned parts a full read fails on, with why. Reads every part.
+    fn damaged_parts(&self) -> Vec<Skipped> {
+        self.parts
             .iter()
             .filter_map(|p| {
                 parts::read_fully(p).err().map(|message| Skipped {
@@ -121,7 +116,16 @@ impl History {
                     message,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// After a query failed: the same dataset without the parts a full read fails on (damage
+    /// inside a part, past the checks of its ends and footer), each named in a warning; `None`
+    /// when no part is damaged (the failure is something else) or the rows are in memory.
+    /// Reads every part: for the failure path only.
+    pub fn without_damaged(&self) -> Option<History> {
+        let dir = self.dir.as_ref()?;
+        let bad = self.damaged_parts();
         if bad.is_empty() {
             return None;
         }
@@ -144,16 +148,7 @@ impl History {
     /// (damage inside a part, past the checks of its ends and footer), if any. Reads every
     /// part: for the failure path only.
     pub fn name_failure(&self, e: PolarsError) -> Error {
-        let bad: Vec<Skipped> = self
-            .parts
-            .iter()
-            .filter_map(|p| {
-                parts::read_fully(p).err().map(|message| Skipped {
-                    path: p.clone(),
-                    message,
-                })
-            })
-            .collect();
+        let bad = self.damaged_parts();
         let Some(first) = bad.first() else {
             return Error::Input {
                 path: "dataset".into(),
