@@ -14,5 +14,7 @@ pub mod listen;
 pub mod server;
 pub mod service;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 
 pub use error::Error;

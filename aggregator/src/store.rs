@@ -179,19 +179,7 @@ pub fn valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exfleet_proto::v1::Snapshot;
-
-    fn stored(id: &str) -> StoredSnapshot {
-        StoredSnapshot {
-            snapshot: Some(Snapshot {
-                snapshot_id: id.into(),
-                ..Default::default()
-            }),
-            collector_id: "c1".into(),
-            received_at_ms: 1,
-            ..Default::default()
-        }
-    }
+    use crate::test_support::stored;
 
     #[test]
     fn stores_once_and_survives_reopening() {

@@ -26,6 +26,18 @@ struct Aggregator {
     url: String,
 }
 
+/// The address a started `exfleet-aggregator serve` says it listens on (its first stdout line).
+pub(crate) fn bound_address(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line:?}"))
+        .to_string()
+}
+
 fn start(dir: &Path, certs_dir: &Path) -> Aggregator {
     let mut child = Command::new(env!("CARGO_BIN_EXE_exfleet-aggregator"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -42,14 +54,7 @@ fn start(dir: &Path, certs_dir: &Path) -> Aggregator {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the aggregator starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {line:?}"));
+    let addr = bound_address(&mut child);
     Aggregator {
         child,
         url: format!("https://{addr}"),

@@ -386,7 +386,6 @@ fn a_collector_id_that_is_a_path_is_refused() {
 /// ack within the handshake timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_256_file_descriptors_300_idle_connections_do_not_lock_a_collector_out() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let ca = exfleet_aggregator::certs::make_ca("flood CA").unwrap();
     let server = exfleet_aggregator::certs::make_server(&ca, &["localhost".into()]).unwrap();
@@ -416,15 +415,7 @@ async fn with_256_file_descriptors_300_idle_connections_do_not_lock_a_collector_
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let addr = crate::crash::bound_address(&mut child);
     let port = addr.rsplit(':').next().unwrap().to_string();
     let mut idle = Vec::new();
     for _ in 0..300 {

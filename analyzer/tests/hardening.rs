@@ -36,6 +36,14 @@ fn fleet() -> Vec<StoredSnapshot> {
 }
 
 /// The fleet written as the aggregator writes it.
+/// When the last snapshot of `snaps` was collected.
+fn last_collected(snaps: &[StoredSnapshot]) -> i64 {
+    snaps
+        .last()
+        .and_then(|s| s.snapshot.as_ref())
+        .map_or(0, |s| s.collected_at_ms)
+}
+
 fn dataset(dir: &Path, snapshots: &[StoredSnapshot]) {
     let (ds, _) = Dataset::open(dir).unwrap();
     ds.write_batch(snapshots).unwrap();
@@ -350,13 +358,7 @@ fn unreadable_parquet_parts_are_named_and_skipped_and_the_fleet_stays_whole() {
     let data = tmp.path().join("dataset");
     let snaps = fleet();
     dataset(&data, &snaps);
-    let last = snaps
-        .last()
-        .unwrap()
-        .snapshot
-        .as_ref()
-        .unwrap()
-        .collected_at_ms;
+    let last = last_collected(&snaps);
     // A part cut in half (its footer gone): EXBAD's hosts row.
     let bad = write_parts(
         &data,
@@ -432,13 +434,7 @@ fn a_part_damaged_inside_its_data_is_named_and_left_out_by_the_command_line() {
     let data = tmp.path().join("dataset");
     let snaps = fleet();
     dataset(&data, &snaps);
-    let last = snaps
-        .last()
-        .unwrap()
-        .snapshot
-        .as_ref()
-        .unwrap()
-        .collected_at_ms;
+    let last = last_collected(&snaps);
     let bad = write_parts(
         &data,
         "2026-11-23",

@@ -150,19 +150,27 @@ async fn flush(store: &Store, dataset: &Dataset, pending: &mut Vec<String>) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exfleet_proto::v1::{Snapshot, StoredSnapshot};
+    use crate::test_support::stored;
 
-    fn stored(id: &str) -> StoredSnapshot {
-        StoredSnapshot {
-            snapshot: Some(Snapshot {
-                snapshot_id: id.into(),
-                collected_at_ms: 1_795_000_000_000,
-                ..Default::default()
-            }),
-            collector_id: "c".into(),
-            received_at_ms: 1,
-            ..Default::default()
-        }
+    /// The writer over `store`, flushing every 50 ms: the sender of stored ids and its task.
+    fn spawn_writer(
+        store: &Store,
+        dataset: Dataset,
+        already: HashSet<String>,
+    ) -> (
+        mpsc::UnboundedSender<String>,
+        tokio::task::JoinHandle<Result<(), Error>>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            store.clone(),
+            dataset,
+            already,
+            rx,
+            Duration::from_millis(50),
+            None,
+        ));
+        (tx, task)
     }
 
     /// The probe's case: a stray `<id>.pb.bak` beside a stored snapshot stopped the writer.
@@ -176,15 +184,7 @@ mod tests {
         std::fs::copy(&file, file.with_extension("pb.bak")).unwrap();
         let store = Store::open(tmp.path()).unwrap();
         let (dataset, already) = Dataset::open(&tmp.path().join("dataset")).unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(
-            store.clone(),
-            dataset,
-            already,
-            rx,
-            Duration::from_millis(50),
-            None,
-        ));
+        let (tx, task) = spawn_writer(&store, dataset, already);
         let id2 = "0123abcd-0000-4000-8000-000000000002";
         store.put(id2, &stored(id2)).unwrap();
         tx.send(id2.to_string()).unwrap();
@@ -227,15 +227,7 @@ mod tests {
         let staging = tmp.path().join("dataset/_tmp");
         std::fs::remove_dir_all(&staging).unwrap();
         std::fs::write(&staging, b"in the way").unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(
-            store.clone(),
-            dataset,
-            already,
-            rx,
-            Duration::from_millis(50),
-            None,
-        ));
+        let (tx, task) = spawn_writer(&store, dataset, already);
         let id = "0123abcd-0000-4000-8000-000000000001";
         store.put(id, &stored(id)).unwrap();
         tx.send(id.to_string()).unwrap();

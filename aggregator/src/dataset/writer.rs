@@ -223,20 +223,7 @@ fn parts(root: &Path) -> Result<Vec<PathBuf>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exfleet_proto::v1::Snapshot;
-
-    fn stored(id: &str) -> StoredSnapshot {
-        StoredSnapshot {
-            snapshot: Some(Snapshot {
-                snapshot_id: id.into(),
-                collected_at_ms: 1_795_000_000_000,
-                ..Default::default()
-            }),
-            collector_id: "c".into(),
-            received_at_ms: 1,
-            ..Default::default()
-        }
-    }
+    use crate::test_support::stored;
 
     #[test]
     fn committed_batches_are_kept_and_uncommitted_parts_rolled_back() {
