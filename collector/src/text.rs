@@ -255,15 +255,17 @@ impl Lines {
     }
 
     fn end(&mut self, newline: bool, encoding: Encoding) {
-        let mut line = match encoding {
-            Encoding::Utf8 => String::from_utf8_lossy(&self.raw).into_owned(),
-            Encoding::Utf16(_) => String::from_utf16_lossy(&self.units),
+        // Borrowed when the bytes are valid UTF-8: most lines are copied once, into the text.
+        let decoded = match encoding {
+            Encoding::Utf8 => String::from_utf8_lossy(&self.raw),
+            Encoding::Utf16(_) => std::borrow::Cow::Owned(String::from_utf16_lossy(&self.units)),
         };
         let kept = match encoding {
             Encoding::Utf8 => self.raw.len() as u64,
             Encoding::Utf16(_) => 2 * self.units.len() as u64,
         };
-        if kept < self.raw_len || line.len() > self.max_line {
+        if kept < self.raw_len || decoded.len() > self.max_line {
+            let mut line = decoded.into_owned();
             let mut at = self.max_line.min(line.len());
             while !line.is_char_boundary(at) {
                 at -= 1;
@@ -281,9 +283,9 @@ impl Lines {
                 line: self.number,
                 bytes: self.raw_len,
             });
-        }
-        if newline || !line.is_empty() {
             self.out.text.push_str(&line);
+        } else if newline || !decoded.is_empty() {
+            self.out.text.push_str(&decoded);
         }
         if newline {
             self.out.text.push('\n');
