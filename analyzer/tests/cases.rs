@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::finding::Finding;
 use exfleet_analyzer::input::History;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -32,7 +32,8 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn findings(case: &Path) -> Vec<Finding> {
-    let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(case), Default::default()).unwrap());
+    let s =
+        exfleet_tests::at_sim_time(collect(&ServerFiles::new(case), Default::default()).unwrap());
     let tmp = tempfile::tempdir().unwrap();
     exfleet_collector::output::write(&s, &tmp.path().join("host.pb")).unwrap();
     let (history, skipped) = History::from_snapshots(tmp.path()).unwrap();

@@ -8,7 +8,7 @@ use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::finding::Finding;
 use exfleet_analyzer::input::History;
 use exfleet_collector::labels::LabelsFile;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_tests::fleet::{self, builds, Fault, FleetConfig, HostSpec};
 
 /// A healthy Exchange SE host on the newest SU, in DAG01.
@@ -44,7 +44,7 @@ fn pipeline(hosts: &[HostSpec], as_of: NaiveDate) -> Vec<Finding> {
         fleet::render::write(h, 1, &dir).unwrap();
         let labels =
             LabelsFile::default().into_labels(h.dag.clone(), Some(h.role_group.clone()), None);
-        let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), labels).unwrap());
+        let s = exfleet_tests::at_sim_time(collect(&ServerFiles::new(&dir), labels).unwrap());
         exfleet_collector::output::write(&s, &snaps.join(format!("{}.json", h.name))).unwrap();
     }
     analyze(&snaps, as_of)
@@ -276,7 +276,8 @@ fn the_real_iis_layout_has_no_wrong_vdir() {
         dir.join("Windows/System32/inetsrv/config/applicationHost.config"),
     )
     .unwrap();
-    let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), Default::default()).unwrap());
+    let s =
+        exfleet_tests::at_sim_time(collect(&ServerFiles::new(&dir), Default::default()).unwrap());
     assert!(
         s.iis_sites
             .iter()
@@ -415,7 +416,7 @@ fn topology_cas_proxy_order() {
             let dir = tmp.path().join(name);
             exchange_2010_on("1252", *build, name, &dir);
             let labels = LabelsFile::default().into_labels(None, Some(group.to_string()), None);
-            let s = exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), labels).unwrap());
+            let s = exfleet_tests::at_sim_time(collect(&ServerFiles::new(&dir), labels).unwrap());
             exfleet_collector::output::write(&s, &snaps.join(format!("{name}.json"))).unwrap();
         }
         analyze(&snaps, today())
@@ -441,7 +442,7 @@ fn os_dbcs_locale() {
         exchange_2010(acp, &tmp.path().join("EX2010"));
         let s = exfleet_tests::at_sim_time(
             collect(
-                &TriageDir::new(tmp.path().join("EX2010")),
+                &ServerFiles::new(tmp.path().join("EX2010")),
                 Default::default(),
             )
             .unwrap(),
@@ -484,12 +485,13 @@ fn dotnet_upgrade_order() {
             .unwrap();
         upgrade.end = RunEnd::FailedUnknown;
         runs.push(upgrade);
-        let log = TriageDir::new(&dir)
+        let log = ServerFiles::new(&dir)
             .resolve(r"C:\ExchangeSetupLogs\ExchangeSetup.log")
             .unwrap();
         std::fs::write(log, setup_log::render(&runs, '/')).unwrap();
-        let s =
-            exfleet_tests::at_sim_time(collect(&TriageDir::new(&dir), Default::default()).unwrap());
+        let s = exfleet_tests::at_sim_time(
+            collect(&ServerFiles::new(&dir), Default::default()).unwrap(),
+        );
         let snaps = tmp.path().join("snaps");
         std::fs::create_dir_all(&snaps).unwrap();
         exfleet_collector::output::write(&s, &snaps.join("EX01.json")).unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use exfleet_analyzer::catalog::Catalog;
 use exfleet_analyzer::input::History;
 use exfleet_analyzer::rules::registry::implemented;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/css-exchange-setup-logs")
@@ -42,7 +42,7 @@ fn every_expected_row_with_implemented_ids() {
         std::fs::copy(root.join(file), logs.join("ExchangeSetup.log")).unwrap();
         let s = exfleet_tests::at_sim_time(
             collect(
-                &TriageDir::new(tmp.path().join("triage")),
+                &ServerFiles::new(tmp.path().join("triage")),
                 Default::default(),
             )
             .unwrap(),

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::files::ServerFiles;
 use crate::labels::LabelsFile;
-use crate::triage::TriageDir;
 
 /// Collects an Exchange server's patch-health evidence into a snapshot.
 #[derive(Debug, Parser)]
@@ -104,7 +104,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
         None => LabelsFile::default(),
     };
     let labels = file.into_labels(args.dag, args.role_group, args.owner);
-    let dir = TriageDir::new(&args.root);
+    let dir = ServerFiles::new(&args.root);
     let options = crate::Options {
         events_since_ms: args.events_since.unwrap_or(0),
     };

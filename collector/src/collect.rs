@@ -3,9 +3,9 @@
 use exfleet_proto::v1::{collection_source::Kind, CollectionSource, HostLabels, Snapshot};
 
 use crate::error::Error;
+use crate::files::ServerFiles;
 use crate::readers;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Version written into every snapshot.
 pub const COLLECTOR_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -31,13 +31,13 @@ pub fn found_nothing(snapshot: &Snapshot) -> bool {
 }
 
 /// Reads every artifact of the triage copy at `dir` into a new snapshot.
-pub fn collect(dir: &TriageDir, labels: HostLabels) -> Result<Snapshot, Error> {
+pub fn collect(dir: &ServerFiles, labels: HostLabels) -> Result<Snapshot, Error> {
     collect_with(dir, labels, &Options::default())
 }
 
 /// [`collect`], with options.
 pub fn collect_with(
-    dir: &TriageDir,
+    dir: &ServerFiles,
     labels: HostLabels,
     options: &Options,
 ) -> Result<Snapshot, Error> {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod collect;
 pub mod error;
+pub mod files;
 pub mod labels;
 pub mod local_time;
 pub mod output;
@@ -17,8 +18,7 @@ pub mod provenance;
 pub mod readers;
 pub mod sink;
 pub mod text;
-pub mod triage;
 
 pub use collect::{collect, collect_with, Options};
 pub use error::Error;
-pub use triage::TriageDir;
+pub use files::ServerFiles;

@@ -7,9 +7,9 @@ use exfleet_proto::v1::{
     artifact_status::State, ArtifactStatus, CollectionError, Provenance, Snapshot,
 };
 
+use crate::files::Refusal;
 use crate::provenance;
 use crate::text::{CappedText, LineIssue};
-use crate::triage::Refusal;
 
 /// Unreadable lines recorded per log before the rest are only counted, so that a damaged
 /// multi-megabyte log does not flood the snapshot.

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use exfleet_collector::readers::NAMES;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_proto::v1::{artifact_status::State, Snapshot};
 use exfleet_tests::fleet::{self, FleetConfig};
 
@@ -41,7 +41,7 @@ fn good_copy(dir: &Path) {
 }
 
 fn run(dir: &Path) -> Snapshot {
-    collect(&TriageDir::new(dir), Default::default()).expect("collection never fails on content")
+    collect(&ServerFiles::new(dir), Default::default()).expect("collection never fails on content")
 }
 
 fn state(s: &Snapshot, reader: &str) -> State {

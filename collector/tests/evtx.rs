@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use exfleet_collector::readers::event_log::{counts, scan};
-use exfleet_collector::{collect, collect_with, TriageDir};
+use exfleet_collector::{collect, collect_with, ServerFiles};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/evtx")
@@ -127,7 +127,7 @@ fn a_triage_copy_yields_the_events_that_matter() {
         logs.join("Application.evtx"),
     )
     .unwrap();
-    let s = collect(&TriageDir::new(tmp.path()), Default::default()).unwrap();
+    let s = collect(&ServerFiles::new(tmp.path()), Default::default()).unwrap();
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for e in &s.events {
         *by.entry(format!("{} {} {}", e.log, e.provider, e.event_id))
@@ -178,7 +178,7 @@ fn a_triage_copy_yields_the_events_that_matter() {
     let options = exfleet_collector::Options {
         events_since_ms: since,
     };
-    let w = collect_with(&TriageDir::new(tmp.path()), Default::default(), &options).unwrap();
+    let w = collect_with(&ServerFiles::new(tmp.path()), Default::default(), &options).unwrap();
     assert_eq!(w.events_since_ms, since);
     assert!(w.events.iter().all(|e| e.time_ms >= since));
     assert_eq!(

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use exfleet_collector::readers::iis_config;
 use exfleet_collector::readers::setup_log::parser;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_proto::v1::{artifact_status::State, setup_run::Outcome, Snapshot};
 use serde_json::json;
 
@@ -173,7 +173,7 @@ fn collect_system_hive(xz_name: Option<&str>, raw_name: Option<&str>) -> Snapsho
         _ => unreachable!(),
     };
     std::fs::write(config.join("SYSTEM"), bytes).unwrap();
-    collect(&TriageDir::new(tmp.path()), Default::default()).unwrap()
+    collect(&ServerFiles::new(tmp.path()), Default::default()).unwrap()
 }
 
 fn system_state(s: &Snapshot) -> i32 {

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use exfleet_collector::readers::event_log::scan;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::provenance::Locator;
 use exfleet_proto::v1::{CollectionError, Snapshot};
@@ -25,7 +25,7 @@ const RUN: &str = "\
 /// Collects in a thread, so that a collector that blocks (on a FIFO) fails the test instead of
 /// hanging it.
 fn collect_within(root: &Path, limit: Duration) -> Snapshot {
-    let dir = TriageDir::new(root);
+    let dir = ServerFiles::new(root);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(collect(&dir, Default::default()).unwrap());

@@ -10,7 +10,7 @@ use exfleet_aggregator::server::{DatasetOptions, Loopback, ServeOptions, TlsPem}
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_collector::labels::LabelsFile;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_tests::fleet::FleetConfig;
 
 use exfleet_analyzer::catalog::Catalog;
@@ -108,7 +108,7 @@ pub async fn run(
             let _slot = limit.acquire_owned().await?;
             let labels = LabelsFile::load(&labels)?.into_labels(None, None, None);
             let snapshot =
-                tokio::task::spawn_blocking(move || collect(&TriageDir::new(&root), labels))
+                tokio::task::spawn_blocking(move || collect(&ServerFiles::new(&root), labels))
                     .await??;
             client::upload_with_retry(&url, &tls, vec![snapshot], 3).await?;
             anyhow::Ok(())

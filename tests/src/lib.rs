@@ -55,7 +55,7 @@ pub fn collected_fleet(
     cfg: &FleetConfig,
     out: &Path,
 ) -> anyhow::Result<(GroundTruth, Vec<exfleet_proto::v1::Snapshot>)> {
-    use exfleet_collector::{collect, labels::LabelsFile, TriageDir};
+    use exfleet_collector::{collect, labels::LabelsFile, ServerFiles};
     let truth = write_fleet(cfg, out)?;
     let snapshots = truth
         .hosts
@@ -63,7 +63,7 @@ pub fn collected_fleet(
         .map(|h| {
             let labels = LabelsFile::load(&out.join(&h.labels_file))?.into_labels(None, None, None);
             Ok(at_sim_time(collect(
-                &TriageDir::new(out.join(&h.triage_dir)),
+                &ServerFiles::new(out.join(&h.triage_dir)),
                 labels,
             )?))
         })

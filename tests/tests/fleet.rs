@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use exfleet_collector::labels::LabelsFile;
-use exfleet_collector::{collect, TriageDir};
+use exfleet_collector::{collect, ServerFiles};
 use exfleet_proto::v1::setup_run::Outcome;
 use exfleet_tests::fleet::builds::text;
 use exfleet_tests::fleet::{self, render, Fault, FleetConfig};
@@ -105,7 +105,7 @@ fn the_collector_reads_back_what_the_simulator_wrote() {
         let labels = LabelsFile::load(&tmp.path().join("labels").join(format!("{}.toml", h.name)))
             .unwrap()
             .into_labels(None, None, None);
-        let s = collect(&TriageDir::new(&dir), labels).unwrap();
+        let s = collect(&ServerFiles::new(&dir), labels).unwrap();
         let ctx = &h.name;
         assert!(s.errors.is_empty(), "{ctx}: {:?}", s.errors);
         let id = s.host.as_ref().unwrap();

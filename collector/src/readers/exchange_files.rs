@@ -14,11 +14,11 @@ use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
 use sha2::{Digest, Sha256};
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
 use crate::text::{decode, LineIndex};
-use crate::triage::TriageDir;
 
 /// Reads the install's OWA/ECP files.
 pub struct ExchangeFiles;
@@ -55,7 +55,7 @@ const MAX_UNEXPANDED_LINES: usize = 1_000;
 impl Reader for ExchangeFiles {
     const NAME: &'static str = "exchange_files";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let exchange = out.evidence().exchange.as_ref();
         // SharedWebConfig.config came with Exchange 2013's front end: 2010 never has one.
         let exchange_2010 = exchange.is_some_and(|e| e.setup_key == "v14");
@@ -128,7 +128,7 @@ impl Reader for ExchangeFiles {
 
 /// Reads one config file: present, well-formed, unexpanded variables, its hash.
 fn config_file(
-    dir: &TriageDir,
+    dir: &ServerFiles,
     windows: &str,
     rel: &str,
     kind: ConfigFileKind,
@@ -224,7 +224,7 @@ pub fn xml_error(text: &str) -> Option<(usize, String)> {
 }
 
 /// Names of the subfolders of a folder that are versions (digits and dots), sorted.
-fn versions(dir: &TriageDir, windows: &str) -> Vec<String> {
+fn versions(dir: &ServerFiles, windows: &str) -> Vec<String> {
     let Some(folder) = dir.resolve(windows) else {
         return Vec::new();
     };

@@ -8,11 +8,11 @@ use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory};
 use quick_xml::events::{BytesStart, Event};
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact_capped, Reader, MAX_CONFIG_BYTES};
 use crate::sink::Sink;
 use crate::text::{cap_field, LineIndex, MAX_FIELD_BYTES};
-use crate::triage::TriageDir;
 
 /// Reads applicationHost.config.
 pub struct IisConfig;
@@ -22,7 +22,7 @@ const PATH: &str = r"Windows\System32\inetsrv\config\applicationHost.config";
 impl Reader for IisConfig {
     const NAME: &'static str = "iis_config";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         // No line cap: a cut line would make the XML malformed; the fields kept are capped.
         let caps = (MAX_CONFIG_BYTES, usize::MAX);
         let Some((path, text)) = text_artifact_capped(dir, out, Self::NAME, PATH, caps) else {

@@ -16,8 +16,8 @@ pub mod service_control;
 pub mod service_state;
 pub mod setup_log;
 
+use crate::files::ServerFiles;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads one kind of artifact of a triage copy into typed evidence.
 ///
@@ -27,7 +27,7 @@ pub trait Reader {
     /// Stable name, used in provenance and collection errors.
     const NAME: &'static str;
     /// Reads the artifact from `dir` into `out`.
-    fn read(&self, dir: &TriageDir, out: &mut Sink);
+    fn read(&self, dir: &ServerFiles, out: &mut Sink);
 }
 
 /// Largest file read whole for the formats that cannot be read as a stream (hives): Windows
@@ -45,7 +45,7 @@ pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
 /// text)`. An absent file is recorded as absent, an unreadable or refused one as unreadable
 /// with its error; both give `None`, and the reader has nothing more to do.
 pub fn text_artifact(
-    dir: &TriageDir,
+    dir: &ServerFiles,
     out: &mut Sink,
     reader: &str,
     windows_path: &str,
@@ -57,7 +57,7 @@ pub fn text_artifact(
 /// [`text_artifact`] with its caps: `(bytes read, bytes kept per line)`. XML is read with no
 /// line cap (a cut line would be a malformed file), under a smaller file cap.
 pub fn text_artifact_capped(
-    dir: &TriageDir,
+    dir: &ServerFiles,
     out: &mut Sink,
     reader: &str,
     windows_path: &str,
@@ -72,7 +72,7 @@ pub fn text_artifact_capped(
 
 /// Reads a text file of the copy (see [`text_artifact_capped`]).
 pub fn read_text(
-    dir: &TriageDir,
+    dir: &ServerFiles,
     out: &mut Sink,
     reader: &str,
     file: &std::path::Path,
@@ -80,8 +80,8 @@ pub fn read_text(
 ) -> Option<(String, String)> {
     let path = dir.display(file);
     let read = dir.open(file).and_then(|(f, _)| {
-        crate::text::read_capped(f, max_bytes, max_line).map_err(|e| crate::triage::Refusal {
-            kind: crate::triage::kinds::IO,
+        crate::text::read_capped(f, max_bytes, max_line).map_err(|e| crate::files::Refusal {
+            kind: crate::files::kinds::IO,
             path: path.clone(),
             message: format!("{path}: {e}"),
         })
@@ -154,8 +154,8 @@ pub const NAMES: [&str; 11] = [
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
 /// it gives; the SYSTEM hive before the logs written in local time, whose time zone it gives.
 /// The paths a reader asked for that lead out of the copy are recorded as its collection
-/// errors once it is done (see [`TriageDir::resolve`]).
-pub fn read_all(dir: &TriageDir, out: &mut Sink) {
+/// errors once it is done (see [`ServerFiles::resolve`]).
+pub fn read_all(dir: &ServerFiles, out: &mut Sink) {
     dir.take_refusals();
     run(hive::system::SystemHive, dir, out);
     run(hive::software::SoftwareHive, dir, out);
@@ -170,7 +170,7 @@ pub fn read_all(dir: &TriageDir, out: &mut Sink) {
     run(exchange_files::ExchangeFiles, dir, out);
 }
 
-fn run<R: Reader>(reader: R, dir: &TriageDir, out: &mut Sink) {
+fn run<R: Reader>(reader: R, dir: &ServerFiles, out: &mut Sink) {
     reader.read(dir, out);
     for refusal in dir.take_refusals() {
         out.refused(R::NAME, &refusal, false);

@@ -8,11 +8,11 @@
 
 use exfleet_proto::v1::ServiceRunState;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact, text_log_state, Reader};
 use crate::sink::Sink;
 use crate::text::LineIssue;
-use crate::triage::TriageDir;
 
 /// Reads the saved service-state capture.
 pub struct ScQueryex;
@@ -82,7 +82,7 @@ pub fn parse(text: &str) -> (Vec<(u32, ServiceRunState)>, Vec<LineIssue>) {
 impl Reader for ScQueryex {
     const NAME: &'static str = "sc_queryex";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
         };

@@ -12,11 +12,11 @@ use exfleet_proto::v1::{SavedService, ServiceStateFile};
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
 use crate::text::{cap_field, MAX_FIELD_BYTES};
-use crate::triage::TriageDir;
 
 /// Reads the saved service-state files.
 pub struct ServiceState;
@@ -38,7 +38,7 @@ pub fn is_state_file(name: &str) -> bool {
 impl Reader for ServiceState {
     const NAME: &'static str = "service_state";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some(logs) = dir.resolve(DIR) else {
             out.absent(Self::NAME, &dir.expected(DIR));
             return;

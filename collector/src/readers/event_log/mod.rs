@@ -19,10 +19,10 @@ use evtx::{ChunkFlags, EvtxChunkData, EvtxParser, ParserSettings};
 use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::Event;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads the Application and System event logs.
 pub struct EventLogs;
@@ -303,7 +303,7 @@ pub fn counts(path: &Path) -> Result<BTreeMap<(String, u32), u64>, String> {
 impl Reader for EventLogs {
     const NAME: &'static str = "event_log";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let since = out.evidence().events_since_ms;
         for windows_path in LOGS {
             let Some(file) = dir.resolve(windows_path) else {

@@ -13,10 +13,10 @@ use object::pe::{ImageNtHeaders32, ImageNtHeaders64};
 use object::read::pe::{ImageNtHeaders, PeFile};
 use object::LittleEndian as LE;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 pub mod version_info;
 
@@ -34,7 +34,7 @@ const DEFAULT_INSTALL_PATHS: [&str; 2] = [
 impl Reader for ExSetup {
     const NAME: &'static str = "exsetup";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let from_registry = out
             .evidence()
             .exchange

@@ -21,10 +21,10 @@ use notatin::cell_value::CellValue;
 use notatin::parser::Parser;
 use notatin::parser_builder::ParserBuilder;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::sink::{Sink, MAX_LINE_ERRORS};
 use crate::text::{cap_field, MAX_FIELD_BYTES};
-use crate::triage::TriageDir;
 
 /// Size of the regf base block; the hive bins follow it.
 const BASE_BLOCK_LEN: usize = 4096;
@@ -58,7 +58,7 @@ impl Hive {
     /// `mount`. Absence, an unreadable file and a file that is not a hive are recorded in
     /// `out`, and `None` is returned.
     pub fn open(
-        dir: &TriageDir,
+        dir: &ServerFiles,
         windows_path: &str,
         mount: &'static str,
         reader: &'static str,

@@ -5,10 +5,10 @@
 use exfleet_proto::v1::{ExchangeInstall, InstalledUpdate, PendingReboot, SetupWatermark};
 
 use super::{cert_blob, Hive, Key};
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads the SOFTWARE hive.
 pub struct SoftwareHive;
@@ -20,7 +20,7 @@ const MAX_WATERMARK_DEPTH: usize = 6;
 impl Reader for SoftwareHive {
     const NAME: &'static str = "software_hive";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some(mut hive) = Hive::open(
             dir,
             r"Windows\System32\config\SOFTWARE",

@@ -7,10 +7,10 @@
 use exfleet_proto::v1::{HostIdentity, PendingReboot, ServiceConfig, SslBinding};
 
 use super::{Hive, Key};
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads the SYSTEM hive.
 pub struct SystemHive;
@@ -18,7 +18,7 @@ pub struct SystemHive;
 impl Reader for SystemHive {
     const NAME: &'static str = "system_hive";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some(mut hive) = Hive::open(
             dir,
             r"Windows\System32\config\SYSTEM",

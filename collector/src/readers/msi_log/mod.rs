@@ -10,11 +10,11 @@ use std::path::PathBuf;
 
 use exfleet_proto::v1::artifact_status::State;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{read_text, Reader};
 use crate::sink::Sink;
 use crate::text::{decode, MAX_LINE_BYTES, MAX_LOG_BYTES};
-use crate::triage::TriageDir;
 
 /// Reads MSI verbose logs.
 pub struct MsiLogs;
@@ -31,7 +31,7 @@ pub const MAX_LOGS: usize = 200;
 impl Reader for MsiLogs {
     const NAME: &'static str = "msi_log";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let bias = out.time_bias_minutes();
         let files = candidates(dir);
         if files.is_empty() {
@@ -72,7 +72,7 @@ impl Reader for MsiLogs {
 }
 
 /// The files of the search folders whose first bytes are an MSI log header, in path order.
-fn candidates(dir: &TriageDir) -> Vec<PathBuf> {
+fn candidates(dir: &ServerFiles) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for d in DIRS {
         let folder = if d.is_empty() {
@@ -105,7 +105,7 @@ fn candidates(dir: &TriageDir) -> Vec<PathBuf> {
 /// Whether a file starts with an MSI log header. Only regular files inside the copy are opened
 /// (a file of these folders that is not a log is not the reader's business, so a refused one
 /// is skipped, not reported).
-fn sniff(dir: &TriageDir, path: &std::path::Path) -> bool {
+fn sniff(dir: &ServerFiles, path: &std::path::Path) -> bool {
     let mut head = Vec::new();
     dir.open(path)
         .is_ok_and(|(f, _)| f.take(SNIFF).read_to_end(&mut head).is_ok())

@@ -4,10 +4,10 @@
 
 pub mod parser;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact, text_log_state, Reader};
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads ServiceControl.log.
 pub struct ServiceControlLog;
@@ -17,7 +17,7 @@ const PATH: &str = r"ExchangeSetupLogs\ServiceControl.log";
 impl Reader for ServiceControlLog {
     const NAME: &'static str = "service_control";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
         };

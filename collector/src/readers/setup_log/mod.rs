@@ -7,10 +7,10 @@
 
 pub mod parser;
 
+use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact, text_log_state, Reader};
 use crate::sink::Sink;
-use crate::triage::TriageDir;
 
 /// Reads ExchangeSetup.log.
 pub struct SetupLog;
@@ -20,7 +20,7 @@ const PATH: &str = r"ExchangeSetupLogs\ExchangeSetup.log";
 impl Reader for SetupLog {
     const NAME: &'static str = "setup_log";
 
-    fn read(&self, dir: &TriageDir, out: &mut Sink) {
+    fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
         };

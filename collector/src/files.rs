@@ -5,10 +5,10 @@
 //! every component is matched without regard to case.
 //!
 //! This module is also where the copy is confined: every path a reader gets from
-//! [`TriageDir::resolve`] is inside the root (a `..` that climbs above the drive, or a link
+//! [`ServerFiles::resolve`] is inside the root (a `..` that climbs above the drive, or a link
 //! whose target is outside the root, is refused and the refusal kept until the reader that
 //! asked is done: [`crate::readers::read_all`] records it as a collection error), and every
-//! file a reader reads is opened by [`TriageDir::open`] or [`TriageDir::read`], which check
+//! file a reader reads is opened by [`ServerFiles::open`] or [`ServerFiles::read`], which check
 //! again that it resolves inside the root and that it is a regular file (a FIFO would block
 //! the collector, a device never ends) and cap what is read.
 
@@ -42,17 +42,17 @@ pub struct Refusal {
 
 /// An offline copy of one server.
 #[derive(Debug, Clone)]
-pub struct TriageDir {
+pub struct ServerFiles {
     root: PathBuf,
     /// The root with its links resolved: every path read must be under it.
     real_root: PathBuf,
     /// True when the root holds one folder per drive letter.
     drive_folders: bool,
-    /// Paths refused by [`TriageDir::resolve`] since the last [`TriageDir::take_refusals`].
+    /// Paths refused by [`ServerFiles::resolve`] since the last [`ServerFiles::take_refusals`].
     refused: Arc<Mutex<Vec<Refusal>>>,
 }
 
-impl TriageDir {
+impl ServerFiles {
     /// Opens a triage root. The layout is detected: drive-letter folders are assumed when the
     /// root has a single-letter folder that holds `Windows`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -69,7 +69,7 @@ impl TriageDir {
                 })
             })
             .unwrap_or(false);
-        TriageDir {
+        ServerFiles {
             root,
             real_root,
             drive_folders,
@@ -85,7 +85,7 @@ impl TriageDir {
     /// Resolves a Windows path to a file of the copy. `C:\Windows\...` selects the drive's
     /// folder in the drive-letter layout; a path without a drive is on the system drive (C:).
     /// Returns `None` when any component is missing, and when the path leads outside the root:
-    /// that refusal is kept for [`TriageDir::take_refusals`], so it is never silent.
+    /// that refusal is kept for [`ServerFiles::take_refusals`], so it is never silent.
     pub fn resolve(&self, windows_path: &str) -> Option<PathBuf> {
         match self.locate(windows_path) {
             Ok(found) => found,
@@ -100,7 +100,7 @@ impl TriageDir {
         }
     }
 
-    /// [`TriageDir::resolve`], with the refusal returned: `Ok(None)` when a component is
+    /// [`ServerFiles::resolve`], with the refusal returned: `Ok(None)` when a component is
     /// missing, `Err` when the path leads outside the root. The path returned has its links
     /// resolved and is under the root.
     pub fn locate(&self, windows_path: &str) -> Result<Option<PathBuf>, Refusal> {
@@ -150,7 +150,7 @@ impl TriageDir {
         Ok(Some(dir))
     }
 
-    /// One step of [`TriageDir::locate`]: `name` in `dir` (which is inside the root), a link
+    /// One step of [`ServerFiles::locate`]: `name` in `dir` (which is inside the root), a link
     /// followed only when its target is inside the root too.
     fn child(
         &self,
@@ -239,7 +239,7 @@ impl TriageDir {
         Ok((file, meta.len()))
     }
 
-    /// Reads a whole file of the copy (see [`TriageDir::open`]), refusing one larger than
+    /// Reads a whole file of the copy (see [`ServerFiles::open`]), refusing one larger than
     /// `max` bytes: for formats that are read whole (hives, PE images, XML configs), a cut
     /// file would be misread.
     pub fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, Refusal> {
@@ -359,7 +359,7 @@ mod tests {
         let p = tmp.path().join("windows/System32/CONFIG");
         std::fs::create_dir_all(&p).unwrap();
         std::fs::write(p.join("system"), b"x").unwrap();
-        let t = TriageDir::new(tmp.path());
+        let t = ServerFiles::new(tmp.path());
         let found = t.resolve(r"C:\Windows\System32\config\SYSTEM").unwrap();
         assert_eq!(t.display(&found), "windows/System32/CONFIG/system");
         assert!(t.resolve(r"Windows\System32\config\SOFTWARE").is_none());
@@ -372,14 +372,14 @@ mod tests {
         let bin = tmp.path().join("D/Exchange/Bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::write(bin.join("ExSetup.exe"), b"MZ").unwrap();
-        let t = TriageDir::new(tmp.path());
+        let t = ServerFiles::new(tmp.path());
         assert!(t.resolve(r"D:\Exchange\Bin\ExSetup.exe").is_some());
         assert!(t.resolve(r"C:\Exchange\Bin\ExSetup.exe").is_none());
         assert_eq!(t.expected(r"d:\Exchange\Bin"), "D/Exchange/Bin");
     }
 
     #[cfg(unix)]
-    fn outside_and_inside() -> (tempfile::TempDir, PathBuf, TriageDir) {
+    fn outside_and_inside() -> (tempfile::TempDir, PathBuf, ServerFiles) {
         let tmp = tempfile::tempdir().unwrap();
         let outside = tmp.path().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
@@ -387,7 +387,7 @@ mod tests {
         let root = tmp.path().join("root");
         std::fs::create_dir_all(root.join("ExchangeSetupLogs")).unwrap();
         std::fs::write(root.join("ExchangeSetupLogs/inside.log"), b"ok").unwrap();
-        let t = TriageDir::new(&root);
+        let t = ServerFiles::new(&root);
         (tmp, outside, t)
     }
 
@@ -431,7 +431,7 @@ mod tests {
         std::fs::write(bin.join("ExSetup.exe"), b"MZ").unwrap();
         std::fs::create_dir_all(tmp.path().join("Bin")).unwrap();
         std::fs::write(tmp.path().join("Bin/ExSetup.exe"), b"MZ").unwrap();
-        let t = TriageDir::new(tmp.path().join("root"));
+        let t = ServerFiles::new(tmp.path().join("root"));
         let inside = t.resolve(r"C:\Program Files\Other\..\Exchange\Bin\ExSetup.exe");
         assert_eq!(
             t.display(&inside.unwrap()),
@@ -478,7 +478,7 @@ mod tests {
     fn a_file_over_the_cap_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("big"), vec![b'x'; 100]).unwrap();
-        let t = TriageDir::new(tmp.path());
+        let t = ServerFiles::new(tmp.path());
         let p = t.resolve("big").unwrap();
         assert_eq!(t.read(&p, 100).unwrap().len(), 100);
         let r = t.read(&p, 99).unwrap_err();
