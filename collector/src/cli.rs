@@ -19,7 +19,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Reads a triage copy of a server and writes its snapshot.
+    /// Reads a server (a triage copy with --root, or this running server with --live) and
+    /// writes or pushes its snapshot.
     Collect(CollectArgs),
 }
 
@@ -27,8 +28,13 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
     /// The triage directory: a copy of the system drive, or one folder per drive letter.
+    #[arg(long, required_unless_present = "live", conflicts_with = "live")]
+    pub root: Option<PathBuf>,
+    /// Read the running server this collector runs on (Windows Server 2016 or later, as a
+    /// local Administrator): its registry through the API, its services from the Service
+    /// Control Manager, its files where they are. Read-only, at background priority.
     #[arg(long)]
-    pub root: PathBuf,
+    pub live: bool,
     /// Where to write the snapshot (`.json` for JSON, protobuf otherwise).
     #[arg(
         long,
@@ -77,6 +83,35 @@ pub struct CollectArgs {
     pub events_since: Option<i64>,
 }
 
+/// The live server's files, with this process lowered to background priority first.
+#[cfg(windows)]
+fn live_files() -> anyhow::Result<ServerFiles> {
+    for (what, e) in crate::live::lower_priority() {
+        tracing::warn!("could not set {what}: {e}");
+    }
+    Ok(ServerFiles::live())
+}
+
+#[cfg(not(windows))]
+fn live_files() -> anyhow::Result<ServerFiles> {
+    anyhow::bail!(
+        "--live reads the running Windows server it runs on; this build is for {}: read a \
+         triage copy with --root (deploy/windows/ stages one)",
+        std::env::consts::OS
+    )
+}
+
+/// Folders a live collection never writes under: the Windows folder and the Exchange install.
+fn protected_folders(snapshot: &exfleet_proto::v1::Snapshot) -> Vec<String> {
+    let windows = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".to_string());
+    let install = snapshot
+        .exchange
+        .as_ref()
+        .map(|e| e.install_path.clone())
+        .unwrap_or_default();
+    vec![windows, install]
+}
+
 /// An RFC 3339 time or a date (midnight UTC) as UTC ms.
 fn parse_since(s: &str) -> Result<i64, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
@@ -104,7 +139,10 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
         None => LabelsFile::default(),
     };
     let labels = file.into_labels(args.dag, args.role_group, args.owner);
-    let dir = ServerFiles::new(&args.root);
+    let dir = match &args.root {
+        Some(root) => ServerFiles::new(root),
+        None => live_files()?,
+    };
     let options = crate::Options {
         events_since_ms: args.events_since.unwrap_or(0),
     };
@@ -114,7 +152,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
             "nothing was found under the root {}: no artifact of any reader (looked for {}); \
              is --root the copy of a server's system drive (or its drive-letter folders)? \
              --allow-empty writes the empty snapshot anyway",
-            args.root.display(),
+            dir.root().display(),
             snapshot
                 .artifacts
                 .iter()
@@ -131,6 +169,10 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
     let errors = snapshot.errors.len();
     match (&args.out, &args.aggregator) {
         (Some(out), _) => {
+            if dir.is_live() {
+                crate::live::check_output(out, &protected_folders(&snapshot))
+                    .map_err(anyhow::Error::msg)?;
+            }
             crate::output::write(&snapshot, out)?;
             tracing::info!(host, errors, out = %out.display(), "snapshot written");
         }

@@ -1,4 +1,4 @@
-//! One collection: a triage directory in, a snapshot out.
+//! One collection: the server's files and registry (a triage copy, or live) in, a snapshot out.
 
 use exfleet_proto::v1::{collection_source::Kind, CollectionSource, HostLabels, Snapshot};
 
@@ -30,7 +30,8 @@ pub fn found_nothing(snapshot: &Snapshot) -> bool {
             .all(|a| a.state == State::Absent as i32)
 }
 
-/// Reads every artifact of the triage copy at `dir` into a new snapshot.
+/// Reads every artifact of the server at `dir` (a triage copy, or [`ServerFiles::live`]) into a
+/// new snapshot.
 pub fn collect(dir: &ServerFiles, labels: HostLabels) -> Result<Snapshot, Error> {
     collect_with(dir, labels, &Options::default())
 }
@@ -41,15 +42,20 @@ pub fn collect_with(
     labels: HostLabels,
     options: &Options,
 ) -> Result<Snapshot, Error> {
-    if !dir.root().is_dir() {
+    if !dir.is_live() && !dir.root().is_dir() {
         return Err(Error::NotADirectory(dir.root().to_path_buf()));
     }
+    let kind = if dir.is_live() {
+        Kind::Live
+    } else {
+        Kind::Triage
+    };
     let snapshot = Snapshot {
         snapshot_id: uuid::Uuid::new_v4().to_string(),
         collector_version: COLLECTOR_VERSION.to_string(),
         collected_at_ms: chrono::Utc::now().timestamp_millis(),
         source: Some(CollectionSource {
-            kind: Kind::Triage as i32,
+            kind: kind as i32,
             root: dir.root().display().to_string(),
         }),
         labels: Some(labels),

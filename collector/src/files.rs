@@ -1,16 +1,22 @@
-//! A triage directory: an offline copy of a server's files, read as Windows would see them.
+//! The server's files, read as Windows sees them: an offline copy of them (a triage copy), or
+//! the live server's own drives.
 //!
-//! Two layouts exist (collector/EVIDENCE.md): the root mirrors the system drive, or it holds
-//! one folder per drive letter (`C/`, `D/`). Windows paths compare case-insensitively, so
+//! Two copy layouts exist (collector/EVIDENCE.md): the root mirrors the system drive, or it
+//! holds one folder per drive letter (`C/`, `D/`). Windows paths compare case-insensitively, so
 //! every component is matched without regard to case.
 //!
-//! This module is also where the copy is confined: every path a reader gets from
+//! This module is also where a copy is confined: every path a reader gets from
 //! [`ServerFiles::resolve`] is inside the root (a `..` that climbs above the drive, or a link
 //! whose target is outside the root, is refused and the refusal kept until the reader that
 //! asked is done: [`crate::readers::read_all`] records it as a collection error), and every
 //! file a reader reads is opened by [`ServerFiles::open`] or [`ServerFiles::read`], which check
 //! again that it resolves inside the root and that it is a regular file (a FIFO would block
 //! the collector, a device never ends) and cap what is read.
+//!
+//! Live, the drives are the server's own: there is no root to leave (links and junctions are
+//! followed as Windows follows them), files are opened read-only and shared for reading,
+//! writing and deleting, so that a log its service holds open (the event logs) is read while
+//! the service goes on writing it, and provenance names the file by its Windows path.
 
 use std::fs::File;
 use std::io::Read;
@@ -40,14 +46,24 @@ pub struct Refusal {
     pub message: String,
 }
 
-/// An offline copy of one server.
+/// How Windows paths map to the files read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// A copy whose root mirrors the system drive.
+    SystemDrive,
+    /// A copy whose root holds one folder per drive letter.
+    DriveFolders,
+    /// The live server: `C:\` is the drive C:.
+    Live,
+}
+
+/// One server's files: a copy of them, or the live server's drives.
 #[derive(Debug, Clone)]
 pub struct ServerFiles {
     root: PathBuf,
     /// The root with its links resolved: every path read must be under it.
     real_root: PathBuf,
-    /// True when the root holds one folder per drive letter.
-    drive_folders: bool,
+    layout: Layout,
     /// Paths refused by [`ServerFiles::resolve`] since the last [`ServerFiles::take_refusals`].
     refused: Arc<Mutex<Vec<Refusal>>>,
 }
@@ -72,12 +88,33 @@ impl ServerFiles {
         ServerFiles {
             root,
             real_root,
-            drive_folders,
+            layout: if drive_folders {
+                Layout::DriveFolders
+            } else {
+                Layout::SystemDrive
+            },
             refused: Arc::default(),
         }
     }
 
-    /// The directory given to the collector.
+    /// The live server's drives; a path without a drive is on the system drive
+    /// (`%SystemDrive%`, C: when unset).
+    pub fn live() -> Self {
+        let root = PathBuf::from(format!("{}:\\", system_drive()));
+        ServerFiles {
+            real_root: root.clone(),
+            root,
+            layout: Layout::Live,
+            refused: Arc::default(),
+        }
+    }
+
+    /// Whether these are the live server's drives rather than a copy.
+    pub fn is_live(&self) -> bool {
+        self.layout == Layout::Live
+    }
+
+    /// The directory given to the collector (live: the system drive's root).
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -127,19 +164,19 @@ impl ServerFiles {
                 p => parts.push(p),
             }
         }
-        let mut dir = if self.drive_folders {
-            match self.child(
+        let mut dir = match self.layout {
+            Layout::Live => PathBuf::from(format!("{}:\\", drive.unwrap_or_else(system_drive))),
+            Layout::DriveFolders => match self.child(
                 &self.real_root,
                 &drive.unwrap_or('C').to_string(),
                 windows_path,
             )? {
                 Some(d) => d,
                 None => return Ok(None),
-            }
-        } else {
+            },
             // A mirror of the system drive: other drives' files, if copied at all, were
             // copied into the same tree.
-            self.real_root.clone()
+            Layout::SystemDrive => self.real_root.clone(),
         };
         for part in parts {
             dir = match self.child(&dir, part, windows_path)? {
@@ -162,7 +199,7 @@ impl ServerFiles {
             return Ok(None);
         };
         let is_link = std::fs::symlink_metadata(&found).is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link {
+        if !is_link || self.is_live() {
             return Ok(Some(found));
         }
         let path = self.expected(windows_path);
@@ -205,10 +242,13 @@ impl ServerFiles {
             path: shown.clone(),
             message: format!("{shown}: {message}"),
         };
-        let real = path
-            .canonicalize()
-            .map_err(|e| refuse(kinds::IO, e.to_string()))?;
-        if !real.starts_with(&self.real_root) {
+        let real = if self.is_live() {
+            path.to_path_buf()
+        } else {
+            path.canonicalize()
+                .map_err(|e| refuse(kinds::IO, e.to_string()))?
+        };
+        if !self.is_live() && !real.starts_with(&self.real_root) {
             return Err(refuse(
                 kinds::OUTSIDE_ROOT,
                 format!(
@@ -225,6 +265,8 @@ impl ServerFiles {
                 format!("is {}, not a regular file; not read", file_type(&meta)),
             ));
         }
+        // Rust opens a file on Windows shared for reading, writing and deleting: the EventLog
+        // service, which holds its logs open for writing, goes on while they are read.
         let file = File::open(&real).map_err(|e| refuse(kinds::IO, e.to_string()))?;
         // And again on the open file, in case it was replaced in between.
         let meta = file
@@ -271,8 +313,11 @@ impl ServerFiles {
     }
 
     /// The path of a file of the copy relative to the root, with forward slashes, as
-    /// provenance records it.
+    /// provenance records it; live, its Windows path.
     pub fn display(&self, path: &Path) -> String {
+        if self.is_live() {
+            return path.display().to_string();
+        }
         let rel = path
             .strip_prefix(&self.real_root)
             .or_else(|_| path.strip_prefix(&self.root))
@@ -291,12 +336,25 @@ impl ServerFiles {
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>()
             .join("/");
-        if self.drive_folders {
-            format!("{}/{rest}", drive.unwrap_or('C'))
-        } else {
-            rest
+        match self.layout {
+            Layout::Live => format!(
+                "{}:\\{}",
+                drive.unwrap_or_else(system_drive),
+                rest.replace('/', "\\")
+            ),
+            Layout::DriveFolders => format!("{}/{rest}", drive.unwrap_or('C')),
+            Layout::SystemDrive => rest,
         }
     }
+}
+
+/// The system drive's letter: `%SystemDrive%` (`C:`), C when unset.
+fn system_drive() -> char {
+    std::env::var("SystemDrive")
+        .ok()
+        .and_then(|d| d.chars().next())
+        .filter(char::is_ascii_alphabetic)
+        .map_or('C', |c| c.to_ascii_uppercase())
 }
 
 /// Splits `C:\x` into `(Some('C'), "\x")`.

@@ -1,10 +1,13 @@
-//! The exfleet collector: reads an Exchange server's evidence from a triage copy (its files,
-//! copied into a directory) into a typed [`Snapshot`](exfleet_proto::v1::Snapshot).
+//! The exfleet collector: reads an Exchange server's evidence into a typed
+//! [`Snapshot`](exfleet_proto::v1::Snapshot), from a triage copy (its files, copied into a
+//! directory) or from the running server itself (Windows).
 //!
 //! Everything that parses lives here and is tested on Linux; readers of Windows artifacts are
-//! in [`readers`], one module per artifact behind one trait.
+//! in [`readers`], one module per artifact behind one trait, over the server's files
+//! ([`files`]) and registry ([`registry`]), each a copy or the live server.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// The one unsafe call is the live collector's own priority (`live::lower_priority`).
+#![deny(unsafe_code)]
 
 pub mod cli;
 pub mod client;
@@ -12,10 +15,12 @@ pub mod collect;
 pub mod error;
 pub mod files;
 pub mod labels;
+pub mod live;
 pub mod local_time;
 pub mod output;
 pub mod provenance;
 pub mod readers;
+pub mod registry;
 pub mod sink;
 pub mod text;
 

@@ -184,6 +184,7 @@ impl Batch {
                 state_code: x.state_code.into(),
                 pid: x.pid.into(),
                 exit_code: x.exit_code.into(),
+                start_type: x.start_type.clone(),
                 provenance: provenance(&x.provenance),
             });
         }

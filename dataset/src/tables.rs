@@ -402,9 +402,10 @@ tables! {
         provenance: String,
     }
 
-    /// One row per service of a saved `sc queryex` capture (running state). Only when the
-    /// copy holds `exfleet/sc-queryex.txt` (saved there by whoever made the copy); otherwise
-    /// running state is unknown and the table has no rows for the host.
+    /// One row per service with its running state: read live from the Service Control
+    /// Manager, or from a saved `sc queryex` capture when the copy holds
+    /// `exfleet/sc-queryex.txt` (saved there by whoever made the copy); otherwise running state
+    /// is unknown and the table has no rows for the host.
     service_states: ServiceStates => ServiceStateRow {
         /// SERVICE_NAME
         name: String,
@@ -418,7 +419,10 @@ tables! {
         pid: i64,
         /// WIN32_EXIT_CODE
         exit_code: i64,
-        /// `path:line` of the SERVICE_NAME line
+        /// `AUTO_START`, `DEMAND_START`, `DISABLED`, ... as the Service Control Manager has it
+        /// (read live); empty from a capture, which does not show it
+        start_type: String,
+        /// `path:line` of the SERVICE_NAME line; live, the Service Control Manager
         provenance: String,
     }
 

@@ -13,6 +13,8 @@ pub mod iis_config;
 pub mod msi_log;
 pub mod sc_queryex;
 pub mod service_control;
+#[cfg(windows)]
+pub mod service_manager;
 pub mod service_state;
 pub mod setup_log;
 

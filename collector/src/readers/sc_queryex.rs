@@ -1,7 +1,9 @@
-//! `exfleet\sc-queryex.txt`: the running state of services, as `sc queryex type= service
-//! state= all` prints it: a saved capture of that command's output, run on the server and placed
-//! in the triage copy at that path by whoever made the copy (the collector runs nothing on the
-//! server). A triage copy without it: running state is then unknown, not "stopped".
+//! The running state of services. Live, from the Service Control Manager
+//! ([`super::service_manager`]). In a triage copy, `exfleet\sc-queryex.txt`, as `sc queryex
+//! type= service state= all` prints it: a saved capture of that command's output, run on the
+//! server and placed in the copy at that path by whoever made the copy (the stager in
+//! `deploy/windows/` does). A triage copy without it: running state is then unknown, not
+//! "stopped".
 //!
 //! Each service is a block: `SERVICE_NAME: <name>`, `DISPLAY_NAME: <text>`, then indented
 //! `KEY : value` lines (`STATE : 4  RUNNING`, `PID : 4124`, `WIN32_EXIT_CODE : 0  (0x0)`).
@@ -83,6 +85,11 @@ impl Reader for ScQueryex {
     const NAME: &'static str = "sc_queryex";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
+        if dir.is_live() {
+            #[cfg(windows)]
+            super::service_manager::read(Self::NAME, out);
+            return;
+        }
         let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
             return;
         };

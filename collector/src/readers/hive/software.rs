@@ -4,10 +4,11 @@
 
 use exfleet_proto::v1::{ExchangeInstall, InstalledUpdate, PendingReboot, SetupWatermark};
 
-use super::{cert_blob, Hive, Key};
+use super::cert_blob;
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
+use crate::registry::{Hive, Key, Mount};
 use crate::sink::Sink;
 
 /// Reads the SOFTWARE hive.
@@ -21,13 +22,7 @@ impl Reader for SoftwareHive {
     const NAME: &'static str = "software_hive";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some(mut hive) = Hive::open(
-            dir,
-            r"Windows\System32\config\SOFTWARE",
-            r"HKLM\SOFTWARE",
-            Self::NAME,
-            out,
-        ) else {
+        let Some(mut hive) = Hive::open(dir, Mount::Software, Self::NAME, out) else {
             return;
         };
         read_exchange(&mut hive, out);
@@ -62,15 +57,15 @@ fn read_exchange(hive: &mut Hive, out: &mut Sink) {
             provenance: Some(hive.at(&setup, "MsiInstallPath")),
         };
         out.evidence_mut().exchange = Some(install);
-        if let Some(mut k) = hive.key(&root, out) {
+        if let Some(k) = hive.key(&root, out) {
             let base = k.path.clone();
-            collect_watermarks(hive, &mut k, &base, 0, out);
+            collect_watermarks(hive, &k, &base, 0, out);
         }
         return;
     }
 }
 
-fn collect_watermarks(hive: &mut Hive, key: &mut Key, base: &str, depth: usize, out: &mut Sink) {
+fn collect_watermarks(hive: &mut Hive, key: &Key, base: &str, depth: usize, out: &mut Sink) {
     let watermark = key.string("Watermark");
     let action = key.string("Action");
     let configured = key.string("ConfiguredVersion");
@@ -94,8 +89,8 @@ fn collect_watermarks(hive: &mut Hive, key: &mut Key, base: &str, depth: usize, 
         });
     }
     if depth < MAX_WATERMARK_DEPTH {
-        for mut sub in hive.subkeys(key, out) {
-            collect_watermarks(hive, &mut sub, base, depth + 1, out);
+        for sub in hive.subkeys(key, out) {
+            collect_watermarks(hive, &sub, base, depth + 1, out);
         }
     }
 }
@@ -107,10 +102,10 @@ fn read_updates(hive: &mut Hive, out: &mut Sink) {
         "Exchange 2016",
         "Exchange 2019",
     ] {
-        let Some(mut parent) = hive.key(&format!(r"Microsoft\Updates\{product}"), out) else {
+        let Some(parent) = hive.key(&format!(r"Microsoft\Updates\{product}"), out) else {
             continue;
         };
-        for k in hive.subkeys(&mut parent, out) {
+        for k in hive.subkeys(&parent, out) {
             let update = InstalledUpdate {
                 product: product.to_string(),
                 kb: k.name().to_string(),
@@ -172,10 +167,10 @@ fn read_platform(hive: &mut Hive, out: &mut Sink) {
 }
 
 fn read_certificates(hive: &mut Hive, out: &mut Sink) {
-    let Some(mut store) = hive.key(r"Microsoft\SystemCertificates\MY\Certificates", out) else {
+    let Some(store) = hive.key(r"Microsoft\SystemCertificates\MY\Certificates", out) else {
         return;
     };
-    for k in hive.subkeys(&mut store, out) {
+    for k in hive.subkeys(&store, out) {
         let Some(blob) = k.binary("Blob") else {
             out.error(
                 SoftwareHive::NAME,

@@ -2,14 +2,15 @@
 //! code page, pending file renames, services and their start types, HTTP.sys TLS bindings.
 //!
 //! `HKLM\SYSTEM\CurrentControlSet` is `ControlSet00N`, N from `Select\Current`
-//! (collector/EVIDENCE.md). Running state is not in the registry.
+//! (collector/EVIDENCE.md): a hive file has only the sets, the live registry has the link too.
+//! Running state is not in the registry.
 
 use exfleet_proto::v1::{HostIdentity, PendingReboot, ServiceConfig, SslBinding};
 
-use super::{Hive, Key};
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
+use crate::registry::{Hive, Key, Mount};
 use crate::sink::Sink;
 
 /// Reads the SYSTEM hive.
@@ -19,13 +20,7 @@ impl Reader for SystemHive {
     const NAME: &'static str = "system_hive";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some(mut hive) = Hive::open(
-            dir,
-            r"Windows\System32\config\SYSTEM",
-            r"HKLM\SYSTEM",
-            Self::NAME,
-            out,
-        ) else {
+        let Some(mut hive) = Hive::open(dir, Mount::System, Self::NAME, out) else {
             return;
         };
         let current = hive
@@ -45,7 +40,13 @@ impl Reader for SystemHive {
                 );
                 1
             });
-        let ccs = format!("ControlSet{current:03}");
+        // Live, the running system's own link to the current set is read (Windows links it to
+        // ControlSet00N; Wine keeps the set itself under that name).
+        let ccs = if hive.is_live() {
+            "CurrentControlSet".to_string()
+        } else {
+            format!("ControlSet{current:03}")
+        };
         out.evidence_mut()
             .platform
             .get_or_insert_default()
@@ -108,10 +109,10 @@ fn read_platform(hive: &mut Hive, ccs: &str, out: &mut Sink) {
 }
 
 fn read_services(hive: &mut Hive, ccs: &str, out: &mut Sink) {
-    let Some(mut services) = hive.key(&format!(r"{ccs}\Services"), out) else {
+    let Some(services) = hive.key(&format!(r"{ccs}\Services"), out) else {
         return;
     };
-    for k in hive.subkeys(&mut services, out) {
+    for k in hive.subkeys(&services, out) {
         // Driver and service keys alike carry Start; keys without it are not services
         // (e.g. parameter containers).
         let Some(start) = k.dword("Start") else {
@@ -130,11 +131,10 @@ fn read_services(hive: &mut Hive, ccs: &str, out: &mut Sink) {
 
 fn read_ssl_bindings(hive: &mut Hive, ccs: &str, out: &mut Sink) {
     for (list, sni) in [("SslBindingInfo", false), ("SslSniBindingInfo", true)] {
-        let Some(mut parent) = hive.key(&format!(r"{ccs}\Services\HTTP\Parameters\{list}"), out)
-        else {
+        let Some(parent) = hive.key(&format!(r"{ccs}\Services\HTTP\Parameters\{list}"), out) else {
             continue;
         };
-        for k in hive.subkeys(&mut parent, out) {
+        for k in hive.subkeys(&parent, out) {
             let binding = ssl_binding(hive, &k, sni);
             out.evidence_mut().ssl_bindings.push(binding);
         }
