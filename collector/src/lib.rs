@@ -9,6 +9,7 @@
 // The one unsafe call is the live collector's own priority (`live::lower_priority`).
 #![deny(unsafe_code)]
 
+pub mod artifacts;
 pub mod cli;
 pub mod client;
 pub mod collect;

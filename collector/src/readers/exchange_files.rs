@@ -14,6 +14,10 @@ use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
 use sha2::{Digest, Sha256};
 
+use crate::artifacts::{
+    Artifact, CLIENT_ACCESS_SHARED_WEB_CONFIG, DEFAULT_INSTALL_PATHS, ECP_DLL, ECP_VERSIONS,
+    FRONT_END_SHARED_WEB_CONFIG, OWA_AUTH_VERSIONS, OWA_PREM_VERSIONS, WEB_CONFIGS,
+};
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
@@ -22,31 +26,6 @@ use crate::text::{decode, LineIndex};
 
 /// Reads the install's OWA/ECP files.
 pub struct ExchangeFiles;
-
-const SHARED: [&str; 2] = [
-    r"FrontEnd\HttpProxy\SharedWebConfig.config",
-    r"ClientAccess\SharedWebConfig.config",
-];
-
-/// Virtual directory folders whose web.config is checked, when the folder exists.
-const VDIRS: [&str; 16] = [
-    r"FrontEnd\HttpProxy\owa",
-    r"FrontEnd\HttpProxy\ecp",
-    r"FrontEnd\HttpProxy\EWS",
-    r"FrontEnd\HttpProxy\mapi",
-    r"FrontEnd\HttpProxy\sync",
-    r"FrontEnd\HttpProxy\OAB",
-    r"FrontEnd\HttpProxy\PowerShell",
-    r"FrontEnd\HttpProxy\autodiscover",
-    r"ClientAccess\Owa",
-    r"ClientAccess\ecp",
-    r"ClientAccess\exchweb\EWS",
-    r"ClientAccess\mapi\emsmdb",
-    r"ClientAccess\sync",
-    r"ClientAccess\OAB",
-    r"ClientAccess\PowerShell-Proxy",
-    r"ClientAccess\Autodiscover",
-];
 
 const UNEXPANDED: &str = "%ExchangeInstallDir%";
 /// Lines with a literal variable listed per file (a broken file has a handful).
@@ -62,13 +41,15 @@ impl Reader for ExchangeFiles {
         let install = exchange
             .map(|e| e.install_path.clone())
             .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| r"C:\Program Files\Microsoft\Exchange Server\V15\".into());
+            .unwrap_or_else(|| DEFAULT_INSTALL_PATHS[0].into());
         let root = install.trim_end_matches('\\').to_string();
         let at = |rel: &str| format!(r"{root}\{rel}");
-        let front = dir.resolve(&at(r"FrontEnd\HttpProxy"));
-        let client = dir.resolve(&at("ClientAccess"));
+        // The folders of the SharedWebConfig files are the front end's and the back end's.
+        let front_folder = FRONT_END_SHARED_WEB_CONFIG.folder();
+        let front = dir.resolve(&at(front_folder));
+        let client = dir.resolve(&at(CLIENT_ACCESS_SHARED_WEB_CONFIG.folder()));
         if front.is_none() && client.is_none() {
-            out.absent(Self::NAME, &dir.expected(&at(r"FrontEnd\HttpProxy")));
+            out.absent(Self::NAME, &dir.expected(&at(front_folder)));
             return;
         }
         let mut files = Files {
@@ -78,29 +59,34 @@ impl Reader for ExchangeFiles {
             ..Default::default()
         };
         let mut damaged = false;
-        let shared: &[&str] = if exchange_2010 { &[] } else { &SHARED };
-        for rel in shared {
-            let parent = rel.rsplit_once('\\').map_or("", |(p, _)| p);
-            if dir.resolve(&at(parent)).is_none() {
+        let shared: &[Artifact] = if exchange_2010 {
+            &[]
+        } else {
+            &[FRONT_END_SHARED_WEB_CONFIG, CLIENT_ACCESS_SHARED_WEB_CONFIG]
+        };
+        for a in shared {
+            if dir.resolve(&at(a.folder())).is_none() {
                 continue;
             }
+            let rel = a.path;
             let f = config_file(dir, &at(rel), rel, ConfigFileKind::SharedWebConfig, out);
             damaged |= !f.xml_error.is_empty();
             files.config_files.push(f);
         }
-        for vdir in VDIRS {
-            if dir.resolve(&at(vdir)).is_none() {
+        // A virtual directory's web.config is checked when its folder exists.
+        for a in WEB_CONFIGS {
+            if dir.resolve(&at(a.folder())).is_none() {
                 continue;
             }
-            let rel = format!(r"{vdir}\web.config");
-            let f = config_file(dir, &at(&rel), &rel, ConfigFileKind::WebConfig, out);
+            let rel = a.path;
+            let f = config_file(dir, &at(rel), rel, ConfigFileKind::WebConfig, out);
             damaged |= !f.xml_error.is_empty();
             files.config_files.push(f);
         }
-        files.owa_prem_versions = versions(dir, &at(r"ClientAccess\Owa\prem"));
-        files.owa_auth_versions = versions(dir, &at(r"FrontEnd\HttpProxy\owa\auth"));
-        files.ecp_versions = versions(dir, &at(r"ClientAccess\ecp"));
-        let dll = at(r"ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll");
+        files.owa_prem_versions = versions(dir, &at(OWA_PREM_VERSIONS.path));
+        files.owa_auth_versions = versions(dir, &at(OWA_AUTH_VERSIONS.path));
+        files.ecp_versions = versions(dir, &at(ECP_VERSIONS.path));
+        let dll = at(ECP_DLL.path);
         if let Some(file) = dir.resolve(&dll) {
             let path = dir.display(&file);
             match dir.read(&file, super::MAX_PE_BYTES) {

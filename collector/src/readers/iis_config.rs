@@ -8,6 +8,7 @@ use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory};
 use quick_xml::events::{BytesStart, Event};
 
+use crate::artifacts::IIS_CONFIG;
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact_capped, Reader, MAX_CONFIG_BYTES};
@@ -17,15 +18,14 @@ use crate::text::{cap_field, LineIndex, MAX_FIELD_BYTES};
 /// Reads applicationHost.config.
 pub struct IisConfig;
 
-const PATH: &str = r"Windows\System32\inetsrv\config\applicationHost.config";
-
 impl Reader for IisConfig {
     const NAME: &'static str = "iis_config";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         // No line cap: a cut line would make the XML malformed; the fields kept are capped.
         let caps = (MAX_CONFIG_BYTES, usize::MAX);
-        let Some((path, text)) = text_artifact_capped(dir, out, Self::NAME, PATH, caps) else {
+        let Some((path, text)) = text_artifact_capped(dir, out, Self::NAME, IIS_CONFIG.path, caps)
+        else {
             return;
         };
         let parsed = parse(&text, &path);

@@ -19,7 +19,7 @@ use crate::text::LineIssue;
 /// Reads the saved service-state capture.
 pub struct ScQueryex;
 
-const PATH: &str = r"exfleet\sc-queryex.txt";
+const PATH: &str = crate::artifacts::SC_QUERYEX.path;
 
 /// Services and unreadable lines of a capture.
 pub fn parse(text: &str) -> (Vec<(u32, ServiceRunState)>, Vec<LineIssue>) {

@@ -12,6 +12,7 @@ use exfleet_proto::v1::{SavedService, ServiceStateFile};
 use quick_xml::events::Event;
 use quick_xml::Reader as XmlReader;
 
+use crate::artifacts::SERVICE_STATE;
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
@@ -21,8 +22,6 @@ use crate::text::{cap_field, MAX_FIELD_BYTES};
 /// Reads the saved service-state files.
 pub struct ServiceState;
 
-const DIR: &str = "ExchangeSetupLogs";
-
 /// Names of properties that hold the service name and the saved start mode, in CLIXML
 /// objects (`<S N="Name">`) and hashtable entries (`<S N="Key">`).
 const NAME_PROPS: [&str; 3] = ["Name", "ServiceName", "Key"];
@@ -30,17 +29,17 @@ const MODE_PROPS: [&str; 4] = ["StartMode", "StartType", "StartupType", "Value"]
 
 /// Whether a file name is one of the state files.
 pub fn is_state_file(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".xml")
-        && (lower.starts_with("servicestate") || lower == "servicestartupmode.xml")
+    SERVICE_STATE.iter().any(|a| a.matches(name))
 }
 
 impl Reader for ServiceState {
     const NAME: &'static str = "service_state";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some(logs) = dir.resolve(DIR) else {
-            out.absent(Self::NAME, &dir.expected(DIR));
+        // Every pattern is of the same folder.
+        let folder = SERVICE_STATE[0].folder();
+        let Some(logs) = dir.resolve(folder) else {
+            out.absent(Self::NAME, &dir.expected(folder));
             return;
         };
         let mut files: Vec<_> = std::fs::read_dir(&logs)
@@ -54,10 +53,7 @@ impl Reader for ServiceState {
             .unwrap_or_default();
         files.sort();
         if files.is_empty() {
-            out.absent(
-                Self::NAME,
-                &format!("{}/ServiceState*.xml", dir.expected(DIR)),
-            );
+            out.absent(Self::NAME, &dir.expected(SERVICE_STATE[0].path));
         }
         for file in files {
             let path = dir.display(&file);

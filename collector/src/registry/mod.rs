@@ -34,7 +34,7 @@ pub enum Mount {
 
 impl Mount {
     /// How Windows names the hive's root.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Mount::System => r"HKLM\SYSTEM",
             Mount::Software => r"HKLM\SOFTWARE",
@@ -42,10 +42,10 @@ impl Mount {
     }
 
     /// Where the hive's file is on the system drive.
-    pub fn file(self) -> &'static str {
+    pub const fn file(self) -> &'static str {
         match self {
-            Mount::System => r"Windows\System32\config\SYSTEM",
-            Mount::Software => r"Windows\System32\config\SOFTWARE",
+            Mount::System => crate::artifacts::SYSTEM_HIVE.path,
+            Mount::Software => crate::artifacts::SOFTWARE_HIVE.path,
         }
     }
 }

@@ -27,12 +27,6 @@ use crate::sink::Sink;
 /// Reads the Application and System event logs.
 pub struct EventLogs;
 
-/// The logs read, by Windows path.
-const LOGS: [&str; 2] = [
-    r"Windows\System32\winevt\Logs\Application.evtx",
-    r"Windows\System32\winevt\Logs\System.evtx",
-];
-
 /// Events kept per log: a busy server's window holds thousands of 7036 state changes; beyond
 /// this the rest are counted in an error, not shipped.
 pub const MAX_EVENTS: usize = 50_000;
@@ -305,7 +299,7 @@ impl Reader for EventLogs {
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
         let since = out.evidence().events_since_ms;
-        for windows_path in LOGS {
+        for windows_path in crate::artifacts::EVENT_LOGS.map(|a| a.path) {
             let Some(file) = dir.resolve(windows_path) else {
                 out.absent(Self::NAME, &dir.expected(windows_path));
                 continue;

@@ -13,6 +13,7 @@ use object::pe::{ImageNtHeaders32, ImageNtHeaders64};
 use object::read::pe::{ImageNtHeaders, PeFile};
 use object::LittleEndian as LE;
 
+use crate::artifacts::{DEFAULT_INSTALL_PATHS, EXSETUP};
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::Reader;
@@ -25,11 +26,6 @@ pub struct ExSetup;
 
 /// Resource type of version information.
 const RT_VERSION: u16 = 16;
-
-const DEFAULT_INSTALL_PATHS: [&str; 2] = [
-    r"C:\Program Files\Microsoft\Exchange Server\V15\",
-    r"C:\Program Files\Microsoft\Exchange Server\V14\",
-];
 
 impl Reader for ExSetup {
     const NAME: &'static str = "exsetup";
@@ -49,11 +45,11 @@ impl Reader for ExSetup {
                 .collect(),
         };
         let found = candidates.iter().find_map(|root| {
-            let win = format!(r"{}\Bin\ExSetup.exe", root.trim_end_matches('\\'));
+            let win = format!(r"{}\{}", root.trim_end_matches('\\'), EXSETUP.path);
             dir.resolve(&win)
         });
         let Some(file) = found else {
-            let first = format!(r"{}\Bin\ExSetup.exe", candidates[0].trim_end_matches('\\'));
+            let first = format!(r"{}\{}", candidates[0].trim_end_matches('\\'), EXSETUP.path);
             out.absent(Self::NAME, &dir.expected(&first));
             return;
         };

@@ -34,11 +34,13 @@ impl Reader for SoftwareHive {
 }
 
 fn read_exchange(hive: &mut Hive, out: &mut Sink) {
-    for version in ["v15", "v14"] {
-        let root = format!(r"Microsoft\ExchangeServer\{version}");
-        let Some(setup) = hive.key(&format!(r"{root}\Setup"), out) else {
+    for setup_key in crate::artifacts::SETUP_KEYS {
+        let Some(setup) = hive.key(setup_key, out) else {
             continue;
         };
+        // `Microsoft\ExchangeServer\v15\Setup`: the version key holds the watermarks.
+        let root = setup_key.trim_end_matches(r"\Setup");
+        let version = root.rsplit('\\').next().unwrap_or(root);
         let part = |name: &str| setup.dword(name).map(|n| n.to_string());
         let msi_version = match (
             part("MsiProductMajor"),
@@ -51,13 +53,15 @@ fn read_exchange(hive: &mut Hive, out: &mut Sink) {
         };
         let install = ExchangeInstall {
             setup_key: version.to_string(),
-            install_path: setup.string("MsiInstallPath").unwrap_or_default(),
+            install_path: setup
+                .string(crate::artifacts::INSTALL_PATH_VALUE)
+                .unwrap_or_default(),
             msi_version,
             owa_version: setup.string("OwaVersion").unwrap_or_default(),
-            provenance: Some(hive.at(&setup, "MsiInstallPath")),
+            provenance: Some(hive.at(&setup, crate::artifacts::INSTALL_PATH_VALUE)),
         };
         out.evidence_mut().exchange = Some(install);
-        if let Some(k) = hive.key(&root, out) {
+        if let Some(k) = hive.key(root, out) {
             let base = k.path.clone();
             collect_watermarks(hive, &k, &base, 0, out);
         }

@@ -1,7 +1,8 @@
 //! Windows Installer verbose logs of SU (MSP) installs, when the copy holds them. They have
 //! no fixed name: an administrator picks one with `/lxv`, and installers write theirs to the
-//! temp folder. The reader looks in `ExchangeSetupLogs`, `Windows\Temp` and the copy's root
-//! for `.log`/`.txt` files that start with the verbose-logging header.
+//! temp folder. The reader looks in the folders of [`MSI_LOGS`] (`ExchangeSetupLogs`,
+//! `Windows\Temp`, the system drive's root) and in the copy's root, for the files matching
+//! their patterns (`.log`/`.txt`) that start with the verbose-logging header.
 
 pub mod parser;
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use exfleet_proto::v1::artifact_status::State;
 
+use crate::artifacts::{Artifact, MSI_LOGS};
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{read_text, Reader};
@@ -19,8 +21,6 @@ use crate::text::{decode, MAX_LINE_BYTES, MAX_LOG_BYTES};
 /// Reads MSI verbose logs.
 pub struct MsiLogs;
 
-/// Where MSI logs are looked for (not recursively).
-const DIRS: [&str; 3] = ["ExchangeSetupLogs", r"Windows\Temp", ""];
 /// Files looked at per folder: a temp folder can hold thousands.
 const MAX_FILES: usize = 2_000;
 /// Bytes read to recognise a log (UTF-16 doubles the header's size).
@@ -36,7 +36,7 @@ impl Reader for MsiLogs {
         let files = candidates(dir);
         if files.is_empty() {
             // No fixed name: say where the reader looked.
-            out.absent(Self::NAME, &format!("{}/*.log", dir.expected(DIRS[0])));
+            out.absent(Self::NAME, &dir.expected(MSI_LOGS[0].path));
         }
         if files.len() > MAX_LOGS {
             let first = dir.display(&files[MAX_LOGS]);
@@ -71,34 +71,53 @@ impl Reader for MsiLogs {
     }
 }
 
-/// The files of the search folders whose first bytes are an MSI log header, in path order.
+/// The files of the search folders matching their patterns whose first bytes are an MSI log
+/// header, in path order. The search folders are those of [`MSI_LOGS`], then the copy's root
+/// (where whoever made a copy may have put the logs), each once: in a copy of the system drive
+/// its root is the copy's.
 fn candidates(dir: &ServerFiles) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for d in DIRS {
-        let folder = if d.is_empty() {
-            Some(dir.root().to_path_buf())
-        } else {
-            dir.resolve(d)
+    let mut folders: Vec<(PathBuf, Vec<&Artifact>)> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for a in &MSI_LOGS {
+        let Some(folder) = dir.resolve(a.folder()) else {
+            continue;
         };
-        let Some(folder) = folder else { continue };
+        let real = folder.canonicalize().unwrap_or_else(|_| folder.clone());
+        match seen.iter().position(|s| *s == real) {
+            Some(i) => folders[i].1.push(a),
+            None => {
+                seen.push(real);
+                folders.push((folder, vec![a]));
+            }
+        }
+    }
+    if !dir.is_live() {
+        let root = dir.root().to_path_buf();
+        let real = root.canonicalize().unwrap_or_else(|_| root.clone());
+        if !seen.contains(&real) {
+            // What was put beside the drives' folders: the patterns of a drive's root apply.
+            let patterns = MSI_LOGS.iter().filter(|a| a.folder().is_empty()).collect();
+            folders.push((root, patterns));
+        }
+    }
+    let mut out = Vec::new();
+    for (folder, patterns) in folders {
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
         let mut files: Vec<PathBuf> = entries
             .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension().is_some_and(|e| {
-                        e.eq_ignore_ascii_case("log") || e.eq_ignore_ascii_case("txt")
-                    })
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                patterns.iter().any(|a| a.matches(&name)) && e.path().is_file()
             })
+            .map(|e| e.path())
             .take(MAX_FILES)
             .collect();
         files.sort();
         out.extend(files.into_iter().filter(|p| sniff(dir, p)));
     }
-    out.dedup();
     out
 }
 

@@ -20,12 +20,13 @@ pub const SLOW_ACTION_MS: i64 = 60_000;
 /// Lines kept per log.
 const MAX_LINES: usize = 500;
 
-/// Whether a text is an MSI verbose log (its first line is the header).
+/// Whether a text is an MSI log: it starts (after a byte order mark and white space) with one
+/// of [`MSI_LOG_STARTS`](crate::artifacts::MSI_LOG_STARTS), as the stager checks too.
 pub fn is_msi_log(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}')
-        .trim_start()
-        .starts_with("=== Verbose logging started")
-        || text.trim_start().starts_with("=== Logging started")
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    crate::artifacts::MSI_LOG_STARTS
+        .iter()
+        .any(|start| text.starts_with(start))
 }
 
 /// What the parser read from a log.

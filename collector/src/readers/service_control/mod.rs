@@ -4,6 +4,7 @@
 
 pub mod parser;
 
+use crate::artifacts::SERVICE_CONTROL_LOG;
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact, text_log_state, Reader};
@@ -12,13 +13,12 @@ use crate::sink::Sink;
 /// Reads ServiceControl.log.
 pub struct ServiceControlLog;
 
-const PATH: &str = r"ExchangeSetupLogs\ServiceControl.log";
-
 impl Reader for ServiceControlLog {
     const NAME: &'static str = "service_control";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, SERVICE_CONTROL_LOG.path)
+        else {
             return;
         };
         let bias = out.time_bias_minutes();

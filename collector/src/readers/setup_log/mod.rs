@@ -7,6 +7,7 @@
 
 pub mod parser;
 
+use crate::artifacts::SETUP_LOG;
 use crate::files::ServerFiles;
 use crate::provenance;
 use crate::readers::{text_artifact, text_log_state, Reader};
@@ -15,13 +16,11 @@ use crate::sink::Sink;
 /// Reads ExchangeSetup.log.
 pub struct SetupLog;
 
-const PATH: &str = r"ExchangeSetupLogs\ExchangeSetup.log";
-
 impl Reader for SetupLog {
     const NAME: &'static str = "setup_log";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some((path, text)) = text_artifact(dir, out, Self::NAME, PATH) else {
+        let Some((path, text)) = text_artifact(dir, out, Self::NAME, SETUP_LOG.path) else {
             return;
         };
         let parsed = parser::parse(&text);
