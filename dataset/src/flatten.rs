@@ -88,6 +88,7 @@ impl Batch {
             exchange_files_provenance: provenance(&files.provenance),
             code_page_provenance: reg_value("ACP"),
             events_since_ms: s.events_since_ms,
+            source: s.source.as_ref().map(|x| x.kind()).unwrap_or_default(),
             collector_kind: stored.identity_kind(),
             identity_mismatch: identity_mismatch(stored, &key.host),
         });

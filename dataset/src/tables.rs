@@ -4,6 +4,7 @@
 //! their table.
 
 use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::v1::collection_source::Kind as SourceKind;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{service_control_run, setup_run};
 
@@ -81,6 +82,9 @@ tables! {
         code_page_provenance: String,
         /// start of the window the snapshot's events cover, UTC ms (0 = the whole logs)
         events_since_ms: i64,
+        /// how the evidence was read: `live` (the running server: registry API, Service Control
+        /// Manager, files in place) or `triage` (a copy of its files)
+        source: SourceKind,
         /// what the collector's certificate may speak for: `server` (itself only), `triage` (the
         /// hosts the aggregator allows it), empty for snapshots not received over the wire
         collector_kind: IdentityKind,

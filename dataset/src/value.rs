@@ -144,6 +144,26 @@ impl Text for service_control_run::Outcome {
     }
 }
 
+impl Text for exfleet_proto::v1::collection_source::Kind {
+    fn to_text(&self) -> String {
+        use exfleet_proto::v1::collection_source::Kind::*;
+        match self {
+            Live => "live",
+            Triage => "triage",
+            Unspecified => "",
+        }
+        .into()
+    }
+    fn from_text(s: &str) -> Self {
+        use exfleet_proto::v1::collection_source::Kind::*;
+        match s {
+            "live" => Live,
+            "triage" => Triage,
+            _ => Unspecified,
+        }
+    }
+}
+
 impl Text for stored_snapshot::IdentityKind {
     fn to_text(&self) -> String {
         use stored_snapshot::IdentityKind::*;
