@@ -96,6 +96,14 @@ impl<W: Write + Seek> EvtxWriter<W> {
         Ok(id)
     }
 
+    /// The size the file has once finished if nothing more is pushed: the header and every
+    /// chunk, the one being filled included (chunks are written whole, 64 KiB each). Lets a
+    /// caller fill a file up to a size without writing it twice.
+    pub fn file_len(&self) -> u64 {
+        let open = u64::from(self.chunk.count > 0);
+        (FILE_HEADER_SIZE + (self.chunks + open) as usize * CHUNK_SIZE) as u64
+    }
+
     fn flush_chunk(&mut self) -> io::Result<()> {
         let next = Chunk::new(self.next_record_id);
         let full = std::mem::replace(&mut self.chunk, next);
@@ -140,6 +148,17 @@ pub fn to_bytes(events: &[EventSpec]) -> Vec<u8> {
     }
     w.finish().expect("in memory").into_inner()
 }
+
+/// The bytes `e` takes in a chunk as record `id` (its record header, Binary XML and size
+/// trailer): what sizing a file needs to know without writing it.
+pub fn record_len(id: u64, e: &EventSpec) -> usize {
+    let mut buf = Vec::with_capacity(1024);
+    record(&mut buf, id, e);
+    buf.len()
+}
+
+/// Bytes of a chunk that hold records (a chunk is 64 KiB, its header 512 bytes).
+pub const CHUNK_RECORD_BYTES: usize = CHUNK_SIZE - CHUNK_HEADER_SIZE;
 
 /// A chunk being filled: `buf` is the chunk from its first byte, so a position in it is a
 /// chunk offset, which Binary XML name and template references are.

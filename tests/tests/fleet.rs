@@ -8,7 +8,7 @@ use exfleet_collector::labels::LabelsFile;
 use exfleet_collector::{collect, ServerFiles};
 use exfleet_proto::v1::setup_run::Outcome;
 use exfleet_tests::fleet::builds::text;
-use exfleet_tests::fleet::{self, render, Fault, FleetConfig};
+use exfleet_tests::fleet::{self, render, ArtifactSizes, Fault, FleetConfig};
 
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
@@ -215,5 +215,131 @@ fn the_collector_reads_back_what_the_simulator_wrote() {
             h.has(Fault::SuWrongCu),
             "{ctx}: {kbs:?}"
         );
+    }
+}
+
+/// A snapshot with its locators taken out: what padding may move (line numbers of the setup
+/// log, record ids of the event logs) and what differs between any two collections.
+fn without_locators(mut s: exfleet_proto::v1::Snapshot) -> exfleet_proto::v1::Snapshot {
+    s.snapshot_id.clear();
+    s.collected_at_ms = 0;
+    if let Some(src) = s.source.as_mut() {
+        src.root.clear();
+    }
+    for run in &mut s.setup_runs {
+        (run.start_line, run.end_line, run.line_count) = (0, 0, 0);
+        run.provenance = None;
+        for l in run.lines.iter_mut().chain(run.errors.iter_mut()) {
+            l.line = 0;
+            // Context lines are "<line number>: <text>".
+            for c in &mut l.context {
+                *c = c
+                    .split_once(": ")
+                    .map(|(_, t)| t.to_string())
+                    .unwrap_or_default();
+            }
+        }
+    }
+    for e in &mut s.events {
+        e.record_id = 0;
+        e.provenance = None;
+    }
+    s
+}
+
+#[test]
+fn a_host_padded_to_real_size_gives_the_same_evidence() {
+    let cfg = FleetConfig::default();
+    let specs = fleet::generate(&cfg);
+    // Small targets (a few MB), enough for thousands of filler keys, records and lines.
+    let sizes = ArtifactSizes {
+        software_hive: 3 << 20,
+        application_evtx: 2 << 20,
+        system_evtx: 2 << 20,
+        setup_log: 1 << 20,
+    };
+    // Hosts whose evidence padding could disturb most: events of interest in both logs, a
+    // failed run with its error's context and task, a run cut off.
+    for fault in [
+        Fault::OwaAssemblyLoad,
+        Fault::BackendCertMissing,
+        Fault::SetupUnknownError,
+        Fault::SetupInterrupted,
+    ] {
+        let h = specs.iter().find(|h| h.has(fault)).unwrap();
+        let ctx = format!("{} ({fault:?})", h.name);
+        let tmp = tempfile::tempdir().unwrap();
+        let (plain, padded) = (tmp.path().join("plain"), tmp.path().join("padded"));
+        render::write(h, cfg.seed, &plain).unwrap();
+        // No sizes, or targets below the simulated sizes: the default bytes.
+        let same = tmp.path().join("same");
+        render::write_sized(h, cfg.seed, &ArtifactSizes::DEFAULT, &same).unwrap();
+        assert_eq!(tree(&plain), tree(&same), "{ctx}");
+        let tiny = ArtifactSizes {
+            software_hive: 1,
+            application_evtx: 1,
+            system_evtx: 1,
+            setup_log: 1,
+        };
+        render::write_sized(h, cfg.seed, &tiny, &same).unwrap();
+        assert_eq!(tree(&plain), tree(&same), "{ctx}");
+        render::write_sized(h, cfg.seed, &sizes, &padded).unwrap();
+        let t = render::triage_of(h, cfg.seed);
+        for (path, target, slack) in [
+            (
+                r"C:\Windows\System32\config\SOFTWARE",
+                sizes.software_hive,
+                sizes.software_hive / 50,
+            ),
+            (
+                r"C:\Windows\System32\winevt\Logs\Application.evtx",
+                sizes.application_evtx,
+                65536,
+            ),
+            (
+                r"C:\Windows\System32\winevt\Logs\System.evtx",
+                sizes.system_evtx,
+                65536,
+            ),
+            (
+                r"C:\ExchangeSetupLogs\ExchangeSetup.log",
+                sizes.setup_log,
+                16 << 10,
+            ),
+        ] {
+            let small = std::fs::metadata(t.host_path(&plain, path)).unwrap().len();
+            let len = std::fs::metadata(t.host_path(&padded, path)).unwrap().len();
+            assert!(
+                len >= target && len <= target + slack && small < target / 10,
+                "{ctx}: {path} is {len} bytes for a target of {target} (unpadded {small})"
+            );
+        }
+        let a = collect(&ServerFiles::new(&plain), Default::default()).unwrap();
+        let b = collect(&ServerFiles::new(&padded), Default::default()).unwrap();
+        assert!(a.errors.is_empty(), "{ctx}: {:?}", a.errors);
+        assert!(b.errors.is_empty(), "{ctx}: {:?}", b.errors);
+        // The filler sits among the host's own events, before some of them.
+        assert!(!b.events.is_empty(), "{ctx}");
+        assert!(
+            a.events
+                .iter()
+                .zip(&b.events)
+                .any(|(x, y)| y.record_id > x.record_id + 1000),
+            "{ctx}: no filler before the host's events"
+        );
+        let (a, b) = (without_locators(a), without_locators(b));
+        // Piece by piece first, for a readable failure.
+        assert_eq!(a.host, b.host, "{ctx}");
+        assert_eq!(a.exchange, b.exchange, "{ctx}");
+        assert_eq!(a.exsetup, b.exsetup, "{ctx}");
+        assert_eq!(a.platform, b.platform, "{ctx}");
+        assert_eq!(a.installed_updates, b.installed_updates, "{ctx}");
+        assert_eq!(a.watermarks, b.watermarks, "{ctx}");
+        assert_eq!(a.services, b.services, "{ctx}");
+        assert_eq!(a.ssl_bindings, b.ssl_bindings, "{ctx}");
+        assert_eq!(a.certificates, b.certificates, "{ctx}");
+        assert_eq!(a.setup_runs, b.setup_runs, "{ctx}");
+        assert_eq!(a.events, b.events, "{ctx}");
+        assert_eq!(a, b, "{ctx}");
     }
 }

@@ -8,9 +8,10 @@
 //! BackendCertMissing/Expired: HttpEvent 15021 for 0.0.0.0:444. OwaAssemblyLoad: ASP.NET 1309
 //! "Could not load file or assembly 'Microsoft.Exchange...'" for /owa and /ecp.
 
+use super::real_size::mix;
 use super::render::{disabled_by_fault, services};
 use super::{Fault, HostSpec};
-use crate::evtx::{to_bytes, utf16, Datum, EventSpec};
+use crate::evtx::{record_len, to_bytes, utf16, Datum, EventSpec, EvtxWriter, CHUNK_RECORD_BYTES};
 
 /// The assembly the OwaAssemblyLoad fault's events name.
 pub const MISSING_ASSEMBLY: &str = "Microsoft.Exchange.Data.Directory";
@@ -21,6 +22,12 @@ const MINUTE: i64 = 60_000;
 
 /// (Application.evtx, System.evtx) of `h`.
 pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
+    let (app, sys) = specs(h);
+    (to_bytes(&app), to_bytes(&sys))
+}
+
+/// The events of `h` that its logs hold, each log's in time order: (Application, System).
+pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
     let computer = h.fqdn();
     let ev = |provider: &str, id: u16, level: u8, time_ms: i64, channel: &str, data| EventSpec {
         provider: provider.into(),
@@ -165,7 +172,7 @@ pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
     for e in [&mut app, &mut sys] {
         e.sort_by_key(|e| e.time_ms);
     }
-    (to_bytes(&app), to_bytes(&sys))
+    (app, sys)
 }
 
 /// Service Control Manager 7040: start type of `name` changed.
@@ -216,4 +223,373 @@ fn state(
             ],
         )
     }
+}
+
+/// One of a host's event logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Application.evtx.
+    Application,
+    /// System.evtx.
+    System,
+}
+
+impl Log {
+    /// The channel, which is also the file's stem.
+    pub fn channel(self) -> &'static str {
+        match self {
+            Log::Application => "Application",
+            Log::System => "System",
+        }
+    }
+
+    /// Where the log lives on the server.
+    pub fn windows_path(self) -> &'static str {
+        match self {
+            Log::Application => r"C:\Windows\System32\winevt\Logs\Application.evtx",
+            Log::System => r"C:\Windows\System32\winevt\Logs\System.evtx",
+        }
+    }
+}
+
+const DAY: i64 = 24 * 60 * MINUTE;
+/// A log of hundreds of MB on a busy server covers weeks: the filler reaches back this far
+/// before the SU...
+const FILLER_FROM_MS: i64 = SU_MS - 60 * DAY;
+/// ...and ends an hour before the simulated collection.
+const FILLER_TO_MS: i64 = crate::SIM_NOW_MS - 60 * MINUTE;
+
+/// Writes `log` of `h` to `path` at real size: the host's own events ([`specs`]) in time order
+/// among ordinary records of other providers and event ids, until the file is at least `target`
+/// bytes (it ends with its last 64 KiB chunk, so at most one chunk more). Chunks are streamed to
+/// the file as they fill, so a log of several hundred MB takes one chunk of memory. No filler
+/// record is one the collector keeps (collector/EVIDENCE.md), so the snapshot's events are the
+/// same as over [`logs`], record ids apart. Returns the number of filler records.
+pub fn write_padded(
+    h: &HostSpec,
+    seed: u64,
+    log: Log,
+    target: u64,
+    path: &std::path::Path,
+) -> std::io::Result<u64> {
+    use std::io::Write;
+    let (app, sys) = specs(h);
+    let ours = match log {
+        Log::Application => app,
+        Log::System => sys,
+    };
+    let plain = to_bytes(&ours);
+    if plain.len() as u64 >= target {
+        std::fs::write(path, plain)?;
+        return Ok(0);
+    }
+    let filler = Filler::new(h, seed, log);
+    // Spread the filler over its window: how many records fill the target follows from their
+    // average size (a chunk wastes about half a record at its end).
+    const SAMPLE: u64 = 512;
+    let sample: usize = (0..SAMPLE)
+        .map(|j| record_len(j + 1, &filler.event(j, FILLER_FROM_MS)))
+        .sum();
+    let average = sample as f64 / SAMPLE as f64;
+    let per_chunk = (CHUNK_RECORD_BYTES as f64 - average / 2.0) / average;
+    let chunks = target.saturating_sub(4096).div_ceil(65536);
+    // A little more than needed, so that the filler does not run past its window.
+    let planned = (chunks as f64 * per_chunk * 1.02) as u64 + 16;
+    let step = ((FILLER_TO_MS - FILLER_FROM_MS) as f64 / planned as f64).max(1.0);
+    let file = std::fs::File::create(path)?;
+    let mut w = EvtxWriter::new(std::io::BufWriter::with_capacity(1 << 20, file))?;
+    let mut ours = ours.iter().peekable();
+    let mut written = 0u64;
+    while w.file_len() < target {
+        let jitter = (mix(filler.base ^ written) % 1000) as f64 / 1000.0;
+        let at = FILLER_FROM_MS + ((written as f64 + jitter) * step) as i64;
+        let at = at.min(FILLER_TO_MS);
+        while let Some(e) = ours.next_if(|e| e.time_ms <= at) {
+            w.push(e)?;
+        }
+        w.push(&filler.event(written, at))?;
+        written += 1;
+    }
+    for e in ours {
+        w.push(e)?;
+    }
+    w.finish()?.flush()?;
+    Ok(written)
+}
+
+/// The ordinary records a busy Exchange server's logs are made of: Exchange's own chatter
+/// (cmdlet logging, AD topology, ESE, performance counters), Windows' housekeeping, TLS and DNS
+/// noise. None is a provider and id the collector keeps; some share a provider with one
+/// (WindowsUpdateClient 43/44, MsiInstaller 1040/1042) or an id (Kernel-Boot 20), as real logs
+/// do, so the filter is keyed on both.
+struct Filler {
+    base: u64,
+    log: Log,
+    computer: String,
+    name: String,
+    install: String,
+}
+
+const CMDLETS: [&str; 12] = [
+    "Get-ExchangeServer",
+    "Get-MailboxDatabase",
+    "Get-MailboxDatabaseCopyStatus",
+    "Get-ServerComponentState",
+    "Get-TransportService",
+    "Get-OwaVirtualDirectory",
+    "Get-ClientAccessService",
+    "Test-ServiceHealth",
+    "Get-Queue",
+    "Get-HealthReport",
+    "Get-Mailbox",
+    "Get-MonitoringItemIdentity",
+];
+
+const APP_POOLS: [&str; 8] = [
+    "MSExchangeOWAAppPool",
+    "MSExchangeECPAppPool",
+    "MSExchangeRpcProxyAppPool",
+    "MSExchangeSyncAppPool",
+    "MSExchangeServicesAppPool",
+    "MSExchangeAutodiscoverAppPool",
+    "MSExchangePowerShellFrontEndAppPool",
+    "MSExchangeMapiFrontEndAppPool",
+];
+
+impl Filler {
+    fn new(h: &HostSpec, seed: u64, log: Log) -> Self {
+        let salt = match log {
+            Log::Application => 0xa,
+            Log::System => 0x5,
+        };
+        Filler {
+            base: mix(seed ^ super::render::hash(&h.name) ^ salt),
+            log,
+            computer: h.fqdn(),
+            name: h.name.clone(),
+            install: h.install_path(),
+        }
+    }
+
+    /// Filler record `j`, written at `at`.
+    fn event(&self, j: u64, at: i64) -> EventSpec {
+        let r = mix(self.base.wrapping_add(j));
+        let pick = |n: usize, shift: u32| ((r >> shift) % n as u64) as usize;
+        let (provider, id, level, data) = match self.log {
+            Log::Application => self.application(r, pick(100, 0), &pick),
+            Log::System => self.system(r, pick(100, 0), &pick),
+        };
+        EventSpec {
+            provider: provider.into(),
+            event_id: id,
+            level,
+            time_ms: at,
+            channel: self.log.channel().into(),
+            computer: self.computer.clone(),
+            data,
+            binary: Vec::new(),
+        }
+    }
+
+    fn application(
+        &self,
+        r: u64,
+        roll: usize,
+        pick: &dyn Fn(usize, u32) -> usize,
+    ) -> (&'static str, u16, u8, Vec<Datum>) {
+        let pid = format!("{}", 1000 + (r >> 20) % 30000);
+        match roll {
+            0..=34 => {
+                let cmdlet = CMDLETS[pick(CMDLETS.len(), 8)];
+                (
+                    "MSExchange CmdletLogs",
+                    1,
+                    4,
+                    positional(&[
+                        cmdlet,
+                        &format!("{{Identity={}}}", self.name),
+                        "contoso.local/Microsoft Exchange System Objects/Monitoring Mailboxes/HealthMailbox7f3a",
+                        "S-1-5-18",
+                        "S-1-5-18",
+                        "ServerManagement",
+                        "Local",
+                        &pid,
+                        &format!("{}", 1 + (r >> 32) % 400),
+                        &format!("00:00:00.{:07}", (r >> 12) % 9_999_999),
+                        "View Entire Forest: 'False', ",
+                    ]),
+                )
+            }
+            35..=54 => (
+                "MSExchange ADAccess",
+                2080,
+                4,
+                positional(&[
+                    "Microsoft.Exchange.Directory.TopologyService.exe",
+                    &pid,
+                    "DC01.contoso.local\tCDG 1 7 7 1 0 1 1 7 1\nDC02.contoso.local\tCDG 1 7 7 1 0 1 1 7 1\n Out-of-site:\nDC11.contoso.local\tCD- 1 6 6 0 0 1 1 6 1",
+                ]),
+            ),
+            55..=64 => {
+                let db = format!("DB{:02}", 1 + pick(8, 16));
+                (
+                    "ESE",
+                    if r & 1 == 0 { 326 } else { 327 },
+                    4,
+                    positional(&[
+                        "Microsoft.Exchange.Store.Worker",
+                        &pid,
+                        &format!("{db}: /Mount/"),
+                        "1",
+                        &format!(r"{}Mailbox\{db}\{db}.edb", self.install),
+                        "-1",
+                    ]),
+                )
+            }
+            65..=74 => (
+                "MSExchange Common",
+                106,
+                3,
+                positional(&[
+                    "Messages Queued For Delivery",
+                    "MSExchangeTransport Queues",
+                    "The Performance Counter Shared Memory segment is full.",
+                    "Last worker process info : System.ArgumentException: Process with an Id of 4124 is not running.",
+                ]),
+            ),
+            75..=84 => (
+                "Microsoft-Windows-Security-SPP",
+                16384,
+                4,
+                positional(&["2026-10-27T09:15:44Z", "RulesEngine"]),
+            ),
+            85..=89 => (
+                "MsiInstaller",
+                if r & 2 == 0 { 1040 } else { 1042 },
+                4,
+                positional(&[&format!(r"C:\Windows\Installer\{:x}.msi", r >> 40), &pid]),
+            ),
+            90..=94 => ("VSS", 8224, 4, positional(&["Idle timeout"])),
+            _ => (
+                "Microsoft-Windows-RestartManager",
+                if r & 4 == 0 { 10000 } else { 10001 },
+                4,
+                positional(&[&pid, "2026-10-21T09:30:00.000000000Z"]),
+            ),
+        }
+    }
+
+    fn system(
+        &self,
+        r: u64,
+        roll: usize,
+        pick: &dyn Fn(usize, u32) -> usize,
+    ) -> (&'static str, u16, u8, Vec<Datum>) {
+        let pid = format!("{}", 1000 + (r >> 20) % 30000);
+        match roll {
+            0..=24 => (
+                "Microsoft-Windows-Kernel-General",
+                16,
+                4,
+                named(&[
+                    ("HiveNameLength", "58"),
+                    (
+                        "HiveName",
+                        &format!(
+                            r"\??\C:\Users\HealthMailbox{:07x}\ntuser.dat",
+                            (r >> 8) & 0xff_ffff
+                        ),
+                    ),
+                    ("KeysUpdated", "0"),
+                    ("DirtyPages", "0"),
+                ]),
+            ),
+            25..=44 => (
+                "Microsoft-Windows-WAS",
+                5186,
+                4,
+                named(&[
+                    ("ProcessID", &pid),
+                    ("AppPoolID", APP_POOLS[pick(APP_POOLS.len(), 8)]),
+                    ("Minutes", "20"),
+                ]),
+            ),
+            45..=59 => (
+                "Schannel",
+                36887,
+                2,
+                named(&[("AlertDesc", if r & 1 == 0 { "46" } else { "48" })]),
+            ),
+            60..=69 => (
+                "Microsoft-Windows-DNS-Client",
+                1014,
+                3,
+                named(&[
+                    ("QueryName", "wpad.contoso.local"),
+                    ("AddressLength", "16"),
+                    ("Address", "0200003501020304"),
+                ]),
+            ),
+            70..=79 => (
+                "Microsoft-Windows-Time-Service",
+                if r & 1 == 0 { 37 } else { 158 },
+                4,
+                named(&[(
+                    "TimeSource",
+                    "DC01.contoso.local (ntp.d|10.0.0.21:123->10.0.0.10:123)",
+                )]),
+            ),
+            80..=89 => (
+                "Microsoft-Windows-GroupPolicy",
+                if r & 2 == 0 { 1500 } else { 1502 },
+                4,
+                named(&[
+                    ("SupportInfo1", "1"),
+                    ("SupportInfo2", "5128"),
+                    ("ProcessingMode", "0"),
+                    ("ProcessingTimeInMilliseconds", &format!("{}", 300 + (r >> 24) % 4000)),
+                    ("DCName", r"\\DC01.contoso.local"),
+                    ("NumberOfGroupPolicyObjects", "7"),
+                ]),
+            ),
+            90..=96 => (
+                "Microsoft-Windows-WindowsUpdateClient",
+                if r & 1 == 0 { 43 } else { 44 },
+                4,
+                named(&[
+                    (
+                        "updateTitle",
+                        "Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.421.1236.0)",
+                    ),
+                    ("updateGuid", "{6c7b1a2d-58f0-4d3e-9a41-8c2b7e0f5d13}"),
+                    ("updateRevisionNumber", "200"),
+                ]),
+            ),
+            97..=98 => (
+                "Microsoft-Windows-Kernel-Boot",
+                20,
+                4,
+                named(&[("LastShutdownGood", "true"), ("LastBootGood", "true")]),
+            ),
+            _ => (
+                "EventLog",
+                6013,
+                4,
+                positional(&[&format!("{}", (r >> 16) % 9_000_000), "60", "0 Coordinated Universal Time"]),
+            ),
+        }
+    }
+}
+
+/// Positional data; an empty text leaves the item out (event data are never empty).
+fn positional(values: &[&str]) -> Vec<Datum> {
+    values
+        .iter()
+        .filter(|v| !v.is_empty())
+        .map(|v| Datum::positional(v))
+        .collect()
+}
+
+fn named(values: &[(&str, &str)]) -> Vec<Datum> {
+    values.iter().map(|(n, v)| Datum::named(n, v)).collect()
 }

@@ -10,6 +10,7 @@ pub mod cert;
 pub mod events;
 pub mod iis;
 pub mod install_files;
+pub mod real_size;
 pub mod render;
 pub mod service_control;
 pub mod setup_log;
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use builds::Line;
+pub use real_size::ArtifactSizes;
 
 /// A fault the simulator can plant in a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -449,4 +451,23 @@ fn host(
         drive_folders: install_drive != 'C' || rng.random_bool(0.3),
         faults,
     }
+}
+
+/// Writes a fleet as [`crate::write_fleet`] does, every host's artifacts at `sizes` (see
+/// [`ArtifactSizes`]; [`ArtifactSizes::DEFAULT`] gives the same bytes as `write_fleet`). The
+/// ground truth is the same: padding is never evidence.
+pub fn write_fleet_sized(
+    cfg: &FleetConfig,
+    sizes: &ArtifactSizes,
+    out: &std::path::Path,
+) -> std::io::Result<truth::GroundTruth> {
+    let truth = crate::write_fleet(cfg, out)?;
+    if !sizes.is_default() {
+        // The default copies are small; writing each host again at size keeps one way of
+        // writing labels and ground truth (`write_fleet`).
+        for h in generate(cfg) {
+            render::write_sized(&h, cfg.seed, sizes, &out.join("hosts").join(&h.name))?;
+        }
+    }
+    Ok(truth)
 }

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use super::builds::{self, text};
 use super::cert::{self, StoreCert};
+use super::real_size::{self, ArtifactSizes};
 use super::setup_log::{self, RunEnd, RunSpec};
 use super::{events, iis, install_files, service_control, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
@@ -174,7 +175,8 @@ pub fn certs(h: &HostSpec, seed: u64) -> HostCerts {
     HostCerts { front, back }
 }
 
-fn hash(s: &str) -> u64 {
+/// FNV-1a of a name: per-host variation that stays the same from run to run.
+pub(crate) fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -185,7 +187,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
     let certs = certs(h, seed);
     let install = h.install_path();
     let exsetup = image_with_version(&VersionInfo::exchange(h.exsetup_build));
-    let sep = ['/', '-', '.'][(hash(&h.name) % 3) as usize];
+    let sep = setup_log_separator(h);
     let mut t = triage()
         .drive_folders(h.drive_folders)
         .system(|s| system_hive(s, h, &certs))
@@ -195,17 +197,11 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
             r"C:\Windows\System32\inetsrv\config\applicationHost.config",
             iis::application_host_config(&install, h.line.is_2010(), h.has(Fault::VdirPathWrong)),
         )
-        .file(
-            r"C:\ExchangeSetupLogs\ExchangeSetup.log",
-            setup_log::render(&runs(h), sep),
-        );
+        .file(SETUP_LOG, setup_log::render(&runs(h), sep));
     let (application, system) = events::logs(h);
     t = t
-        .file(
-            r"C:\Windows\System32\winevt\Logs\Application.evtx",
-            application,
-        )
-        .file(r"C:\Windows\System32\winevt\Logs\System.evtx", system);
+        .file(events::Log::Application.windows_path(), application)
+        .file(events::Log::System.windows_path(), system);
     t = t.file(r"exfleet\sc-queryex.txt", service_control::sc_queryex(h));
     for (path, content) in install_files::files(h) {
         t = t.file(&path, content);
@@ -225,6 +221,49 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
 /// Writes the triage copy of `h` under `dir`.
 pub fn write(h: &HostSpec, seed: u64, dir: &Path) -> std::io::Result<()> {
     triage_of(h, seed).build(dir).map(|_| ())
+}
+
+/// Writes the triage copy of `h` under `dir` with its artifacts at `sizes` (see
+/// [`ArtifactSizes`]); with [`ArtifactSizes::DEFAULT`] the same bytes as [`write`]. The hive is
+/// built in memory, as every hive is; the logs are written after the copy, streamed over the
+/// small ones, so that hundreds of MB of them are never held at once.
+pub fn write_sized(
+    h: &HostSpec,
+    seed: u64,
+    sizes: &ArtifactSizes,
+    dir: &Path,
+) -> std::io::Result<()> {
+    let mut t = triage_of(h, seed);
+    if sizes.software_hive > 0 {
+        t = t.software(|s| {
+            real_size::pad_software(s, h, seed, sizes.software_hive);
+        });
+    }
+    t.build(dir)?;
+    for (log, target) in [
+        (events::Log::Application, sizes.application_evtx),
+        (events::Log::System, sizes.system_evtx),
+    ] {
+        if target > 0 {
+            let path = t.host_path(dir, log.windows_path());
+            events::write_padded(h, seed, log, target, &path)?;
+        }
+    }
+    if sizes.setup_log > 0 {
+        let path = t.host_path(dir, SETUP_LOG);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        setup_log::write_padded(&runs(h), setup_log_separator(h), sizes.setup_log, &mut w)?;
+        std::io::Write::flush(&mut w)?;
+    }
+    Ok(())
+}
+
+/// Where setup writes its log.
+const SETUP_LOG: &str = r"C:\ExchangeSetupLogs\ExchangeSetup.log";
+
+/// The date separator of `h`'s setup log: machines differ ('/', '-' or '.').
+fn setup_log_separator(h: &HostSpec) -> char {
+    ['/', '-', '.'][(hash(&h.name) % 3) as usize]
 }
 
 fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
