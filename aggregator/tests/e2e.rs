@@ -243,7 +243,7 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
 }
 
 /// Rows of a dataset table (all partitions).
-fn table_rows(dataset: &std::path::Path, table: &str) -> polars::prelude::DataFrame {
+pub(crate) fn table_rows(dataset: &std::path::Path, table: &str) -> polars::prelude::DataFrame {
     use polars::prelude::*;
     let glob = format!("{}/{table}/**/*.parquet", dataset.display());
     LazyFrame::scan_parquet(glob.as_str().into(), ScanArgsParquet::default())

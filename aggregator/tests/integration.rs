@@ -1,6 +1,8 @@
 //! The aggregator's integration tests, one binary: durability under SIGKILL, the
-//! end-to-end path over mutual TLS, and the hardening probes (issue 13), and the identity model.
+//! end-to-end path over mutual TLS, the hardening probes (issue 13), the identity model, and
+//! the live collector under Wine pushing over mutual TLS.
 mod crash;
 mod e2e;
 mod hardening;
 mod identity;
+mod wine;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the external programs the tests and tests/scripts/*.sh use, only those missing:
 #   hivexget (libhivex-bin), evtxexport (libevtx-utils), chromium, python3 with
-#   pip, and the Python packages regipy, pefile, cryptography and duckdb.
+#   pip, and the Python packages regipy, pefile, cryptography and duckdb; for the collector's
+#   Windows build run under Wine (collector/tests/windows.rs): Wine's 64-bit loader (wine64),
+#   MinGW-w64 (gcc-mingw-w64-x86-64) and the Rust target x86_64-pc-windows-gnu (rustup).
 # Without them the tests that need them are skipped (exfleet_tests::tools); .ci/run runs this
 # script and then sets EXFLEET_REQUIRE_TOOLS=1 so that a missing one fails instead.
 # Debian or Ubuntu (apt-get), as root or with sudo.
@@ -19,12 +21,21 @@ apt_tools=(
   "evtxexport libevtx-utils"
   "chromium chromium"
   "python3 python3"
+  "x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64"
 )
+# Wine's 64-bit loader: Debian's wine64 package puts it in /usr/lib/wine, off PATH (the tests
+# find it with dpkg -L, as this does; grep reads all of dpkg's output, since a grep -q that
+# stops early would fail the pipe under pipefail).
+have_wine() {
+  command -v wine64 >/dev/null 2>&1 || command -v wine >/dev/null 2>&1 ||
+    dpkg -L wine64 2>/dev/null | grep '/wine64$' >/dev/null
+}
 missing=()
 for entry in "${apt_tools[@]}"; do
   read -r program package <<<"$entry"
   command -v "$program" >/dev/null 2>&1 || missing+=("$package")
 done
+have_wine || missing+=(wine64)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-test-tools: apt-get install ${missing[*]}"
@@ -63,6 +74,21 @@ if [ ${#pip_missing[@]} -gt 0 ]; then
   rm -f "$log"
 fi
 
+# The Rust target of the collector's .exe. A machine that cannot fetch it still runs everything
+# else: the Windows tests then skip, and .ci/run says so (and lets them skip under
+# EXFLEET_REQUIRE_TOOLS=1).
+windows_target=x86_64-pc-windows-gnu
+windows_std() {
+  local libdir
+  libdir=$(rustc --print target-libdir --target "$windows_target" 2>/dev/null) &&
+    compgen -G "$libdir/libstd-*" >/dev/null
+}
+if ! windows_std; then
+  echo "install-test-tools: rustup target add $windows_target"
+  rustup target add "$windows_target" ||
+    echo "install-test-tools: rustup target add $windows_target failed: the Windows tests will skip" >&2
+fi
+
 # Everything is there now, or this fails here rather than in a test.
 for entry in "${apt_tools[@]}"; do
   read -r program _ <<<"$entry"
@@ -72,4 +98,5 @@ for entry in "${modules[@]}"; do
   read -r module _ <<<"$entry"
   python3 -c "import $module" >/dev/null 2>&1 || { echo "install-test-tools: Python module $module still missing" >&2; exit 1; }
 done
-echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb) are installed"
+have_wine || { echo "install-test-tools: wine64 still missing" >&2; exit 1; }
+echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb), wine64 and x86_64-w64-mingw32-gcc are installed"

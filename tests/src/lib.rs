@@ -12,6 +12,7 @@ pub mod regf;
 pub mod tls;
 pub mod tools;
 pub mod triage;
+pub mod wine;
 
 use std::path::Path;
 

@@ -145,6 +145,27 @@ impl HiveBuilder {
         self
     }
 
+    /// Every key, the root first, then depth first in the order the hive keeps subkeys (by
+    /// upper-case name): its path below the root (`""` for the root itself,
+    /// `ControlSet001\Services`) and its values in the order they were set. For writers of
+    /// other forms of the same registry (a `.reg` file).
+    pub fn keys(&self) -> Vec<(String, Vec<(String, RegData)>)> {
+        fn walk(key: &KeyNode, path: String, out: &mut Vec<(String, Vec<(String, RegData)>)>) {
+            out.push((path.clone(), key.values.clone()));
+            for sub in key.subkeys.values() {
+                let below = if path.is_empty() {
+                    sub.name.clone()
+                } else {
+                    format!("{path}\\{}", sub.name)
+                };
+                walk(sub, below, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, String::new(), &mut out);
+        out
+    }
+
     /// Serialises the hive.
     pub fn to_bytes(&self, opts: WriteOptions) -> Vec<u8> {
         let mut w = CellWriter::default();

@@ -318,6 +318,11 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
         s.set(&key, "Start", RegData::Dword(start));
         s.set(&key, "DisplayName", RegData::Sz(display.into()));
         s.set(&key, "Type", RegData::Dword(16));
+        // Wine's Service Control Manager registers no service without a binary, so the live
+        // tests need it; Wine's own WMI service keeps its own.
+        if let Some(image) = image_path(h, name) {
+            s.set(&key, "ImagePath", RegData::ExpandSz(image));
+        }
     }
     let mut bindings = vec![
         ("0.0.0.0:443", &certs.front),
@@ -333,6 +338,17 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
         s.set(&key, "AppId", RegData::Binary(EXCHANGE_APP_ID.to_vec()));
         s.set(&key, "SslCertStoreName", RegData::Sz("MY".into()));
         s.set(&key, "DefaultSslCertCheckMode", RegData::Dword(0));
+    }
+}
+
+/// A service's `ImagePath`: Exchange's services run from the install's `Bin`, IIS's in svchost.
+fn image_path(h: &HostSpec, name: &str) -> Option<String> {
+    match name {
+        "Winmgmt" => None,
+        "W3SVC" | "IISADMIN" | "WAS" => {
+            Some(r"%SystemRoot%\system32\svchost.exe -k iissvcs".to_string())
+        }
+        _ => Some(format!(r#""{}Bin\{name}.exe""#, h.install_path())),
     }
 }
 
