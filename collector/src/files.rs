@@ -281,35 +281,44 @@ impl ServerFiles {
         Ok((file, meta.len()))
     }
 
-    /// Reads a whole file of the copy (see [`ServerFiles::open`]), refusing one larger than
-    /// `max` bytes: for formats that are read whole (hives, PE images, XML configs), a cut
-    /// file would be misread.
-    pub fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, Refusal> {
+    /// Opens a file of the copy that is read whole (see [`ServerFiles::open`]), refusing one
+    /// larger than `max` bytes: for formats that are read whole (hives, PE images, XML
+    /// configs), a cut file would be misread.
+    pub fn open_whole(&self, path: &Path, max: u64) -> Result<(File, u64), Refusal> {
         let (file, len) = self.open(path)?;
-        let shown = self.display(path);
-        let too_large = |len: u64| Refusal {
-            kind: kinds::TOO_LARGE,
-            path: shown.clone(),
-            message: format!(
-                "{shown}: {len} bytes, more than the {max} bytes this reader reads; not read"
-            ),
-        };
         if len > max {
-            return Err(too_large(len));
+            return Err(self.too_large(path, len, max));
         }
+        Ok((file, len))
+    }
+
+    /// Reads a whole file of the copy (see [`ServerFiles::open_whole`]).
+    pub fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, Refusal> {
+        let (file, len) = self.open_whole(path, max)?;
         let mut bytes = Vec::with_capacity(len as usize);
         file.take(max + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| Refusal {
                 kind: kinds::IO,
-                path: shown.clone(),
-                message: format!("{shown}: {e}"),
+                path: self.display(path),
+                message: format!("{}: {e}", self.display(path)),
             })?;
         if bytes.len() as u64 > max {
             // It grew while it was read.
-            return Err(too_large(bytes.len() as u64));
+            return Err(self.too_large(path, bytes.len() as u64, max));
         }
         Ok(bytes)
+    }
+
+    fn too_large(&self, path: &Path, len: u64, max: u64) -> Refusal {
+        let shown = self.display(path);
+        Refusal {
+            kind: kinds::TOO_LARGE,
+            message: format!(
+                "{shown}: {len} bytes, more than the {max} bytes this reader reads; not read"
+            ),
+            path: shown,
+        }
     }
 
     /// The path of a file of the copy relative to the root, with forward slashes, as

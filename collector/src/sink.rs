@@ -9,7 +9,7 @@ use exfleet_proto::v1::{
 
 use crate::files::Refusal;
 use crate::provenance;
-use crate::text::{CappedText, LineIssue};
+use crate::text::{Cuts, LineIssue};
 
 /// Unreadable lines recorded per log before the rest are only counted, so that a damaged
 /// multi-megabyte log does not flood the snapshot.
@@ -120,8 +120,8 @@ impl Sink {
     /// Records what the caps cut from a text file read as a stream: each line cut (the first
     /// [`MAX_LINE_ERRORS`] with their line, the rest counted), and the file's end when it was
     /// not read to the end.
-    pub fn text_cuts(&mut self, reader: &str, path: &str, text: &CappedText, max_line: usize) {
-        for cut in text.cut_lines.iter().take(MAX_LINE_ERRORS) {
+    pub fn text_cuts(&mut self, reader: &str, path: &str, cuts: &Cuts, max_line: usize) {
+        for cut in cuts.cut_lines.iter().take(MAX_LINE_ERRORS) {
             let loc = provenance::line(reader, path, cut.line);
             self.error(
                 reader,
@@ -134,7 +134,7 @@ impl Sink {
                 ),
             );
         }
-        if text.cut_lines.len() > MAX_LINE_ERRORS {
+        if cuts.cut_lines.len() > MAX_LINE_ERRORS {
             self.error(
                 reader,
                 "line_truncated",
@@ -142,11 +142,11 @@ impl Sink {
                 None,
                 format!(
                     "{path}: {} more lines longer than {max_line} bytes were cut",
-                    text.cut_lines.len() - MAX_LINE_ERRORS
+                    cuts.cut_lines.len() - MAX_LINE_ERRORS
                 ),
             );
         }
-        if let Some(at) = text.cut_at {
+        if let Some(at) = cuts.cut_at {
             self.error(
                 reader,
                 "artifact_truncated",

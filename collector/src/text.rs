@@ -1,11 +1,11 @@
 //! Text helpers shared by the text readers: decoding Windows text files (whole, or as a
-//! stream with every line and the whole artifact capped) and mapping byte offsets to line
+//! stream of lines with every line and the whole artifact capped) and mapping byte offsets to line
 //! numbers.
 
 use std::io::Read;
 
 /// Longest line a text log keeps, in bytes of UTF-8: a longer line is cut there and marked,
-/// and the cut recorded ([`CappedText::cut_lines`]). Lines that matter are a few hundred bytes;
+/// and the cut recorded ([`Cuts::cut_lines`]). Lines that matter are a few hundred bytes;
 /// a 50 MB `[ERROR]` line must not become a 50 MB snapshot field.
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
 /// Most of a text log read, per artifact: large real logs (hundreds of MB of setup runs) stay
@@ -105,15 +105,22 @@ impl Budget {
 /// read, and counted as not kept.
 pub const MAX_RUNS: usize = 2_000;
 
+/// What reading a text as a capped stream cut away.
+#[derive(Debug, Default)]
+pub struct Cuts {
+    /// The lines that were cut, in order.
+    pub cut_lines: Vec<CutLine>,
+    /// When the file is larger than the artifact cap: the file offset where reading stopped.
+    pub cut_at: Option<u64>,
+}
+
 /// A text read as a stream with its lines and its size capped.
 #[derive(Debug, Default)]
 pub struct CappedText {
     /// The decoded text, each line at most the line cap (plus the marker of a cut).
     pub text: String,
-    /// The lines that were cut, in order.
-    pub cut_lines: Vec<CutLine>,
-    /// When the file is larger than the artifact cap: the file offset where reading stopped.
-    pub cut_at: Option<u64>,
+    /// What was cut.
+    pub cuts: Cuts,
 }
 
 /// A line longer than the line cap.
@@ -131,18 +138,39 @@ enum Encoding {
     Utf16(fn([u8; 2]) -> u16),
 }
 
-/// Reads a Windows text file as a stream (decoded as [`decode`] does), reading at most
-/// `max_bytes` of it and keeping at most `max_line` bytes of each line: a longer line is cut at
-/// a character boundary and ends with a marker that says how long it was, and the cut is
-/// listed. Memory stays bounded by the cap, whatever the file holds.
+/// Reads a Windows text file as a stream (decoded as [`decode`] does) into one string, with
+/// the caps of [`read_lines`].
 pub fn read_capped(
     reader: impl Read,
     max_bytes: u64,
     max_line: usize,
 ) -> std::io::Result<CappedText> {
+    let mut text = String::new();
+    let cuts = read_lines(reader, max_bytes, max_line, |line, newline| {
+        text.push_str(line);
+        if newline {
+            text.push('\n');
+        }
+    })?;
+    Ok(CappedText { text, cuts })
+}
+
+/// Reads a Windows text file as a stream (decoded as [`decode`] does), reading at most
+/// `max_bytes` of it and keeping at most `max_line` bytes of each line: a longer line is cut at
+/// a character boundary and ends with a marker that says how long it was, and the cut is
+/// listed. Each line goes to `on_line` with whether a newline ended it (the `\n` itself left
+/// out, a `\r` before it kept); a last line with no newline goes only when it is not empty.
+/// Memory stays bounded by the line cap, whatever the file holds.
+pub fn read_lines(
+    reader: impl Read,
+    max_bytes: u64,
+    max_line: usize,
+    on_line: impl FnMut(&str, bool),
+) -> std::io::Result<Cuts> {
     let mut input = reader.take(max_bytes);
     let mut lines = Lines {
-        out: CappedText::default(),
+        on_line,
+        cuts: Cuts::default(),
         max_line,
         number: 1,
         raw: Vec::new(),
@@ -166,7 +194,7 @@ pub fn read_capped(
         _ => (Encoding::Utf8, 0),
     };
     let mut odd: Option<u8> = None;
-    let mut feed = |lines: &mut Lines, bytes: &[u8]| match encoding {
+    let mut feed = |lines: &mut Lines<_>, bytes: &[u8]| match encoding {
         Encoding::Utf8 => lines.utf8(bytes),
         Encoding::Utf16(f) => {
             let mut bytes = bytes;
@@ -196,9 +224,9 @@ pub fn read_capped(
     lines.end(false, encoding);
     let mut rest = input.into_inner();
     if read_some(&mut rest, &mut [0u8; 1])? > 0 {
-        lines.out.cut_at = Some(max_bytes);
+        lines.cuts.cut_at = Some(max_bytes);
     }
-    Ok(lines.out)
+    Ok(lines.cuts)
 }
 
 fn read_some(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -210,9 +238,10 @@ fn read_some(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     }
 }
 
-/// The line being read, kept up to the cap, and the text so far.
-struct Lines {
-    out: CappedText,
+/// The line being read, kept up to the cap, and where finished lines go.
+struct Lines<F> {
+    on_line: F,
+    cuts: Cuts,
     max_line: usize,
     number: u32,
     /// UTF-8 bytes of the line, at most `max_line`.
@@ -223,7 +252,7 @@ struct Lines {
     raw_len: u64,
 }
 
-impl Lines {
+impl<F: FnMut(&str, bool)> Lines<F> {
     fn utf8(&mut self, mut bytes: &[u8]) {
         while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
             self.keep8(&bytes[..nl]);
@@ -255,7 +284,7 @@ impl Lines {
     }
 
     fn end(&mut self, newline: bool, encoding: Encoding) {
-        // Borrowed when the bytes are valid UTF-8: most lines are copied once, into the text.
+        // Borrowed when the bytes are valid UTF-8: most lines are not copied at all.
         let decoded = match encoding {
             Encoding::Utf8 => String::from_utf8_lossy(&self.raw),
             Encoding::Utf16(_) => std::borrow::Cow::Owned(String::from_utf16_lossy(&self.units)),
@@ -279,16 +308,13 @@ impl Lines {
                 " [... line cut: {} bytes in the file]",
                 self.raw_len
             ));
-            self.out.cut_lines.push(CutLine {
+            self.cuts.cut_lines.push(CutLine {
                 line: self.number,
                 bytes: self.raw_len,
             });
-            self.out.text.push_str(&line);
+            (self.on_line)(&line, newline);
         } else if newline || !decoded.is_empty() {
-            self.out.text.push_str(&decoded);
-        }
-        if newline {
-            self.out.text.push('\n');
+            (self.on_line)(&decoded, newline);
         }
         self.number = self.number.saturating_add(1);
         self.raw.clear();
@@ -368,7 +394,7 @@ mod tests {
         ] {
             let c = capped(bytes, 1 << 20, 100);
             assert_eq!(c.text, decode(bytes), "{bytes:?}");
-            assert!(c.cut_lines.is_empty() && c.cut_at.is_none());
+            assert!(c.cuts.cut_lines.is_empty() && c.cuts.cut_at.is_none());
         }
     }
 
@@ -386,7 +412,7 @@ mod tests {
         assert!(lines[1].ends_with("[... line cut: 10008 bytes in the file]"));
         assert_eq!(lines[2], "last");
         assert_eq!(
-            c.cut_lines,
+            c.cuts.cut_lines,
             [CutLine {
                 line: 2,
                 bytes: 10_008
@@ -403,7 +429,7 @@ mod tests {
         assert!(!first.starts_with(&"é".repeat(51)));
         assert_eq!(c.text.lines().nth(1), Some("ok"));
         assert_eq!(
-            c.cut_lines,
+            c.cuts.cut_lines,
             [CutLine {
                 line: 1,
                 bytes: 600
@@ -415,8 +441,8 @@ mod tests {
     fn the_artifact_cap_stops_reading_and_says_where() {
         let c = capped(b"one\ntwo\nthree\n", 8, 100);
         assert_eq!(c.text, "one\ntwo\n");
-        assert_eq!(c.cut_at, Some(8));
+        assert_eq!(c.cuts.cut_at, Some(8));
         let c = capped(b"one\ntwo\n", 8, 100);
-        assert_eq!(c.cut_at, None, "exactly the cap is not a cut");
+        assert_eq!(c.cuts.cut_at, None, "exactly the cap is not a cut");
     }
 }

@@ -217,6 +217,13 @@ impl WinePrefix {
         run_limited(c, RUN_LIMIT)
     }
 
+    /// A command for `program` (a Linux program, not run through Wine) in this prefix's
+    /// environment: to wrap the loader, as a measurement with `/usr/bin/time` does
+    /// (`command("/usr/bin/time").arg("-v").arg(wine.loader()).arg(exe)`).
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        self.wine.command(Path::new(program.as_ref()), self.path())
+    }
+
     /// The data of value `name` of `key` as `wine reg query` prints it (`HKLM\SOFTWARE\...`),
     /// `None` when the key or the value does not exist. Wine prints a DWORD as `0x..`, a
     /// REG_MULTI_SZ with `\0` between the strings, and a REG_QWORD as `(null)`.

@@ -78,20 +78,58 @@ pub fn read_text(
     out: &mut Sink,
     reader: &str,
     file: &std::path::Path,
-    (max_bytes, max_line): (u64, usize),
+    caps: (u64, usize),
 ) -> Option<(String, String)> {
+    let mut text = String::new();
+    let path = read_lines(dir, out, reader, file, caps, |line, newline| {
+        text.push_str(line);
+        if newline {
+            text.push('\n');
+        }
+    })?;
+    Some((path, text))
+}
+
+/// Finds a text log at a Windows path and hands its lines to `on_line` as they are read (see
+/// [`crate::text::read_lines`]), with the caps and records of [`text_artifact`]: the log is
+/// never held whole. Gives the path in the copy, or `None` as [`text_artifact`] does.
+pub fn stream_artifact(
+    dir: &ServerFiles,
+    out: &mut Sink,
+    reader: &str,
+    windows_path: &str,
+    on_line: impl FnMut(&str, bool),
+) -> Option<String> {
+    let Some(file) = dir.resolve(windows_path) else {
+        out.absent(reader, &dir.expected(windows_path));
+        return None;
+    };
+    let caps = (crate::text::MAX_LOG_BYTES, crate::text::MAX_LINE_BYTES);
+    read_lines(dir, out, reader, &file, caps, on_line)
+}
+
+fn read_lines(
+    dir: &ServerFiles,
+    out: &mut Sink,
+    reader: &str,
+    file: &std::path::Path,
+    (max_bytes, max_line): (u64, usize),
+    on_line: impl FnMut(&str, bool),
+) -> Option<String> {
     let path = dir.display(file);
     let read = dir.open(file).and_then(|(f, _)| {
-        crate::text::read_capped(f, max_bytes, max_line).map_err(|e| crate::files::Refusal {
-            kind: crate::files::kinds::IO,
-            path: path.clone(),
-            message: format!("{path}: {e}"),
+        crate::text::read_lines(f, max_bytes, max_line, on_line).map_err(|e| {
+            crate::files::Refusal {
+                kind: crate::files::kinds::IO,
+                path: path.clone(),
+                message: format!("{path}: {e}"),
+            }
         })
     });
     match read {
-        Ok(capped) => {
-            out.text_cuts(reader, &path, &capped, max_line);
-            Some((path, capped.text))
+        Ok(cuts) => {
+            out.text_cuts(reader, &path, &cuts, max_line);
+            Some(path)
         }
         Err(r) => {
             out.refused(reader, &r, true);
@@ -100,21 +138,21 @@ pub fn read_text(
     }
 }
 
-/// Records what went wrong reading a text log into records (its unreadable lines; an empty
-/// file, or when no line starts a record the error `(kind, what a record is)`) and returns its
+/// Records what went wrong reading a text log into records (its unreadable lines; a `blank`
+/// file (nothing but white space), or when no line starts a record the error `(kind, what a record is)`) and returns its
 /// state: unreadable without records, partial with unreadable lines, read otherwise.
 pub fn text_log_state(
     out: &mut Sink,
     reader: &str,
     path: &str,
-    text: &str,
+    blank: bool,
     issues: &[crate::text::LineIssue],
     records: usize,
     (no_record, what): (&str, &str),
 ) -> exfleet_proto::v1::artifact_status::State {
     use exfleet_proto::v1::artifact_status::State;
     out.line_issues(reader, path, issues);
-    if text.trim().is_empty() {
+    if blank {
         out.error(
             reader,
             "empty",

@@ -98,7 +98,7 @@ impl Reader for ScQueryex {
             out,
             Self::NAME,
             &path,
-            &text,
+            text.trim().is_empty(),
             &issues,
             services.len(),
             ("no_service", "a SERVICE_NAME block"),

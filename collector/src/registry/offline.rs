@@ -6,7 +6,7 @@
 //! as it is and reported (`dirty_hive`), never silently trusted. Damaged cells and keys are
 //! reported with their file offset and reading goes on with the rest.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use exfleet_proto::v1::artifact_status::State;
@@ -55,14 +55,31 @@ pub fn open(
         return None;
     };
     let path = files.display(&file);
-    let bytes = match files.read(&file, crate::readers::MAX_HIVE_BYTES) {
-        Ok(b) => b,
+    // The hive goes to the parser as a file, so that it is held once (the parser reads it
+    // whole); its base block is read first.
+    let opened = files
+        .open_whole(&file, crate::readers::MAX_HIVE_BYTES)
+        .and_then(|(mut f, len)| {
+            let mut head = Vec::with_capacity(BASE_BLOCK_LEN + 32);
+            (&mut f)
+                .take(BASE_BLOCK_LEN as u64 + 32)
+                .read_to_end(&mut head)
+                .and_then(|_| f.rewind())
+                .map(|()| (f, len, head))
+                .map_err(|e| crate::files::Refusal {
+                    kind: crate::files::kinds::IO,
+                    path: path.clone(),
+                    message: format!("{path}: {e}"),
+                })
+        });
+    let (hive, len, head) = match opened {
+        Ok(o) => o,
         Err(refusal) => {
             out.refused(reader, &refusal, true);
             return None;
         }
     };
-    if let Err((kind, at, msg)) = check_base_block(&bytes) {
+    if let Err((kind, at, msg)) = check_base_block(&head) {
         out.artifact(reader, &path, State::Unreadable);
         let loc = provenance::offset(reader, &path, at as u64);
         out.error(
@@ -85,22 +102,21 @@ pub fn open(
             Err(refusal) => out.refused(reader, &refusal, false),
         }
     }
-    let declared = BASE_BLOCK_LEN + u32_at(&bytes, 40) as usize;
-    let truncated = bytes.len() < declared;
+    let declared = BASE_BLOCK_LEN as u64 + u64::from(u32_at(&head, 40));
+    let truncated = len < declared;
     if truncated {
         out.error(
             reader,
             "truncated",
             &path,
-            Some(provenance::offset(reader, &path, bytes.len() as u64)),
+            Some(provenance::offset(reader, &path, len)),
             format!(
-                "{path}: offset 0x{:08x}: file ends before the {declared} bytes its base block \
-                 declares; keys past this point are missing",
-                bytes.len()
+                "{path}: offset 0x{len:08x}: file ends before the {declared} bytes its base block \
+                 declares; keys past this point are missing"
             ),
         );
     }
-    let dirty = is_dirty(&bytes);
+    let dirty = is_dirty(&head);
     if dirty && logs.is_empty() {
         out.error(
             reader,
@@ -110,13 +126,13 @@ pub fn open(
             format!(
                 "{path}: hive is dirty (sequence numbers {} and {} differ) and no transaction \
                  log is beside it: recent changes may be missing",
-                u32_at(&bytes, 4),
-                u32_at(&bytes, 8)
+                u32_at(&head, 4),
+                u32_at(&head, 8)
             ),
         );
     }
     let built = catch_unwind(AssertUnwindSafe(|| {
-        let mut builder = ParserBuilder::from_file(Cursor::new(bytes));
+        let mut builder = ParserBuilder::from_file(hive);
         for (_, log) in &logs {
             builder.with_transaction_log(Cursor::new(log.clone()));
         }

@@ -27,7 +27,7 @@ impl Reader for ServiceControlLog {
             out,
             Self::NAME,
             &path,
-            &text,
+            text.trim().is_empty(),
             &parsed.issues,
             parsed.runs.len(),
             ("no_run", "a ServiceControl.ps1 run"),

@@ -10,7 +10,7 @@ pub mod parser;
 use crate::artifacts::SETUP_LOG;
 use crate::files::ServerFiles;
 use crate::provenance;
-use crate::readers::{text_artifact, text_log_state, Reader};
+use crate::readers::{stream_artifact, text_log_state, Reader};
 use crate::sink::Sink;
 
 /// Reads ExchangeSetup.log.
@@ -20,15 +20,22 @@ impl Reader for SetupLog {
     const NAME: &'static str = "setup_log";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let Some((path, text)) = text_artifact(dir, out, Self::NAME, SETUP_LOG.path) else {
+        // Streamed: a real log is tens of MB, and only what matters of it is kept.
+        let mut parser = parser::Parser::new();
+        let Some(path) = stream_artifact(dir, out, Self::NAME, SETUP_LOG.path, |line, newline| {
+            parser.line(match newline {
+                true => line.strip_suffix('\r').unwrap_or(line),
+                false => line,
+            })
+        }) else {
             return;
         };
-        let parsed = parser::parse(&text);
+        let parsed = parser.finish();
         let state = text_log_state(
             out,
             Self::NAME,
             &path,
-            &text,
+            parsed.blank,
             &parsed.issues,
             parsed.runs.len(),
             ("no_setup_run", "a setup run"),

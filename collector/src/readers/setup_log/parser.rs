@@ -5,6 +5,8 @@
 //! `End of Setup` (collector/EVIDENCE.md). The parser never fails: what it cannot read is
 //! reported with its line number and skipped.
 
+use std::collections::VecDeque;
+
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use exfleet_proto::kinds::SetupLineKind;
 use exfleet_proto::v1::setup_run::Outcome;
@@ -38,6 +40,8 @@ pub struct ParsedLog {
     pub issues: Vec<LineIssue>,
     /// Lines that matter not kept because the log's budget ([`MAX_KEPT_BYTES`]) was spent.
     pub over_budget: OverBudget,
+    /// Whether the log holds nothing but white space.
+    pub blank: bool,
 }
 
 pub use crate::text::OverBudget;
@@ -138,51 +142,102 @@ const FACT_MARKERS: [&str; 8] = [
 
 /// Parses a whole log into runs.
 pub fn parse(text: &str) -> ParsedLog {
-    let mut out = ParsedLog::default();
-    let mut run: Option<SetupRun> = None;
-    // Whether the last prefixed line was kept in `lines`, so its continuation lines follow it.
-    let mut continues = false;
-    let mut recent: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-    // The task setup is running, from its last "Beginning processing" line.
-    let mut task = String::new();
-    let mut kept = Kept::default();
-    // The lines that matter (text, continuation lines, context) and the run's error lines.
-    let mut budget = Budget::new(MAX_KEPT_BYTES);
-    let mut stopped_at = None;
-    for (i, raw) in text.lines().enumerate() {
-        let number = i as u32 + 1;
-        if let Some(r) = run.as_mut() {
+    let mut parser = Parser::new();
+    for line in text.lines() {
+        parser.line(line);
+    }
+    parser.finish()
+}
+
+/// Reads a log line by line into runs, so that a log of tens of MB is never held whole: every
+/// line in file order to [`Parser::line`], then [`Parser::finish`].
+#[derive(Debug)]
+pub struct Parser {
+    out: ParsedLog,
+    run: Option<SetupRun>,
+    /// Whether the last prefixed line was kept in the run's lines, so its continuation lines
+    /// follow it.
+    continues: bool,
+    /// The last prefixed lines, the context of an error.
+    recent: VecDeque<String>,
+    /// The task setup is running, from its last "Beginning processing" line.
+    task: String,
+    kept: Kept,
+    /// The lines that matter (text, continuation lines, context) and the run's error lines.
+    budget: Budget,
+    /// The number of the last line read.
+    number: u32,
+    /// The line where reading stopped because the cap on runs was met.
+    stopped_at: Option<u32>,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    /// A parser at the start of a log.
+    pub fn new() -> Self {
+        Parser {
+            out: ParsedLog {
+                blank: true,
+                ..ParsedLog::default()
+            },
+            run: None,
+            continues: false,
+            recent: VecDeque::new(),
+            task: String::new(),
+            kept: Kept::default(),
+            budget: Budget::new(MAX_KEPT_BYTES),
+            number: 0,
+            stopped_at: None,
+        }
+    }
+
+    /// Reads the next line (without its line ending).
+    pub fn line(&mut self, raw: &str) {
+        self.number = self.number.saturating_add(1);
+        let number = self.number;
+        if self.out.blank && !raw.trim().is_empty() {
+            self.out.blank = false;
+        }
+        if self.stopped_at.is_some() {
+            return;
+        }
+        if let Some(r) = self.run.as_mut() {
             r.line_count = number - r.start_line + 1;
         }
         let line = match parse_line(number, raw) {
             Ok(Some(l)) => l,
             Ok(None) => {
-                if continues {
-                    if let Some(last) = run.as_mut().and_then(|r| r.lines.last_mut()) {
+                if self.continues {
+                    if let Some(last) = self.run.as_mut().and_then(|r| r.lines.last_mut()) {
                         if last.continuation.len() < MAX_CONTINUATION
                             && !raw.trim().is_empty()
-                            && budget.take(raw.trim_end().len(), number)
+                            && self.budget.take(raw.trim_end().len(), number)
                         {
                             last.continuation.push(raw.trim_end().to_string());
                         }
                     }
                 }
-                continue;
+                return;
             }
             Err(issue) => {
-                out.issues.push(issue);
-                continue;
+                self.out.issues.push(issue);
+                return;
             }
         };
         if let Some(product) = run_banner(line.text) {
-            if let Some(done) = run.take() {
-                out.runs.push(done);
+            if let Some(done) = self.run.take() {
+                self.out.runs.push(done);
             }
-            if out.runs.len() >= MAX_RUNS {
-                stopped_at = Some(number);
-                break;
+            if self.out.runs.len() >= MAX_RUNS {
+                self.stopped_at = Some(number);
+                return;
             }
-            run = Some(SetupRun {
+            self.run = Some(SetupRun {
                 product: product.to_string(),
                 started_at_ms: line.time_ms,
                 start_line: number,
@@ -190,34 +245,46 @@ pub fn parse(text: &str) -> ParsedLog {
                 outcome: Outcome::CutOff as i32,
                 ..Default::default()
             });
-            continues = false;
-            recent.clear();
-            task.clear();
-            kept = Kept::default();
-            continue;
+            self.continues = false;
+            self.recent.clear();
+            self.task.clear();
+            self.kept = Kept::default();
+            return;
         }
-        match run.as_mut() {
+        match self.run.as_mut() {
             Some(r) => {
-                apply(r, &line, &mut budget);
+                apply(r, &line, &mut self.budget);
                 if let Some(t) = line.text.trim().strip_prefix("Beginning processing ") {
-                    task = t.trim_end_matches('.').to_string();
+                    self.task = t.trim_end_matches('.').to_string();
                 }
-                continues = keep(r, &line, &recent, &task, &mut kept, &mut budget);
+                self.continues = keep(
+                    r,
+                    &line,
+                    &self.recent,
+                    &self.task,
+                    &mut self.kept,
+                    &mut self.budget,
+                );
             }
-            None => out.orphan_lines += 1,
+            None => self.out.orphan_lines += 1,
         }
-        if recent.len() == CONTEXT {
-            recent.pop_front();
+        if self.recent.len() == CONTEXT {
+            self.recent.pop_front();
         }
-        recent.push_back(format!("{number}: {}", line.text.trim_end()));
+        self.recent
+            .push_back(format!("{number}: {}", line.text.trim_end()));
     }
-    out.runs.extend(run);
-    if let Some(n) = stopped_at {
-        let total = text.lines().count() as u64;
-        budget.stop(n, total + 1 - u64::from(n));
+
+    /// What was read, once every line has been.
+    pub fn finish(mut self) -> ParsedLog {
+        self.out.runs.extend(self.run);
+        if let Some(n) = self.stopped_at {
+            self.budget
+                .stop(n, u64::from(self.number) + 1 - u64::from(n));
+        }
+        self.out.over_budget = self.budget.over;
+        self.out
     }
-    out.over_budget = budget.over;
-    out
 }
 
 /// What kind of line that matters a line is, if it is one.
@@ -260,7 +327,7 @@ struct Kept {
 fn keep(
     run: &mut SetupRun,
     line: &LogLine,
-    recent: &std::collections::VecDeque<String>,
+    recent: &VecDeque<String>,
     task: &str,
     counts: &mut Kept,
     budget: &mut Budget,
