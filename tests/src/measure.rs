@@ -10,6 +10,8 @@ pub struct Measured {
     pub secs: f64,
     /// Peak resident set, KiB.
     pub peak_rss_kib: u64,
+    /// CPU time, user and system, seconds.
+    pub cpu_secs: f64,
     /// Its standard output (empty from [`timed`], which discards it).
     pub stdout: Vec<u8>,
 }
@@ -27,13 +29,21 @@ pub fn timed_with_output(cmd: &Command) -> Measured {
 
 fn run(cmd: &Command, stdout: Stdio) -> Measured {
     let t = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "maxrss=%M"])
+    let mut time = Command::new("/usr/bin/time");
+    time.args(["-f", "maxrss=%M\ncpu=%U %S"])
         .arg(cmd.get_program())
         .args(cmd.get_args())
-        .stdout(stdout)
-        .output()
-        .expect("GNU time (/usr/bin/time)");
+        .stdout(stdout);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => time.env(key, v),
+            None => time.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        time.current_dir(dir);
+    }
+    let out = time.output().expect("GNU time (/usr/bin/time)");
     let secs = t.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -42,9 +52,19 @@ fn run(cmd: &Command, stdout: Stdio) -> Measured {
         .find_map(|l| l.strip_prefix("maxrss="))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
+    let cpu_secs = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu="))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|t| t.parse::<f64>().ok())
+                .sum()
+        })
+        .unwrap_or(0.0);
     Measured {
         secs,
         peak_rss_kib,
+        cpu_secs,
         stdout: out.stdout,
     }
 }

@@ -177,6 +177,15 @@ impl TriageBuilder {
         Ok(())
     }
 
+    /// Where a Windows path lands under a Wine prefix's `drive_c` (as [`TriageBuilder::install_into`]
+    /// places it; missing folders are made): to write a file there apart, replacing it rather
+    /// than writing through (the prefix may share it with its template by a hard link).
+    pub fn wine_file(drive: &Path, windows_path: &str) -> std::io::Result<PathBuf> {
+        let file = wine_file(drive, windows_path)?;
+        remove_existing(&file)?;
+        Ok(file)
+    }
+
     /// Where a Windows path lands in the copy.
     pub fn host_path(&self, root: &Path, windows_path: &str) -> PathBuf {
         let (drive, rest) = match windows_path.as_bytes() {

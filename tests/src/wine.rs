@@ -212,16 +212,17 @@ impl WinePrefix {
     /// its output. Panics when Wine cannot start it or it runs over five minutes.
     #[track_caller]
     pub fn run(&self, exe: impl AsRef<OsStr>, args: &[&str]) -> Output {
-        let mut c = self.wine.command(&self.wine.loader, self.path());
-        c.arg(exe.as_ref()).args(args);
+        let mut c = self.program(exe);
+        c.args(args);
         run_limited(c, RUN_LIMIT)
     }
 
-    /// A command for `program` (a Linux program, not run through Wine) in this prefix's
-    /// environment: to wrap the loader, as a measurement with `/usr/bin/time` does
-    /// (`command("/usr/bin/time").arg("-v").arg(wine.loader()).arg(exe)`).
-    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        self.wine.command(Path::new(program.as_ref()), self.path())
+    /// The command that runs a Windows program in this prefix (Wine's loader, then `exe`),
+    /// to add arguments to and run as one likes: a benchmark measures it.
+    pub fn program(&self, exe: impl AsRef<OsStr>) -> Command {
+        let mut c = self.wine.command(&self.wine.loader, self.path());
+        c.arg(exe.as_ref());
+        c
     }
 
     /// The data of value `name` of `key` as `wine reg query` prints it (`HKLM\SOFTWARE\...`),

@@ -233,24 +233,43 @@ pub fn write_sized(
     sizes: &ArtifactSizes,
     dir: &Path,
 ) -> std::io::Result<()> {
-    let mut t = triage_of(h, seed);
-    if sizes.software_hive > 0 {
-        t = t.software(|s| {
-            real_size::pad_software(s, h, seed, sizes.software_hive);
-        });
-    }
+    let t = sized_triage_of(h, seed, sizes);
     t.build(dir)?;
+    write_padded_logs(h, seed, sizes, |windows_path| {
+        Ok(t.host_path(dir, windows_path))
+    })
+}
+
+/// The triage copy of `h` with its SOFTWARE hive at `sizes` (the logs are padded apart, by
+/// [`write_padded_logs`], once the copy is written).
+pub fn sized_triage_of(h: &HostSpec, seed: u64, sizes: &ArtifactSizes) -> TriageBuilder {
+    let t = triage_of(h, seed);
+    if sizes.software_hive == 0 {
+        return t;
+    }
+    t.software(|s| {
+        real_size::pad_software(s, h, seed, sizes.software_hive);
+    })
+}
+
+/// Writes the logs of `h` that `sizes` pads (the event logs and ExchangeSetup.log) over the
+/// files `place` says a Windows path is (in a triage copy, or under a Wine prefix's drive).
+pub fn write_padded_logs(
+    h: &HostSpec,
+    seed: u64,
+    sizes: &ArtifactSizes,
+    place: impl Fn(&str) -> std::io::Result<std::path::PathBuf>,
+) -> std::io::Result<()> {
     for (log, target) in [
         (events::Log::Application, sizes.application_evtx),
         (events::Log::System, sizes.system_evtx),
     ] {
         if target > 0 {
-            let path = t.host_path(dir, log.windows_path());
-            events::write_padded(h, seed, log, target, &path)?;
+            events::write_padded(h, seed, log, target, &place(log.windows_path())?)?;
         }
     }
     if sizes.setup_log > 0 {
-        let path = t.host_path(dir, SETUP_LOG);
+        let path = place(SETUP_LOG)?;
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
         setup_log::write_padded(&runs(h), setup_log_separator(h), sizes.setup_log, &mut w)?;
         std::io::Write::flush(&mut w)?;
