@@ -171,6 +171,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ),
             idle_timeout: std::time::Duration::from_secs(cfg.idle_timeout_secs.max(1)),
             max_connections: cfg.max_connections.max(1),
+            back_pressure: crate::service::BackPressure {
+                max_uploads_in_flight: cfg.max_uploads_in_flight.max(1),
+                retry_after: std::time::Duration::from_secs(cfg.retry_after_secs.max(1)),
+            },
             identities: crate::identity::Policy::new(cfg.triage.clone()),
         };
         server::serve(listener, store, tls, opts, shutdown_signal()).await?;

@@ -9,6 +9,8 @@
 //! tls-handshake-timeout-secs = 10
 //! idle-timeout-secs = 300
 //! max-connections = 1024
+//! max-uploads-in-flight = 256
+//! retry-after-secs = 5
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -43,6 +45,12 @@ pub struct Config {
     /// that has not sent a byte is closed. Keep it below the file-descriptor limit minus 256
     /// (deploy/README.md). Default 1024.
     pub max_connections: usize,
+    /// Upload streams open at once, each receiving or storing one snapshot at a time; a new
+    /// upload beyond it is answered RESOURCE_EXHAUSTED with `retry-after` (ingest.proto).
+    /// Default 256.
+    pub max_uploads_in_flight: usize,
+    /// The `retry-after` those answers carry, in seconds. Default 5.
+    pub retry_after_secs: u64,
     /// Mutual TLS: the server's certificate and key, and the CA collectors' certificates must
     /// be signed by.
     pub tls: TlsFiles,
@@ -74,6 +82,8 @@ impl Default for Config {
             tls_handshake_timeout_secs: 10,
             idle_timeout_secs: 300,
             max_connections: 1024,
+            max_uploads_in_flight: 256,
+            retry_after_secs: 5,
             tls: TlsFiles::default(),
             triage: Vec::new(),
         }
@@ -127,5 +137,7 @@ mod tests {
         assert_eq!(deployed.idle_timeout_secs, d.idle_timeout_secs);
         assert_eq!(deployed.max_connections, d.max_connections);
         assert_eq!(deployed.max_message_bytes, d.max_message_bytes);
+        assert_eq!(deployed.max_uploads_in_flight, d.max_uploads_in_flight);
+        assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
     }
 }

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::identity;
 use crate::identity::Policy;
 use crate::listen::{self, Limits};
-use crate::service::IngestService;
+use crate::service::{BackPressure, IngestService};
 use crate::store::Store;
 
 /// The PEM material of mutual TLS.
@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Connections open at once, handshakes included ([`listen`]).
     pub max_connections: usize,
+    /// Uploads in flight at once, and the retry-after that refuses one more.
+    pub back_pressure: BackPressure,
     /// What each certificate may speak for.
     pub identities: Policy,
 }
@@ -66,6 +68,7 @@ impl Default for ServeOptions {
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             max_connections: 1024,
+            back_pressure: BackPressure::default(),
             identities: Policy::default(),
         }
     }
@@ -105,6 +108,7 @@ pub async fn serve(
     };
     let service = IngestService::new(store, notify)
         .with_max_message_bytes(opts.max_message_bytes)
+        .with_back_pressure(opts.back_pressure)
         .with_identities(opts.identities.clone());
     let ingest = IngestServer::new(service)
         .max_decoding_message_size(opts.max_message_bytes)

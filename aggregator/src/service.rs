@@ -3,6 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use exfleet_proto::v1::ingest_server::Ingest;
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
@@ -23,11 +24,36 @@ const ACK_BUFFER: usize = 64;
 /// than this only makes threads and the file system journal contend (BENCHMARKS.md).
 const CONCURRENT_PUTS: usize = 32;
 
+/// Back-pressure (ingest.proto): how many uploads may be in flight, and how long a collector
+/// refused for one more is told to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackPressure {
+    /// Upload streams open at once.
+    pub max_uploads_in_flight: usize,
+    /// The `retry-after` of a refusal (whole seconds, at least 1).
+    pub retry_after: Duration,
+}
+
+impl Default for BackPressure {
+    fn default() -> Self {
+        BackPressure {
+            max_uploads_in_flight: 256,
+            retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The metadata key of the wait a RESOURCE_EXHAUSTED refusal asks for, in seconds.
+pub const RETRY_AFTER: &str = "retry-after";
+
 /// The Ingest service over a store.
 #[derive(Debug, Clone)]
 pub struct IngestService {
     store: Store,
     puts: Arc<Semaphore>,
+    /// One permit per upload stream open; none left means refuse with retry-after.
+    uploads: Arc<Semaphore>,
+    back_pressure: BackPressure,
     /// Told the id of every newly stored snapshot (the dataset flusher).
     stored: Option<mpsc::UnboundedSender<String>>,
     /// The largest message accepted (named when one is refused).
@@ -42,6 +68,10 @@ impl IngestService {
         IngestService {
             store,
             puts: Arc::new(Semaphore::new(CONCURRENT_PUTS)),
+            uploads: Arc::new(Semaphore::new(
+                BackPressure::default().max_uploads_in_flight,
+            )),
+            back_pressure: BackPressure::default(),
             stored,
             max_message_bytes: 32 << 20,
             identities: Arc::new(Policy::default()),
@@ -51,6 +81,13 @@ impl IngestService {
     /// The identity policy (which certificates are triage workstations).
     pub fn with_identities(mut self, policy: Policy) -> Self {
         self.identities = Arc::new(policy);
+        self
+    }
+
+    /// Bounds the uploads in flight.
+    pub fn with_back_pressure(mut self, b: BackPressure) -> Self {
+        self.uploads = Arc::new(Semaphore::new(b.max_uploads_in_flight.max(1)));
+        self.back_pressure = b;
         self
     }
 
@@ -76,6 +113,10 @@ impl Ingest for IngestService {
             .get::<CollectorId>()
             .cloned()
             .ok_or_else(|| Status::unauthenticated("no collector identity"))?;
+        let Ok(in_flight) = self.uploads.clone().try_acquire_owned() else {
+            tracing::info!(collector = %collector.0, "upload refused: uploads in flight at their bound");
+            return Err(busy(&self.back_pressure));
+        };
         let mut inbound = req.into_inner();
         let store = self.store.clone();
         let puts = self.puts.clone();
@@ -84,6 +125,8 @@ impl Ingest for IngestService {
         let identities = self.identities.clone();
         let (tx, rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(async move {
+            // Held until the stream ends: the upload is in flight until then.
+            let _in_flight = in_flight;
             loop {
                 let msg = match inbound.message().await {
                     Ok(Some(m)) => m,
@@ -205,6 +248,20 @@ async fn accept(
             )))
         }
     }
+}
+
+/// The refusal of an upload beyond the bound: RESOURCE_EXHAUSTED with `retry-after`.
+fn busy(b: &BackPressure) -> Status {
+    let secs = b.retry_after.as_secs().max(1);
+    let mut status = Status::resource_exhausted(format!(
+        "the aggregator has {} uploads in flight, its bound; nothing was read: retry after \
+         {secs} s",
+        b.max_uploads_in_flight
+    ));
+    status
+        .metadata_mut()
+        .insert(RETRY_AFTER, tonic::metadata::MetadataValue::from(secs));
+    status
 }
 
 fn ack(id: &str, status: AckStatus, message: &str) -> UploadAck {

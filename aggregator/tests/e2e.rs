@@ -17,7 +17,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    async fn start() -> Harness {
+    pub(crate) async fn start() -> Harness {
         Self::start_with(|_| ServeOptions::default()).await
     }
 

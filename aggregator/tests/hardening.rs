@@ -279,7 +279,7 @@ async fn an_idle_tcp_flood_does_not_lock_a_collector_out() {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
-    let acks = client::upload_with_retry_timeout(&h.url(), &tls, vec![s], 1, handshake)
+    let acks = client::upload_with_policy(&h.url(), &tls, vec![s], &one_attempt(handshake))
         .await
         .unwrap();
     let took = start.elapsed();
@@ -428,12 +428,11 @@ async fn with_256_file_descriptors_300_idle_connections_do_not_lock_a_collector_
         key: collector.key,
     };
     let start = Instant::now();
-    let acked = client::upload_with_retry_timeout(
+    let acked = client::upload_with_policy(
         &format!("https://localhost:{port}"),
         &tls,
         vec![fleet_snapshots(1).remove(0)],
-        1,
-        Duration::from_secs(3),
+        &one_attempt(Duration::from_secs(3)),
     )
     .await;
     let took = start.elapsed();
@@ -444,4 +443,13 @@ async fn with_256_file_descriptors_300_idle_connections_do_not_lock_a_collector_
     assert_eq!(acks[0].status, AckStatus::Stored as i32);
     assert!(took < Duration::from_secs(3), "took {took:?}");
     drop(idle);
+}
+
+/// One attempt that must end within `timeout`.
+fn one_attempt(timeout: Duration) -> exfleet_collector::retry::RetryPolicy {
+    exfleet_collector::retry::RetryPolicy {
+        attempts: 1,
+        attempt_timeout: timeout,
+        ..Default::default()
+    }
 }

@@ -1,6 +1,7 @@
 //! Command line of `exfleet-collector`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -54,18 +55,39 @@ pub struct CollectArgs {
     /// This collector's private key (PEM).
     #[arg(long)]
     pub key: Option<PathBuf>,
-    /// Connection attempts before giving up on the aggregator.
-    #[arg(long, default_value_t = 5)]
+    /// Failed attempts (a broken connection, a timeout) per snapshot before giving up on the
+    /// aggregator; the pause between them doubles from 1 s, with jitter.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
     /// Seconds one attempt (connecting, sending, waiting for the acks) may take before it is
     /// abandoned and retried: a stopped aggregator is a timeout, not a silent wait.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_secs: u64,
+    /// Seconds one snapshot may be tried for, waits included (the pauses after failed
+    /// attempts, and the waits an aggregator at its bound asks for).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_secs: u64,
+    /// Keep snapshots in this folder until the aggregator acknowledges them as durable: the
+    /// snapshot is written and fsynced there before it is sent, and every run first sends
+    /// what earlier runs could not, oldest first. Without it a snapshot that cannot be
+    /// delivered is lost.
+    #[arg(long, requires = "aggregator", value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+    /// Most snapshots the spool keeps; past it the oldest are dropped, and the drop reported
+    /// in the next snapshot's collection errors.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub spool_max_count: u64,
+    /// Most MiB of snapshots the spool keeps (the oldest dropped past it).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub spool_max_mib: u64,
+    /// Oldest a spooled snapshot may be, in days from its collection (older ones dropped).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub spool_max_age_days: u64,
     /// Write the snapshot even when nothing at all was found under the root (by default that
     /// is an error: a wrong --root would otherwise give an empty snapshot).
     #[arg(long)]
     pub allow_empty: bool,
-    /// TOML file with host labels (dag, role-group, owner, [extra]).
+    /// TOML file with host labels (dag, role-group, owner, `[extra]`).
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Database availability group (overrides the labels file).
@@ -126,14 +148,50 @@ fn parse_since(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("'{s}' is neither an RFC 3339 time nor a YYYY-MM-DD date"))
 }
 
+/// How a run ended, for the exit code scripts rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The snapshot was written, or acknowledged as durable (exit 0).
+    Done,
+    /// The snapshot is in the spool but not delivered yet: the aggregator could not be
+    /// reached in the time given, or another run holds the spool (exit 3). The next run
+    /// sends it.
+    Spooled,
+}
+
+impl Outcome {
+    /// The process exit code: 0 done, 3 spooled; a failure (nothing written or kept) is 2.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Spooled => 3,
+        }
+    }
+}
+
+/// The exit code of a run that failed: nothing was written, sent or spooled.
+pub const FAILED: u8 = 2;
+
+/// Runs the parsed command line, prints a failure on standard error, and returns the exit
+/// code ([`Outcome::exit_code`], or [`FAILED`]).
+pub fn main(cli: Cli) -> u8 {
+    match run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("exfleet-collector: {e:#}");
+            FAILED
+        }
+    }
+}
+
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Collect(args) => collect(args),
     }
 }
 
-fn collect(args: CollectArgs) -> anyhow::Result<()> {
+fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
     let file = match &args.labels {
         Some(p) => LabelsFile::load(p)?,
         None => LabelsFile::default(),
@@ -187,21 +245,94 @@ fn collect(args: CollectArgs) -> anyhow::Result<()> {
                 cert.expect("clap requires --cert"),
                 key.expect("clap requires --key"),
             )?;
-            let id = snapshot.snapshot_id.clone();
+            let policy = crate::retry::RetryPolicy {
+                attempts: args.attempts,
+                attempt_timeout: Duration::from_secs(args.timeout_secs),
+                total: Duration::from_secs(args.retry_secs),
+                ..Default::default()
+            };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let acks = rt.block_on(crate::client::upload_with_retry_timeout(
+            if let Some(dir) = &args.spool {
+                let limits = crate::spool::Limits {
+                    max_count: usize::try_from(args.spool_max_count).unwrap_or(usize::MAX),
+                    max_bytes: args.spool_max_mib.saturating_mul(1 << 20),
+                    max_age: Duration::from_secs(args.spool_max_age_days.saturating_mul(86_400)),
+                };
+                return spool_and_deliver(&rt, dir, &limits, snapshot, url, &tls, &policy);
+            }
+            let id = snapshot.snapshot_id.clone();
+            let acks = rt.block_on(crate::client::upload_with_policy(
                 url,
                 &tls,
                 vec![snapshot],
-                args.attempts,
-                std::time::Duration::from_secs(args.timeout_secs),
+                &policy,
             ))?;
             let status = acks.first().map(|a| a.status).unwrap_or_default();
             tracing::info!(host, errors, snapshot = %id, status, "snapshot acknowledged");
         }
         (None, None) => unreachable!("clap requires --out or --aggregator"),
     }
-    Ok(())
+    Ok(Outcome::Done)
+}
+
+/// Puts the snapshot in the spool (with the drops not yet reported among its collection
+/// errors), delivers everything the spool holds, then applies the spool's bounds to what is
+/// left (so that nothing is dropped that could have been delivered).
+fn spool_and_deliver(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    limits: &crate::spool::Limits,
+    mut snapshot: exfleet_proto::v1::Snapshot,
+    url: &str,
+    tls: &crate::client::ClientTls,
+    policy: &crate::retry::RetryPolicy,
+) -> anyhow::Result<Outcome> {
+    let spool = crate::spool::Spool::open(dir)?;
+    snapshot.errors.extend(spool.unreported()?);
+    let entry = spool.put(&snapshot)?;
+    // Reported in a snapshot that is now durable: a crash before this line reports the drops
+    // twice, never not at all.
+    spool.reported()?;
+    tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
+    let bound = || spool.enforce(limits, chrono::Utc::now().timestamp_millis(), &entry);
+    let Some(_lock) = spool.try_lock()? else {
+        bound()?;
+        tracing::warn!(
+            spool = %dir.display(),
+            "another run is delivering from this spool; the snapshot waits there for it or the next run"
+        );
+        return Ok(Outcome::Spooled);
+    };
+    let d = rt.block_on(crate::deliver::deliver(&spool, url, tls, policy))?;
+    tracing::info!(
+        delivered = d.delivered.len(),
+        rejected = d.rejected.len(),
+        left = d.left,
+        "spool delivered"
+    );
+    if d.left > 0 {
+        bound()?;
+    }
+    let this_one = |id: &str| id == entry.snapshot_id;
+    if let Some((_, why)) = d.rejected.iter().find(|(id, _)| this_one(id)) {
+        anyhow::bail!(
+            "snapshot {} was rejected and moved to {}: {why}",
+            entry.snapshot_id,
+            dir.join("rejected").display()
+        );
+    }
+    if d.delivered.iter().any(|id| this_one(id)) && d.left == 0 {
+        return Ok(Outcome::Done);
+    }
+    match d.gave_up {
+        Some(e) => tracing::warn!(left = d.left, "not delivered, kept in the spool: {e}"),
+        None => tracing::warn!(left = d.left, "not delivered, kept in the spool"),
+    }
+    Ok(if d.delivered.iter().any(|id| this_one(id)) {
+        Outcome::Done
+    } else {
+        Outcome::Spooled
+    })
 }

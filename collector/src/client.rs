@@ -12,6 +12,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::error::Error;
+use crate::retry::{Failure, Retry, RetryPolicy};
 
 /// Largest message the client sends or accepts; matches the aggregator's default.
 pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
@@ -76,6 +77,15 @@ pub enum UploadError {
     /// too large, not permitted for this certificate): not retried.
     #[error("the aggregator refused the upload: {0}")]
     Refused(String),
+    /// The aggregator is at its bound of uploads in flight and asked for a wait
+    /// (back-pressure, ingest.proto): the snapshot is kept and sent after it.
+    #[error("{message} (retry after {} s)", retry_after.as_secs())]
+    Busy {
+        /// The wait asked for.
+        retry_after: Duration,
+        /// The aggregator's message.
+        message: String,
+    },
     /// The aggregator refused a snapshot.
     #[error("snapshot {id} rejected: {message}")]
     Rejected {
@@ -137,25 +147,33 @@ pub async fn connect_with(
 }
 
 /// Uploads snapshots over one stream and returns their acks, in order. Ends with an error
-/// if the stream breaks before every snapshot is acked or a snapshot is rejected; acks
-/// received before that are kept in the error's place by [`upload_each`].
+/// if the stream breaks before every snapshot is acked or a snapshot is rejected.
 pub async fn upload(
     client: &mut IngestClient<Channel>,
     snapshots: Vec<Snapshot>,
 ) -> Result<Vec<UploadAck>, UploadError> {
     let mut acks = Vec::with_capacity(snapshots.len());
-    let result = upload_each(client, snapshots, |a| acks.push(a.clone())).await;
-    result.map(|()| acks)
+    upload_each(client, snapshots, |a| acks.push(a.clone())).await?;
+    match acks.iter().find(|a| a.status == AckStatus::Rejected as i32) {
+        Some(a) => Err(UploadError::Rejected {
+            id: a.snapshot_id.clone(),
+            message: a.message.clone(),
+        }),
+        None => Ok(acks),
+    }
 }
 
-/// Uploads snapshots over one stream, calling `on_ack` as each ack arrives.
+/// Uploads snapshots over one stream, calling `on_ack` as each ack arrives (a rejected
+/// snapshot is acked as such, and the stream goes on).
 pub async fn upload_each(
     client: &mut IngestClient<Channel>,
     snapshots: Vec<Snapshot>,
     mut on_ack: impl FnMut(&UploadAck),
 ) -> Result<(), UploadError> {
     let expected = snapshots.len();
-    check_sizes(&snapshots)?;
+    for s in &snapshots {
+        check_size(s)?;
+    }
     let requests = tokio_stream::iter(
         snapshots
             .into_iter()
@@ -173,109 +191,142 @@ pub async fn upload_each(
         })?;
         seen += 1;
         on_ack(&ack);
-        if ack.status == AckStatus::Rejected as i32 {
-            return Err(UploadError::Rejected {
-                id: ack.snapshot_id,
-                message: ack.message,
-            });
-        }
     }
     Ok(())
 }
 
-/// A gRPC status as an upload error: the codes a retry cannot change are refusals, the rest
-/// (unavailable, a broken stream, ...) are transport errors, retried.
+/// One attempt: connects to `url` and uploads `snapshots` over one stream, calling `on_ack`
+/// as acks arrive; connecting, sending and every ack must end within `timeout` (an aggregator
+/// that accepts and never answers is a timeout).
+pub async fn attempt(
+    url: &str,
+    tls: &ClientTls,
+    timeout: Duration,
+    snapshots: Vec<Snapshot>,
+    on_ack: impl FnMut(&UploadAck),
+) -> Result<(), UploadError> {
+    let once = async {
+        let mut c = connect_with(url, tls, timeout, Some(timeout)).await?;
+        upload_each(&mut c, snapshots, on_ack).await
+    };
+    match tokio::time::timeout(timeout, once).await {
+        Ok(r) => r,
+        Err(_) => Err(UploadError::Timeout(format!(
+            "{url}: no acknowledgement within {} s (--timeout-secs); is the aggregator \
+             stopped or overloaded?",
+            timeout.as_secs_f64()
+        ))),
+    }
+}
+
+/// A gRPC status as an upload error: RESOURCE_EXHAUSTED with `retry-after` is back-pressure,
+/// the codes a retry cannot change are refusals, the rest (unavailable, a broken stream, ...)
+/// are transport errors, retried.
 fn from_status(s: tonic::Status) -> UploadError {
     use tonic::Code::*;
     let text = format!("{:?}: {}", s.code(), s.message());
-    match s.code() {
-        InvalidArgument | PermissionDenied | ResourceExhausted | FailedPrecondition
-        | OutOfRange | Unauthenticated => UploadError::Refused(text),
+    let retry_after = s
+        .metadata()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match (s.code(), retry_after) {
+        (ResourceExhausted, Some(secs)) => UploadError::Busy {
+            retry_after: Duration::from_secs(secs.max(1)),
+            message: text,
+        },
+        (
+            InvalidArgument | PermissionDenied | ResourceExhausted | FailedPrecondition
+            | OutOfRange | Unauthenticated,
+            _,
+        ) => UploadError::Refused(text),
         _ => UploadError::Transport(text),
     }
 }
 
+/// The metadata key of the wait an aggregator at its bound asks for (ingest.proto).
+pub const RETRY_AFTER: &str = "retry-after";
+
 /// Refuses a snapshot too large for one message before anything is sent.
-fn check_sizes(snapshots: &[Snapshot]) -> Result<(), UploadError> {
-    for s in snapshots {
-        let bytes = prost::Message::encoded_len(s);
-        if bytes > MAX_MESSAGE_BYTES {
-            return Err(UploadError::TooLarge {
-                id: s.snapshot_id.clone(),
-                bytes,
-            });
-        }
+pub fn check_size(s: &Snapshot) -> Result<(), UploadError> {
+    let bytes = prost::Message::encoded_len(s);
+    if bytes > MAX_MESSAGE_BYTES {
+        return Err(UploadError::TooLarge {
+            id: s.snapshot_id.clone(),
+            bytes,
+        });
     }
     Ok(())
 }
 
-/// Uploads with retries: a broken connection is retried (`attempts` times, doubling the
-/// pause from one second), since re-sending is harmless. Each attempt has the default
-/// deadline ([`upload_with_retry_timeout`]).
+/// Uploads with retries (the default [`RetryPolicy`] but for `attempts`): a broken
+/// connection is retried, since re-sending is harmless, and an aggregator at its bound is
+/// given the wait it asks for.
 pub async fn upload_with_retry(
     url: &str,
     tls: &ClientTls,
     snapshots: Vec<Snapshot>,
     attempts: u32,
 ) -> Result<Vec<UploadAck>, UploadError> {
-    upload_with_retry_timeout(url, tls, snapshots, attempts, DEFAULT_TIMEOUT).await
+    let policy = RetryPolicy {
+        attempts,
+        ..RetryPolicy::default()
+    };
+    upload_with_policy(url, tls, snapshots, &policy).await
 }
 
-/// [`upload_with_retry`] where each attempt (connecting, sending, receiving every ack) must
-/// end within `timeout`: an aggregator that accepts and never answers is a timeout, retried,
-/// and after the last attempt an error.
-pub async fn upload_with_retry_timeout(
+/// Uploads snapshots held in memory (no spool): each attempt as [`attempt`], and between
+/// attempts the waits of [`Retry`]. Ends with the last error when the policy's attempts or
+/// time are spent, or at once when the aggregator refuses or rejects a snapshot.
+pub async fn upload_with_policy(
     url: &str,
     tls: &ClientTls,
     snapshots: Vec<Snapshot>,
-    attempts: u32,
-    timeout: Duration,
+    policy: &RetryPolicy,
 ) -> Result<Vec<UploadAck>, UploadError> {
-    check_sizes(&snapshots)?;
-    let mut pause = Duration::from_secs(1);
-    let mut last = None;
-    for attempt in 1..=attempts.max(1) {
-        let once = async {
-            let mut c = connect_with(url, tls, timeout, Some(timeout)).await?;
-            upload(&mut c, snapshots.clone()).await
-        };
-        let result = match tokio::time::timeout(timeout, once).await {
-            Ok(r) => r,
-            Err(_) => Err(UploadError::Timeout(format!(
-                "{url}: no acknowledgement within {} s (--timeout-secs); is the aggregator \
-                 stopped or overloaded?",
-                timeout.as_secs_f64()
-            ))),
-        };
-        match result {
-            Ok(acks) => return Ok(acks),
-            Err(
-                e @ (UploadError::Rejected { .. }
-                | UploadError::Refused(_)
-                | UploadError::Config(_)
-                | UploadError::TooLarge { .. }),
-            ) => return Err(e),
-            Err(e) => {
-                tracing::warn!(attempt, "upload failed: {e}");
-                last = Some(e);
-                if attempt < attempts {
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
+    for s in &snapshots {
+        check_size(s)?;
+    }
+    let mut retry = Retry::new(*policy);
+    loop {
+        let mut acks = Vec::with_capacity(snapshots.len());
+        let result = attempt(url, tls, policy.attempt_timeout, snapshots.clone(), |a| {
+            acks.push(a.clone())
+        })
+        .await;
+        let (failure, error) = match result {
+            Ok(()) => match acks.iter().find(|a| a.status == AckStatus::Rejected as i32) {
+                Some(a) => {
+                    return Err(UploadError::Rejected {
+                        id: a.snapshot_id.clone(),
+                        message: a.message.clone(),
+                    })
                 }
+                None => return Ok(acks),
+            },
+            Err(e @ UploadError::Busy { retry_after, .. }) => (Failure::Busy(retry_after), e),
+            Err(e @ (UploadError::Transport(_) | UploadError::Timeout(_))) => {
+                tracing::warn!(attempt = retry.failed() + 1, "upload failed: {e}");
+                (Failure::Failed, e)
+            }
+            Err(e) => return Err(e),
+        };
+        match retry.after(failure) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => {
+                let tries = retry.failed();
+                return Err(match error {
+                    UploadError::Timeout(m) => {
+                        UploadError::Timeout(format!("{m} (gave up after {tries} attempts)"))
+                    }
+                    UploadError::Transport(m) => {
+                        UploadError::Transport(format!("{m} (gave up after {tries} attempts)"))
+                    }
+                    other => other,
+                });
             }
         }
     }
-    let last = last.unwrap_or_else(|| UploadError::Transport("no attempt made".into()));
-    let tries = attempts.max(1);
-    Err(match last {
-        UploadError::Timeout(m) => {
-            UploadError::Timeout(format!("{m} (gave up after {tries} attempts)"))
-        }
-        UploadError::Transport(m) => {
-            UploadError::Transport(format!("{m} (gave up after {tries} attempts)"))
-        }
-        other => other,
-    })
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -309,7 +360,7 @@ mod tests {
             key: String::new(),
         };
         // Nothing listens there: the size is judged before any connection.
-        let e = upload_with_retry_timeout("https://127.0.0.1:9", &tls, vec![s], 3, DEFAULT_TIMEOUT)
+        let e = upload_with_retry("https://127.0.0.1:9", &tls, vec![s], 3)
             .await
             .unwrap_err();
         assert!(matches!(e, UploadError::TooLarge { .. }), "{e}");

@@ -13,6 +13,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod client;
 pub mod collect;
+pub mod deliver;
 pub mod error;
 pub mod files;
 pub mod labels;
@@ -22,7 +23,9 @@ pub mod output;
 pub mod provenance;
 pub mod readers;
 pub mod registry;
+pub mod retry;
 pub mod sink;
+pub mod spool;
 pub mod text;
 
 pub use collect::{collect, collect_with, Options};

@@ -110,7 +110,7 @@ const LONG_FORMATS: [&str; 4] = [
     "%d %B %Y %H:%M:%S",
 ];
 
-/// Reads "<date> <time>" (the rest of the text after the time is ignored, as MSI headers
+/// Reads `"<date> <time>"` (the rest of the text after the time is ignored, as MSI headers
 /// go on with the build type); a long English date with month and day names is read too.
 pub fn parse_date_time(text: &str, order: DateOrder) -> Option<NaiveDateTime> {
     let text = text.trim();
@@ -134,7 +134,7 @@ pub fn parse_date_time(text: &str, order: DateOrder) -> Option<NaiveDateTime> {
     Some(NaiveDateTime::new(date, parse_time(&time)?))
 }
 
-/// The date part of "<date> <time>", for [`DateOrder::settle`].
+/// The date part of `"<date> <time>"`, for [`DateOrder::settle`].
 pub fn date_word(text: &str) -> &str {
     text.split_whitespace().next().unwrap_or("")
 }

@@ -11,11 +11,5 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = exfleet_collector::cli::Cli::parse();
-    match exfleet_collector::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("exfleet-collector: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(exfleet_collector::cli::main(cli))
 }

@@ -28,7 +28,7 @@ pub fn write(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-/// Reads a snapshot written by [`write`].
+/// Reads a snapshot written by [`write()`].
 pub fn read(path: &Path) -> Result<Snapshot, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),

@@ -336,7 +336,7 @@ tables! {
         started_at_ms: i64,
         /// the .msp the log names
         patch: String,
-        /// "Update '<name>'" (names the CU the SU is for)
+        /// `"Update '<name>'"` (names the CU the SU is for)
         update_name: String,
         /// "could not be installed. Error code N" (0 = none)
         error_code: i64,

@@ -8,6 +8,9 @@
 pub mod kinds;
 
 /// Messages and services of package `exfleet.v1`.
+// The proto comments name placeholders as `<name>`, as proto readers expect; rustdoc would
+// take them for HTML tags.
+#[allow(rustdoc::invalid_html_tags)]
 pub mod v1 {
     tonic::include_proto!("exfleet.v1");
 }

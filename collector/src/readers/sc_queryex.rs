@@ -1,5 +1,5 @@
 //! The running state of services. Live, from the Service Control Manager
-//! ([`super::service_manager`]). In a triage copy, `exfleet\sc-queryex.txt`, as `sc queryex
+//! (`readers::service_manager`, Windows only). In a triage copy, `exfleet\sc-queryex.txt`, as `sc queryex
 //! type= service state= all` prints it: a saved capture of that command's output, run on the
 //! server and placed in the copy at that path by whoever made the copy (the stager in
 //! `deploy/windows/` does). A triage copy without it: running state is then unknown, not

@@ -224,7 +224,7 @@ pub fn write(h: &HostSpec, seed: u64, dir: &Path) -> std::io::Result<()> {
 }
 
 /// Writes the triage copy of `h` under `dir` with its artifacts at `sizes` (see
-/// [`ArtifactSizes`]); with [`ArtifactSizes::DEFAULT`] the same bytes as [`write`]. The hive is
+/// [`ArtifactSizes`]); with [`ArtifactSizes::DEFAULT`] the same bytes as [`write()`]. The hive is
 /// built in memory, as every hive is; the logs are written after the copy, streamed over the
 /// small ones, so that hundreds of MB of them are never held at once.
 pub fn write_sized(

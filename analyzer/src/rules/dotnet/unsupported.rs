@@ -32,7 +32,7 @@ const FAMILIES: [(&str, i64); 11] = [
     ("4.8.1", 533_320),
 ];
 
-/// The family of a Release value (its index in [`FAMILIES`]).
+/// The family of a Release value (its index in `FAMILIES`).
 pub fn family(release: i64) -> Option<usize> {
     FAMILIES.iter().rposition(|(_, min)| release >= *min)
 }

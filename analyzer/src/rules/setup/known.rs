@@ -1,4 +1,4 @@
-//! Known setup failures recognised by their [ERROR] lines, the matching shared by the
+//! Known setup failures recognised by their `[ERROR]` lines, the matching shared by the
 //! `setup.*` rules that are a [`Known`]: each of those files (beside this one, in `setup/`)
 //! gives the texts that identify its failure (alternatives of substrings that must all appear
 //! in one error, its continuation lines included, or the task it must happen in), and its

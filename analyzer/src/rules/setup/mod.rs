@@ -1,6 +1,6 @@
 //! Setup run rules (`setup.*`: ExchangeSetup.log, role watermarks, ServiceControl.log and MSI
 //! logs of SU installs). One rule per file; the rules that recognise a known failure by its
-//! [ERROR] lines share [`known::Known`], and the `setup.prereq.*` rules in `prereq/` (plus
+//! `[ERROR]` lines share [`known::Known`], and the `setup.prereq.*` rules in `prereq/` (plus
 //! `setup.ad-validation` here) share [`prereq::Prereq`].
 
 pub mod ad_access_denied;

@@ -26,7 +26,7 @@ pub struct ParsedLog {
     /// Lines that could not be read.
     pub issues: Vec<LineIssue>,
     /// Lines that matter not kept because the log's budget
-    /// ([`MAX_KEPT_BYTES`](crate::text::MAX_KEPT_BYTES)) was spent.
+    /// ([`MAX_KEPT_BYTES`]) was spent.
     pub over_budget: OverBudget,
 }
 

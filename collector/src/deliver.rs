@@ -1,0 +1,177 @@
+//! Delivering what a spool holds: oldest first, a batch per stream, each snapshot removed
+//! only when its ack says it is durable, one the aggregator refuses moved aside with the
+//! reason, and the waits of [`crate::retry`] between attempts that do not deliver.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use exfleet_proto::v1::upload_ack::Status as AckStatus;
+
+use crate::client::{self, ClientTls, UploadError};
+use crate::error::Error;
+use crate::retry::{Failure, Retry, RetryPolicy};
+use crate::spool::{Entry, Spool};
+
+/// Snapshots sent over one stream: a few MB each, so a batch stays well under the memory a
+/// collector may take while a backlog of days goes in a few round trips.
+const BATCH: usize = 8;
+
+/// What a delivery did.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    /// Snapshot ids acknowledged as durable (stored now, or already), in order.
+    pub delivered: Vec<String>,
+    /// Snapshots moved aside, with the reason.
+    pub rejected: Vec<(String, String)>,
+    /// Each wait taken before trying again, and why.
+    pub waits: Vec<(Failure, Duration)>,
+    /// Snapshots still in the spool.
+    pub left: usize,
+    /// Why delivery stopped with snapshots left (their attempts or time were spent).
+    pub gave_up: Option<UploadError>,
+}
+
+/// Sends every snapshot the spool holds to `url`, oldest first.
+pub async fn deliver(
+    spool: &Spool,
+    url: &str,
+    tls: &ClientTls,
+    policy: &RetryPolicy,
+) -> Result<Delivery, Error> {
+    let mut out = Delivery::default();
+    let mut queue: VecDeque<Entry> = spool.pending()?.into();
+    let mut retry = Retry::new(*policy);
+    while !queue.is_empty() {
+        let (batch, snapshots) = load_batch(spool, &mut queue, &mut out)?;
+        if batch.is_empty() {
+            continue;
+        }
+        let mut acked = vec![false; batch.len()];
+        let mut spool_error = None;
+        let result = client::attempt(url, tls, policy.attempt_timeout, snapshots, |ack| {
+            let Some(i) = batch
+                .iter()
+                .zip(&acked)
+                .position(|(e, done)| !done && e.snapshot_id == ack.snapshot_id)
+            else {
+                tracing::warn!(snapshot = %ack.snapshot_id, "an ack for no snapshot sent");
+                return;
+            };
+            acked[i] = true;
+            let entry = &batch[i];
+            let done = if ack.status == AckStatus::Rejected as i32 {
+                tracing::error!(snapshot = %entry.snapshot_id, "rejected: {}", ack.message);
+                out.rejected
+                    .push((entry.snapshot_id.clone(), ack.message.clone()));
+                spool.reject(
+                    entry,
+                    &format!("rejected by the aggregator: {}", ack.message),
+                )
+            } else {
+                tracing::info!(snapshot = %entry.snapshot_id, status = ack.status, "delivered");
+                out.delivered.push(entry.snapshot_id.clone());
+                spool.remove(entry)
+            };
+            if let Err(e) = done {
+                spool_error.get_or_insert(e);
+            }
+        })
+        .await;
+        if let Some(e) = spool_error {
+            return Err(e);
+        }
+        let progressed = acked.iter().any(|a| *a);
+        let unacked: Vec<Entry> = batch
+            .into_iter()
+            .zip(acked)
+            .filter(|(_, a)| !a)
+            .map(|(e, _)| e)
+            .collect();
+        if progressed {
+            retry = Retry::new(*policy);
+        }
+        let (failure, error) = match result {
+            Ok(()) => continue,
+            Err(UploadError::Config(m)) => {
+                return Err(Error::Config {
+                    path: url.into(),
+                    message: m,
+                })
+            }
+            Err(e @ (UploadError::Refused(_) | UploadError::TooLarge { .. })) => {
+                // The stream ended on the first snapshot not acknowledged: that one was
+                // refused, and sending it again cannot help.
+                let mut rest = unacked.into_iter();
+                if let Some(first) = rest.next() {
+                    tracing::error!(snapshot = %first.snapshot_id, "refused: {e}");
+                    spool.reject(&first, &e.to_string())?;
+                    out.rejected
+                        .push((first.snapshot_id.clone(), e.to_string()));
+                }
+                requeue(&mut queue, rest.collect());
+                retry = Retry::new(*policy);
+                continue;
+            }
+            Err(e @ UploadError::Busy { retry_after, .. }) => (Failure::Busy(retry_after), e),
+            Err(e) => {
+                tracing::warn!("upload attempt failed: {e}");
+                (Failure::Failed, e)
+            }
+        };
+        requeue(&mut queue, unacked);
+        match retry.after(failure) {
+            Some(wait) => {
+                tracing::info!(
+                    ?failure,
+                    wait_secs = wait.as_secs_f64(),
+                    "waiting to try again"
+                );
+                out.waits.push((failure, wait));
+                tokio::time::sleep(wait).await;
+            }
+            None => {
+                out.gave_up = Some(error);
+                break;
+            }
+        }
+    }
+    out.left = spool.pending()?.len();
+    Ok(out)
+}
+
+/// Takes the next snapshots off the queue and reads them; one that cannot be read or is too
+/// large to send is moved aside, not sent.
+fn load_batch(
+    spool: &Spool,
+    queue: &mut VecDeque<Entry>,
+    out: &mut Delivery,
+) -> Result<(Vec<Entry>, Vec<exfleet_proto::v1::Snapshot>), Error> {
+    let mut batch = Vec::new();
+    let mut snapshots = Vec::new();
+    while batch.len() < BATCH {
+        let Some(entry) = queue.pop_front() else {
+            break;
+        };
+        let why = match spool.load(&entry) {
+            Ok(s) => match client::check_size(&s) {
+                Ok(()) => {
+                    batch.push(entry);
+                    snapshots.push(s);
+                    continue;
+                }
+                Err(e) => e.to_string(),
+            },
+            Err(why) => why,
+        };
+        tracing::error!(snapshot = %entry.snapshot_id, "set aside: {why}");
+        spool.reject(&entry, &why)?;
+        out.rejected.push((entry.snapshot_id.clone(), why));
+    }
+    Ok((batch, snapshots))
+}
+
+fn requeue(queue: &mut VecDeque<Entry>, entries: Vec<Entry>) {
+    for e in entries.into_iter().rev() {
+        queue.push_front(e);
+    }
+}
