@@ -1,8 +1,12 @@
-//! Generates `exfleet.v1` (messages and the Ingest service) with protox, so that no system
+//! Generates `exfleet.v1` (messages, the Ingest and Enrollment services) with protox, so that no system
 //! `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["exfleet/v1/snapshot.proto", "exfleet/v1/ingest.proto"];
+    let protos = [
+        "exfleet/v1/snapshot.proto",
+        "exfleet/v1/ingest.proto",
+        "exfleet/v1/enroll.proto",
+    ];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }

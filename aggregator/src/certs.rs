@@ -24,7 +24,8 @@ fn err(e: rcgen::Error) -> Error {
     Error::Certs(e.to_string())
 }
 
-fn dn(cn: &str) -> DistinguishedName {
+/// The subject of an exfleet certificate: its CN, organization `exfleet`.
+pub(crate) fn dn(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     dn.push(DnType::OrganizationName, "exfleet");

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::enroll::ledger::{Event, Ledger};
+use crate::enroll::{now_ms, show_time, tokens};
 use crate::error::Error;
 use crate::server::TlsPem;
 use crate::store::Store;
@@ -28,6 +30,74 @@ pub enum Command {
     /// Makes certificates for a test or small deployment.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Enrollment tokens: made here, handed to the collectors that enroll with them.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Lists the names enrolled: who, when, from where.
+    Enrollments(DataArgs),
+    /// Lets another host enroll a name already enrolled (a server rebuilt, renamed, replaced).
+    Release {
+        /// The name (certificate CN).
+        cn: String,
+        /// Where the data is.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revokes every certificate of a name issued so far: the aggregator refuses them from
+    /// the next call on, also after a restart.
+    Revoke {
+        /// The name (certificate CN).
+        cn: String,
+        /// Where the data is.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// Where the aggregator's data is: its configuration file, or the folder itself.
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    /// TOML configuration file (its data-dir).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides the configuration's).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The enrollment ledger of this data directory.
+    fn ledger(&self) -> Result<Ledger, Error> {
+        let cfg = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        let dir = self.data_dir.clone().unwrap_or(cfg.data_dir);
+        Ledger::open(&dir.join(LEDGER_DIR))
+    }
+}
+
+/// The ledger's folder in the data directory.
+pub const LEDGER_DIR: &str = "enroll";
+
+/// `tokens` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Makes a token and prints it (once: only its hash is kept).
+    Create {
+        /// Fleet-wide: any number of hosts may enroll with it until it expires (default:
+        /// single-use, one host).
+        #[arg(long)]
+        fleet: bool,
+        /// Hours it is valid.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+        valid_hours: u32,
+        /// Where the data is.
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Lists the tokens: id, kind, expiry, names enrolled with it.
+    List(DataArgs),
 }
 
 /// Arguments of `serve`; flags override the configuration file.
@@ -99,6 +169,55 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Certs(c) => Ok(make_certs(c)?),
+        Command::Tokens(TokensCommand::Create {
+            fleet,
+            valid_hours,
+            data,
+        }) => {
+            let now = now_ms();
+            let t = tokens::create(!fleet, now, now + i64::from(valid_hours) * 3_600_000);
+            data.ledger()?.append(vec![t.event])?;
+            println!("{}", t.text);
+            Ok(())
+        }
+        Command::Tokens(TokensCommand::List(data)) => {
+            let state = data.ledger()?.state()?;
+            let mut ids: Vec<_> = state.tokens.iter().collect();
+            ids.sort_by_key(|(_, t)| t.expires_at_ms);
+            println!("id\tkind\texpires\tused by");
+            for (id, t) in ids {
+                let kind = if t.single_use { "single-use" } else { "fleet" };
+                let at = show_time(t.expires_at_ms);
+                println!("{id}\t{kind}\t{at}\t{}", t.used_by.join(","));
+            }
+            Ok(())
+        }
+        Command::Enrollments(data) => {
+            let state = data.ledger()?.state()?;
+            let mut claims: Vec<_> = state.claims.values().collect();
+            claims.sort_by(|a, b| a.cn.cmp(&b.cn));
+            println!("name\tenrolled\tfrom");
+            for c in claims {
+                println!("{}\t{}\t{}", c.cn, show_time(c.at_ms), c.from);
+            }
+            Ok(())
+        }
+        Command::Release { cn, data } => {
+            data.ledger()?.append(vec![Event::Released {
+                cn: cn.clone(),
+                at_ms: now_ms(),
+            }])?;
+            println!("released {cn}: another host may enroll it");
+            Ok(())
+        }
+        Command::Revoke { cn, data } => {
+            data.ledger()?.append(vec![Event::Revoked {
+                cn: cn.clone(),
+                at_ms: now_ms(),
+            }])?;
+            println!("revoked every certificate of {cn} issued so far");
+            Ok(())
+        }
     }
 }
 
@@ -150,6 +269,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         client_ca: read(&cfg.tls.client_ca)?,
     };
     let store = Store::open(&cfg.data_dir)?;
+    let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
+        (Some(_), Some(key)) => Some(server::EnrollOptions {
+            ca: certs::Pem {
+                cert: tls.client_ca.clone(),
+                key: read(key)?,
+            },
+            validity_days: cfg.cert_validity_days.max(1),
+        }),
+        (Some(_), None) => anyhow::bail!(
+            "enroll-listen is set but enroll-ca-key is not: enrollment signs with the fleet CA's key"
+        ),
+        _ => None,
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -158,6 +290,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let addr = listener.local_addr().map_err(Error::io("listen"))?;
         // Scripts and tests read the bound address (port 0 picks one) from stdout.
         println!("listening on {addr}");
+        let enroll = match cfg.enroll_listen {
+            Some(at) if enrollment.is_some() => {
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(Error::io(format!("enroll-listen {at}")))?;
+                let addr = l.local_addr().map_err(Error::io("enroll-listen"))?;
+                println!("enrollment listening on {addr}");
+                Some(l)
+            }
+            _ => None,
+        };
         std::io::stdout().flush().ok();
         tracing::info!(%addr, data = %cfg.data_dir.display(), "serving");
         let opts = server::ServeOptions {
@@ -176,8 +319,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 retry_after: std::time::Duration::from_secs(cfg.retry_after_secs.max(1)),
             },
             identities: crate::identity::Policy::new(cfg.triage.clone()),
+            ledger_dir: Some(cfg.data_dir.join(LEDGER_DIR)),
+            enrollment,
         };
-        server::serve(listener, store, tls, opts, shutdown_signal()).await?;
+        let listeners = server::Listeners {
+            ingest: listener,
+            enroll,
+        };
+        server::serve(listeners, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())
     })
 }

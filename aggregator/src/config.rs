@@ -11,6 +11,9 @@
 //! max-connections = 1024
 //! max-uploads-in-flight = 256
 //! retry-after-secs = 5
+//! enroll-listen = "0.0.0.0:7444"
+//! enroll-ca-key = "/etc/exfleet/ca.key"
+//! cert-validity-days = 90
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -51,6 +54,15 @@ pub struct Config {
     pub max_uploads_in_flight: usize,
     /// The `retry-after` those answers carry, in seconds. Default 5.
     pub retry_after_secs: u64,
+    /// Where collectors enroll (server-authenticated TLS: they have no certificate yet).
+    /// Default none: enrollment off. Needs `enroll-ca-key`.
+    pub enroll_listen: Option<SocketAddr>,
+    /// The fleet CA's private key (the CA is `tls.client-ca`), to sign what collectors
+    /// enroll and renew. Default none.
+    pub enroll_ca_key: Option<PathBuf>,
+    /// Days a certificate issued by enrollment is valid; collectors renew in the last third.
+    /// Default 90.
+    pub cert_validity_days: u32,
     /// Mutual TLS: the server's certificate and key, and the CA collectors' certificates must
     /// be signed by.
     pub tls: TlsFiles,
@@ -84,6 +96,9 @@ impl Default for Config {
             max_connections: 1024,
             max_uploads_in_flight: 256,
             retry_after_secs: 5,
+            enroll_listen: None,
+            enroll_ca_key: None,
+            cert_validity_days: 90,
             tls: TlsFiles::default(),
             triage: Vec::new(),
         }
@@ -139,5 +154,6 @@ mod tests {
         assert_eq!(deployed.max_message_bytes, d.max_message_bytes);
         assert_eq!(deployed.max_uploads_in_flight, d.max_uploads_in_flight);
         assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
+        assert_eq!(deployed.cert_validity_days, d.cert_validity_days);
     }
 }

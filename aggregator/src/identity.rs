@@ -2,27 +2,64 @@
 //! certificate that mutual TLS verified against the configured CA. One interceptor puts it
 //! into the request extensions; handlers never read identity from message fields.
 
+use std::sync::Arc;
+
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
+use tonic::service::Interceptor;
 use tonic::{Request, Status};
+
+use crate::enroll::issue::serial_hex;
+use crate::enroll::ledger::Ledger;
+use crate::enroll::show_time;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// The verified identity of a collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectorId(pub String);
 
-/// Interceptor: refuses calls without a verified client certificate, and records its CN.
-pub fn intercept(mut req: Request<()>) -> Result<Request<()>, Status> {
-    let certs = req
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-    let id = common_name(leaf.as_ref()).ok_or_else(|| {
-        Status::unauthenticated("the client certificate has no subject common name")
-    })?;
-    req.extensions_mut().insert(CollectorId(id));
-    Ok(req)
+/// The identity gate, an interceptor on every mutual-TLS service: refuses a call without a
+/// verified client certificate, or with one the enrollment ledger says is revoked (with a log
+/// line naming it), and records the certificate's CN for the handlers.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    ledger: Option<Arc<Ledger>>,
+}
+
+impl Gate {
+    /// A gate that checks revocations in `ledger` (none: no certificate is revoked).
+    pub fn new(ledger: Option<Arc<Ledger>>) -> Gate {
+        Gate { ledger }
+    }
+}
+
+impl Interceptor for Gate {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        let certs = req
+            .peer_certs()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let id = common_name(leaf.as_ref()).ok_or_else(|| {
+            Status::unauthenticated("the client certificate has no subject common name")
+        })?;
+        if let Some(ledger) = &self.ledger {
+            let serial = serial_hex(leaf.as_ref()).unwrap_or_default();
+            let state = ledger.state().map_err(|e| {
+                tracing::error!("enrollment ledger: {e}");
+                Status::unavailable(format!("the aggregator cannot read its ledger: {e}"))
+            })?;
+            if let Some(at) = state.revoked(&id, &serial) {
+                tracing::warn!(collector = %id, %serial, "refused: certificate revoked");
+                return Err(Status::unauthenticated(format!(
+                    "the certificate of {id} (serial {serial}) was revoked at {}",
+                    show_time(at)
+                )));
+            }
+        }
+        req.extensions_mut().insert(CollectorId(id));
+        Ok(req)
+    }
 }
 
 /// The first subject common name of a DER certificate.
@@ -56,6 +93,11 @@ impl Policy {
     /// The policy of the configured triage identities.
     pub fn new(triage: Vec<TriageIdentity>) -> Policy {
         Policy { triage }
+    }
+
+    /// Whether `cn` is configured as a triage workstation.
+    pub fn is_triage(&self, cn: &str) -> bool {
+        self.triage.iter().any(|t| t.cn.eq_ignore_ascii_case(cn))
     }
 
     /// The kind of identity `cn` has for a snapshot of `host`, or why it may not submit it

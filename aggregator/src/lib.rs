@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod dataset;
 pub mod durable;
+pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod listen;

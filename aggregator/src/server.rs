@@ -6,14 +6,19 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use exfleet_proto::v1::enrollment_server::EnrollmentServer;
 use exfleet_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::dataset::{self, Dataset};
+use crate::enroll::issue::Signer;
+use crate::enroll::ledger::Ledger;
+use crate::enroll::service::EnrollmentService;
 use crate::error::Error;
 use crate::identity;
 use crate::identity::Policy;
@@ -49,6 +54,20 @@ pub struct ServeOptions {
     pub back_pressure: BackPressure,
     /// What each certificate may speak for.
     pub identities: Policy,
+    /// Where the enrollment ledger lives: revocations are checked against it, and
+    /// enrollments recorded in it (`None`: no ledger, nothing revoked, no enrollment).
+    pub ledger_dir: Option<PathBuf>,
+    /// Enrollment, when the fleet CA's key is given (served on its own listener).
+    pub enrollment: Option<EnrollOptions>,
+}
+
+/// Enrollment's settings.
+#[derive(Debug, Clone)]
+pub struct EnrollOptions {
+    /// The fleet CA (the collectors' CA): its certificate and key.
+    pub ca: crate::certs::Pem,
+    /// Days a certificate it issues is valid.
+    pub validity_days: u32,
 }
 
 /// Dataset writing.
@@ -70,19 +89,77 @@ impl Default for ServeOptions {
             max_connections: 1024,
             back_pressure: BackPressure::default(),
             identities: Policy::default(),
+            ledger_dir: None,
+            enrollment: None,
         }
     }
 }
 
-/// Serves until `shutdown` resolves, on an already bound listener (port 0 in tests); then
+/// The listeners a server serves: ingest (mutual TLS) and, with enrollment on, enrollment
+/// (server-authenticated TLS: a collector enrolling has no certificate yet).
+#[derive(Debug)]
+pub struct Listeners {
+    /// Ingest, renewal and health, mutual TLS.
+    pub ingest: TcpListener,
+    /// Enrollment; `None` with enrollment off.
+    pub enroll: Option<TcpListener>,
+}
+
+/// Serves until `shutdown` resolves, on already bound listeners (port 0 in tests); then
 /// writes what the dataset still lacks.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     store: Store,
     tls: TlsPem,
     opts: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let listener = listeners.ingest;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let ledger = match &opts.ledger_dir {
+        Some(dir) => Some(Arc::new(Ledger::open(dir)?)),
+        None => None,
+    };
+    let enrollment = match (&opts.enrollment, &ledger) {
+        (Some(e), Some(ledger)) => Some(EnrollmentService::new(
+            ledger.clone(),
+            Arc::new(Signer::new(&e.ca, e.validity_days)?),
+            opts.identities.clone(),
+        )),
+        (Some(_), None) => {
+            return Err(Error::Certs(
+                "enrollment needs a ledger directory (ledger_dir)".into(),
+            ))
+        }
+        _ => None,
+    };
+    let enroll_task = match (&enrollment, listeners.enroll) {
+        (Some(service), Some(l)) => {
+            let tls = ServerTlsConfig::new()
+                .identity(Identity::from_pem(&tls.cert, &tls.key))
+                .timeout(opts.handshake_timeout);
+            let incoming = listen::incoming(
+                l,
+                Limits {
+                    max_connections: opts.max_connections,
+                    idle_timeout: opts.idle_timeout,
+                },
+            );
+            let server = Server::builder()
+                .tls_config(tls)?
+                .add_service(EnrollmentServer::new(service.clone()))
+                .serve_with_incoming_shutdown(incoming, stopped(stopping.clone()));
+            Some(tokio::spawn(server))
+        }
+        _ => None,
+    };
     let tls = ServerTlsConfig::new()
         .identity(Identity::from_pem(tls.cert, tls.key))
         .client_ca_root(Certificate::from_pem(tls.client_ca))
@@ -115,7 +192,11 @@ pub async fn serve(
         .max_encoding_message_size(opts.max_message_bytes)
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
-    let ingest = tonic::service::interceptor::InterceptedService::new(ingest, identity::intercept);
+    let gate = identity::Gate::new(ledger.clone());
+    let ingest = tonic::service::interceptor::InterceptedService::new(ingest, gate.clone());
+    let renew = enrollment.map(|service| {
+        tonic::service::interceptor::InterceptedService::new(EnrollmentServer::new(service), gate)
+    });
     let incoming = listen::incoming(
         listener,
         Limits {
@@ -127,8 +208,15 @@ pub async fn serve(
         .tls_config(tls)?
         .add_service(health)
         .add_service(ingest)
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .add_optional_service(renew)
+        .serve_with_incoming_shutdown(incoming, stopped(stopping))
         .await;
+    if let Some(task) = enroll_task {
+        task.await.map_err(|e| Error::Io {
+            path: PathBuf::from("enrollment server"),
+            reason: std::io::Error::other(e.to_string()),
+        })??;
+    }
     // The server (and with it the service's sender) is gone: the flusher writes the rest.
     if let Some(task) = flusher {
         task.await.map_err(|e| Error::Io {
@@ -148,24 +236,45 @@ pub struct Loopback {
     pub url: String,
     /// The bound address.
     pub addr: std::net::SocketAddr,
+    /// The enrollment listener's `https://localhost:<port>`, with enrollment on.
+    pub enroll_url: Option<String>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
 impl Loopback {
-    /// Binds `127.0.0.1:0` and serves.
+    /// Binds `127.0.0.1:0` (and another for enrollment when it is on) and serves.
     pub async fn start(store: Store, tls: TlsPem, opts: ServeOptions) -> Result<Loopback, Error> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(Error::io("127.0.0.1:0"))?;
+        let bind = || async {
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(Error::io("127.0.0.1:0"))
+        };
+        let listener = bind().await?;
         let addr = listener.local_addr().map_err(Error::io("127.0.0.1:0"))?;
+        let enroll = match opts.enrollment {
+            Some(_) => Some(bind().await?),
+            None => None,
+        };
+        let enroll_url = match &enroll {
+            Some(l) => Some(format!(
+                "https://localhost:{}",
+                l.local_addr().map_err(Error::io("127.0.0.1:0"))?.port()
+            )),
+            None => None,
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, store, tls, opts, async {
+        let listeners = Listeners {
+            ingest: listener,
+            enroll,
+        };
+        let task = tokio::spawn(serve(listeners, store, tls, opts, async {
             let _ = stopped.await;
         }));
         Ok(Loopback {
             url: format!("https://localhost:{}", addr.port()),
             addr,
+            enroll_url,
             stop,
             task,
         })

@@ -43,6 +43,22 @@ fn collector_main() {
     std::process::exit(exfleet_collector::cli::main(cli).into());
 }
 
+/// `exfleet-collector <args>` as a process of its own: this test binary, running only
+/// [`collector_main`].
+pub(crate) fn collector_process(args: &[String]) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([
+        "--ignored",
+        "--exact",
+        "spool::collector_main",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(ARGS_ENV, serde_json::to_string(args).unwrap())
+    .stdin(Stdio::null());
+    c
+}
+
 /// A host's triage copy, the collector's certificate files, and its spool.
 struct Server {
     tmp: tempfile::TempDir,
@@ -94,17 +110,7 @@ impl Server {
             "5".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut c = Command::new(std::env::current_exe().unwrap());
-        c.args([
-            "--ignored",
-            "--exact",
-            "spool::collector_main",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ARGS_ENV, serde_json::to_string(&args).unwrap())
-        .stdin(Stdio::null());
-        c
+        collector_process(&args)
     }
 
     /// Snapshot ids waiting in the spool, oldest first.

@@ -22,7 +22,55 @@ pub struct Cli {
 pub enum Command {
     /// Reads a server (a triage copy with --root, or this running server with --live) and
     /// writes or pushes its snapshot.
-    Collect(CollectArgs),
+    Collect(Box<CollectArgs>),
+    /// Gets this collector's certificate from the aggregator with an enrollment token: the key
+    /// pair is made here and never leaves the host; the certificate names the computer.
+    Enroll(EnrollArgs),
+    /// Renews the enrolled certificate now (over mutual TLS with the current one); `collect
+    /// --identity` does it by itself in the certificate's last third.
+    Renew(RenewArgs),
+}
+
+/// Arguments of `enroll`.
+#[derive(Debug, clap::Args)]
+pub struct EnrollArgs {
+    /// The aggregator's enrollment listener (`https://host:7444`).
+    #[arg(long)]
+    pub aggregator: String,
+    /// The token `exfleet-aggregator tokens create` printed.
+    #[arg(long)]
+    pub token: String,
+    /// The fleet CA (PEM), which signed the aggregator's certificate: what makes the
+    /// aggregator's certificate trusted before this collector has one of its own.
+    #[arg(long)]
+    pub ca: PathBuf,
+    /// Where to keep the identity (`identity.pem`, `ca.pem`), e.g.
+    /// `C:\ProgramData\exfleet\identity`.
+    #[arg(long)]
+    pub identity: PathBuf,
+    /// Take the computer name from the running server (Windows).
+    #[arg(long, conflicts_with = "root")]
+    pub live: bool,
+    /// Take the computer name from a triage copy's SYSTEM hive.
+    #[arg(long, required_unless_present = "live")]
+    pub root: Option<PathBuf>,
+    /// Seconds the enrollment may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_secs: u64,
+}
+
+/// Arguments of `renew`.
+#[derive(Debug, clap::Args)]
+pub struct RenewArgs {
+    /// The aggregator (`https://host:7443`, its mutual-TLS listener).
+    #[arg(long)]
+    pub aggregator: String,
+    /// The identity folder `enroll` wrote.
+    #[arg(long)]
+    pub identity: PathBuf,
+    /// Seconds the renewal may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_secs: u64,
 }
 
 /// Arguments of `collect`.
@@ -44,8 +92,14 @@ pub struct CollectArgs {
     )]
     pub out: Option<PathBuf>,
     /// Push the snapshot to an aggregator (`https://host:port`) instead of writing a file.
-    #[arg(long, requires_all = ["ca", "cert", "key"])]
+    /// With it, the collector's identity: `--identity DIR` (enrolled), or `--ca`, `--cert` and
+    /// `--key`.
+    #[arg(long)]
     pub aggregator: Option<String>,
+    /// The identity folder `enroll` wrote (the fleet CA, the certificate and its key); the
+    /// certificate is renewed first when it is in the last third of its validity.
+    #[arg(long, requires = "aggregator", conflicts_with_all = ["ca", "cert", "key"])]
+    pub identity: Option<PathBuf>,
     /// CA that signed the aggregator's certificate (PEM).
     #[arg(long)]
     pub ca: Option<PathBuf>,
@@ -187,8 +241,56 @@ pub fn main(cli: Cli) -> u8 {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Collect(args) => collect(args),
+        Command::Collect(args) => collect(*args),
+        Command::Enroll(args) => enroll(args),
+        Command::Renew(args) => {
+            let dir = crate::enroll::IdentityDir::new(&args.identity);
+            let timeout = Duration::from_secs(args.timeout_secs);
+            let issued =
+                runtime()?.block_on(crate::enroll::renew(&args.aggregator, &dir, timeout))?;
+            report_issued("renewed", &issued, &args.identity);
+            Ok(Outcome::Done)
+        }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+fn enroll(args: EnrollArgs) -> anyhow::Result<Outcome> {
+    let files = match &args.root {
+        Some(root) => ServerFiles::new(root),
+        None => live_files()?,
+    };
+    let name = crate::collect::computer_name(&files)?;
+    let ca = std::fs::read_to_string(&args.ca)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.ca.display()))?;
+    let dir = crate::enroll::IdentityDir::new(&args.identity);
+    let timeout = Duration::from_secs(args.timeout_secs);
+    let issued = runtime()?.block_on(crate::enroll::enroll(
+        &args.aggregator,
+        &args.token,
+        &ca,
+        &name,
+        &dir,
+        timeout,
+    ))?;
+    report_issued("enrolled", &issued, &args.identity);
+    Ok(Outcome::Done)
+}
+
+fn report_issued(what: &str, issued: &exfleet_proto::v1::Issued, dir: &std::path::Path) {
+    let until = chrono::DateTime::from_timestamp_millis(issued.not_after_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    println!(
+        "{what} {} (certificate valid until {until}) into {}",
+        issued.common_name,
+        dir.display()
+    );
 }
 
 fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
@@ -235,25 +337,23 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
             tracing::info!(host, errors, out = %out.display(), "snapshot written");
         }
         (None, Some(url)) => {
-            let (ca, cert, key) = (
-                args.ca.as_deref(),
-                args.cert.as_deref(),
-                args.key.as_deref(),
-            );
-            let tls = crate::client::ClientTls::load(
-                ca.expect("clap requires --ca"),
-                cert.expect("clap requires --cert"),
-                key.expect("clap requires --key"),
-            )?;
+            let rt = runtime()?;
+            let tls = match (&args.identity, &args.ca, &args.cert, &args.key) {
+                (Some(dir), ..) => identity_for_push(&rt, url, dir, args.timeout_secs)?,
+                (None, Some(ca), Some(cert), Some(key)) => {
+                    crate::client::ClientTls::load(ca, cert, key)?
+                }
+                _ => anyhow::bail!(
+                    "--aggregator needs the collector's identity: --identity DIR (see `enroll`), \
+                     or --ca, --cert and --key"
+                ),
+            };
             let policy = crate::retry::RetryPolicy {
                 attempts: args.attempts,
                 attempt_timeout: Duration::from_secs(args.timeout_secs),
                 total: Duration::from_secs(args.retry_secs),
                 ..Default::default()
             };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
             if let Some(dir) = &args.spool {
                 let limits = crate::spool::Limits {
                     max_count: usize::try_from(args.spool_max_count).unwrap_or(usize::MAX),
@@ -275,6 +375,31 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         (None, None) => unreachable!("clap requires --out or --aggregator"),
     }
     Ok(Outcome::Done)
+}
+
+/// The enrolled identity in `dir`, renewed first when it is in the last third of its
+/// validity (a failed renewal is a warning: the current certificate is still good).
+fn identity_for_push(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    dir: &std::path::Path,
+    timeout_secs: u64,
+) -> anyhow::Result<crate::client::ClientTls> {
+    let identity = crate::enroll::IdentityDir::new(dir);
+    if identity.needs_renewal(chrono::Utc::now().timestamp_millis())? {
+        let timeout = Duration::from_secs(timeout_secs);
+        match rt.block_on(crate::enroll::renew(url, &identity, timeout)) {
+            Ok(issued) => tracing::info!(
+                name = %issued.common_name,
+                not_after_ms = issued.not_after_ms,
+                "certificate renewed"
+            ),
+            Err(e) => {
+                tracing::warn!("certificate renewal failed, pushing with the current one: {e}")
+            }
+        }
+    }
+    Ok(identity.load()?)
 }
 
 /// Puts the snapshot in the spool (with the drops not yet reported among its collection

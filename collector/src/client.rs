@@ -112,9 +112,29 @@ pub async fn connect_with(
     connect_timeout: Duration,
     request_timeout: Option<Duration>,
 ) -> Result<IngestClient<Channel>, UploadError> {
-    let tls_config = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&tls.ca))
-        .identity(Identity::from_pem(&tls.cert, &tls.key));
+    let identity = Some((tls.cert.as_str(), tls.key.as_str()));
+    let channel = channel(url, &tls.ca, identity, connect_timeout, request_timeout).await?;
+    Ok(IngestClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip))
+}
+
+/// A TLS channel to `url` that trusts the CA `ca_pem`, presenting `identity` (certificate and
+/// key, PEM) when given (mutual TLS) or no certificate (enrollment), with the deadlines and
+/// keep-alives of [`connect_with`].
+pub async fn channel(
+    url: &str,
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+    connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+) -> Result<Channel, UploadError> {
+    let mut tls_config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
+    if let Some((cert, key)) = identity {
+        tls_config = tls_config.identity(Identity::from_pem(cert, key));
+    }
     let endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| UploadError::Config(format!("{url}: {e}")))?
         .tls_config(tls_config)
@@ -127,23 +147,15 @@ pub async fn connect_with(
         Some(t) => endpoint.timeout(t),
         None => endpoint,
     };
-    let channel = match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
+    match tokio::time::timeout(connect_timeout, endpoint.connect()).await {
         Ok(connected) => {
-            connected.map_err(|e| UploadError::Transport(format!("{url}: {}", chain(&e))))?
+            connected.map_err(|e| UploadError::Transport(format!("{url}: {}", chain(&e))))
         }
-        Err(_) => {
-            return Err(UploadError::Timeout(format!(
-                "{url}: no TLS connection within {} s (is the aggregator stopped or \
-                 overloaded?)",
-                connect_timeout.as_secs_f64()
-            )))
-        }
-    };
-    Ok(IngestClient::new(channel)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES)
-        .send_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Gzip))
+        Err(_) => Err(UploadError::Timeout(format!(
+            "{url}: no TLS connection within {} s (is the aggregator stopped or overloaded?)",
+            connect_timeout.as_secs_f64()
+        ))),
+    }
 }
 
 /// Uploads snapshots over one stream and returns their acks, in order. Ends with an error
@@ -329,7 +341,8 @@ pub async fn upload_with_policy(
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+/// An error with its sources, `: `-separated.
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

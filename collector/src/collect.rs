@@ -4,7 +4,7 @@ use exfleet_proto::v1::{collection_source::Kind, CollectionSource, HostLabels, S
 
 use crate::error::Error;
 use crate::files::ServerFiles;
-use crate::readers;
+use crate::readers::{self, Reader};
 use crate::sink::Sink;
 
 /// Version written into every snapshot.
@@ -34,6 +34,28 @@ pub fn found_nothing(snapshot: &Snapshot) -> bool {
 /// new snapshot.
 pub fn collect(dir: &ServerFiles, labels: HostLabels) -> Result<Snapshot, Error> {
     collect_with(dir, labels, &Options::default())
+}
+
+/// The computer name the server's snapshots report (the SYSTEM hive's, read as a collection
+/// reads it): the name a collector enrolls under. An error, with what the reader met, when
+/// there is none.
+pub fn computer_name(dir: &ServerFiles) -> Result<String, Error> {
+    let mut sink = Sink::new(Snapshot::default());
+    readers::hive::system::SystemHive.read(dir, &mut sink);
+    let s = sink.finish();
+    match s.host.map(|h| h.computer_name).filter(|n| !n.is_empty()) {
+        Some(name) => Ok(name),
+        None => Err(Error::Config {
+            path: dir.root().to_path_buf(),
+            message: format!(
+                "no computer name could be read from the SYSTEM hive{}",
+                s.errors
+                    .iter()
+                    .map(|e| format!("; {}", e.message))
+                    .collect::<String>()
+            ),
+        }),
+    }
 }
 
 /// [`collect`], with options.

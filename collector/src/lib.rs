@@ -14,6 +14,7 @@ pub mod cli;
 pub mod client;
 pub mod collect;
 pub mod deliver;
+pub mod enroll;
 pub mod error;
 pub mod files;
 pub mod labels;

@@ -1,0 +1,354 @@
+//! The enrollment ledger: one append-only file of events (tokens made and used, names enrolled,
+//! renewed, released, revoked), written under a lock by the server and by the operator's
+//! commands alike, and folded into the current [`State`]. Appends are fsynced before they count;
+//! the server reloads the file when it has grown, so a `revoke` takes effect on the next call
+//! without a restart, and survives restarts.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// One line of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// `tokens create`: a token, known by its id and the SHA-256 of its secret.
+    TokenCreated {
+        /// Public id (the token's first part).
+        id: String,
+        /// SHA-256 of the secret, hex.
+        sha256: String,
+        /// Whether one enrollment uses it up.
+        single_use: bool,
+        /// When it stops working, UTC ms.
+        expires_at_ms: i64,
+        /// When it was made.
+        at_ms: i64,
+    },
+    /// A certificate issued for a token.
+    Enrolled {
+        /// The name (subject CN).
+        cn: String,
+        /// The certificate's serial, hex.
+        serial: String,
+        /// The token's id.
+        token: String,
+        /// The peer address the request came from.
+        from: String,
+        /// When.
+        at_ms: i64,
+        /// The certificate's end of validity, UTC ms.
+        not_after_ms: i64,
+    },
+    /// A certificate issued to replace a valid one of the same name.
+    Renewed {
+        /// The name.
+        cn: String,
+        /// The new certificate's serial, hex.
+        serial: String,
+        /// The peer address.
+        from: String,
+        /// When.
+        at_ms: i64,
+        /// The new certificate's end of validity.
+        not_after_ms: i64,
+    },
+    /// `release`: another host may enroll the name.
+    Released {
+        /// The name.
+        cn: String,
+        /// When.
+        at_ms: i64,
+    },
+    /// `revoke`: every certificate of the name issued so far is refused.
+    Revoked {
+        /// The name.
+        cn: String,
+        /// When.
+        at_ms: i64,
+    },
+}
+
+/// A token as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// SHA-256 of the secret, hex.
+    pub sha256: String,
+    /// Used up by one enrollment.
+    pub single_use: bool,
+    /// End of validity, UTC ms.
+    pub expires_at_ms: i64,
+    /// Names enrolled with it.
+    pub used_by: Vec<String>,
+}
+
+/// Who holds a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The name as enrolled.
+    pub cn: String,
+    /// Where the enrollment came from.
+    pub from: String,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// The ledger folded: what holds now.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Tokens by id.
+    pub tokens: HashMap<String, Token>,
+    /// Names enrolled and not released, by lower-case name.
+    pub claims: HashMap<String, Claim>,
+    /// Serials issued, by lower-case name.
+    pub serials: HashMap<String, Vec<String>>,
+    /// Serials revoked, and when.
+    pub revoked_serials: HashMap<String, i64>,
+    /// Names revoked, and when (the latest): a certificate of the name the ledger did not
+    /// issue (made by hand, `certs collector`) is refused too.
+    pub revoked_names: HashMap<String, i64>,
+}
+
+impl State {
+    fn apply(&mut self, e: &Event) {
+        match e {
+            Event::TokenCreated {
+                id,
+                sha256,
+                single_use,
+                expires_at_ms,
+                ..
+            } => {
+                self.tokens.insert(
+                    id.clone(),
+                    Token {
+                        sha256: sha256.clone(),
+                        single_use: *single_use,
+                        expires_at_ms: *expires_at_ms,
+                        used_by: Vec::new(),
+                    },
+                );
+            }
+            Event::Enrolled {
+                cn,
+                serial,
+                token,
+                from,
+                at_ms,
+                ..
+            } => {
+                if let Some(t) = self.tokens.get_mut(token) {
+                    t.used_by.push(cn.clone());
+                }
+                self.claims.insert(
+                    cn.to_ascii_lowercase(),
+                    Claim {
+                        cn: cn.clone(),
+                        from: from.clone(),
+                        at_ms: *at_ms,
+                    },
+                );
+                self.issued(cn, serial);
+            }
+            Event::Renewed { cn, serial, .. } => self.issued(cn, serial),
+            Event::Released { cn, .. } => {
+                self.claims.remove(&cn.to_ascii_lowercase());
+            }
+            Event::Revoked { cn, at_ms } => {
+                let key = cn.to_ascii_lowercase();
+                for s in self.serials.get(&key).into_iter().flatten() {
+                    self.revoked_serials.insert(s.clone(), *at_ms);
+                }
+                self.revoked_names.insert(key, *at_ms);
+            }
+        }
+    }
+
+    fn issued(&mut self, cn: &str, serial: &str) {
+        self.serials
+            .entry(cn.to_ascii_lowercase())
+            .or_default()
+            .push(serial.to_string());
+    }
+
+    /// Why a certificate (its CN and serial, hex) is refused, if it is revoked: a serial the
+    /// ledger issued is revoked when its name was revoked after it was issued; one it did not
+    /// issue, whenever its name was revoked.
+    pub fn revoked(&self, cn: &str, serial: &str) -> Option<i64> {
+        let issued_here = self
+            .serials
+            .get(&cn.to_ascii_lowercase())
+            .is_some_and(|s| s.iter().any(|x| x == serial));
+        if issued_here {
+            self.revoked_serials.get(serial).copied()
+        } else {
+            self.revoked_names.get(&cn.to_ascii_lowercase()).copied()
+        }
+    }
+}
+
+/// The ledger file, and its state as last read.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    lock: PathBuf,
+    cache: Mutex<(u64, State)>,
+}
+
+impl Ledger {
+    /// The ledger in `dir` (created when missing).
+    pub fn open(dir: &Path) -> Result<Ledger, Error> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let ledger = Ledger {
+            path: dir.join("ledger.jsonl"),
+            lock: dir.join("ledger.lock"),
+            cache: Mutex::new((u64::MAX, State::default())),
+        };
+        ledger.state()?;
+        Ok(ledger)
+    }
+
+    /// The state now (read again when the file has grown).
+    pub fn state(&self) -> Result<State, Error> {
+        let len = match std::fs::metadata(&self.path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(Error::io(&self.path)(e)),
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.0 != len {
+            *cache = (len, self.read()?);
+        }
+        Ok(cache.1.clone())
+    }
+
+    fn read(&self) -> Result<State, Error> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(&self.path)(e)),
+        };
+        let mut state = State::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let e: Event = serde_json::from_str(line).map_err(|e| Error::Corrupt {
+                path: self.path.clone(),
+                message: format!("line {}: {e}", i + 1),
+            })?;
+            state.apply(&e);
+        }
+        Ok(state)
+    }
+
+    /// Decides on the state read under the ledger's lock and appends the events decided on,
+    /// fsynced, before the lock is released: two enrollments of one name, or of one
+    /// single-use token, cannot both pass.
+    pub fn update<T, E: From<Error>>(
+        &self,
+        decide: impl FnOnce(&State) -> Result<(Vec<Event>, T), E>,
+    ) -> Result<T, E> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(Error::io(&self.lock))?;
+        lock.lock().map_err(Error::io(&self.lock))?;
+        let state = self.read()?;
+        let (events, out) = decide(&state)?;
+        if !events.is_empty() {
+            let mut f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(Error::io(&self.path))?;
+            let mut text = String::new();
+            for e in &events {
+                text.push_str(&serde_json::to_string(e).expect("events serialize"));
+                text.push('\n');
+            }
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(Error::io(&self.path))?;
+            if let Some(dir) = self.path.parent() {
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(Error::io(dir))?;
+            }
+        }
+        drop(lock);
+        Ok(out)
+    }
+
+    /// Appends events unconditionally (the operator's commands).
+    pub fn append(&self, events: Vec<Event>) -> Result<(), Error> {
+        self.update(|_| Ok::<_, Error>((events, ())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enrolled(cn: &str, serial: &str, at_ms: i64) -> Event {
+        Event::Enrolled {
+            cn: cn.into(),
+            serial: serial.into(),
+            token: "t1".into(),
+            from: "127.0.0.1:5000".into(),
+            at_ms,
+            not_after_ms: at_ms + 1000,
+        }
+    }
+
+    #[test]
+    fn a_revocation_covers_what_was_issued_before_it_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        ledger
+            .append(vec![
+                enrolled("EX01", "aa", 1),
+                Event::Revoked {
+                    cn: "ex01".into(),
+                    at_ms: 2,
+                },
+                Event::Released {
+                    cn: "EX01".into(),
+                    at_ms: 3,
+                },
+                enrolled("EX01", "bb", 4),
+            ])
+            .unwrap();
+        let reopened = Ledger::open(dir.path()).unwrap();
+        let s = reopened.state().unwrap();
+        assert_eq!(s.revoked("EX01", "aa"), Some(2));
+        assert_eq!(s.revoked("EX01", "bb"), None, "issued after the revocation");
+        assert_eq!(
+            s.revoked("EX01", "cc"),
+            Some(2),
+            "a certificate not issued here"
+        );
+        assert_eq!(s.revoked("EX02", "dd"), None);
+        assert_eq!(s.claims["ex01"].at_ms, 4);
+    }
+
+    #[test]
+    fn a_damaged_line_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ledger.jsonl"),
+            "{\"event\":\"released\"}\n",
+        )
+        .unwrap();
+        let e = Ledger::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("ledger.jsonl") && e.contains("line 1"), "{e}");
+    }
+}
