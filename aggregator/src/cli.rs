@@ -124,6 +124,13 @@ pub struct ServeArgs {
     /// Seconds between dataset flushes.
     #[arg(long)]
     pub flush_interval_secs: Option<u64>,
+    /// Where collectors enroll (port 0 picks one; printed on stdout as "enrollment listening
+    /// on ADDR"); needs --enroll-ca-key.
+    #[arg(long)]
+    pub enroll_listen: Option<std::net::SocketAddr>,
+    /// The fleet CA's private key, which signs enrolled certificates.
+    #[arg(long)]
+    pub enroll_ca_key: Option<PathBuf>,
 }
 
 /// `certs` subcommands.
@@ -261,6 +268,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(v) = args.flush_interval_secs {
         cfg.flush_interval_secs = v;
+    }
+    if let Some(v) = args.enroll_listen {
+        cfg.enroll_listen = Some(v);
+    }
+    if let Some(v) = args.enroll_ca_key {
+        cfg.enroll_ca_key = Some(v);
     }
     let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(Error::io(p));
     let tls = TlsPem {
