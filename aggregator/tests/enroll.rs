@@ -23,15 +23,15 @@ use crate::spool::collector_process;
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An aggregator with enrollment on, that can be restarted over the same data.
-struct Fleet {
+pub(crate) struct Fleet {
     dir: tempfile::TempDir,
-    ca: Pem,
+    pub(crate) ca: Pem,
     server: Pem,
     aggregator: Option<Loopback>,
 }
 
 impl Fleet {
-    async fn start() -> Fleet {
+    pub(crate) async fn start() -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let ca = certs::make_ca("fleet CA").unwrap();
         let server = certs::make_server(&ca, &["localhost".into()]).unwrap();
@@ -67,15 +67,15 @@ impl Fleet {
         self.aggregator = Some(Loopback::start(store, tls, opts).await.unwrap());
     }
 
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.aggregator.as_ref().unwrap().url.clone()
     }
 
-    fn enroll_url(&self) -> String {
+    pub(crate) fn enroll_url(&self) -> String {
         self.aggregator
             .as_ref()
             .unwrap()
@@ -96,7 +96,7 @@ impl Fleet {
         String::from_utf8(o.stdout).unwrap()
     }
 
-    fn token(&self, fleet_wide: bool) -> String {
+    pub(crate) fn token(&self, fleet_wide: bool) -> String {
         let mut args = vec!["tokens", "create"];
         if fleet_wide {
             args.push("--fleet");

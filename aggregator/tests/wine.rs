@@ -8,18 +8,15 @@
 
 use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{DatasetOptions, ServeOptions};
-use exfleet_tests::fleet::{self, builds, render, FleetConfig};
+use exfleet_tests::fleet::{self, builds, render, FleetConfig, HostSpec};
 use exfleet_tests::wine::{self, windows_path, WinePrefix};
 
 use crate::e2e::{table_rows, Harness};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_live_collector_under_wine_pushes_and_the_host_reaches_the_dataset() {
-    let Some(wine) = wine::wine() else { return };
-    let Some(exe) = wine::collector_exe() else {
-        return;
-    };
-    let seed = 11;
+/// A fresh prefix holding a simulated Exchange 2013-or-later server of the fleet of `seed`:
+/// its registry imported, its files on the prefix's drives, services.exe restarted to see its
+/// services.
+pub(crate) fn prefix_with_host(wine: &'static wine::Wine, seed: u64) -> (WinePrefix, HostSpec) {
     let host = fleet::generate(&FleetConfig {
         seed,
         servers: 4,
@@ -32,6 +29,17 @@ async fn the_live_collector_under_wine_pushes_and_the_host_reaches_the_dataset()
     let mut prefix = WinePrefix::new(wine);
     prefix.import_reg(&builder.to_reg());
     builder.install_into(&prefix.drive_c()).unwrap();
+    prefix.restart();
+    (prefix, host)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_collector_under_wine_pushes_and_the_host_reaches_the_dataset() {
+    let Some(wine) = wine::wine() else { return };
+    let Some(exe) = wine::collector_exe() else {
+        return;
+    };
+    let (prefix, host) = prefix_with_host(wine, 11);
 
     let h = Harness::start_with(|dir| ServeOptions {
         dataset: Some(DatasetOptions {

@@ -29,6 +29,31 @@ pub enum Command {
     /// Renews the enrolled certificate now (over mutual TLS with the current one); `collect
     /// --identity` does it by itself in the certificate's last third.
     Renew(RenewArgs),
+    /// The collector as a Windows service: collects on a schedule and delivers through its
+    /// spool; settings in `%ProgramData%\exfleet\collector.toml`.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+/// `service` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Registers the service (automatic start, LocalSystem). The MSI does this itself.
+    Install,
+    /// Stops and removes the service; its data folder (identity, spool, settings, logs) stays.
+    Uninstall,
+    /// What the Service Control Manager starts; `--console` runs the same work in the
+    /// foreground until Ctrl-C (logging to standard error).
+    Run {
+        /// In the foreground, not under the Service Control Manager.
+        #[arg(long)]
+        console: bool,
+        /// The data folder (default `%ProgramData%\exfleet`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Asks the running service to collect at once.
+    CollectNow,
 }
 
 /// Arguments of `enroll`.
@@ -159,24 +184,6 @@ pub struct CollectArgs {
     pub events_since: Option<i64>,
 }
 
-/// The live server's files, with this process lowered to background priority first.
-#[cfg(windows)]
-fn live_files() -> anyhow::Result<ServerFiles> {
-    for (what, e) in crate::live::lower_priority() {
-        tracing::warn!("could not set {what}: {e}");
-    }
-    Ok(ServerFiles::live())
-}
-
-#[cfg(not(windows))]
-fn live_files() -> anyhow::Result<ServerFiles> {
-    anyhow::bail!(
-        "--live reads the running Windows server it runs on; this build is for {}: read a \
-         triage copy with --root (deploy/windows/ stages one)",
-        std::env::consts::OS
-    )
-}
-
 /// Folders a live collection never writes under: the Windows folder and the Exchange install.
 fn protected_folders(snapshot: &exfleet_proto::v1::Snapshot) -> Vec<String> {
     let windows = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".to_string());
@@ -202,23 +209,24 @@ fn parse_since(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("'{s}' is neither an RFC 3339 time nor a YYYY-MM-DD date"))
 }
 
-/// How a run ended, for the exit code scripts rely on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The snapshot was written, or acknowledged as durable (exit 0).
-    Done,
-    /// The snapshot is in the spool but not delivered yet: the aggregator could not be
-    /// reached in the time given, or another run holds the spool (exit 3). The next run
-    /// sends it.
-    Spooled,
-}
+pub use crate::deliver::Outcome;
 
-impl Outcome {
-    /// The process exit code: 0 done, 3 spooled; a failure (nothing written or kept) is 2.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Done => 0,
-            Outcome::Spooled => 3,
+impl Cli {
+    /// Where this command logs: the service (not `--console`) to its rotating log file, with
+    /// the size it rotates at; everything else to standard error (`None`).
+    pub fn log_file(&self) -> Option<(crate::service::settings::Paths, u64)> {
+        match &self.command {
+            Command::Service(ServiceCommand::Run {
+                console: false,
+                data_dir,
+            }) => {
+                let paths = crate::service::paths(data_dir.clone());
+                let max = crate::service::settings(&paths)
+                    .map(|s| s.log_max_mib)
+                    .unwrap_or(10);
+                Some((paths, max))
+            }
+            _ => None,
         }
     }
 }
@@ -243,6 +251,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Collect(args) => collect(*args),
         Command::Enroll(args) => enroll(args),
+        Command::Service(c) => {
+            match c {
+                ServiceCommand::Install => crate::service::install()?,
+                ServiceCommand::Uninstall => crate::service::uninstall()?,
+                ServiceCommand::Run { console, data_dir } => {
+                    crate::service::run(crate::service::paths(data_dir), console)?
+                }
+                ServiceCommand::CollectNow => crate::service::collect_now()?,
+            }
+            Ok(Outcome::Done)
+        }
         Command::Renew(args) => {
             let dir = crate::enroll::IdentityDir::new(&args.identity);
             let timeout = Duration::from_secs(args.timeout_secs);
@@ -263,7 +282,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn enroll(args: EnrollArgs) -> anyhow::Result<Outcome> {
     let files = match &args.root {
         Some(root) => ServerFiles::new(root),
-        None => live_files()?,
+        None => crate::live::server_files()?,
     };
     let name = crate::collect::computer_name(&files)?;
     let ca = std::fs::read_to_string(&args.ca)
@@ -301,7 +320,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
     let labels = file.into_labels(args.dag, args.role_group, args.owner);
     let dir = match &args.root {
         Some(root) => ServerFiles::new(root),
-        None => live_files()?,
+        None => crate::live::server_files()?,
     };
     let options = crate::Options {
         events_since_ms: args.events_since.unwrap_or(0),
@@ -339,7 +358,9 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         (None, Some(url)) => {
             let rt = runtime()?;
             let tls = match (&args.identity, &args.ca, &args.cert, &args.key) {
-                (Some(dir), ..) => identity_for_push(&rt, url, dir, args.timeout_secs)?,
+                (Some(dir), ..) => {
+                    crate::deliver::identity_for_push(&rt, url, dir, args.timeout_secs)?
+                }
                 (None, Some(ca), Some(cert), Some(key)) => {
                     crate::client::ClientTls::load(ca, cert, key)?
                 }
@@ -360,7 +381,9 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
                     max_bytes: args.spool_max_mib.saturating_mul(1 << 20),
                     max_age: Duration::from_secs(args.spool_max_age_days.saturating_mul(86_400)),
                 };
-                return spool_and_deliver(&rt, dir, &limits, snapshot, url, &tls, &policy);
+                return crate::deliver::spool_and_deliver(
+                    &rt, dir, &limits, snapshot, url, &tls, &policy,
+                );
             }
             let id = snapshot.snapshot_id.clone();
             let acks = rt.block_on(crate::client::upload_with_policy(
@@ -375,89 +398,4 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         (None, None) => unreachable!("clap requires --out or --aggregator"),
     }
     Ok(Outcome::Done)
-}
-
-/// The enrolled identity in `dir`, renewed first when it is in the last third of its
-/// validity (a failed renewal is a warning: the current certificate is still good).
-fn identity_for_push(
-    rt: &tokio::runtime::Runtime,
-    url: &str,
-    dir: &std::path::Path,
-    timeout_secs: u64,
-) -> anyhow::Result<crate::client::ClientTls> {
-    let identity = crate::enroll::IdentityDir::new(dir);
-    if identity.needs_renewal(chrono::Utc::now().timestamp_millis())? {
-        let timeout = Duration::from_secs(timeout_secs);
-        match rt.block_on(crate::enroll::renew(url, &identity, timeout)) {
-            Ok(issued) => tracing::info!(
-                name = %issued.common_name,
-                not_after_ms = issued.not_after_ms,
-                "certificate renewed"
-            ),
-            Err(e) => {
-                tracing::warn!("certificate renewal failed, pushing with the current one: {e}")
-            }
-        }
-    }
-    Ok(identity.load()?)
-}
-
-/// Puts the snapshot in the spool (with the drops not yet reported among its collection
-/// errors), delivers everything the spool holds, then applies the spool's bounds to what is
-/// left (so that nothing is dropped that could have been delivered).
-fn spool_and_deliver(
-    rt: &tokio::runtime::Runtime,
-    dir: &std::path::Path,
-    limits: &crate::spool::Limits,
-    mut snapshot: exfleet_proto::v1::Snapshot,
-    url: &str,
-    tls: &crate::client::ClientTls,
-    policy: &crate::retry::RetryPolicy,
-) -> anyhow::Result<Outcome> {
-    let spool = crate::spool::Spool::open(dir)?;
-    snapshot.errors.extend(spool.unreported()?);
-    let entry = spool.put(&snapshot)?;
-    // Reported in a snapshot that is now durable: a crash before this line reports the drops
-    // twice, never not at all.
-    spool.reported()?;
-    tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
-    let bound = || spool.enforce(limits, chrono::Utc::now().timestamp_millis(), &entry);
-    let Some(_lock) = spool.try_lock()? else {
-        bound()?;
-        tracing::warn!(
-            spool = %dir.display(),
-            "another run is delivering from this spool; the snapshot waits there for it or the next run"
-        );
-        return Ok(Outcome::Spooled);
-    };
-    let d = rt.block_on(crate::deliver::deliver(&spool, url, tls, policy))?;
-    tracing::info!(
-        delivered = d.delivered.len(),
-        rejected = d.rejected.len(),
-        left = d.left,
-        "spool delivered"
-    );
-    if d.left > 0 {
-        bound()?;
-    }
-    let this_one = |id: &str| id == entry.snapshot_id;
-    if let Some((_, why)) = d.rejected.iter().find(|(id, _)| this_one(id)) {
-        anyhow::bail!(
-            "snapshot {} was rejected and moved to {}: {why}",
-            entry.snapshot_id,
-            dir.join("rejected").display()
-        );
-    }
-    if d.delivered.iter().any(|id| this_one(id)) && d.left == 0 {
-        return Ok(Outcome::Done);
-    }
-    match d.gave_up {
-        Some(e) => tracing::warn!(left = d.left, "not delivered, kept in the spool: {e}"),
-        None => tracing::warn!(left = d.left, "not delivered, kept in the spool"),
-    }
-    Ok(if d.delivered.iter().any(|id| this_one(id)) {
-        Outcome::Done
-    } else {
-        Outcome::Spooled
-    })
 }

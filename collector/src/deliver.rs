@@ -16,6 +16,27 @@ use crate::spool::{Entry, Spool};
 /// collector may take while a backlog of days goes in a few round trips.
 const BATCH: usize = 8;
 
+/// How a run ended, for the exit code scripts rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The snapshot was written, or acknowledged as durable (exit 0).
+    Done,
+    /// The snapshot is in the spool but not delivered yet: the aggregator could not be
+    /// reached in the time given, or another run holds the spool (exit 3). The next run
+    /// sends it.
+    Spooled,
+}
+
+impl Outcome {
+    /// The process exit code: 0 done, 3 spooled; a failure (nothing written or kept) is 2.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Spooled => 3,
+        }
+    }
+}
+
 /// What a delivery did.
 #[derive(Debug, Default)]
 pub struct Delivery {
@@ -137,6 +158,91 @@ pub async fn deliver(
     }
     out.left = spool.pending()?.len();
     Ok(out)
+}
+
+/// The enrolled identity in `dir`, renewed first when it is in the last third of its
+/// validity (a failed renewal is a warning: the current certificate is still good).
+pub fn identity_for_push(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    dir: &std::path::Path,
+    timeout_secs: u64,
+) -> anyhow::Result<crate::client::ClientTls> {
+    let identity = crate::enroll::IdentityDir::new(dir);
+    if identity.needs_renewal(chrono::Utc::now().timestamp_millis())? {
+        let timeout = Duration::from_secs(timeout_secs);
+        match rt.block_on(crate::enroll::renew(url, &identity, timeout)) {
+            Ok(issued) => tracing::info!(
+                name = %issued.common_name,
+                not_after_ms = issued.not_after_ms,
+                "certificate renewed"
+            ),
+            Err(e) => {
+                tracing::warn!("certificate renewal failed, pushing with the current one: {e}")
+            }
+        }
+    }
+    Ok(identity.load()?)
+}
+
+/// Puts the snapshot in the spool (with the drops not yet reported among its collection
+/// errors), delivers everything the spool holds, then applies the spool's bounds to what is
+/// left (so that nothing is dropped that could have been delivered).
+pub fn spool_and_deliver(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    limits: &crate::spool::Limits,
+    mut snapshot: exfleet_proto::v1::Snapshot,
+    url: &str,
+    tls: &crate::client::ClientTls,
+    policy: &crate::retry::RetryPolicy,
+) -> anyhow::Result<Outcome> {
+    let spool = crate::spool::Spool::open(dir)?;
+    snapshot.errors.extend(spool.unreported()?);
+    let entry = spool.put(&snapshot)?;
+    // Reported in a snapshot that is now durable: a crash before this line reports the drops
+    // twice, never not at all.
+    spool.reported()?;
+    tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
+    let bound = || spool.enforce(limits, chrono::Utc::now().timestamp_millis(), &entry);
+    let Some(_lock) = spool.try_lock()? else {
+        bound()?;
+        tracing::warn!(
+            spool = %dir.display(),
+            "another run is delivering from this spool; the snapshot waits there for it or the next run"
+        );
+        return Ok(Outcome::Spooled);
+    };
+    let d = rt.block_on(crate::deliver::deliver(&spool, url, tls, policy))?;
+    tracing::info!(
+        delivered = d.delivered.len(),
+        rejected = d.rejected.len(),
+        left = d.left,
+        "spool delivered"
+    );
+    if d.left > 0 {
+        bound()?;
+    }
+    let this_one = |id: &str| id == entry.snapshot_id;
+    if let Some((_, why)) = d.rejected.iter().find(|(id, _)| this_one(id)) {
+        anyhow::bail!(
+            "snapshot {} was rejected and moved to {}: {why}",
+            entry.snapshot_id,
+            dir.join("rejected").display()
+        );
+    }
+    if d.delivered.iter().any(|id| this_one(id)) && d.left == 0 {
+        return Ok(Outcome::Done);
+    }
+    match d.gave_up {
+        Some(e) => tracing::warn!(left = d.left, "not delivered, kept in the spool: {e}"),
+        None => tracing::warn!(left = d.left, "not delivered, kept in the spool"),
+    }
+    Ok(if d.delivered.iter().any(|id| this_one(id)) {
+        Outcome::Done
+    } else {
+        Outcome::Spooled
+    })
 }
 
 /// Takes the next snapshots off the queue and reads them; one that cannot be read or is too

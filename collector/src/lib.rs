@@ -6,7 +6,8 @@
 //! in [`readers`], one module per artifact behind one trait, over the server's files
 //! ([`files`]) and registry ([`registry`]), each a copy or the live server.
 #![deny(missing_docs)]
-// The one unsafe call is the live collector's own priority (`live::lower_priority`).
+// Unsafe only where Windows has no safe binding: the live collector's own priority
+// (`live::lower_priority`) and the ProgramData known folder (`service::windows`).
 #![deny(unsafe_code)]
 
 pub mod artifacts;
@@ -25,6 +26,8 @@ pub mod provenance;
 pub mod readers;
 pub mod registry;
 pub mod retry;
+pub mod schedule;
+pub mod service;
 pub mod sink;
 pub mod spool;
 pub mod text;

@@ -3,6 +3,25 @@
 
 use std::path::Path;
 
+/// The live server's files, with this process lowered to background priority first.
+#[cfg(windows)]
+pub fn server_files() -> anyhow::Result<crate::files::ServerFiles> {
+    for (what, e) in lower_priority() {
+        tracing::warn!("could not set {what}: {e}");
+    }
+    Ok(crate::files::ServerFiles::live())
+}
+
+/// Off Windows there is no live server to read: an error that says so.
+#[cfg(not(windows))]
+pub fn server_files() -> anyhow::Result<crate::files::ServerFiles> {
+    anyhow::bail!(
+        "--live reads the running Windows server it runs on; this build is for {}: read a \
+         triage copy with --root (deploy/windows/ stages one)",
+        std::env::consts::OS
+    )
+}
+
 /// Lowers this process to below-normal CPU priority, then to background mode (low I/O and
 /// memory priority), so that a collection never competes with Exchange for the disk or the
 /// CPU. Each step that fails is returned with what it was (Wine has no background mode).

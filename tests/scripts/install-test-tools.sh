@@ -3,7 +3,8 @@
 #   hivexget (libhivex-bin), evtxexport (libevtx-utils), chromium, python3 with
 #   pip, and the Python packages regipy, pefile, cryptography and duckdb; for the collector's
 #   Windows build run under Wine (collector/tests/windows.rs): Wine's 64-bit loader (wine64),
-#   MinGW-w64 (gcc-mingw-w64-x86-64) and the Rust target x86_64-pc-windows-gnu (rustup).
+#   MinGW-w64 (gcc-mingw-w64-x86-64) and the Rust target x86_64-pc-windows-gnu (rustup); for
+#   its MSI (aggregator/tests/msi.rs): wixl, and msitools' msiinfo to inspect it.
 # Without them the tests that need them are skipped (exfleet_tests::tools); .ci/run runs this
 # script and then sets EXFLEET_REQUIRE_TOOLS=1 so that a missing one fails instead.
 # Debian or Ubuntu (apt-get), as root or with sudo.
@@ -22,6 +23,8 @@ apt_tools=(
   "chromium chromium"
   "python3 python3"
   "x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64"
+  "wixl wixl"
+  "msiinfo msitools"
 )
 # Wine's 64-bit loader: Debian's wine64 package puts it in /usr/lib/wine, off PATH (the tests
 # find it with dpkg -L, as this does; grep reads all of dpkg's output, since a grep -q that
@@ -99,4 +102,4 @@ for entry in "${modules[@]}"; do
   python3 -c "import $module" >/dev/null 2>&1 || { echo "install-test-tools: Python module $module still missing" >&2; exit 1; }
 done
 have_wine || { echo "install-test-tools: wine64 still missing" >&2; exit 1; }
-echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb), wine64 and x86_64-w64-mingw32-gcc are installed"
+echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb), wine64, x86_64-w64-mingw32-gcc, wixl and msiinfo are installed"
