@@ -17,6 +17,16 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollectorId(pub String);
 
+/// The serial (hex) of the client certificate a call came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSerial(pub String);
+
+/// Whether the client certificate was issued by enrollment (the ledger knows its serial):
+/// such a certificate is a server identity whatever the triage configuration says of its
+/// name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrolled(pub bool);
+
 /// The identity gate, an interceptor on every mutual-TLS service: refuses a call without a
 /// verified client certificate, or with one the enrollment ledger says is revoked (with a log
 /// line naming it), and records the certificate's CN for the handlers.
@@ -43,8 +53,9 @@ impl Interceptor for Gate {
         let id = common_name(leaf.as_ref()).ok_or_else(|| {
             Status::unauthenticated("the client certificate has no subject common name")
         })?;
+        let serial = serial_hex(leaf.as_ref()).unwrap_or_default();
+        let mut enrolled = false;
         if let Some(ledger) = &self.ledger {
-            let serial = serial_hex(leaf.as_ref()).unwrap_or_default();
             let state = ledger.state().map_err(|e| {
                 tracing::error!("enrollment ledger: {e}");
                 Status::unavailable(format!("the aggregator cannot read its ledger: {e}"))
@@ -56,8 +67,11 @@ impl Interceptor for Gate {
                     show_time(at)
                 )));
             }
+            enrolled = state.issued_here(&id, &serial);
         }
         req.extensions_mut().insert(CollectorId(id));
+        req.extensions_mut().insert(CertSerial(serial));
+        req.extensions_mut().insert(Enrolled(enrolled));
         Ok(req)
     }
 }

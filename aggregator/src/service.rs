@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::identity::{CollectorId, Policy};
+use crate::identity::{CollectorId, Enrolled, Policy};
 use crate::store::{valid_id, Put, Store};
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 
@@ -113,6 +113,7 @@ impl Ingest for IngestService {
             .get::<CollectorId>()
             .cloned()
             .ok_or_else(|| Status::unauthenticated("no collector identity"))?;
+        let enrolled = req.extensions().get::<Enrolled>().is_some_and(|e| e.0);
         let Ok(in_flight) = self.uploads.clone().try_acquire_owned() else {
             tracing::info!(collector = %collector.0, "upload refused: uploads in flight at their bound");
             return Err(busy(&self.back_pressure));
@@ -148,7 +149,7 @@ impl Ingest for IngestService {
                         break;
                     }
                 };
-                let reply = accept(&store, &puts, &identities, &collector, msg).await;
+                let reply = accept(&store, &puts, &identities, (&collector, enrolled), msg).await;
                 if let (Ok(ack), Some(notify)) = (&reply, &stored) {
                     if ack.status == AckStatus::Stored as i32 {
                         let _ = notify.send(ack.snapshot_id.clone());
@@ -170,7 +171,7 @@ async fn accept(
     store: &Store,
     puts: &Semaphore,
     identities: &Policy,
-    collector: &CollectorId,
+    (collector, enrolled): (&CollectorId, bool),
     msg: UploadRequest,
 ) -> Result<UploadAck, Status> {
     let Some(snapshot) = msg.snapshot else {
@@ -201,7 +202,13 @@ async fn accept(
         .host
         .as_ref()
         .map_or("", |h| h.computer_name.as_str());
-    let kind = match identities.judge(&collector.0, host) {
+    // An enrolled certificate is a server identity, whatever the triage list says of its name.
+    let judged = if enrolled {
+        Ok(IdentityKind::Server)
+    } else {
+        identities.judge(&collector.0, host)
+    };
+    let kind = match judged {
         Ok(kind) => kind,
         Err(why) => {
             tracing::warn!(collector = %collector.0, snapshot = %id, "upload refused: {why}");

@@ -256,6 +256,33 @@ async fn an_expired_token_and_a_taken_name_are_refused_until_released() {
     assert!(f.admin(&["release", "EX01"]).contains("released EX01"));
     let b = f.enroll(&token, "ex01", "b").await.unwrap();
     f.push(&b, "ex01").await.unwrap();
+    // A host whose answer was lost asks again with the same key (kept before the first ask):
+    // issued again, and its single-use token counts it once.
+    let once = f.token(false);
+    let lost = IdentityDir::new(&f.dir.path().join("lost"));
+    let pending_key = rcgen::KeyPair::generate().unwrap();
+    std::fs::create_dir_all(f.dir.path().join("lost")).unwrap();
+    std::fs::write(
+        f.dir.path().join("lost").join("pending-key.pem"),
+        pending_key.serialize_pem(),
+    )
+    .unwrap();
+    enroll::enroll(&f.enroll_url(), &once, &f.ca.cert, "EX03", &lost, TIMEOUT)
+        .await
+        .unwrap();
+    std::fs::write(
+        f.dir.path().join("lost").join("pending-key.pem"),
+        pending_key.serialize_pem(),
+    )
+    .unwrap();
+    enroll::enroll(&f.enroll_url(), &once, &f.ca.cert, "EX03", &lost, TIMEOUT)
+        .await
+        .expect("the same key is issued again");
+    assert!(!f.dir.path().join("lost").join("pending-key.pem").exists());
+    f.push(&lost, "EX03").await.unwrap();
+    // Another key for the name is still refused.
+    let e = refused(f.enroll(&token, "EX03", "thief").await);
+    assert!(e.contains("AlreadyExists"), "{e}");
     // Not a computer name, and not a request at all.
     let e = refused(f.enroll(&token, "../EX02", "c").await);
     assert!(
@@ -293,6 +320,26 @@ async fn a_revoked_collector_is_refused_at_connect_also_after_a_restart() {
     let other = f.enroll(&token, "EX06", "other").await.unwrap();
     f.push(&revoked, "EX05").await.unwrap();
     assert!(f.admin(&["revoke", "EX05"]).contains("EX05"));
+    // A revoked collector's spool is kept whole: the refusal is about the certificate, not
+    // about its snapshots.
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = exfleet_collector::spool::Spool::open(spool_dir.path()).unwrap();
+    spool.put(&snapshot("EX05")).unwrap();
+    spool.put(&snapshot("EX05")).unwrap();
+    let policy = exfleet_collector::retry::RetryPolicy {
+        attempts: 1,
+        ..Default::default()
+    };
+    let d =
+        exfleet_collector::deliver::deliver(&spool, &f.url(), &revoked.load().unwrap(), &policy)
+            .await
+            .unwrap();
+    assert!(d.rejected.is_empty(), "{d:?}");
+    assert_eq!(d.left, 2);
+    assert!(
+        matches!(d.gave_up, Some(client::UploadError::Denied(ref m)) if m.contains("revoked")),
+        "{d:?}"
+    );
     for round in ["running", "restarted"] {
         let e = f.push(&revoked, "EX05").await.unwrap_err().to_string();
         assert!(e.contains("revoked") && e.contains("EX05"), "{round}: {e}");

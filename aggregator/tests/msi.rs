@@ -184,6 +184,11 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
         written.contains(&url),
         "the installer's settings kept: {written}"
     );
+    // The token did its work and is forgotten, in the file and in the registry; the folder
+    // was restricted to SYSTEM and Administrators without error.
+    assert!(!written.contains(&token), "{written}");
+    assert_eq!(prefix.query_value(props, "Token"), None);
+    assert!(!log.contains("could not restrict"), "{log}");
     // collect-now: the running service collects again at once (its schedule says a day).
     let from_host = |store: &Store| {
         store

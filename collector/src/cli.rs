@@ -313,6 +313,14 @@ fn report_issued(what: &str, issued: &exfleet_proto::v1::Issued, dir: &std::path
 }
 
 fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
+    let identity_given =
+        args.identity.is_some() || (args.ca.is_some() && args.cert.is_some() && args.key.is_some());
+    if args.aggregator.is_some() && !identity_given {
+        anyhow::bail!(
+            "--aggregator needs the collector's identity: --identity DIR (see `enroll`), or \
+             --ca, --cert and --key"
+        );
+    }
     let file = match &args.labels {
         Some(p) => LabelsFile::load(p)?,
         None => LabelsFile::default(),
@@ -357,17 +365,17 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         }
         (None, Some(url)) => {
             let rt = runtime()?;
-            let tls = match (&args.identity, &args.ca, &args.cert, &args.key) {
-                (Some(dir), ..) => {
-                    crate::deliver::identity_for_push(&rt, url, dir, args.timeout_secs)?
-                }
-                (None, Some(ca), Some(cert), Some(key)) => {
-                    crate::client::ClientTls::load(ca, cert, key)?
-                }
-                _ => anyhow::bail!(
-                    "--aggregator needs the collector's identity: --identity DIR (see `enroll`), \
-                     or --ca, --cert and --key"
-                ),
+            let timeout_secs = args.timeout_secs;
+            let load_tls = || -> anyhow::Result<crate::client::ClientTls> {
+                Ok(match (&args.identity, &args.ca, &args.cert, &args.key) {
+                    (Some(dir), ..) => {
+                        crate::deliver::identity_for_push(&rt, url, dir, timeout_secs)?
+                    }
+                    (None, Some(ca), Some(cert), Some(key)) => {
+                        crate::client::ClientTls::load(ca, cert, key)?
+                    }
+                    _ => unreachable!("checked before collecting"),
+                })
             };
             let policy = crate::retry::RetryPolicy {
                 attempts: args.attempts,
@@ -382,9 +390,10 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
                     max_age: Duration::from_secs(args.spool_max_age_days.saturating_mul(86_400)),
                 };
                 return crate::deliver::spool_and_deliver(
-                    &rt, dir, &limits, snapshot, url, &tls, &policy,
+                    &rt, dir, &limits, snapshot, url, load_tls, &policy,
                 );
             }
+            let tls = load_tls()?;
             let id = snapshot.snapshot_id.clone();
             let acks = rt.block_on(crate::client::upload_with_policy(
                 url,

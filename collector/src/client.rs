@@ -73,6 +73,10 @@ pub enum UploadError {
         /// Its encoded size.
         bytes: usize,
     },
+    /// The aggregator refused the upload before reading any snapshot (the certificate revoked
+    /// or not accepted): nothing is wrong with the snapshots, and nothing more is sent.
+    #[error("the aggregator refused this collector: {0}")]
+    Denied(String),
     /// The aggregator refused the upload with a status that a retry cannot change (invalid,
     /// too large, not permitted for this certificate): not retried.
     #[error("the aggregator refused the upload: {0}")]
@@ -180,7 +184,18 @@ pub async fn upload(
 pub async fn upload_each(
     client: &mut IngestClient<Channel>,
     snapshots: Vec<Snapshot>,
+    on_ack: impl FnMut(&UploadAck),
+) -> Result<(), UploadError> {
+    upload_each_within(client, snapshots, on_ack, None).await
+}
+
+/// [`upload_each`], where the stream's opening and each ack must come within `idle`: a slow
+/// link sending a large batch is not a timeout while acks keep coming.
+async fn upload_each_within(
+    client: &mut IngestClient<Channel>,
+    snapshots: Vec<Snapshot>,
     mut on_ack: impl FnMut(&UploadAck),
+    idle: Option<Duration>,
 ) -> Result<(), UploadError> {
     let expected = snapshots.len();
     for s in &snapshots {
@@ -191,14 +206,45 @@ pub async fn upload_each(
             .into_iter()
             .map(|s| UploadRequest { snapshot: Some(s) }),
     );
-    let mut acks = client
-        .upload(requests)
-        .await
-        .map_err(from_status)?
+    let within = |what: String| async move {
+        UploadError::Timeout(format!(
+            "{what} within {} s (--timeout-secs); is the aggregator stopped or overloaded?",
+            idle.map_or(0.0, |d| d.as_secs_f64())
+        ))
+    };
+    let opened = match idle {
+        Some(d) => tokio::time::timeout(d, client.upload(requests))
+            .await
+            .map_err(|_| ())
+            .map(Some),
+        None => Ok(Some(client.upload(requests).await)),
+    };
+    let opened = match opened {
+        Ok(Some(r)) => r,
+        _ => return Err(within("the aggregator did not answer the upload".into()).await),
+    };
+    // A refusal before any snapshot was read is about the connection (a revoked or unknown
+    // certificate), not about a snapshot.
+    let mut acks = opened
+        .map_err(|s| match from_status(s) {
+            UploadError::Refused(m) => UploadError::Denied(m),
+            other => other,
+        })?
         .into_inner();
     let mut seen = 0;
     while seen < expected {
-        let ack = acks.message().await.map_err(from_status)?.ok_or_else(|| {
+        let next = match idle {
+            Some(d) => match tokio::time::timeout(d, acks.message()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(
+                        within(format!("no acknowledgement after {seen} of {expected}")).await,
+                    )
+                }
+            },
+            None => acks.message().await,
+        };
+        let ack = next.map_err(from_status)?.ok_or_else(|| {
             UploadError::Transport(format!("stream ended after {seen} of {expected} acks"))
         })?;
         seen += 1;
@@ -207,9 +253,10 @@ pub async fn upload_each(
     Ok(())
 }
 
-/// One attempt: connects to `url` and uploads `snapshots` over one stream, calling `on_ack`
-/// as acks arrive; connecting, sending and every ack must end within `timeout` (an aggregator
-/// that accepts and never answers is a timeout).
+/// One attempt: connects to `url` within `timeout` and uploads `snapshots` over one stream,
+/// calling `on_ack` as acks arrive; the aggregator must answer the upload and each ack within
+/// `timeout` (an aggregator that accepts and never answers is a timeout), however long the
+/// whole batch takes.
 pub async fn attempt(
     url: &str,
     tls: &ClientTls,
@@ -217,18 +264,8 @@ pub async fn attempt(
     snapshots: Vec<Snapshot>,
     on_ack: impl FnMut(&UploadAck),
 ) -> Result<(), UploadError> {
-    let once = async {
-        let mut c = connect_with(url, tls, timeout, Some(timeout)).await?;
-        upload_each(&mut c, snapshots, on_ack).await
-    };
-    match tokio::time::timeout(timeout, once).await {
-        Ok(r) => r,
-        Err(_) => Err(UploadError::Timeout(format!(
-            "{url}: no acknowledgement within {} s (--timeout-secs); is the aggregator \
-             stopped or overloaded?",
-            timeout.as_secs_f64()
-        ))),
-    }
+    let mut c = connect_with(url, tls, timeout, None).await?;
+    upload_each_within(&mut c, snapshots, on_ack, Some(timeout)).await
 }
 
 /// A gRPC status as an upload error: RESOURCE_EXHAUSTED with `retry-after` is back-pressure,

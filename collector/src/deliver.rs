@@ -80,6 +80,13 @@ pub async fn deliver(
             };
             acked[i] = true;
             let entry = &batch[i];
+            let durable = [AckStatus::Stored as i32, AckStatus::Duplicate as i32];
+            if ack.status != AckStatus::Rejected as i32 && !durable.contains(&ack.status) {
+                // Not an answer this collector knows: not taken for durable.
+                tracing::warn!(snapshot = %ack.snapshot_id, status = ack.status, "unknown ack status");
+                acked[i] = false;
+                return;
+            }
             let done = if ack.status == AckStatus::Rejected as i32 {
                 tracing::error!(snapshot = %entry.snapshot_id, "rejected: {}", ack.message);
                 out.rejected
@@ -112,7 +119,21 @@ pub async fn deliver(
             retry = Retry::new(*policy);
         }
         let (failure, error) = match result {
-            Ok(()) => continue,
+            Ok(()) if unacked.is_empty() => continue,
+            Ok(()) => (
+                Failure::Failed,
+                UploadError::Transport(format!(
+                    "{url}: {} acks with a status this collector does not know",
+                    unacked.len()
+                )),
+            ),
+            Err(e @ UploadError::Denied(_)) => {
+                // Nothing is wrong with the snapshots: all stay spooled.
+                requeue(&mut queue, unacked);
+                tracing::error!("{e}");
+                out.gave_up = Some(e);
+                break;
+            }
             Err(UploadError::Config(m)) => {
                 return Err(Error::Config {
                     path: url.into(),
@@ -185,35 +206,74 @@ pub fn identity_for_push(
     Ok(identity.load()?)
 }
 
-/// Puts the snapshot in the spool (with the drops not yet reported among its collection
-/// errors), delivers everything the spool holds, then applies the spool's bounds to what is
-/// left (so that nothing is dropped that could have been delivered).
+/// Puts the snapshot in the spool, then delivers everything the spool holds and applies the
+/// spool's bounds to what is left (so that nothing is dropped that could have been
+/// delivered). Only the run holding the spool's lock reports and applies drops and delivers;
+/// another run spools its snapshot and leaves it to that one. `tls` is read once the snapshot
+/// is spooled, so that an identity that cannot be loaded costs a delivery, not the evidence.
+/// Once the snapshot is spooled, a failure is logged and the outcome is
+/// [`Outcome::Spooled`]: the snapshot is kept, the next run sends it.
 pub fn spool_and_deliver(
     rt: &tokio::runtime::Runtime,
     dir: &std::path::Path,
     limits: &crate::spool::Limits,
     mut snapshot: exfleet_proto::v1::Snapshot,
     url: &str,
-    tls: &crate::client::ClientTls,
+    tls: impl FnOnce() -> anyhow::Result<crate::client::ClientTls>,
     policy: &crate::retry::RetryPolicy,
 ) -> anyhow::Result<Outcome> {
     let spool = crate::spool::Spool::open(dir)?;
-    snapshot.errors.extend(spool.unreported()?);
-    let entry = spool.put(&snapshot)?;
-    // Reported in a snapshot that is now durable: a crash before this line reports the drops
-    // twice, never not at all.
-    spool.reported()?;
-    tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
-    let bound = || spool.enforce(limits, chrono::Utc::now().timestamp_millis(), &entry);
     let Some(_lock) = spool.try_lock()? else {
-        bound()?;
+        let entry = spool.put(&snapshot)?;
+        tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
         tracing::warn!(
             spool = %dir.display(),
             "another run is delivering from this spool; the snapshot waits there for it or the next run"
         );
         return Ok(Outcome::Spooled);
     };
-    let d = rt.block_on(crate::deliver::deliver(&spool, url, tls, policy))?;
+    spool.clean_tmp()?;
+    snapshot.errors.extend(spool.unreported()?);
+    let entry = spool.put(&snapshot)?;
+    tracing::info!(snapshot = %entry.snapshot_id, spool = %dir.display(), "spooled");
+    // Reported in a snapshot that is now durable: a crash before this line reports the drops
+    // twice, never not at all.
+    if let Err(e) = spool.reported() {
+        tracing::warn!("{e:#}");
+    }
+    match deliver_spooled(rt, &spool, &entry, limits, url, tls, policy) {
+        Ok(outcome) => Ok(outcome),
+        Err(e) if e.downcast_ref::<Rejected>().is_some() => Err(e),
+        Err(e) => {
+            tracing::warn!(
+                snapshot = %entry.snapshot_id,
+                "not delivered, kept in the spool: {e:#}"
+            );
+            Ok(Outcome::Spooled)
+        }
+    }
+}
+
+/// This run's own snapshot was refused by the aggregator (exit 2: it will not be sent again).
+#[derive(Debug, thiserror::Error)]
+#[error("snapshot {id} was rejected and moved to {aside}: {why}")]
+struct Rejected {
+    id: String,
+    aside: String,
+    why: String,
+}
+
+fn deliver_spooled(
+    rt: &tokio::runtime::Runtime,
+    spool: &Spool,
+    entry: &Entry,
+    limits: &crate::spool::Limits,
+    url: &str,
+    tls: impl FnOnce() -> anyhow::Result<crate::client::ClientTls>,
+    policy: &crate::retry::RetryPolicy,
+) -> anyhow::Result<Outcome> {
+    let tls = tls()?;
+    let d = rt.block_on(deliver(spool, url, &tls, policy))?;
     tracing::info!(
         delivered = d.delivered.len(),
         rejected = d.rejected.len(),
@@ -221,28 +281,28 @@ pub fn spool_and_deliver(
         "spool delivered"
     );
     if d.left > 0 {
-        bound()?;
+        spool.enforce(limits, chrono::Utc::now().timestamp_millis(), entry)?;
     }
     let this_one = |id: &str| id == entry.snapshot_id;
     if let Some((_, why)) = d.rejected.iter().find(|(id, _)| this_one(id)) {
-        anyhow::bail!(
-            "snapshot {} was rejected and moved to {}: {why}",
-            entry.snapshot_id,
-            dir.join("rejected").display()
-        );
+        return Err(Rejected {
+            id: entry.snapshot_id.clone(),
+            aside: spool.dir().join("rejected").display().to_string(),
+            why: why.clone(),
+        }
+        .into());
     }
-    if d.delivered.iter().any(|id| this_one(id)) && d.left == 0 {
+    if d.delivered.iter().any(|id| this_one(id)) {
+        if d.left > 0 {
+            tracing::warn!(left = d.left, "older snapshots still in the spool");
+        }
         return Ok(Outcome::Done);
     }
     match d.gave_up {
         Some(e) => tracing::warn!(left = d.left, "not delivered, kept in the spool: {e}"),
         None => tracing::warn!(left = d.left, "not delivered, kept in the spool"),
     }
-    Ok(if d.delivered.iter().any(|id| this_one(id)) {
-        Outcome::Done
-    } else {
-        Outcome::Spooled
-    })
+    Ok(Outcome::Spooled)
 }
 
 /// Takes the next snapshots off the queue and reads them; one that cannot be read or is too
@@ -267,7 +327,12 @@ fn load_batch(
                 }
                 Err(e) => e.to_string(),
             },
-            Err(why) => why,
+            Err(crate::spool::Unreadable::Invalid(why)) => why,
+            Err(crate::spool::Unreadable::Io(why)) => {
+                // Gone (another run delivered it) or not readable now: kept for a later run.
+                tracing::warn!(snapshot = %entry.snapshot_id, "not read this time: {why}");
+                continue;
+            }
         };
         tracing::error!(snapshot = %entry.snapshot_id, "set aside: {why}");
         spool.reject(&entry, &why)?;

@@ -24,6 +24,9 @@ use crate::error::Error;
 
 const IDENTITY: &str = "identity.pem";
 const CA: &str = "ca.pem";
+/// The key of an enrollment not answered yet: asked again with the same key, the aggregator
+/// issues again instead of refusing a name it already gave this host.
+const PENDING_KEY: &str = "pending-key.pem";
 
 /// A folder holding the collector's identity.
 #[derive(Debug, Clone)]
@@ -90,6 +93,11 @@ impl IdentityDir {
 /// Makes a key pair and a certificate request for `name`.
 fn request(name: &str) -> Result<(KeyPair, Vec<u8>), EnrollError> {
     let key = KeyPair::generate().map_err(|e| EnrollError::Key(e.to_string()))?;
+    request_with(name, key)
+}
+
+/// A certificate request for `name` with `key`.
+fn request_with(name: &str, key: KeyPair) -> Result<(KeyPair, Vec<u8>), EnrollError> {
     let mut params = CertificateParams::new(Vec::<String>::new())
         .map_err(|e| EnrollError::Key(e.to_string()))?;
     params.distinguished_name.push(DnType::CommonName, name);
@@ -119,7 +127,21 @@ pub async fn enroll(
     dir: &IdentityDir,
     timeout: Duration,
 ) -> Result<Issued, EnrollError> {
-    let (key, csr_der) = request(name)?;
+    // The key is kept before it is sent, so that a retry after a lost answer asks with it.
+    let pending = dir.dir.join(PENDING_KEY);
+    let key = match std::fs::read_to_string(&pending)
+        .ok()
+        .and_then(|pem| KeyPair::from_pem(&pem).ok())
+    {
+        Some(key) => key,
+        None => {
+            let key = KeyPair::generate().map_err(|e| EnrollError::Key(e.to_string()))?;
+            std::fs::create_dir_all(&dir.dir).map_err(io(&dir.dir))?;
+            write_replacing(&pending, key.serialize_pem().as_bytes(), true)?;
+            key
+        }
+    };
+    let (key, csr_der) = request_with(name, key)?;
     let channel = client::channel(url, ca_pem, None, timeout, Some(timeout)).await?;
     let issued = EnrollmentClient::new(channel)
         .enroll(EnrollRequest {
@@ -130,6 +152,7 @@ pub async fn enroll(
         .map_err(refused)?
         .into_inner();
     dir.store(&issued, &key)?;
+    let _ = std::fs::remove_file(&pending);
     Ok(issued)
 }
 

@@ -85,6 +85,17 @@ impl Clock for ChannelClock {
     fn wait(&mut self, d: Duration) -> Wake {
         use std::sync::mpsc::RecvTimeoutError;
         match self.controls.recv_timeout(d) {
+            // Several collect-now requests queued (during a run) make one run, not several;
+            // a stop among them wins.
+            Ok(Wake::Now) => {
+                let mut wake = Wake::Now;
+                while let Ok(next) = self.controls.try_recv() {
+                    if next == Wake::Stop {
+                        wake = Wake::Stop;
+                    }
+                }
+                wake
+            }
             Ok(w) => w,
             Err(RecvTimeoutError::Timeout) => Wake::Tick,
             Err(RecvTimeoutError::Disconnected) => Wake::Stop,
@@ -281,6 +292,22 @@ mod tests {
         // At once, an hour later, an hour after that; then not before a day.
         assert_eq!(at, [0, H, 2 * H]);
         assert_eq!(last, Some(2 * H));
+    }
+
+    #[test]
+    fn collect_now_requests_queued_during_a_run_make_one_run() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..5 {
+            tx.send(Wake::Now).unwrap();
+        }
+        let mut clock = ChannelClock::new(rx);
+        assert_eq!(clock.wait(Duration::from_millis(1)), Wake::Now);
+        assert_eq!(clock.wait(Duration::from_millis(1)), Wake::Tick);
+        tx.send(Wake::Now).unwrap();
+        tx.send(Wake::Stop).unwrap();
+        assert_eq!(clock.wait(Duration::from_millis(1)), Wake::Stop);
+        drop(tx);
+        assert_eq!(clock.wait(Duration::from_millis(1)), Wake::Stop);
     }
 
     #[test]

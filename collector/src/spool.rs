@@ -5,7 +5,7 @@
 //! <spool>/pending/<collected_at_ms>-<snapshot_id>.pb   waiting, oldest first by name
 //! <spool>/rejected/<name>.pb, <name>.why.txt           refused by the aggregator, kept aside
 //! <spool>/dropped.jsonl                                drops not yet reported in a snapshot
-//! <spool>/tmp/                                         writes in progress (cleared on open)
+//! <spool>/tmp/                                         writes in progress (stale ones cleared)
 //! <spool>/lock                                         held by the run that delivers
 //! ```
 //!
@@ -83,6 +83,15 @@ pub struct Dropped {
     pub reason: String,
 }
 
+/// Why a spooled snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// The file could not be read now (gone, locked, an I/O error): kept, tried again later.
+    Io(String),
+    /// It is not a snapshot: set aside.
+    Invalid(String),
+}
+
 /// A spool folder.
 #[derive(Debug, Clone)]
 pub struct Spool {
@@ -90,20 +99,45 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (creating) the spool at `dir`, removing writes a crash left unfinished.
+    /// Opens (creating) the spool at `dir`.
     pub fn open(dir: &Path) -> Result<Spool, Error> {
+        let created = !dir.join(PENDING).is_dir();
         for sub in [PENDING, REJECTED, TMP] {
             let d = dir.join(sub);
             fs::create_dir_all(&d).map_err(io(&d))?;
         }
-        let tmp = dir.join(TMP);
-        for e in fs::read_dir(&tmp).map_err(io(&tmp))? {
-            let p = e.map_err(io(&tmp))?.path();
-            fs::remove_file(&p).map_err(io(&p))?;
+        if created {
+            sync_dir(dir)?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent)?;
+            }
         }
         Ok(Spool {
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// Removes writes a crash left unfinished in `tmp/`: those older than ten minutes, so that
+    /// a run spooling now (without the lock) keeps its own. Called by the lock holder.
+    pub fn clean_tmp(&self) -> Result<(), Error> {
+        let tmp = self.dir.join(TMP);
+        for e in fs::read_dir(&tmp).map_err(io(&tmp))? {
+            let e = e.map_err(io(&tmp))?;
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(600));
+            if stale {
+                match fs::remove_file(e.path()) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(io(&e.path())(err)),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The spool's folder.
@@ -138,7 +172,11 @@ impl Spool {
             )));
         }
         let bytes = snapshot.encode_to_vec();
-        let tmp = self.dir.join(TMP).join(&name);
+        // Its own name: another run may be writing into tmp/ at the same time.
+        let tmp = self
+            .dir
+            .join(TMP)
+            .join(format!("{name}.{}.tmp", std::process::id()));
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
@@ -161,7 +199,12 @@ impl Spool {
         for e in fs::read_dir(&dir).map_err(io(&dir))? {
             let e = e.map_err(io(&dir))?;
             let path = e.path();
-            let bytes = e.metadata().map_err(io(&path))?.len();
+            let bytes = match e.metadata() {
+                Ok(m) => m.len(),
+                // Delivered (or dropped) by another run since the listing.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(io(&path)(err)),
+            };
             match parse_name(&e.file_name().to_string_lossy()) {
                 Some((collected_at_ms, snapshot_id)) => entries.push(Entry {
                     path,
@@ -179,14 +222,15 @@ impl Spool {
     }
 
     /// Reads a waiting snapshot.
-    pub fn load(&self, entry: &Entry) -> Result<Snapshot, String> {
-        let bytes = fs::read(&entry.path).map_err(|e| format!("{}: {e}", entry.path.display()))?;
+    pub fn load(&self, entry: &Entry) -> Result<Snapshot, Unreadable> {
+        let bytes = fs::read(&entry.path)
+            .map_err(|e| Unreadable::Io(format!("{}: {e}", entry.path.display())))?;
         Snapshot::decode(bytes.as_slice()).map_err(|e| {
-            format!(
+            Unreadable::Invalid(format!(
                 "{}: not a snapshot ({} bytes): {e}",
                 entry.path.display(),
                 bytes.len()
-            )
+            ))
         })
     }
 
@@ -210,7 +254,9 @@ impl Spool {
         let name = path.file_name().unwrap_or_default();
         let aside = self.dir.join(REJECTED).join(name);
         let reason = aside.with_extension("why.txt");
-        fs::write(&reason, format!("{why}\n")).map_err(io(&reason))?;
+        fs::write(&reason, format!("{why}\n"))
+            .and_then(|()| File::options().write(true).open(&reason)?.sync_all())
+            .map_err(io(&reason))?;
         match fs::rename(path, &aside) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -233,7 +279,7 @@ impl Spool {
         let mut dropped = Vec::new();
         let mut count = entries.len();
         let mut bytes: u64 = entries.iter().map(|e| e.bytes).sum();
-        entries.retain(|e| e != keep);
+        entries.retain(|e| e.path != keep.path);
         for e in entries {
             let reason = if e.collected_at_ms < oldest_kept {
                 format!(
@@ -271,6 +317,7 @@ impl Spool {
 
     fn record_drop(&self, d: &Dropped) -> Result<(), Error> {
         let path = self.dir.join(DROPPED);
+        let new = !path.exists();
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
@@ -278,7 +325,11 @@ impl Spool {
             .map_err(io(&path))?;
         let line = serde_json::to_string(d).map_err(|e| Error::Encode(e.to_string()))?;
         writeln!(f, "{line}").map_err(io(&path))?;
-        f.sync_all().map_err(io(&path))
+        f.sync_all().map_err(io(&path))?;
+        if new {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
     }
 
     /// The drops not yet reported. An unreadable line is reported as such, not lost.
@@ -411,14 +462,25 @@ mod tests {
     }
 
     #[test]
-    fn a_write_a_crash_left_in_tmp_is_cleared_and_never_sent() {
+    fn a_write_a_crash_left_in_tmp_is_cleared_when_stale_and_never_sent() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
-        let half = dir.path().join(TMP).join(file_name(NOW, "halfdone"));
-        fs::write(&half, b"\x0a\x08half").unwrap();
-        let spool2 = Spool::open(spool.dir()).unwrap();
-        assert!(!half.exists());
-        assert!(spool2.pending().unwrap().is_empty());
+        let tmp = dir.path().join(TMP);
+        let stale = tmp.join("stale.pb.1.tmp");
+        let fresh = tmp.join("fresh.pb.2.tmp");
+        fs::write(&stale, b"\x0a\x08half").unwrap();
+        fs::write(&fresh, b"\x0a\x08half").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(1200);
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        spool.clean_tmp().unwrap();
+        assert!(!stale.exists(), "a crash's leftover goes");
+        assert!(fresh.exists(), "another run's write in progress stays");
+        assert!(spool.pending().unwrap().is_empty());
     }
 
     #[test]

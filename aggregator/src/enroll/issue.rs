@@ -35,6 +35,8 @@ pub struct Request {
     csr: CertificateSigningRequestParams,
     /// The subject CN: the computer name.
     pub cn: String,
+    /// SHA-256 of the request's public key (SubjectPublicKeyInfo), hex.
+    pub key_sha256: String,
 }
 
 /// A certificate issued.
@@ -84,7 +86,16 @@ impl Signer {
             })
             .ok_or("the request has no subject common name")?;
         check_computer_name(&cn)?;
-        Ok(Request { csr, cn })
+        let key_sha256 = {
+            use rcgen::PublicKeyData;
+            use sha2::{Digest, Sha256};
+            hex(&Sha256::digest(csr.public_key.subject_public_key_info()))
+        };
+        Ok(Request {
+            csr,
+            cn,
+            key_sha256,
+        })
     }
 
     /// Signs `req` as a collector's client certificate, valid from today.

@@ -45,6 +45,10 @@ pub enum Event {
         at_ms: i64,
         /// The certificate's end of validity, UTC ms.
         not_after_ms: i64,
+        /// SHA-256 of the certified public key (SubjectPublicKeyInfo), hex: the same host
+        /// asking again with the same key (its answer lost) is issued again, not refused.
+        #[serde(default)]
+        key_sha256: String,
     },
     /// A certificate issued to replace a valid one of the same name.
     Renewed {
@@ -97,6 +101,11 @@ pub struct Claim {
     pub from: String,
     /// When.
     pub at_ms: i64,
+    /// The enrolled key's SHA-256.
+    pub key_sha256: String,
+    /// Serials issued under this claim (the enrollment's, then each renewal's): only these
+    /// renew.
+    pub serials: Vec<String>,
 }
 
 /// The ledger folded: what holds now.
@@ -141,22 +150,41 @@ impl State {
                 token,
                 from,
                 at_ms,
+                key_sha256,
                 ..
             } => {
                 if let Some(t) = self.tokens.get_mut(token) {
-                    t.used_by.push(cn.clone());
+                    if !t.used_by.iter().any(|u| u.eq_ignore_ascii_case(cn)) {
+                        t.used_by.push(cn.clone());
+                    }
                 }
+                let key = cn.to_ascii_lowercase();
+                // The same key asking again keeps its claim and its serials.
+                let mut serials = match self.claims.get(&key) {
+                    Some(c) if c.key_sha256 == *key_sha256 && !key_sha256.is_empty() => {
+                        c.serials.clone()
+                    }
+                    _ => Vec::new(),
+                };
+                serials.push(serial.clone());
                 self.claims.insert(
-                    cn.to_ascii_lowercase(),
+                    key,
                     Claim {
                         cn: cn.clone(),
                         from: from.clone(),
                         at_ms: *at_ms,
+                        key_sha256: key_sha256.clone(),
+                        serials,
                     },
                 );
                 self.issued(cn, serial);
             }
-            Event::Renewed { cn, serial, .. } => self.issued(cn, serial),
+            Event::Renewed { cn, serial, .. } => {
+                if let Some(c) = self.claims.get_mut(&cn.to_ascii_lowercase()) {
+                    c.serials.push(serial.clone());
+                }
+                self.issued(cn, serial)
+            }
             Event::Released { cn, .. } => {
                 self.claims.remove(&cn.to_ascii_lowercase());
             }
@@ -177,15 +205,18 @@ impl State {
             .push(serial.to_string());
     }
 
+    /// Whether the ledger issued the certificate of `cn` with `serial`.
+    pub fn issued_here(&self, cn: &str, serial: &str) -> bool {
+        self.serials
+            .get(&cn.to_ascii_lowercase())
+            .is_some_and(|s| s.iter().any(|x| x == serial))
+    }
+
     /// Why a certificate (its CN and serial, hex) is refused, if it is revoked: a serial the
     /// ledger issued is revoked when its name was revoked after it was issued; one it did not
     /// issue, whenever its name was revoked.
     pub fn revoked(&self, cn: &str, serial: &str) -> Option<i64> {
-        let issued_here = self
-            .serials
-            .get(&cn.to_ascii_lowercase())
-            .is_some_and(|s| s.iter().any(|x| x == serial));
-        if issued_here {
+        if self.issued_here(cn, serial) {
             self.revoked_serials.get(serial).copied()
         } else {
             self.revoked_names.get(&cn.to_ascii_lowercase()).copied()
@@ -235,7 +266,20 @@ impl Ledger {
             Err(e) => return Err(Error::io(&self.path)(e)),
         };
         let mut state = State::default();
-        for (i, line) in text.lines().enumerate() {
+        // A crash in the middle of an append leaves a last line without its newline: it never
+        // counted (the append was not acknowledged), and the next append cuts it off.
+        let whole = match text.rfind('\n') {
+            Some(end) => &text[..=end],
+            None => "",
+        };
+        if whole.len() < text.len() {
+            tracing::warn!(
+                ledger = %self.path.display(),
+                "ignoring an unfinished last line ({} bytes)",
+                text.len() - whole.len()
+            );
+        }
+        for (i, line) in whole.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
@@ -265,6 +309,7 @@ impl Ledger {
         let state = self.read()?;
         let (events, out) = decide(&state)?;
         if !events.is_empty() {
+            self.cut_unfinished_line()?;
             let mut f = OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -288,6 +333,27 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Cuts an unfinished last line (see [`Ledger::read`]) so that the next event starts a
+    /// line of its own.
+    fn cut_unfinished_line(&self) -> Result<(), Error> {
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io(&self.path)(e)),
+        };
+        let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if keep < text.len() {
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(Error::io(&self.path))?;
+            f.set_len(keep as u64)
+                .and_then(|()| f.sync_all())
+                .map_err(Error::io(&self.path))?;
+        }
+        Ok(())
+    }
+
     /// Appends events unconditionally (the operator's commands).
     pub fn append(&self, events: Vec<Event>) -> Result<(), Error> {
         self.update(|_| Ok::<_, Error>((events, ())))
@@ -306,6 +372,7 @@ mod tests {
             from: "127.0.0.1:5000".into(),
             at_ms,
             not_after_ms: at_ms + 1000,
+            key_sha256: format!("key-{serial}"),
         }
     }
 
@@ -338,6 +405,27 @@ mod tests {
         );
         assert_eq!(s.revoked("EX02", "dd"), None);
         assert_eq!(s.claims["ex01"].at_ms, 4);
+    }
+
+    #[test]
+    fn an_unfinished_last_line_is_ignored_and_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        ledger.append(vec![enrolled("EX01", "aa", 1)]).unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"{\"event\":\"revoked\",\"cn\":\"EX0");
+        std::fs::write(&path, &text).unwrap();
+        let reopened = Ledger::open(dir.path()).unwrap();
+        assert!(reopened.state().unwrap().revoked_names.is_empty());
+        reopened
+            .append(vec![Event::Revoked {
+                cn: "EX01".into(),
+                at_ms: 2,
+            }])
+            .unwrap();
+        let s = Ledger::open(dir.path()).unwrap().state().unwrap();
+        assert_eq!(s.revoked("EX01", "aa"), Some(2));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use super::issue::{Signed, Signer};
 use super::ledger::{Event, Ledger};
 use super::{now_ms, show_time, tokens};
-use crate::identity::{CollectorId, Policy};
+use crate::identity::{CertSerial, CollectorId, Policy};
 
 /// The Enrollment service over the ledger and the fleet CA.
 #[derive(Debug, Clone)]
@@ -71,27 +71,41 @@ impl Enrollment for EnrollmentService {
                 "enrollment refused: {cn} is configured as a triage identity, not a server"
             )));
         }
+        // A bad token is refused on the state as last read, before the ledger's lock is taken:
+        // junk from the unauthenticated listener costs no lock and no file read.
+        if let Err(why) = tokens::check(&self.ledger.state()?, &token, &cn, now_ms()) {
+            tracing::warn!(name = %cn, %from, "enrollment refused: {why}");
+            return Err(Status::unauthenticated(format!(
+                "enrollment refused: {why}"
+            )));
+        }
         let ledger = self.ledger.clone();
         let signer = self.signer.clone();
         let (cn2, from2) = (cn.clone(), from.clone());
         let signed = tokio::task::spawn_blocking(move || {
             ledger.update(|state| {
                 let now = now_ms();
-                let token_id = tokens::check(state, &token, now).map_err(|why| {
+                let token_id = tokens::check(state, &token, &cn2, now).map_err(|why| {
                     tracing::warn!(name = %cn2, from = %from2, "enrollment refused: {why}");
                     Status::unauthenticated(format!("enrollment refused: {why}"))
                 })?;
-                if let Some(c) = state.claims.get(&cn2.to_ascii_lowercase()) {
-                    tracing::warn!(name = %cn2, from = %from2, "enrollment refused: name taken");
-                    return Err(Status::already_exists(format!(
-                        "enrollment refused: {} was enrolled from {} at {}; \
-                         `exfleet-aggregator release {}` lets another host claim it",
-                        c.cn,
-                        c.from,
-                        show_time(c.at_ms),
-                        c.cn
-                    )));
+                match state.claims.get(&cn2.to_ascii_lowercase()) {
+                    // The same key asking again (its answer was lost): issued again.
+                    Some(c) if c.key_sha256 == csr.key_sha256 => {}
+                    Some(c) => {
+                        tracing::warn!(name = %cn2, from = %from2, "enrollment refused: name taken");
+                        return Err(Status::already_exists(format!(
+                            "enrollment refused: {} was enrolled from {} at {}; \
+                             `exfleet-aggregator release {}` lets another host claim it",
+                            c.cn,
+                            c.from,
+                            show_time(c.at_ms),
+                            c.cn
+                        )));
+                    }
+                    None => {}
                 }
+                let key_sha256 = csr.key_sha256.clone();
                 let signed = signer.sign(csr, chrono::Utc::now().date_naive())?;
                 let event = Event::Enrolled {
                     cn: cn2.clone(),
@@ -100,6 +114,7 @@ impl Enrollment for EnrollmentService {
                     from: from2.clone(),
                     at_ms: now,
                     not_after_ms: signed.not_after_ms,
+                    key_sha256,
                 };
                 Ok((vec![event], signed))
             })
@@ -119,6 +134,11 @@ impl Enrollment for EnrollmentService {
             .ok_or_else(|| {
                 Status::unauthenticated("renewal needs the current certificate (mutual TLS)")
             })?;
+        let req_serial = req
+            .extensions()
+            .get::<CertSerial>()
+            .map(|s| s.0.clone())
+            .unwrap_or_default();
         let csr = self
             .signer
             .read(&req.into_inner().csr_der)
@@ -130,11 +150,29 @@ impl Enrollment for EnrollmentService {
             )));
         }
         let cn = id.0.clone();
+        let serial = req_serial;
         let ledger = self.ledger.clone();
         let signer = self.signer.clone();
         let (cn2, from2) = (cn.clone(), from.clone());
         let signed = tokio::task::spawn_blocking(move || {
-            ledger.update(|_| {
+            ledger.update(|state| {
+                // Under the lock: a revocation or a release since the call began counts.
+                if let Some(at) = state.revoked(&cn2, &serial) {
+                    return Err(Status::unauthenticated(format!(
+                        "renewal refused: the certificate of {cn2} was revoked at {}",
+                        show_time(at)
+                    )));
+                }
+                let current = state
+                    .claims
+                    .get(&cn2.to_ascii_lowercase())
+                    .is_some_and(|c| c.serials.contains(&serial));
+                if !current {
+                    return Err(Status::permission_denied(format!(
+                        "renewal refused: this certificate of {cn2} (serial {serial}) is not one \
+                         the current enrollment of the name was issued; enroll with a token"
+                    )));
+                }
                 let signed = signer.sign(csr, chrono::Utc::now().date_naive())?;
                 let event = Event::Renewed {
                     cn: cn2,

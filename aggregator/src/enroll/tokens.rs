@@ -34,8 +34,9 @@ pub fn create(single_use: bool, now_ms: i64, expires_at_ms: i64) -> NewToken {
     }
 }
 
-/// Checks a token against the ledger: its id, if it may enroll now.
-pub fn check(state: &State, token: &str, now_ms: i64) -> Result<String, String> {
+/// Checks a token against the ledger: its id, if it may enroll `cn` now (a single-use token
+/// already used for `cn` itself may be used again: the same host asking again).
+pub fn check(state: &State, token: &str, cn: &str, now_ms: i64) -> Result<String, String> {
     let mut parts = token.trim().split('.');
     let (Some(PREFIX), Some(id), Some(secret), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -54,7 +55,7 @@ pub fn check(state: &State, token: &str, now_ms: i64) -> Result<String, String> 
             super::show_time(t.expires_at_ms)
         ));
     }
-    if t.single_use && !t.used_by.is_empty() {
+    if t.single_use && t.used_by.iter().any(|u| !u.eq_ignore_ascii_case(cn)) {
         return Err(format!(
             "token {id} is single-use and was used by {}",
             t.used_by.join(", ")
@@ -82,15 +83,14 @@ mod tests {
             .append(vec![once.event.clone(), fleet.event.clone()])
             .unwrap();
         let s = ledger.state().unwrap();
-        let id = check(&s, &once.text, 10).unwrap();
-        assert!(check(&s, &once.text, 1_000)
-            .unwrap_err()
-            .contains("expired"));
+        let id = check(&s, &once.text, "EX01", 10).unwrap();
+        let e = check(&s, &once.text, "EX01", 1_000).unwrap_err();
+        assert!(e.contains("expired"), "{e}");
         let wrong = format!("{}0", &once.text[..once.text.len() - 1]);
-        assert!(check(&s, &wrong, 10).unwrap_err().contains("wrong secret"));
-        assert!(check(&s, "hello", 10)
-            .unwrap_err()
-            .contains("not an exfleet"));
+        let e = check(&s, &wrong, "EX01", 10).unwrap_err();
+        assert!(e.contains("wrong secret"), "{e}");
+        let e = check(&s, "hello", "EX01", 10).unwrap_err();
+        assert!(e.contains("not an exfleet"), "{e}");
         let enrolled = |cn: &str, token: &str| Event::Enrolled {
             cn: cn.into(),
             serial: "01".into(),
@@ -98,14 +98,20 @@ mod tests {
             from: "x".into(),
             at_ms: 10,
             not_after_ms: 20,
+            key_sha256: "k".into(),
         };
-        let fleet_id = check(&s, &fleet.text, 10).unwrap();
+        let fleet_id = check(&s, &fleet.text, "EX02", 10).unwrap();
         ledger
             .append(vec![enrolled("EX01", &id), enrolled("EX02", &fleet_id)])
             .unwrap();
         let s = ledger.state().unwrap();
-        let e = check(&s, &once.text, 10).unwrap_err();
+        let e = check(&s, &once.text, "EX03", 10).unwrap_err();
         assert!(e.contains("single-use") && e.contains("EX01"), "{e}");
-        assert_eq!(check(&s, &fleet.text, 10).unwrap(), fleet_id);
+        assert_eq!(
+            check(&s, &once.text, "ex01", 10).unwrap(),
+            id,
+            "the same host again"
+        );
+        assert_eq!(check(&s, &fleet.text, "EX03", 10).unwrap(), fleet_id);
     }
 }

@@ -53,8 +53,10 @@ impl Agent {
                 match result {
                     Ok(outcome) => {
                         tracing::info!(?outcome, "collection done");
+                        // The start: the next run reads the events since then (and an hour
+                        // before), however long this one's delivery took.
                         if let Err(e) = self.save_state(&State {
-                            last_run_ms: Some(ended),
+                            last_run_ms: Some(now),
                         }) {
                             tracing::error!("{e:#}");
                         }
@@ -85,7 +87,6 @@ impl Agent {
         if IdentityDir::new(&identity).load().is_err() {
             self.enroll(&rt, &identity)?;
         }
-        let tls = crate::deliver::identity_for_push(&rt, &url, &identity, TIMEOUT.as_secs())?;
         let files = match &self.settings.root {
             Some(root) => ServerFiles::new(root),
             None => crate::live::server_files()?,
@@ -106,7 +107,7 @@ impl Agent {
             &self.settings.limits(),
             snapshot,
             &url,
-            &tls,
+            || crate::deliver::identity_for_push(&rt, &url, &identity, TIMEOUT.as_secs()),
             &policy,
         )
     }
@@ -140,6 +141,13 @@ impl Agent {
             TIMEOUT,
         ))?;
         tracing::info!(name = %issued.common_name, "enrolled");
+        // The token has done its work; it is not left where it could be read again.
+        let mut forgotten = self.settings.clone();
+        forgotten.token = None;
+        if let Err(e) = forgotten.save(&self.paths.dir) {
+            tracing::warn!("could not remove the token from the settings: {e:#}");
+        }
+        super::forget_installed_token();
         Ok(())
     }
 

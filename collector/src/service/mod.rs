@@ -51,6 +51,16 @@ fn installed() -> Installed {
     Installed::default()
 }
 
+/// Deletes the token the installer was given (`HKLM\SOFTWARE\exfleet\Collector\Token`).
+#[cfg(windows)]
+pub fn forget_installed_token() {
+    windows::forget_installed_token();
+}
+
+/// Off Windows there is no installer's registry.
+#[cfg(not(windows))]
+pub fn forget_installed_token() {}
+
 /// A size-bounded rotating log file: `logs/collector.log`, rotated past `max_mib`, five kept.
 pub fn log_file(
     paths: &Paths,

@@ -1,8 +1,9 @@
 //! The service's settings: `collector.toml` in its data folder (`%ProgramData%\exfleet`),
 //! every field with a default but the aggregator. What the MSI was given (`AGGREGATOR`,
 //! `TOKEN`, `CA`, kept in the registry under `HKLM\SOFTWARE\exfleet\Collector`) fills what
-//! the file leaves out, and is written into the file on the first start, so that an upgrade
-//! installed without them keeps them.
+//! the file leaves out or says otherwise (a reinstall with new properties takes effect), and is
+//! written into the file, so that an upgrade installed without them keeps them. The token is
+//! forgotten (file and registry) once the service has enrolled.
 //!
 //! ```toml
 //! aggregator = "https://aggregator.example.org:7443"
@@ -88,7 +89,7 @@ impl Default for Settings {
     }
 }
 
-/// What the installer was given (the MSI's public properties).
+/// What the installer was given (the MSI's public properties), non-empty values only counting.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Installed {
     /// `AGGREGATOR`.
@@ -113,22 +114,43 @@ impl Settings {
             Err(source) => return Err(Error::Io { path, source }),
         };
         let before = s.clone();
+        // What the installer was given last wins (a reinstall with new properties takes
+        // effect); an upgrade without properties leaves the file's values.
         let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-        s.aggregator = s.aggregator.or_else(|| given(&installed.aggregator));
-        s.token = s.token.or_else(|| given(&installed.token));
-        s.ca = s.ca.or_else(|| given(&installed.ca).map(PathBuf::from));
+        if let Some(v) = given(&installed.aggregator) {
+            s.aggregator = Some(v);
+        }
+        if let Some(v) = given(&installed.token) {
+            s.token = Some(v);
+        }
+        if let Some(v) = given(&installed.ca) {
+            s.ca = Some(PathBuf::from(v));
+        }
         if s != before {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            let text = toml::to_string(&s).map_err(|e| Error::Encode(e.to_string()))?;
-            std::fs::write(&path, text).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            s.save(dir)?;
         }
         Ok(s)
+    }
+
+    /// Writes the settings to `<dir>/collector.toml` (through a temporary file, fsynced).
+    pub fn save(&self, dir: &Path) -> Result<(), Error> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(FILE);
+        let tmp = dir.join(format!("{FILE}.new"));
+        let text = toml::to_string(self).map_err(|e| Error::Encode(e.to_string()))?;
+        std::fs::write(&tmp, text)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&tmp)?
+                    .sync_all()
+            })
+            .map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
     }
 
     /// The schedule.
@@ -211,7 +233,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn what_the_installer_gave_fills_the_file_once_and_the_file_wins() {
+    fn what_the_installer_gave_is_kept_in_the_file_and_wins_when_given_again() {
         let dir = tempfile::tempdir().unwrap();
         let installed = Installed {
             aggregator: Some("https://agg.example.org:7443".into()),
@@ -235,10 +257,16 @@ mod tests {
             "aggregator = \"https://other:1\"\ninterval-hours = 6\n",
         )
         .unwrap();
-        let edited = Settings::load(dir.path(), &installed).unwrap();
+        let edited = Settings::load(dir.path(), &Installed::default()).unwrap();
         assert_eq!(edited.aggregator.as_deref(), Some("https://other:1"));
+        // A reinstall with properties: they win.
+        let reinstalled = Settings::load(dir.path(), &installed).unwrap();
+        assert_eq!(
+            reinstalled.aggregator.as_deref(),
+            Some("https://agg.example.org:7443")
+        );
         assert_eq!(edited.schedule().interval, Duration::from_secs(6 * 3600));
-        assert_eq!(edited.token.as_deref(), Some("exf1.a.b"));
+        assert_eq!(edited.token, None);
         let bad = std::fs::write(dir.path().join(FILE), "intervall-hours = 6\n");
         bad.unwrap();
         let e = Settings::load(dir.path(), &installed)

@@ -60,14 +60,33 @@ fn status(state: ServiceState, accept: ServiceControlAccept, wait: Duration) -> 
     }
 }
 
+/// What the service's main thread waits for.
+enum Event {
+    /// The Service Control Manager asked it to stop.
+    Stop,
+    /// The agent's thread ended by itself (it panicked): the service stops, with an error the
+    /// SCM's recovery actions see.
+    Ended,
+}
+
+/// Tells the main thread when the agent's thread ends, however it ends.
+struct EndGuard(mpsc::Sender<Event>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let _ = self.0.send(Event::Ended);
+    }
+}
+
 fn run_service() -> anyhow::Result<()> {
     let paths = PATHS.get().cloned().unwrap_or_else(Paths::system);
     let (controls, clock) = mpsc::channel();
-    let (stopping, stop) = mpsc::channel::<()>();
+    let (events, main) = mpsc::channel::<Event>();
+    let stop_events = events.clone();
     let handler = move |control| match control {
         ServiceControl::Stop | ServiceControl::Shutdown | ServiceControl::Preshutdown => {
             let _ = controls.send(Wake::Stop);
-            let _ = stopping.send(());
+            let _ = stop_events.send(Event::Stop);
             ServiceControlHandlerResult::NoError
         }
         ServiceControl::UserEvent(code) if code.to_raw() == COLLECT_NOW => {
@@ -80,29 +99,46 @@ fn run_service() -> anyhow::Result<()> {
     let handle = service_control_handler::register(NAME, handler)?;
     let accept = ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN;
     handle.set_service_status(status(ServiceState::Running, accept, Duration::ZERO))?;
+    let failed = |handle: &service_control_handler::ServiceStatusHandle| {
+        let mut stopped = status(ServiceState::Stopped, accept, Duration::ZERO);
+        stopped.exit_code = ServiceExitCode::ServiceSpecific(1);
+        handle.set_service_status(stopped)
+    };
+    if let Err(e) = secure_folder(&paths.dir) {
+        tracing::error!(
+            "{}: could not restrict the folder to SYSTEM and Administrators: {e:#}",
+            paths.dir.display()
+        );
+    }
     let settings = match super::settings(&paths) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e:#}");
-            let mut stopped = status(ServiceState::Stopped, accept, Duration::ZERO);
-            stopped.exit_code = ServiceExitCode::ServiceSpecific(1);
-            handle.set_service_status(stopped)?;
+            failed(&handle)?;
             return Err(e);
         }
     };
-    let (done, finished) = mpsc::channel::<()>();
+    let guard = EndGuard(events);
     std::thread::spawn(move || {
+        let _guard = guard;
         super::agent::Agent::new(paths, settings).serve(&mut ChannelClock::new(clock));
-        let _ = done.send(());
     });
-    // Until stopped.
-    let _ = stop.recv();
+    match main.recv() {
+        Ok(Event::Stop) => {}
+        Ok(Event::Ended) | Err(_) => {
+            tracing::error!("the collection thread ended unexpectedly; the service stops");
+            failed(&handle)?;
+            return Ok(());
+        }
+    }
     handle.set_service_status(status(
         ServiceState::StopPending,
         ServiceControlAccept::empty(),
         STOP_GRACE + Duration::from_secs(5),
     ))?;
-    if finished.recv_timeout(STOP_GRACE).is_err() {
+    let ended = std::iter::from_fn(|| main.recv_timeout(STOP_GRACE).ok())
+        .any(|e| matches!(e, Event::Ended));
+    if !ended {
         tracing::warn!("a collection was still running at stop; its snapshot stays spooled");
     }
     handle.set_service_status(status(
@@ -110,6 +146,62 @@ fn run_service() -> anyhow::Result<()> {
         ServiceControlAccept::empty(),
         Duration::ZERO,
     ))?;
+    Ok(())
+}
+
+/// Gives `dir` a protected DACL (inherited by what is in it): full control for SYSTEM and
+/// Administrators, nothing for anyone else. The folder holds the private key and the token.
+#[allow(unsafe_code)]
+fn secure_folder(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertStringSecurityDescriptorToSecurityDescriptorW, SetNamedSecurityInfoW,
+        SDDL_REVISION_1, SE_FILE_OBJECT,
+    };
+    use windows_sys::Win32::Security::{
+        GetSecurityDescriptorDacl, ACL, DACL_SECURITY_INFORMATION,
+        PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+    };
+    std::fs::create_dir_all(dir)?;
+    let wide = |s: &std::ffi::OsStr| s.encode_wide().chain(Some(0)).collect::<Vec<u16>>();
+    let sddl = wide(std::ffi::OsStr::new("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"));
+    let path = wide(dir.as_os_str());
+    // SAFETY: the strings are NUL-terminated and outlive the calls; the descriptor the first
+    // call allocates is read by the next two and freed once with LocalFree; the DACL pointer
+    // points into it.
+    unsafe {
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        if ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            sddl.as_ptr(),
+            SDDL_REVISION_1,
+            &mut sd,
+            std::ptr::null_mut(),
+        ) == 0
+        {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        let (mut present, mut defaulted) = (0, 0);
+        let mut dacl: *mut ACL = std::ptr::null_mut();
+        let got = GetSecurityDescriptorDacl(sd, &mut present, &mut dacl, &mut defaulted);
+        let rc = if got == 0 {
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(1) as u32
+        } else {
+            SetNamedSecurityInfoW(
+                path.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                dacl,
+                std::ptr::null(),
+            )
+        };
+        LocalFree(sd as _);
+        if rc != 0 {
+            return Err(std::io::Error::from_raw_os_error(rc as i32).into());
+        }
+    }
     Ok(())
 }
 
@@ -199,5 +291,18 @@ pub fn program_data() -> Option<std::path::PathBuf> {
         });
         CoTaskMemFree(path as *const core::ffi::c_void);
         result
+    }
+}
+
+/// Deletes the MSI's `Token` value once the service has enrolled.
+pub fn forget_installed_token() {
+    let key = winreg::RegKey::predef(winreg::enums::HKEY_LOCAL_MACHINE)
+        .open_subkey_with_flags(INSTALLED_KEY, winreg::enums::KEY_SET_VALUE);
+    if let Ok(key) = key {
+        if let Err(e) = key.delete_value("Token") {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("could not delete the installer's token: {e}");
+            }
+        }
     }
 }
