@@ -624,5 +624,45 @@ mod tests {
         fn stamp_never_panics(s in "\\PC{0,40}") {
             let _ = parse_stamp(&s);
         }
+
+        /// The log parsed as it is read (as the reader does, from the file's bytes, CRLF or
+        /// LF, UTF-8 or UTF-16) reads what parsing the whole decoded text reads.
+        #[test]
+        fn streamed_equals_whole(
+            lines in proptest::collection::vec(
+                "(\\[0[1-9]/[12][0-9]/2024 1[0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{4}\\] \\[[0-2]\\] \
+                 (Starting Microsoft Exchange Server 2019 Setup|\\[ERROR\\] \\PC{0,20}|\
+                 \\[ERROR-REFERENCE\\] Id=x Component=y|End of Setup|Beginning processing z\\.|\\PC{0,20})\
+                 |\\PC{0,20}|)",
+                0..40,
+            ),
+            crlf in any::<bool>(),
+            wide in any::<bool>(),
+        ) {
+            let sep = if crlf { "\r\n" } else { "\n" };
+            let text = lines.join(sep);
+            let bytes = if wide {
+                let mut b = vec![0xff, 0xfe];
+                b.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                b
+            } else {
+                text.clone().into_bytes()
+            };
+            let whole = parse(&crate::text::decode(&bytes));
+            let mut streamed = Parser::new();
+            crate::text::read_lines(bytes.as_slice(), 1 << 30, 1 << 20, |line, newline| {
+                streamed.line(match newline {
+                    true => line.strip_suffix('\r').unwrap_or(line),
+                    false => line,
+                })
+            })
+            .unwrap();
+            let streamed = streamed.finish();
+            prop_assert_eq!(&streamed.runs, &whole.runs);
+            prop_assert_eq!(&streamed.issues, &whole.issues);
+            prop_assert_eq!(streamed.orphan_lines, whole.orphan_lines);
+            prop_assert_eq!(streamed.blank, text.trim().is_empty());
+            prop_assert_eq!(&streamed.over_budget, &whole.over_budget);
+        }
     }
 }
