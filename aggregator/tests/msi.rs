@@ -231,6 +231,22 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
         0,
         "msiexec upgrade"
     );
+    // One product installed, the newer one: the upgrade removed the older.
+    let listed = prefix.run(
+        "reg",
+        &[
+            "query",
+            r"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall",
+            "/s",
+        ],
+    );
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let versions: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.contains("DisplayVersion"))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(versions, ["0.1.1"], "{listed}");
     assert!(install_dir.join("exfleet-collector.exe").is_file());
     assert!(
         prefix.query_value(service, "ImagePath").is_some(),
@@ -253,4 +269,22 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
     assert!(!install_dir.join("exfleet-collector.exe").exists());
     assert_eq!(std::fs::read(&identity).unwrap(), enrolled);
     assert!(settings.is_file());
+
+    // A downgrade is refused (its launch condition), in a prefix that never had the older
+    // version: Wine keeps some registration of a product an upgrade removed, which makes
+    // reinstalling that same package look like maintenance of it.
+    let fresh = WinePrefix::new(wine);
+    let fresh_dir = fresh.drive_c().join("Program Files").join("exfleet");
+    std::fs::create_dir_all(&fresh_dir).unwrap();
+    std::fs::copy(
+        exe.with_file_name("bcryptprimitives.dll"),
+        fresh_dir.join("bcryptprimitives.dll"),
+    )
+    .unwrap();
+    assert_eq!(msiexec(&fresh, &["/i", &msi2, "/qn"]), 0);
+    assert_ne!(
+        msiexec(&fresh, &["/i", &msi1, "/qn"]),
+        0,
+        "a downgrade is refused"
+    );
 }
