@@ -38,6 +38,19 @@ fn build_msi_starting(exe: &Path, version: &str, out: &Path, start: bool) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Puts the `ProcessPrng` shim in the prefix's install folder (the MSI does not carry test
+/// support) and returns the folder.
+fn with_shim(prefix: &WinePrefix, exe: &Path) -> PathBuf {
+    let dir = prefix.drive_c().join("Program Files").join("exfleet");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        exe.with_file_name("bcryptprimitives.dll"),
+        dir.join("bcryptprimitives.dll"),
+    )
+    .unwrap();
+    dir
+}
+
 /// `msiexec` with `args` in the prefix; its exit code.
 fn msiexec(prefix: &WinePrefix, args: &[&str]) -> i32 {
     let o = prefix.run("msiexec", args);
@@ -114,13 +127,7 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
 
     let (prefix, host) = crate::wine::prefix_with_host(wine, 13);
 
-    let install_dir = prefix.drive_c().join("Program Files").join("exfleet");
-    std::fs::create_dir_all(&install_dir).unwrap();
-    std::fs::copy(
-        exe.with_file_name("bcryptprimitives.dll"),
-        install_dir.join("bcryptprimitives.dll"),
-    )
-    .unwrap();
+    let install_dir = with_shim(&prefix, &exe);
     let data = program_data(&prefix).join("exfleet");
     std::fs::create_dir_all(&data).unwrap();
     let url = f.url();
@@ -274,13 +281,7 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
     // version: Wine keeps some registration of a product an upgrade removed, which makes
     // reinstalling that same package look like maintenance of it.
     let fresh = WinePrefix::new(wine);
-    let fresh_dir = fresh.drive_c().join("Program Files").join("exfleet");
-    std::fs::create_dir_all(&fresh_dir).unwrap();
-    std::fs::copy(
-        exe.with_file_name("bcryptprimitives.dll"),
-        fresh_dir.join("bcryptprimitives.dll"),
-    )
-    .unwrap();
+    with_shim(&fresh, &exe);
     assert_eq!(msiexec(&fresh, &["/i", &msi2, "/qn"]), 0);
     assert_ne!(
         msiexec(&fresh, &["/i", &msi1, "/qn"]),

@@ -74,7 +74,10 @@ fn missing(what: &str) -> Option<PathBuf> {
     None
 }
 
-fn find(program: &str) -> Option<PathBuf> {
+/// Where `program` is: itself when it is a path, else the first executable of its name on
+/// PATH (with the platform's executable suffix too); `None` without a word (see [`tool`] for
+/// the skipping kind).
+pub fn find(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         let p = Path::new(program);
         return is_executable(p).then(|| p.to_path_buf());
@@ -89,14 +92,16 @@ fn find(program: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
+/// Whether `p` is a file this process could run.
 #[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
+pub fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Whether `p` is a file this process could run.
 #[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
+pub fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
 

@@ -506,11 +506,11 @@ fn find_wine() -> Option<Wine> {
 /// The 64-bit loader: `wine64` on `PATH`, where Debian's `wine64` package put it (`dpkg -L`),
 /// the usual places, and last `wine` on `PATH` (which runs 64-bit programs too).
 fn find_loader() -> Option<PathBuf> {
-    on_path("wine64")
+    tools::find("wine64")
         .or_else(|| {
             dpkg_files("wine64")
                 .into_iter()
-                .find(|p| p.file_name() == Some(OsStr::new("wine64")) && is_executable(p))
+                .find(|p| p.file_name() == Some(OsStr::new("wine64")) && tools::is_executable(p))
         })
         .or_else(|| {
             [
@@ -520,9 +520,9 @@ fn find_loader() -> Option<PathBuf> {
             ]
             .into_iter()
             .map(PathBuf::from)
-            .find(|p| is_executable(p))
+            .find(|p| tools::is_executable(p))
         })
-        .or_else(|| on_path("wine"))
+        .or_else(|| tools::find("wine"))
 }
 
 /// The wineserver beside the loader (Debian: `/usr/lib/wine/wineserver`, a script that runs
@@ -534,7 +534,7 @@ fn find_server(loader: &Path) -> Option<PathBuf> {
             .map(move |n| dir.join(n))
     });
     beside
-        .chain(on_path("wineserver"))
+        .chain(tools::find("wineserver"))
         .chain(
             ["libwine", "wine64"]
                 .into_iter()
@@ -546,7 +546,7 @@ fn find_server(loader: &Path) -> Option<PathBuf> {
                     )
                 }),
         )
-        .find(|p| is_executable(p))
+        .find(|p| tools::is_executable(p))
 }
 
 /// The files a Debian package installed (`dpkg -L`), none without dpkg.
@@ -565,24 +565,6 @@ fn dpkg_files(package: &str) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-}
-
-#[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
-    p.is_file()
 }
 
 #[track_caller]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -229,7 +229,7 @@ impl State {
 pub struct Ledger {
     path: PathBuf,
     lock: PathBuf,
-    cache: Mutex<(u64, State)>,
+    cache: Mutex<(u64, Arc<State>)>,
 }
 
 impl Ledger {
@@ -239,14 +239,15 @@ impl Ledger {
         let ledger = Ledger {
             path: dir.join("ledger.jsonl"),
             lock: dir.join("ledger.lock"),
-            cache: Mutex::new((u64::MAX, State::default())),
+            cache: Mutex::new((u64::MAX, Arc::default())),
         };
         ledger.state()?;
         Ok(ledger)
     }
 
-    /// The state now (read again when the file has grown).
-    pub fn state(&self) -> Result<State, Error> {
+    /// The state now (read again when the file has grown); shared, not copied, since the
+    /// identity gate asks for it on every call.
+    pub fn state(&self) -> Result<Arc<State>, Error> {
         let len = match std::fs::metadata(&self.path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
@@ -254,9 +255,9 @@ impl Ledger {
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.0 != len {
-            *cache = (len, self.read()?);
+            *cache = (len, Arc::new(self.read()?));
         }
-        Ok(cache.1.clone())
+        Ok(Arc::clone(&cache.1))
     }
 
     fn read(&self) -> Result<State, Error> {

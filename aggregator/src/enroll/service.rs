@@ -73,7 +73,7 @@ impl Enrollment for EnrollmentService {
         }
         // A bad token is refused on the state as last read, before the ledger's lock is taken:
         // junk from the unauthenticated listener costs no lock and no file read.
-        if let Err(why) = tokens::check(&self.ledger.state()?, &token, &cn, now_ms()) {
+        if let Err(why) = tokens::check(&*self.ledger.state()?, &token, &cn, now_ms()) {
             tracing::warn!(name = %cn, %from, "enrollment refused: {why}");
             return Err(Status::unauthenticated(format!(
                 "enrollment refused: {why}"

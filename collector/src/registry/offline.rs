@@ -140,25 +140,18 @@ pub fn open(
     }));
     let parser = match built {
         Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the hive parser gave up on this file".to_string(),
+            };
             out.artifact(reader, &path, State::Unreadable);
             out.error(
                 reader,
                 "malformed_hive",
                 &path,
                 None,
-                format!("{path}: {e}"),
-            );
-            return None;
-        }
-        Err(_) => {
-            out.artifact(reader, &path, State::Unreadable);
-            out.error(
-                reader,
-                "malformed_hive",
-                &path,
-                None,
-                format!("{path}: the hive parser gave up on this file"),
+                format!("{path}: {why}"),
             );
             return None;
         }
