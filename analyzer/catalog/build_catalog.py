@@ -1,32 +1,44 @@
 #!/usr/bin/env python3
 """Builds analyzer/catalog/exchange-builds.toml from the reference material:
-ExchangeBuildNumbers.csv (builds, dates, KBs) and exchange-builds.md (SU lists of older CUs
-that the CSV lacks, end-of-support dates). Run from the repository root:
+ExchangeBuildNumbers.csv (builds, dates, KBs), exchange-builds.md (SU lists of older CUs
+that the CSV lacks, end-of-support dates) and cve-builds.csv (which update fixes which CVE
+for which CU). Run from the repository root:
 
     python3 analyzer/catalog/build_catalog.py > analyzer/catalog/exchange-builds.toml
 
-or with other inputs: build_catalog.py [CSV [EXCHANGE_BUILDS_MD]].
+or with other inputs: build_catalog.py [--builds CSV] [--notes EXCHANGE_BUILDS_MD]
+[--cves CVE_CSV --cves-as-of YYYY-MM-DD].
 
 CSV defaults to analyzer/catalog/ExchangeBuildNumbers.csv beside this script: a copy of
 ExchangeBuildNumbers.csv of the public repository microsoft/Get-ExchangeBuildNumber, commit
 a2c819b81a8f35b910ac65218e9afb4a13a949e4, MIT licence, Copyright (c) 2016 Microsoft (the
 licence text is in tests/fixtures/README.md). EXCHANGE_BUILDS_MD, the project's notes on
 older SUs and end-of-support dates, defaults to exchange-builds.md beside this script.
+CVE_CSV defaults to cve-builds.csv beside this script: the CVE-to-fixing-build table
+extracted from microsoft/CSS-Exchange (MIT, Copyright (c) Microsoft Corporation) at commit
+f88378b1e7a252e413cb2e579e88411393737c11, dated 2026-04-02 (its --cves-as-of);
+analyzer/catalog/SOURCES.md explains its columns and row groups. Each of its rows becomes a
+`cve` entry with the class that says how exfleet judges it (analyzer/CVE.md).
 Only regenerating the catalog needs them; building and testing read the generated
 exchange-builds.toml.
 
 The output is data: the analyzer loads it at run time, `--catalog FILE` replaces it, and
 `exfleet-analyzer catalog --check FILE` validates one.
 """
+import argparse
 import csv
 import datetime
 import os
 import re
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CSV = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "ExchangeBuildNumbers.csv")
-MD = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "exchange-builds.md")
+ARGS = argparse.ArgumentParser(description="Writes the build catalog (TOML) to stdout.")
+ARGS.add_argument("--builds", default=os.path.join(HERE, "ExchangeBuildNumbers.csv"))
+ARGS.add_argument("--notes", default=os.path.join(HERE, "exchange-builds.md"))
+ARGS.add_argument("--cves", default=os.path.join(HERE, "cve-builds.csv"))
+ARGS.add_argument("--cves-as-of", default="2026-04-02", help="date of the CVE table's source")
+ARGS = ARGS.parse_args()
+CSV, MD = ARGS.builds, ARGS.notes
 PRODUCTS = [
     # name, version prefix, first build, end of support (extended / SE lifecycle)
     ("Exchange 2010", "14", 0, "2020-10-13"),
@@ -130,6 +142,78 @@ for item in re.finditer(r"(CU\d+) ([\d.]+) \(([\d/]+)\)", nosu):
     add_md("Exchange 2013", item.group(1), item.group(2), item.group(3), [])
 
 
+CVE_PRODUCT = {"Exchange2013": "Exchange 2013", "Exchange2016": "Exchange 2016",
+               "Exchange2019": "Exchange 2019", "ExchangeSE": "Exchange SE", "any": "any"}
+# What the fix needs besides the build, where that is a setting on the server's disk, by id.
+SETTING = {
+    "CVE-2020-1147": "System.Data.dll and System.Configuration.dll of .NET 4 at build 3630 or "
+                     "later (4190 with .NET 4.8), written on or after 2020-06-05",
+    "CVE-2023-36434": "TokenCacheModule not loaded (applicationHost.config globalModules), or "
+                      "cachtokn.dll updated by the October 2023 Windows SU",
+    "CVE-2023-21709": "TokenCacheModule not loaded (applicationHost.config globalModules), or "
+                      "cachtokn.dll updated by the October 2023 Windows SU",
+    "ADV24199947": "<FIP-FS DatabasePath>\\Configuration.xml without the \"|NO\" Outside In override",
+}
+EP = "Extended Protection set as expected on every virtual directory (applicationHost.config), " \
+     "SuppressExtendedProtection not set"
+SIGNING_2013 = "HKLM\\SOFTWARE\\Microsoft\\ExchangeServer\\v15\\Diagnostics " \
+               "EnableSerializationDataSigning = 1"
+
+
+def cve_class(r):
+    """How exfleet judges a row (analyzer/CVE.md): `su` the build decides; `su-ad` the build
+    decides, and an Active Directory setting can reopen it; `setting` the build, then a setting
+    on the server's disk; `os` the Windows build; `advisory` the March 2021 SU on an unsupported
+    CU; `ad` Active Directory alone (out of reach of a server's disk)."""
+    notes, cve, by = r["notes"], r["cve"], r["fixed_by_su"]
+    if notes.startswith("Yellow advisory"):
+        return "advisory", ""
+    if cve == "CVE-2020-0796":
+        return "os", ""
+    if "Extended Protection" in by:
+        return "setting", EP
+    if cve in SETTING:
+        return "setting", SETTING[cve]
+    if "registry" in by and "Serializ" in notes:
+        return "setting", SIGNING_2013
+    if cve in ("CVE-2021-1730", "CVE-2022-21978") or "/PrepareSchema" in by:
+        return "ad", ""
+    if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", r["fixed_build"]):
+        raise SystemExit(f"cve-builds.csv: no class for {r}")
+    if notes.startswith("override-aware") or "SettingOverride" in notes or "AD schema" in notes:
+        return "su-ad", ""
+    return "su", ""
+
+
+def toml_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def print_cves(path, cves_as_of):
+    print(f'cve-as-of = "{cves_as_of}"')
+    print("# product, CU, the update that fixes it, the build of that CU carrying it (or the")
+    print("# threshold a special row tests), and how exfleet judges it (analyzer/CVE.md).")
+    print("cve = [")
+    for r in csv.DictReader(open(path, encoding="utf-8-sig")):
+        cls, needs = cve_class(r)
+        fields = [("id", r["cve"]), ("product", CVE_PRODUCT[r["product"]]), ("cu", r["cu"]),
+                  ("fixed-by", r["fixed_by_su"]), ("fixed-build", r["fixed_build"]), ("class", cls)]
+        if cls == "advisory":
+            fields.append(("on-build", re.search(r"exact CU base build ([\d.]+)", r["notes"]).group(1)))
+        if cls == "os":
+            m = re.match(r"OS 10\.0\.([\d/]+) with UBR >= (\d+)", r["fixed_build"])
+            fields.append(("os-builds", m.group(1).replace("/", ",")))
+            fields.append(("min-ubr", m.group(2)))
+        m = re.search(r"\(10\.0\.(\d+)\+\)[^;]*not affected", r["notes"])
+        if m:
+            fields.append(("os-unaffected-from", m.group(1)))
+        if needs:
+            fields.append(("needs", needs))
+        print("  { " + ", ".join(f"{k} = {v if k in ('min-ubr', 'os-unaffected-from') else toml_str(v)}" for k, v in fields) + " },")
+    print("]")
+    print()
+
+
 def key(r):
     return tuple(int(x) for x in r["build"].split("."))
 
@@ -139,10 +223,11 @@ as_of = max(r["date"] for r in rows)
 print("# The Exchange build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE,")
 print("# and every service pack and update rollup of Exchange 2010.")
 print("# Generated by analyzer/catalog/build_catalog.py from analyzer/catalog/ExchangeBuildNumbers.csv")
-print("# (microsoft/Get-ExchangeBuildNumber a2c819b, MIT) and exchange-builds.md. Replace it with")
-print("# --catalog FILE; check a file with `exfleet-analyzer catalog --check FILE`.")
+print("# (microsoft/Get-ExchangeBuildNumber a2c819b, MIT), exchange-builds.md and cve-builds.csv")
+print("# (microsoft/CSS-Exchange f88378b, MIT). Replace it with --catalog FILE; check a file with")
+print("# `exfleet-analyzer catalog --check FILE`.")
 print(f'as-of = "{as_of}"')
-print()
+print_cves(ARGS.cves, ARGS.cves_as_of)
 for name, prefix, first, eos in PRODUCTS:
     print("[[product]]")
     print(f'name = "{name}"\nversion-prefix = "{prefix}"\nfirst-build = {first}\nend-of-support = "{eos}"\n')

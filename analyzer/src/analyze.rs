@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use crate::catalog::Catalog;
 use crate::error::Error;
+use crate::exposure::{self, HostExposure};
 use crate::finding::Finding;
 use crate::input::{History, LeftOut, AHEAD_MS};
 use crate::rules::fleet::{findings_frame, Fleet};
@@ -23,6 +24,10 @@ pub struct Analysis {
     pub hosts: Vec<HostView>,
     /// Host findings, then fleet findings.
     pub findings: Vec<Finding>,
+    /// Each host's CVE exposure.
+    pub exposure: Vec<HostExposure>,
+    /// Why the catalog may miss what is new at the analysis date ([`Catalog::staleness`]).
+    pub catalog_warnings: Vec<String>,
     /// Snapshots left out: their collection time cannot be true (before 2000, or more than a
     /// day after the analysis time).
     pub left_out: Vec<LeftOut>,
@@ -74,12 +79,18 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
             .map_err(|e| history.name_failure(e))?;
     }
     findings.extend(fleet);
+    let catalog_warnings = catalog.staleness(as_of);
+    for w in &catalog_warnings {
+        tracing::warn!("{w}");
+    }
     Ok(Analysis {
         as_of,
         catalog_as_of: catalog.as_of,
+        exposure: exposure::of_fleet(&hosts, catalog, as_of),
         hosts,
         findings,
         left_out,
+        catalog_warnings,
     })
 }
 

@@ -1,8 +1,8 @@
 //! The build catalog: every CU, SU and HU of Exchange 2013, 2016, 2019 and SE, and every
 //! service pack and update rollup of Exchange 2010, with KB, release date and the products'
-//! end of support, loaded at run time from a data file
-//! (`catalog/exchange-builds.toml`, embedded as the default; `--catalog FILE` replaces it).
-//! Knowledge is data: a new SU needs a new file, not a new build of exfleet.
+//! end of support, and the CVEs each update fixes ([`crate::cve`]), loaded at run time from a
+//! data file (`catalog/exchange-builds.toml`, embedded as the default; `--catalog FILE`
+//! replaces it). Knowledge is data: a new SU needs a new file, not a new build of exfleet.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::cve;
 use crate::error::Error;
 
 /// The catalog shipped with exfleet.
@@ -121,9 +122,17 @@ fn build_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Build, D::Error> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct File {
     as_of: NaiveDate,
+    #[serde(default)]
+    cve_as_of: Option<NaiveDate>,
+    #[serde(default)]
+    cve: Vec<cve::Row>,
     product: Vec<Product>,
     release: Vec<Release>,
 }
+
+/// How old a catalog may be, in days before the analysis date, before the analysis warns
+/// that new builds and CVEs are missing from it.
+pub const STALE_AFTER_DAYS: i64 = 60;
 
 /// The loaded catalog.
 #[derive(Debug, Clone)]
@@ -135,6 +144,10 @@ pub struct Catalog {
     pub products: Vec<Product>,
     /// Releases sorted by build.
     pub releases: Vec<Release>,
+    /// Date of the CVE table's source (none: the file has no CVE table).
+    pub cve_as_of: Option<NaiveDate>,
+    /// The CVE table, in file order.
+    pub cves: Vec<cve::Row>,
     by_build: BTreeMap<Build, usize>,
 }
 
@@ -192,10 +205,28 @@ impl Catalog {
         if releases.is_empty() {
             return Err(bad("no releases".into()));
         }
+        for (i, row) in f.cve.iter().enumerate() {
+            if let Some(problem) = row.problem() {
+                return Err(bad(format!("cve entry {}: {problem}", i + 1)));
+            }
+            if row.product != "any" && !f.product.iter().any(|p| p.name == row.product) {
+                return Err(bad(format!(
+                    "cve entry {} ({}) names unknown product {:?}",
+                    i + 1,
+                    row.id,
+                    row.product
+                )));
+            }
+        }
+        if !f.cve.is_empty() && f.cve_as_of.is_none() {
+            return Err(bad("a cve table needs its cve-as-of date".into()));
+        }
         Ok(Catalog {
             as_of: f.as_of,
             products: f.product,
             releases,
+            cve_as_of: f.cve_as_of,
+            cves: f.cve,
             by_build,
         })
     }
@@ -291,6 +322,41 @@ impl Catalog {
     pub fn product(&self, name: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.name == name)
     }
+
+    /// The release date of an update of a product, by its name ("Feb26SU"): the earliest
+    /// date it was published for any CU.
+    pub fn update_date(&self, product: &str, name: &str) -> Option<NaiveDate> {
+        self.releases
+            .iter()
+            .filter(|r| r.product == product && r.name == name)
+            .map(|r| r.date)
+            .min()
+    }
+
+    /// Why judging at `as_of` with this catalog may miss what is new: the build list or the
+    /// CVE table older than [`STALE_AFTER_DAYS`] before it, or no CVE table at all.
+    pub fn staleness(&self, as_of: NaiveDate) -> Vec<String> {
+        let old = |date: NaiveDate| (as_of - date).num_days() > STALE_AFTER_DAYS;
+        let mut warnings = Vec::new();
+        if old(self.as_of) {
+            warnings.push(format!(
+                "the build catalog is as of {}, {} days before the analysis date {as_of}: builds released since are reported as unknown; import a newer list (analyzer/CVE.md, \"Keeping the catalog current\")",
+                self.as_of,
+                (as_of - self.as_of).num_days()
+            ));
+        }
+        match self.cve_as_of {
+            Some(d) if old(d) => warnings.push(format!(
+                "the CVE table is as of {d}, {} days before the analysis date {as_of}: CVEs fixed by updates released since are not reported; import a newer table (analyzer/CVE.md, \"Keeping the catalog current\")",
+                (as_of - d).num_days()
+            )),
+            Some(_) => {}
+            None => warnings.push(
+                "the build catalog has no CVE table: exposure is not judged".to_string(),
+            ),
+        }
+        warnings
+    }
 }
 
 fn cmp(a: &Release, b: &Release) -> Ordering {
@@ -346,6 +412,41 @@ mod tests {
                 .name,
             "Feb26SU"
         );
+    }
+
+    #[test]
+    fn the_embedded_catalog_carries_every_row_of_the_cve_table() {
+        let c = Catalog::embedded();
+        assert_eq!(c.cve_as_of, NaiveDate::from_ymd_opt(2026, 4, 2));
+        assert_eq!(c.cves.len(), 759);
+        let classes = |k: cve::Class| c.cves.iter().filter(|r| r.class == k).count();
+        // The reference's row groups: 553 SU-table rows and 27 override-aware rows, judged on
+        // the build (su, su-ad), and 179 special rows.
+        assert_eq!(
+            classes(cve::Class::Su) + classes(cve::Class::SuAd),
+            553 + 27 + 12 + 1
+        );
+        assert_eq!(classes(cve::Class::Advisory), 95);
+        assert_eq!(classes(cve::Class::Ad), 10);
+        assert_eq!(
+            c.update_date("Exchange 2019", "Feb26SU"),
+            NaiveDate::from_ymd_opt(2026, 2, 10)
+        );
+    }
+
+    #[test]
+    fn a_catalog_older_than_sixty_days_is_said_to_be_stale() {
+        let c = Catalog::embedded();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // The CVE table (2026-04-02) is stale 61 days on, the build list (2026-08-11) is not.
+        let w = c.staleness(day(2026, 6, 2));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("CVE table is as of 2026-04-02, 61 days"),
+            "{w:?}"
+        );
+        assert!(c.staleness(day(2026, 6, 1)).is_empty());
+        assert_eq!(c.staleness(day(2026, 11, 24)).len(), 2);
     }
 
     #[test]

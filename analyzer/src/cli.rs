@@ -240,8 +240,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
             })?;
             let end = crate::analyze::end_of_day(as_of);
-            let m =
-                crate::export::export(&history, end, &as_of.to_string(), &analysis.findings, &out)?;
+            let m = crate::export::export(&history, end, &analysis, &out)?;
             for (name, t) in &m.tables {
                 println!("{name:<26} {:>9} rows", t.rows);
             }

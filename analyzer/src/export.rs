@@ -3,11 +3,14 @@
 //! a manifest of row counts and column types. The columns are those of `dataset/DATASET.md`
 //! (findings: `report::frame`). In the CSV files a text cell a spreadsheet would read as a
 //! formula has a `'` before it ([`crate::spreadsheet`]); Parquet and JSON lines hold the
-//! true values.
+//! true values. Beside the dataset's tables, two the analysis computes: `findings`
+//! ([`crate::report::frame`]) and `cve_exposure`, one row per host and CVE it is exposed to
+//! ([`crate::exposure::frame`]).
 //!
 //! ```text
 //! <out>/parquet/<table>/date=<YYYY-MM-DD>/part-0.parquet
 //! <out>/parquet/findings/findings.parquet
+//! <out>/parquet/cve_exposure/cve_exposure.parquet
 //! <out>/csv/<table>.csv          <out>/jsonl/<table>.jsonl
 //! <out>/manifest.json
 //! ```
@@ -21,8 +24,8 @@ use exfleet_dataset::Table;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::analyze::Analysis;
 use crate::error::Error;
-use crate::finding::Finding;
 use crate::input::History;
 
 /// One exported table.
@@ -41,20 +44,21 @@ pub struct TableExport {
 pub struct Manifest {
     /// Snapshots up to the end of this day were exported.
     pub as_of: String,
-    /// Per table (the 19 of the dataset, and `findings`).
+    /// Per table (those of the dataset, `findings` and `cve_exposure`).
     pub tables: BTreeMap<String, TableExport>,
 }
 
-/// Writes every table of `history` collected up to `end_ms`, and `findings`, under `out`.
+/// Writes every table of `history` collected up to `end_ms`, the findings and the CVE
+/// exposure of `analysis`, under `out`.
 pub fn export(
     history: &History,
     end_ms: i64,
-    as_of: &str,
-    findings: &[Finding],
+    analysis: &Analysis,
     out: &Path,
 ) -> Result<Manifest, Error> {
+    let as_of = analysis.as_of.to_string();
     let mut manifest = Manifest {
-        as_of: as_of.to_string(),
+        as_of,
         tables: BTreeMap::new(),
     };
     // An earlier export into the same directory may hold dates this one does not: what is
@@ -69,19 +73,25 @@ pub fn export(
         let t = export_table(history, table, end_ms, out)?;
         manifest.tables.insert(table.name().to_string(), t);
     }
-    let mut df = crate::report::frame(findings).map_err(|e| Error::polars(out, e))?;
-    let dir = out.join("parquet").join("findings");
-    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-    parquet(&mut df, &dir.join("findings.parquet"))?;
-    Flat::create(out, "findings")?.write(&mut df)?;
-    manifest.tables.insert(
-        "findings".into(),
-        TableExport {
-            rows: df.height(),
-            rows_by_date: BTreeMap::new(),
-            columns: columns(&df),
-        },
-    );
+    let computed = [
+        ("findings", crate::report::frame(&analysis.findings)),
+        ("cve_exposure", crate::exposure::frame(&analysis.exposure)),
+    ];
+    for (name, df) in computed {
+        let mut df = df.map_err(|e| Error::polars(out, e))?;
+        let dir = out.join("parquet").join(name);
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        parquet(&mut df, &dir.join(format!("{name}.parquet")))?;
+        Flat::create(out, name)?.write(&mut df)?;
+        manifest.tables.insert(
+            name.into(),
+            TableExport {
+                rows: df.height(),
+                rows_by_date: BTreeMap::new(),
+                columns: columns(&df),
+            },
+        );
+    }
     let path = out.join("manifest.json");
     let text = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other);
     std::fs::write(&path, text.map_err(Error::io(&path))?).map_err(Error::io(&path))?;

@@ -5,7 +5,8 @@
 //! the builds, lags and action plan are [`crate::summary`]'s, the timeline
 //! [`crate::queries`]'s; [`crate::report`] writes the file.
 //!
-//! Section ids (`overview`, `builds-by-site`, `timeline`, `fleet`, `actions`, `hosts`) and
+//! Section ids (`overview`, `exposure`, `builds-by-site`, `timeline`, `fleet`, `actions`,
+//! `hosts`) and
 //! chart ids (`chart-severity`, `chart-builds-by-site`, `chart-timeline`) are stable: tests
 //! and people link to them.
 
@@ -16,7 +17,7 @@ use crate::analyze::Analysis;
 use crate::catalog::Catalog;
 use crate::finding::{Finding, Severity};
 use crate::queries::Timeline;
-use crate::summary::{build_name, lag, plan};
+use crate::summary::{build_name, lag, plan, ExposureSummary};
 
 /// The report's HTML.
 pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
@@ -43,7 +44,11 @@ pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
         n = a.hosts.len(),
         cat = a.catalog_as_of,
     );
+    for w in &a.catalog_warnings {
+        let _ = writeln!(s, "<p class=\"catalog-warning\">Warning: {}</p>", esc(w));
+    }
     overview(&mut s, a, catalog);
+    exposure(&mut s, &crate::summary::exposure(&a.exposure, catalog));
     builds_by_site(&mut s, a, catalog);
     timeline_section(&mut s, timeline);
     fleet_section(&mut s, a);
@@ -108,6 +113,49 @@ fn overview(s: &mut String, a: &Analysis, catalog: &Catalog) {
         );
     }
     s.push_str("</svg></div></div></section>\n");
+}
+
+/// How many CVE rows the exposure table shows.
+const CVE_ROWS: usize = 40;
+
+fn exposure(s: &mut String, e: &ExposureSummary) {
+    s.push_str("<section id=\"exposure\"><h2>CVE exposure</h2>");
+    if e.cve_table_as_of.is_empty() {
+        s.push_str(
+            "<p>The build catalog has no CVE table: exposure is not judged.</p></section>\n",
+        );
+        return;
+    }
+    let _ = write!(
+        s,
+        "<p>CVE table as of {}. {} servers open to at least one CVE; {} with a CVE waiting on a setting the evidence does not show; {} with only the March 2021 SU on an unsupported CU; {} with no build read. Which class of CVE is judged how: analyzer/CVE.md.</p>",
+        esc(&e.cve_table_as_of),
+        e.servers_open,
+        e.servers_unverified,
+        e.servers_advisory,
+        e.servers_unknown
+    );
+    s.push_str("<table><tr><th>CVE</th><th>Servers open</th><th>Waiting on a setting</th><th>March 2021 SU only</th><th>Fixed by</th></tr>");
+    for c in e.per_cve.iter().take(CVE_ROWS) {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&c.cve),
+            c.open,
+            c.unverified,
+            c.advisory,
+            esc(&c.fixed_by.join(", "))
+        );
+    }
+    s.push_str("</table>");
+    if e.per_cve.len() > CVE_ROWS {
+        let _ = write!(
+            s,
+            "<p>{} more CVEs in the export's cve_exposure table.</p>",
+            e.per_cve.len() - CVE_ROWS
+        );
+    }
+    s.push_str("</section>\n");
 }
 
 fn builds_by_site(s: &mut String, a: &Analysis, catalog: &Catalog) {
@@ -342,7 +390,7 @@ const PALETTE: [&str; 16] = [
 ];
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 16px;color:#222}\
-h1{font-size:22px}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}h3{font-size:15px;margin:8px 0}\
+h1{font-size:22px}.catalog-warning{background:#fff3cd;padding:6px 10px}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}h3{font-size:15px;margin:8px 0}\
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 10px;text-align:left}.num{text-align:right}\
 .cols{display:flex;flex-wrap:wrap;gap:32px}.chart{width:100%;max-width:760px;height:auto}.label{font-size:11px;fill:#444}\
 .sev-critical,.critical>h3 .sev,.critical>p .sev{background:#b10026;fill:#b10026;color:#fff}.sev-error,.error>h3 .sev,.error>p .sev{background:#e34a33;fill:#e34a33;color:#fff}\

@@ -13,7 +13,7 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
 use crate::input::History;
-pub use crate::summary::{plan, summarize, Fix, Summary};
+pub use crate::summary::{plan, summarize, ExposureSummary, Fix, Summary};
 
 /// How many fixes the terminal summary lists.
 const FIRST_FIXES: usize = 10;
@@ -40,6 +40,9 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
             .map(|n| format!("{} {n}", k.name()))
     })
     .collect();
+    for w in &sum.catalog_warnings {
+        let _ = writeln!(s, "Warning: {w}");
+    }
     let _ = writeln!(s, "Findings: {} ({})", a.findings.len(), sev.join(", "));
     if !a.left_out.is_empty() {
         let named: Vec<String> = a
@@ -79,6 +82,7 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
             sum.plan.len() - FIRST_FIXES
         );
     }
+    exposure_lines(&mut s, &sum.exposure);
     let _ = writeln!(s, "\nServers by build:");
     let mut builds: Vec<_> = sum.servers_by_build.iter().collect();
     builds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -86,6 +90,38 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
         let _ = writeln!(s, "  {n:>5}  {name}");
     }
     s
+}
+
+/// How many CVEs the terminal summary lists.
+const FIRST_CVES: usize = 5;
+
+/// The exposure lines of the terminal summary.
+fn exposure_lines(s: &mut String, e: &ExposureSummary) {
+    if e.cve_table_as_of.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nCVE exposure (CVE table as of {}): {} servers open, {} waiting on a setting the evidence does not show, {} on the March 2021 SU for unsupported CUs{}",
+        e.cve_table_as_of,
+        e.servers_open,
+        e.servers_unverified,
+        e.servers_advisory,
+        if e.servers_unknown > 0 {
+            format!(", {} unknown (build not read)", e.servers_unknown)
+        } else {
+            String::new()
+        }
+    );
+    for c in e.per_cve.iter().filter(|c| c.open > 0).take(FIRST_CVES) {
+        let _ = writeln!(
+            s,
+            "  {:>5} open  {:<16} fixed by {}",
+            c.open,
+            c.cve,
+            c.fixed_by.join(", ")
+        );
+    }
 }
 
 /// The first sentence of `text`, at most `max` characters.

@@ -1,5 +1,6 @@
 //! What an analysis comes to, as data: the servers per build and how far behind they are,
-//! the findings per severity and id, and the action plan grouped by fix. `report` prints it and
+//! the CVE exposure per CVE, the findings per severity and id, and the action plan grouped by
+//! fix. `report` prints it and
 //! writes it as JSON; `html` renders it.
 
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use serde::Serialize;
 
 use crate::analyze::Analysis;
 use crate::catalog::{Catalog, Kind};
+use crate::exposure::{per_cve, HostExposure};
 use crate::finding::{Finding, Severity};
 use crate::view::HostView;
 
@@ -72,14 +74,78 @@ pub struct Summary {
     /// Snapshots left out of the analysis: their collection time cannot be true (before
     /// 2000, or more than a day after the analysis time).
     pub snapshots_left_out: usize,
+    /// Why the catalog may miss what is new at the analysis date (empty: current).
+    pub catalog_warnings: Vec<String>,
     /// Servers per build ("Exchange 2019 CU15 Aug26SU").
     pub servers_by_build: BTreeMap<String, usize>,
+    /// CVE exposure across the fleet.
+    pub exposure: ExposureSummary,
     /// Findings per severity.
     pub findings_by_severity: BTreeMap<String, usize>,
     /// Findings per id.
     pub findings_by_id: BTreeMap<String, usize>,
     /// The action plan, what to do first first.
     pub plan: Vec<Fix>,
+}
+
+/// CVE exposure across the fleet: servers per status, and servers per CVE.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureSummary {
+    /// Date of the catalog's CVE table (empty: none, exposure not judged).
+    pub cve_table_as_of: String,
+    /// Servers open to at least one CVE.
+    pub servers_open: usize,
+    /// Servers with a CVE waiting on a setting the evidence does not show.
+    pub servers_unverified: usize,
+    /// Servers with only the March 2021 SU on an unsupported CU.
+    pub servers_advisory: usize,
+    /// Servers whose build was not read: exposure unknown.
+    pub servers_unknown: usize,
+    /// Per CVE, most open first.
+    pub per_cve: Vec<CveCount>,
+}
+
+/// Servers per status for one CVE.
+#[derive(Debug, Clone, Serialize)]
+pub struct CveCount {
+    /// CVE or advisory id.
+    pub cve: String,
+    /// The updates that fix it.
+    pub fixed_by: Vec<String>,
+    /// Servers open to it.
+    pub open: usize,
+    /// Servers waiting on a setting.
+    pub unverified: usize,
+    /// Servers with only the March 2021 SU on an unsupported CU.
+    pub advisory: usize,
+}
+
+/// The exposure summary of a fleet's exposures.
+pub fn exposure(fleet: &[HostExposure], catalog: &Catalog) -> ExposureSummary {
+    let with = |status| {
+        fleet
+            .iter()
+            .filter(|h| h.exposures.iter().any(|e| e.status == status))
+            .count()
+    };
+    use crate::exposure::Status;
+    ExposureSummary {
+        cve_table_as_of: catalog.cve_as_of.map(|d| d.to_string()).unwrap_or_default(),
+        servers_open: with(Status::Open),
+        servers_unverified: with(Status::Unverified),
+        servers_advisory: with(Status::Advisory),
+        servers_unknown: fleet.iter().filter(|h| h.build.is_empty()).count(),
+        per_cve: per_cve(fleet)
+            .into_iter()
+            .map(|c| CveCount {
+                open: c.open.len(),
+                unverified: c.unverified.len(),
+                advisory: c.advisory.len(),
+                cve: c.cve,
+                fixed_by: c.fixed_by,
+            })
+            .collect(),
+    }
 }
 
 /// The summary of an analysis.
@@ -101,7 +167,9 @@ pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
         catalog_as_of: a.catalog_as_of.to_string(),
         servers: a.hosts.len(),
         snapshots_left_out: a.left_out.len(),
+        catalog_warnings: a.catalog_warnings.clone(),
         servers_by_build,
+        exposure: exposure(&a.exposure, catalog),
         findings_by_severity,
         findings_by_id,
         plan: plan(&a.findings),

@@ -101,6 +101,33 @@ fn duckdb_reads_every_exported_table_with_the_same_counts() {
     assert!(findings > 0);
     assert_eq!(duck["findings"]["csv"], findings);
     assert_eq!(duck["findings"]["jsonl"], findings);
+    // CVE exposure: one row per host and CVE; DuckDB's hosts per open CVE are the summary's.
+    let exposure = manifest["tables"]["cve_exposure"]["rows"].as_u64().unwrap();
+    assert!(exposure > 0);
+    assert_eq!(duck["cve_exposure"]["parquet"], exposure);
+    assert_eq!(duck["cve_exposure"]["csv"], exposure);
+    let analysis = exfleet_analyzer::analyze(
+        &history,
+        &exfleet_analyzer::catalog::Catalog::embedded(),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+    )
+    .unwrap();
+    let summary = exfleet_analyzer::report::summarize(
+        &analysis,
+        &exfleet_analyzer::catalog::Catalog::embedded(),
+    );
+    let open: serde_json::Map<String, serde_json::Value> = summary
+        .exposure
+        .per_cve
+        .iter()
+        .filter(|c| c.open > 0)
+        .map(|c| (c.cve.clone(), c.open.into()))
+        .collect();
+    assert!(open.contains_key("CVE-2026-21527"), "{open:?}");
+    assert_eq!(
+        duck["cve_exposure"]["open_hosts_by_cve"],
+        serde_json::Value::Object(open)
+    );
     // Six collection dates; the triage fleet was collected on the history's last day.
     let dates = manifest["tables"]["hosts"]["rows_by_date"]
         .as_object()

@@ -62,6 +62,16 @@ async fn every_planted_fault_is_found_and_nothing_else() {
         .unwrap()
         .findings;
     let ids: BTreeSet<&str> = implemented().into_iter().map(|(id, _)| id).collect();
+    // The fleet holds servers exposed to a CVE and servers patched against all of them.
+    let exposed = truth
+        .hosts
+        .iter()
+        .filter(|h| h.expected.iter().any(|e| e.id == "security.cve-open"))
+        .count();
+    assert!(
+        exposed > 0 && exposed < truth.hosts.len(),
+        "{exposed} exposed"
+    );
 
     let expected: BTreeSet<(String, String)> = truth
         .hosts

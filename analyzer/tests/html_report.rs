@@ -23,8 +23,9 @@ use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "overview",
+    "exposure",
     "builds-by-site",
     "timeline",
     "fleet",
@@ -93,7 +94,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
         var shown = Array.prototype.filter.call(q('details.host'), function(d){ return d.style.display !== 'none'; }).length;
         box.value = ''; box.dispatchEvent(new Event('input'));
         return {
-            sections: ['overview','builds-by-site','timeline','fleet','actions','hosts'].filter(function(id){ return document.getElementById(id); }),
+            sections: ['overview','exposure','builds-by-site','timeline','fleet','actions','hosts'].filter(function(id){ return document.getElementById(id); }),
             severityBars: q('#chart-severity rect.bar').length,
             siteBars: q('#chart-builds-by-site rect.bar').length,
             sitesLabelled: q('#chart-builds-by-site text').length,
@@ -104,7 +105,8 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
             filtered: shown,
             actions: q('#actions li').length,
             fleetFindings: q('#fleet article').length,
-            evidence: q('#hosts ul.evidence li').length
+            evidence: q('#hosts ul.evidence li').length,
+            newestCveOpen: Array.prototype.filter.call(q('#exposure tr'), function(r){ return r.cells[0].textContent === 'CVE-2026-21527'; }).map(function(r){ return +r.cells[1].textContent; })
         };
     })())"#;
     let r = page.call(
@@ -114,6 +116,17 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
     let dom: Value =
         serde_json::from_str(r["result"]["value"].as_str().expect("a string")).unwrap();
     assert_eq!(dom["sections"], json!(SECTIONS), "{dom}");
+    // The exposure table counts the hosts whose CVE finding cites the CVE.
+    let open_findings = analysis
+        .findings
+        .iter()
+        .filter(|f| {
+            f.id == "security.cve-open"
+                && f.evidence.iter().any(|e| e.fact.contains("CVE-2026-21527"))
+        })
+        .count();
+    assert!(open_findings > 0);
+    assert_eq!(dom["newestCveOpen"], json!([open_findings]), "{dom}");
     assert_eq!(dom["severityBars"], 4, "{dom}");
     let n_hosts = analysis.hosts.len() as u64;
     assert_eq!(dom["hosts"], n_hosts, "{dom}");

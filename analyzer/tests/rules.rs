@@ -174,6 +174,76 @@ fn build_su_wrong_cu() {
     );
 }
 
+/// `healthy` moved to another line and update.
+fn on(name: &str, line: &'static builds::Line, update: Option<usize>) -> HostSpec {
+    with(healthy(name), |h| {
+        h.line = line;
+        h.update = update;
+        h.exsetup_build = line.build(update);
+    })
+}
+
+fn update_named(line: &builds::Line, name: &str) -> Option<usize> {
+    line.updates.iter().position(|u| u.0 == name)
+}
+
+#[test]
+fn security_cve_open() {
+    let line = &builds::EX2019_CU15;
+    // Dec25SU: below Feb26SU, which fixes CVE-2026-21527; Feb26SU itself is the near miss.
+    let dec25 = on("EXD01", line, update_named(line, "Dec25SU"));
+    let feb26 = on("EXF01", line, update_named(line, "Feb26SU"));
+    case("security.cve-open", std::slice::from_ref(&dec25), &[feb26], today());
+    let f = pipeline(&[dec25], today());
+    let open = of(&f, "security.cve-open");
+    let text = serde_json::to_string(&open[0].evidence).unwrap();
+    assert!(
+        text.contains("Feb26SU fixes CVE-2026-21527: install Feb26SU for CU15: 15.2.1748.43"),
+        "{text}"
+    );
+    // Exchange 2019 CU13 never got Feb26SU: the finding names the CUs that did.
+    let cu13 = on(
+        "EXC01",
+        &builds::EX2019_CU13,
+        Some(builds::EX2019_CU13.latest()),
+    );
+    let f = pipeline(&[cu13], today());
+    let text = serde_json::to_string(&of(&f, "security.cve-open")[0].evidence).unwrap();
+    assert!(
+        text.contains("Feb26SU exists for Exchange 2019 CU14, CU15, not for CU13"),
+        "{text}"
+    );
+}
+
+#[test]
+fn security_cve_unverified() {
+    // Extended Protection is not in the evidence: its CVEs wait on it on every Exchange 2013
+    // or later server; Exchange 2010 is not in the CVE table.
+    let ex2010 = on(
+        "EXO01",
+        &builds::EX2010_SP3,
+        Some(builds::EX2010_SP3.latest()),
+    );
+    case(
+        "security.cve-unverified",
+        &[healthy("EXU01")],
+        &[ex2010],
+        today(),
+    );
+}
+
+#[test]
+fn security_march_2021_su_unsupported_cu() {
+    let line = &builds::EX2016_CU17;
+    // KB5000871 on the CU's base build fires; the same build without it does not.
+    case(
+        "security.march-2021-su-unsupported-cu",
+        &[on("EXM01", line, Some(0))],
+        &[on("EXN01", line, None)],
+        today(),
+    );
+}
+
 #[test]
 fn setup_success() {
     let failed_last = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads an `exfleet-analyzer export` directory with DuckDB, independently of polars, and
 prints, per table, the rows DuckDB counts in the Parquet partitions (with the hive `date`
-partition column), the CSV file and the JSON lines file, and the Parquet rows per date.
+partition column), the CSV file and the JSON lines file, and the Parquet rows per date; for the
+tables the analysis computes (findings, cve_exposure), one Parquet file; and the hosts per CVE
+of cve_exposure's open rows (`open_hosts_by_cve`).
 
     python3 tests/scripts/duckdb_check.py EXPORT_DIR
 """
@@ -20,7 +22,7 @@ for table in manifest["tables"]:
     csv = os.path.join(out, "csv", f"{table}.csv")
     jsonl = os.path.join(out, "jsonl", f"{table}.jsonl")
     r = {}
-    if table == "findings":
+    if table in ("findings", "cve_exposure"):
         r["parquet"] = con.execute(f"select count(*) from read_parquet('{pq}/*.parquet')").fetchone()[0]
     elif any(d.startswith("date=") for d in os.listdir(pq)):
         q = f"read_parquet('{pq}/*/*.parquet', hive_partitioning = true)"
@@ -37,5 +39,11 @@ for table in manifest["tables"]:
     # An empty table's CSV is a header alone.
     r["csv"] = con.execute(f"select count(*) from read_csv('{csv}', header = true, all_varchar = true)").fetchone()[0] if os.path.getsize(csv) > 0 else 0
     r["jsonl"] = con.execute(f"select count(*) from read_json('{jsonl}', format = 'newline_delimited')").fetchone()[0] if os.path.getsize(jsonl) > 0 else 0
+    if table == "cve_exposure":
+        r["open_hosts_by_cve"] = {
+            cve: n for cve, n in con.execute(
+                f"select cve, count(distinct host) from read_parquet('{pq}/*.parquet') where status = 'open' group by cve"
+            ).fetchall()
+        }
     result[table] = r
 print(json.dumps(result, indent=1, sort_keys=True))

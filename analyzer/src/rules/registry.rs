@@ -20,7 +20,10 @@ use super::iis::{
 };
 use super::os::{dbcs_locale::DbcsLocale, pending_reboot::PendingReboot};
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
-use super::security::identity_mismatch::IdentityMismatch;
+use super::security::{
+    cve_open::CveOpen, cve_unverified::CveUnverified, identity_mismatch::IdentityMismatch,
+    march_2021_su_unsupported_cu::March2021SuUnsupportedCu,
+};
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
     state_cache_left::StateCacheLeft,
@@ -44,6 +47,9 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &SuWrongCu,
     &IuBlocksSu,
     &KnownBad,
+    &CveOpen,
+    &CveUnverified,
+    &March2021SuUnsupportedCu,
     &BackendBindingCert,
     &VdirPathWrong,
     &SharedWebConfigMissing,
@@ -210,7 +216,7 @@ const AREAS: &[(&str, &str)] = &[
     ("topology", "Update order across servers (fleet rule)"),
     (
         "security",
-        "Who sent the evidence (certificate identities; fleet rule)",
+        "Security: the CVEs a server is still open to (analyzer/CVE.md), and who sent the evidence (certificate identities; fleet rule)",
     ),
     (
         "fleet",

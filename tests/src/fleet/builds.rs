@@ -190,6 +190,21 @@ pub const EX2016_CU23: Line = Line {
     min_dotnet: 528040,
 };
 
+/// Exchange 2016 CU17, unsupported since 2021, with only the March 2021 security update for
+/// unsupported CUs (KB5000871): that update leaves ExSetup.exe at the CU's base build, the
+/// build HealthChecker's advisory tests. No host of a generated fleet runs it; rule cases do.
+pub const EX2016_CU17: Line = Line {
+    product: "Exchange 2016",
+    updates_folder: "Exchange 2016",
+    cu: "CU17",
+    cu_words: "Cumulative Update 17",
+    product_words: "Exchange Server 2016",
+    banner: "2016",
+    base: [15, 1, 2044, 4],
+    updates: &[("Mar21SU", 4, "KB5000871", "3/2/2021")],
+    min_dotnet: 528040,
+};
+
 /// Exchange 2010 Service Pack 3 and its last update rollups.
 pub const EX2010_SP3: Line = Line {
     product: "Exchange 2010",
@@ -228,4 +243,33 @@ pub fn behind_choices(line: &Line) -> Vec<usize> {
 /// Text of a build.
 pub fn text(b: [u16; 4]) -> String {
     format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+}
+
+/// The newest update of the CVE table the analyzer's catalog carries (CSS-Exchange's
+/// CVE-to-build table as of 2026-04-02, `cve-builds.csv`): Feb26SU, which fixes
+/// CVE-2026-21527 on every line above that got it.
+pub const NEWEST_CVE_FIX: (&str, &str) = ("Feb26SU", "CVE-2026-21527");
+
+/// Whether a build is still open to [`NEWEST_CVE_FIX`]'s CVE: an Exchange 2013 or later build
+/// below its line's Feb26SU, or on a line that never got it (Exchange 2019 CU13, a build of
+/// no line here). Exchange 2010 is not in the table.
+pub fn open_to_newest_cve(build: [u16; 4]) -> bool {
+    if build[0] == 14 {
+        return false;
+    }
+    let lines = [
+        &SE_RTM,
+        &EX2019_CU15,
+        &EX2019_CU14,
+        &EX2019_CU13,
+        &EX2016_CU23,
+        &EX2016_CU17,
+    ];
+    let Some(line) = lines.iter().find(|l| l.base[..3] == build[..3]) else {
+        return true;
+    };
+    match line.updates.iter().position(|u| u.0 == NEWEST_CVE_FIX.0) {
+        Some(i) => build < line.build(Some(i)),
+        None => true,
+    }
 }

@@ -120,6 +120,22 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             vec![h.line.product.to_string()],
         ));
     }
+    if super::builds::open_to_newest_cve(h.exsetup_build) {
+        expected.push(Expected::host(
+            "security.cve-open",
+            format!("build {build} is below {}", super::builds::NEWEST_CVE_FIX.0),
+            vec![super::builds::NEWEST_CVE_FIX.1.to_string()],
+        ));
+    }
+    if !h.line.is_2010() {
+        // Extended Protection is not collected: its CVEs wait on evidence of it on every
+        // Exchange 2013 or later server.
+        expected.push(Expected::host(
+            "security.cve-unverified",
+            "Extended Protection is not in the evidence".into(),
+            vec!["Extended Protection".into(), "CVE-2022-24516".into()],
+        ));
+    }
     if h.has(Fault::ServicesDisabled) {
         // The saved `sc queryex` capture shows the disabled services stopped.
         expected.push(Expected::host(

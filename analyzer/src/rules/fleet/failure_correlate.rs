@@ -11,7 +11,7 @@ use crate::rules::Context;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-A failure (a host finding of warning severity or above) that co-occurs with an attribute of the hosts far more often than chance: AD site, DAG, role group, owner, OS build, .NET release, the CU the host runs, who ran the last setup. Reported when at least 3 hosts have both (minimum support, and 5% of the fleet), at least half the hosts with the attribute have the failure (confidence), the failure is at least twice as frequent among them as in the fleet (lift), and a one-sided hypergeometric test gives p < 0.01 after a Bonferroni correction over every (failure, attribute value) pair tested, so that noise is not reported. Attributes a rule itself reads are not tested against its findings (.NET for dotnet.*, OS for os.*, the CU for build.*). A value whose hosts are a subset of an already reported one for the same failure is left out.
+A failure (a host finding of warning severity or above, CVE exposure aside: it follows from the build, whose findings are tested) that co-occurs with an attribute of the hosts far more often than chance: AD site, DAG, role group, owner, OS build, .NET release, the CU the host runs, who ran the last setup. Reported when at least 3 hosts have both (minimum support, and 5% of the fleet), at least half the hosts with the attribute have the failure (confidence), the failure is at least twice as frequent among them as in the fleet (lift), and a one-sided hypergeometric test gives p < 0.01 after a Bonferroni correction over every (failure, attribute value) pair tested, so that noise is not reported. Attributes a rule itself reads are not tested against its findings (.NET for dotnet.*, OS for os.*, the CU for build.*). A value whose hosts are a subset of an already reported one for the same failure is left out.
 ## Evidence
 The failure, the attribute value, the counts, support, confidence, lift and p-value, and the hosts.
 ## Action
@@ -185,6 +185,10 @@ struct Candidate {
     p: f64,
 }
 
+/// Host findings that are not failures: CVE exposure follows from the build alone, whose own
+/// findings (`build.*`) are tested already.
+const NOT_FAILURES: &[&str] = &["security."];
+
 /// Failure id -> hosts, for host findings of warning severity and above.
 fn failures(findings: &DataFrame) -> PolarsResult<BTreeMap<String, BTreeSet<String>>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -198,7 +202,7 @@ fn failures(findings: &DataFrame) -> PolarsResult<BTreeMap<String, BTreeSet<Stri
         let (Some(id), Some(h), Some(sev)) = (ids.get(i), hosts.get(i), severities.get(i)) else {
             continue;
         };
-        if h == "fleet" || sev == "info" {
+        if h == "fleet" || sev == "info" || NOT_FAILURES.iter().any(|p| id.starts_with(p)) {
             continue;
         }
         out.entry(id.to_string()).or_default().insert(h.to_string());
