@@ -250,11 +250,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Catalog { check } => {
             let c = Catalog::load(&check)?;
             println!(
-                "{}: ok, {} releases of {} products, as of {}",
+                "{}: ok, {} releases of {} products, as of {}; {} CVE rows{}",
                 check.display(),
                 c.releases.len(),
                 c.products.len(),
-                c.as_of
+                c.as_of,
+                c.cves.len(),
+                c.cve_as_of
+                    .map(|d| format!(", as of {d}"))
+                    .unwrap_or_default()
             );
             Ok(0)
         }

@@ -275,3 +275,100 @@ fn snapshots_are_read_whatever_their_names_and_none_is_an_error() {
     assert!(text(&o).contains("no readable snapshot"), "{}", text(&o));
     assert!(text(&o).contains("notes.txt"), "{}", text(&o));
 }
+
+#[test]
+fn a_newer_cve_table_is_imported_with_catalog_and_a_stale_one_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snaps = tmp.path().join("snaps");
+    std::fs::create_dir_all(&snaps).unwrap();
+    let cfg = exfleet_tests::fleet::FleetConfig {
+        seed: 4,
+        servers: 3,
+        fault_rate: 0.0,
+    };
+    let (truth, snapshots) =
+        exfleet_tests::collected_fleet(&cfg, &tmp.path().join("fleet")).unwrap();
+    for (h, s) in truth.hosts.iter().zip(&snapshots) {
+        exfleet_collector::output::write(s, &snaps.join(format!("{}.pb", h.name))).unwrap();
+    }
+    let summary = |catalog: Option<&Path>| -> serde_json::Value {
+        let out = tmp.path().join("out");
+        let mut args = vec![
+            "analyze",
+            "--snapshots",
+            snaps.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-11-23",
+            "--format",
+            "json",
+        ];
+        if let Some(c) = catalog {
+            args.extend(["--catalog", c.to_str().unwrap()]);
+        }
+        let o = analyzer(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let cves = |v: &serde_json::Value| -> Vec<String> {
+        v["exposure"]["per_cve"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["cve"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let shipped = summary(None);
+    let warnings = shipped["catalog_warnings"].to_string();
+    assert!(
+        warnings.contains("CVE table is as of 2026-04-02, 235 days"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("build catalog is as of 2026-08-11"),
+        "{warnings}"
+    );
+    assert!(!cves(&shipped).contains(&"CVE-2026-99001".to_string()));
+
+    // A newer table: a CVE fixed by a build above every host's, dated a month ago.
+    let text_of = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("catalog/exchange-builds.toml"),
+    )
+    .unwrap()
+    .replace("cve-as-of = \"2026-04-02\"", "cve-as-of = \"2026-11-01\"")
+    .replace(
+        "cve = [\n",
+        "cve = [\n  { id = \"CVE-2026-99001\", product = \"Exchange SE\", cu = \"RTM\", fixed-by = \"Aug26SU\", fixed-build = \"15.2.2562.99\", class = \"su\" },\n",
+    );
+    let newer = tmp.path().join("newer.toml");
+    std::fs::write(&newer, text_of).unwrap();
+    let o = analyzer(&["catalog", "--check", newer.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("760 CVE rows, as of 2026-11-01"),
+        "{}",
+        text(&o)
+    );
+    let imported = summary(Some(&newer));
+    assert!(cves(&imported).contains(&"CVE-2026-99001".to_string()));
+    let warnings = imported["catalog_warnings"].to_string();
+    assert!(!warnings.contains("CVE table"), "{warnings}");
+
+    // A CVE row that cannot be judged is refused, naming the file and the entry.
+    let bad = tmp.path().join("bad-cve.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&newer)
+            .unwrap()
+            .replace("fixed-build = \"15.2.2562.99\"", "fixed-build = \"soon\""),
+    )
+    .unwrap();
+    let o = analyzer(&["catalog", "--check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("bad-cve.toml"), "{}", text(&o));
+    assert!(
+        text(&o).contains("cve entry 1: CVE-2026-99001"),
+        "{}",
+        text(&o)
+    );
+}

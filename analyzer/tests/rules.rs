@@ -193,7 +193,12 @@ fn security_cve_open() {
     // Dec25SU: below Feb26SU, which fixes CVE-2026-21527; Feb26SU itself is the near miss.
     let dec25 = on("EXD01", line, update_named(line, "Dec25SU"));
     let feb26 = on("EXF01", line, update_named(line, "Feb26SU"));
-    case("security.cve-open", std::slice::from_ref(&dec25), &[feb26], today());
+    case(
+        "security.cve-open",
+        std::slice::from_ref(&dec25),
+        &[feb26],
+        today(),
+    );
     let f = pipeline(&[dec25], today());
     let open = of(&f, "security.cve-open");
     let text = serde_json::to_string(&open[0].evidence).unwrap();
