@@ -30,6 +30,7 @@ import csv
 import datetime
 import os
 import re
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = argparse.ArgumentParser(description="Writes the build catalog (TOML) to stdout.")
@@ -179,7 +180,7 @@ def cve_class(r):
     if cve in ("CVE-2021-1730", "CVE-2022-21978") or "/PrepareSchema" in by:
         return "ad", ""
     if not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", r["fixed_build"]):
-        raise SystemExit(f"cve-builds.csv: no class for {r}")
+        sys.exit(f"cve-builds.csv: no class for {r}")
     if notes.startswith("override-aware") or "SettingOverride" in notes or "AD schema" in notes:
         return "su-ad", ""
     return "su", ""
@@ -204,12 +205,28 @@ def print_cves(path, cves_as_of):
             m = re.match(r"OS 10\.0\.([\d/]+) with UBR >= (\d+)", r["fixed_build"])
             fields.append(("os-builds", m.group(1).replace("/", ",")))
             fields.append(("min-ubr", m.group(2)))
+        # TokenCacheModule rows: one per Windows build; on Windows 10.0 builds the fixed
+        # cachtokn.dll's revision is the update revision (UBR) of the cumulative update that
+        # carries it, so a UBR at or above it shows the DLL updated.
+        m = re.match(r"OS build (\d+) ", r["cu"])
+        if m:
+            fields.append(("os-builds", m.group(1)))
+            v = re.search(r"ProductVersion >= 10\.0\.(\d+)\.(\d+)", r["fixed_build"])
+            if v and v.group(1) == m.group(1):
+                fields.append(("min-ubr", v.group(2)))
+        # CVE-2023-21709 is the Exchange-side id of CVE-2023-36434: HealthChecker reports one.
+        if "HealthChecker reports it as CVE-2023-36434" in r["notes"]:
+            fields.append(("alias-of", "CVE-2023-36434"))
+        # .NET 4.8.1 (release 533320, 2022) ships System.Data.dll and System.Configuration.dll
+        # at file build 9000 and later, above the 4190 threshold: it closes CVE-2020-1147.
+        if r["cve"] == "CVE-2020-1147":
+            fields.append(("closed-from-dotnet-release", "533320"))
         m = re.search(r"\(10\.0\.(\d+)\+\)[^;]*not affected", r["notes"])
         if m:
             fields.append(("os-unaffected-from", m.group(1)))
         if needs:
             fields.append(("needs", needs))
-        print("  { " + ", ".join(f"{k} = {v if k in ('min-ubr', 'os-unaffected-from') else toml_str(v)}" for k, v in fields) + " },")
+        print("  { " + ", ".join(f"{k} = {v if k in ('min-ubr', 'os-unaffected-from', 'closed-from-dotnet-release') else toml_str(v)}" for k, v in fields) + " },")
     print("]")
     print()
 

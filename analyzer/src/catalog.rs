@@ -333,6 +333,15 @@ impl Catalog {
             .min()
     }
 
+    /// The release date of an update by its name, whatever the product: the earliest.
+    pub fn update_date_any(&self, name: &str) -> Option<NaiveDate> {
+        self.releases
+            .iter()
+            .filter(|r| r.name == name)
+            .map(|r| r.date)
+            .min()
+    }
+
     /// Why judging at `as_of` with this catalog may miss what is new: the build list or the
     /// CVE table older than [`STALE_AFTER_DAYS`] before it, or no CVE table at all.
     pub fn staleness(&self, as_of: NaiveDate) -> Vec<String> {

@@ -60,12 +60,21 @@ pub struct Row {
     /// `Advisory` rows: the exact CU base build the advisory applies to.
     #[serde(default)]
     pub on_build: String,
-    /// `Os` rows: the Windows builds concerned, comma-separated.
+    /// `Os` rows, and `Setting` rows of one Windows build: the Windows builds concerned,
+    /// comma-separated.
     #[serde(default)]
     pub os_builds: String,
-    /// `Os` rows: the first update revision (UBR) that carries the fix.
+    /// `Os` rows, and `Setting` rows of one Windows build: the first update revision (UBR) of
+    /// those builds that carries the fix (0: the UBR does not decide).
     #[serde(default)]
     pub min_ubr: u32,
+    /// The id HealthChecker reports this row's issue under (empty: its own).
+    #[serde(default)]
+    pub alias_of: String,
+    /// A .NET Framework release (NDP v4 `Release`) from which the row's setting is known
+    /// fixed (0: the release does not decide).
+    #[serde(default)]
+    pub closed_from_dotnet_release: u32,
     /// Windows builds from this one on are not affected (0: every build is).
     #[serde(default)]
     pub os_unaffected_from: u32,
@@ -137,6 +146,8 @@ mod tests {
             on_build: String::new(),
             os_builds: String::new(),
             min_ubr: 0,
+            alias_of: String::new(),
+            closed_from_dotnet_release: 0,
             os_unaffected_from: 0,
             needs: String::new(),
         }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use crate::catalog::{Build, Catalog};
+use crate::catalog::{Build, Catalog, Release};
 use crate::cve::{Class, Row};
 use crate::finding::Severity;
 use crate::view::HostView;
@@ -80,6 +80,10 @@ pub struct HostExposure {
     pub collected_at_ms: i64,
     /// ExSetup.exe's build ("" when not read: exposure unknown).
     pub build: String,
+    /// The product is past its end of support and the server not on its CU's newest update:
+    /// HealthChecker's "Expired Version of Exchange" (it tests no CVE of such a server; exfleet
+    /// still lists them).
+    pub expired: bool,
     /// What the host is exposed to.
     pub exposures: Vec<Exposure>,
 }
@@ -93,9 +97,22 @@ pub fn of_fleet(hosts: &[HostView], catalog: &Catalog, as_of: NaiveDate) -> Vec<
             snapshot_id: h.snapshot_id.clone(),
             collected_at_ms: h.collected_at_ms,
             build: h.exsetup.map(|b| b.to_string()).unwrap_or_default(),
+            expired: expired(h, catalog, as_of),
             exposures: of_host(h, catalog, as_of),
         })
         .collect()
+}
+
+/// Past the product's end of support and not on the newest update of its CU.
+fn expired(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> bool {
+    let Some(b) = h.exsetup else { return false };
+    let Some(p) = catalog.product_of(&b) else {
+        return false;
+    };
+    let newest = catalog
+        .cu_of(&b)
+        .and_then(|c| catalog.newest_in_line(&c.product, &c.cu, as_of));
+    p.end_of_support < as_of && newest.is_none_or(|n| n.build > b)
 }
 
 /// Hosts per CVE across the fleet.
@@ -111,13 +128,6 @@ pub struct CveHosts {
     pub unverified: Vec<String>,
     /// Hosts where only the March 2021 SU for unsupported CUs covers it.
     pub advisory: Vec<String>,
-}
-
-impl CveHosts {
-    /// Hosts concerned, whatever the status.
-    pub fn hosts(&self) -> usize {
-        self.open.len() + self.unverified.len() + self.advisory.len()
-    }
 }
 
 /// Hosts per CVE, the CVEs open on most hosts first (then unverified, then by id).
@@ -193,35 +203,20 @@ pub fn frame(fleet: &[HostExposure]) -> polars::prelude::PolarsResult<polars::pr
 /// The CVEs `h` is exposed to at `as_of`, in the CVE table's order (an id listed under two
 /// updates appears once per update it fails).
 pub fn of_host(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> Vec<Exposure> {
-    let Some(build) = h.exsetup else {
+    let Some(host) = Host::of(h, catalog, as_of) else {
         return Vec::new();
     };
-    let Some(product) = catalog.product_of(&build) else {
-        return Vec::new();
-    };
-    // The table names the products HealthChecker judges (2013 and later); its `any` rows
-    // mean any of those, not Exchange 2010.
-    if !catalog.cves.iter().any(|r| r.product == product.name) {
-        return Vec::new();
-    }
-    let cu = catalog.cu_of(&build);
-    let host = Host {
-        build,
-        product: &product.name,
-        cu: cu.map_or("", |c| c.cu.as_str()),
-        cu_year: cu.map(|c| c.date.year().rem_euclid(100) as u32),
-        os_build: h.facts.os_current_build.trim(),
-        os_ubr: h.facts.os_ubr,
-        kbs: h
-            .updates
-            .iter()
-            .map(|u| u.kb.to_ascii_uppercase())
-            .collect(),
-    };
+    // Rows the product can be judged on: its own and `any` (any non-Edge server); an Edge
+    // server only by the SU table (HealthChecker does not test the special rows on Edge);
+    // aliases are reported under the id HealthChecker shows.
     let rows: Vec<&Row> = catalog
         .cves
         .iter()
-        .filter(|r| r.applies_to(host.product) && r.class != Class::Ad)
+        .filter(|r| r.class != Class::Ad && r.alias_of.is_empty())
+        .filter(|r| !host.edge || matches!(r.class, Class::Su | Class::SuAd))
+        .filter(|r| {
+            r.applies_to(host.product) || (r.class == Class::Setting && host.newer_than(r, catalog))
+        })
         .collect();
     // One test per (id, update), over all the update's rows for the product.
     let mut tests: Vec<(&str, &str)> = Vec::new();
@@ -230,7 +225,7 @@ pub fn of_host(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> Vec<Exposur
             tests.push((r.id.as_str(), r.fixed_by.as_str()));
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<Exposure> = Vec::new();
     for (id, fixed_by) in tests {
         let group: Vec<&Row> = rows
             .iter()
@@ -239,18 +234,123 @@ pub fn of_host(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> Vec<Exposur
             .collect();
         out.extend(judge(&host, &group, catalog, as_of));
     }
+    // The March 2021 SU for an unsupported CU: its ProxyLogon fix is in (KB5000871 is that
+    // CU's Mar21SU), and the CVEs the advisory names are said once, as the advisory.
+    if out.iter().any(|e| e.status == Status::Advisory) {
+        let advised: BTreeSet<String> = out
+            .iter()
+            .filter(|e| e.status == Status::Advisory)
+            .map(|e| e.cve.clone())
+            .collect();
+        out.retain(|e| {
+            e.status == Status::Advisory
+                || (e.fixed_by != MARCH_2021_SU && !advised.contains(&e.cve))
+        });
+    }
     out
 }
+
+/// The SU KB5000871 is for the unsupported CUs.
+const MARCH_2021_SU: &str = "Mar21SU";
 
 /// The host facts the judgement reads.
 struct Host<'a> {
     build: Build,
     product: &'a str,
+    /// The product's first release: a product released after an update needs no row of it.
+    product_since: NaiveDate,
     cu: &'a str,
     cu_year: Option<u32>,
+    /// The newest update of the host's CU at the analysis date.
+    newest: Option<&'a Release>,
+    /// The CUs the product still gets updates for.
+    supported: Vec<&'a str>,
+    edge: bool,
     os_build: &'a str,
+    /// 0: not read.
     os_ubr: i64,
+    dotnet_release: i64,
+    /// SMBv3 compression disabled (CVE-2020-0796's workaround).
+    smb_compression_off: bool,
     kbs: BTreeSet<String>,
+}
+
+impl<'a> Host<'a> {
+    fn of(h: &'a HostView, catalog: &'a Catalog, as_of: NaiveDate) -> Option<Host<'a>> {
+        let build = h.exsetup?;
+        let product = catalog.product_of(&build)?;
+        // The table names the products HealthChecker judges (2013 and later); its `any`
+        // rows mean any of those, not Exchange 2010.
+        if !catalog.cves.iter().any(|r| r.product == product.name) {
+            return None;
+        }
+        let cu = catalog.cu_of(&build);
+        Some(Host {
+            build,
+            product: &product.name,
+            product_since: catalog
+                .releases
+                .iter()
+                .filter(|r| r.product == product.name)
+                .map(|r| r.date)
+                .min()?,
+            cu: cu.map_or("", |c| c.cu.as_str()),
+            cu_year: cu.map(|c| c.date.year().rem_euclid(100) as u32),
+            newest: cu.and_then(|c| catalog.newest_in_line(&c.product, &c.cu, as_of)),
+            supported: catalog.supported_cus(&product.name, as_of),
+            edge: h.roles.iter().any(|r| {
+                r.role()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("EdgeTransportRole"))
+            }),
+            os_build: h.facts.os_current_build.trim(),
+            os_ubr: h.facts.os_ubr,
+            dotnet_release: h.facts.dotnet_release,
+            smb_compression_off: h
+                .setting(
+                    r"HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters",
+                    "DisableCompression",
+                )
+                .is_some_and(|s| s.reg_type == "REG_DWORD" && s.data == "1"),
+            kbs: h
+                .updates
+                .iter()
+                .map(|u| u.kb.to_ascii_uppercase())
+                .collect(),
+        })
+    }
+
+    /// The product came out after the row's update: its builds all carry the fix.
+    fn newer_than(&self, row: &Row, catalog: &Catalog) -> bool {
+        row.product != "any"
+            && catalog
+                .update_date_any(&row.fixed_by)
+                .is_some_and(|d| self.product_since > d)
+    }
+
+    /// What closes an update's fix on this host: the newest update of its CU when the CU got
+    /// the fix, else a supported CU and its newest update.
+    fn remedy(&self, fixed_by: &str, own_cu_has_it: bool) -> String {
+        match (own_cu_has_it, self.newest) {
+            (true, Some(n)) => format!(
+                "install {} for {} ({}, {}), which carries {fixed_by}",
+                n.name, self.cu, n.build, n.date
+            ),
+            _ => format!(
+                "{} never got {fixed_by}: move to a supported CU of {} ({}) and its newest SU",
+                if self.cu.is_empty() {
+                    "this build"
+                } else {
+                    self.cu
+                },
+                self.product,
+                if self.supported.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.supported.join(", ")
+                }
+            ),
+        }
+    }
 }
 
 /// Judges one (id, update) over its rows for the host's product (all of one class).
@@ -275,15 +375,20 @@ fn judge(host: &Host, rows: &[&Row], catalog: &Catalog, as_of: NaiveDate) -> Opt
                 .os_builds
                 .split(',')
                 .any(|b| !host.os_build.is_empty() && b.trim() == host.os_build);
-            (concerned && host.os_ubr < i64::from(first.min_ubr)).then(|| {
-                exposure(
-                    Status::Open,
-                    format!(
-                        "Windows build {}.{} is below update revision {}: install {}",
-                        host.os_build, host.os_ubr, first.min_ubr, first.fixed_by
-                    ),
-                )
-            })
+            // An unread UBR (0) cannot say; the workaround closes the exposure.
+            (concerned
+                && host.os_ubr > 0
+                && host.os_ubr < i64::from(first.min_ubr)
+                && !host.smb_compression_off)
+                .then(|| {
+                    exposure(
+                        Status::Open,
+                        format!(
+                            "Windows build {}.{} is below update revision {}: install {} (or set LanmanServer DisableCompression = 1 until then)",
+                            host.os_build, host.os_ubr, first.min_ubr, first.fixed_by
+                        ),
+                    )
+                })
         }
         Class::Advisory => {
             let on_base = rows
@@ -293,7 +398,7 @@ fn judge(host: &Host, rows: &[&Row], catalog: &Catalog, as_of: NaiveDate) -> Opt
                 exposure(
                     Status::Advisory,
                     format!(
-                        "{MARCH_2021_UNSUPPORTED_CU_KB} on the unsupported {} {} leaves it open: move to a supported CU and its latest SU",
+                        "{MARCH_2021_UNSUPPORTED_CU_KB} on the unsupported {} {} leaves it open: move to a supported CU and its newest SU",
                         host.product, host.cu
                     ),
                 )
@@ -315,23 +420,51 @@ fn judge(host: &Host, rows: &[&Row], catalog: &Catalog, as_of: NaiveDate) -> Opt
             {
                 return None;
             }
-            match below_fix(host, rows) {
-                Some(remedy) => Some(exposure(Status::Open, remedy)),
-                None if first.class == Class::Setting => Some(exposure(
-                    Status::Unverified,
-                    format!(
-                        "the build carries {}; the evidence must show: {}",
-                        first.fixed_by, first.needs
-                    ),
+            let applicable: Vec<&Row> = rows
+                .iter()
+                .copied()
+                .filter(|r| r.applies_to(host.product))
+                .collect();
+            match below_fix(host, &applicable) {
+                Some(own_cu_has_it) => Some(exposure(
+                    Status::Open,
+                    host.remedy(&first.fixed_by, own_cu_has_it),
                 )),
+                None if first.class == Class::Setting && !setting_closed(host, rows) => {
+                    Some(exposure(
+                        Status::Unverified,
+                        format!(
+                            "the build carries the fix; the evidence must show: {}",
+                            first.needs
+                        ),
+                    ))
+                }
                 None => None,
             }
         }
     }
 }
 
-/// HealthChecker's build test: `None` when the build carries the fix, else what closes it.
-fn below_fix(host: &Host, rows: &[&Row]) -> Option<String> {
+/// What the evidence already shows of a setting row: .NET 4.8.1 carries CVE-2020-1147's
+/// fixed files; a Windows 10.0 build at or above the update revision that carries the fixed
+/// `cachtokn.dll` has it (Windows cumulative updates carry every earlier fix).
+fn setting_closed(host: &Host, rows: &[&Row]) -> bool {
+    let dotnet = rows.iter().any(|r| {
+        r.closed_from_dotnet_release > 0
+            && host.dotnet_release >= i64::from(r.closed_from_dotnet_release)
+    });
+    let windows = rows.iter().any(|r| {
+        r.min_ubr > 0
+            && host.os_ubr > 0
+            && r.os_builds.split(',').any(|b| b.trim() == host.os_build)
+            && host.os_ubr >= i64::from(r.min_ubr)
+    });
+    dotnet || windows
+}
+
+/// HealthChecker's build test over the rows that give a build: `None` when the build carries
+/// the fix, else whether the host's own CU got it.
+fn below_fix(host: &Host, rows: &[&Row]) -> Option<bool> {
     let builds: Vec<(&Row, Build)> = rows
         .iter()
         .filter_map(|r| r.build().map(|b| (*r, b)))
@@ -340,23 +473,10 @@ fn below_fix(host: &Host, rows: &[&Row]) -> Option<String> {
     if host.build >= highest {
         return None;
     }
-    let fixed_by = &rows[0].fixed_by;
     match builds.iter().find(|(r, _)| r.cu == host.cu) {
         Some((_, own)) if host.build >= *own => None,
-        Some((_, own)) => Some(format!("install {fixed_by} for {}: {own}", host.cu)),
-        None => {
-            let cus: Vec<&str> = builds.iter().map(|(r, _)| r.cu.as_str()).collect();
-            Some(format!(
-                "{fixed_by} exists for {} {}, not for {}: move to one of those CUs and install it",
-                host.product,
-                cus.join(", "),
-                if host.cu.is_empty() {
-                    "this build"
-                } else {
-                    host.cu
-                }
-            ))
-        }
+        Some(_) => Some(true),
+        None => Some(false),
     }
 }
 
@@ -476,14 +596,23 @@ mod tests {
     }
 
     #[test]
-    fn an_older_cu_without_the_update_is_told_which_cus_have_it() {
+    fn the_remedy_is_the_newest_update_of_the_cu_or_a_supported_cu() {
         let c = Catalog::embedded();
         // Exchange 2019 CU13 got no Feb26SU.
         let e = of_host(&host("15.2.1258.39"), &c, day(2026, 11, 24));
         let x = e.iter().find(|x| x.fixed_by == "Feb26SU").unwrap();
         assert_eq!(x.status, Status::Open);
-        assert!(x.remedy.contains("CU14, CU15"), "{}", x.remedy);
-        assert!(x.remedy.contains("not for CU13"), "{}", x.remedy);
+        assert_eq!(
+            x.remedy,
+            "CU13 never got Feb26SU: move to a supported CU of Exchange 2019 (CU14, CU15) and its newest SU"
+        );
+        // A CU that got the update: its newest update, which carries it.
+        let e = of_host(&host("15.2.1748.42"), &c, day(2026, 11, 24));
+        let x = e.iter().find(|x| x.fixed_by == "Feb26SU").unwrap();
+        assert_eq!(
+            x.remedy,
+            "install Aug26SU for CU15 (15.2.1748.49, 2026-08-11), which carries Feb26SU"
+        );
     }
 
     #[test]
@@ -511,8 +640,55 @@ mod tests {
         };
         h.facts.os_current_build = "20348".into();
         assert_eq!(token_cache(&h), Some(Status::Unverified));
+        // A Windows build no row names: the module counts as vulnerable until shown.
+        h.facts.os_current_build = "18363".into();
+        assert_eq!(token_cache(&h), Some(Status::Unverified));
         h.facts.os_current_build = "26100".into();
         assert_eq!(token_cache(&h), None);
+    }
+
+    #[test]
+    fn evidence_already_collected_closes_what_it_can() {
+        let c = Catalog::embedded();
+        let mut h = host("15.2.2562.46");
+        h.facts.os_current_build = "20348".into();
+        let status = |h: &HostView, cve: &str| {
+            of_host(h, &c, day(2026, 11, 24))
+                .iter()
+                .find(|x| x.cve == cve)
+                .map(|x| x.status)
+        };
+        h.facts.dotnet_release = 528040;
+        h.facts.os_ubr = 2028;
+        assert_eq!(status(&h, "CVE-2020-1147"), Some(Status::Unverified));
+        assert_eq!(status(&h, "CVE-2023-36434"), Some(Status::Unverified));
+        // .NET 4.8.1 ships the fixed files; UBR 2029 carries the fixed cachtokn.dll.
+        h.facts.dotnet_release = 533320;
+        h.facts.os_ubr = 2029;
+        assert_eq!(status(&h, "CVE-2020-1147"), None);
+        assert_eq!(status(&h, "CVE-2023-36434"), None);
+        // The Exchange-side id of the same issue is not reported twice.
+        h.facts.os_ubr = 1;
+        assert_eq!(status(&h, "CVE-2023-36434"), Some(Status::Unverified));
+        assert_eq!(status(&h, "CVE-2023-21709"), None);
+        // SE came out after Mar24SU: ADV24199947's build part passes, its file must be shown.
+        assert_eq!(status(&h, "ADV24199947"), Some(Status::Unverified));
+    }
+
+    #[test]
+    fn an_edge_server_is_judged_on_the_su_table_only() {
+        let c = Catalog::embedded();
+        let mut h = host("15.2.1748.42");
+        h.roles.push(exfleet_dataset::BuildRow {
+            source: "role:EdgeTransportRole".into(),
+            ..Default::default()
+        });
+        let e = of_host(&h, &c, day(2026, 11, 24));
+        assert!(e.iter().any(|x| x.cve == "CVE-2026-21527"));
+        assert!(
+            e.iter().all(|x| matches!(x.class, Class::Su | Class::SuAd)),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -535,6 +711,19 @@ mod tests {
         // Not read: not judged.
         h.facts.os_current_build = String::new();
         assert!(!open(&h));
+        h.facts.os_current_build = "18363".into();
+        h.facts.os_ubr = 0;
+        assert!(!open(&h));
+        // The workaround in place: HealthChecker's Yellow, not an open CVE.
+        h.facts.os_ubr = 719;
+        h.settings.push(exfleet_dataset::SettingRow {
+            reg_key: r"HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters".into(),
+            name: "DisableCompression".into(),
+            reg_type: "REG_DWORD".into(),
+            data: "1".into(),
+            ..Default::default()
+        });
+        assert!(!open(&h));
     }
 
     #[test]
@@ -546,10 +735,21 @@ mod tests {
             kb: "KB5000871".into(),
             ..Default::default()
         });
-        let adv = ids(&of_host(&h, &c, day(2026, 11, 24)), Status::Advisory);
+        let e = of_host(&h, &c, day(2026, 11, 24));
+        let adv = ids(&e, Status::Advisory);
         assert!(
             adv.contains(&("CVE-2018-0924".into(), "KB4073392".into())),
             "{adv:?}"
+        );
+        // KB5000871 is that CU's Mar21SU: ProxyLogon is not open; the advisory's CVEs are said
+        // once, as the advisory.
+        let open = ids(&e, Status::Open);
+        assert!(!open.iter().any(|(_, su)| su == "Mar21SU"), "{open:?}");
+        assert!(
+            !open
+                .iter()
+                .any(|(cve, _)| adv.iter().any(|(a, _)| a == cve)),
+            "{open:?}"
         );
         // Another build of the same CU: not the base build HealthChecker tests.
         h.exsetup = Build::parse("15.1.1415.4");

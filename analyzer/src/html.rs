@@ -128,11 +128,12 @@ fn exposure(s: &mut String, e: &ExposureSummary) {
     }
     let _ = write!(
         s,
-        "<p>CVE table as of {}. {} servers open to at least one CVE; {} with a CVE waiting on a setting the evidence does not show; {} with only the March 2021 SU on an unsupported CU; {} with no build read. Which class of CVE is judged how: analyzer/CVE.md.</p>",
+        "<p>CVE table as of {}. {} servers open to at least one CVE; {} with a CVE waiting on a setting the evidence does not show; {} with only the March 2021 SU on an unsupported CU; {} past their product's end of support and behind (expired); {} with no build read. Which class of CVE is judged how: analyzer/CVE.md.</p>",
         esc(&e.cve_table_as_of),
         e.servers_open,
         e.servers_unverified,
         e.servers_advisory,
+        e.servers_expired,
         e.servers_unknown
     );
     s.push_str("<table><tr><th>CVE</th><th>Servers open</th><th>Waiting on a setting</th><th>March 2021 SU only</th><th>Fixed by</th></tr>");
@@ -141,9 +142,9 @@ fn exposure(s: &mut String, e: &ExposureSummary) {
             s,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             esc(&c.cve),
-            c.open,
-            c.unverified,
-            c.advisory,
+            c.open.len(),
+            c.unverified.len(),
+            c.advisory.len(),
             esc(&c.fixed_by.join(", "))
         );
     }

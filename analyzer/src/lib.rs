@@ -20,6 +20,7 @@ pub mod review;
 pub mod rules;
 pub mod spreadsheet;
 pub mod summary;
+pub mod tls;
 pub mod view;
 
 pub use analyze::{analyze, Analysis};

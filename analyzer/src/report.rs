@@ -102,22 +102,28 @@ fn exposure_lines(s: &mut String, e: &ExposureSummary) {
     }
     let _ = writeln!(
         s,
-        "\nCVE exposure (CVE table as of {}): {} servers open, {} waiting on a setting the evidence does not show, {} on the March 2021 SU for unsupported CUs{}",
+        "\nCVE exposure (CVE table as of {}): {} servers open, {} waiting on a setting the evidence does not show, {} on the March 2021 SU for unsupported CUs, {} out of support and behind (expired){}",
         e.cve_table_as_of,
         e.servers_open,
         e.servers_unverified,
         e.servers_advisory,
+        e.servers_expired,
         if e.servers_unknown > 0 {
             format!(", {} unknown (build not read)", e.servers_unknown)
         } else {
             String::new()
         }
     );
-    for c in e.per_cve.iter().filter(|c| c.open > 0).take(FIRST_CVES) {
+    for c in e
+        .per_cve
+        .iter()
+        .filter(|c| !c.open.is_empty())
+        .take(FIRST_CVES)
+    {
         let _ = writeln!(
             s,
             "  {:>5} open  {:<16} fixed by {}",
-            c.open,
+            c.open.len(),
             c.cve,
             c.fixed_by.join(", ")
         );

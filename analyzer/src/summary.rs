@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::analyze::Analysis;
 use crate::catalog::{Catalog, Kind};
-use crate::exposure::{per_cve, HostExposure};
+use crate::exposure::{per_cve, CveHosts, HostExposure};
 use crate::finding::{Finding, Severity};
 use crate::view::HostView;
 
@@ -101,23 +101,11 @@ pub struct ExposureSummary {
     pub servers_advisory: usize,
     /// Servers whose build was not read: exposure unknown.
     pub servers_unknown: usize,
-    /// Per CVE, most open first.
-    pub per_cve: Vec<CveCount>,
-}
-
-/// Servers per status for one CVE.
-#[derive(Debug, Clone, Serialize)]
-pub struct CveCount {
-    /// CVE or advisory id.
-    pub cve: String,
-    /// The updates that fix it.
-    pub fixed_by: Vec<String>,
-    /// Servers open to it.
-    pub open: usize,
-    /// Servers waiting on a setting.
-    pub unverified: usize,
-    /// Servers with only the March 2021 SU on an unsupported CU.
-    pub advisory: usize,
+    /// Servers past their product's end of support and not on their CU's newest update
+    /// (HealthChecker: "Expired Version of Exchange").
+    pub servers_expired: usize,
+    /// Per CVE, with its servers by status, most open first.
+    pub per_cve: Vec<CveHosts>,
 }
 
 /// The exposure summary of a fleet's exposures.
@@ -135,16 +123,8 @@ pub fn exposure(fleet: &[HostExposure], catalog: &Catalog) -> ExposureSummary {
         servers_unverified: with(Status::Unverified),
         servers_advisory: with(Status::Advisory),
         servers_unknown: fleet.iter().filter(|h| h.build.is_empty()).count(),
-        per_cve: per_cve(fleet)
-            .into_iter()
-            .map(|c| CveCount {
-                open: c.open.len(),
-                unverified: c.unverified.len(),
-                advisory: c.advisory.len(),
-                cve: c.cve,
-                fixed_by: c.fixed_by,
-            })
-            .collect(),
+        servers_expired: fleet.iter().filter(|h| h.expired).count(),
+        per_cve: per_cve(fleet),
     }
 }
 

@@ -7,8 +7,8 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, ConfigFileRow, EventRow, HostRow, MsiLineRow, MsiLogRow,
-    PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SetupLineRow,
-    SetupRunRow, StateFileRow, UpdateRow, VdirRow,
+    PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SettingRow,
+    SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;
@@ -116,6 +116,26 @@ pub struct HostView {
     pub vdirs: Vec<VdirRow>,
     /// Config files OWA and ECP need.
     pub config_files: Vec<ConfigFileRow>,
+    /// Registry values of the settings checks.
+    pub settings: Vec<SettingRow>,
+}
+
+impl HostView {
+    /// A registry value of the settings checks: key and name compare without regard to case,
+    /// as Windows compares them.
+    pub fn setting(&self, key: &str, name: &str) -> Option<&SettingRow> {
+        self.settings
+            .iter()
+            .find(|s| s.reg_key.eq_ignore_ascii_case(key) && s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the settings hold any value of `key` or below it: the key was collected.
+    pub fn has_settings_under(&self, key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        self.settings
+            .iter()
+            .any(|s| s.reg_key.to_ascii_lowercase().starts_with(&key))
+    }
 }
 
 impl Deref for HostView {
@@ -196,6 +216,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut run_states = BySnapshot::<ServiceStateRow>::read(&frames.service_states)?;
     let mut vdirs = BySnapshot::<VdirRow>::read(&frames.iis_vdirs)?;
     let mut config_files = BySnapshot::<ConfigFileRow>::read(&frames.config_files)?;
+    let mut settings = BySnapshot::<SettingRow>::read(&frames.registry_settings)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -252,6 +273,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.run_states = run_states.take(&id);
         v.vdirs = vdirs.take(&id);
         v.config_files = config_files.take(&id);
+        v.settings = settings.take(&id);
         out.push(v);
     }
     Ok(out)

@@ -116,17 +116,19 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
     let dom: Value =
         serde_json::from_str(r["result"]["value"].as_str().expect("a string")).unwrap();
     assert_eq!(dom["sections"], json!(SECTIONS), "{dom}");
-    // The exposure table counts the hosts whose CVE finding cites the CVE.
-    let open_findings = analysis
-        .findings
+    // The exposure table counts the servers the simulator knows open to the newest CVE of
+    // the table (its own copy of which builds carry Feb26SU).
+    let open = analysis
+        .hosts
         .iter()
-        .filter(|f| {
-            f.id == "security.cve-open"
-                && f.evidence.iter().any(|e| e.fact.contains("CVE-2026-21527"))
+        .filter_map(|h| h.exsetup)
+        .filter(|b| {
+            let b = b.0.map(|x| x as u16);
+            exfleet_tests::fleet::builds::open_to_newest_cve(b)
         })
         .count();
-    assert!(open_findings > 0);
-    assert_eq!(dom["newestCveOpen"], json!([open_findings]), "{dom}");
+    assert!(open > 0);
+    assert_eq!(dom["newestCveOpen"], json!([open]), "{dom}");
     assert_eq!(dom["severityBars"], 4, "{dom}");
     let n_hosts = analysis.hosts.len() as u64;
     assert_eq!(dom["hosts"], n_hosts, "{dom}");

@@ -203,7 +203,7 @@ fn security_cve_open() {
     let open = of(&f, "security.cve-open");
     let text = serde_json::to_string(&open[0].evidence).unwrap();
     assert!(
-        text.contains("Feb26SU fixes CVE-2026-21527: install Feb26SU for CU15: 15.2.1748.43"),
+        text.contains("Feb26SU fixes CVE-2026-21527: install Aug26SU for CU15 (15.2.1748.49, 2026-08-11), which carries Feb26SU"),
         "{text}"
     );
     // Exchange 2019 CU13 never got Feb26SU: the finding names the CUs that did.
@@ -215,7 +215,7 @@ fn security_cve_open() {
     let f = pipeline(&[cu13], today());
     let text = serde_json::to_string(&of(&f, "security.cve-open")[0].evidence).unwrap();
     assert!(
-        text.contains("Feb26SU exists for Exchange 2019 CU14, CU15, not for CU13"),
+        text.contains("CU13 never got Feb26SU: move to a supported CU of Exchange 2019 (CU14, CU15) and its newest SU"),
         "{text}"
     );
 }

@@ -37,6 +37,16 @@ impl Batch {
         }
         self.add_install_logs(&key, s);
         self.add_iis_vdirs(&key, s);
+        for x in &s.settings {
+            self.registry_settings.push(SettingRow {
+                key: key.clone(),
+                reg_key: x.key.clone(),
+                name: x.name.clone(),
+                reg_type: x.kind.clone(),
+                data: x.data.clone(),
+                provenance: provenance(&x.provenance),
+            });
+        }
     }
 
     fn add_host(&mut self, key: &Key, stored: &StoredSnapshot, s: &Snapshot) {

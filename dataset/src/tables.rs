@@ -464,6 +464,22 @@ tables! {
         /// SHA-256 of the file's bytes, lower-case hex (empty when absent or unreadable)
         sha256: String,
     }
+
+    /// One row per registry value the settings checks read (the collector's `settings`
+    /// keys: SCHANNEL, LSA, .NET strong crypto, server component states, Defender, ...).
+    registry_settings: RegistrySettings => SettingRow {
+        /// the key, `CurrentControlSet` for the control set in use
+        reg_key: String,
+        /// the value's name
+        name: String,
+        /// `REG_SZ`, `REG_MULTI_SZ`, `REG_DWORD`, `REG_QWORD`, `REG_BINARY`, `REG_NONE`
+        reg_type: String,
+        /// the data as text (numbers in decimal, multi-strings joined by a line feed, binary
+        /// as hex)
+        data: String,
+        /// where it was read
+        provenance: String,
+    }
 }
 
 impl BuildRow {

@@ -35,6 +35,7 @@ pub mod registry;
 pub mod security;
 pub mod services;
 pub mod setup;
+pub mod tls;
 pub mod topology;
 
 use chrono::NaiveDate;

@@ -32,6 +32,9 @@ use super::setup::{
     self, install_from_bin::InstallFromBin, interrupted::Interrupted, ngen_slow::NgenSlow, prereq,
     services_stop_failed::ServicesStopFailed, success::Success, unknown_error::UnknownError,
 };
+use super::tls::{
+    legacy_enabled::LegacyEnabled, misconfigured::Misconfigured, values_missing::ValuesMissing,
+};
 use super::topology::cas_proxy_order::CasProxyOrder;
 use super::{section, Rule, SecondPassRule};
 use crate::finding::Severity;
@@ -57,6 +60,9 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &MissingImages,
     &AssemblyLoad500,
     &PendingReboot,
+    &Misconfigured,
+    &ValuesMissing,
+    &LegacyEnabled,
     &DotnetUnsupported,
     &DbcsLocale,
     &Success,
@@ -201,6 +207,10 @@ const AREAS: &[(&str, &str)] = &[
     ),
     ("dotnet", ".NET Framework"),
     ("os", "Operating system"),
+    (
+        "tls",
+        "TLS: the SCHANNEL protocol settings and .NET strong crypto (SYSTEM and SOFTWARE hives)",
+    ),
     (
         "setup",
         "Setup runs (ExchangeSetup.log, ServiceControl.log, MSI logs, watermarks)",

@@ -293,6 +293,11 @@ impl Key {
         &self.raw.name
     }
 
+    /// Every value of the key, in the order the source lists them.
+    pub fn values(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.raw.values.iter().map(|(n, v)| (n.as_str(), v))
+    }
+
     /// A value's content, `None` when the value does not exist. Value names compare without
     /// regard to case, as Windows compares them.
     pub fn value(&self, name: &str) -> Option<&Value> {

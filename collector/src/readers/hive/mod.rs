@@ -2,5 +2,6 @@
 //! [`crate::registry::Hive`]: a hive file of a triage copy, or the live registry.
 
 pub mod cert_blob;
+pub mod settings;
 pub mod software;
 pub mod system;

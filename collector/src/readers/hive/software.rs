@@ -1,6 +1,6 @@
 //! The SOFTWARE hive (`Windows\System32\config\SOFTWARE`): the Exchange setup key and its
-//! watermarks, installed updates, .NET release, OS build, reboot-pending keys and the
-//! certificates of LocalMachine\My.
+//! watermarks, installed updates, .NET release, OS build, reboot-pending keys, the
+//! certificates of LocalMachine\My, and the settings values ([`super::settings`]).
 
 use exfleet_proto::v1::{ExchangeInstall, InstalledUpdate, PendingReboot, SetupWatermark};
 
@@ -29,6 +29,13 @@ impl Reader for SoftwareHive {
         read_updates(&mut hive, out);
         read_platform(&mut hive, out);
         read_certificates(&mut hive, out);
+        super::settings::read(
+            &mut hive,
+            Mount::Software,
+            "CurrentControlSet",
+            Self::NAME,
+            out,
+        );
         hive.finish(out);
     }
 }

@@ -1,5 +1,6 @@
 //! The SYSTEM hive (`Windows\System32\config\SYSTEM`): host identity, AD site, time zone,
-//! code page, pending file renames, services and their start types, HTTP.sys TLS bindings.
+//! code page, pending file renames, services and their start types, HTTP.sys TLS bindings,
+//! and the settings values ([`super::settings`]).
 //!
 //! `HKLM\SYSTEM\CurrentControlSet` is `ControlSet00N`, N from `Select\Current`
 //! (collector/EVIDENCE.md): a hive file has only the sets, the live registry has the link too.
@@ -55,6 +56,7 @@ impl Reader for SystemHive {
         read_platform(&mut hive, &ccs, out);
         read_services(&mut hive, &ccs, out);
         read_ssl_bindings(&mut hive, &ccs, out);
+        super::settings::read(&mut hive, Mount::System, &ccs, Self::NAME, out);
         hive.finish(out);
     }
 }
