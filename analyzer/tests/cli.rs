@@ -180,7 +180,7 @@ fn review_tells_what_went_wrong_in_one_log() {
     let tmp = tempfile::tempdir().unwrap();
     let h = exfleet_tests::fleet::generate(&exfleet_tests::fleet::FleetConfig {
         seed: 2,
-        servers: 30,
+        servers: 40,
         fault_rate: 0.0,
     })
     .into_iter()

@@ -249,6 +249,25 @@ fn security_march_2021_su_unsupported_cu() {
     );
 }
 
+/// `healthy` with one fault planted.
+fn faulty(name: &str, fault: Fault) -> HostSpec {
+    with(healthy(name), |h| h.faults.push(fault))
+}
+
+#[test]
+fn settings_rules_fire_on_their_fault_and_not_on_a_healthy_server() {
+    for (id, fault) in [
+        ("tls.misconfigured", Fault::TlsMisconfigured),
+        ("tls.legacy-enabled", Fault::TlsLegacyEnabled),
+        ("tls.values-missing", Fault::TlsValuesMissing),
+        ("services.maintenance-mode", Fault::MaintenanceMode),
+        ("os.defender-exclusions", Fault::DefenderExclusionsMissing),
+        ("iis.web-config-missing", Fault::WebConfigMissing),
+    ] {
+        case(id, &[faulty("EXS01", fault)], &[healthy("EXS02")], today());
+    }
+}
+
 #[test]
 fn setup_success() {
     let failed_last = with(healthy("EX01"), |h| h.faults.push(Fault::SetupUnknownError));

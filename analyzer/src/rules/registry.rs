@@ -5,28 +5,33 @@
 
 use super::build::{
     cu_out_of_support::CuOutOfSupport, file_registry_mismatch::FileRegistryMismatch,
-    iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol, su_behind::SuBehind,
-    su_wrong_cu::SuWrongCu, unknown::Unknown,
+    iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol,
+    product_eol_soon::ProductEolSoon, su_behind::SuBehind, su_wrong_cu::SuWrongCu,
+    unknown::Unknown,
 };
 use super::config::customizations_overwritten::CustomizationsOverwritten;
 use super::dotnet::{unsupported::DotnetUnsupported, upgrade_order::DotnetUpgradeOrder};
 use super::fleet::{
     build_drift::BuildDrift, failure_correlate::FailureCorrelate, incident_window::IncidentWindow,
-    mismatch_pattern::MismatchPattern, stale_collection::StaleCollection, FleetRule,
+    mismatch_pattern::MismatchPattern, stale_collection::StaleCollection, tls_drift::TlsDrift,
+    FleetRule,
 };
 use super::iis::{
     backend_binding_cert::BackendBindingCert, config_variable_unexpanded::ConfigVariableUnexpanded,
     shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
+    web_config_missing::WebConfigMissing,
 };
-use super::os::{dbcs_locale::DbcsLocale, pending_reboot::PendingReboot};
+use super::os::{
+    dbcs_locale::DbcsLocale, defender_exclusions::DefenderExclusions, pending_reboot::PendingReboot,
+};
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
 use super::security::{
     cve_open::CveOpen, cve_unverified::CveUnverified, identity_mismatch::IdentityMismatch,
     march_2021_su_unsupported_cu::March2021SuUnsupportedCu,
 };
 use super::services::{
-    disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
-    state_cache_left::StateCacheLeft,
+    disabled_after_update::DisabledAfterUpdate, maintenance_mode::MaintenanceMode,
+    not_running::NotRunning, state_cache_left::StateCacheLeft,
 };
 use super::setup::{
     self, install_from_bin::InstallFromBin, interrupted::Interrupted, ngen_slow::NgenSlow, prereq,
@@ -45,6 +50,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &Unknown,
     &CuOutOfSupport,
     &ProductEol,
+    &ProductEolSoon,
     &SuBehind,
     &FileRegistryMismatch,
     &SuWrongCu,
@@ -56,10 +62,12 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &BackendBindingCert,
     &VdirPathWrong,
     &SharedWebConfigMissing,
+    &WebConfigMissing,
     &ConfigVariableUnexpanded,
     &MissingImages,
     &AssemblyLoad500,
     &PendingReboot,
+    &DefenderExclusions,
     &Misconfigured,
     &ValuesMissing,
     &LegacyEnabled,
@@ -107,6 +115,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &DisabledAfterUpdate,
     &NotRunning,
     &StateCacheLeft,
+    &MaintenanceMode,
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass
@@ -123,6 +132,7 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &FailureCorrelate,
     &CustomizationsOverwritten,
     &IdentityMismatch,
+    &TlsDrift,
 ];
 
 /// Ids of the catalog not implemented yet, and the issue that brings each (none: every id is

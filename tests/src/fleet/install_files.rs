@@ -37,6 +37,9 @@ pub fn files(h: &HostSpec) -> Vec<(String, Vec<u8>)> {
         r"ClientAccess\Owa",
         r"ClientAccess\ecp",
     ] {
+        if h.has(Fault::WebConfigMissing) && vdir == r"ClientAccess\Owa" {
+            continue;
+        }
         let unexpanded = h.has(Fault::ConfigVariableUnexpanded) && vdir == r"ClientAccess\ecp";
         let root = if unexpanded {
             "%ExchangeInstallDir%".to_string()

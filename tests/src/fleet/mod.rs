@@ -13,6 +13,7 @@ pub mod install_files;
 pub mod real_size;
 pub mod render;
 pub mod service_control;
+pub mod settings;
 pub mod setup_log;
 pub mod truth;
 
@@ -75,12 +76,24 @@ pub enum Fault {
     /// An internal Exchange 2010 CAS took the newest rollup before the Internet-facing one
     /// (a fleet finding over the pair).
     CasProxyOrder,
+    /// TLS 1.2 turned off on the client side only (server and client disagree).
+    TlsMisconfigured,
+    /// TLS 1.0 and 1.1 turned back on.
+    TlsLegacyEnabled,
+    /// .NET's 32-bit SchUseStrongCrypto never set.
+    TlsValuesMissing,
+    /// The server left in maintenance mode (ServerWideOffline inactive by Maintenance).
+    MaintenanceMode,
+    /// Microsoft Defender runs without the Mailbox folder and the store worker excluded.
+    DefenderExclusionsMissing,
+    /// ClientAccess\owa\web.config is missing (an update stopped halfway).
+    WebConfigMissing,
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
     /// least once in a fleet of 22 or more of them.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 27] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -102,6 +115,12 @@ impl Fault {
         Fault::IuInstalled,
         Fault::KnownBad,
         Fault::DotnetUpgradeOrder,
+        Fault::TlsMisconfigured,
+        Fault::TlsLegacyEnabled,
+        Fault::TlsValuesMissing,
+        Fault::MaintenanceMode,
+        Fault::DefenderExclusionsMissing,
+        Fault::WebConfigMissing,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -129,6 +148,12 @@ impl Fault {
             Fault::DotnetUpgradeOrder => "dotnet.upgrade-order",
             Fault::DbcsLocale => "os.dbcs-locale",
             Fault::CasProxyOrder => "topology.cas-proxy-order",
+            Fault::TlsMisconfigured => "tls.misconfigured",
+            Fault::TlsLegacyEnabled => "tls.legacy-enabled",
+            Fault::TlsValuesMissing => "tls.values-missing",
+            Fault::MaintenanceMode => "services.maintenance-mode",
+            Fault::DefenderExclusionsMissing => "os.defender-exclusions",
+            Fault::WebConfigMissing => "iis.web-config-missing",
         }
     }
 
@@ -158,6 +183,11 @@ impl Fault {
             // Planted on the Exchange 2010 pair only, never drawn at random.
             Fault::DbcsLocale => &[13],
             Fault::CasProxyOrder => &[0],
+            // The TLS keys.
+            Fault::TlsMisconfigured | Fault::TlsLegacyEnabled | Fault::TlsValuesMissing => &[14],
+            Fault::MaintenanceMode => &[15],
+            Fault::DefenderExclusionsMissing => &[16],
+            Fault::WebConfigMissing => &[17],
         }
     }
 }

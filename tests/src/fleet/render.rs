@@ -9,7 +9,7 @@ use super::builds::{self, text};
 use super::cert::{self, StoreCert};
 use super::real_size::{self, ArtifactSizes};
 use super::setup_log::{self, RunEnd, RunSpec};
-use super::{events, iis, install_files, service_control, Fault, HostSpec};
+use super::{events, iis, install_files, service_control, settings, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
 use crate::regf::{HiveBuilder, RegData};
 use crate::triage::{triage, TriageBuilder};
@@ -287,6 +287,7 @@ fn setup_log_separator(h: &HostSpec) -> char {
 
 fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     let ccs = "ControlSet001";
+    settings::system(s, h, ccs);
     s.set("Select", "Current", RegData::Dword(1));
     s.set("Select", "Default", RegData::Dword(1));
     s.set("Select", "LastKnownGood", RegData::Dword(1));
@@ -372,6 +373,7 @@ fn image_path(h: &HostSpec, name: &str) -> Option<String> {
 }
 
 fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
+    settings::software(s, h);
     let base = h.line.base;
     let root = format!(r"Microsoft\ExchangeServer\{}", h.setup_key());
     let setup = format!(r"{root}\Setup");

@@ -244,6 +244,22 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::DotnetUpgradeOrder => vec![h.dotnet_release.to_string(), "Exchange SE RTM".into()],
         Fault::DbcsLocale => vec![format!("code page {}", h.code_page), "v14".into()],
         Fault::CasProxyOrder => vec![build],
+        Fault::TlsMisconfigured => vec!["TLS 1.2 is Misconfigured".into()],
+        Fault::TlsLegacyEnabled => vec!["TLS 1.0 is Enabled".into(), "TLS 1.1 is Enabled".into()],
+        Fault::TlsValuesMissing => vec![
+            r"WOW6432Node\Microsoft\.NETFramework\v4.0.30319\SchUseStrongCrypto is not defined"
+                .into(),
+        ],
+        Fault::MaintenanceMode => vec![format!(
+            "{} is Inactive by requester {}",
+            super::settings::INACTIVE_COMPONENT.0,
+            super::settings::INACTIVE_COMPONENT.1
+        )],
+        Fault::DefenderExclusionsMissing => vec![
+            format!(r"{}{}", h.install_path(), super::settings::NOT_EXCLUDED.0),
+            super::settings::NOT_EXCLUDED.1.into(),
+        ],
+        Fault::WebConfigMissing => vec![r"ClientAccess\Owa\web.config is missing".into()],
     }
 }
 
@@ -321,6 +337,24 @@ fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
                 .collect(),
             group: Some("exchange-2010-cas".into()),
             hosts: concerned,
+        });
+    }
+    // Servers whose TLS differs from the fleet's (every other server is set the same).
+    let tls: Vec<&HostSpec> = hosts
+        .iter()
+        .filter(|h| {
+            h.has(Fault::TlsMisconfigured)
+                || h.has(Fault::TlsLegacyEnabled)
+                || h.has(Fault::TlsValuesMissing)
+        })
+        .collect();
+    if !tls.is_empty() && tls.len() * 2 < hosts.len() {
+        out.push(Expected {
+            id: "fleet.tls-drift".into(),
+            because: "TLS faults planted on some servers".into(),
+            evidence: tls.iter().map(|h| h.name.clone()).collect(),
+            group: Some("tls".into()),
+            hosts: tls.iter().map(|h| h.name.clone()).collect(),
         });
     }
     for f in [

@@ -6,6 +6,7 @@ pub mod iu_blocks_su;
 pub mod known_bad;
 pub mod package;
 pub mod product_eol;
+pub mod product_eol_soon;
 pub mod su_behind;
 pub mod su_wrong_cu;
 pub mod unknown;

@@ -6,7 +6,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The product the server runs is past the end of its support at the analysis date (Exchange 2013 since April 2023; 2016 and 2019 since October 2025, with security updates for enrolled customers into 2026).
+The product the server runs is past the end of its support at the analysis date (Exchange 2013 since April 2023; 2016 and 2019 since October 2025, with security updates for enrolled customers into 2026): HealthChecker's Red \"reached end of life\". Within a year of it: `build.product-eol-soon`.
 ## Evidence
 ExSetup.exe's build and the product it belongs to; the product's end-of-support date from the catalog.
 ## Action
@@ -22,7 +22,7 @@ impl Rule for ProductEol {
         "build.product-eol"
     }
     fn severity(&self) -> Severity {
-        Severity::Warning
+        Severity::Error
     }
     fn doc(&self) -> &'static str {
         DOC

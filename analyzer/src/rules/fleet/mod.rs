@@ -9,6 +9,7 @@ pub mod failure_correlate;
 pub mod incident_window;
 pub mod mismatch_pattern;
 pub mod stale_collection;
+pub mod tls_drift;
 
 use polars::prelude::*;
 

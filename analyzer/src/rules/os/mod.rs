@@ -2,4 +2,5 @@
 //! install.
 
 pub mod dbcs_locale;
+pub mod defender_exclusions;
 pub mod pending_reboot;

@@ -1,7 +1,9 @@
-//! Service rules: start types from the SYSTEM hive and what ServiceControl.ps1 did to
-//! services during SU installs (ServiceControl.log, the saved state files).
+//! Service rules: start types from the SYSTEM hive, what ServiceControl.ps1 did to services
+//! during SU installs (ServiceControl.log, the saved state files), and Exchange's server
+//! component states (maintenance mode).
 
 pub mod disabled_after_update;
+pub mod maintenance_mode;
 pub mod not_running;
 pub mod state_cache_left;
 

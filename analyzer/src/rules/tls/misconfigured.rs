@@ -34,7 +34,8 @@ impl Rule for Misconfigured {
     fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
         let ev = super::problems(h, Kind::Misconfigured);
         let Some(first) = ev.first() else { return };
-        let title = format!("TLS misconfigured: {}", first.fact);
+        let what = first.fact.split(" (").next().unwrap_or(&first.fact);
+        let title = format!("TLS misconfigured: {what}");
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

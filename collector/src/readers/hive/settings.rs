@@ -110,7 +110,10 @@ pub fn read(hive: &mut Hive, mount: Mount, ccs: &str, reader: &'static str, out:
 fn walk(hive: &mut Hive, key: &Key, depth: usize, ccs: &str, dropped: &mut usize, out: &mut Sink) {
     // The key as Windows names it for the running system, whichever set the copy holds.
     let name = key.path.replacen(ccs, "CurrentControlSet", 1);
-    for (value, data) in key.values() {
+    // In name order: the live registry and a hive file list values in different orders.
+    let mut values: Vec<_> = key.values().collect();
+    values.sort_by_key(|(n, _)| n.to_ascii_lowercase());
+    for (value, data) in values {
         if out.evidence_mut().settings.len() >= MAX_SETTINGS {
             *dropped += 1;
             continue;
@@ -126,7 +129,9 @@ fn walk(hive: &mut Hive, key: &Key, depth: usize, ccs: &str, dropped: &mut usize
         out.evidence_mut().settings.push(setting);
     }
     if depth > 0 {
-        for sub in hive.subkeys(key, out) {
+        let mut subs = hive.subkeys(key, out);
+        subs.sort_by_key(|k| k.name().to_ascii_lowercase());
+        for sub in subs {
             walk(hive, &sub, depth - 1, ccs, dropped, out);
         }
     }
