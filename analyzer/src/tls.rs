@@ -220,24 +220,30 @@ impl Tls {
             .map(Version::state)
     }
 
-    /// What the configuration comes to in one line, for comparing servers: each version's
-    /// state and the .NET values.
-    pub fn signature(&self) -> String {
-        let versions: Vec<String> = self
+    /// What the configuration comes to, field by field, for comparing servers: each
+    /// version's state and each .NET value.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        let versions = self
             .versions
             .iter()
-            .map(|v| format!("TLS {} {}", v.version, v.state().name()))
-            .collect();
-        let dotnet: Vec<String> = self
-            .dotnet
+            .map(|v| (format!("TLS {}", v.version), v.state().name().to_string()));
+        let dotnet = self.dotnet.iter().map(|(name, v, _)| {
+            let short = name.trim_start_matches(r"HKLM\SOFTWARE\");
+            (
+                short.to_string(),
+                v.map_or_else(|| "absent".to_string(), |n| n.to_string()),
+            )
+        });
+        versions.chain(dotnet).collect()
+    }
+
+    /// [`Tls::fields`] in one line.
+    pub fn signature(&self) -> String {
+        self.fields()
             .iter()
-            .map(|(_, v, _)| v.map_or_else(|| "-".to_string(), |n| n.to_string()))
-            .collect();
-        format!(
-            "{}; .NET SystemDefaultTlsVersions/SchUseStrongCrypto (64/32-bit) {}",
-            versions.join(", "),
-            dotnet.join("/")
-        )
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Every problem HealthChecker flags. `os_build` is Windows' CurrentBuild; `exchange` the

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::ops::Deref;
 
 use exfleet_dataset::{
-    BindingKind, BindingRow, BuildRow, ConfigFileRow, EventRow, HostRow, MsiLineRow, MsiLogRow,
-    PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SettingRow,
-    SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
+    BindingKind, BindingRow, BuildRow, CollectionErrorRow, ConfigFileRow, EventRow, HostRow,
+    MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow,
+    ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;
@@ -118,7 +118,19 @@ pub struct HostView {
     pub config_files: Vec<ConfigFileRow>,
     /// Registry values of the settings checks.
     pub settings: Vec<SettingRow>,
+    /// What the collector could not read.
+    pub errors: Vec<CollectionErrorRow>,
 }
+
+/// Collection errors after which a hive's settings cannot be taken as complete: an absent
+/// value may only be unread.
+pub const UNCLEAN_HIVE: [&str; 5] = [
+    "access_denied",
+    "damaged_hive",
+    "malformed_hive",
+    "unreadable_key",
+    "limit_reached",
+];
 
 impl HostView {
     /// A registry value of the settings checks: key and name compare without regard to case,
@@ -127,6 +139,14 @@ impl HostView {
         self.settings
             .iter()
             .find(|s| s.reg_key.eq_ignore_ascii_case(key) && s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The first error that makes `reader`'s hive incomplete (`system_hive`, `software_hive`):
+    /// rules that read an absent value as "not set" do not judge such a hive.
+    pub fn hive_unclean(&self, reader: &str) -> Option<&CollectionErrorRow> {
+        self.errors
+            .iter()
+            .find(|e| e.reader == reader && UNCLEAN_HIVE.contains(&e.kind.as_str()))
     }
 
     /// Whether the settings hold any value of `key` or below it: the key was collected.
@@ -217,6 +237,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut vdirs = BySnapshot::<VdirRow>::read(&frames.iis_vdirs)?;
     let mut config_files = BySnapshot::<ConfigFileRow>::read(&frames.config_files)?;
     let mut settings = BySnapshot::<SettingRow>::read(&frames.registry_settings)?;
+    let mut errors = BySnapshot::<CollectionErrorRow>::read(&frames.collection_errors)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -274,6 +295,7 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.vdirs = vdirs.take(&id);
         v.config_files = config_files.take(&id);
         v.settings = settings.take(&id);
+        v.errors = errors.take(&id);
         out.push(v);
     }
     Ok(out)

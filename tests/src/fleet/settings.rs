@@ -98,6 +98,11 @@ pub fn software(s: &mut HiveBuilder, h: &HostSpec) {
                 );
             }
         }
+        // Inactive on every on-premises server: HealthChecker ignores them, so must a rule.
+        for component in ["ForwardSyncDaemon", "ProvisioningRps"] {
+            let key = format!(r"{states}\{component}");
+            s.set(&key, "Functional", RegData::Sz(format!("0:{STATE_TICKS}")));
+        }
     }
     let install = h.install_path();
     let paths = s_exclusions(&install).into_iter().filter(|p| {

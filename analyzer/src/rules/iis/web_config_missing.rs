@@ -43,9 +43,10 @@ impl Rule for WebConfigMissing {
             .iter()
             .filter(|f| f.kind == ConfigFileKind::WebConfig)
         {
+            // A file the collector could not read is a collection error, not a broken file.
             let fact = if !f.exists {
                 format!("{} is missing", f.path)
-            } else if !f.xml_error.is_empty() {
+            } else if !f.xml_error.is_empty() && !f.xml_error.starts_with("unreadable") {
                 format!("{} is not well-formed XML: {}", f.path, f.xml_error)
             } else {
                 continue;

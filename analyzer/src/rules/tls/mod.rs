@@ -9,8 +9,12 @@ use crate::finding::Evidence;
 use crate::tls::{Kind, Tls};
 use crate::view::HostView;
 
-/// The evidence of one kind of problem on a host (empty: none, or TLS not collected).
+/// The evidence of one kind of problem on a host (empty: none, or TLS not collected, or a
+/// hive not read completely: an unread value would read as absent).
 fn problems(h: &HostView, kind: Kind) -> Vec<Evidence> {
+    if h.hive_unclean("system_hive").is_some() || h.hive_unclean("software_hive").is_some() {
+        return Vec::new();
+    }
     let Some(tls) = Tls::from_settings(&h.settings) else {
         return Vec::new();
     };

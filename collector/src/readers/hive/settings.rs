@@ -7,6 +7,7 @@ use exfleet_proto::v1::RegistrySetting;
 
 use crate::registry::{Hive, Key, Mount, Value};
 use crate::sink::Sink;
+use crate::text::{cap_field, MAX_FIELD_BYTES};
 
 /// A key the settings checks read.
 pub struct SettingKey {
@@ -118,10 +119,14 @@ fn walk(hive: &mut Hive, key: &Key, depth: usize, ccs: &str, dropped: &mut usize
             *dropped += 1;
             continue;
         }
-        let (kind, text) = describe(data);
+        let (kind, mut text) = describe(data);
+        let mut value_name = value.to_string();
+        // Strings as long as a text line at most, the cut marked, as every collected field.
+        cap_field(&mut text, MAX_FIELD_BYTES);
+        cap_field(&mut value_name, MAX_FIELD_BYTES);
         let setting = RegistrySetting {
             key: name.clone(),
-            name: value.to_string(),
+            name: value_name,
             kind: kind.to_string(),
             data: text,
             provenance: Some(hive.at(key, value)),
