@@ -1,9 +1,10 @@
 //! Windows event logs (`Windows\System32\winevt\Logs\Application.evtx`, `System.evtx`), read
 //! with the `evtx` crate: only the events that matter ([`filter`]) are shipped, with their data
-//! named or positional, record id and time. A damaged file (bad checksums, a bad chunk, a
+//! named or positional, record id and time, and what they say as typed fields ([`facts`]). A damaged file (bad checksums, a bad chunk, a
 //! record that cannot be read, a cut file) yields every record that can be read, and each
 //! damage is a collection error located by file offset or record id.
 
+pub mod facts;
 pub mod filter;
 pub mod record;
 
@@ -330,6 +331,7 @@ impl Reader for EventLogs {
                     return;
                 }
                 let mut e = record::event(&log, r.record_id, r.time_ms, r.value);
+                facts::fill(&mut e);
                 e.provenance = Some(provenance::record(Self::NAME, &path, r.record_id));
                 kept_bytes += prost::Message::encoded_len(&e);
                 events.push(e);
