@@ -10,6 +10,7 @@ use exfleet_dataset::{
     PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SetupLineRow,
     SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
+use exfleet_proto::kinds::EventKind;
 use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;
 
@@ -154,6 +155,71 @@ impl HostView {
             .iter()
             .filter(|l| !l.succeeded() && l.result() > 0 && l.started_at_ms > last_success)
             .collect()
+    }
+}
+
+/// An update run as the host's evidence shows it: an install event of the event logs, a
+/// setup run of ExchangeSetup.log, or an MSI verbose log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRun {
+    /// When it ran (UTC ms).
+    pub at_ms: i64,
+    /// What it was, in words ("MsiInstaller 1022 Security Update ... (KB5041552)").
+    pub what: String,
+    /// Where it is recorded.
+    pub provenance: String,
+    /// A Defender definition update (Windows Update installs several a day): it replaces no
+    /// binary of Windows or Exchange.
+    pub definition_update: bool,
+}
+
+/// How Windows Update names Defender definition updates ("Security Intelligence Update for
+/// Microsoft Defender Antivirus - KB2267602 ...", formerly "Definition Update for ...").
+pub const DEFINITION_UPDATES: [&str; 2] = ["Security Intelligence Update", "Definition Update"];
+
+/// Whether an update's name is a Defender definition update.
+pub fn definition_update(name: &str) -> bool {
+    DEFINITION_UPDATES.iter().any(|p| name.starts_with(p))
+}
+
+impl HostView {
+    /// Events of `kinds`, in time order.
+    pub fn events_of<'a>(&'a self, kinds: &'a [EventKind]) -> impl Iterator<Item = &'a EventRow> {
+        self.events.iter().filter(|e| kinds.contains(&e.kind))
+    }
+
+    /// Boots: EventLog 6005 and Kernel-General 12 (both are logged at each start).
+    pub fn boots(&self) -> impl Iterator<Item = &EventRow> {
+        self.events_of(&[EventKind::Boot])
+    }
+
+    /// The host's update runs, oldest first: install events (MsiInstaller, Windows Update),
+    /// setup runs and MSI logs.
+    pub fn update_runs(&self) -> Vec<UpdateRun> {
+        let mut out: Vec<UpdateRun> = self
+            .events_of(&[EventKind::UpdateInstalled, EventKind::UpdateFailed])
+            .map(|e| UpdateRun {
+                at_ms: e.time_ms,
+                what: format!("{} {} {}", e.provider, e.event_id, e.subject),
+                provenance: e.provenance.clone(),
+                definition_update: definition_update(&e.subject),
+            })
+            .chain(self.runs.iter().map(|r| UpdateRun {
+                at_ms: r.started_at_ms,
+                what: format!("setup run {}", r.setup_version),
+                provenance: r.provenance.clone(),
+                definition_update: false,
+            }))
+            .chain(self.msi_logs.iter().map(|l| UpdateRun {
+                at_ms: l.started_at_ms,
+                what: format!("MSI log of {}", l.patch),
+                provenance: l.provenance.clone(),
+                definition_update: false,
+            }))
+            .filter(|u| u.at_ms > 0)
+            .collect();
+        out.sort_by_key(|u| u.at_ms);
+        out
     }
 }
 

@@ -19,12 +19,16 @@ use super::iis::{
     shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
 };
 use super::os::{dbcs_locale::DbcsLocale, pending_reboot::PendingReboot};
+// Issue 21: what the event logs say about updates.
+use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::owa::{assembly_load_500::AssemblyLoad500, missing_images::MissingImages};
 use super::security::identity_mismatch::IdentityMismatch;
+use super::services::crash_after_update::CrashAfterUpdate;
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, not_running::NotRunning,
     state_cache_left::StateCacheLeft,
 };
+use super::setup::su_failed_no_log::SuFailedNoLog;
 use super::setup::{
     self, install_from_bin::InstallFromBin, interrupted::Interrupted, ngen_slow::NgenSlow, prereq,
     services_stop_failed::ServicesStopFailed, success::Success, unknown_error::UnknownError,
@@ -95,6 +99,10 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &DisabledAfterUpdate,
     &NotRunning,
     &StateCacheLeft,
+    // Issue 21: what the event logs say about updates.
+    &SuFailedNoLog,
+    &NotRebootedAfterUpdate,
+    &CrashAfterUpdate,
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass

@@ -75,12 +75,20 @@ pub enum Fault {
     /// An internal Exchange 2010 CAS took the newest rollup before the Internet-facing one
     /// (a fleet finding over the pair).
     CasProxyOrder,
+    /// The newest SU of the line failed to install (MsiInstaller 1024, 1603) and no MSI log of
+    /// it is in the copy; the server stays on the SU before it.
+    SuFailedNoLog,
+    /// The SU asked for a reboot (MsiInstaller 1036 status 3010) and the server has not
+    /// started since.
+    NotRebooted,
+    /// MSExchangeTransport terminated unexpectedly right after the SU (7031, 7034).
+    ServiceCrashAfterUpdate,
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
     /// least once in a fleet of 22 or more of them.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 24] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -102,6 +110,9 @@ impl Fault {
         Fault::IuInstalled,
         Fault::KnownBad,
         Fault::DotnetUpgradeOrder,
+        Fault::SuFailedNoLog,
+        Fault::NotRebooted,
+        Fault::ServiceCrashAfterUpdate,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -129,6 +140,9 @@ impl Fault {
             Fault::DotnetUpgradeOrder => "dotnet.upgrade-order",
             Fault::DbcsLocale => "os.dbcs-locale",
             Fault::CasProxyOrder => "topology.cas-proxy-order",
+            Fault::SuFailedNoLog => "setup.su-failed-no-log",
+            Fault::NotRebooted => "os.not-rebooted-after-update",
+            Fault::ServiceCrashAfterUpdate => "services.crash-after-update",
         }
     }
 
@@ -141,7 +155,11 @@ impl Fault {
             | Fault::UnknownBuild
             | Fault::FileRegistryMismatch
             | Fault::SuWrongCu
-            | Fault::KnownBad => &[0],
+            | Fault::SuFailedNoLog => &[0],
+            // Exchange SE RTM itself, no SU: nothing to reboot for or crash after.
+            Fault::KnownBad => &[0, 14, 15],
+            Fault::NotRebooted => &[14],
+            Fault::ServiceCrashAfterUpdate => &[15],
             Fault::SetupInterrupted | Fault::InstallFromBin | Fault::SetupUnknownError => &[2],
             Fault::BackendCertMissing | Fault::BackendCertExpired => &[3],
             Fault::PendingReboot => &[4],
@@ -411,6 +429,9 @@ fn host(
     } else if has(Fault::SuBehind) {
         let choices = builds::behind_choices(line);
         Some(choices[rng.random_range(0..choices.len())])
+    } else if has(Fault::SuFailedNoLog) {
+        // The newest SU failed: the server is on the last good one before it.
+        builds::behind_choices(line).last().copied()
     } else {
         Some(line.latest())
     };

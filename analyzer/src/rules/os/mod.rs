@@ -2,4 +2,5 @@
 //! install.
 
 pub mod dbcs_locale;
+pub mod not_rebooted_after_update;
 pub mod pending_reboot;

@@ -1,6 +1,7 @@
 //! Service rules: start types from the SYSTEM hive and what ServiceControl.ps1 did to
 //! services during SU installs (ServiceControl.log, the saved state files).
 
+pub mod crash_after_update;
 pub mod disabled_after_update;
 pub mod not_running;
 pub mod state_cache_left;
