@@ -370,8 +370,9 @@ tables! {
 
     /// One row per event of the Windows event logs that matters: ASP.NET 1309/1310,
     /// MSExchange Front End HTTP Proxy 1003, HttpEvent 15021, Service Control Manager
-    /// 7040/7036/7000/7009/7011/7023/7031/7034, MsiInstaller 1022/1023/1024/1033/1036/11707/
-    /// 11708, WindowsUpdateClient 19/20/21/43, EventLog 6005/6006/6008, User32 1074,
+    /// 7040/7036/7000/7009/7011/7023/7031/7034, MsiInstaller
+    /// 1022/1023/1024/1033/1036/11707/11708, WindowsUpdateClient 19/20/21/43, EventLog
+    /// 6005/6006/6008, User32 1074,
     /// Kernel-General 12/13, Application Error 1000, .NET Runtime 1026, MSExchange Common 4999
     /// (keyed on provider and id), up to 50,000 per log, written at or after the snapshot's
     /// `events_since_ms`; with what each says as typed columns.
