@@ -346,3 +346,36 @@ fn nest<P, C, T>(
         })
         .collect()
 }
+
+/// Events for the rules' unit tests.
+#[cfg(test)]
+pub(crate) mod test_events {
+    use exfleet_dataset::EventRow;
+    use exfleet_proto::kinds::EventKind;
+
+    /// An hour, in ms.
+    pub const HOUR: i64 = 3_600_000;
+    /// When the updates of the tests run.
+    pub const T0: i64 = 1_792_575_000_000;
+
+    /// An event of `kind` from `provider` `id`, `hours` after [`T0`], about `subject`.
+    pub fn event(provider: &str, id: i64, kind: EventKind, hours: f64, subject: &str) -> EventRow {
+        EventRow {
+            provider: provider.into(),
+            event_id: id,
+            kind,
+            time_ms: T0 + (hours * HOUR as f64) as i64,
+            subject: subject.into(),
+            kb: exfleet_collector::readers::event_log::facts::kb(subject),
+            result_code: -1,
+            provenance: format!("System.evtx#record {}", (hours * 10.0) as i64 + 1000),
+            ..Default::default()
+        }
+    }
+
+    /// The same with a result code.
+    pub fn with_code(mut e: EventRow, code: i64) -> EventRow {
+        e.result_code = code;
+        e
+    }
+}

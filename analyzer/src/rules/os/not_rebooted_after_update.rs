@@ -99,3 +99,58 @@ impl Rule for NotRebootedAfterUpdate {
         out.push(f);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::view::test_events::{event, with_code};
+
+    fn run(h: &HostView) -> usize {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        let mut out = Sink::empty();
+        NotRebootedAfterUpdate.check(h, &cx, &mut out);
+        out.into_vec().len()
+    }
+
+    #[test]
+    fn a_boot_after_the_last_update_needing_one_settles_it() {
+        let su = |hours| {
+            with_code(
+                event(
+                    "MsiInstaller",
+                    1036,
+                    EventKind::UpdateInstalled,
+                    hours,
+                    "SU (KB5050000)",
+                ),
+                REBOOT_REQUIRED,
+            )
+        };
+        let boot = |hours| event("EventLog", 6005, EventKind::Boot, hours, "");
+        let view = |events| HostView {
+            events,
+            ..Default::default()
+        };
+        assert_eq!(run(&view(vec![boot(-5.0), su(0.0)])), 1);
+        assert_eq!(run(&view(vec![su(0.0), boot(1.0)])), 0);
+        // A second update needing a reboot after that boot.
+        assert_eq!(run(&view(vec![su(0.0), boot(1.0), su(2.0)])), 1);
+        // Installed without asking for a reboot.
+        let plain = with_code(su(0.0), 0);
+        assert_eq!(run(&view(vec![plain])), 0);
+        // Windows Update's restart required.
+        let wu21 = event(
+            "Microsoft-Windows-WindowsUpdateClient",
+            21,
+            EventKind::RebootRequired,
+            0.0,
+            "KB5066835",
+        );
+        assert_eq!(run(&view(vec![wu21])), 1);
+    }
+}

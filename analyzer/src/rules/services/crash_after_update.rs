@@ -126,3 +126,77 @@ impl Rule for CrashAfterUpdate {
         out.push(f);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::view::test_events::event;
+
+    fn run(events: Vec<EventRow>) -> Vec<crate::finding::Finding> {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        let h = HostView {
+            events,
+            ..Default::default()
+        };
+        let mut out = Sink::empty();
+        CrashAfterUpdate.check(&h, &cx, &mut out);
+        out.into_vec()
+    }
+
+    fn su(hours: f64) -> EventRow {
+        event(
+            "MsiInstaller",
+            1022,
+            EventKind::UpdateInstalled,
+            hours,
+            "SU (KB5050000)",
+        )
+    }
+
+    fn crash(hours: f64, service: &str) -> EventRow {
+        event(
+            "Service Control Manager",
+            7031,
+            EventKind::ServiceCrashed,
+            hours,
+            service,
+        )
+    }
+
+    #[test]
+    fn failures_that_begin_after_an_update() {
+        let f = run(vec![
+            su(0.0),
+            crash(1.0, "MSExchangeTransport"),
+            crash(2.0, "MSExchangeTransport"),
+        ]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].title.contains("MSExchangeTransport"), "{}", f[0].title);
+        assert!(f[0].evidence[1].fact.contains("(2 such events)"));
+        // Too late after it.
+        assert!(run(vec![su(0.0), crash(49.0, "MSExchangeTransport")]).is_empty());
+        // Failing before the update already.
+        assert!(run(vec![
+            crash(-30.0, "MSExchangeHM"),
+            su(0.0),
+            crash(1.0, "MSExchangeHM")
+        ])
+        .is_empty());
+        // No update before it.
+        assert!(run(vec![crash(1.0, "MSExchangeTransport")]).is_empty());
+        // A Defender definition update is no update run.
+        let defender = event(
+            "Microsoft-Windows-WindowsUpdateClient",
+            19,
+            EventKind::UpdateInstalled,
+            0.0,
+            "Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.421.1236.0)",
+        );
+        assert!(run(vec![defender, crash(1.0, "MSExchangeTransport")]).is_empty());
+    }
+}

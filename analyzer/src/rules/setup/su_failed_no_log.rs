@@ -144,3 +144,97 @@ impl Rule for SuFailedNoLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::view::test_events::{event, with_code, HOUR, T0};
+    use exfleet_dataset::{MsiLogRow, UpdateRow};
+
+    const SU: &str = "Security Update for Exchange Server 2019 CU15 SU1 (KB5050000)";
+
+    fn failed(hours: f64) -> EventRow {
+        let mut e = with_code(
+            event("MsiInstaller", 1024, EventKind::UpdateFailed, hours, SU),
+            1603,
+        );
+        e.product = "Microsoft Exchange Server".into();
+        e
+    }
+
+    fn run(h: &HostView) -> Vec<crate::finding::Finding> {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        let mut out = Sink::empty();
+        SuFailedNoLog.check(h, &cx, &mut out);
+        out.into_vec()
+    }
+
+    #[test]
+    fn a_failure_without_log_fires_once_per_update() {
+        let h = HostView {
+            events: vec![failed(0.0), failed(2.0)],
+            ..Default::default()
+        };
+        let f = run(&h);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(f[0].title.contains("KB5050000") && f[0].title.contains("1603"));
+        assert!(f[0].evidence[1].fact.starts_with("2 failed attempts"));
+        assert_eq!(f[0].evidence[0].provenance, "System.evtx#record 1020");
+    }
+
+    #[test]
+    fn a_log_a_later_success_or_the_installed_key_explain_it() {
+        let log = HostView {
+            events: vec![failed(0.0)],
+            msi_logs: vec![crate::view::MsiLog {
+                log: MsiLogRow {
+                    started_at_ms: T0 - HOUR,
+                    ..Default::default()
+                },
+                lines: Vec::new(),
+            }],
+            ..Default::default()
+        };
+        assert!(run(&log).is_empty());
+        let later = HostView {
+            events: vec![
+                failed(0.0),
+                with_code(
+                    event("MsiInstaller", 1022, EventKind::UpdateInstalled, 3.0, SU),
+                    0,
+                ),
+            ],
+            ..Default::default()
+        };
+        assert!(run(&later).is_empty());
+        let key = HostView {
+            events: vec![failed(0.0)],
+            updates: vec![UpdateRow {
+                kb: "KB5050000".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(run(&key).is_empty());
+        // A failed Windows update is not an Exchange SU.
+        let windows = HostView {
+            events: vec![with_code(
+                event(
+                    "Microsoft-Windows-WindowsUpdateClient",
+                    20,
+                    EventKind::UpdateFailed,
+                    0.0,
+                    "2026-10 Cumulative Update for Microsoft server operating system (KB5066835)",
+                ),
+                0x80240022,
+            )],
+            ..Default::default()
+        };
+        assert!(run(&windows).is_empty());
+    }
+}
