@@ -286,6 +286,29 @@ fn key_name(hex: &str) -> Option<String> {
 mod tests {
     use super::*;
     use exfleet_proto::v1::EventDatum;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Event data comes from the server: whatever it holds, naming an event never panics,
+        /// and a kept event always gets its kind.
+        #[test]
+        fn any_data_of_a_kept_event_is_named(
+            which in 0usize..12,
+            data in proptest::collection::vec(("(param[0-9]|updateTitle|errorCode|AppName|)", "\\PC{0,40}|%%[0-9]{1,12}|0x[0-9a-fA-F]{0,18}|[0-9]{0,22}|Product: \\PC{0,20} -- \\PC{0,10}"), 0..9),
+            binary in "[0-9A-F]{0,64}",
+        ) {
+            let (providers, ids) = super::super::filter::MATTER[which];
+            for p in providers {
+                for id in ids {
+                    let data: Vec<(&str, &str)> =
+                        data.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                    let e = event(p, *id, &data, &binary);
+                    prop_assert!(!e.kind.is_empty());
+                    prop_assert!(e.kb.is_empty() || e.kb.starts_with("KB"));
+                }
+            }
+        }
+    }
 
     fn event(provider: &str, id: u32, data: &[(&str, &str)], binary: &str) -> Event {
         let mut e = Event {
