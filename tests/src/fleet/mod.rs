@@ -87,7 +87,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
-    /// least once in a fleet of 22 or more of them.
+    /// least once in a fleet of 25 or more of them.
     pub const ALL: [Fault; 24] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
