@@ -83,7 +83,7 @@ impl Rule for CrashAfterUpdate {
                 .or_insert((e, 1));
         }
         // The latest run with failures after it: the one that matters now.
-        let Some((i, services)) = by_run.into_iter().last() else {
+        let Some((i, services)) = by_run.into_iter().next_back() else {
             return;
         };
         let u = &runs[i];

@@ -267,7 +267,7 @@ pub fn kb(text: &str) -> String {
 /// The service key name the binary data of a Service Control Manager event holds: UTF-16LE
 /// text up to its NUL, written as hex.
 fn key_name(hex: &str) -> Option<String> {
-    if hex.is_empty() || hex.len() % 4 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(4) {
         return None;
     }
     let units: Vec<u16> = (0..hex.len() / 4)
