@@ -79,6 +79,7 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
     ));
     sys.extend(reboot(
         &ev,
+        &h.name,
         SU_MS - 3 * DAY + 5 * MINUTE,
         r"C:\Windows\servicing\TrustedInstaller.exe",
         "Operating System: Service pack (Planned)",
@@ -139,6 +140,7 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
         if !h.has(Fault::NotRebooted) {
             sys.extend(reboot(
                 &ev,
+                &h.name,
                 SU_MS + 25 * MINUTE,
                 r"C:\Windows\System32\shutdown.exe",
                 "Application: Installation (Planned)",
@@ -305,10 +307,11 @@ fn boot(
     ]
 }
 
-/// A restart asked by `process` for `user`: User32 1074, EventLog 6006, Kernel-General 13,
+/// A restart of `computer` asked by `process` for `user`: User32 1074, EventLog 6006, Kernel-General 13,
 /// then the start two minutes later.
 fn reboot(
     ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
+    computer: &str,
     at: i64,
     process: &str,
     reason: &str,
@@ -323,7 +326,7 @@ fn reboot(
             "System",
             vec![
                 Datum::named("param1", process),
-                Datum::named("param2", "EX"),
+                Datum::named("param2", computer),
                 Datum::named("param3", reason),
                 Datum::named("param4", "0x80020002"),
                 Datum::named("param5", "restart"),
