@@ -19,7 +19,6 @@ use std::sync::Arc;
 use evtx::err::EvtxError;
 use evtx::{ChunkFlags, EvtxChunkData, EvtxParser, ParserSettings};
 use exfleet_proto::v1::artifact_status::State;
-use exfleet_proto::v1::Event;
 
 use crate::files::ServerFiles;
 use crate::provenance;
