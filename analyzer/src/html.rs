@@ -227,13 +227,13 @@ fn builds_by_site(s: &mut String, a: &Analysis, catalog: &Catalog) {
 }
 
 fn timeline_section(s: &mut String, t: &Timeline) {
-    s.push_str("<section id=\"timeline\"><h2>Update runs and error events, per day</h2>");
+    s.push_str("<section id=\"timeline\"><h2>Update runs, reboots and error events, per day</h2>");
     let max_up = t.days.iter().map(|d| d.0).max().unwrap_or(0).max(1) as f64;
     let max_err = t.days.iter().map(|d| d.1).max().unwrap_or(0).max(1) as f64;
     let w = 8.0;
     let _ = write!(
         s,
-        "<svg id=\"chart-timeline\" class=\"chart\" viewBox=\"0 0 {} 240\" role=\"img\" aria-label=\"Update runs (above) and error events (below) per day\">",
+        "<svg id=\"chart-timeline\" class=\"chart\" viewBox=\"0 0 {} 240\" role=\"img\" aria-label=\"Update runs (above, reboots marked over them) and error events (below) per day\">",
         t.days.len() as f64 * w + 40.0
     );
     s.push_str("<line class=\"axis\" x1=\"30\" y1=\"110\" x2=\"100%\" y2=\"110\"></line>");
@@ -252,6 +252,16 @@ fn timeline_section(s: &mut String, t: &Timeline) {
             w - 1.0,
             w - 1.0
         );
+        let reboots = t.reboots.get(i).copied().unwrap_or(0);
+        if reboots > 0 {
+            // Reboots beside the update runs: a mark above the day's update bar.
+            let _ = write!(
+                s,
+                "<circle class=\"reboot\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" data-day=\"{day}\" data-count=\"{reboots}\"><title>{day}: {reboots} reboots</title></circle>",
+                x + (w - 1.0) / 2.0,
+                110.0 - hu - 6.0
+            );
+        }
         if i % 14 == 0 {
             let _ = write!(
                 s,
@@ -261,7 +271,7 @@ fn timeline_section(s: &mut String, t: &Timeline) {
         }
     }
     s.push_str("<text class=\"label\" x=\"0\" y=\"20\">runs</text><text class=\"label\" x=\"0\" y=\"200\">errors</text></svg>");
-    s.push_str("<p class=\"note\">Update runs: MsiInstaller install events, ExchangeSetup.log runs, MSI logs. Error events: ASP.NET 1309/1310, Front End HTTP Proxy 1003, HttpEvent 15021.</p></section>\n");
+    s.push_str("<p class=\"note\">Update runs: MsiInstaller and Windows Update install events (not Defender definition updates), ExchangeSetup.log runs, MSI logs. Reboots (dots): a host's start (EventLog 6005, Kernel-General 12). Error events: ASP.NET 1309/1310, Front End HTTP Proxy 1003, HttpEvent 15021, service failures (Service Control Manager 7000/7009/7011/7023/7031/7034), process crashes (Application Error 1000, .NET Runtime 1026, MSExchange Common 4999).</p></section>\n");
 }
 
 fn fleet_section(s: &mut String, a: &Analysis) {
@@ -396,7 +406,7 @@ table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:3px 10
 .cols{display:flex;flex-wrap:wrap;gap:32px}.chart{width:100%;max-width:760px;height:auto}.label{font-size:11px;fill:#444}\
 .sev-critical,.critical>h3 .sev,.critical>p .sev{background:#b10026;fill:#b10026;color:#fff}.sev-error,.error>h3 .sev,.error>p .sev{background:#e34a33;fill:#e34a33;color:#fff}\
 .sev-warning,.warning>h3 .sev,.warning>p .sev{background:#fdbb84;fill:#fdbb84}.sev-info,.info>h3 .sev,.info>p .sev{background:#c6dbef;fill:#9ecae1}\
-.sev{padding:1px 6px;border-radius:3px;font-size:12px}.update-run{fill:#4e79a7}.error-event{fill:#e15759}.axis{stroke:#888}\
+.sev{padding:1px 6px;border-radius:3px;font-size:12px}.update-run{fill:#4e79a7}.error-event{fill:#e15759}.reboot{fill:#f28e2b}.axis{stroke:#888}\
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px}.swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}\
 details.host{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}details.host.critical{border-left:4px solid #b10026}\
 details.host.error{border-left:4px solid #e34a33}details.host.warning{border-left:4px solid #fdbb84}\

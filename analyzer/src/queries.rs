@@ -1,26 +1,38 @@
 //! Queries over the fleet's history that rules and reports share: the events collected (each
-//! once), the error events by kind, the update runs, and the report's timeline built from
-//! them. `fleet.incident-window` and the report's timeline count the same update runs and the
+//! once), the error events by kind, the update runs, the reboots, and the report's timeline
+//! built from them. `fleet.incident-window` and the report's timeline count the same update runs and the
 //! same error events because they ask these.
 
 use polars::prelude::*;
 
 use crate::input::History;
 use exfleet_dataset::Table;
+use exfleet_proto::kinds::EventKind;
 
-/// Error kinds: (provider prefix, event ids, name).
-pub const ERRORS: [(&str, &[i64], &str); 3] = [
-    ("ASP.NET", &[1309, 1310], "ASP.NET"),
+/// Error kinds: (provider prefixes, event ids, name).
+pub const ERRORS: [(&[&str], &[i64], &str); 5] = [
+    (&["ASP.NET"], &[1309, 1310], "ASP.NET"),
     (
-        "MSExchange Front End HTTP Proxy",
+        &["MSExchange Front End HTTP Proxy"],
         &[1003],
         "Front End HTTP Proxy",
     ),
-    ("HttpEvent", &[15021], "HttpEvent"),
+    (&["HttpEvent"], &[15021], "HttpEvent"),
+    // Issue 21: services that fail to start, hang, stop with an error or crash.
+    (
+        &["Service Control Manager"],
+        &[7000, 7009, 7011, 7023, 7031, 7034],
+        "service failure",
+    ),
+    (
+        &["Application Error", ".NET Runtime", "MSExchange Common"],
+        &[1000, 1026, 4999],
+        "process crash",
+    ),
 ];
 
-/// MsiInstaller events that mark an install (or a failed one).
-const INSTALL_EVENTS: [i64; 7] = [1022, 1023, 1024, 1033, 1036, 11707, 11708];
+/// Event kinds that mark an install (or a failed one): MsiInstaller's and Windows Update's.
+const INSTALL_KINDS: [EventKind; 2] = [EventKind::UpdateInstalled, EventKind::UpdateFailed];
 
 /// Events collected up to `end_ms`, each once (the windows of snapshots may overlap).
 pub fn events(history: &History, end_ms: i64) -> LazyFrame {
@@ -35,6 +47,8 @@ pub fn events(history: &History, end_ms: i64) -> LazyFrame {
             col("record_id"),
             col("time_ms"),
             col("provenance"),
+            col("kind"),
+            col("subject"),
         ])
         .unique(
             Some(cols(["host", "log", "record_id", "time_ms"])),
@@ -45,20 +59,32 @@ pub fn events(history: &History, end_ms: i64) -> LazyFrame {
 /// The error events of [`events`], with their kind (`ASP.NET`, ...) in a `kind` column.
 pub fn error_events(events: LazyFrame) -> LazyFrame {
     let mut kind = lit(NULL).cast(DataType::String);
-    for (prefix, ids, name) in ERRORS.iter().rev() {
+    for (prefixes, ids, name) in ERRORS.iter().rev() {
         let ids = Series::new("ids".into(), ids.to_vec());
-        kind = when(
-            col("provider")
-                .str()
-                .starts_with(lit(*prefix))
-                .and(col("event_id").is_in(lit(ids).implode(false), false)),
-        )
-        .then(lit(*name))
-        .otherwise(kind);
+        let provider = prefixes
+            .iter()
+            .map(|p| col("provider").str().starts_with(lit(*p)))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false));
+        kind = when(provider.and(col("event_id").is_in(lit(ids).implode(false), false)))
+            .then(lit(*name))
+            .otherwise(kind);
     }
     events
         .with_column(kind.alias("kind"))
         .filter(col("kind").is_not_null())
+}
+
+/// Boots of [`events`] (EventLog 6005 and Kernel-General 12, which Windows logs both at each
+/// start), one per host and start: `host`, `time_ms`.
+pub fn boots(events: LazyFrame) -> LazyFrame {
+    // The two events of one start are written within seconds of each other.
+    const SAME_BOOT_MS: i64 = 10 * 60_000;
+    events
+        .filter(col("kind").eq(lit(EventKind::Boot.as_str())))
+        .with_column((col("time_ms") / lit(SAME_BOOT_MS)).alias("slot"))
+        .unique(Some(cols(["host", "slot"])), UniqueKeepStrategy::First)
+        .select([col("host"), col("time_ms")])
 }
 
 /// Update runs up to `end_ms`: `host`, `at` (UTC ms), `what`, oldest first.
@@ -67,17 +93,26 @@ pub fn update_runs_frame(
     events: LazyFrame,
     end_ms: i64,
 ) -> PolarsResult<LazyFrame> {
-    let ids = Series::new("ids".into(), INSTALL_EVENTS.to_vec());
+    let kinds = Series::new(
+        "kinds".into(),
+        INSTALL_KINDS.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+    );
+    // Defender definition updates (several a day) replace no binary: not update runs.
+    let definition = crate::view::DEFINITION_UPDATES
+        .iter()
+        .map(|p| col("subject").str().starts_with(lit(*p)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false));
     let msi_events = events
         .filter(
-            col("provider")
-                .eq(lit("MsiInstaller"))
-                .and(col("event_id").is_in(lit(ids).implode(false), false)),
+            col("kind")
+                .is_in(lit(kinds).implode(false), false)
+                .and(definition.not()),
         )
         .select([
             col("host"),
             col("time_ms").alias("at"),
-            (lit("MsiInstaller ") + col("event_id").cast(DataType::String)).alias("what"),
+            (col("provider") + lit(" ") + col("event_id").cast(DataType::String)).alias("what"),
         ]);
     let setup = history
         .table(Table::SetupRuns)
@@ -105,13 +140,15 @@ pub fn update_runs_frame(
 pub const TIMELINE_DAYS: i64 = 90;
 const DAY_MS: i64 = 86_400_000;
 
-/// Update runs and error events per day.
+/// Update runs, error events and reboots per day.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     /// First day shown (UTC ms of its midnight).
     pub first_day_ms: i64,
     /// Per day, oldest first: (update runs, error events).
     pub days: Vec<(u32, u32)>,
+    /// Per day, oldest first: reboots (hosts' starts, see [`boots`]).
+    pub reboots: Vec<u32>,
 }
 
 impl Timeline {
@@ -121,14 +158,15 @@ impl Timeline {
     }
 }
 
-/// Counts, per day of the last [`TIMELINE_DAYS`] up to `end_ms`, the fleet's update runs and
-/// error events.
+/// Counts, per day of the last [`TIMELINE_DAYS`] up to `end_ms`, the fleet's update runs,
+/// error events and reboots.
 pub fn timeline(history: &History, end_ms: i64) -> PolarsResult<Timeline> {
     let last_day = end_ms.div_euclid(DAY_MS);
     let first_day = last_day - TIMELINE_DAYS + 1;
     let mut t = Timeline {
         first_day_ms: first_day * DAY_MS,
         days: vec![(0, 0); TIMELINE_DAYS as usize],
+        reboots: vec![0; TIMELINE_DAYS as usize],
     };
     let evs = events(history, end_ms);
     let per_day = |lf: LazyFrame, time: &str| -> PolarsResult<Vec<(i64, u32)>> {
@@ -152,9 +190,14 @@ pub fn timeline(history: &History, end_ms: i64) -> PolarsResult<Timeline> {
             slot.0 = n;
         }
     }
-    for (d, n) in per_day(error_events(evs), "time_ms")? {
+    for (d, n) in per_day(error_events(evs.clone()), "time_ms")? {
         if let Some(slot) = t.days.get_mut((d - first_day) as usize) {
             slot.1 = n;
+        }
+    }
+    for (d, n) in per_day(boots(evs), "time_ms")? {
+        if let Some(slot) = t.reboots.get_mut((d - first_day) as usize) {
+            *slot = n;
         }
     }
     Ok(t)

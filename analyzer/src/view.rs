@@ -10,6 +10,7 @@ use exfleet_dataset::{
     MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow,
     ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
+use exfleet_proto::kinds::EventKind;
 use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;
 
@@ -197,6 +198,71 @@ impl HostView {
     }
 }
 
+/// An update run as the host's evidence shows it: an install event of the event logs, a
+/// setup run of ExchangeSetup.log, or an MSI verbose log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRun {
+    /// When it ran (UTC ms).
+    pub at_ms: i64,
+    /// What it was, in words ("MsiInstaller 1022 Security Update ... (KB5041552)").
+    pub what: String,
+    /// Where it is recorded.
+    pub provenance: String,
+    /// A Defender definition update (Windows Update installs several a day): it replaces no
+    /// binary of Windows or Exchange.
+    pub definition_update: bool,
+}
+
+/// How Windows Update names Defender definition updates ("Security Intelligence Update for
+/// Microsoft Defender Antivirus - KB2267602 ...", formerly "Definition Update for ...").
+pub const DEFINITION_UPDATES: [&str; 2] = ["Security Intelligence Update", "Definition Update"];
+
+/// Whether an update's name is a Defender definition update.
+pub fn definition_update(name: &str) -> bool {
+    DEFINITION_UPDATES.iter().any(|p| name.starts_with(p))
+}
+
+impl HostView {
+    /// Events of `kinds`, in time order.
+    pub fn events_of<'a>(&'a self, kinds: &'a [EventKind]) -> impl Iterator<Item = &'a EventRow> {
+        self.events.iter().filter(|e| kinds.contains(&e.kind))
+    }
+
+    /// Boots: EventLog 6005 and Kernel-General 12 (both are logged at each start).
+    pub fn boots(&self) -> impl Iterator<Item = &EventRow> {
+        self.events_of(&[EventKind::Boot])
+    }
+
+    /// The host's update runs, oldest first: install events (MsiInstaller, Windows Update),
+    /// setup runs and MSI logs.
+    pub fn update_runs(&self) -> Vec<UpdateRun> {
+        let mut out: Vec<UpdateRun> = self
+            .events_of(&[EventKind::UpdateInstalled, EventKind::UpdateFailed])
+            .map(|e| UpdateRun {
+                at_ms: e.time_ms,
+                what: format!("{} {} {}", e.provider, e.event_id, e.subject),
+                provenance: e.provenance.clone(),
+                definition_update: definition_update(&e.subject),
+            })
+            .chain(self.runs.iter().map(|r| UpdateRun {
+                at_ms: r.started_at_ms,
+                what: format!("setup run {}", r.setup_version),
+                provenance: r.provenance.clone(),
+                definition_update: false,
+            }))
+            .chain(self.msi_logs.iter().map(|l| UpdateRun {
+                at_ms: l.started_at_ms,
+                what: format!("MSI log of {}", l.patch),
+                provenance: l.provenance.clone(),
+                definition_update: false,
+            }))
+            .filter(|u| u.at_ms > 0)
+            .collect();
+        out.sort_by_key(|u| u.at_ms);
+        out
+    }
+}
+
 /// A table's rows grouped by snapshot id.
 struct BySnapshot<R>(HashMap<String, Vec<R>>);
 
@@ -323,4 +389,37 @@ fn nest<P, C, T>(
             make(p, kids)
         })
         .collect()
+}
+
+/// Events for the rules' unit tests.
+#[cfg(test)]
+pub(crate) mod test_events {
+    use exfleet_dataset::EventRow;
+    use exfleet_proto::kinds::EventKind;
+
+    /// An hour, in ms.
+    pub const HOUR: i64 = 3_600_000;
+    /// When the updates of the tests run.
+    pub const T0: i64 = 1_792_575_000_000;
+
+    /// An event of `kind` from `provider` `id`, `hours` after [`T0`], about `subject`.
+    pub fn event(provider: &str, id: i64, kind: EventKind, hours: f64, subject: &str) -> EventRow {
+        EventRow {
+            provider: provider.into(),
+            event_id: id,
+            kind,
+            time_ms: T0 + (hours * HOUR as f64) as i64,
+            subject: subject.into(),
+            kb: exfleet_collector::readers::event_log::facts::kb(subject),
+            result_code: -1,
+            provenance: format!("System.evtx#record {}", (hours * 10.0) as i64 + 1000),
+            ..Default::default()
+        }
+    }
+
+    /// The same with a result code.
+    pub fn with_code(mut e: EventRow, code: i64) -> EventRow {
+        e.result_code = code;
+        e
+    }
 }

@@ -4,6 +4,7 @@
 //! injection, unreadable Parquet parts).
 mod cases;
 mod cli;
+mod events;
 mod export;
 mod ground_truth;
 mod hardening;

@@ -655,6 +655,49 @@ fn iis_backend_binding_cert() {
     assert!(of(&pipeline(&[expired], before), "iis.backend-binding-cert").is_empty());
 }
 
+/// Issue 21: an SU that failed according to the Application log (MsiInstaller 1024, 1603)
+/// with no MSI log; the near miss is as far behind, with no failed install in its logs.
+#[test]
+fn setup_su_failed_no_log() {
+    let failed = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::SuFailedNoLog);
+        h.update = builds::behind_choices(h.line).last().copied();
+        h.exsetup_build = h.line.build(h.update);
+    });
+    let behind = with(healthy("EX01"), |h| {
+        h.update = builds::behind_choices(h.line).last().copied();
+        h.exsetup_build = h.line.build(h.update);
+    });
+    case("setup.su-failed-no-log", &[failed], &[behind], today());
+}
+
+/// Issue 21: the SU's 1036 says 3010 and no start follows; the near miss restarted after it.
+#[test]
+fn os_not_rebooted_after_update() {
+    let not_rebooted = with(healthy("EX01"), |h| h.faults.push(Fault::NotRebooted));
+    case(
+        "os.not-rebooted-after-update",
+        &[not_rebooted],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
+/// Issue 21: MSExchangeTransport terminates right after the SU; the near miss has only Health
+/// Manager's restarts, which it had before the SU as well.
+#[test]
+fn services_crash_after_update() {
+    let crashing = with(healthy("EX01"), |h| {
+        h.faults.push(Fault::ServiceCrashAfterUpdate)
+    });
+    case(
+        "services.crash-after-update",
+        &[crashing],
+        &[healthy("EX01")],
+        today(),
+    );
+}
+
 #[test]
 fn fleet_build_drift() {
     let behind = |n: &str| {

@@ -17,7 +17,13 @@ fn fixtures() -> PathBuf {
 
 /// (record id, provider, event id) of every record, as libevtx (`evtxexport`) reads them.
 fn libevtx(evtxexport: &Path, path: &Path) -> Vec<(u64, String, u32)> {
+    libevtx_with(evtxexport, path, &[])
+}
+
+/// [`libevtx`] with more arguments for `evtxexport`.
+fn libevtx_with(evtxexport: &Path, path: &Path, args: &[&str]) -> Vec<(u64, String, u32)> {
     let out = Command::new(evtxexport)
+        .args(args)
         .arg(path)
         .output()
         .expect("evtxexport runs");
@@ -86,6 +92,76 @@ fn clean_files_read_the_same_records_as_libevtx() {
     }
 }
 
+/// Counts per (source, event id) of the records libevtx (`evtxexport -m all`) reads: its
+/// allocated records and those it recovers, which is where it puts the records of a chunk
+/// whose checksum is bad (the `evtx` crate reads them too, and says the chunk is damaged).
+fn libevtx_counts(evtxexport: &Path, path: &Path) -> BTreeMap<(String, u32), usize> {
+    let mut out = BTreeMap::new();
+    for (_, source, id) in libevtx_with(evtxexport, path, &["-m", "all"]) {
+        *out.entry((source, id)).or_default() += 1;
+    }
+    out
+}
+
+/// Issue 21: the events the collector keeps from the real System logs, counted per provider
+/// and id, are every event of those providers and ids that libevtx reads in the same files,
+/// and only those; ids that other providers reuse (Kernel-Boot 20, Hyper-V-Netvsc 12 and 13,
+/// UserModePowerService 12) are not kept.
+#[test]
+fn the_events_kept_are_those_evtxexport_counts() {
+    let Some(evtxexport) = exfleet_tests::tools::tool("evtxexport") else {
+        return;
+    };
+    let mut new_ids_seen = std::collections::BTreeSet::new();
+    for name in [
+        "system.evtx",
+        "2-vss_7-System.evtx",
+        "sample-with-zero-data-size-event.evtx",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("Windows/System32/winevt/Logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::copy(fixtures().join(name), logs.join("System.evtx")).unwrap();
+        let s = collect(&ServerFiles::new(tmp.path()), Default::default()).unwrap();
+        let mut ours: BTreeMap<(String, u32), usize> = BTreeMap::new();
+        for e in &s.events {
+            *ours.entry((e.provider.clone(), e.event_id)).or_default() += 1;
+        }
+        let all = libevtx_counts(&evtxexport, &logs.join("System.evtx"));
+        let theirs: BTreeMap<(String, u32), usize> = all
+            .iter()
+            .filter(|((source, id), _)| {
+                exfleet_collector::readers::event_log::filter::matters(source, *id)
+            })
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        assert_eq!(ours, theirs, "{name}: events kept per provider and id");
+        // The ids reused by other providers are in the file and were left out.
+        let reused = all.keys().filter(|(source, id)| {
+            matches!(*id, 12 | 13 | 20) && !theirs.contains_key(&(source.clone(), *id))
+        });
+        assert!(reused.count() > 0, "{name}");
+        new_ids_seen.extend(ours.keys().cloned());
+    }
+    for (source, id) in [
+        ("Service Control Manager", 7000),
+        ("Service Control Manager", 7009),
+        ("Service Control Manager", 7023),
+        ("Service Control Manager", 7031),
+        ("Microsoft-Windows-WindowsUpdateClient", 43),
+        ("EventLog", 6005),
+        ("EventLog", 6006),
+        ("User32", 1074),
+        ("Microsoft-Windows-Kernel-General", 12),
+        ("Microsoft-Windows-Kernel-General", 13),
+    ] {
+        assert!(
+            new_ids_seen.contains(&(source.to_string(), id)),
+            "{source} {id} is in none of the real logs compared"
+        );
+    }
+}
+
 #[test]
 fn damaged_files_keep_what_is_readable_and_say_where() {
     let mut report = BTreeMap::new();
@@ -133,22 +209,67 @@ fn a_triage_copy_yields_the_events_that_matter() {
         *by.entry(format!("{} {} {}", e.log, e.provider, e.event_id))
             .or_default() += 1;
     }
-    // Every 7040 of the file and every WindowsUpdateClient 19 and 20, nothing else of it
-    // (7045, 7023, WindowsUpdateClient 43 and 44 and the rest do not matter).
+    // Every 7040, 7000 and 7023, WindowsUpdateClient 19, 20 and 43, EventLog 6005 and 6006,
+    // User32 1074 and Kernel-General 12 and 13 of the file, nothing else of it (7045, 7026,
+    // WindowsUpdateClient 44, Kernel-Boot 20, Kernel-General 16, EventLog 6009, and the rest
+    // do not matter).
     let all = counts(&logs.join("System.evtx")).unwrap();
     let n = |source: &str, id| all.get(&(source.to_string(), id)).copied().unwrap_or(0) as usize;
     let scm = "Service Control Manager";
     let wu = "Microsoft-Windows-WindowsUpdateClient";
-    assert!(n(scm, 7040) > 0 && n(wu, 19) > 0 && n(wu, 20) > 0);
-    assert_eq!(by.get(&format!("System {scm} 7040")), Some(&n(scm, 7040)));
-    assert_eq!(by.get(&format!("System {wu} 19")), Some(&n(wu, 19)));
-    assert_eq!(by.get(&format!("System {wu} 20")), Some(&n(wu, 20)));
+    let general = "Microsoft-Windows-Kernel-General";
+    let kept = [
+        (scm, 7040),
+        (scm, 7000),
+        (scm, 7023),
+        (wu, 19),
+        (wu, 20),
+        (wu, 43),
+        ("EventLog", 6005),
+        ("EventLog", 6006),
+        ("User32", 1074),
+        (general, 12),
+        (general, 13),
+    ];
+    for (source, id) in kept {
+        assert!(n(source, id) > 0, "{source} {id}");
+        assert_eq!(
+            by.get(&format!("System {source} {id}")),
+            Some(&n(source, id)),
+            "{source} {id}"
+        );
+    }
+    assert!(n("Microsoft-Windows-Kernel-Boot", 20) > 0 && n(general, 16) > 0);
     let system: usize = by
         .iter()
         .filter(|(k, _)| k.starts_with("System "))
         .map(|(_, v)| v)
         .sum();
-    assert_eq!(system, n(scm, 7040) + n(scm, 7036) + n(wu, 19) + n(wu, 20));
+    assert_eq!(system, kept.iter().map(|(s, id)| n(s, *id)).sum::<usize>());
+    // What they say, typed.
+    let kinds: std::collections::BTreeSet<&str> = s
+        .events
+        .iter()
+        .filter(|e| e.log == "System")
+        .map(|e| e.kind.as_str())
+        .collect();
+    for k in [
+        "boot",
+        "shutdown",
+        "update_installed",
+        "update_failed",
+        "update_started",
+        "service_start_failed",
+        "service_crashed",
+        "start_type_changed",
+    ] {
+        assert!(kinds.contains(k), "{k}: {kinds:?}");
+    }
+    let failed = s.events.iter().find(|e| e.kind == "update_failed").unwrap();
+    assert!(
+        failed.result_code.is_some() && failed.kb.starts_with("KB"),
+        "{failed:?}"
+    );
     let e7040 = s
         .events
         .iter()

@@ -1,6 +1,6 @@
 //! A stored snapshot flattened into rows of every table.
 
-use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
 use exfleet_proto::v1::provenance::Locator;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{
@@ -224,6 +224,12 @@ impl Batch {
                 data_names: JsonList(e.data.iter().map(|d| d.name.clone()).collect()),
                 binary: e.binary.clone(),
                 provenance: provenance(&e.provenance),
+                kind: EventKind::parse(&e.kind),
+                subject: e.subject.clone(),
+                product: e.product.clone(),
+                kb: e.kb.clone(),
+                result_code: e.result_code.unwrap_or(-1),
+                detail: e.detail.clone(),
             });
         }
     }

@@ -3,7 +3,7 @@
 //! back, DATASET.md) is generated from here. Columns are only ever added, at the end of
 //! their table.
 
-use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
 use exfleet_proto::v1::collection_source::Kind as SourceKind;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{service_control_run, setup_run};
@@ -370,9 +370,12 @@ tables! {
 
     /// One row per event of the Windows event logs that matters: ASP.NET 1309/1310,
     /// MSExchange Front End HTTP Proxy 1003, HttpEvent 15021, Service Control Manager
-    /// 7040/7036, MsiInstaller 1022/1023/1024/1033/1036/11707/11708, WindowsUpdateClient 19/20
+    /// 7040/7036/7000/7009/7011/7023/7031/7034, MsiInstaller
+    /// 1022/1023/1024/1033/1036/11707/11708, WindowsUpdateClient 19/20/21/43, EventLog
+    /// 6005/6006/6008, User32 1074,
+    /// Kernel-General 12/13, Application Error 1000, .NET Runtime 1026, MSExchange Common 4999
     /// (keyed on provider and id), up to 50,000 per log, written at or after the snapshot's
-    /// `events_since_ms`.
+    /// `events_since_ms`; with what each says as typed columns.
     events: Events => EventRow {
         /// `Application`, `System`
         log: String,
@@ -394,6 +397,24 @@ tables! {
         binary: String,
         /// `path#record N`
         provenance: String,
+        /// what the event says: `web_error`, `tls_error`, `start_type_changed`,
+        /// `state_changed`, `update_started`, `update_installed`, `update_failed`,
+        /// `reboot_required`, `boot`, `shutdown`, `unexpected_shutdown`,
+        /// `service_start_failed`, `service_hung`, `service_crashed`, `process_crashed`
+        kind: EventKind,
+        /// what it is about: the update's name, the service's key name, the crashed process,
+        /// the process that asked for a shutdown
+        subject: String,
+        /// MsiInstaller's product name
+        product: String,
+        /// the KB the update's name holds (`KB5041552`)
+        kb: String,
+        /// the result code it carries (MSI 0, 1603, 1642, 3010; Windows Update's errorCode;
+        /// a service's error; a crash's exception code); -1 = none
+        result_code: i64,
+        /// the shutdown type and user, a service's display name and error, a crash's module
+        /// or exception
+        detail: String,
     }
 
     /// One row per reboot-pending indicator found.

@@ -4,7 +4,7 @@
 
 use std::ops::Deref;
 
-use exfleet_proto::kinds::{ConfigFileKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
 use exfleet_proto::v1::{service_control_run, setup_run, stored_snapshot};
 use polars::prelude::*;
 
@@ -96,7 +96,13 @@ macro_rules! kind_text {
         }
     )*};
 }
-kind_text!(SetupLineKind, ScActionKind, MsiLineKind, ConfigFileKind);
+kind_text!(
+    SetupLineKind,
+    ScActionKind,
+    MsiLineKind,
+    ConfigFileKind,
+    EventKind
+);
 
 impl Text for setup_run::Outcome {
     fn to_text(&self) -> String {

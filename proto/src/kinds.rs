@@ -122,3 +122,42 @@ kinds!(
         WebConfig = "web_config",
     }
 );
+
+kinds!(
+    /// What an event that matters says (`Event.kind`), named from its provider and id.
+    EventKind {
+        /// ASP.NET 1309/1310, Front End HTTP Proxy 1003: a web application's error.
+        WebError = "web_error",
+        /// HttpEvent 15021: an endpoint's TLS configuration cannot be used.
+        TlsError = "tls_error",
+        /// Service Control Manager 7040: a service's start type changed.
+        StartTypeChanged = "start_type_changed",
+        /// Service Control Manager 7036: a service's state changed.
+        StateChanged = "state_changed",
+        /// WindowsUpdateClient 43: an update's installation started.
+        UpdateStarted = "update_started",
+        /// MsiInstaller 1022, 11707, 1033/1036 with status 0 or 3010, WindowsUpdateClient 19:
+        /// an update or product installed (3010: a reboot is required to finish it).
+        UpdateInstalled = "update_installed",
+        /// MsiInstaller 1023, 1024, 11708, 1033/1036 with another status, WindowsUpdateClient
+        /// 20: an update or product did not install (1642: not applicable).
+        UpdateFailed = "update_failed",
+        /// WindowsUpdateClient 21: installed updates wait for a restart.
+        RebootRequired = "reboot_required",
+        /// EventLog 6005, Kernel-General 12: the system started.
+        Boot = "boot",
+        /// EventLog 6006, Kernel-General 13, User32 1074: the system shut down or was asked to.
+        Shutdown = "shutdown",
+        /// EventLog 6008: the previous shutdown was unexpected.
+        UnexpectedShutdown = "unexpected_shutdown",
+        /// Service Control Manager 7000, 7009: a service failed to start.
+        ServiceStartFailed = "service_start_failed",
+        /// Service Control Manager 7011: a service did not answer a control in time.
+        ServiceHung = "service_hung",
+        /// Service Control Manager 7023, 7031, 7034: a service stopped with an error or
+        /// terminated unexpectedly.
+        ServiceCrashed = "service_crashed",
+        /// Application Error 1000, .NET Runtime 1026, MSExchange Common 4999: a process crashed.
+        ProcessCrashed = "process_crashed",
+    }
+);

@@ -439,7 +439,7 @@ fn events(h: &HistoryHost, since: i64, until: i64) -> Vec<Event> {
         } else {
             "System"
         };
-        Event {
+        let mut e = Event {
             log: log.into(),
             provider: provider.into(),
             event_id: id,
@@ -459,7 +459,10 @@ fn events(h: &HistoryHost, since: i64, until: i64) -> Vec<Event> {
                 path: format!(r"Windows\System32\winevt\Logs\{log}.evtx"),
                 locator: Some(Locator::EventRecordId(record)),
             }),
-        }
+            ..Default::default()
+        };
+        exfleet_collector::readers::event_log::facts::fill(&mut e);
+        e
     };
     if let Some(u) = h.update_ms.filter(|&u| within(u)) {
         let package = h.line.package_name(h.line.latest());

@@ -175,6 +175,44 @@ fn the_collector_reads_back_what_the_simulator_wrote() {
         };
         assert_eq!(last.outcome, want as i32, "{ctx}");
         assert_eq!(last.setup_version, runs.last().unwrap().setup_version);
+        // The event logs' update runs, starts and failures, typed.
+        let su_ms = s
+            .events
+            .iter()
+            .filter(|e| e.kind == "update_installed" && e.provider == "MsiInstaller")
+            .map(|e| e.time_ms)
+            .max();
+        assert_eq!(su_ms.is_some(), h.update.is_some(), "{ctx}");
+        if let Some(su) = su_ms {
+            let booted = s.events.iter().any(|e| e.kind == "boot" && e.time_ms > su);
+            assert_eq!(booted, !h.has(Fault::NotRebooted), "{ctx}");
+            assert!(s
+                .events
+                .iter()
+                .any(|e| e.event_id == 1036 && e.result_code == Some(3010)));
+        }
+        let transport = s
+            .events
+            .iter()
+            .filter(|e| e.kind == "service_crashed" && e.subject == "MSExchangeTransport")
+            .count();
+        assert_eq!(
+            transport > 0,
+            h.has(Fault::ServiceCrashAfterUpdate),
+            "{ctx}"
+        );
+        let failed: Vec<_> = s
+            .events
+            .iter()
+            .filter(|e| e.kind == "update_failed")
+            .map(|e| (e.event_id, e.result_code, e.kb.as_str()))
+            .collect();
+        if h.has(Fault::SuFailedNoLog) {
+            let kb = h.line.updates[h.line.latest()].2;
+            assert_eq!(failed, [(1024, Some(1603), kb)], "{ctx}");
+        } else {
+            assert!(failed.is_empty(), "{ctx}: {failed:?}");
+        }
         let sites: Vec<_> = s.iis_sites.iter().map(|x| x.name.as_str()).collect();
         if h.line.is_2010() {
             // One web site, no back end on 444; the rollup is known by ExSetup.exe alone.

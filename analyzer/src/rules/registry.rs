@@ -29,10 +29,14 @@ use super::security::{
     cve_open::CveOpen, cve_unverified::CveUnverified, identity_mismatch::IdentityMismatch,
     march_2021_su_unsupported_cu::March2021SuUnsupportedCu,
 };
+// Issue 21: what the event logs say about updates.
+use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
+use super::services::crash_after_update::CrashAfterUpdate;
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, maintenance_mode::MaintenanceMode,
     not_running::NotRunning, state_cache_left::StateCacheLeft,
 };
+use super::setup::su_failed_no_log::SuFailedNoLog;
 use super::setup::{
     self, install_from_bin::InstallFromBin, interrupted::Interrupted, ngen_slow::NgenSlow, prereq,
     services_stop_failed::ServicesStopFailed, success::Success, unknown_error::UnknownError,
@@ -116,6 +120,10 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &NotRunning,
     &StateCacheLeft,
     &MaintenanceMode,
+    // Issue 21: what the event logs say about updates.
+    &SuFailedNoLog,
+    &NotRebootedAfterUpdate,
+    &CrashAfterUpdate,
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass

@@ -2,12 +2,20 @@
 //! [`crate::evtx`]): what every server logs around its last SU install, and the events its
 //! planted faults leave.
 //!
-//! Every host: Windows Update 19, an ASP.NET 1309 for a client that disconnected (not a
-//! failure), and for hosts on an SU the MsiInstaller 1022 of the patch and ServiceControl.ps1's
-//! start-type changes (7040: disabled, then back to automatic, with the 7036 state changes). ServicesDisabled: the changes to disabled with no way back.
-//! BackendCertMissing/Expired: HttpEvent 15021 for 0.0.0.0:444. OwaAssemblyLoad: ASP.NET 1309
-//! "Could not load file or assembly 'Microsoft.Exchange...'" for /owa and /ecp.
+//! Every host: a start weeks before, Windows Update 43 and 19 and the restart after it (User32
+//! 1074, EventLog 6006/6005, Kernel-General 13/12), Health Manager terminating unexpectedly
+//! (7031) before the SU and after it, an ASP.NET 1309 for a client that disconnected (not a
+//! failure), and for hosts on an SU the MsiInstaller 1022 of the patch with its 1036 status
+//! 3010 (reboot required), the restart after it, and ServiceControl.ps1's start-type changes
+//! (7040: disabled, then back to automatic, with the 7036 state changes). ServicesDisabled: the
+//! changes to disabled with no way back. BackendCertMissing/Expired: HttpEvent 15021 for
+//! 0.0.0.0:444. OwaAssemblyLoad: ASP.NET 1309 "Could not load file or assembly
+//! 'Microsoft.Exchange...'" for /owa and /ecp. NotRebooted: no restart after the SU.
+//! ServiceCrashAfterUpdate: MSExchangeTransport terminating unexpectedly (7031, 7034) within the
+//! hour after the SU. SuFailedNoLog: MsiInstaller 1024 (failed, no log) 1603 for the line's
+//! newest SU two days after the installed one.
 
+use super::builds::text;
 use super::real_size::mix;
 use super::render::{disabled_by_fault, services};
 use super::{Fault, HostSpec};
@@ -19,6 +27,7 @@ pub const MISSING_ASSEMBLY: &str = "Microsoft.Exchange.Data.Directory";
 /// When the simulated SU was installed: 2026-10-21 09:30:00 UTC (as ServiceControl.log).
 const SU_MS: i64 = 1_792_575_000_000;
 const MINUTE: i64 = 60_000;
+const DAY: i64 = 24 * 60 * MINUTE;
 
 /// (Application.evtx, System.evtx) of `h`.
 pub fn logs(h: &HostSpec) -> (Vec<u8>, Vec<u8>) {
@@ -56,6 +65,36 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
             Datum::named("updateRevisionNumber", "1"),
         ],
     ));
+    // The Windows update's install started, and the reboot it took.
+    sys.push(ev(
+        "Microsoft-Windows-WindowsUpdateClient",
+        43,
+        4,
+        SU_MS - 3 * DAY - 40 * MINUTE,
+        "System",
+        vec![Datum::named(
+            "updateTitle",
+            "2026-10 Cumulative Update for Microsoft server operating system (KB5066835)",
+        )],
+    ));
+    sys.extend(reboot(
+        &ev,
+        &h.name,
+        SU_MS - 3 * DAY + 5 * MINUTE,
+        r"C:\Windows\servicing\TrustedInstaller.exe",
+        "Operating System: Service pack (Planned)",
+        r"NT AUTHORITY\SYSTEM",
+    ));
+    // A start weeks before, and Health Manager restarting now and then (before the SU, and
+    // after it: not the SU's doing).
+    sys.extend(boot(&ev, SU_MS - 10 * DAY));
+    sys.push(service_crash(
+        &ev,
+        SU_MS - 5 * DAY,
+        "Microsoft Exchange Health Manager",
+        "MSExchangeHM",
+        7031,
+    ));
     let su = h.update.is_some();
     // Only the SU scripts of Exchange 2013 and later disable services while they run.
     let disabled = if h.line.is_2010() {
@@ -82,6 +121,74 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
                 Datum::positional("(NULL)"),
             ],
         ));
+        // The update's status: 3010, installed, a reboot is required to finish.
+        app.push(ev(
+            "MsiInstaller",
+            1036,
+            4,
+            SU_MS + 20 * MINUTE + 1_000,
+            "Application",
+            vec![
+                Datum::positional("Microsoft Exchange Server"),
+                Datum::positional(&text(h.line.base)),
+                Datum::positional("1033"),
+                Datum::positional(&package),
+                Datum::positional("3010"),
+                Datum::positional("Microsoft Corporation"),
+            ],
+        ));
+        if !h.has(Fault::NotRebooted) {
+            sys.extend(reboot(
+                &ev,
+                &h.name,
+                SU_MS + 25 * MINUTE,
+                r"C:\Windows\System32\shutdown.exe",
+                "Application: Installation (Planned)",
+                r"CONTOSO\exadmin",
+            ));
+        }
+        sys.push(service_crash(
+            &ev,
+            SU_MS + 40 * MINUTE,
+            "Microsoft Exchange Health Manager",
+            "MSExchangeHM",
+            7031,
+        ));
+        if h.has(Fault::ServiceCrashAfterUpdate) {
+            for (i, id) in [7031, 7031, 7034].into_iter().enumerate() {
+                sys.push(service_crash(
+                    &ev,
+                    SU_MS + 45 * MINUTE + i as i64 * 20 * MINUTE,
+                    CRASHING_SERVICE.1,
+                    CRASHING_SERVICE.0,
+                    id,
+                ));
+            }
+        }
+        if h.has(Fault::SuFailedNoLog) {
+            // The newest SU of the line, tried two days later without a log: 1603.
+            let newest = h.line.latest();
+            let package = match h.update {
+                Some(_) if h.line.is_2010() => h.line.package_name(newest),
+                _ => format!(
+                    "Security Update for Exchange Server ({})",
+                    h.line.updates[newest].2
+                ),
+            };
+            app.push(ev(
+                "MsiInstaller",
+                1024,
+                2,
+                SU_MS + 2 * DAY,
+                "Application",
+                vec![
+                    Datum::positional("Microsoft Exchange Server"),
+                    Datum::positional(&package),
+                    Datum::positional("1603"),
+                    Datum::positional("http://go.microsoft.com/fwlink/?LinkId=104764"),
+                ],
+            ));
+        }
         for (i, (name, display, _)) in services(h)
             .iter()
             .filter(|(n, _, _)| disabled.contains(n))
@@ -175,6 +282,97 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
     (app, sys)
 }
 
+/// The service the ServiceCrashAfterUpdate fault crashes: (key name, display name).
+pub const CRASHING_SERVICE: (&str, &str) = ("MSExchangeTransport", "Microsoft Exchange Transport");
+
+/// A start: EventLog 6005 and Kernel-General 12.
+fn boot(
+    ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
+    at: i64,
+) -> Vec<EventSpec> {
+    vec![
+        ev(
+            "Microsoft-Windows-Kernel-General",
+            12,
+            4,
+            at,
+            "System",
+            vec![
+                Datum::named("MajorVersion", "10"),
+                Datum::named("MinorVersion", "0"),
+                Datum::named("StartTime", "2026-10-21T09:00:00.500000000Z"),
+            ],
+        ),
+        ev("EventLog", 6005, 4, at + 20_000, "System", Vec::new()),
+    ]
+}
+
+/// A restart of `computer` asked by `process` for `user`: User32 1074, EventLog 6006, Kernel-General 13,
+/// then the start two minutes later.
+fn reboot(
+    ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
+    computer: &str,
+    at: i64,
+    process: &str,
+    reason: &str,
+    user: &str,
+) -> Vec<EventSpec> {
+    let mut out = vec![
+        ev(
+            "User32",
+            1074,
+            4,
+            at,
+            "System",
+            vec![
+                Datum::named("param1", process),
+                Datum::named("param2", computer),
+                Datum::named("param3", reason),
+                Datum::named("param4", "0x80020002"),
+                Datum::named("param5", "restart"),
+                Datum::named("param7", user),
+            ],
+        ),
+        ev("EventLog", 6006, 4, at + 30_000, "System", Vec::new()),
+        ev(
+            "Microsoft-Windows-Kernel-General",
+            13,
+            4,
+            at + 40_000,
+            "System",
+            vec![Datum::named("StopTime", "2026-10-21T09:00:00.500000000Z")],
+        ),
+    ];
+    out.extend(boot(ev, at + 2 * MINUTE));
+    out
+}
+
+/// Service Control Manager 7031 (terminated unexpectedly, restarted) or 7034 (terminated
+/// unexpectedly): the binary data holds the key name in UTF-16.
+fn service_crash(
+    ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
+    at: i64,
+    display: &str,
+    name: &str,
+    id: u16,
+) -> EventSpec {
+    let data = if id == 7031 {
+        vec![
+            Datum::named("param1", display),
+            Datum::named("param2", "1"),
+            Datum::named("param3", "5000"),
+            Datum::named("param4", "1"),
+            Datum::named("param5", "Restart the service"),
+        ]
+    } else {
+        vec![Datum::named("param1", display), Datum::named("param2", "1")]
+    };
+    EventSpec {
+        binary: utf16(&format!("{name}\0")),
+        ..ev("Service Control Manager", id, 2, at, "System", data)
+    }
+}
+
 /// Service Control Manager 7040: start type of `name` changed.
 fn start_type(
     ev: &impl Fn(&str, u16, u8, i64, &str, Vec<Datum>) -> EventSpec,
@@ -252,7 +450,6 @@ impl Log {
     }
 }
 
-const DAY: i64 = 24 * 60 * MINUTE;
 /// A log of hundreds of MB on a busy server covers weeks: the filler reaches back this far
 /// before the SU...
 const FILLER_FROM_MS: i64 = SU_MS - 60 * DAY;
@@ -320,8 +517,8 @@ pub fn write_padded(
 /// The ordinary records a busy Exchange server's logs are made of: Exchange's own chatter
 /// (cmdlet logging, AD topology, ESE, performance counters), Windows' housekeeping, TLS and DNS
 /// noise. None is a provider and id the collector keeps; some share a provider with one
-/// (WindowsUpdateClient 43/44, MsiInstaller 1040/1042) or an id (Kernel-Boot 20), as real logs
-/// do, so the filter is keyed on both.
+/// (WindowsUpdateClient 44, MsiInstaller 1040/1042, EventLog 6013) or an id (Kernel-Boot 20),
+/// as real logs do, so the filter is keyed on both.
 struct Filler {
     base: u64,
     log: Log,
@@ -554,7 +751,7 @@ impl Filler {
             ),
             90..=96 => (
                 "Microsoft-Windows-WindowsUpdateClient",
-                if r & 1 == 0 { 43 } else { 44 },
+                44,
                 4,
                 named(&[
                     (

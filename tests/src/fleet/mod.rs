@@ -88,12 +88,20 @@ pub enum Fault {
     DefenderExclusionsMissing,
     /// ClientAccess\owa\web.config is missing (an update stopped halfway).
     WebConfigMissing,
+    /// The newest SU of the line failed to install (MsiInstaller 1024, 1603) and no MSI log of
+    /// it is in the copy; the server stays on the SU before it.
+    SuFailedNoLog,
+    /// The SU asked for a reboot (MsiInstaller 1036 status 3010) and the server has not
+    /// started since.
+    NotRebooted,
+    /// MSExchangeTransport terminated unexpectedly right after the SU (7031, 7034).
+    ServiceCrashAfterUpdate,
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
-    /// least once in a fleet of 22 or more of them.
-    pub const ALL: [Fault; 27] = [
+    /// least once in a fleet of 31 or more of them.
+    pub const ALL: [Fault; 30] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -121,6 +129,9 @@ impl Fault {
         Fault::MaintenanceMode,
         Fault::DefenderExclusionsMissing,
         Fault::WebConfigMissing,
+        Fault::SuFailedNoLog,
+        Fault::NotRebooted,
+        Fault::ServiceCrashAfterUpdate,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -154,6 +165,9 @@ impl Fault {
             Fault::MaintenanceMode => "services.maintenance-mode",
             Fault::DefenderExclusionsMissing => "os.defender-exclusions",
             Fault::WebConfigMissing => "iis.web-config-missing",
+            Fault::SuFailedNoLog => "setup.su-failed-no-log",
+            Fault::NotRebooted => "os.not-rebooted-after-update",
+            Fault::ServiceCrashAfterUpdate => "services.crash-after-update",
         }
     }
 
@@ -166,7 +180,11 @@ impl Fault {
             | Fault::UnknownBuild
             | Fault::FileRegistryMismatch
             | Fault::SuWrongCu
-            | Fault::KnownBad => &[0],
+            | Fault::SuFailedNoLog => &[0],
+            // Exchange SE RTM itself, no SU: nothing to reboot for or crash after.
+            Fault::KnownBad => &[0, 14, 15],
+            Fault::NotRebooted => &[14],
+            Fault::ServiceCrashAfterUpdate => &[15],
             Fault::SetupInterrupted | Fault::InstallFromBin | Fault::SetupUnknownError => &[2],
             Fault::BackendCertMissing | Fault::BackendCertExpired => &[3],
             Fault::PendingReboot => &[4],
@@ -184,10 +202,10 @@ impl Fault {
             Fault::DbcsLocale => &[13],
             Fault::CasProxyOrder => &[0],
             // The TLS keys.
-            Fault::TlsMisconfigured | Fault::TlsLegacyEnabled | Fault::TlsValuesMissing => &[14],
-            Fault::MaintenanceMode => &[15],
-            Fault::DefenderExclusionsMissing => &[16],
-            Fault::WebConfigMissing => &[17],
+            Fault::TlsMisconfigured | Fault::TlsLegacyEnabled | Fault::TlsValuesMissing => &[16],
+            Fault::MaintenanceMode => &[17],
+            Fault::DefenderExclusionsMissing => &[18],
+            Fault::WebConfigMissing => &[19],
         }
     }
 }
@@ -313,7 +331,7 @@ impl Default for FleetConfig {
     fn default() -> Self {
         FleetConfig {
             seed: 1,
-            servers: 30,
+            servers: 40,
             fault_rate: 0.4,
         }
     }
@@ -441,6 +459,9 @@ fn host(
     } else if has(Fault::SuBehind) {
         let choices = builds::behind_choices(line);
         Some(choices[rng.random_range(0..choices.len())])
+    } else if has(Fault::SuFailedNoLog) {
+        // The newest SU failed: the server is on the last good one before it.
+        builds::behind_choices(line).last().copied()
     } else {
         Some(line.latest())
     };

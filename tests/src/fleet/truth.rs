@@ -155,6 +155,14 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             vec!["ServiceState.xml".into()],
         ));
     }
+    if h.has(Fault::SuFailedNoLog) {
+        // The newest SU failed: the server is still on the one before.
+        expected.push(Expected::host(
+            "build.su-behind",
+            "the newest SU failed to install".into(),
+            vec![text(h.exsetup_build)],
+        ));
+    }
     if h.has(Fault::KnownBad) {
         // The known-bad build is an older build of its CU: behind its newest SU as well.
         expected.push(Expected::host(
@@ -260,6 +268,16 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
             super::settings::NOT_EXCLUDED.1.into(),
         ],
         Fault::WebConfigMissing => vec![r"ClientAccess\Owa\web.config is missing".into()],
+        Fault::SuFailedNoLog => vec![h.line.updates[h.line.latest()].2.to_string(), "1603".into()],
+        Fault::NotRebooted => vec![
+            h.update
+                .map(|i| h.line.updates[i].2.to_string())
+                .unwrap_or_default(),
+            "3010".into(),
+        ],
+        Fault::ServiceCrashAfterUpdate => {
+            vec![super::events::CRASHING_SERVICE.0.into(), "7031".into()]
+        }
     }
 }
 

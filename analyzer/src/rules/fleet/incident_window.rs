@@ -13,11 +13,11 @@ use exfleet_dataset::Table;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Errors that began on several hosts right after their update runs: for each kind of error event (ASP.NET 1309 and 1310, Front End HTTP Proxy 1003, HttpEvent 15021), the hosts whose first such event in the whole history came within 24 hours after an update run on that host (an MsiInstaller install event, an ExchangeSetup.log run, an MSI log), with none in the 7 days before it. Reported when at least 3 hosts qualify and they are at least half of the hosts on which that error began during the history (errors that begin at random moments are not an incident of the updates).
+Errors that began on several hosts right after their update runs: for each kind of error event (ASP.NET 1309 and 1310, Front End HTTP Proxy 1003, HttpEvent 15021, service failures: Service Control Manager 7000, 7009, 7011, 7023, 7031 and 7034, process crashes: Application Error 1000, .NET Runtime 1026 and MSExchange Common 4999), the hosts whose first such event in the whole history came within 24 hours after an update run on that host (an MsiInstaller or Windows Update install event other than a Defender definition update, an ExchangeSetup.log run, an MSI log), with none in the 7 days before it. Reported when at least 3 hosts qualify and they are at least half of the hosts on which that error began during the history (errors that begin at random moments are not an incident of the updates).
 ## Evidence
 Per host: the update run (time and what it was), the first error after it and how long after, with the event record.
 ## Action
-Treat it as one incident of the update: compare the hosts' update runs (same package, same step that failed), read the first error's text on one host, fix that host (often UpdateCas.ps1 and UpdateConfigFiles.ps1, then iisreset, for 1309/1310 after an SU; the certificate for 15021), then the others; hold the update wave until it is understood.
+Treat it as one incident of the update: compare the hosts' update runs (same package, same step that failed), read the first error's text on one host, fix that host (often UpdateCas.ps1 and UpdateConfigFiles.ps1, then iisreset, for 1309/1310 after an SU; the certificate for 15021; for services that fail or crash, their first error in the System log, and the SU re-run elevated), then the others; hold the update wave until it is understood.
 ## Source
 exfleet's own fleet analysis (README.md, \"The analyzer\"); the error events are those of Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): ASP.NET 1309/1310 (\"OWA or ECP 500 errors\", \"Event ID 1309 and you cannot access EAC or OWA\") and HttpEvent 15021 (\"Blank page after logging in EAC or OWA\").";
 

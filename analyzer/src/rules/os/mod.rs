@@ -3,4 +3,5 @@
 
 pub mod dbcs_locale;
 pub mod defender_exclusions;
+pub mod not_rebooted_after_update;
 pub mod pending_reboot;

@@ -2,6 +2,7 @@
 //! during SU installs (ServiceControl.log, the saved state files), and Exchange's server
 //! component states (maintenance mode).
 
+pub mod crash_after_update;
 pub mod disabled_after_update;
 pub mod maintenance_mode;
 pub mod not_running;

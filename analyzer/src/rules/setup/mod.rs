@@ -29,6 +29,7 @@ pub mod security_groups_ou_deleted;
 pub mod servicecontrol_reverse;
 pub mod services_stop_failed;
 pub mod shared_config_dc;
+pub mod su_failed_no_log;
 pub mod success;
 pub mod unknown_error;
 pub mod vdir_failure;

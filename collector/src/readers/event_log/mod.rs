@@ -1,10 +1,12 @@
 //! Windows event logs (`Windows\System32\winevt\Logs\Application.evtx`, `System.evtx`), read
 //! with the `evtx` crate: only the events that matter ([`filter`]) are shipped, with their data
-//! named or positional, record id and time. A damaged file (bad checksums, a bad chunk, a
+//! named or positional, record id and time, and what they say as typed fields ([`facts`]). A damaged file (bad checksums, a bad chunk, a
 //! record that cannot be read, a cut file) yields every record that can be read, and each
 //! damage is a collection error located by file offset or record id.
 
+pub mod facts;
 pub mod filter;
+pub mod kept;
 pub mod record;
 
 use std::collections::BTreeMap;
@@ -17,7 +19,6 @@ use std::sync::Arc;
 use evtx::err::EvtxError;
 use evtx::{ChunkFlags, EvtxChunkData, EvtxParser, ParserSettings};
 use exfleet_proto::v1::artifact_status::State;
-use exfleet_proto::v1::Event;
 
 use crate::files::ServerFiles;
 use crate::provenance;
@@ -28,7 +29,7 @@ use crate::sink::Sink;
 pub struct EventLogs;
 
 /// Events kept per log: a busy server's window holds thousands of 7036 state changes; beyond
-/// this the rest are counted in an error, not shipped.
+/// this the oldest are dropped ([`kept`]) and counted in an error.
 pub const MAX_EVENTS: usize = 50_000;
 /// Bytes of events kept per log (encoded): a record holds up to a chunk (64 KiB) of data, so
 /// the count alone does not bound a snapshot.
@@ -316,24 +317,20 @@ impl Reader for EventLogs {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let mut events: Vec<Event> = Vec::new();
-            let mut over = 0u64;
-            let mut kept_bytes = 0usize;
+            let mut kept = kept::Kept::new(MAX_EVENTS, MAX_EVENT_BYTES);
             let scanned = scan_file(opened, |r| {
                 let matters = filter::matters(r.provider, r.event_id)
                     || filter::matters(r.source, r.event_id);
                 if r.time_ms < since || !matters {
                     return;
                 }
-                if events.len() >= MAX_EVENTS || kept_bytes >= MAX_EVENT_BYTES {
-                    over += 1;
-                    return;
-                }
                 let mut e = record::event(&log, r.record_id, r.time_ms, r.value);
+                facts::fill(&mut e);
                 e.provenance = Some(provenance::record(Self::NAME, &path, r.record_id));
-                kept_bytes += prost::Message::encoded_len(&e);
-                events.push(e);
+                kept.push(e);
             });
+            let over = kept.dropped;
+            let events = kept.into_vec();
             let damage = match scanned {
                 Ok(d) => d,
                 Err(message) => {
@@ -384,7 +381,8 @@ impl Reader for EventLogs {
                     None,
                     format!(
                         "{path}: {over} more events that matter than are kept (at most \
-                         {MAX_EVENTS} events or {} MiB per log); collect a shorter window",
+                         {MAX_EVENTS} events or {} MiB per log): the oldest were dropped; \
+                         collect a shorter window",
                         MAX_EVENT_BYTES >> 20
                     ),
                 );

@@ -62,7 +62,7 @@ pub fn event(log: &str, record_id: u64, time_ms: i64, value: &Value) -> Event {
         level,
         data,
         binary,
-        provenance: None,
+        ..Default::default()
     }
 }
 
