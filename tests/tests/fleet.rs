@@ -151,7 +151,9 @@ fn the_collector_reads_back_what_the_simulator_wrote() {
         // Subkeys come back in registry order: sorted without regard to case.
         expect_disabled.sort_by_key(|n| n.to_ascii_uppercase());
         assert_eq!(disabled, expect_disabled, "{ctx}");
-        assert_eq!(s.services.len(), render::services(h).len(), "{ctx}");
+        // Exchange's services, and Microsoft Defender's (the settings the simulator writes).
+        assert_eq!(s.services.len(), render::services(h).len() + 1, "{ctx}");
+        assert!(s.services.iter().any(|x| x.name == "WinDefend"), "{ctx}");
         assert_eq!(ex.setup_key, h.setup_key(), "{ctx}");
         assert_eq!(p.ansi_code_page, h.code_page, "{ctx}");
         let kbs: Vec<_> = s.installed_updates.iter().map(|u| u.kb.as_str()).collect();
