@@ -34,7 +34,7 @@ pub struct RunSummary {
     pub user: String,
     /// `succeeded`, `failed`, `ended_unknown`, `cut_off`.
     pub outcome: String,
-    /// First and last line (0 = no end).
+    /// First and last line (for a run cut off, its last line in the log).
     pub lines: [u32; 2],
     /// `[ERROR]` lines.
     pub errors: usize,
@@ -143,7 +143,14 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
                 outcome: setup_run::Outcome::try_from(r.outcome)
                     .unwrap_or_default()
                     .to_text(),
-                lines: [r.start_line, r.end_line],
+                // A run cut off has no end line: it spans its lines to the next run or the end.
+                lines: [
+                    r.start_line,
+                    match r.end_line {
+                        0 => r.start_line + r.line_count.max(1) - 1,
+                        end => end,
+                    },
+                ],
                 errors: r.errors.len(),
             });
             snapshot.setup_runs.push(r);

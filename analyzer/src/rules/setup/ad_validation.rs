@@ -1,6 +1,6 @@
 //! `setup.ad-validation`.
 
-use super::prereq::{Lacking, Prereq};
+use super::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,14 +13,8 @@ Run Setup.exe /PrepareAD (it also updates the schema) with the new media, as a m
 Repair failed installations of Exchange cumulative and security updates (Microsoft Learn): \"Error during Setup: Setup encountered a problem while validating the state of Active Directory\"; CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check.";
 
 /// `setup.ad-validation`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.ad-validation",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &[
-        "AdInitErrorRule",
-        "Setup encountered a problem while validating the state of Active Directory",
-    ],
-    facts: &["Schema Master", "has not been run"],
-    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,11 @@
 //! `setup.arbitration-upn`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,12 @@ pub static RULE: Known = Known {
     id: "setup.arbitration-upn",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["UPN value provided for addition/modification is not unique forest-wide"]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: an AD constraint violation on a UPN that is not unique forest-wide.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r#"Microsoft\.Exchange\.Data\.Directory\.ADConstraintViolationException.+the operation failed because UPN value provided for addition/modification is not unique forest-wide"#)
+    });
+    context_hit(s, cx, &RE, RULE.id, "An arbitration mailbox UPN is not unique forest-wide")
+}

@@ -1,6 +1,7 @@
 //! `setup.delegated-rights`.
 
 use super::known::Known;
+use super::reviewer::{Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,13 +18,28 @@ pub static RULE: Known = Known {
     id: "setup.delegated-rights",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[
-        &["Delegated Setup"],
-        &["NewProvisionedServer"],
-        &[
-            "insufficient access rights",
-            "CN=Servers,CN=Exchange Administrative Group",
-        ],
-    ],
-    cite_backup_version: false,
 };
+
+/// The delegated-setup check (KB 2961741): the first decisive evaluated setting of the run.
+pub fn detect(s: &Scope) -> Option<Hit> {
+    if matches!(s.test("EnterpriseAdmin"), Some((true, _))) || matches!(s.test("ExOrgAdmin"), Some((true, _))) {
+        return None;
+    }
+    let user = s.user();
+    if let Some((false, l)) = s.test("ServerAlreadyExists") {
+        return Some(s.hit(
+            RULE.id,
+            format!("The server object does not exist yet, and user {user} that ran setup has neither ExOrgAdmin nor EnterpriseAdmin"),
+            vec![s.quote(l), s.cite(l, format!("user: {user}"))],
+        ));
+    }
+    s.test("HasServerDelegatedPermsBlocked")?;
+    match s.test("ServerManagement") {
+        Some((false, l)) => Some(s.hit(
+            RULE.id,
+            format!("User {user} that ran setup has extra rights to the server object and is not in Server Management"),
+            vec![s.quote(l), s.cite(l, format!("user: {user}"))],
+        )),
+        _ => None,
+    }
+}

@@ -1,6 +1,11 @@
 //! `setup.disabled-service`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,12 @@ pub static RULE: Known = Known {
     id: "setup.disabled-service",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["cannot be started", "disabled"]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: a service could not start because it is disabled.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r#"System\.ComponentModel\.Win32Exception: The service cannot be started, either because it is disabled or because it has no enabled devices associated with it"#)
+    });
+    context_hit(s, cx, &RE, RULE.id, "A service setup needs cannot be started because it is disabled")
+}

@@ -1,6 +1,11 @@
 //! `setup.fips-access-denied`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,13 @@ pub static RULE: Known = Known {
     id: "setup.fips-access-denied",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["Configuration.xml", "Access to the path is denied"]],
-    cite_backup_version: false,
 };
+
+/// Keyed on the error reference of the FIPS upgrade: access to the path denied.
+pub fn detect(s: &Scope, cx: &Context, reference: &str) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| pattern(r"Access to the path is denied\."));
+    if !reference.eq_ignore_ascii_case("BridgeheadComponent___9FAA17C4-73D7-4E6D-9012-6274971434D5") {
+        return None;
+    }
+    context_hit(s, cx, &RE, RULE.id, "Failed to access the path and upgrade '\\V15\\FIP-FS\\Data\\Configuration.xml'")
+}

@@ -1,6 +1,6 @@
 //! `setup.interrupted`.
 
-use super::run_evidence;
+use super::reviewer::review;
 use crate::finding::{Evidence, Severity};
 use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
@@ -16,12 +16,15 @@ Reboot if one is pending, then run the same CU setup again from the media (eleva
 ## Source
 CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Install Watermark\" (aka.ms/SA-InstallWatermark: run setup again so that it resumes from the watermark).";
 
+/// The finding id (the reviewer's install watermark test reports it too).
+pub const ID: &str = "setup.interrupted";
+
 /// `setup.interrupted`; its catalog entry is [`DOC`].
 pub struct Interrupted;
 
 impl Rule for Interrupted {
     fn id(&self) -> &'static str {
-        "setup.interrupted"
+        ID
     }
     fn severity(&self) -> Severity {
         Severity::Error
@@ -49,12 +52,26 @@ impl Rule for Interrupted {
                 )
             })
             .collect();
-        if let Some(r) = h.last_run().filter(|r| r.outcome == Outcome::CutOff) {
-            ev.push(run_evidence(r));
-            ev.push(Evidence::new(
-                "the run has no End of Setup: the log stops inside it",
-                &r.provenance,
-            ));
+        if let Some(r) = review(h) {
+            for hit in r.of(ID) {
+                ev.extend(hit.evidence.iter().cloned());
+            }
+            // A run that stops without an error nor a known cause: the log stops inside it. One
+            // that stops inside a failure is that failure (its own finding or setup.unknown-error).
+            let run = &h.runs[r.run];
+            let cut_off = h.runs[r.run..]
+                .iter()
+                .all(|x| x.outcome == Outcome::CutOff);
+            if cut_off && r.hits.is_empty() && !r.succeeded && run.first_error_line == 0 {
+                ev.push(super::run_evidence(run));
+                ev.push(Evidence::new(
+                    format!(
+                        "the run has no End of Setup: the log stops inside it, after line {}",
+                        run.start_line + run.line_count.max(1) - 1
+                    ),
+                    &run.provenance,
+                ));
+            }
         }
         if ev.is_empty() {
             return;

@@ -1,6 +1,11 @@
 //! `setup.missing-homemdb`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,12 @@ pub static RULE: Known = Known {
     id: "setup.missing-homemdb",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["Database is mandatory on UserMailbox"]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: a mailbox without a database.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r#"\[ERROR\] Database is mandatory on UserMailbox"#)
+    });
+    context_hit(s, cx, &RE, RULE.id, "A critical mailbox has no homeMDB (Database is mandatory on UserMailbox)")
+}

@@ -1,6 +1,11 @@
 //! `setup.multi-eas-vdir`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,15 @@ pub static RULE: Known = Known {
     id: "setup.multi-eas-vdir",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["System.Object[]", "VirtualDirectoryIdParameter"]],
-    cite_backup_version: false,
 };
+
+/// Keyed on the error reference of the EAS virtual directories: more than one for the server.
+pub fn detect(s: &Scope, cx: &Context, reference: &str) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"Cannot convert 'System\.Object\[\]' to the type 'Microsoft\.Exchange\.Configuration\.Tasks\.VirtualDirectoryIdParameter'")
+    });
+    if !reference.eq_ignore_ascii_case("CafeComponent___e1130a139a734d90b6c5eec88868fbe9") {
+        return None;
+    }
+    context_hit(s, cx, &RE, RULE.id, "More than one ActiveSync virtual directory on the server")
+}

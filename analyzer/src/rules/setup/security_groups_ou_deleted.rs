@@ -1,6 +1,11 @@
 //! `setup.security-groups-ou-deleted`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,9 +22,23 @@ pub static RULE: Known = Known {
     id: "setup.security-groups-ou-deleted",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&[
-        "Object reference not set to an instance of an object",
-        "task:initialize-ExchangeUniversalGroups",
-    ]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: a null reference in `CreateOrMoveEWPGroup`, on the next line.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static NULL: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"System\.NullReferenceException: Object reference not set to an instance of an object\.")
+    });
+    static EWP: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"Microsoft\.Exchange\.Management\.Tasks\.InitializeExchangeUniversalGroups\.CreateOrMoveEWPGroup\(ADGroup ewp, ADOrganizationalUnit usgContainer\)")
+    });
+    let pair = cx
+        .lines
+        .windows(2)
+        .find(|w| NULL.is_match(w[0].text) && EWP.is_match(w[1].text))?;
+    Some(s.hit(
+        RULE.id,
+        "'OU=Microsoft Exchange Security Groups' was deleted from the root of the domain".into(),
+        vec![s.cite(pair[0].row, pair[0].text.trim()), s.cite(pair[1].row, pair[1].text.trim())],
+    ))
+}

@@ -1,6 +1,11 @@
 //! `setup.servicecontrol-reverse`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,6 +22,16 @@ pub static RULE: Known = Known {
     id: "setup.servicecontrol-reverse",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["Exception calling \"Reverse\""]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: `Reverse` called on a null list in ServiceControl.ps1.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static REVERSE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r#"System\.Management\.Automation\.MethodInvocationException: Exception calling "Reverse" with "1" argument"#)
+    });
+    static SCRIPT: LazyLock<Regex> = LazyLock::new(|| pattern(r"ServiceControl\.ps1"));
+    if !cx.has(&SCRIPT) {
+        return None;
+    }
+    context_hit(s, cx, &REVERSE, RULE.id, "ServiceControl.ps1 called Reverse on an empty list of services")
+}

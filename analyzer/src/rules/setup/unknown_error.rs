@@ -1,6 +1,6 @@
 //! `setup.unknown-error`.
 
-use super::run_evidence;
+use super::reviewer::{review, Scope};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{action_of, line_of, Context, SecondPassRule, Sink};
 use crate::view::HostView;
@@ -36,20 +36,40 @@ impl SecondPassRule for UnknownError {
     }
     fn check(&self, h: &HostView, _: &Context, first: &[Finding], out: &mut Sink) {
         self.msi_failures(h, first, out);
-        let Some(r) = h.last_run() else { return };
-        if r.outcome != Outcome::Failed || explained(first, &r.provenance) {
+        // The reviewer's fallback: the run has an error no check of its chain explains.
+        let Some(review) = review(h).filter(|r| !r.succeeded && r.hits.is_empty()) else {
+            return;
+        };
+        let Some(s) = Scope::new(h) else { return };
+        let Some(cx) = s.error_context(None) else {
+            return;
+        };
+        let r = s.run;
+        if explained(first, &r.provenance) {
             return;
         }
-        let mut ev = vec![run_evidence(r)];
-        if r.first_error_line > 0 {
+        let mut ev = vec![s.run_evidence()];
+        for b in &cx.before {
+            ev.push(Evidence::new(format!("before the error: {b}"), &r.provenance));
+        }
+        let mut error = cx.first.text.clone();
+        if !cx.first.continuation.is_empty() {
+            error = format!("{error}\n{}", cx.first.continuation);
+        }
+        ev.push(s.cite(cx.first, error));
+        if h.runs[review.run..]
+            .iter()
+            .all(|x| x.outcome == Outcome::CutOff)
+        {
             ev.push(Evidence::new(
-                r.first_error.clone(),
-                line_of(&r.provenance, r.first_error_line),
+                "the run has no End of Setup: the log stops inside it",
+                &r.provenance,
             ));
         }
+        let errors: i64 = h.runs[review.run..].iter().map(|x| x.error_count).sum();
         let title = format!(
-            "Setup {} {} failed ({} error lines)",
-            r.mode, r.setup_version, r.error_count
+            "Setup {} {} failed with an error no known check explains (first at line {}, {} error lines)",
+            r.mode, r.setup_version, cx.first.line, errors
         );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }

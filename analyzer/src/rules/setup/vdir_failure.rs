@@ -1,6 +1,11 @@
 //! `setup.vdir-failure`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -17,11 +22,25 @@ pub static RULE: Known = Known {
     id: "setup.vdir-failure",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[
-        &["(Exchange Back End)' couldn't be found"],
-        &["(Default Web Site)' couldn't be found"],
-        &["The virtual directory", "already exists under"],
-        &["appcmd"],
-    ],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: a virtual directory that already exists, an IIS object not
+/// found, or appcmd.exe failing.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static EXISTS: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"\[ERROR\] The virtual directory '.+' already exists under")
+    });
+    // The reference's `(?(Default Web Site | Exchange Back End))` is a .NET conditional that
+    // matches the empty string: dropped.
+    static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"\[ERROR\] The operation couldn't be performed because object '.+' couldn't be found on")
+    });
+    static PROCESS: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"\[ERROR\] Process execution failed with exit code")
+    });
+    static APPCMD: LazyLock<Regex> = LazyLock::new(|| pattern(r"System32\\inetSrv\\appCmd\.exe"));
+    let title = "A virtual directory could not be created or configured";
+    context_hit(s, cx, &EXISTS, RULE.id, title)
+        .or_else(|| context_hit(s, cx, &NOT_FOUND, RULE.id, title))
+        .or_else(|| cx.has(&APPCMD).then(|| context_hit(s, cx, &PROCESS, RULE.id, title)).flatten())
+}

@@ -112,14 +112,79 @@ const MAX_KEPT: usize = 2_000;
 /// first ones say what is needed.
 const MAX_FACTS: usize = 200;
 
-/// Prerequisite settings that say which admin groups the account is in: they tell which
-/// group a failed schema or organization update rule needed.
-const PERMISSION_SETTINGS: [&str; 4] = [
+/// Settings and rules whose evaluated value (`Evaluated [Setting:<name>] ... [Value:"..."]`)
+/// the reference reviewer reads (collector/EVIDENCE.md): the last line of each per run is kept,
+/// whatever its value, since the last one decides.
+pub const EVALUATED: [&str; 24] = [
     "SchemaAdmin",
     "EnterpriseAdmin",
     "DomainAdmin",
     "ExOrgAdmin",
+    "SidExOrgAdmins",
+    "DomainController",
+    "DomainControllerSiteName",
+    "ComputerNameDnsFullyQualified",
+    "SiteName",
+    "LocalDomainIsPrepped",
+    "ServerAlreadyExists",
+    "HasServerDelegatedPermsBlocked",
+    "ServerManagement",
+    "IsHybridObjectFoundOnPremises",
+    "PendingRebootWindowsComponents",
+    "RebootPending",
+    "ProcessNeedsToBeClosedOnUpgrade",
+    "DomainControllerIsOutOfSite",
+    "RemoteRegException",
+    "MSDTCStopped",
+    "IisUrlRewriteNotInstalled",
+    "DomainPrepRequired",
+    "DelegatedMailboxFirstInstall",
+    "DidOnPremisesSettingCreatedAnException",
 ];
+
+/// Substrings of the lines the reference reviewer's checks match besides the markers
+/// (collector/EVIDENCE.md): AD preparation status, the schema master, certificates installed,
+/// hybrid application URIs, MSI installs and removals, shared config DC errors, AD objects
+/// that already exist, scripts not found.
+const CHECK_MARKERS: [&str; 12] = [
+    "Update Required Status",
+    "Setup will attempt to use the Schema Master domain controller",
+    "and wait for replication to complete",
+    "Installing certificate signed by",
+    "as the TargetApplicationUri",
+    "Installing a new product. Package:",
+    "remove product with code",
+    "Installing product ",
+    "setting shared config DC",
+    "Active Directory operation failed on",
+    "The well-known object entry",
+    "is not recognized as the name of a cmdlet",
+];
+
+/// Substrings of the continuation lines (stack traces, exception texts) the reference's
+/// error-context checks match: kept past [`MAX_CONTINUATION`], up to [`MAX_MARKED_CONTINUATION`].
+const CONTEXT_MARKERS: [&str; 17] = [
+    "was run: \"System.",
+    "SearchFoundation",
+    "ADConstraintViolationException",
+    "System.ComponentModel.Win32Exception",
+    "0x800706D9",
+    "already exists",
+    "ItemNotFoundException",
+    "NullReferenceException",
+    "CreateOrMoveEWPGroup",
+    "Exception calling \"Reverse\"",
+    "ServiceControl.ps1",
+    "appCmd.exe",
+    "INSUFF_ACCESS_RIGHTS",
+    "Access to the path is denied",
+    "VirtualDirectoryIdParameter",
+    "ManageScheduledTask.ps1",
+    "remove product with code",
+];
+
+/// Continuation lines with a [`CONTEXT_MARKERS`] substring kept per line past the plain cap.
+const MAX_MARKED_CONTINUATION: usize = MAX_CONTINUATION + 40;
 
 /// Fact-looking lines that only trace AD reads and writes, thousands per run.
 const FACT_NOISE: [&str; 2] = [
@@ -214,7 +279,10 @@ impl Parser {
             Ok(None) => {
                 if self.continues {
                     if let Some(last) = self.run.as_mut().and_then(|r| r.lines.last_mut()) {
-                        if last.continuation.len() < MAX_CONTINUATION
+                        let room = last.continuation.len() < MAX_CONTINUATION
+                            || (last.continuation.len() < MAX_MARKED_CONTINUATION
+                                && CONTEXT_MARKERS.iter().any(|m| raw.contains(m)));
+                        if room
                             && !raw.trim().is_empty()
                             && self.budget.take(raw.trim_end().len(), number)
                         {
@@ -290,23 +358,29 @@ impl Parser {
 /// What kind of line that matters a line is, if it is one.
 pub fn kind_of(text: &str) -> Option<SetupLineKind> {
     let t = text.trim_start();
-    if t.starts_with("[ERROR-REFERENCE]") {
-        Some(SetupLineKind::ErrorReference)
-    } else if t.starts_with("[ERROR]") {
-        Some(SetupLineKind::Error)
-    } else if t.starts_with("[WARNING]") {
+    if let Some(rest) = t.strip_prefix("[ERROR") {
+        return Some(match rest.starts_with("-REFERENCE]") {
+            true => SetupLineKind::ErrorReference,
+            false if rest.starts_with(']') => SetupLineKind::Error,
+            false => return None,
+        });
+    }
+    if t.starts_with("[WARNING]") {
         Some(SetupLineKind::Warning)
     } else if t.starts_with("[REQUIRED]") {
         Some(SetupLineKind::Required)
     } else if t.starts_with("Failed [Rule:") {
         Some(SetupLineKind::FailedRule)
-    } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
-        Some(SetupLineKind::RuleTrue)
-    } else if PERMISSION_SETTINGS
-        .iter()
-        .any(|s| t.starts_with(&format!("Evaluated [Setting:{s}]")))
-    {
-        Some(SetupLineKind::Setting)
+    } else if let Some((_, name)) = evaluated_name(t) {
+        if EVALUATED.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+            Some(SetupLineKind::Setting)
+        } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
+            Some(SetupLineKind::RuleTrue)
+        } else {
+            None
+        }
+    } else if CHECK_MARKERS.iter().any(|m| t.contains(m)) {
+        Some(SetupLineKind::Check)
     } else if FACT_MARKERS.iter().any(|m| t.contains(m))
         && !FACT_NOISE.iter().any(|n| t.starts_with(n))
     {
@@ -314,6 +388,14 @@ pub fn kind_of(text: &str) -> Option<SetupLineKind> {
     } else {
         None
     }
+}
+
+/// `Evaluated [Setting:SiteName] ...` → `("Setting", "SiteName")`.
+pub fn evaluated_name(text: &str) -> Option<(&str, &str)> {
+    let rest = text.trim_start().strip_prefix("Evaluated [")?;
+    let (kind, rest) = rest.split_once(':')?;
+    let name = rest.split(']').next()?;
+    matches!(kind, "Setting" | "Rule").then_some((kind, name))
 }
 
 /// Lines that matter kept so far in the current run.
@@ -354,6 +436,16 @@ fn keep(
         return false;
     }
     *kept += 1;
+    if kind == SetupLineKind::Setting {
+        // The last evaluation of a setting decides: an earlier one of the run gives way.
+        let name = evaluated_name(text);
+        if let Some(i) = run.lines.iter().rposition(|l| {
+            l.kind == SetupLineKind::Setting.as_str() && evaluated_name(&l.text) == name
+        }) {
+            run.lines.remove(i);
+            *kept -= 1;
+        }
+    }
     if kind == SetupLineKind::ErrorReference {
         // The component names the task whose errors came just before.
         let component = error_component(text);

@@ -1,6 +1,6 @@
 //! `setup.prereq.dc-out-of-site`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Make a domain controller of the server's own site reachable (check the site and 
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's DomainControllerIsOutOfSite rule.";
 
 /// `setup.prereq.dc-out-of-site`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.dc-out-of-site",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["DomainControllerIsOutOfSite"],
-    facts: &["local domain controller", "chosen the global catalog"],
-    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,6 @@
 //! `setup.prereq.domain-prep-required`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Run Setup.exe /PrepareDomain (or /PrepareAllDomains) from the new media as a Dom
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's LocalDomainIsPrepped setting and DomainPrepRequired rule; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.domain-prep-required`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.domain-prep-required",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["DomainPrepRequired", "LocalDomainPrep"],
-    facts: &["domain controller"],
-    lacking: Lacking::Nothing,
 };

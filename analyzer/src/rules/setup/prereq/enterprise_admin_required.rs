@@ -1,6 +1,6 @@
 //! `setup.prereq.enterprise-admin-required`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Run setup (or /PrepareSchema and /PrepareAD first) with an account in Schema Adm
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: the schema, organization and domain \"Update Required Status\" and setup's EnterpriseAdmin setting; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.enterprise-admin-required`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.enterprise-admin-required",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["SchemaUpdateRequired", "GlobalUpdateRequired"],
-    facts: &[],
-    lacking: Lacking::FalseOrUnlogged("EnterpriseAdmin"),
 };

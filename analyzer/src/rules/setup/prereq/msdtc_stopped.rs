@@ -1,6 +1,6 @@
 //! `setup.prereq.msdtc-stopped`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Start the Distributed Transaction Coordinator service (Automatic), then run setu
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's MSDTCStopped rule.";
 
 /// `setup.prereq.msdtc-stopped`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.msdtc-stopped",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["MSDTCStopped"],
-    facts: &[],
-    lacking: Lacking::Nothing,
 };

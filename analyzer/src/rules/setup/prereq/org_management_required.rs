@@ -1,6 +1,6 @@
 //! `setup.prereq.org-management-required`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,19 +13,8 @@ Add the account to the Organization Management role group (the group whose SID t
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's ExOrgAdmin setting and the SID of Organization Management; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.org-management-required`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.org-management-required",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &[
-        "GlobalServerInstall",
-        "DelegatedBridgeheadFirstInstall",
-        "DelegatedCafeFirstInstall",
-        "DelegatedClientAccessFirstInstall",
-        "DelegatedFrontendTransportFirstInstall",
-        "DelegatedMailboxFirstInstall",
-        "DelegatedUnifiedMessagingFirstInstall",
-    ],
-    facts: &["SidExOrgAdmins"],
-    lacking: Lacking::Nothing,
 };

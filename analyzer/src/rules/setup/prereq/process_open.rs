@@ -1,6 +1,6 @@
 //! `setup.prereq.process-open`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Close the processes named in the evidence (sign out other sessions, wait for nat
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's ProcessNeedsToBeClosedOnUpgrade rule.";
 
 /// `setup.prereq.process-open`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.process-open",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["ProcessNeedsToBeClosedOnUpgrade"],
-    facts: &[],
-    lacking: Lacking::Nothing,
 };

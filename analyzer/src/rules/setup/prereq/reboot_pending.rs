@@ -1,6 +1,6 @@
 //! `setup.prereq.reboot-pending`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,15 +13,8 @@ Restart the server, then run setup again.
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's PendingRebootWindowsComponents and RebootPending rules.";
 
 /// `setup.prereq.reboot-pending`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.reboot-pending",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &[
-        "PendingRebootWindowsComponents",
-        "RebootPending",
-        "PendingReboot",
-    ],
-    facts: &[],
-    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,6 @@
 //! `setup.prereq.remote-registry`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Start the Remote Registry service (set it to Automatic), check that the firewall
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's RemoteRegException rule.";
 
 /// `setup.prereq.remote-registry`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.remote-registry",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["RemoteRegException"],
-    facts: &[],
-    lacking: Lacking::Nothing,
 };

@@ -1,6 +1,6 @@
 //! `setup.prereq.schema-admin-required`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Run setup /PrepareSchema (or the whole setup) with an account in Schema Admins a
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: \"Schema Update Required Status\" and setup's SchemaAdmin setting; Prepare Active Directory and domains for Exchange Server (Microsoft Learn).";
 
 /// `setup.prereq.schema-admin-required`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.schema-admin-required",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["SchemaUpdateRequired"],
-    facts: &["Schema Master"],
-    lacking: Lacking::False("SchemaAdmin"),
 };

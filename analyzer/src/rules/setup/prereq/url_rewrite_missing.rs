@@ -1,6 +1,6 @@
 //! `setup.prereq.url-rewrite-missing`.
 
-use super::{Lacking, Prereq};
+use crate::rules::setup::known::Known;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -13,11 +13,8 @@ Install the IIS URL Rewrite module 2.1 for the server's architecture, then run s
 CSS-Exchange SetupLogReviewer.ps1 (aka.ms/ExSetupScripts), prerequisite check: setup's IisUrlRewriteNotInstalled rule; Exchange Server prerequisites (Microsoft Learn): IIS URL Rewrite Module; CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"IIS URL Rewrite\" (aka.ms/SA-IISRewrite).";
 
 /// `setup.prereq.url-rewrite-missing`.
-pub static RULE: Prereq = Prereq {
+pub static RULE: Known = Known {
     id: "setup.prereq.url-rewrite-missing",
     doc: DOC,
     module_path: module_path!(),
-    setup_rules: &["IISURLRewriteNotInstalled"],
-    facts: &[],
-    lacking: Lacking::Nothing,
 };
