@@ -30,7 +30,7 @@ pub fn detect(s: &Scope, cx: &Context, reference: &str) -> Option<Hit> {
     static SECERR: LazyLock<Regex> =
         LazyLock::new(|| pattern(r"SecErr: DSid-.+ problem 4003 \(INSUFF_ACCESS_RIGHTS\)"));
     static READ: LazyLock<Regex> =
-        LazyLock::new(|| pattern(r"Used domain controller (.+) to read object (.+)\."));
+        LazyLock::new(|| pattern(r"Used domain controller (.+) to read object (.+)."));
     if !reference.eq_ignore_ascii_case("DomainGlobalConfig___27a706ffe123425f9ee60cb02b930e81") {
         return None;
     }

@@ -28,10 +28,13 @@ pub static RULE: Known = Known {
 /// domain controller and the object.
 pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"Active Directory operation failed on (.+)\. The object '(.+)' already exists\.")
+        // The dots are the reference's, unescaped (any character).
+        pattern(r"Active Directory operation failed on (.+). The object '(.+)' already exists.")
     });
     let (l, c) = cx.find(&RE)?;
+    // The reference's group runs to the last ". The object": the name is up to the first ". ".
     let dc = c.get(1).map_or("", |m| m.as_str());
+    let dc = dc.split(". ").next().unwrap_or(dc);
     let dn = c.get(2).map_or("", |m| m.as_str());
     let what = if dn
         .to_ascii_lowercase()

@@ -28,7 +28,7 @@ pub static RULE: Known = Known {
 /// signer, site and validity.
 pub fn detect(s: &Scope) -> Option<Hit> {
     static EXPIRED: LazyLock<Regex> =
-        LazyLock::new(|| pattern(r"\[ERROR\] The certificate is expired\."));
+        LazyLock::new(|| pattern(r"\[ERROR\] The certificate is expired."));
     static INSTALLING: LazyLock<Regex> = LazyLock::new(|| {
         pattern(r"Installing certificate signed by '(.*)' for site '(.*)'\.  Certificate is valid from (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w) until (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w)")
     });

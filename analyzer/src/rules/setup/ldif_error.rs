@@ -27,7 +27,7 @@ pub static RULE: Known = Known {
 /// The last ldifde.exe failure of the run: the schema file, the error code, the ldif.err file.
 pub fn detect(s: &Scope) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"\[ERROR\] There was an error while running 'ldifde\.exe' to import the schema file '(.*)'\. The error code is: (\d+)\. More details can be found in the error file: '(.*)'")
+        pattern(r"\[ERROR\] There was an error while running 'ldifde\.exe' to import the schema file '(.*)'. The error code is: (\d+). More details can be found in the error file: '(.*)'")
     });
     let (l, c) = s.last_in_run(&RE)?;
     let g = |i| c.get(i).map_or("", |m| m.as_str());

@@ -50,7 +50,11 @@ impl SecondPassRule for UnknownError {
         }
         let mut ev = vec![s.run_evidence()];
         for b in &cx.before {
-            ev.push(Evidence::new(format!("before the error: {b}"), &r.provenance));
+            let (at, text) = match b.split_once(": ").map(|(n, t)| (n.parse::<i64>(), t)) {
+                Some((Ok(n), t)) => (line_of(&r.provenance, n), t),
+                _ => (r.provenance.clone(), *b),
+            };
+            ev.push(Evidence::new(format!("before the error: {text}"), at));
         }
         let mut error = cx.first.text.clone();
         if !cx.first.continuation.is_empty() {
