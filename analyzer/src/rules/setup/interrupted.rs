@@ -52,8 +52,10 @@ impl Rule for Interrupted {
                 )
             })
             .collect();
+        let mut title = "Exchange setup was interrupted".to_string();
         if let Some(r) = review(h) {
             for hit in r.of(ID) {
+                title = hit.title.clone();
                 ev.extend(hit.evidence.iter().cloned());
             }
             // A run that stops without an error nor a known cause: the log stops inside it. One
@@ -63,7 +65,7 @@ impl Rule for Interrupted {
                 .iter()
                 .all(|x| x.outcome == Outcome::CutOff);
             if cut_off && r.hits.is_empty() && !r.succeeded && run.first_error_line == 0 {
-                ev.push(super::run_evidence(run));
+                ev.extend(super::reviewer::Scope::new(h).map(|s| s.run_evidence()));
                 ev.push(Evidence::new(
                     format!(
                         "the run has no End of Setup: the log stops inside it, after line {}",
@@ -78,7 +80,7 @@ impl Rule for Interrupted {
         }
         out.push(self.finding(
             h,
-            "Exchange setup was interrupted".into(),
+            title,
             ev,
             &action_of(DOC),
         ));
