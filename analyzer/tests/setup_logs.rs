@@ -114,7 +114,10 @@ fn own_fixtures_fire_and_miss() {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let catalog = Catalog::embedded();
     let (mut rows, mut failures) = (0, Vec::new());
-    for row in expected.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for row in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = row.split('\t').collect();
         let (file, fires, absent) = (cols[0], ids(cols[1]), ids(cols[2]));
         let strings: Vec<&str> = cols[3].split(" | ").filter(|s| !s.is_empty()).collect();
@@ -123,7 +126,11 @@ fn own_fixtures_fire_and_miss() {
         std::fs::create_dir_all(&logs).unwrap();
         std::fs::copy(root.join(file), logs.join("ExchangeSetup.log")).unwrap();
         let s = exfleet_tests::at_sim_time(
-            collect(&ServerFiles::new(tmp.path().join("triage")), Default::default()).unwrap(),
+            collect(
+                &ServerFiles::new(tmp.path().join("triage")),
+                Default::default(),
+            )
+            .unwrap(),
         );
         let snaps = tmp.path().join("snaps");
         std::fs::create_dir_all(&snaps).unwrap();
@@ -146,7 +153,13 @@ fn own_fixtures_fire_and_miss() {
         let cited: String = findings
             .iter()
             .filter(|f| fires.contains(&f.id.as_str()))
-            .map(|f| format!("{} {}\n", f.title, serde_json::to_string(&f.evidence).unwrap()))
+            .map(|f| {
+                format!(
+                    "{} {}\n",
+                    f.title,
+                    serde_json::to_string(&f.evidence).unwrap()
+                )
+            })
             .collect::<String>()
             .replace("\\\\", "\\");
         let review = exfleet_analyzer::review::review(&root.join(file), &catalog, as_of).unwrap();
@@ -164,7 +177,10 @@ fn own_fixtures_fire_and_miss() {
                 failures.push(format!("{file}: review does not print {id}"));
             }
         }
-        assert!(!printed.contains("-0,"), "{file}: a run shown as ending at line 0");
+        assert!(
+            !printed.contains("-0,"),
+            "{file}: a run shown as ending at line 0"
+        );
         rows += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 Insufficient access rights on an AD object while preparing the organization or domain.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the first error, the INSUFF_ACCESS_RIGHTS line, the object setup read on the line before the error (and its domain controller), the user, and the error reference.
 ## Action
 Run the preparation with an account in Enterprise Admins and Domain Admins; check that inheritance is enabled on the object in the evidence (and on AdminSDHolder-protected accounts), then run setup again.
 ## Source
@@ -50,7 +50,10 @@ pub fn detect(s: &Scope, cx: &Context, reference: &str) -> Option<Hit> {
         vec![
             s.cite(cx.first, cx.first.text.clone()),
             s.cite(l.row, l.text.trim()),
-            s.cite(cx.first, format!("object: {object} (read on domain controller {dc})")),
+            s.cite(
+                cx.first,
+                format!("object: {object} (read on domain controller {dc})"),
+            ),
             s.cite(cx.first, format!("user: {user}")),
         ],
     ))

@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 An AD object setup creates already exists (e.g. the public folder hierarchy).
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the line, the domain controller, the object that already exists and what to do for it.
 ## Action
 Check the object named in the evidence: if it is a leftover of an earlier install, remove it (or restore its parent) and run setup again.
 ## Source

@@ -6,7 +6,7 @@ use super::known::Known;
 pub const DOC: &str = "## Detects
 Setup encountered a problem while validating the state of Active Directory: the organization, schema or domain is not prepared for this build, or the preparation has not replicated to the domain controller setup uses.
 ## Evidence
-The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+The run judged, the [ERROR] line and the internal exception it gives, and where setup ran (user, computer, domain, site, schema master and its site).
 ## Action
 Run Setup.exe /PrepareAD (it also updates the schema) with the new media, as a member of Schema Admins and Enterprise Admins, on a machine in the same domain and AD site as the schema master named in the evidence; wait for replication, then run the upgrade again.
 ## Source

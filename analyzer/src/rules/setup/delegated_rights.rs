@@ -7,7 +7,7 @@ use super::reviewer::{Hit, Scope};
 pub const DOC: &str = "## Detects
 A delegated setup (run by a member of Delegated Setup, not Organization Management) lacked rights on the server object: the server was not provisioned (Setup /NewProvisionedServer), or the account was not delegated on it.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the decisive evaluated setting (ServerAlreadyExists or ServerManagement False, with EnterpriseAdmin and ExOrgAdmin not True), and the user.
 ## Action
 Have an Organization Management member provision the server (Setup.exe /NewProvisionedServer:<name> /IAcceptExchangeServerLicenseTerms_DiagnosticDataON or _OFF) and add the installing account to the Delegated Setup role group, or run setup as an Organization Management member.
 ## Source
@@ -22,7 +22,9 @@ pub static RULE: Known = Known {
 
 /// The delegated-setup check (KB 2961741): the first decisive evaluated setting of the run.
 pub fn detect(s: &Scope) -> Option<Hit> {
-    if matches!(s.test("EnterpriseAdmin"), Some((true, _))) || matches!(s.test("ExOrgAdmin"), Some((true, _))) {
+    if matches!(s.test("EnterpriseAdmin"), Some((true, _)))
+        || matches!(s.test("ExOrgAdmin"), Some((true, _)))
+    {
         return None;
     }
     let user = s.user();

@@ -11,7 +11,7 @@ use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 A service setup needs is disabled, so setup cannot start it.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged (the last one, or the one before a run cut off within 30 lines) and how it was selected, the first error and the line the check matched in its context, with their line numbers.
 ## Action
 Set the service named in the evidence (and the other Exchange, IIS and WMI services) back to Automatic, then run setup again.
 ## Source
@@ -27,7 +27,15 @@ pub static RULE: Known = Known {
 /// In the first error's context: a service could not start because it is disabled.
 pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r#"System\.ComponentModel\.Win32Exception: The service cannot be started, either because it is disabled or because it has no enabled devices associated with it"#)
+        pattern(
+            r#"System\.ComponentModel\.Win32Exception: The service cannot be started, either because it is disabled or because it has no enabled devices associated with it"#,
+        )
     });
-    context_hit(s, cx, &RE, RULE.id, "A service setup needs cannot be started because it is disabled")
+    context_hit(
+        s,
+        cx,
+        &RE,
+        RULE.id,
+        "A service setup needs cannot be started because it is disabled",
+    )
 }

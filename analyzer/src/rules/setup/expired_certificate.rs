@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Hit, Scope};
 pub const DOC: &str = "## Detects
 Setup failed because a certificate it binds or uses has expired (\"The certificate is expired\", CERT_E_EXPIRED 0x800B0101), typically the certificate of the Exchange Back End site's 0.0.0.0:444 binding or the one bound to a service.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, \"[ERROR] The certificate is expired.\", and the last certificate setup installed: its signer, its site, and its validity (valid from, expired on).
 ## Action
 Renew or replace the expired certificate (New-ExchangeCertificate, or import a valid one), assign it (Enable-ExchangeCertificate, and the 0.0.0.0:444 binding of Exchange Back End in IIS), remove the expired one, then run setup again.
 ## Source
@@ -30,7 +30,9 @@ pub fn detect(s: &Scope) -> Option<Hit> {
     static EXPIRED: LazyLock<Regex> =
         LazyLock::new(|| pattern(r"\[ERROR\] The certificate is expired."));
     static INSTALLING: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"Installing certificate signed by '(.*)' for site '(.*)'\.  Certificate is valid from (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w) until (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w)")
+        pattern(
+            r"Installing certificate signed by '(.*)' for site '(.*)'\.  Certificate is valid from (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w) until (\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} \w\w)",
+        )
     });
     let (l, _) = s.last_in_run(&EXPIRED)?;
     let mut ev = vec![s.quote(l)];

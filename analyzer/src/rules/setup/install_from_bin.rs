@@ -111,7 +111,9 @@ impl Rule for InstallFromBin {
 /// the Bin folder by PowerShell (the reference's context check).
 pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"The term '.+\\V15\\Bin\\ManageScheduledTask\.ps1' is not recognized as the name of a cmdlet, function, script file, or operable program")
+        pattern(
+            r"The term '.+\\V15\\Bin\\ManageScheduledTask\.ps1' is not recognized as the name of a cmdlet, function, script file, or operable program",
+        )
     });
     context_hit(
         s,

@@ -8,9 +8,9 @@ use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Setup was interrupted: a role key still holds a setup Watermark with Action Install, or the last run of ExchangeSetup.log has no end (no \"End of Setup\").
+Setup was interrupted: a role key still holds a setup Watermark with Action Install, setup's InstallWatermark rule evaluated True in the last run, or the last run of ExchangeSetup.log stops without an error and without \"End of Setup\" (a run that stops inside a known failure is that failure).
 ## Evidence
-The role keys with their Watermark and Action; the last run and where the log stops.
+The role keys with their Watermark and Action; or the last run's InstallWatermark rule evaluated True; or the run judged and the line where the log stops inside it.
 ## Action
 Reboot if one is pending, then run the same CU setup again from the media (elevated) so it resumes from the watermark; do not install SUs before it completes.
 ## Source
@@ -61,9 +61,7 @@ impl Rule for Interrupted {
             // A run that stops without an error nor a known cause: the log stops inside it. One
             // that stops inside a failure is that failure (its own finding or setup.unknown-error).
             let run = &h.runs[r.run];
-            let cut_off = h.runs[r.run..]
-                .iter()
-                .all(|x| x.outcome == Outcome::CutOff);
+            let cut_off = h.runs[r.run..].iter().all(|x| x.outcome == Outcome::CutOff);
             if cut_off && r.hits.is_empty() && !r.succeeded && run.first_error_line == 0 {
                 ev.extend(super::reviewer::Scope::new(h).map(|s| s.run_evidence()));
                 ev.push(Evidence::new(
@@ -78,11 +76,6 @@ impl Rule for Interrupted {
         if ev.is_empty() {
             return;
         }
-        out.push(self.finding(
-            h,
-            title,
-            ev,
-            &action_of(DOC),
-        ));
+        out.push(self.finding(h, title, ev, &action_of(DOC)));
     }
 }

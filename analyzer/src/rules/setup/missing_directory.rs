@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 A path setup expects does not exist.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the line and the path to create.
 ## Action
 Create the folder named in the evidence (or restore it from another server of the same build), then run setup again.
 ## Source
@@ -27,13 +27,18 @@ pub static RULE: Known = Known {
 /// In the first error's context: a path setup needs does not exist.
 pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"System\.Management\.Automation\.ItemNotFoundException: Cannot find path '(.+)' because it does not exist")
+        pattern(
+            r"System\.Management\.Automation\.ItemNotFoundException: Cannot find path '(.+)' because it does not exist",
+        )
     });
     let (l, c) = cx.find(&RE)?;
     let path = c.get(1).map_or("", |m| m.as_str());
     Some(s.hit(
         RULE.id,
         format!("Create the directory: \"{path}\""),
-        vec![s.cite(l.row, l.text.trim()), s.cite(l.row, format!("missing directory: {path}"))],
+        vec![
+            s.cite(l.row, l.text.trim()),
+            s.cite(l.row, format!("missing directory: {path}")),
+        ],
     ))
 }

@@ -11,7 +11,7 @@ use super::reviewer::{context_hit, pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 An arbitration or system mailbox has no database (homeMDB).
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged (the last one, or the one before a run cut off within 30 lines) and how it was selected, the first error and the line the check matched in its context, with their line numbers.
 ## Action
 Set the homeMDB of the arbitration mailbox named in the evidence to an existing database (ADSI Edit), then run setup again.
 ## Source
@@ -26,8 +26,13 @@ pub static RULE: Known = Known {
 
 /// In the first error's context: a mailbox without a database.
 pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
-    static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r#"\[ERROR\] Database is mandatory on UserMailbox"#)
-    });
-    context_hit(s, cx, &RE, RULE.id, "A critical mailbox has no homeMDB (Database is mandatory on UserMailbox)")
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r#"\[ERROR\] Database is mandatory on UserMailbox"#));
+    context_hit(
+        s,
+        cx,
+        &RE,
+        RULE.id,
+        "A critical mailbox has no homeMDB (Database is mandatory on UserMailbox)",
+    )
 }

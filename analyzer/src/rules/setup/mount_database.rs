@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Context, Hit, Scope};
 pub const DOC: &str = "## Detects
 Setup could not mount a database.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the line and the database that failed to mount.
 ## Action
 Check the database named in the evidence (free disk space, log files, dismounted copies), mount it, then run setup again.
 ## Source
@@ -34,6 +34,9 @@ pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
     Some(s.hit(
         RULE.id,
         format!("Failed to mount database \"{db}\""),
-        vec![s.cite(l.row, l.text.trim()), s.cite(l.row, format!("database: {db}"))],
+        vec![
+            s.cite(l.row, l.text.trim()),
+            s.cite(l.row, format!("database: {db}")),
+        ],
     ))
 }

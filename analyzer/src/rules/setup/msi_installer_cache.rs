@@ -12,7 +12,7 @@ use crate::finding::Evidence;
 pub const DOC: &str = "## Detects
 An MSI or MSP of the previous build is missing from the Windows Installer cache (or invalid), so setup cannot remove or patch the installed product.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the failing line within the first error's context (a product that could not be removed or installed from its source, with its product code or package), the version to repair the installer cache for (the backup copy's version, else the locally installed one) and the first error.
 ## Action
 Repair the Windows Installer cache for the previously installed build named in the evidence (restore its .msi/.msp packages, e.g. with a cache-repair script and the matching CU and SU media), then run setup again.
 ## Source
@@ -31,14 +31,20 @@ pub static RULE: Known = Known {
 pub fn detect(s: &Scope) -> Option<Hit> {
     static CODE: LazyLock<[Regex; 2]> = LazyLock::new(|| {
         [
-            pattern(r"Couldn't remove product with code (.+)\. The installation source for this product is not available"),
+            pattern(
+                r"Couldn't remove product with code (.+)\. The installation source for this product is not available",
+            ),
             pattern(r"Unable to remove product with code (.+)\. Fatal error during installation"),
         ]
     });
     static PACKAGE: LazyLock<[Regex; 2]> = LazyLock::new(|| {
         [
-            pattern(r"\[ERROR\] Installing product (.+) failed\. The installation source for this product is not available"),
-            pattern(r"\[ERROR\] Installing product (.+\.msi) failed\. Fatal error during installation\. Error code is 1603\."),
+            pattern(
+                r"\[ERROR\] Installing product (.+) failed\. The installation source for this product is not available",
+            ),
+            pattern(
+                r"\[ERROR\] Installing product (.+\.msi) failed\. Fatal error during installation\. Error code is 1603\.",
+            ),
         ]
     });
     static NEW: LazyLock<Regex> = LazyLock::new(|| {
@@ -60,15 +66,19 @@ pub fn detect(s: &Scope) -> Option<Hit> {
         .chain(cx.lines.iter().map(|l| (l.row.line, l.text)))
         .collect();
     let find = |re: &Regex| {
-        texts
-            .iter()
-            .find_map(|(n, t)| re.captures(t).map(|c| (*n, *t, c.get(1).map_or("", |m| m.as_str()))))
+        texts.iter().find_map(|(n, t)| {
+            re.captures(t)
+                .map(|c| (*n, *t, c.get(1).map_or("", |m| m.as_str())))
+        })
     };
     let at = |n: i64| crate::rules::line_of(&s.run.provenance, n);
     let mut ev = Vec::new();
     if let Some((n, t, code)) = CODE.iter().find_map(find) {
         ev.push(Evidence::new(t.trim(), at(n)));
-        ev.push(Evidence::new(format!("product code: {}", code.trim()), at(n)));
+        ev.push(Evidence::new(
+            format!("product code: {}", code.trim()),
+            at(n),
+        ));
     } else if let Some((n, t, package)) = PACKAGE.iter().find_map(find) {
         ev.push(Evidence::new(t.trim(), at(n)));
         ev.push(Evidence::new(format!("package: {}", package.trim()), at(n)));

@@ -109,6 +109,11 @@ fn compute(h: &HostView) -> Option<Review> {
     Some(review)
 }
 
+/// A check of the first error's context.
+type ContextCheck = fn(&Scope, &Context) -> Option<Hit>;
+/// A check of the first error's context keyed on the error reference's id.
+type KeyedCheck = fn(&Scope, &Context, &str) -> Option<Hit>;
+
 /// Chain step 4: the last `[ERROR-REFERENCE]` of the run, and the context from the run's first
 /// error up to it; the context checks first, then those keyed on the reference's id.
 fn known_issues_by_errors(s: &Scope) -> Option<Hit> {
@@ -117,7 +122,7 @@ fn known_issues_by_errors(s: &Scope) -> Option<Hit> {
     let (reference, caps) = s.last_in_run(&REFERENCE)?;
     let id = caps.get(1)?.as_str().trim().to_string();
     let cx = s.error_context(Some(reference.line))?;
-    let checks: &[fn(&Scope, &Context) -> Option<Hit>] = &[
+    let checks: &[ContextCheck] = &[
         arbitration_upn::detect,
         disabled_service::detect,
         firewall_endpoint_mapper::detect,
@@ -134,7 +139,7 @@ fn known_issues_by_errors(s: &Scope) -> Option<Hit> {
     if let Some(hit) = checks.iter().find_map(|c| c(s, &cx)) {
         return Some(hit);
     }
-    let keyed: &[fn(&Scope, &Context, &str) -> Option<Hit>] = &[
+    let keyed: &[KeyedCheck] = &[
         ad_access_denied::detect,
         fips_access_denied::detect,
         multi_eas_vdir::detect,
@@ -252,9 +257,7 @@ impl<'a> Scope<'a> {
 
     /// Whether the success line lies in the last run.
     pub fn succeeded(&self) -> bool {
-        self.runs()
-            .iter()
-            .any(|r| r.outcome == Outcome::Succeeded)
+        self.runs().iter().any(|r| r.outcome == Outcome::Succeeded)
     }
 
     /// The last line of the file matching `re` (its text or a continuation line).
@@ -375,7 +378,11 @@ impl<'a> Scope<'a> {
                 crate::rules::utc(r.started_at_ms),
                 self.selection,
                 r.setup_version,
-                if r.mode.is_empty() { "Unknown" } else { &r.mode },
+                if r.mode.is_empty() {
+                    "Unknown"
+                } else {
+                    &r.mode
+                },
                 r.logged_on_user
             ),
             &r.provenance,
@@ -427,7 +434,9 @@ pub fn texts(l: &LogLine) -> impl Iterator<Item = &str> {
 /// The `[Value:"..."]` of an evaluated line.
 pub fn value_of(text: &str) -> Option<&str> {
     let (_, rest) = text.split_once("[Value:\"")?;
-    let end = rest.find("\"] [ParentValue:").or_else(|| rest.rfind("\"]"))?;
+    let end = rest
+        .find("\"] [ParentValue:")
+        .or_else(|| rest.rfind("\"]"))?;
     Some(&rest[..end])
 }
 

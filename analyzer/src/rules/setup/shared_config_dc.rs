@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Hit, Scope};
 pub const DOC: &str = "## Detects
 Setting the shared configuration domain controller failed (the AD Topology service stopped mid-setup, or no suitable directory server).
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the error and its error reference, and the inner error logged while setting the shared config DC.
 ## Action
 Start the Microsoft Exchange Active Directory Topology service, check that a domain controller of the site is reachable, then run setup again.
 ## Source
@@ -30,11 +30,12 @@ pub fn detect(s: &Scope) -> Option<Hit> {
     static UNABLE: LazyLock<Regex> =
         LazyLock::new(|| pattern(r"\[ERROR\] Unable to set shared config DC"));
     static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"\[ERROR-REFERENCE\] Id=AllADRolesCommonServiceControl___ee47ab1c06fb47919398e2e95ed99c6c")
+        pattern(
+            r"\[ERROR-REFERENCE\] Id=AllADRolesCommonServiceControl___ee47ab1c06fb47919398e2e95ed99c6c",
+        )
     });
-    static ERROR: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"An error ocurred while setting shared config DC\. Error: (.+)")
-    });
+    static ERROR: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"An error ocurred while setting shared config DC\. Error: (.+)"));
     static EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
         pattern(r"An exception ocurred while setting shared config DC\. Exception: (.+)")
     });

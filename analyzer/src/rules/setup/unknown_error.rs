@@ -9,9 +9,9 @@ use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The last setup run failed with an error that no other setup rule explains; or an SU install's MSI log ended with a fatal error (1603) that no other rule explains and no later install of an update succeeded.
+The last setup run failed with an error that no check of the reference reviewer's chain explains (and no other setup rule); or an SU install's MSI log ended with a fatal error (1603) that no other rule explains and no later install of an update succeeded.
 ## Evidence
-The run, and its first [ERROR] line with its line number; for an MSI log, the update, its result and its first failed action and error lines.
+The run judged, its first [ERROR] line (with its continuation lines) and the lines before it, with their line numbers, and whether the log stops inside the run; for an MSI log, the update, its result and its first failed action and error lines.
 ## Action
 Read the log around the first error (ExchangeSetupLogs\\ExchangeSetup.log, or the MSI log, at the line given), fix the cause, and run the same setup again from the media (an SU from an elevated prompt).
 ## Source

@@ -11,7 +11,7 @@ use super::reviewer::{pattern, Hit, Scope};
 pub const DOC: &str = "## Detects
 A well-known Exchange group (otherWellKnownObjects) has the wrong group type.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the line, the well-known object's GUID, its container, the group and the type it must have.
 ## Action
 Convert the group named in the evidence to Universal, Security (or remove the well-known object entry), wait for replication, then run setup again.
 ## Source
@@ -27,7 +27,9 @@ pub static RULE: Known = Known {
 /// A well-known object entry that refers to a group of the wrong type.
 pub fn detect(s: &Scope) -> Option<Hit> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r#"The well-known object entry with the GUID "(.+)", which is on the "(.+)" container object's otherWellKnownObjects attribute, refers to a group "(.+)" of the wrong group type\. Either delete the well-known object entry, or promote the target object to "(.+)"\."#)
+        pattern(
+            r#"The well-known object entry with the GUID "(.+)", which is on the "(.+)" container object's otherWellKnownObjects attribute, refers to a group "(.+)" of the wrong group type\. Either delete the well-known object entry, or promote the target object to "(.+)"\."#,
+        )
     });
     let (l, c) = s.last_in_run(&RE)?;
     let g = |i| c.get(i).map_or("", |m| m.as_str());

@@ -6,7 +6,7 @@ use crate::rules::setup::known::Known;
 pub const DOC: &str = "## Detects
 The local domain is not prepared for this build (or the Microsoft Exchange System Objects container is duplicated).
 ## Evidence
-The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+The run judged and how it was selected, setup's last evaluation of the rule (True) with its line number, and, for the tests that stop setup, where setup ran (user, computer, domain, site, schema master and its site).
 ## Action
 Run Setup.exe /PrepareDomain (or /PrepareAllDomains) from the new media as a Domain Admin, wait for replication, then run setup again; if the domain was prepared, look for a duplicate Microsoft Exchange System Objects container.
 ## Source

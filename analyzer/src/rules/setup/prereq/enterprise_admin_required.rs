@@ -6,7 +6,7 @@ use crate::rules::setup::known::Known;
 pub const DOC: &str = "## Detects
 The schema or the organization must be updated and the account running setup is not in Schema Admins and Enterprise Admins.
 ## Evidence
-The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+The run judged, the \"Update Required Status : 'True'\" line (schema, organization or domain) that needs it, the EnterpriseAdmin setting evaluated False, the user that lacked the group, and where setup ran.
 ## Action
 Run setup (or /PrepareSchema and /PrepareAD first) with an account in Schema Admins and Enterprise Admins; the user in the evidence is the one that lacked them.
 ## Source

@@ -26,7 +26,9 @@ use crate::finding::Evidence;
 /// The tests of the block in the reference's order; every test that fires reports.
 pub fn detect(s: &Scope) -> Vec<Hit> {
     static AD: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"\[ERROR\] Setup encountered a problem while validating the state of Active Directory: (.*) See the Exchange setup log for more information on this error\.")
+        pattern(
+            r"\[ERROR\] Setup encountered a problem while validating the state of Active Directory: (.*) See the Exchange setup log for more information on this error\.",
+        )
     });
     let mut hits = Vec::new();
     // Tests that set the reference's return flag: the admin tests are then skipped and the
@@ -38,7 +40,10 @@ pub fn detect(s: &Scope) -> Vec<Hit> {
             "Setup failed to validate the AD environment level".into(),
             vec![s.cite(
                 l,
-                format!("internal exception: {}", c.get(1).map_or("", |m| m.as_str().trim())),
+                format!(
+                    "internal exception: {}",
+                    c.get(1).map_or("", |m| m.as_str().trim())
+                ),
             )],
         ));
         stopped = true;
@@ -80,12 +85,21 @@ pub fn detect(s: &Scope) -> Vec<Hit> {
                 if dc.is_some() || site.is_some() {
                     let dc_name = dc.map_or("Failed to find DC Value", |(v, _)| v);
                     let site_name = site.map_or("NULL VALUE", |(v, _)| v);
-                    title = format!("{title}: domain controller '{dc_name}', its site '{site_name}'");
-                    for (label, v) in [("Domain Controller", dc), ("Domain Controller Site", site)] {
+                    title =
+                        format!("{title}: domain controller '{dc_name}', its site '{site_name}'");
+                    for (label, v) in [("Domain Controller", dc), ("Domain Controller Site", site)]
+                    {
                         ev.push(match v {
                             Some((v, l)) => s.cite(l, format!("{label}: '{v}'")),
                             None => Evidence::new(
-                                format!("{label}: '{}'", if label == "Domain Controller" { dc_name } else { site_name }),
+                                format!(
+                                    "{label}: '{}'",
+                                    if label == "Domain Controller" {
+                                        dc_name
+                                    } else {
+                                        site_name
+                                    }
+                                ),
                                 "",
                             ),
                         });
@@ -138,8 +152,13 @@ pub fn detect(s: &Scope) -> Vec<Hit> {
     if red {
         let extra = additional_context(s);
         for h in hits.iter_mut().filter(|h| {
-            ![msdtc_stopped::RULE.id, url_rewrite_missing::RULE.id, domain_prep_required::RULE.id, interrupted::ID]
-                .contains(&h.id)
+            ![
+                msdtc_stopped::RULE.id,
+                url_rewrite_missing::RULE.id,
+                domain_prep_required::RULE.id,
+                interrupted::ID,
+            ]
+            .contains(&h.id)
         }) {
             h.evidence.extend(extra.iter().cloned());
         }
@@ -189,7 +208,11 @@ fn admin_tests(s: &Scope) -> Vec<(Hit, bool)> {
                     s.hit(
                         enterprise_admin_required::RULE.id,
                         title,
-                        vec![s.quote(st), s.quote(l), Evidence::new(format!("user: {user}"), &s.run.provenance)],
+                        vec![
+                            s.quote(st),
+                            s.quote(l),
+                            Evidence::new(format!("user: {user}"), &s.run.provenance),
+                        ],
                     ),
                     true,
                 ));
@@ -234,10 +257,15 @@ fn additional_context(s: &Scope) -> Vec<Evidence> {
         pattern(r"Setup will attempt to use the Schema Master domain controller (.+)")
     });
     static MASTER_SITE: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"on a computer in the domain (\w+) and site (.+), and wait for replication to complete")
+        pattern(
+            r"on a computer in the domain (\w+) and site (.+), and wait for replication to complete",
+        )
     });
     let label = |fqdn: &str| fqdn.split('.').nth(1).unwrap_or("").to_string();
-    let mut ev = vec![Evidence::new(format!("User Logged On: {}", s.user()), &s.run.provenance)];
+    let mut ev = vec![Evidence::new(
+        format!("User Logged On: {}", s.user()),
+        &s.run.provenance,
+    )];
     let fqdn = s.value("ComputerNameDnsFullyQualified");
     let site = s.value("SiteName");
     if let Some((v, l)) = fqdn {
@@ -248,7 +276,10 @@ fn additional_context(s: &Scope) -> Vec<Evidence> {
         ev.push(s.cite(l, format!("Setup Running in AD Site Name: {v}")));
     }
     if let Some((l, c)) = s.last_in_run(&MASTER) {
-        let master = c.get(1).map_or("", |m| m.as_str().trim()).trim_end_matches('.');
+        let master = c
+            .get(1)
+            .map_or("", |m| m.as_str().trim())
+            .trim_end_matches('.');
         ev.push(s.cite(l, format!("Schema Master: {master}")));
         ev.push(s.cite(l, format!("Schema Master in Domain: {}", label(master))));
         let master_site = s.last_in_run(&MASTER_SITE).map(|(l, c)| {
@@ -258,12 +289,18 @@ fn additional_context(s: &Scope) -> Vec<Evidence> {
         });
         if let Some((v, _)) = fqdn {
             if !label(v).eq_ignore_ascii_case(&label(master)) {
-                ev.push(Evidence::new("Unable to run setup in current domain.", &s.run.provenance));
+                ev.push(Evidence::new(
+                    "Unable to run setup in current domain.",
+                    &s.run.provenance,
+                ));
             }
         }
         if let (Some(ms), Some((here, _))) = (master_site, site) {
             if !ms.eq_ignore_ascii_case(here) {
-                ev.push(Evidence::new("Unable to run setup in the current AD Site", &s.run.provenance));
+                ev.push(Evidence::new(
+                    "Unable to run setup in the current AD Site",
+                    &s.run.provenance,
+                ));
             }
         }
     }

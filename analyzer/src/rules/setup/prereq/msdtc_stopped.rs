@@ -6,7 +6,7 @@ use crate::rules::setup::known::Known;
 pub const DOC: &str = "## Detects
 Setup stopped because the Distributed Transaction Coordinator (MSDTC) service is not running.
 ## Evidence
-The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+The run judged and how it was selected, setup's last evaluation of the rule (True) with its line number, and, for the tests that stop setup, where setup ran (user, computer, domain, site, schema master and its site).
 ## Action
 Start the Distributed Transaction Coordinator service (Automatic), then run setup again.
 ## Source

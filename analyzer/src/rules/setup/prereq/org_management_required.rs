@@ -6,7 +6,7 @@ use crate::rules::setup::known::Known;
 pub const DOC: &str = "## Detects
 The account running setup is not in Organization Management (or /PrepareAD has not run yet for this build).
 ## Evidence
-The last setup run, setup's rule lines (Failed [Rule:...] or evaluated True) with their line numbers, and the facts that say where to act.
+The run judged, the ExOrgAdmin setting evaluated False, the DelegatedMailboxFirstInstall rule, the SID of the group looked for (SidExOrgAdmins), and the user; or, with no SID logged, that /PrepareAD has probably not run.
 ## Action
 Add the account to the Organization Management role group (the group whose SID the evidence gives), sign out and in again, then run setup; if AD is not prepared, run /PrepareAD first.
 ## Source

@@ -6,7 +6,7 @@ use crate::rules::setup::known::Known;
 pub const DOC: &str = "## Detects
 The schema must be updated and the account running setup is not in Schema Admins (the SchemaUpdateRequired rule failed and setup evaluated the SchemaAdmin setting False).
 ## Evidence
-The last setup run, setup's rule line (Failed [Rule:SchemaUpdateRequired]) and the SchemaAdmin setting line, with their line numbers.
+The run judged, the \"Schema Update Required Status : 'True'\" line, the SchemaAdmin setting evaluated False, the user that lacked the group, and where setup ran (computer, domain, site, schema master and its site).
 ## Action
 Run setup /PrepareSchema (or the whole setup) with an account in Schema Admins and Enterprise Admins, from a machine in the schema master's domain and site; the user in the evidence is the one that lacked the group.
 ## Source
