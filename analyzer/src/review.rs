@@ -34,7 +34,7 @@ pub struct RunSummary {
     pub user: String,
     /// `succeeded`, `failed`, `ended_unknown`, `cut_off`.
     pub outcome: String,
-    /// First and last line (0 = no end).
+    /// First and last line (for a run cut off, its last line in the log).
     pub lines: [u32; 2],
     /// `[ERROR]` lines.
     pub errors: usize,
@@ -55,10 +55,25 @@ pub struct Review {
     pub findings: Vec<Finding>,
 }
 
-/// Reviews one log file.
+/// Bytes read to tell what a log is (an MSI log by its header, ServiceControl.log by its
+/// banner).
+const SNIFF: u64 = 64 * 1024;
+
+/// Reviews one log file. ExchangeSetup.log (tens to hundreds of MB on a long-lived server) is
+/// read as a stream: memory does not grow with the log.
 pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Result<Review, Error> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let text = exfleet_collector::text::decode(&bytes);
+    use std::io::Read as _;
+    let open = || std::fs::File::open(path).map_err(Error::io(path));
+    let mut head = Vec::new();
+    open()?
+        .take(SNIFF)
+        .read_to_end(&mut head)
+        .map_err(Error::io(path))?;
+    let head = exfleet_collector::text::decode(&head);
+    let whole = || -> Result<String, Error> {
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        Ok(exfleet_collector::text::decode(&bytes))
+    };
     let file = path.display().to_string();
     let at = |reader: &str, line: u32| Provenance {
         reader: reader.into(),
@@ -79,7 +94,8 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
         }),
         ..Default::default()
     };
-    let (kind, runs, unreadable) = if msi_log::parser::is_msi_log(&text) {
+    let (kind, runs, unreadable) = if msi_log::parser::is_msi_log(&head) {
+        let text = whole()?;
         // The reviewer does not know the host's time zone: times stay local (bias 0).
         let parsed = msi_log::parser::parse(&text, 0);
         let mut log = parsed.log;
@@ -107,7 +123,8 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
         };
         snapshot.msi_logs.push(log);
         ("MSI log", vec![run], parsed.issues)
-    } else if text.contains("* ServiceControl.ps1:") {
+    } else if head.contains("* ServiceControl.ps1:") {
+        let text = whole()?;
         let parsed = service_control::parser::parse(&text, 0);
         let mut runs = Vec::new();
         for mut r in parsed.runs {
@@ -131,7 +148,20 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
         }
         ("ServiceControl.log", runs, parsed.issues)
     } else {
-        let parsed = parser::parse(&text);
+        let mut stream = parser::Parser::new();
+        exfleet_collector::text::read_lines(
+            open()?,
+            u64::MAX,
+            exfleet_collector::text::MAX_LINE_BYTES,
+            |line, newline| {
+                stream.line(match newline {
+                    true => line.strip_suffix('\r').unwrap_or(line),
+                    false => line,
+                })
+            },
+        )
+        .map_err(Error::io(path))?;
+        let parsed = stream.finish();
         let mut runs = Vec::new();
         for mut r in parsed.runs {
             r.provenance = Some(at("setup_log", r.start_line));
@@ -143,7 +173,14 @@ pub fn review(path: &Path, catalog: &Catalog, as_of: chrono::NaiveDate) -> Resul
                 outcome: setup_run::Outcome::try_from(r.outcome)
                     .unwrap_or_default()
                     .to_text(),
-                lines: [r.start_line, r.end_line],
+                // A run cut off has no end line: it spans its lines to the next run or the end.
+                lines: [
+                    r.start_line,
+                    match r.end_line {
+                        0 => r.start_line + r.line_count.max(1) - 1,
+                        end => end,
+                    },
+                ],
                 errors: r.errors.len(),
             });
             snapshot.setup_runs.push(r);

@@ -11,15 +11,10 @@ use exfleet_dataset::{
     ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::kinds::EventKind;
-use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;
 
 use crate::catalog::Build;
 use crate::input::Frames;
-
-/// A cut-off run shorter than this (in log lines) stopped before it did anything: a real
-/// run logs its banner, parameters and domain controller choice in its first hundred lines.
-pub const SHORT_RUN_LINES: i64 = 40;
 
 /// A setup run of ExchangeSetup.log with its lines that matter, in log order.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +112,9 @@ pub struct HostView {
     pub vdirs: Vec<VdirRow>,
     /// Config files OWA and ECP need.
     pub config_files: Vec<ConfigFileRow>,
+    /// ExchangeSetup.log as the reference reviewer reads it, computed once by the first setup
+    /// rule that asks.
+    pub setup_review: std::sync::OnceLock<Option<crate::rules::setup::reviewer::Review>>,
     /// Registry values of the settings checks.
     pub settings: Vec<SettingRow>,
     /// What the collector could not read.
@@ -167,18 +165,12 @@ impl Deref for HostView {
 }
 
 impl HostView {
-    /// The setup run the setup rules judge: the last one, unless it was cut off after a few
-    /// lines (setup started and stopped at once: it changed nothing), in which case the run
-    /// before it tells how the server stands.
+    /// The setup run the setup rules judge, selected as the reference reviewer selects it
+    /// ([`Scope::new`](crate::rules::setup::reviewer::Scope::new)): the last one, unless fewer
+    /// than 30 lines follow its start (setup started and stopped at once: it changed nothing)
+    /// and the one before started less than 30 days before it.
     pub fn last_run(&self) -> Option<&Run> {
-        let last = self.runs.last()?;
-        let stub = last.outcome == Outcome::CutOff
-            && last.line_count > 0
-            && last.line_count < SHORT_RUN_LINES;
-        match self.runs.len() {
-            n if stub && n > 1 => self.runs.get(n - 2),
-            _ => Some(last),
-        }
+        crate::rules::setup::reviewer::Scope::new(self).map(|s| s.run)
     }
 
     /// MSI logs of installs that did not succeed and were not followed by a successful one:

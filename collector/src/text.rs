@@ -254,9 +254,20 @@ struct Lines<F> {
 
 impl<F: FnMut(&str, bool)> Lines<F> {
     fn utf8(&mut self, mut bytes: &[u8]) {
-        while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
-            self.keep8(&bytes[..nl]);
-            self.end(true, Encoding::Utf8);
+        while let Some(nl) = memchr::memchr(b'\n', bytes) {
+            let line = &bytes[..nl];
+            // A whole line within the buffer, valid and under the cap, is handed on as it is:
+            // no copy (most lines of a log).
+            match std::str::from_utf8(line) {
+                Ok(text) if self.raw.is_empty() && line.len() <= self.max_line => {
+                    (self.on_line)(text, true);
+                    self.number = self.number.saturating_add(1);
+                }
+                _ => {
+                    self.keep8(line);
+                    self.end(true, Encoding::Utf8);
+                }
+            }
             bytes = &bytes[nl + 1..];
         }
         self.keep8(bytes);

@@ -233,9 +233,11 @@ tables! {
         /// UTC ms
         time_ms: i64,
         /// `error`, `error_reference`, `warning`, `failed_rule`, `rule_true` (a prerequisite
-        /// rule evaluated to True), `setting` (the admin-group settings SchemaAdmin,
-        /// EnterpriseAdmin, DomainAdmin, ExOrgAdmin), `required`, `fact` (domain controller,
-        /// schema master, site, SID, ldif, AD preparation lines)
+        /// rule evaluated to True), `setting` (the last evaluation per run of a setting or rule
+        /// the reference reviewer reads: admin groups, domain controller and site, prerequisite
+        /// rules), `required`, `fact` (domain controller, schema master, site, SID, ldif, AD
+        /// preparation lines), `check` (other lines a reference check matches: MSI installs and
+        /// removals, certificates, hybrid URIs, AD preparation status)
         kind: SetupLineKind,
         /// for errors: the component of the `[ERROR-REFERENCE]` that follows
         component: String,

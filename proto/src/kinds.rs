@@ -58,12 +58,16 @@ kinds!(
         FailedRule = "failed_rule",
         /// A prerequisite rule evaluated to True.
         RuleTrue = "rule_true",
-        /// The admin-group settings (SchemaAdmin, EnterpriseAdmin, DomainAdmin, ExOrgAdmin).
+        /// An evaluated setting or rule the reference reviewer reads (the admin groups, the
+        /// domain controller and its site, the prerequisite rules; the last of each per run).
         Setting = "setting",
         /// `[REQUIRED]`.
         Required = "required",
         /// Domain controller, schema master, site, SID, ldif and AD preparation lines.
         Fact = "fact",
+        /// A line a reference check matches (AD preparation status, certificates installed,
+        /// MSI installs and removals, hybrid URIs, shared config DC errors, ...).
+        Check = "check",
     }
 );
 

@@ -1,9 +1,14 @@
 //! `setup.install-from-bin`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::reviewer::{context_hit, pattern, review, Context, Hit, Scope};
 use super::run_evidence;
 use crate::catalog::Build;
 use crate::finding::{Evidence, Severity};
-use crate::rules::{action_of, line_of, Context, Rule, Sink};
+use crate::rules::{action_of, line_of, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -51,7 +56,11 @@ impl Rule for InstallFromBin {
     fn module_path(&self) -> &'static str {
         module_path!()
     }
-    fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
+    fn check(&self, h: &HostView, _: &crate::rules::Context, out: &mut Sink) {
+        if let Some(hit) = review(h).and_then(|r| r.of(self.id()).next()) {
+            out.push(self.finding(h, hit.title.clone(), hit.evidence.clone(), &action_of(DOC)));
+            return;
+        }
         let Some(r) = h.last_run() else { return };
         if !from_bin(
             &r.source_dir,
@@ -96,6 +105,23 @@ impl Rule for InstallFromBin {
         f.signature = "setup.exe started from the installation's Bin folder".into();
         out.push(f);
     }
+}
+
+/// In the first error's context: setup's scripts not found because setup.exe was started from
+/// the Bin folder by PowerShell (the reference's context check).
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(
+            r"The term '.+\\V15\\Bin\\ManageScheduledTask\.ps1' is not recognized as the name of a cmdlet, function, script file, or operable program",
+        )
+    });
+    context_hit(
+        s,
+        cx,
+        &RE,
+        "setup.install-from-bin",
+        "Setup's ManageScheduledTask.ps1 was not found: run setup again with '.\\setup.exe' from the media",
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Setup run rules (`setup.*`: ExchangeSetup.log, role watermarks, ServiceControl.log and MSI
-//! logs of SU installs). One rule per file; the rules that recognise a known failure by its
-//! `[ERROR]` lines share [`known::Known`], and the `setup.prereq.*` rules in `prereq/` (plus
-//! `setup.ad-validation` here) share [`prereq::Prereq`].
+//! logs of SU installs). One rule per file; the failures the reference reviewer recognises
+//! are [`known::Known`] values whose check (`detect`) [`reviewer`] runs in the reference's
+//! order, and the `setup.prereq.*` rules in `prereq/` share its prerequisite block.
 
 pub mod ad_access_denied;
 pub mod ad_object_exists;
@@ -24,6 +24,7 @@ pub mod msi_installer_cache;
 pub mod multi_eas_vdir;
 pub mod ngen_slow;
 pub mod prereq;
+pub mod reviewer;
 pub mod search_foundation;
 pub mod security_groups_ou_deleted;
 pub mod servicecontrol_reverse;

@@ -1,12 +1,17 @@
 //! `setup.mount-database`.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::known::Known;
+use super::reviewer::{pattern, Context, Hit, Scope};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
 Setup could not mount a database.
 ## Evidence
-The last setup run, the [ERROR] lines that identify the failure (with their continuation lines, task and line numbers).
+The run judged, the line and the database that failed to mount.
 ## Action
 Check the database named in the evidence (free disk space, log files, dismounted copies), mount it, then run setup again.
 ## Source
@@ -17,6 +22,21 @@ pub static RULE: Known = Known {
     id: "setup.mount-database",
     doc: DOC,
     module_path: module_path!(),
-    any_of: &[&["Failed to mount database"]],
-    cite_backup_version: false,
 };
+
+/// In the first error's context: setup could not mount a database.
+pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r#"was run: "System\.InvalidOperationException: Failed to mount database "(.+)"\."#)
+    });
+    let (l, c) = cx.find(&RE)?;
+    let db = c.get(1).map_or("", |m| m.as_str());
+    Some(s.hit(
+        RULE.id,
+        format!("Failed to mount database \"{db}\""),
+        vec![
+            s.cite(l.row, l.text.trim()),
+            s.cite(l.row, format!("database: {db}")),
+        ],
+    ))
+}

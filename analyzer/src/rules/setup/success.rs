@@ -4,7 +4,6 @@ use super::run_evidence;
 use crate::finding::Severity;
 use crate::rules::{action_of, Context, Rule, Sink};
 use crate::view::HostView;
-use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -33,10 +32,10 @@ impl Rule for Success {
         module_path!()
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
-        let Some(r) = h.last_run() else { return };
-        if r.outcome != Outcome::Succeeded {
+        let Some(review) = super::reviewer::review(h).filter(|r| r.succeeded) else {
             return;
-        }
+        };
+        let r = &h.runs[review.run];
         let title = format!(
             "The last setup run ({} {}) completed",
             r.mode, r.setup_version

@@ -1,6 +1,6 @@
 //! `setup.unknown-error`.
 
-use super::run_evidence;
+use super::reviewer::{review, Scope};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::{action_of, line_of, Context, SecondPassRule, Sink};
 use crate::view::HostView;
@@ -9,9 +9,9 @@ use exfleet_proto::v1::setup_run::Outcome;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The last setup run failed with an error that no other setup rule explains; or an SU install's MSI log ended with a fatal error (1603) that no other rule explains and no later install of an update succeeded.
+The last setup run failed with an error that no check of the reference reviewer's chain explains (and no other setup rule); or an SU install's MSI log ended with a fatal error (1603) that no other rule explains and no later install of an update succeeded.
 ## Evidence
-The run, and its first [ERROR] line with its line number; for an MSI log, the update, its result and its first failed action and error lines.
+The run judged, its first [ERROR] line (with its continuation lines) and the lines before it, with their line numbers, and whether the log stops inside the run; for an MSI log, the update, its result and its first failed action and error lines.
 ## Action
 Read the log around the first error (ExchangeSetupLogs\\ExchangeSetup.log, or the MSI log, at the line given), fix the cause, and run the same setup again from the media (an SU from an elevated prompt).
 ## Source
@@ -36,20 +36,44 @@ impl SecondPassRule for UnknownError {
     }
     fn check(&self, h: &HostView, _: &Context, first: &[Finding], out: &mut Sink) {
         self.msi_failures(h, first, out);
-        let Some(r) = h.last_run() else { return };
-        if r.outcome != Outcome::Failed || explained(first, &r.provenance) {
+        // The reviewer's fallback: the run has an error no check of its chain explains.
+        let Some(review) = review(h).filter(|r| !r.succeeded && r.hits.is_empty()) else {
+            return;
+        };
+        let Some(s) = Scope::new(h) else { return };
+        let Some(cx) = s.error_context(None) else {
+            return;
+        };
+        let r = s.run;
+        if explained(first, &r.provenance) {
             return;
         }
-        let mut ev = vec![run_evidence(r)];
-        if r.first_error_line > 0 {
+        let mut ev = vec![s.run_evidence()];
+        for b in &cx.before {
+            let (at, text) = match b.split_once(": ").map(|(n, t)| (n.parse::<i64>(), t)) {
+                Some((Ok(n), t)) => (line_of(&r.provenance, n), t),
+                _ => (r.provenance.clone(), *b),
+            };
+            ev.push(Evidence::new(format!("before the error: {text}"), at));
+        }
+        let mut error = cx.first.text.clone();
+        if !cx.first.continuation.is_empty() {
+            error = format!("{error}\n{}", cx.first.continuation);
+        }
+        ev.push(s.cite(cx.first, error));
+        if h.runs[review.run..]
+            .iter()
+            .all(|x| x.outcome == Outcome::CutOff)
+        {
             ev.push(Evidence::new(
-                r.first_error.clone(),
-                line_of(&r.provenance, r.first_error_line),
+                "the run has no End of Setup: the log stops inside it",
+                &r.provenance,
             ));
         }
+        let errors: i64 = h.runs[review.run..].iter().map(|x| x.error_count).sum();
         let title = format!(
-            "Setup {} {} failed ({} error lines)",
-            r.mode, r.setup_version, r.error_count
+            "Setup {} {} failed with an error no known check explains (first at line {}, {} error lines)",
+            r.mode, r.setup_version, cx.first.line, errors
         );
         out.push(self.finding(h, title, ev, &action_of(DOC)));
     }

@@ -6,6 +6,10 @@
 //! reported with its line number and skipped.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use exfleet_proto::kinds::SetupLineKind;
@@ -19,8 +23,8 @@ use crate::text::{Budget, MAX_KEPT_BYTES, MAX_RUNS};
 pub struct LogLine<'a> {
     /// 1-based line number.
     pub number: u32,
-    /// UTC milliseconds since the epoch.
-    pub time_ms: i64,
+    /// The time stamp's text (its shape checked; [`LogLine::time_ms`] reads it).
+    pub stamp: &'a str,
     /// Nesting depth from the `[n]` field.
     pub depth: u32,
     /// Text after the prefix.
@@ -28,6 +32,15 @@ pub struct LogLine<'a> {
 }
 
 pub use crate::text::LineIssue;
+
+impl LogLine<'_> {
+    /// UTC milliseconds since the epoch (0 for a date the calendar does not have, e.g. 02/30):
+    /// read only for the lines that are kept, since parsing every stamp of a log costs more
+    /// than the rest of reading it.
+    pub fn time_ms(&self) -> i64 {
+        parse_stamp(self.stamp).unwrap_or(0)
+    }
+}
 
 /// What the parser read from a log.
 #[derive(Debug, Default)]
@@ -60,8 +73,9 @@ pub fn parse_line(number: u32, line: &str) -> Result<Option<LogLine<'_>>, LineIs
         .find(']')
         .ok_or_else(|| issue("unterminated time stamp"))?;
     let stamp = &line[1..close];
-    let time_ms =
-        parse_stamp(stamp).ok_or_else(|| issue(&format!("unreadable time stamp '{stamp}'")))?;
+    if !stamp_shape(stamp) {
+        return Err(issue(&format!("unreadable time stamp '{stamp}'")));
+    }
     let rest = line[close + 1..].trim_start();
     let (depth, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
         Some((d, t)) if d.chars().all(|c| c.is_ascii_digit()) && !d.is_empty() => {
@@ -71,10 +85,46 @@ pub fn parse_line(number: u32, line: &str) -> Result<Option<LogLine<'_>>, LineIs
     };
     Ok(Some(LogLine {
         number,
-        time_ms,
+        stamp,
         depth,
         text,
     }))
+}
+
+/// Whether a stamp has the shape and ranges of `MM?DD?YYYY HH:mm:ss.ffff` (what
+/// [`parse_stamp`] reads), checked without building a date.
+fn stamp_shape(stamp: &str) -> bool {
+    let b = stamp.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let (Some(mo), Some(d), Some(_), Some(h), Some(mi), Some(sec)) = (
+        num(0..2),
+        num(3..5),
+        num(6..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return false;
+    };
+    let frac = b.get(19..).unwrap_or_default();
+    let frac_ok = frac.is_empty()
+        || (frac.len() > 1 && frac[0] == b'.' && frac[1..].iter().all(u8::is_ascii_digit));
+    !b[2].is_ascii_digit()
+        && !b[5].is_ascii_digit()
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && (1..=12).contains(&mo)
+        && (1..=31).contains(&d)
+        && h < 24
+        && mi < 60
+        && sec < 60
+        && frac_ok
 }
 
 /// Parses `MM?DD?YYYY HH:mm:ss.ffff` (any one-character date separator) as UTC.
@@ -112,14 +162,79 @@ const MAX_KEPT: usize = 2_000;
 /// first ones say what is needed.
 const MAX_FACTS: usize = 200;
 
-/// Prerequisite settings that say which admin groups the account is in: they tell which
-/// group a failed schema or organization update rule needed.
-const PERMISSION_SETTINGS: [&str; 4] = [
+/// Settings and rules whose evaluated value (`Evaluated [Setting:<name>] ... [Value:"..."]`)
+/// the reference reviewer reads (collector/EVIDENCE.md): the last line of each per run is kept,
+/// whatever its value, since the last one decides.
+pub const EVALUATED: [&str; 24] = [
     "SchemaAdmin",
     "EnterpriseAdmin",
     "DomainAdmin",
     "ExOrgAdmin",
+    "SidExOrgAdmins",
+    "DomainController",
+    "DomainControllerSiteName",
+    "ComputerNameDnsFullyQualified",
+    "SiteName",
+    "LocalDomainIsPrepped",
+    "ServerAlreadyExists",
+    "HasServerDelegatedPermsBlocked",
+    "ServerManagement",
+    "IsHybridObjectFoundOnPremises",
+    "PendingRebootWindowsComponents",
+    "RebootPending",
+    "ProcessNeedsToBeClosedOnUpgrade",
+    "DomainControllerIsOutOfSite",
+    "RemoteRegException",
+    "MSDTCStopped",
+    "IisUrlRewriteNotInstalled",
+    "DomainPrepRequired",
+    "DelegatedMailboxFirstInstall",
+    "DidOnPremisesSettingCreatedAnException",
 ];
+
+/// Substrings of the lines the reference reviewer's checks match besides the markers
+/// (collector/EVIDENCE.md): AD preparation status, the schema master, certificates installed,
+/// hybrid application URIs, MSI installs and removals, shared config DC errors, AD objects
+/// that already exist, scripts not found.
+const CHECK_MARKERS: [&str; 12] = [
+    "Update Required Status",
+    "Setup will attempt to use the Schema Master domain controller",
+    "and wait for replication to complete",
+    "Installing certificate signed by",
+    "as the TargetApplicationUri",
+    "Installing a new product. Package:",
+    "remove product with code",
+    "Installing product ",
+    "setting shared config DC",
+    "Active Directory operation failed on",
+    "The well-known object entry",
+    "is not recognized as the name of a cmdlet",
+];
+
+/// Substrings of the continuation lines (stack traces, exception texts) the reference's
+/// error-context checks match: kept past [`MAX_CONTINUATION`], up to [`MAX_MARKED_CONTINUATION`].
+const CONTEXT_MARKERS: [&str; 17] = [
+    "was run: \"System.",
+    "SearchFoundation",
+    "ADConstraintViolationException",
+    "System.ComponentModel.Win32Exception",
+    "0x800706D9",
+    "already exists",
+    "ItemNotFoundException",
+    "NullReferenceException",
+    "CreateOrMoveEWPGroup",
+    "Exception calling \"Reverse\"",
+    "ServiceControl.ps1",
+    "appCmd.exe",
+    "INSUFF_ACCESS_RIGHTS",
+    "Access to the path is denied",
+    "VirtualDirectoryIdParameter",
+    "ManageScheduledTask.ps1",
+    "remove product with code",
+];
+
+/// Continuation lines with a [`CONTEXT_MARKERS`] substring kept per line past the plain cap.
+const MAX_MARKED_CONTINUATION: usize = MAX_CONTINUATION + 40;
 
 /// Fact-looking lines that only trace AD reads and writes, thousands per run.
 const FACT_NOISE: [&str; 2] = [
@@ -214,7 +329,10 @@ impl Parser {
             Ok(None) => {
                 if self.continues {
                     if let Some(last) = self.run.as_mut().and_then(|r| r.lines.last_mut()) {
-                        if last.continuation.len() < MAX_CONTINUATION
+                        let room = last.continuation.len() < MAX_CONTINUATION
+                            || (last.continuation.len() < MAX_MARKED_CONTINUATION
+                                && CONTEXT_MARKERS.iter().any(|m| raw.contains(m)));
+                        if room
                             && !raw.trim().is_empty()
                             && self.budget.take(raw.trim_end().len(), number)
                         {
@@ -239,7 +357,7 @@ impl Parser {
             }
             self.run = Some(SetupRun {
                 product: product.to_string(),
-                started_at_ms: line.time_ms,
+                started_at_ms: line.time_ms(),
                 start_line: number,
                 line_count: 1,
                 outcome: Outcome::CutOff as i32,
@@ -255,7 +373,8 @@ impl Parser {
             Some(r) => {
                 apply(r, &line, &mut self.budget);
                 if let Some(t) = line.text.trim().strip_prefix("Beginning processing ") {
-                    self.task = t.trim_end_matches('.').to_string();
+                    self.task.clear();
+                    self.task.push_str(t.trim_end_matches('.'));
                 }
                 self.continues = keep(
                     r,
@@ -268,11 +387,14 @@ impl Parser {
             }
             None => self.out.orphan_lines += 1,
         }
-        if self.recent.len() == CONTEXT {
-            self.recent.pop_front();
-        }
-        self.recent
-            .push_back(format!("{number}: {}", line.text.trim_end()));
+        // The oldest entry's buffer is reused: no allocation per line.
+        let mut entry = match self.recent.len() {
+            CONTEXT => self.recent.pop_front().unwrap_or_default(),
+            _ => String::new(),
+        };
+        entry.clear();
+        let _ = write!(entry, "{number}: {}", line.text.trim_end());
+        self.recent.push_back(entry);
     }
 
     /// What was read, once every line has been.
@@ -290,30 +412,52 @@ impl Parser {
 /// What kind of line that matters a line is, if it is one.
 pub fn kind_of(text: &str) -> Option<SetupLineKind> {
     let t = text.trim_start();
-    if t.starts_with("[ERROR-REFERENCE]") {
-        Some(SetupLineKind::ErrorReference)
-    } else if t.starts_with("[ERROR]") {
-        Some(SetupLineKind::Error)
-    } else if t.starts_with("[WARNING]") {
+    if let Some(rest) = t.strip_prefix("[ERROR") {
+        return Some(match rest.starts_with("-REFERENCE]") {
+            true => SetupLineKind::ErrorReference,
+            false if rest.starts_with(']') => SetupLineKind::Error,
+            false => return None,
+        });
+    }
+    if t.starts_with("[WARNING]") {
         Some(SetupLineKind::Warning)
     } else if t.starts_with("[REQUIRED]") {
         Some(SetupLineKind::Required)
     } else if t.starts_with("Failed [Rule:") {
         Some(SetupLineKind::FailedRule)
-    } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
-        Some(SetupLineKind::RuleTrue)
-    } else if PERMISSION_SETTINGS
-        .iter()
-        .any(|s| t.starts_with(&format!("Evaluated [Setting:{s}]")))
-    {
-        Some(SetupLineKind::Setting)
-    } else if FACT_MARKERS.iter().any(|m| t.contains(m))
-        && !FACT_NOISE.iter().any(|n| t.starts_with(n))
-    {
-        Some(SetupLineKind::Fact)
+    } else if let Some((_, name)) = evaluated_name(t) {
+        if EVALUATED.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+            Some(SetupLineKind::Setting)
+        } else if t.starts_with("Evaluated [Rule:") && t.contains("[Value:\"True\"]") {
+            Some(SetupLineKind::RuleTrue)
+        } else {
+            None
+        }
     } else {
-        None
+        // One pass over the line for every marker: the check markers come first and win.
+        let mut fact = false;
+        for m in MARKERS.find_overlapping_iter(t) {
+            if m.pattern().as_usize() < CHECK_MARKERS.len() {
+                return Some(SetupLineKind::Check);
+            }
+            fact = true;
+        }
+        (fact && !FACT_NOISE.iter().any(|n| t.starts_with(n))).then_some(SetupLineKind::Fact)
     }
+}
+
+/// [`CHECK_MARKERS`] then [`FACT_MARKERS`], searched at once.
+static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(CHECK_MARKERS.iter().chain(FACT_MARKERS.iter()))
+        .unwrap_or_else(|e| panic!("the setup log markers: {e}"))
+});
+
+/// `Evaluated [Setting:SiteName] ...` → `("Setting", "SiteName")`.
+pub fn evaluated_name(text: &str) -> Option<(&str, &str)> {
+    let rest = text.trim_start().strip_prefix("Evaluated [")?;
+    let (kind, rest) = rest.split_once(':')?;
+    let name = rest.split(']').next()?;
+    matches!(kind, "Setting" | "Rule").then_some((kind, name))
 }
 
 /// Lines that matter kept so far in the current run.
@@ -354,6 +498,17 @@ fn keep(
         return false;
     }
     *kept += 1;
+    if kind == SetupLineKind::Setting {
+        // The last evaluation of a setting decides: an earlier one of the run gives way.
+        let name = evaluated_name(text).map_or("", |(_, n)| n);
+        if let Some(i) = run.lines.iter().rposition(|l| {
+            l.kind == SetupLineKind::Setting.as_str()
+                && evaluated_name(&l.text).is_some_and(|(_, n)| n.eq_ignore_ascii_case(name))
+        }) {
+            run.lines.remove(i);
+            *kept -= 1;
+        }
+    }
     if kind == SetupLineKind::ErrorReference {
         // The component names the task whose errors came just before.
         let component = error_component(text);
@@ -378,7 +533,7 @@ fn keep(
     }
     run.lines.push(SetupLogLine {
         line: line.number,
-        time_ms: line.time_ms,
+        time_ms: line.time_ms(),
         text: text.to_string(),
         kind: kind.as_str().to_string(),
         component: String::new(),
@@ -452,7 +607,7 @@ fn apply(run: &mut SetupRun, line: &LogLine, budget: &mut Budget) {
         }
         run.errors.push(SetupLogLine {
             line: line.number,
-            time_ms: line.time_ms,
+            time_ms: line.time_ms(),
             text: text.to_string(),
             ..Default::default()
         });
@@ -470,7 +625,7 @@ fn apply(run: &mut SetupRun, line: &LogLine, budget: &mut Budget) {
             run.outcome = failed;
         }
     } else if text == "End of Setup" {
-        run.ended_at_ms = line.time_ms;
+        run.ended_at_ms = line.time_ms();
         run.end_line = line.number;
         if run.outcome == Outcome::CutOff as i32 {
             run.outcome = Outcome::EndedUnknown as i32;
@@ -565,7 +720,7 @@ mod tests {
                 ("fact", 2),
                 ("error", 4),
                 ("error_reference", 7),
-                ("rule_true", 8)
+                ("setting", 8)
             ]
         );
         let e = &r.lines[1];
@@ -580,6 +735,32 @@ mod tests {
         assert_eq!(
             error_component("[ERROR-REFERENCE] Id=443949901 Component="),
             "443949901"
+        );
+    }
+
+    #[test]
+    fn the_last_evaluation_of_a_reviewed_setting_is_kept_whatever_its_value() {
+        let log = "\
+[04-17-2021 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup
+[04-17-2021 10:00:00.0001] [1] Evaluated [Rule:MSDTCStopped] [HasException:False] [Value:\"True\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0002] [1] Evaluated [Setting:DomainController] [HasException:False] [Value:\"dc1.a.b\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0003] [1] Evaluated [Rule:msdtcstopped] [HasException:False] [Value:\"False\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0004] [1] Evaluated [Rule:Unreviewed] [HasException:False] [Value:\"False\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0005] [1] Evaluated [Rule:InstallWatermark] [HasException:False] [Value:\"True\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0006] [1] Evaluated [Rule:InstallWatermark] [HasException:False] [Value:\"True\"] [ParentValue:\"<NULL>\"]
+[04-17-2021 10:00:00.0007] [1] Installing certificate signed by 'CN=CA' for site 'Default Web Site'.  Certificate is valid from 1/1/2020 1:00:00 AM until 1/1/2021 1:00:00 AM
+";
+        let r = &parse(log).runs[0];
+        let kept: Vec<(&str, u32)> = r.lines.iter().map(|l| (l.kind.as_str(), l.line)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("setting", 3),
+                ("setting", 4),
+                ("rule_true", 6),
+                ("rule_true", 7),
+                ("check", 8)
+            ]
         );
     }
 
