@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::ops::Deref;
 
 use exfleet_dataset::{
-    BindingKind, BindingRow, BuildRow, ConfigFileRow, EventRow, HostRow, MsiLineRow, MsiLogRow,
+    BindingKind, BindingRow, BuildRow, CertificateRow, ConfigFileRow, EventRow, HostRow,
+    IisLocationRow, MsiLineRow, MsiLogRow,
     PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SetupLineRow,
     SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
@@ -116,6 +117,12 @@ pub struct HostView {
     pub vdirs: Vec<VdirRow>,
     /// Config files OWA and ECP need.
     pub config_files: Vec<ConfigFileRow>,
+    // Issue 22 (Extended Protection, certificates), begin.
+    /// `<location>` elements of applicationHost.config, in file order.
+    pub iis_locations: Vec<IisLocationRow>,
+    /// Certificates of LocalMachine\My.
+    pub certificates: Vec<CertificateRow>,
+    // Issue 22, end.
 }
 
 impl Deref for HostView {
@@ -196,6 +203,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut run_states = BySnapshot::<ServiceStateRow>::read(&frames.service_states)?;
     let mut vdirs = BySnapshot::<VdirRow>::read(&frames.iis_vdirs)?;
     let mut config_files = BySnapshot::<ConfigFileRow>::read(&frames.config_files)?;
+    let mut iis_locations = BySnapshot::<IisLocationRow>::read(&frames.iis_locations)?;
+    let mut certificates = BySnapshot::<CertificateRow>::read(&frames.certificates)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -252,6 +261,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.run_states = run_states.take(&id);
         v.vdirs = vdirs.take(&id);
         v.config_files = config_files.take(&id);
+        v.iis_locations = iis_locations.take(&id);
+        v.certificates = certificates.take(&id);
         out.push(v);
     }
     Ok(out)

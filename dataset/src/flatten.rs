@@ -37,6 +37,7 @@ impl Batch {
         }
         self.add_install_logs(&key, s);
         self.add_iis_vdirs(&key, s);
+        self.add_iis_locations(&key, s);
     }
 
     fn add_host(&mut self, key: &Key, stored: &StoredSnapshot, s: &Snapshot) {
@@ -91,6 +92,16 @@ impl Batch {
             source: s.source.as_ref().map(|x| x.kind()).unwrap_or_default(),
             collector_kind: stored.identity_kind(),
             identity_mismatch: identity_mismatch(stored, &key.host),
+            suppress_extended_protection: s
+                .suppress_extended_protection
+                .as_ref()
+                .filter(|v| v.present)
+                .map_or(-1, |v| v.value.into()),
+            suppress_extended_protection_provenance: s
+                .suppress_extended_protection
+                .as_ref()
+                .map(|v| provenance(&v.provenance))
+                .unwrap_or_default(),
         });
         for f in &files.config_files {
             self.config_files.push(ConfigFileRow {
@@ -199,6 +210,10 @@ impl Batch {
                 not_after_ms: c.not_after_ms,
                 dns_names: c.dns_names.iter().collect(),
                 provenance: provenance(&c.provenance),
+                key_algorithm: c.key_algorithm.clone(),
+                key_size_bits: c.key_size_bits.into(),
+                signature_algorithm: c.signature_algorithm.clone(),
+                signature_hash: c.signature_hash.clone(),
             });
         }
         for e in &s.events {
@@ -390,6 +405,23 @@ impl Batch {
                     });
                 }
             }
+        }
+    }
+}
+
+impl Batch {
+    // Issue 22 (Extended Protection).
+    fn add_iis_locations(&mut self, key: &Key, s: &Snapshot) {
+        for l in &s.iis_locations {
+            self.iis_locations.push(IisLocationRow {
+                key: key.clone(),
+                path: l.path.clone(),
+                token_checking: l.token_checking.clone(),
+                ssl_flags: l.ssl_flags.clone(),
+                ip_allow_unlisted: l.ip_allow_unlisted.clone(),
+                ip_filter_entries: l.ip_filter_entries.into(),
+                provenance: provenance(&l.provenance),
+            });
         }
     }
 }

@@ -91,6 +91,13 @@ tables! {
         /// a server certificate sent a snapshot naming another computer: kept as evidence, never
         /// taken as that host's state
         identity_mismatch: bool,
+        // Issue 22 (Extended Protection), begin.
+        /// Lsa SuppressExtendedProtection (-1 = absent or Lsa not read; non-zero turns Extended
+        /// Protection off)
+        suppress_extended_protection: i64,
+        /// where SuppressExtendedProtection was read (or looked for)
+        suppress_extended_protection_provenance: String,
+        // Issue 22, end.
     }
 
     /// One row per build fact: ExSetup.exe, Msi*, OwaVersion, role ConfiguredVersion.
@@ -175,6 +182,16 @@ tables! {
         dns_names: List,
         /// where it was read
         provenance: String,
+        // Issue 22 (certificates), begin.
+        /// public key algorithm: `RSA`, `DSA`, `EC`, `Ed25519`, ... or the OID
+        key_algorithm: String,
+        /// key size in bits (0 = unknown)
+        key_size_bits: i64,
+        /// signature algorithm OID
+        signature_algorithm: String,
+        /// the signature's hash (`SHA-1`, `SHA-256`, `MD5`, ...; empty = none or unknown)
+        signature_hash: String,
+        // Issue 22, end.
     }
 
     /// One row per setup run of ExchangeSetup.log.
@@ -464,6 +481,25 @@ tables! {
         /// SHA-256 of the file's bytes, lower-case hex (empty when absent or unreadable)
         sha256: String,
     }
+
+    // Issue 22 (Extended Protection), begin.
+    /// One row per `<location>` element of applicationHost.config: the security settings Extended
+    /// Protection is judged on, as written there (empty = not set there: inherited).
+    iis_locations: IisLocations => IisLocationRow {
+        /// the path attribute (`Default Web Site/owa`, `Exchange Back End/mapi/emsmdb`)
+        path: String,
+        /// extendedProtection tokenChecking (`None`, `Allow`, `Require`)
+        token_checking: String,
+        /// access sslFlags (`Ssl, Ssl128`)
+        ssl_flags: String,
+        /// ipSecurity allowUnlisted (`false` = IP filtering on)
+        ip_allow_unlisted: String,
+        /// `<add>` entries of that ipSecurity
+        ip_filter_entries: i64,
+        /// `path:line` of the `<location>` element
+        provenance: String,
+    }
+    // Issue 22, end.
 }
 
 impl BuildRow {

@@ -8,6 +8,16 @@ use super::build::{
     iu_blocks_su::IuBlocksSu, known_bad::KnownBad, product_eol::ProductEol, su_behind::SuBehind,
     su_wrong_cu::SuWrongCu, unknown::Unknown,
 };
+// Issue 22 (Extended Protection, certificates), begin.
+use super::cert::{
+    expiring::Expiring, expiring_soon::ExpiringSoon, weak_key::WeakKey,
+    weak_signature::WeakSignature,
+};
+use super::iis::{
+    binding_cert::BindingCert, ep_not_secured::EpNotSecured, ep_suppressed::EpSuppressed,
+    ep_unsupported::EpUnsupported,
+};
+// Issue 22, end.
 use super::config::customizations_overwritten::CustomizationsOverwritten;
 use super::dotnet::{unsupported::DotnetUnsupported, upgrade_order::DotnetUpgradeOrder};
 use super::fleet::{
@@ -101,6 +111,16 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &DisabledAfterUpdate,
     &NotRunning,
     &StateCacheLeft,
+    // Issue 22 (Extended Protection, certificates), begin.
+    &EpNotSecured,
+    &EpUnsupported,
+    &EpSuppressed,
+    &BindingCert,
+    &ExpiringSoon,
+    &Expiring,
+    &WeakKey,
+    &WeakSignature,
+    // Issue 22, end.
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass
@@ -211,6 +231,7 @@ const AREAS: &[(&str, &str)] = &[
         "Services (start types, ServiceControl.ps1, saved service state)",
     ),
     ("iis", "Web front end (IIS, HTTP.sys, config files)"),
+    ("cert", "Certificates of LocalMachine\\My"),
     ("owa", "OWA and ECP"),
     ("config", "Configuration files across updates (fleet rule)"),
     ("topology", "Update order across servers (fleet rule)"),

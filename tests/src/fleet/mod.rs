@@ -75,12 +75,27 @@ pub enum Fault {
     /// An internal Exchange 2010 CAS took the newest rollup before the Internet-facing one
     /// (a fleet finding over the pair).
     CasProxyOrder,
+    // Issue 22 (Extended Protection, certificates), begin.
+    /// Extended Protection configured, but the front end's /ecp left at None.
+    EpNotSecured,
+    /// Extended Protection configured, but the front end's /Autodiscover set to Require.
+    EpUnsupported,
+    /// Lsa SuppressExtendedProtection = 1.
+    EpSuppressed,
+    /// A certificate of the store expires on 2027-01-05 (43 days after the ground truth's
+    /// analysis date).
+    CertExpiring,
+    /// A 1024-bit RSA certificate signed with SHA-1 in the store.
+    CertWeak,
+    /// The SNI binding mail.contoso.com:443 names a certificate no longer in the store.
+    SniBindingCertMissing,
+    // Issue 22, end.
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
     /// least once in a fleet of 22 or more of them.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 27] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -102,6 +117,12 @@ impl Fault {
         Fault::IuInstalled,
         Fault::KnownBad,
         Fault::DotnetUpgradeOrder,
+        Fault::EpNotSecured,
+        Fault::EpUnsupported,
+        Fault::EpSuppressed,
+        Fault::CertExpiring,
+        Fault::CertWeak,
+        Fault::SniBindingCertMissing,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -129,6 +150,12 @@ impl Fault {
             Fault::DotnetUpgradeOrder => "dotnet.upgrade-order",
             Fault::DbcsLocale => "os.dbcs-locale",
             Fault::CasProxyOrder => "topology.cas-proxy-order",
+            Fault::EpNotSecured => "iis.ep-not-secured",
+            Fault::EpUnsupported => "iis.ep-unsupported",
+            Fault::EpSuppressed => "iis.ep-suppressed",
+            Fault::CertExpiring => "cert.expiring",
+            Fault::CertWeak => "cert.weak-key",
+            Fault::SniBindingCertMissing => "iis.binding-cert",
         }
     }
 
@@ -158,6 +185,11 @@ impl Fault {
             // Planted on the Exchange 2010 pair only, never drawn at random.
             Fault::DbcsLocale => &[13],
             Fault::CasProxyOrder => &[0],
+            // Extended Protection needs a build that supports it: the line's newest SU (0),
+            // and one Extended Protection story per host (14).
+            Fault::EpNotSecured | Fault::EpUnsupported | Fault::EpSuppressed => &[0, 14],
+            Fault::CertExpiring | Fault::CertWeak => &[15],
+            Fault::SniBindingCertMissing => &[16],
         }
     }
 }

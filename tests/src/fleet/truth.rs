@@ -128,14 +128,41 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
         ));
     }
     if !h.line.is_2010() {
-        // Extended Protection is not collected: its CVEs wait on evidence of it on every
-        // Exchange 2013 or later server.
+        // The .NET files CVE-2020-1147 needs are not collected: it waits on evidence on every
+        // Exchange 2013 or later server. (Extended Protection is judged from
+        // applicationHost.config: properly configured, its CVEs are closed.)
         expected.push(Expected::host(
             "security.cve-unverified",
-            "Extended Protection is not in the evidence".into(),
-            vec!["Extended Protection".into(), "CVE-2022-24516".into()],
+            "the .NET files of CVE-2020-1147 are not in the evidence".into(),
+            vec!["CVE-2020-1147".into()],
         ));
     }
+    // Issue 22 (Extended Protection, certificates), begin.
+    if h.has(Fault::EpNotSecured) || h.has(Fault::EpSuppressed) {
+        expected.push(Expected::host(
+            "security.cve-open",
+            "Extended Protection planted not properly set: its CVE group is open".into(),
+            vec!["CVE-2022-24516".into(), "Extended Protection".into()],
+        ));
+    }
+    if h.has(Fault::CertWeak) {
+        expected.push(Expected::host(
+            "cert.weak-signature",
+            "the weak certificate planted is signed with SHA-1".into(),
+            vec!["SHA-1".into(), weak_cert(h, seed)],
+        ));
+    }
+    if h.has(Fault::BackendCertExpired) {
+        expected.push(Expected::host(
+            "cert.expiring-soon",
+            "the expired back-end certificate is in the store".into(),
+            vec![
+                render::certs(h, seed).back.thumbprint,
+                "expired on 2026-06-01".into(),
+            ],
+        ));
+    }
+    // Issue 22, end.
     if h.has(Fault::ServicesDisabled) {
         // The saved `sc queryex` capture shows the disabled services stopped.
         expected.push(Expected::host(
@@ -244,7 +271,34 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::DotnetUpgradeOrder => vec![h.dotnet_release.to_string(), "Exchange SE RTM".into()],
         Fault::DbcsLocale => vec![format!("code page {}", h.code_page), "v14".into()],
         Fault::CasProxyOrder => vec![build],
+        Fault::EpNotSecured => vec![
+            "Default Web Site/ECP - Current Value: 'None' Expected Value: 'Require'".into(),
+        ],
+        Fault::EpUnsupported => vec![
+            "Default Web Site/Autodiscover - Current Value: 'Require' Expected Value: 'None'"
+                .into(),
+        ],
+        Fault::EpSuppressed => vec!["SuppressExtendedProtection = 1".into()],
+        Fault::CertExpiring => vec![
+            render::certs(h, seed).others[0].thumbprint.clone(),
+            "expires on 2027-01-05 (43 days left)".into(),
+        ],
+        Fault::CertWeak => vec!["1024-bit RSA key".into(), weak_cert(h, seed)],
+        Fault::SniBindingCertMissing => vec![
+            render::SNI_ENDPOINT.into(),
+            render::certs(h, seed).sni.thumbprint,
+            "not in LocalMachine".into(),
+        ],
     }
+}
+
+/// The thumbprint of the weak certificate CertWeak plants.
+fn weak_cert(h: &HostSpec, seed: u64) -> String {
+    render::certs(h, seed)
+        .others
+        .last()
+        .map(|c| c.thumbprint.clone())
+        .unwrap_or_default()
 }
 
 /// Build drift among `members`, when they run more than one build.

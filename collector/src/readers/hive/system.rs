@@ -1,11 +1,12 @@
 //! The SYSTEM hive (`Windows\System32\config\SYSTEM`): host identity, AD site, time zone,
-//! code page, pending file renames, services and their start types, HTTP.sys TLS bindings.
+//! code page, pending file renames, services and their start types, HTTP.sys TLS bindings,
+//! Lsa SuppressExtendedProtection.
 //!
 //! `HKLM\SYSTEM\CurrentControlSet` is `ControlSet00N`, N from `Select\Current`
 //! (collector/EVIDENCE.md): a hive file has only the sets, the live registry has the link too.
 //! Running state is not in the registry.
 
-use exfleet_proto::v1::{HostIdentity, PendingReboot, ServiceConfig, SslBinding};
+use exfleet_proto::v1::{DwordValue, HostIdentity, PendingReboot, ServiceConfig, SslBinding};
 
 use crate::files::ServerFiles;
 use crate::provenance;
@@ -55,6 +56,7 @@ impl Reader for SystemHive {
         read_platform(&mut hive, &ccs, out);
         read_services(&mut hive, &ccs, out);
         read_ssl_bindings(&mut hive, &ccs, out);
+        read_lsa(&mut hive, &ccs, out);
         hive.finish(out);
     }
 }
@@ -156,6 +158,21 @@ fn ssl_binding(hive: &Hive, k: &Key, sni: bool) -> SslBinding {
         app_id: k.binary("AppId").map(|g| guid(&g)).unwrap_or_default(),
         provenance: Some(hive.at(k, "SslCertHash")),
     }
+}
+
+/// `Control\Lsa` SuppressExtendedProtection: any non-zero value turns Extended Protection off
+/// whatever IIS says. Read as HealthChecker does, without a value type (a number in another
+/// type counts).
+fn read_lsa(hive: &mut Hive, ccs: &str, out: &mut Sink) {
+    let Some(k) = hive.key(&format!(r"{ccs}\Control\Lsa"), out) else {
+        return;
+    };
+    let value = k.dword("SuppressExtendedProtection");
+    out.evidence_mut().suppress_extended_protection = Some(DwordValue {
+        present: value.is_some(),
+        value: value.unwrap_or(0),
+        provenance: Some(hive.at(&k, "SuppressExtendedProtection")),
+    });
 }
 
 /// Upper-case hex in stored order, as a certificate thumbprint is written.
