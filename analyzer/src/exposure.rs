@@ -329,7 +329,7 @@ fn judge(host: &Host, rows: &[&Row], catalog: &Catalog, as_of: NaiveDate) -> Opt
                         exposure(
                             Status::Open,
                             format!(
-                                "the build carries {}, but {shortfall}: set it as expected (ExchangeExtendedProtectionManagement.ps1, https://aka.ms/ExchangeEPDoc)",
+                                "the build carries {}, but {shortfall}: set it as expected (ExchangeExtendedProtectionManagement.ps1, aka.ms/ExchangeEPDoc)",
                                 first.fixed_by
                             ),
                         )

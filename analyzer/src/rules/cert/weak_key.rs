@@ -12,7 +12,7 @@ Per certificate: thumbprint, subject, key algorithm and size, with the store key
 ## Action
 Replace the certificate with one on a key of at least 2048 bits (a new request with `-KeySize 2048` or more), assign it to its services and bind it in IIS; then remove the old one.
 ## Source
-Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Exchange certificates, \"It's recommended to use a key size of at least 2048 bit\" (Red); \"Exchange Server TLS guidance\" (Microsoft Learn, https://aka.ms/HC-SSLBP).";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Exchange certificates, \"It's recommended to use a key size of at least 2048 bit\" (Red); \"Exchange Server TLS guidance\" (Microsoft Learn, aka.ms/HC-SSLBP).";
 
 /// `cert.weak-key`; its catalog entry is [`DOC`].
 pub struct WeakKey;

@@ -12,7 +12,7 @@ Per certificate: thumbprint, subject, the signature hash and algorithm OID, with
 ## Action
 Replace the certificate with one signed with a hash of the SHA-2 family (SHA-256 or above), assign it to its services and bind it in IIS.
 ## Source
-Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Exchange certificates, \"use a hash algorithm from the SHA-2 family\" (Yellow), https://aka.ms/HC-SSLBP.";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Exchange certificates, \"use a hash algorithm from the SHA-2 family\" (Yellow), aka.ms/HC-SSLBP.";
 
 /// `cert.weak-signature`; its catalog entry is [`DOC`].
 pub struct WeakSignature;

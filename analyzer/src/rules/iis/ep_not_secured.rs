@@ -13,7 +13,7 @@ Per vdir: the tokenChecking in force, the expected value, the `<location>` of ap
 ## Action
 Configure Extended Protection with ExchangeExtendedProtectionManagement.ps1 (CSS-Exchange) on every Exchange server, after checking its prerequisites (TLS settings consistent across the organization, no SSL offloading), then iisreset.
 ## Source
-\"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, https://aka.ms/ExchangeEPDoc); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Security Vulnerability, Extended Protection (Red).";
+\"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, aka.ms/ExchangeEPDoc); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Security Vulnerability, Extended Protection (Red).";
 
 /// `iis.ep-not-secured`; its catalog entry is [`DOC`].
 pub struct EpNotSecured;

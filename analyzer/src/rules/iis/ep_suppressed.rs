@@ -12,7 +12,7 @@ The value and the key it was read from.
 ## Action
 Delete the SuppressExtendedProtection value (or set it to 0) and restart the server; configure Extended Protection as expected (ExchangeExtendedProtectionManagement.ps1).
 ## Source
-Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Frequent Configuration Issues, \"SuppressExtendedProtection ... disables EP resulting it to not work correctly and causes problems. --- ERROR\" (Red); \"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, https://aka.ms/ExchangeEPDoc).";
+Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Frequent Configuration Issues, \"SuppressExtendedProtection ... disables EP resulting it to not work correctly and causes problems. --- ERROR\" (Red); \"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, aka.ms/ExchangeEPDoc).";
 
 /// `iis.ep-suppressed`; its catalog entry is [`DOC`].
 pub struct EpSuppressed;

@@ -13,7 +13,7 @@ Per vdir: the tokenChecking in force, the expected value, the `<location>` of ap
 ## Action
 Set the vdir back to the expected value with ExchangeExtendedProtectionManagement.ps1 (or in IIS Manager, Authentication, Windows Authentication, Advanced Settings); on a build below the Aug22SU, install the latest SU first. Then iisreset.
 ## Source
-\"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, https://aka.ms/ExchangeEPDoc); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Extended Protection, \"<vdir> - Current Value ... Expected Value\" (Yellow).";
+\"Configure Windows Extended Protection in Exchange Server\" (Microsoft Learn, aka.ms/ExchangeEPDoc); Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthChecker): Extended Protection, \"<vdir> - Current Value ... Expected Value\" (Yellow).";
 
 /// `iis.ep-unsupported`; its catalog entry is [`DOC`].
 pub struct EpUnsupported;

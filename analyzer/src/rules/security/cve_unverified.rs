@@ -8,7 +8,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The server's build carries the fix of a CVE whose fix also needs a setting or a file on the server that the collected evidence does not show: Extended Protection on every virtual directory (CVE-2022-24516, CVE-2022-21979, CVE-2022-21980, CVE-2022-24477, CVE-2022-30134, CVE-2024-21410), serialized data signing on Exchange 2013 (the Diagnostics registry value), the Outside In module's FIP-FS override (ADV24199947), the TokenCacheModule (CVE-2023-36434 / CVE-2023-21709) and the .NET files of CVE-2020-1147. Such a CVE is open until the evidence shows the setting (analyzer/CVE.md); HealthChecker reports it Red when the setting is missing and Yellow when it cannot read it: a warning here.
+The server's build carries the fix of a CVE whose fix also needs a setting or a file on the server that the collected evidence does not show: Extended Protection on every virtual directory (CVE-2022-24516, CVE-2022-21979, CVE-2022-21980, CVE-2022-24477, CVE-2022-30134, CVE-2024-21410) when applicationHost.config was not collected (when it was, the configuration opens or closes them: `security.cve-open`), serialized data signing on Exchange 2013 (the Diagnostics registry value), the Outside In module's FIP-FS override (ADV24199947), the TokenCacheModule (CVE-2023-36434 / CVE-2023-21709) and the .NET files of CVE-2020-1147. Such a CVE is open until the evidence shows the setting (analyzer/CVE.md); HealthChecker reports it Red when the setting is missing and Yellow when it cannot read it: a warning here.
 ## Evidence
 ExSetup.exe's build; per setting, the CVEs that wait on it and what the evidence must show.
 ## Action
