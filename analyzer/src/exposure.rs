@@ -561,7 +561,8 @@ mod tests {
         let x = e.iter().find(|x| x.cve == "CVE-2024-21410").unwrap();
         assert_eq!(x.status, Status::Open);
         assert!(
-            x.remedy.contains("Default Web Site/ECP is None, expected Require"),
+            x.remedy
+                .contains("Default Web Site/ECP is None, expected Require"),
             "{}",
             x.remedy
         );

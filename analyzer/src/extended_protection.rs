@@ -92,9 +92,7 @@ pub fn capable(b: Build) -> bool {
     match minor {
         0 => build > 1497 || (build == 1497 && rev >= 38),
         1 => build > 2507 || (build == 2507 && rev >= 11) || (build == 2375 && rev >= 30),
-        2 => {
-            build > 1118 || (build == 1118 && rev >= 11) || (build == 986 && rev >= 28)
-        }
+        2 => build > 1118 || (build == 1118 && rev >= 11) || (build == 986 && rev >= 28),
         _ => minor > 2,
     }
 }
@@ -198,7 +196,9 @@ pub fn judge(h: &HostView) -> Option<State> {
         let app = h.vdirs.iter().find(|v| {
             v.site.eq_ignore_ascii_case(site)
                 && v.vdir_path == "/"
-                && v.app_path.trim_start_matches('/').eq_ignore_ascii_case(vdir)
+                && v.app_path
+                    .trim_start_matches('/')
+                    .eq_ignore_ascii_case(vdir)
         });
         let provenance = match (own, app) {
             (Some(l), _) => l.provenance.clone(),
@@ -343,7 +343,10 @@ mod tests {
         assert!(vdir(&s, "Exchange Back End/EWS").secure);
         assert!(!vdir(&s, "Exchange Back End/ECP").secure);
         assert!(!s.properly_secured());
-        assert!(s.shortfall().unwrap().contains("isn't configured as expected"));
+        assert!(s
+            .shortfall()
+            .unwrap()
+            .contains("isn't configured as expected"));
     }
 
     #[test]
@@ -387,7 +390,10 @@ mod tests {
         h.facts.suppress_extended_protection = 1;
         let s = judge(&h).unwrap();
         assert!(!s.properly_secured());
-        assert!(s.shortfall().unwrap().contains("SuppressExtendedProtection is 1"));
+        assert!(s
+            .shortfall()
+            .unwrap()
+            .contains("SuppressExtendedProtection is 1"));
         h.iis_locations.clear();
         assert_eq!(judge(&h), None, "nothing collected: nothing judged");
     }

@@ -7,9 +7,8 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, CertificateRow, ConfigFileRow, EventRow, HostRow,
-    IisLocationRow, MsiLineRow, MsiLogRow,
-    PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SetupLineRow,
-    SetupRunRow, StateFileRow, UpdateRow, VdirRow,
+    IisLocationRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
+    ServiceRow, ServiceStateRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::v1::setup_run::Outcome;
 use polars::prelude::*;

@@ -793,7 +793,10 @@ fn the_real_iis_file_has_no_extended_protection() {
     // Autodiscover expects None and the front end's EWS, ActiveSync and OAB only Allow:
     // None is secure for the first, not for the others.
     assert!(!text.contains("Autodiscover"), "{text}");
-    assert!(text.contains("Default Web Site/EWS - Current Value: 'None'"), "{text}");
+    assert!(
+        text.contains("Default Web Site/EWS - Current Value: 'None'"),
+        "{text}"
+    );
     assert!(of(&got, "iis.ep-unsupported").is_empty());
     let got = run([15, 2, 922, 7]);
     assert!(of(&got, "iis.ep-not-secured").is_empty());
@@ -813,7 +816,10 @@ fn iis_binding_cert() {
     );
     let f = pipeline(&[faulty("EX01", Fault::SniBindingCertMissing)], today());
     let text = evidence_text(of(&f, "iis.binding-cert")[0]);
-    assert!(text.contains("mail.contoso.com:443 is bound to certificate"), "{text}");
+    assert!(
+        text.contains("mail.contoso.com:443 is bound to certificate"),
+        "{text}"
+    );
     assert!(text.contains("SslSniBindingInfo"), "{text}");
 }
 
@@ -821,11 +827,26 @@ fn iis_binding_cert() {
 fn cert_expiring() {
     // 43 days left at the analysis date; 60 days before NotAfter it is not yet a warning.
     let h = faulty("EX01", Fault::CertExpiring);
-    case("cert.expiring", std::slice::from_ref(&h), &[healthy("EX02")], today());
+    case(
+        "cert.expiring",
+        std::slice::from_ref(&h),
+        &[healthy("EX02")],
+        today(),
+    );
     let sixty_days_before = NaiveDate::from_ymd_opt(2026, 11, 6).unwrap();
-    assert!(of(&pipeline(std::slice::from_ref(&h), sixty_days_before), "cert.expiring").is_empty());
-    let f = pipeline(std::slice::from_ref(&h), NaiveDate::from_ymd_opt(2026, 12, 6).unwrap());
-    assert!(!of(&f, "cert.expiring").is_empty(), "30 days left: still a warning");
+    assert!(of(
+        &pipeline(std::slice::from_ref(&h), sixty_days_before),
+        "cert.expiring"
+    )
+    .is_empty());
+    let f = pipeline(
+        std::slice::from_ref(&h),
+        NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+    );
+    assert!(
+        !of(&f, "cert.expiring").is_empty(),
+        "30 days left: still a warning"
+    );
     assert!(of(&f, "cert.expiring-soon").is_empty());
 }
 

@@ -322,7 +322,10 @@ mod tests {
         let owa = &p.locations[1];
         assert_eq!(owa.path, "Default Web Site/owa");
         // Nothing set there; the server-level sslFlags outside any location is not its own.
-        assert_eq!((owa.token_checking.as_str(), owa.ssl_flags.as_str()), ("", ""));
+        assert_eq!(
+            (owa.token_checking.as_str(), owa.ssl_flags.as_str()),
+            ("", "")
+        );
     }
 
     /// The real Exchange 2019 file of tests/fixtures/iis: Extended Protection was never
@@ -340,7 +343,10 @@ mod tests {
         assert_eq!(find("Exchange Back End/EWS").token_checking, "None");
         assert_eq!(find("Default Web Site/Autodiscover").token_checking, "None");
         assert_eq!(find("Default Web Site/owa").token_checking, "");
-        assert_eq!(find("Default Web Site/PowerShell").ssl_flags, "SslNegotiateCert");
+        assert_eq!(
+            find("Default Web Site/PowerShell").ssl_flags,
+            "SslNegotiateCert"
+        );
         assert_eq!(
             find("Exchange Back End/PowerShell").ssl_flags,
             "Ssl, SslNegotiateCert, Ssl128"

@@ -271,9 +271,9 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::DotnetUpgradeOrder => vec![h.dotnet_release.to_string(), "Exchange SE RTM".into()],
         Fault::DbcsLocale => vec![format!("code page {}", h.code_page), "v14".into()],
         Fault::CasProxyOrder => vec![build],
-        Fault::EpNotSecured => vec![
-            "Default Web Site/ECP - Current Value: 'None' Expected Value: 'Require'".into(),
-        ],
+        Fault::EpNotSecured => {
+            vec!["Default Web Site/ECP - Current Value: 'None' Expected Value: 'Require'".into()]
+        }
         Fault::EpUnsupported => vec![
             "Default Web Site/Autodiscover - Current Value: 'Require' Expected Value: 'None'"
                 .into(),

@@ -1,5 +1,7 @@
 //! Certificates of LocalMachine\My (the SOFTWARE hive's machine store), as HealthChecker
-//! judges the server's certificates: lifetime, key size, signature hash.
+//! judges the server's certificates: lifetime, key size, signature hash. Out of reach of a
+//! disk copy, not guessed: which certificate is the Auth or the internal transport one
+//! (AuthConfig and Get-TransportService, in Active Directory) and revocation status (live).
 
 pub mod expiring;
 pub mod expiring_soon;
@@ -58,7 +60,9 @@ mod tests {
     #[test]
     fn windows_made_certificates_are_told_by_name() {
         assert!(super::windows_made("CN=MS-Organization-P2P-Access [2024]"));
-        assert!(!super::windows_made("CN=MS-Organization-P2P-Access [2024] x"));
+        assert!(!super::windows_made(
+            "CN=MS-Organization-P2P-Access [2024] x"
+        ));
         assert!(!super::windows_made("CN=MS-Organization-P2P-Access [3024]"));
         assert!(super::windows_made(
             "DC=Windows Azure CRP Certificate Generator, CN=x"

@@ -233,13 +233,25 @@ mod tests {
         assert_eq!(weak.signature_algorithm, "1.2.840.113549.1.1.5");
         assert_eq!(weak.signature_hash, "SHA-1");
         let good = fixture("rsa2048-sha256.der");
-        assert_eq!((good.key_size_bits, good.signature_hash.as_str()), (2048, "SHA-256"));
+        assert_eq!(
+            (good.key_size_bits, good.signature_hash.as_str()),
+            (2048, "SHA-256")
+        );
         let pss = fixture("rsa2048-pss-sha384.der");
-        assert_eq!((pss.key_algorithm.as_str(), pss.signature_hash.as_str()), ("RSA", "SHA-384"));
+        assert_eq!(
+            (pss.key_algorithm.as_str(), pss.signature_hash.as_str()),
+            ("RSA", "SHA-384")
+        );
         let dsa = fixture("dsa1024-sha256.der");
-        assert_eq!((dsa.key_algorithm.as_str(), dsa.key_size_bits), ("DSA", 1024));
+        assert_eq!(
+            (dsa.key_algorithm.as_str(), dsa.key_size_bits),
+            ("DSA", 1024)
+        );
         let ec = fixture("ecp256-sha256.der");
-        assert_eq!((ec.key_algorithm.as_str(), ec.signature_hash.as_str()), ("EC", "SHA-256"));
+        assert_eq!(
+            (ec.key_algorithm.as_str(), ec.signature_hash.as_str()),
+            ("EC", "SHA-256")
+        );
         let md5 = fixture("rsa2048-md5.der");
         assert_eq!(md5.signature_hash, "MD5");
     }
