@@ -824,6 +824,16 @@ fn iis_binding_cert() {
 }
 
 #[test]
+fn iis_backend_binding_ip() {
+    case(
+        "iis.backend-binding-ip",
+        &[faulty("EX01", Fault::BackendBindingIp)],
+        &[healthy("EX02")],
+        today(),
+    );
+}
+
+#[test]
 fn cert_expiring() {
     // 43 days left at the analysis date; 60 days before NotAfter it is not yet a warning.
     let h = faulty("EX01", Fault::CertExpiring);

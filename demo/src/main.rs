@@ -13,7 +13,7 @@ use exfleet_analyzer::report;
 #[command(name = "exfleet-demo", version)]
 struct Args {
     /// Number of simulated servers.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 32)]
     servers: usize,
     /// Seed of the simulated fleet.
     #[arg(long, default_value_t = 1)]

@@ -14,8 +14,8 @@ use super::cert::{
     weak_signature::WeakSignature,
 };
 use super::iis::{
-    binding_cert::BindingCert, ep_not_secured::EpNotSecured, ep_suppressed::EpSuppressed,
-    ep_unsupported::EpUnsupported,
+    backend_binding_ip::BackendBindingIp, binding_cert::BindingCert, ep_not_secured::EpNotSecured,
+    ep_suppressed::EpSuppressed, ep_unsupported::EpUnsupported,
 };
 // Issue 22, end.
 use super::config::customizations_overwritten::CustomizationsOverwritten;
@@ -116,6 +116,7 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &EpUnsupported,
     &EpSuppressed,
     &BindingCert,
+    &BackendBindingIp,
     &ExpiringSoon,
     &Expiring,
     &WeakKey,

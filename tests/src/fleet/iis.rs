@@ -18,6 +18,9 @@ const VDIRS: [(&str, &str, &str); 9] = [
     ("Rpc", "rpc", "rpc"),
 ];
 
+/// The one address the BackendBindingIp fault binds the Exchange Back End to.
+pub const BACKEND_SINGLE_IP: &str = "192.168.10.5";
+
 /// Where the VdirPathWrong fault points the front end's /ecp.
 pub const WRONG_ECP_PATH: &str = "C:\\inetpub\\wwwroot\\ecp";
 
@@ -61,6 +64,7 @@ pub fn application_host_config(
     exchange_2010: bool,
     wrong_ecp: bool,
     ep: Ep,
+    back_end_single_ip: bool,
 ) -> String {
     let mut s = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<configuration>\r\n  <system.applicationHost>\r\n    <sites>\r\n",
@@ -120,6 +124,11 @@ pub fn application_host_config(
         }
         s += "        <bindings>\r\n";
         for (protocol, info) in bindings {
+            let info = if back_end_single_ip && info == "*:444:" {
+                format!("{BACKEND_SINGLE_IP}:444:")
+            } else {
+                info.to_string()
+            };
             s += &format!(
                 "          <binding protocol=\"{protocol}\" bindingInformation=\"{info}\" />\r\n"
             );

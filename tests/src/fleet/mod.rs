@@ -89,13 +89,16 @@ pub enum Fault {
     CertWeak,
     /// The SNI binding mail.contoso.com:443 names a certificate no longer in the store.
     SniBindingCertMissing,
+    /// The Exchange Back End site is bound to one address ([`iis::BACKEND_SINGLE_IP`]:444),
+    /// not `*:444:`.
+    BackendBindingIp,
     // Issue 22, end.
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
     /// least once in a fleet of 22 or more of them.
-    pub const ALL: [Fault; 27] = [
+    pub const ALL: [Fault; 28] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -123,6 +126,7 @@ impl Fault {
         Fault::CertExpiring,
         Fault::CertWeak,
         Fault::SniBindingCertMissing,
+        Fault::BackendBindingIp,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -156,6 +160,7 @@ impl Fault {
             Fault::CertExpiring => "cert.expiring",
             Fault::CertWeak => "cert.weak-key",
             Fault::SniBindingCertMissing => "iis.binding-cert",
+            Fault::BackendBindingIp => "iis.backend-binding-ip",
         }
     }
 
@@ -190,6 +195,8 @@ impl Fault {
             Fault::EpNotSecured | Fault::EpUnsupported | Fault::EpSuppressed => &[0, 14],
             Fault::CertExpiring | Fault::CertWeak => &[15],
             Fault::SniBindingCertMissing => &[16],
+            // The back end's binding, which the certificate faults of 444 touch too.
+            Fault::BackendBindingIp => &[3],
         }
     }
 }
@@ -315,7 +322,7 @@ impl Default for FleetConfig {
     fn default() -> Self {
         FleetConfig {
             seed: 1,
-            servers: 30,
+            servers: 32,
             fault_rate: 0.4,
         }
     }

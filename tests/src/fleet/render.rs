@@ -257,6 +257,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
                     front_ecp_none: h.has(Fault::EpNotSecured),
                     front_autodiscover_require: h.has(Fault::EpUnsupported),
                 },
+                h.has(Fault::BackendBindingIp),
             ),
         )
         .file(SETUP_LOG, setup_log::render(&runs(h), sep));
@@ -412,6 +413,11 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     // The back-end site on 444 came with Exchange 2013.
     if !h.line.is_2010() {
         bindings.push(("0.0.0.0:444", &certs.back));
+    }
+    // Bound to one address, IIS adds that address's binding (0.0.0.0:444 stays from setup).
+    let single = format!("{}:444", iis::BACKEND_SINGLE_IP);
+    if h.has(Fault::BackendBindingIp) {
+        bindings.push((single.as_str(), &certs.back));
     }
     for (endpoint, cert) in bindings {
         let key = format!(r"{ccs}\Services\HTTP\Parameters\SslBindingInfo\{endpoint}");

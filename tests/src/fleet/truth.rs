@@ -284,6 +284,7 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
             "expires on 2027-01-05 (43 days left)".into(),
         ],
         Fault::CertWeak => vec!["1024-bit RSA key".into(), weak_cert(h, seed)],
+        Fault::BackendBindingIp => vec![format!("{}:444:", super::iis::BACKEND_SINGLE_IP)],
         Fault::SniBindingCertMissing => vec![
             render::SNI_ENDPOINT.into(),
             render::certs(h, seed).sni.thumbprint,

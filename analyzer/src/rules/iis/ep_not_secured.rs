@@ -7,7 +7,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-On a build that supports Extended Protection (Exchange 2013 15.0.1497.38+, 2016 15.1.2375.30+ or 15.1.2507.11+, 2019 15.2.986.28+ or 15.2.1118.11+, SE), a virtual directory whose tokenChecking is not properly secured: below the value the reference expects for it (Require on ECP, OWA, RPC, MAPI, API and every Back End vdir but Autodiscover; Allow on the front end's EWS, ActiveSync and OAB), except a Back End EWS left at None behind IP filtering. The value in force is the vdir's `<location>`'s, else its parent location's, else None. The Extended Protection CVEs (CVE-2022-24516, -21979, -21980, -24477, -30134, CVE-2024-21410) stay open (`security.cve-open`).
+On a build that supports Extended Protection (Exchange 2013 15.0.1497.38+, 2016 15.1.2375.30+ or 15.1.2507.11+, 2019 15.2.986.28+ or 15.2.1118.11+, SE), a virtual directory whose tokenChecking is not properly secured: below the value Microsoft's Extended Protection table (and HealthChecker) expects for it (Require on ECP, OWA, RPC, MAPI, API and every Back End vdir but Autodiscover; Allow on the front end's EWS, ActiveSync and OAB), except a Back End EWS left at None behind IP filtering. The value in force is the vdir's `<location>`'s, else its parent location's, else None. The Extended Protection CVEs (CVE-2022-24516, -21979, -21980, -24477, -30134, CVE-2024-21410) stay open (`security.cve-open`).
 ## Evidence
 Per vdir: the tokenChecking in force, the expected value, the `<location>` of applicationHost.config (file and line) it was read from, and the ExSetup build.
 ## Action

@@ -1,6 +1,7 @@
 //! Web front end rules (IIS, HTTP.sys).
 
 pub mod backend_binding_cert;
+pub mod backend_binding_ip;
 pub mod binding_cert;
 pub mod config_variable_unexpanded;
 pub mod ep_not_secured;
