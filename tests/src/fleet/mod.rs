@@ -191,10 +191,11 @@ impl Fault {
             Fault::DbcsLocale => &[13],
             Fault::CasProxyOrder => &[0],
             // Extended Protection needs a build that supports it: the line's newest SU (0),
-            // and one Extended Protection story per host (14).
-            Fault::EpNotSecured | Fault::EpUnsupported | Fault::EpSuppressed => &[0, 14],
-            Fault::CertExpiring | Fault::CertWeak => &[15],
-            Fault::SniBindingCertMissing => &[16],
+            // and one Extended Protection story per host (20). Groups 14-19 are the settings
+            // faults of the same issue, merged apart.
+            Fault::EpNotSecured | Fault::EpUnsupported | Fault::EpSuppressed => &[0, 20],
+            Fault::CertExpiring | Fault::CertWeak => &[21],
+            Fault::SniBindingCertMissing => &[22],
             // The back end's binding, which the certificate faults of 444 touch too.
             Fault::BackendBindingIp => &[3],
         }
