@@ -84,6 +84,12 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row of the Extended Protection CVE group: a `setting` row whose need is Extended
+    /// Protection, judged from applicationHost.config and Lsa ([`crate::extended_protection`]).
+    pub fn is_extended_protection(&self) -> bool {
+        self.class == Class::Setting && self.needs.contains("Extended Protection")
+    }
+
     /// The fixing build, when the row names one.
     pub fn build(&self) -> Option<Build> {
         Build::parse(&self.fixed_build)

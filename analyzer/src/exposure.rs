@@ -5,7 +5,10 @@
 //! above the highest fixing build → fixed (a newer CU); the host's own CU has a row and the
 //! build is at or above it → fixed; otherwise open. Updates older than the year of the host's
 //! CU are skipped (included in the CU), and so are updates published after the analysis date.
-//! `analyzer/CVE.md` says how each class of row is judged and with which severity.
+//! `analyzer/CVE.md` says how each class of row is judged and with which severity. The
+//! Extended Protection group, once the build carries the fix, is judged from the
+//! configuration ([`crate::extended_protection`]): open when it is not properly set, closed
+//! when it is, unverified only when applicationHost.config was not collected.
 
 use std::collections::BTreeSet;
 
@@ -273,6 +276,9 @@ struct Host<'a> {
     /// SMBv3 compression disabled (CVE-2020-0796's workaround).
     smb_compression_off: bool,
     kbs: BTreeSet<String>,
+    /// Extended Protection: `None` when not collected, else what keeps its CVEs open (`None`
+    /// inside: properly secured).
+    extended_protection: Option<Option<String>>,
 }
 
 impl<'a> Host<'a> {
@@ -316,6 +322,7 @@ impl<'a> Host<'a> {
                 .iter()
                 .map(|u| u.kb.to_ascii_uppercase())
                 .collect(),
+            extended_protection: crate::extended_protection::judge(h).map(|s| s.shortfall()),
         })
     }
 
@@ -430,6 +437,17 @@ fn judge(host: &Host, rows: &[&Row], catalog: &Catalog, as_of: NaiveDate) -> Opt
                     Status::Open,
                     host.remedy(&first.fixed_by, own_cu_has_it),
                 )),
+                None if first.is_extended_protection() && host.extended_protection.is_some() => {
+                    host.extended_protection.clone().flatten().map(|shortfall| {
+                        exposure(
+                            Status::Open,
+                            format!(
+                                "the build carries {}, but {shortfall}: set it as expected (ExchangeExtendedProtectionManagement.ps1, aka.ms/ExchangeEPDoc)",
+                                first.fixed_by
+                            ),
+                        )
+                    })
+                }
                 None if first.class == Class::Setting && !setting_closed(host, rows) => {
                     Some(exposure(
                         Status::Unverified,
@@ -615,6 +633,9 @@ mod tests {
         );
     }
 
+    /// Without applicationHost.config (the view has no location nor vdir), Extended
+    /// Protection stays unverified on a capable build; below that build the build test
+    /// opens it whatever the configuration.
     #[test]
     fn extended_protection_is_unverified_on_a_capable_build_and_open_below_it() {
         let c = Catalog::embedded();
@@ -626,6 +647,54 @@ mod tests {
         // Exchange 2019 CU12 below its Aug22SU build: not EP-capable.
         let e = of_host(&host("15.2.1118.9"), &c, day(2026, 11, 24));
         assert_eq!(e.iter().find(|x| x.cve == ep).unwrap().status, Status::Open);
+    }
+
+    /// With applicationHost.config collected, the group is judged from it: every EP CVE
+    /// open when a vdir is not properly secured or Lsa suppresses EP, none when all is set.
+    #[test]
+    fn extended_protection_is_judged_from_the_configuration_when_collected() {
+        use crate::extended_protection::EXPECTED;
+        let c = Catalog::embedded();
+        let group = [
+            "CVE-2022-24516",
+            "CVE-2022-21979",
+            "CVE-2022-21980",
+            "CVE-2022-24477",
+            "CVE-2022-30134",
+            "CVE-2024-21410",
+        ];
+        let mut h = host("15.2.1748.49");
+        h.iis_locations = EXPECTED
+            .iter()
+            .map(|(site, vdir, token)| exfleet_dataset::IisLocationRow {
+                path: format!("{site}/{vdir}"),
+                token_checking: token.to_string(),
+                ..Default::default()
+            })
+            .collect();
+        let ep = |h: &HostView| -> Vec<(String, Status)> {
+            of_host(h, &c, day(2026, 11, 24))
+                .into_iter()
+                .filter(|x| group.contains(&x.cve.as_str()))
+                .map(|x| (x.cve, x.status))
+                .collect()
+        };
+        assert_eq!(ep(&h), Vec::new(), "properly secured: closed");
+        h.settings.push(crate::view::test_settings::lsa_suppress(1));
+        let open = ep(&h);
+        assert_eq!(open.len(), group.len());
+        assert!(open.iter().all(|(_, s)| *s == Status::Open));
+        h.settings.clear();
+        h.iis_locations[2].token_checking = "None".into();
+        let e = of_host(&h, &c, day(2026, 11, 24));
+        let x = e.iter().find(|x| x.cve == "CVE-2024-21410").unwrap();
+        assert_eq!(x.status, Status::Open);
+        assert!(
+            x.remedy
+                .contains("Default Web Site/ECP is None, expected Require"),
+            "{}",
+            x.remedy
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod cve;
 pub mod error;
 pub mod export;
 pub mod exposure;
+pub mod extended_protection;
 pub mod finding;
 pub mod html;
 pub mod input;

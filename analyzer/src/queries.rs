@@ -18,7 +18,7 @@ pub const ERRORS: [(&[&str], &[i64], &str); 5] = [
         "Front End HTTP Proxy",
     ),
     (&["HttpEvent"], &[15021], "HttpEvent"),
-    // Issue 21: services that fail to start, hang, stop with an error or crash.
+    // Services that fail to start, hang, stop with an error or crash.
     (
         &["Service Control Manager"],
         &[7000, 7009, 7011, 7023, 7031, 7034],

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::ops::Deref;
 
 use exfleet_dataset::{
-    BindingKind, BindingRow, BuildRow, CollectionErrorRow, ConfigFileRow, EventRow, HostRow,
-    MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow, ServiceRow,
-    ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
+    BindingKind, BindingRow, BuildRow, CertificateRow, CollectionErrorRow, ConfigFileRow, EventRow,
+    HostRow, IisLocationRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
+    ServiceRow, ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow,
+    VdirRow,
 };
 use exfleet_proto::kinds::EventKind;
 use polars::prelude::*;
@@ -119,6 +120,10 @@ pub struct HostView {
     pub settings: Vec<SettingRow>,
     /// What the collector could not read.
     pub errors: Vec<CollectionErrorRow>,
+    /// `<location>` elements of applicationHost.config, in file order.
+    pub iis_locations: Vec<IisLocationRow>,
+    /// Certificates of LocalMachine\My.
+    pub certificates: Vec<CertificateRow>,
 }
 
 /// Collection errors after which a hive's settings cannot be taken as complete: an absent
@@ -146,6 +151,23 @@ impl HostView {
         self.errors
             .iter()
             .find(|e| e.reader == reader && UNCLEAN_HIVE.contains(&e.kind.as_str()))
+    }
+
+    /// Lsa `SuppressExtendedProtection` when it is set non-zero, with where it was read: read
+    /// as a number whatever its registry type, as HealthChecker reads it.
+    pub fn suppress_extended_protection(&self) -> Option<(i64, String)> {
+        self.setting(
+            r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa",
+            "SuppressExtendedProtection",
+        )
+        .and_then(|s| {
+            s.data
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .map(|v| (v, s.provenance.clone()))
+        })
+        .filter(|(v, _)| *v != 0)
     }
 
     /// Whether the settings hold any value of `key` or below it: the key was collected.
@@ -296,6 +318,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut config_files = BySnapshot::<ConfigFileRow>::read(&frames.config_files)?;
     let mut settings = BySnapshot::<SettingRow>::read(&frames.registry_settings)?;
     let mut errors = BySnapshot::<CollectionErrorRow>::read(&frames.collection_errors)?;
+    let mut iis_locations = BySnapshot::<IisLocationRow>::read(&frames.iis_locations)?;
+    let mut certificates = BySnapshot::<CertificateRow>::read(&frames.certificates)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -354,6 +378,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.config_files = config_files.take(&id);
         v.settings = settings.take(&id);
         v.errors = errors.take(&id);
+        v.iis_locations = iis_locations.take(&id);
+        v.certificates = certificates.take(&id);
         out.push(v);
     }
     Ok(out)
@@ -413,5 +439,22 @@ pub(crate) mod test_events {
     pub fn with_code(mut e: EventRow, code: i64) -> EventRow {
         e.result_code = code;
         e
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_settings {
+    use exfleet_dataset::SettingRow;
+
+    /// Lsa SuppressExtendedProtection as the collector keeps it.
+    pub(crate) fn lsa_suppress(value: u32) -> SettingRow {
+        SettingRow {
+            reg_key: r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa".into(),
+            name: "SuppressExtendedProtection".into(),
+            reg_type: "REG_DWORD".into(),
+            data: value.to_string(),
+            provenance: r"Windows/System32/config/SYSTEM#HKLM\SYSTEM\ControlSet001\Control\Lsa\SuppressExtendedProtection".into(),
+            ..Default::default()
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Issue 21, through collector and analyzer: hosts of the simulator whose event logs are
+//! The event rules through collector and analyzer: hosts of the simulator whose event logs are
 //! replaced by logs written here (tests/src/evtx.rs). Service failures that begin right after
 //! the update runs of several hosts are one `fleet.incident-window`, and each host's
 //! `services.crash-after-update`; failures that began before the updates are neither. The

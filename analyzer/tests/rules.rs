@@ -222,8 +222,10 @@ fn security_cve_open() {
 
 #[test]
 fn security_cve_unverified() {
-    // Extended Protection is not in the evidence: its CVEs wait on it on every Exchange 2013
-    // or later server; Exchange 2010 is not in the CVE table.
+    // The .NET files of CVE-2020-1147 are not in the evidence: it waits on them on every
+    // Exchange 2013 or later server (Extended Protection, once waiting too, is now judged
+    // from applicationHost.config: properly configured on this host, its CVEs are closed);
+    // Exchange 2010 is not in the CVE table.
     let ex2010 = on(
         "EXO01",
         &builds::EX2010_SP3,
@@ -655,7 +657,7 @@ fn iis_backend_binding_cert() {
     assert!(of(&pipeline(&[expired], before), "iis.backend-binding-cert").is_empty());
 }
 
-/// Issue 21: an SU that failed according to the Application log (MsiInstaller 1024, 1603)
+/// An SU that failed according to the Application log (MsiInstaller 1024, 1603)
 /// with no MSI log; the near miss is as far behind, with no failed install in its logs.
 #[test]
 fn setup_su_failed_no_log() {
@@ -671,7 +673,7 @@ fn setup_su_failed_no_log() {
     case("setup.su-failed-no-log", &[failed], &[behind], today());
 }
 
-/// Issue 21: the SU's 1036 says 3010 and no start follows; the near miss restarted after it.
+/// The SU's 1036 says 3010 and no start follows; the near miss restarted after it.
 #[test]
 fn os_not_rebooted_after_update() {
     let not_rebooted = with(healthy("EX01"), |h| h.faults.push(Fault::NotRebooted));
@@ -683,7 +685,7 @@ fn os_not_rebooted_after_update() {
     );
 }
 
-/// Issue 21: MSExchangeTransport terminates right after the SU; the near miss has only Health
+/// MSExchangeTransport terminates right after the SU; the near miss has only Health
 /// Manager's restarts, which it had before the SU as well.
 #[test]
 fn services_crash_after_update() {
@@ -743,4 +745,213 @@ impl OnCu15 for HostSpec {
         };
         self
     }
+}
+
+fn evidence_text(f: &Finding) -> String {
+    serde_json::to_string(&f.evidence).unwrap()
+}
+
+#[test]
+fn iis_ep_not_secured() {
+    // Autodiscover set above what it supports is still secure: the near miss.
+    case(
+        "iis.ep-not-secured",
+        &[faulty("EX01", Fault::EpNotSecured)],
+        &[healthy("EX02"), faulty("EX03", Fault::EpUnsupported)],
+        today(),
+    );
+    let f = pipeline(&[faulty("EX01", Fault::EpNotSecured)], today());
+    let text = evidence_text(of(&f, "iis.ep-not-secured")[0]);
+    assert!(
+        text.contains("Default Web Site/ECP - Current Value: 'None' Expected Value: 'Require'"),
+        "{text}"
+    );
+    assert!(text.contains("applicationHost.config:"), "{text}");
+    // Its CVE group is open, with what keeps it so.
+    let open = evidence_text(of(&f, "security.cve-open")[0]);
+    assert!(
+        open.contains("CVE-2022-24516") && open.contains("Default Web Site/ECP is None"),
+        "{open}"
+    );
+    // Properly configured: the group is neither open nor waiting.
+    let f = pipeline(&[healthy("EX02")], today());
+    let all = serde_json::to_string(&f).unwrap();
+    assert!(!all.contains("CVE-2022-24516"), "{all}");
+}
+
+#[test]
+fn iis_ep_unsupported() {
+    // /ecp left at None is below what is expected but supported: the near miss.
+    case(
+        "iis.ep-unsupported",
+        &[faulty("EX01", Fault::EpUnsupported)],
+        &[healthy("EX02"), faulty("EX03", Fault::EpNotSecured)],
+        today(),
+    );
+}
+
+#[test]
+fn iis_ep_suppressed() {
+    case(
+        "iis.ep-suppressed",
+        &[faulty("EX01", Fault::EpSuppressed)],
+        &[healthy("EX02")],
+        today(),
+    );
+    let f = pipeline(&[faulty("EX01", Fault::EpSuppressed)], today());
+    let open = evidence_text(of(&f, "security.cve-open")[0]);
+    assert!(open.contains("SuppressExtendedProtection is 1"), "{open}");
+}
+
+/// The real Exchange 2019 applicationHost.config of tests/fixtures/iis never had Extended
+/// Protection configured: on a build that supports it, every vdir expecting Allow or Require
+/// is reported; on the file's own build (15.2.922.7, CU11 before its Aug22SU) nothing is
+/// expected, and the CVE group is open by the build.
+#[test]
+fn the_real_iis_file_has_no_extended_protection() {
+    let run = |build: [u16; 4]| {
+        let h = with(healthy("EX01"), |h| {
+            h.install_drive = 'C';
+            h.drive_folders = false;
+            h.exsetup_build = build;
+        });
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("EX01");
+        fleet::render::write(&h, 1, &dir).unwrap();
+        let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/iis/applicationHost.config");
+        std::fs::copy(
+            real,
+            dir.join("Windows/System32/inetsrv/config/applicationHost.config"),
+        )
+        .unwrap();
+        let s = exfleet_tests::at_sim_time(
+            collect(&ServerFiles::new(&dir), Default::default()).unwrap(),
+        );
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join("EX01.json")).unwrap();
+        analyze(&snaps, today())
+    };
+    let got = run([15, 2, 2562, 37]);
+    let ep = of(&got, "iis.ep-not-secured");
+    assert_eq!(ep.len(), 1);
+    assert_eq!(ep[0].title, "Extended Protection is not configured");
+    let text = evidence_text(ep[0]);
+    for vdir in [
+        "Default Web Site/OWA - Current Value: None (not set)",
+        "Exchange Back End/EWS - Current Value: 'None' Expected Value: 'Require'",
+        "Exchange Back End/MAPI/nspi",
+        "Exchange Back End/RPCWithCert",
+    ] {
+        assert!(text.contains(vdir), "{vdir}: {text}");
+    }
+    // Autodiscover expects None and the front end's EWS, ActiveSync and OAB only Allow:
+    // None is secure for the first, not for the others.
+    assert!(!text.contains("Autodiscover"), "{text}");
+    assert!(
+        text.contains("Default Web Site/EWS - Current Value: 'None'"),
+        "{text}"
+    );
+    assert!(of(&got, "iis.ep-unsupported").is_empty());
+    let got = run([15, 2, 922, 7]);
+    assert!(of(&got, "iis.ep-not-secured").is_empty());
+    assert!(of(&got, "iis.ep-unsupported").is_empty());
+    let open = evidence_text(of(&got, "security.cve-open")[0]);
+    assert!(open.contains("CVE-2022-24516"), "{open}");
+}
+
+#[test]
+fn iis_binding_cert() {
+    // A missing certificate on 0.0.0.0:444 is iis.backend-binding-cert's, not this rule's.
+    case(
+        "iis.binding-cert",
+        &[faulty("EX01", Fault::SniBindingCertMissing)],
+        &[healthy("EX02"), faulty("EX03", Fault::BackendCertMissing)],
+        today(),
+    );
+    let f = pipeline(&[faulty("EX01", Fault::SniBindingCertMissing)], today());
+    let text = evidence_text(of(&f, "iis.binding-cert")[0]);
+    assert!(
+        text.contains("mail.contoso.com:443 is bound to certificate"),
+        "{text}"
+    );
+    assert!(text.contains("SslSniBindingInfo"), "{text}");
+}
+
+#[test]
+fn iis_backend_binding_ip() {
+    case(
+        "iis.backend-binding-ip",
+        &[faulty("EX01", Fault::BackendBindingIp)],
+        &[healthy("EX02")],
+        today(),
+    );
+}
+
+#[test]
+fn cert_expiring() {
+    // 43 days left at the analysis date; 60 days before NotAfter it is not yet a warning.
+    let h = faulty("EX01", Fault::CertExpiring);
+    case(
+        "cert.expiring",
+        std::slice::from_ref(&h),
+        &[healthy("EX02")],
+        today(),
+    );
+    let sixty_days_before = NaiveDate::from_ymd_opt(2026, 11, 6).unwrap();
+    assert!(of(
+        &pipeline(std::slice::from_ref(&h), sixty_days_before),
+        "cert.expiring"
+    )
+    .is_empty());
+    let f = pipeline(
+        std::slice::from_ref(&h),
+        NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+    );
+    assert!(
+        !of(&f, "cert.expiring").is_empty(),
+        "30 days left: still a warning"
+    );
+    assert!(of(&f, "cert.expiring-soon").is_empty());
+}
+
+#[test]
+fn cert_expiring_soon() {
+    // An expired certificate in the store fires; one with 43 days left does not.
+    case(
+        "cert.expiring-soon",
+        &[faulty("EX01", Fault::BackendCertExpired)],
+        &[faulty("EX02", Fault::CertExpiring)],
+        today(),
+    );
+    let f = pipeline(
+        &[faulty("EX02", Fault::CertExpiring)],
+        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+    );
+    let soon = of(&f, "cert.expiring-soon");
+    assert_eq!(soon.len(), 1, "29 days left is an error");
+    assert!(evidence_text(soon[0]).contains("(29 days left)"));
+    assert!(of(&f, "cert.expiring").is_empty());
+}
+
+#[test]
+fn cert_weak_key() {
+    // Every simulated host holds the 2048-bit RSA namespace certificate: the near miss.
+    case(
+        "cert.weak-key",
+        &[faulty("EX01", Fault::CertWeak)],
+        &[healthy("EX02")],
+        today(),
+    );
+}
+
+#[test]
+fn cert_weak_signature() {
+    case(
+        "cert.weak-signature",
+        &[faulty("EX01", Fault::CertWeak)],
+        &[healthy("EX02")],
+        today(),
+    );
 }

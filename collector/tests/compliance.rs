@@ -28,7 +28,7 @@ const ARTIFACTS: [(&str, &str); 6] = [
 fn good_copy(dir: &Path) {
     let hosts = fleet::generate(&FleetConfig {
         seed: 7,
-        servers: 40,
+        servers: fleet::EXCHANGE_2010_FROM + 20,
         fault_rate: 0.0,
     });
     let h = hosts

@@ -103,7 +103,7 @@ fn libevtx_counts(evtxexport: &Path, path: &Path) -> BTreeMap<(String, u32), usi
     out
 }
 
-/// Issue 21: the events the collector keeps from the real System logs, counted per provider
+/// The events the collector keeps from the real System logs, counted per provider
 /// and id, are every event of those providers and ids that libevtx reads in the same files,
 /// and only those; ids that other providers reuse (Kernel-Boot 20, Hyper-V-Netvsc 12 and 13,
 /// UserModePowerService 12) are not kept.

@@ -36,7 +36,7 @@ const STARTUP_MODES: &str = "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.mi
 fn server(install_drive: char, root: &Path) -> String {
     let hosts = fleet::generate(&FleetConfig {
         seed: 7,
-        servers: 40,
+        servers: fleet::EXCHANGE_2010_FROM + 20,
         fault_rate: 0.0,
     });
     let mut h = hosts

@@ -47,6 +47,7 @@ impl Batch {
                 provenance: provenance(&x.provenance),
             });
         }
+        self.add_iis_locations(&key, s);
     }
 
     fn add_host(&mut self, key: &Key, stored: &StoredSnapshot, s: &Snapshot) {
@@ -209,6 +210,10 @@ impl Batch {
                 not_after_ms: c.not_after_ms,
                 dns_names: c.dns_names.iter().collect(),
                 provenance: provenance(&c.provenance),
+                key_algorithm: c.key_algorithm.clone(),
+                key_size_bits: c.key_size_bits.into(),
+                signature_algorithm: c.signature_algorithm.clone(),
+                signature_hash: c.signature_hash.clone(),
             });
         }
         for e in &s.events {
@@ -406,6 +411,22 @@ impl Batch {
                     });
                 }
             }
+        }
+    }
+}
+
+impl Batch {
+    fn add_iis_locations(&mut self, key: &Key, s: &Snapshot) {
+        for l in &s.iis_locations {
+            self.iis_locations.push(IisLocationRow {
+                key: key.clone(),
+                path: l.path.clone(),
+                token_checking: l.token_checking.clone(),
+                ssl_flags: l.ssl_flags.clone(),
+                ip_allow_unlisted: l.ip_allow_unlisted.clone(),
+                ip_filter_entries: l.ip_filter_entries.into(),
+                provenance: provenance(&l.provenance),
+            });
         }
     }
 }

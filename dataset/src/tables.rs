@@ -175,6 +175,14 @@ tables! {
         dns_names: List,
         /// where it was read
         provenance: String,
+        /// public key algorithm: `RSA`, `DSA`, `EC`, `Ed25519`, ... or the OID
+        key_algorithm: String,
+        /// key size in bits (0 = unknown)
+        key_size_bits: i64,
+        /// signature algorithm OID
+        signature_algorithm: String,
+        /// the signature's hash (`SHA-1`, `SHA-256`, `MD5`, ...; empty = none or unknown)
+        signature_hash: String,
     }
 
     /// One row per setup run of ExchangeSetup.log.
@@ -501,6 +509,23 @@ tables! {
         /// as hex)
         data: String,
         /// where it was read
+        provenance: String,
+    }
+
+    /// One row per `<location>` element of applicationHost.config: the security settings Extended
+    /// Protection is judged on, as written there (empty = not set there: inherited).
+    iis_locations: IisLocations => IisLocationRow {
+        /// the path attribute (`Default Web Site/owa`, `Exchange Back End/mapi/emsmdb`)
+        path: String,
+        /// extendedProtection tokenChecking (`None`, `Allow`, `Require`)
+        token_checking: String,
+        /// access sslFlags (`Ssl, Ssl128`)
+        ssl_flags: String,
+        /// ipSecurity allowUnlisted (`false` = IP filtering on)
+        ip_allow_unlisted: String,
+        /// `<add>` entries of that ipSecurity
+        ip_filter_entries: i64,
+        /// `path:line` of the `<location>` element
         provenance: String,
     }
 }

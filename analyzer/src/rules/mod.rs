@@ -25,6 +25,7 @@
 //! article, KB or tool, or this project's documentation.
 
 pub mod build;
+pub mod cert;
 pub mod config;
 pub mod dotnet;
 pub mod fleet;

@@ -9,6 +9,10 @@ use super::build::{
     product_eol_soon::ProductEolSoon, su_behind::SuBehind, su_wrong_cu::SuWrongCu,
     unknown::Unknown,
 };
+use super::cert::{
+    expiring::Expiring, expiring_soon::ExpiringSoon, weak_key::WeakKey,
+    weak_signature::WeakSignature,
+};
 use super::config::customizations_overwritten::CustomizationsOverwritten;
 use super::dotnet::{unsupported::DotnetUnsupported, upgrade_order::DotnetUpgradeOrder};
 use super::fleet::{
@@ -21,6 +25,11 @@ use super::iis::{
     shared_web_config_missing::SharedWebConfigMissing, vdir_path_wrong::VdirPathWrong,
     web_config_missing::WebConfigMissing,
 };
+use super::iis::{
+    backend_binding_ip::BackendBindingIp, binding_cert::BindingCert, ep_not_secured::EpNotSecured,
+    ep_suppressed::EpSuppressed, ep_unsupported::EpUnsupported,
+};
+use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::os::{
     dbcs_locale::DbcsLocale, defender_exclusions::DefenderExclusions, pending_reboot::PendingReboot,
 };
@@ -29,8 +38,6 @@ use super::security::{
     cve_open::CveOpen, cve_unverified::CveUnverified, identity_mismatch::IdentityMismatch,
     march_2021_su_unsupported_cu::March2021SuUnsupportedCu,
 };
-// Issue 21: what the event logs say about updates.
-use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::services::crash_after_update::CrashAfterUpdate;
 use super::services::{
     disabled_after_update::DisabledAfterUpdate, maintenance_mode::MaintenanceMode,
@@ -120,10 +127,18 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &NotRunning,
     &StateCacheLeft,
     &MaintenanceMode,
-    // Issue 21: what the event logs say about updates.
     &SuFailedNoLog,
     &NotRebootedAfterUpdate,
     &CrashAfterUpdate,
+    &EpNotSecured,
+    &EpUnsupported,
+    &EpSuppressed,
+    &BindingCert,
+    &BackendBindingIp,
+    &ExpiringSoon,
+    &Expiring,
+    &WeakKey,
+    &WeakSignature,
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass
@@ -239,6 +254,7 @@ const AREAS: &[(&str, &str)] = &[
         "Services (start types, ServiceControl.ps1, saved service state)",
     ),
     ("iis", "Web front end (IIS, HTTP.sys, config files)"),
+    ("cert", "Certificates of LocalMachine\\My"),
     ("owa", "OWA and ECP"),
     ("config", "Configuration files across updates (fleet rule)"),
     ("topology", "Update order across servers (fleet rule)"),

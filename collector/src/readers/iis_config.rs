@@ -1,11 +1,13 @@
 //! IIS `applicationHost.config` (`Windows\System32\inetsrv\config`): sites, bindings,
 //! applications and virtual directories with their physical paths, each with its line.
 //!
-//! Certificate hashes are not here (they live in HTTP.sys, see the SYSTEM hive). A malformed
+//! The `<location path="<site>/<vdir>">` elements give the settings Extended Protection is
+//! judged on (tokenChecking, sslFlags, ipSecurity), each as written: inheritance is the
+//! analyzer's. Certificate hashes are not here (they live in HTTP.sys, see the SYSTEM hive). A malformed
 //! file keeps the sites read before the damage and records a located `malformed_xml` error.
 
 use exfleet_proto::v1::artifact_status::State;
-use exfleet_proto::v1::{IisApplication, IisBinding, IisSite, IisVirtualDirectory};
+use exfleet_proto::v1::{IisApplication, IisBinding, IisLocation, IisSite, IisVirtualDirectory};
 use quick_xml::events::{BytesStart, Event};
 
 use crate::artifacts::IIS_CONFIG;
@@ -35,6 +37,7 @@ impl Reader for IisConfig {
             (Some(_), true) => State::Unreadable,
         };
         out.evidence_mut().iis_sites.extend(parsed.sites);
+        out.evidence_mut().iis_locations.extend(parsed.locations);
         for cut in parsed.cut_fields.iter().take(crate::sink::MAX_LINE_ERRORS) {
             let loc = provenance::line(Self::NAME, &path, cut.line);
             out.error(
@@ -76,6 +79,8 @@ impl Reader for IisConfig {
 pub struct Parsed {
     /// Sites read, in file order.
     pub sites: Vec<IisSite>,
+    /// `<location>` elements read, in file order.
+    pub locations: Vec<IisLocation>,
     /// The first error; reading stops there.
     pub error: Option<XmlError>,
     /// Attributes longer than [`MAX_FIELD_BYTES`], cut: where and which.
@@ -196,6 +201,30 @@ pub fn parse(text: &str, path: &str) -> Parsed {
                     });
                 }
             }
+            ("location", "configuration", _) => out.locations.push(IisLocation {
+                path: attr("path"),
+                provenance: at(line),
+                ..Default::default()
+            }),
+            _ if stack.len() > 2 && stack[1].0 == "location" => {
+                if let Some(loc) = out.locations.last_mut() {
+                    let within: Vec<&str> = stack[2..].iter().map(|(n, _)| n.as_str()).collect();
+                    match (within.join("/").as_str(), name.as_str()) {
+                        (
+                            "system.webServer/security/authentication/windowsAuthentication",
+                            "extendedProtection",
+                        ) => loc.token_checking = attr("tokenChecking"),
+                        ("system.webServer/security", "access") => loc.ssl_flags = attr("sslFlags"),
+                        ("system.webServer/security", "ipSecurity") => {
+                            loc.ip_allow_unlisted = attr("allowUnlisted")
+                        }
+                        ("system.webServer/security/ipSecurity", "add") => {
+                            loc.ip_filter_entries += 1
+                        }
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
         if !empty {
@@ -256,6 +285,80 @@ mod tests {
         assert_eq!(line(&s.provenance), 2);
         assert_eq!(line(&vd.provenance), 4);
         assert_eq!(line(&s.bindings[0].provenance), 7);
+    }
+
+    const LOCATIONS: &str = r#"<configuration>
+  <location path="Exchange Back End/EWS">
+    <system.webServer>
+      <security>
+        <access sslFlags="Ssl, Ssl128" />
+        <authentication>
+          <windowsAuthentication enabled="true">
+            <extendedProtection tokenChecking="Require" flags="None" />
+          </windowsAuthentication>
+        </authentication>
+        <ipSecurity allowUnlisted="false">
+          <add ipAddress="10.0.0.1" allowed="true" />
+          <add ipAddress="10.0.0.2" allowed="true" />
+        </ipSecurity>
+      </security>
+    </system.webServer>
+  </location>
+  <location path="Default Web Site/owa" />
+  <system.webServer><security><access sslFlags="Ssl" /></security></system.webServer>
+</configuration>"#;
+
+    #[test]
+    fn reads_the_security_settings_of_each_location() {
+        let p = parse(LOCATIONS, "x");
+        assert!(p.error.is_none());
+        assert_eq!(p.locations.len(), 2);
+        let ews = &p.locations[0];
+        assert_eq!(ews.path, "Exchange Back End/EWS");
+        assert_eq!(ews.token_checking, "Require");
+        assert_eq!(ews.ssl_flags, "Ssl, Ssl128");
+        assert_eq!(ews.ip_allow_unlisted, "false");
+        assert_eq!(ews.ip_filter_entries, 2);
+        let owa = &p.locations[1];
+        assert_eq!(owa.path, "Default Web Site/owa");
+        // Nothing set there; the server-level sslFlags outside any location is not its own.
+        assert_eq!(
+            (owa.token_checking.as_str(), owa.ssl_flags.as_str()),
+            ("", "")
+        );
+    }
+
+    /// The real Exchange 2019 file of tests/fixtures/iis: Extended Protection was never
+    /// configured there (tokenChecking None where it is written at all).
+    #[test]
+    fn the_real_file_holds_its_locations_and_ep_values() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/iis/applicationHost.config"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let p = parse(&text, "x");
+        assert!(p.error.is_none(), "{:?}", p.error);
+        let find = |path: &str| p.locations.iter().find(|l| l.path == path).unwrap();
+        assert_eq!(find("Exchange Back End/EWS").token_checking, "None");
+        assert_eq!(find("Default Web Site/Autodiscover").token_checking, "None");
+        assert_eq!(find("Default Web Site/owa").token_checking, "");
+        assert_eq!(
+            find("Default Web Site/PowerShell").ssl_flags,
+            "SslNegotiateCert"
+        );
+        assert_eq!(
+            find("Exchange Back End/PowerShell").ssl_flags,
+            "Ssl, SslNegotiateCert, Ssl128"
+        );
+        assert_eq!(find("Default Web Site").ssl_flags, "Ssl, Ssl128");
+        let written: Vec<&str> = p
+            .locations
+            .iter()
+            .filter(|l| !l.token_checking.is_empty())
+            .map(|l| l.token_checking.as_str())
+            .collect();
+        assert_eq!(written, ["None"; 4]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ struct Args {
     #[arg(long)]
     out: PathBuf,
     /// Number of servers.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 32)]
     servers: usize,
     /// Seed: the same seed gives the same fleet.
     #[arg(long, default_value_t = 1)]

@@ -58,6 +58,20 @@ pub fn self_signed(
     }
 }
 
+/// A certificate given as DER (a fixture of tests/fixtures/certs, whose SOURCES.md gives its
+/// NotAfter), as the store holds it.
+pub fn from_der(der: &[u8], friendly_name: &str, not_after: &str) -> StoreCert {
+    let hash = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+        .as_ref()
+        .to_vec();
+    StoreCert {
+        thumbprint: hash.iter().map(|b| format!("{b:02X}")).collect(),
+        hash,
+        blob: blob(der, friendly_name),
+        not_after: not_after.to_string(),
+    }
+}
+
 /// The store's property blob: a friendly name (property 11, UTF-16) then the certificate
 /// (property 0x20), each `u32 id, u32 1, u32 length, data`.
 pub fn blob(der: &[u8], friendly_name: &str) -> Vec<u8> {

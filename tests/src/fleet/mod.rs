@@ -96,12 +96,28 @@ pub enum Fault {
     NotRebooted,
     /// MSExchangeTransport terminated unexpectedly right after the SU (7031, 7034).
     ServiceCrashAfterUpdate,
+    /// Extended Protection configured, but the front end's /ecp left at None.
+    EpNotSecured,
+    /// Extended Protection configured, but the front end's /Autodiscover set to Require.
+    EpUnsupported,
+    /// Lsa SuppressExtendedProtection = 1.
+    EpSuppressed,
+    /// A certificate of the store expires on 2027-01-05 (43 days after the ground truth's
+    /// analysis date).
+    CertExpiring,
+    /// A 1024-bit RSA certificate signed with SHA-1 in the store.
+    CertWeak,
+    /// The SNI binding mail.contoso.com:443 names a certificate no longer in the store.
+    SniBindingCertMissing,
+    /// The Exchange Back End site is bound to one address ([`iis::BACKEND_SINGLE_IP`]:444),
+    /// not `*:444:`.
+    BackendBindingIp,
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
-    /// least once in a fleet of 31 or more of them.
-    pub const ALL: [Fault; 30] = [
+    /// least once in a fleet of 38 or more of them.
+    pub const ALL: [Fault; 37] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -132,6 +148,13 @@ impl Fault {
         Fault::SuFailedNoLog,
         Fault::NotRebooted,
         Fault::ServiceCrashAfterUpdate,
+        Fault::EpNotSecured,
+        Fault::EpUnsupported,
+        Fault::EpSuppressed,
+        Fault::CertExpiring,
+        Fault::CertWeak,
+        Fault::SniBindingCertMissing,
+        Fault::BackendBindingIp,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -168,6 +191,13 @@ impl Fault {
             Fault::SuFailedNoLog => "setup.su-failed-no-log",
             Fault::NotRebooted => "os.not-rebooted-after-update",
             Fault::ServiceCrashAfterUpdate => "services.crash-after-update",
+            Fault::EpNotSecured => "iis.ep-not-secured",
+            Fault::EpUnsupported => "iis.ep-unsupported",
+            Fault::EpSuppressed => "iis.ep-suppressed",
+            Fault::CertExpiring => "cert.expiring",
+            Fault::CertWeak => "cert.weak-key",
+            Fault::SniBindingCertMissing => "iis.binding-cert",
+            Fault::BackendBindingIp => "iis.backend-binding-ip",
         }
     }
 
@@ -206,6 +236,13 @@ impl Fault {
             Fault::MaintenanceMode => &[17],
             Fault::DefenderExclusionsMissing => &[18],
             Fault::WebConfigMissing => &[19],
+            // Extended Protection needs a build that supports it: the line's newest SU (0),
+            // and one Extended Protection story per host (20).
+            Fault::EpNotSecured | Fault::EpUnsupported | Fault::EpSuppressed => &[0, 20],
+            Fault::CertExpiring | Fault::CertWeak => &[21],
+            Fault::SniBindingCertMissing => &[22],
+            // The back end's binding, which the certificate faults of 444 touch too.
+            Fault::BackendBindingIp => &[3],
         }
     }
 }

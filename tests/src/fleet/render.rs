@@ -140,7 +140,18 @@ pub struct HostCerts {
     pub front: StoreCert,
     /// The certificate 0.0.0.0:444 is bound to (absent from the store for BackendCertMissing).
     pub back: StoreCert,
+    /// The CA-issued certificate of the organization's namespace (RSA 2048, SHA-256), in the
+    /// store of every server since Exchange 2013.
+    pub namespace: StoreCert,
+    /// The certificate the SNI binding [`SNI_ENDPOINT`] names (absent from the store for
+    /// SniBindingCertMissing).
+    pub sni: StoreCert,
+    /// Other certificates of the store (CertExpiring, CertWeak).
+    pub others: Vec<StoreCert>,
 }
+
+/// The SNI binding of the organization's namespace.
+pub const SNI_ENDPOINT: &str = "mail.contoso.com:443";
 
 /// Certificates of `h`, deterministic from its name and the seed.
 pub fn certs(h: &HostSpec, seed: u64) -> HostCerts {
@@ -172,7 +183,47 @@ pub fn certs(h: &HostSpec, seed: u64) -> HostCerts {
     } else {
         front.clone()
     };
-    HostCerts { front, back }
+    let namespace = cert::from_der(
+        include_bytes!("../../fixtures/certs/rsa2048-sha256.der"),
+        "mail.contoso.com",
+        "2046-11-19",
+    );
+    let sni = if h.has(Fault::SniBindingCertMissing) {
+        // Renewed and deleted, while the SNI binding still names it.
+        cert::self_signed(
+            seed ^ hash(&h.name) ^ 3,
+            "mail.contoso.com (deleted)",
+            &sans,
+            (2023, 3, 1),
+            (2026, 3, 1),
+        )
+    } else {
+        namespace.clone()
+    };
+    let mut others = Vec::new();
+    if h.has(Fault::CertExpiring) {
+        others.push(cert::self_signed(
+            seed ^ hash(&h.name) ^ 4,
+            "Exchange Delegated Federation",
+            &sans,
+            (2022, 1, 5),
+            (2027, 1, 5),
+        ));
+    }
+    if h.has(Fault::CertWeak) {
+        others.push(cert::from_der(
+            include_bytes!("../../fixtures/certs/rsa1024-sha1.der"),
+            "legacy",
+            "2046-11-19",
+        ));
+    }
+    HostCerts {
+        front,
+        back,
+        namespace,
+        sni,
+        others,
+    }
 }
 
 /// FNV-1a of a name: per-host variation that stays the same from run to run.
@@ -195,7 +246,17 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         .file(&format!(r"{install}Bin\ExSetup.exe"), exsetup)
         .file(
             r"C:\Windows\System32\inetsrv\config\applicationHost.config",
-            iis::application_host_config(&install, h.line.is_2010(), h.has(Fault::VdirPathWrong)),
+            iis::application_host_config(
+                &install,
+                h.line.is_2010(),
+                h.has(Fault::VdirPathWrong),
+                iis::Ep {
+                    configured: iis::ep_capable(h.exsetup_build),
+                    front_ecp_none: h.has(Fault::EpNotSecured),
+                    front_autodiscover_require: h.has(Fault::EpUnsupported),
+                },
+                h.has(Fault::BackendBindingIp),
+            ),
         )
         .file(SETUP_LOG, setup_log::render(&runs(h), sep));
     let (application, system) = events::logs(h);
@@ -352,12 +413,29 @@ fn system_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     if !h.line.is_2010() {
         bindings.push(("0.0.0.0:444", &certs.back));
     }
+    // Bound to one address, IIS adds that address's binding (0.0.0.0:444 stays from setup).
+    let single = format!("{}:444", iis::BACKEND_SINGLE_IP);
+    if h.has(Fault::BackendBindingIp) {
+        bindings.push((single.as_str(), &certs.back));
+    }
     for (endpoint, cert) in bindings {
         let key = format!(r"{ccs}\Services\HTTP\Parameters\SslBindingInfo\{endpoint}");
         s.set(&key, "SslCertHash", RegData::Binary(cert.hash.clone()));
         s.set(&key, "AppId", RegData::Binary(EXCHANGE_APP_ID.to_vec()));
         s.set(&key, "SslCertStoreName", RegData::Sz("MY".into()));
         s.set(&key, "DefaultSslCertCheckMode", RegData::Dword(0));
+    }
+    // The namespace certificate and its SNI binding, on the servers since Exchange 2013.
+    if !h.line.is_2010() {
+        let key = format!(r"{ccs}\Services\HTTP\Parameters\SslSniBindingInfo\{SNI_ENDPOINT}");
+        s.set(&key, "SslCertHash", RegData::Binary(certs.sni.hash.clone()));
+        s.set(&key, "AppId", RegData::Binary(EXCHANGE_APP_ID.to_vec()));
+        s.set(&key, "SslCertStoreName", RegData::Sz("MY".into()));
+    }
+    let lsa = format!(r"{ccs}\Control\Lsa");
+    s.set(&lsa, "LimitBlankPasswordUse", RegData::Dword(1));
+    if h.has(Fault::EpSuppressed) {
+        s.set(&lsa, "SuppressExtendedProtection", RegData::Dword(1));
     }
 }
 
@@ -452,6 +530,11 @@ fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     if h.has(Fault::BackendCertExpired) {
         store.push(&certs.back);
     }
+    // The namespace certificate (since Exchange 2013) and the planted ones.
+    if !h.line.is_2010() {
+        store.push(&certs.namespace);
+    }
+    store.extend(&certs.others);
     for c in store {
         let key = format!(
             r"Microsoft\SystemCertificates\MY\Certificates\{}",

@@ -128,12 +128,39 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
         ));
     }
     if !h.line.is_2010() {
-        // Extended Protection is not collected: its CVEs wait on evidence of it on every
-        // Exchange 2013 or later server.
+        // FIP-FS's Configuration.xml is not collected: ADV24199947 waits on evidence on every
+        // Exchange 2013 or later server whose build carries Mar24SU (SE came out after it).
+        // Extended Protection is judged from applicationHost.config (properly configured,
+        // its CVEs are closed), CVE-2020-1147 and the TokenCacheModule from the .NET release
+        // and the Windows update revision where they decide.
         expected.push(Expected::host(
             "security.cve-unverified",
-            "Extended Protection is not in the evidence".into(),
-            vec!["Extended Protection".into(), "CVE-2022-24516".into()],
+            "FIP-FS's Configuration.xml is not in the evidence".into(),
+            vec!["ADV24199947".into()],
+        ));
+    }
+    if h.has(Fault::EpNotSecured) || h.has(Fault::EpSuppressed) {
+        expected.push(Expected::host(
+            "security.cve-open",
+            "Extended Protection planted not properly set: its CVE group is open".into(),
+            vec!["CVE-2022-24516".into(), "Extended Protection".into()],
+        ));
+    }
+    if h.has(Fault::CertWeak) {
+        expected.push(Expected::host(
+            "cert.weak-signature",
+            "the weak certificate planted is signed with SHA-1".into(),
+            vec!["SHA-1".into(), weak_cert(h, seed)],
+        ));
+    }
+    if h.has(Fault::BackendCertExpired) {
+        expected.push(Expected::host(
+            "cert.expiring-soon",
+            "the expired back-end certificate is in the store".into(),
+            vec![
+                render::certs(h, seed).back.thumbprint,
+                "expired on 2026-06-01".into(),
+            ],
         ));
     }
     if h.has(Fault::ServicesDisabled) {
@@ -278,7 +305,35 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::ServiceCrashAfterUpdate => {
             vec![super::events::CRASHING_SERVICE.0.into(), "7031".into()]
         }
+        Fault::EpNotSecured => {
+            vec!["Default Web Site/ECP - Current Value: 'None' Expected Value: 'Require'".into()]
+        }
+        Fault::EpUnsupported => vec![
+            "Default Web Site/Autodiscover - Current Value: 'Require' Expected Value: 'None'"
+                .into(),
+        ],
+        Fault::EpSuppressed => vec!["SuppressExtendedProtection = 1".into()],
+        Fault::CertExpiring => vec![
+            render::certs(h, seed).others[0].thumbprint.clone(),
+            "expires on 2027-01-05 (43 days left)".into(),
+        ],
+        Fault::CertWeak => vec!["1024-bit RSA key".into(), weak_cert(h, seed)],
+        Fault::BackendBindingIp => vec![format!("{}:444:", super::iis::BACKEND_SINGLE_IP)],
+        Fault::SniBindingCertMissing => vec![
+            render::SNI_ENDPOINT.into(),
+            render::certs(h, seed).sni.thumbprint,
+            "not in LocalMachine".into(),
+        ],
     }
+}
+
+/// The thumbprint of the weak certificate CertWeak plants.
+fn weak_cert(h: &HostSpec, seed: u64) -> String {
+    render::certs(h, seed)
+        .others
+        .last()
+        .map(|c| c.thumbprint.clone())
+        .unwrap_or_default()
 }
 
 /// Build drift among `members`, when they run more than one build.

@@ -55,30 +55,11 @@ impl Rule for BackendBindingCert {
                     ),
                     &site_binding.provenance,
                 )),
-                Some(b) if b.cert_thumbprint.is_empty() => ev.push(Evidence::new(
-                    format!("{endpoint} has no certificate hash"),
-                    &b.provenance,
-                )),
-                Some(b) if !b.cert_in_store => ev.push(Evidence::new(
-                    format!(
-                        "{endpoint} is bound to certificate {}, which is not in LocalMachine\\My",
-                        b.cert_thumbprint
-                    ),
-                    &b.provenance,
-                )),
-                Some(b) if b.cert_not_after_ms < as_of_ms => {
-                    let expired = chrono::DateTime::from_timestamp_millis(b.cert_not_after_ms)
-                        .map(|t| t.date_naive().to_string())
-                        .unwrap_or_default();
-                    ev.push(Evidence::new(
-                        format!(
-                            "{endpoint} is bound to certificate {}, expired on {expired}",
-                            b.cert_thumbprint
-                        ),
-                        &b.provenance,
-                    ));
+                Some(b) => {
+                    if let Some(problem) = super::cert_problem(b, as_of_ms) {
+                        ev.push(Evidence::new(problem, &b.provenance));
+                    }
                 }
-                Some(_) => {}
             }
         }
         let tls_errors: Vec<_> = h
