@@ -31,11 +31,12 @@ done
 cat "$log" >/dev/null
 size=$(stat -c %s "$log")
 
-# secs CMD...: wall seconds of one run (output discarded).
+# secs CMD...: wall seconds of one run. The output goes to a file, not /dev/null: GNU grep
+# stops at the first match when its output is /dev/null.
 secs() {
   local t0 t1
   t0=$(date +%s.%N)
-  "$@" >/dev/null
+  "$@" >"$work/out"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
@@ -51,7 +52,7 @@ r=$(median <"$work/review")
 /usr/bin/time -v -o "$work/review.time" "$bin"/exfleet-analyzer review "$log" >"$work/review.txt"
 review_rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/review.time")
 /usr/bin/time -v -o "$work/collect.time" \
-  "$bin"/exfleet-collector collect --root "$work/triage" --out "$work/host.pb" >/dev/null
+  "$bin"/exfleet-collector collect --root "$work/triage" --out "$work/host.pb" >/dev/null 2>&1
 collect_rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/collect.time")
 collect_cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$work/collect.time")
 collect_wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;

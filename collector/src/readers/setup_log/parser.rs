@@ -434,9 +434,10 @@ pub fn kind_of(text: &str) -> Option<SetupLineKind> {
             None
         }
     } else {
-        // One pass over the line for every marker: the check markers come first and win.
+        // One leftmost search over every marker (it uses the automaton's prefilter, which an
+        // overlapping search cannot): a check marker anywhere in the line wins over a fact.
         let mut fact = false;
-        for m in MARKERS.find_overlapping_iter(t) {
+        for m in MARKERS.find_iter(t) {
             if m.pattern().as_usize() < CHECK_MARKERS.len() {
                 return Some(SetupLineKind::Check);
             }
@@ -446,9 +447,11 @@ pub fn kind_of(text: &str) -> Option<SetupLineKind> {
     }
 }
 
-/// [`CHECK_MARKERS`] then [`FACT_MARKERS`], searched at once.
+/// [`CHECK_MARKERS`] then [`FACT_MARKERS`], searched at once (leftmost first).
 static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new(CHECK_MARKERS.iter().chain(FACT_MARKERS.iter()))
+    AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(CHECK_MARKERS.iter().chain(FACT_MARKERS.iter()))
         .unwrap_or_else(|e| panic!("the setup log markers: {e}"))
 });
 
