@@ -185,7 +185,13 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
     let identity = data.join("identity").join("identity.pem");
     let enrolled = std::fs::read(&identity).expect("the service enrolled");
     assert!(log.contains("enrolled"), "{log}");
-    assert!(data.join("state.json").is_file());
+    // The service records its run once delivery returns, a moment after the store has it.
+    assert!(
+        wait_for(Duration::from_secs(30), || data
+            .join("state.json")
+            .is_file()),
+        "no state.json after the run; its log:\n{log}"
+    );
     let written = std::fs::read_to_string(&settings).unwrap();
     assert!(
         written.contains(&url),
