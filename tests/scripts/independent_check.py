@@ -122,8 +122,13 @@ def check_host(c, root, snap):
         check_value(c, host, system, key, "Start", s["start"], "dword")
         check_value(c, host, system, key, "DisplayName", s["display_name"], "sz")
 
-    bindings_key = ccs + "\\Services\\HTTP\\Parameters\\SslBindingInfo"
-    c.eq(host, "TLS bindings", sorted(b["endpoint"] for b in snap["ssl_bindings"]), system.subkeys(hive_path(bindings_key)))
+    # IP bindings and SNI (host name) bindings.
+    http = ccs + "\\Services\\HTTP\\Parameters\\"
+    independent = sorted(
+        system.subkeys(hive_path(http + "SslBindingInfo"))
+        + system.subkeys(hive_path(http + "SslSniBindingInfo"))
+    )
+    c.eq(host, "TLS bindings", sorted(b["endpoint"] for b in snap["ssl_bindings"]), independent)
     for b in snap["ssl_bindings"]:
         key, _ = reg(b["provenance"])
         check_value(c, host, system, key, "SslCertHash", b["cert_thumbprint"], "binary")
