@@ -10,7 +10,7 @@
 //! configuration ([`crate::extended_protection`]): open when it is not properly set, closed
 //! when it is, unverified only when applicationHost.config was not collected.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -221,21 +221,22 @@ pub fn of_host(h: &HostView, catalog: &Catalog, as_of: NaiveDate) -> Vec<Exposur
             r.applies_to(host.product) || (r.class == Class::Setting && host.newer_than(r, catalog))
         })
         .collect();
-    // One test per (id, update), over all the update's rows for the product.
-    let mut tests: Vec<(&str, &str)> = Vec::new();
-    for r in &rows {
-        if !tests.contains(&(r.id.as_str(), r.fixed_by.as_str())) {
-            tests.push((r.id.as_str(), r.fixed_by.as_str()));
-        }
+    // One test per (id, update), over all the update's rows for the product, in table order
+    // (grouped in one pass: this runs for every host, several times).
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut groups: Vec<Vec<&Row>> = Vec::new();
+    for r in rows {
+        let at = *index
+            .entry((r.id.as_str(), r.fixed_by.as_str()))
+            .or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+        groups[at].push(r);
     }
     let mut out: Vec<Exposure> = Vec::new();
-    for (id, fixed_by) in tests {
-        let group: Vec<&Row> = rows
-            .iter()
-            .copied()
-            .filter(|r| r.id == id && r.fixed_by == fixed_by)
-            .collect();
-        out.extend(judge(&host, &group, catalog, as_of));
+    for group in &groups {
+        out.extend(judge(&host, group, catalog, as_of));
     }
     // The March 2021 SU for an unsupported CU: its ProxyLogon fix is in (KB5000871 is that
     // CU's Mar21SU), and the CVEs the advisory names are said once, as the advisory.

@@ -53,6 +53,15 @@ pub struct Context<'a> {
     pub as_of: NaiveDate,
 }
 
+impl Context<'_> {
+    /// The start of the analysis day (midnight UTC, ms): what "expired" is judged against.
+    pub fn day_start_ms(&self) -> i64 {
+        self.as_of
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_millis())
+    }
+}
+
 /// Where a host rule puts its findings. A rule can add to it, not read it: what a rule finds
 /// never depends on what another rule found, nor on the order of the registry.
 #[derive(Debug)]

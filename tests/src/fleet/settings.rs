@@ -127,7 +127,8 @@ pub fn software(s: &mut HiveBuilder, h: &HostSpec) {
     }
 }
 
-/// The folders Set-ExchAVExclusions.ps1 excludes for a Mailbox server (default locations).
+/// The folders Set-ExchAVExclusions.ps1 excludes for a Mailbox server (default locations): the
+/// simulator's own copy, so that the ground truth does not rest on the analyzer's list.
 fn s_exclusions(install: &str) -> Vec<String> {
     let mut v: Vec<String> = [
         r"ClientAccess\OAB",

@@ -31,10 +31,7 @@ impl Rule for ExpiringSoon {
         module_path!()
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
-        let as_of_ms = cx
-            .as_of
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let as_of_ms = cx.day_start_ms();
         let mut expired = 0;
         let ev: Vec<Evidence> = super::judged(h)
             .filter(|c| super::lifetime_days(c, as_of_ms) < 30)

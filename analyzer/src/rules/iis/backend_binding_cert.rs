@@ -32,10 +32,7 @@ impl Rule for BackendBindingCert {
         module_path!()
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
-        let as_of_ms = cx
-            .as_of
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let as_of_ms = cx.day_start_ms();
         let mut ev = Vec::new();
         for (port, site) in [("444", "Exchange Back End"), ("443", "Default Web Site")] {
             let site_uses = h.site_bindings.iter().find(|b| {

@@ -34,10 +34,7 @@ impl Rule for BindingCert {
         module_path!()
     }
     fn check(&self, h: &HostView, cx: &Context, out: &mut Sink) {
-        let as_of_ms = cx
-            .as_of
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let as_of_ms = cx.day_start_ms();
         let ev: Vec<Evidence> = h
             .tls_bindings
             .iter()

@@ -23,8 +23,7 @@ const fn key(mount: Mount, path: &'static str, depth: usize) -> SettingKey {
     SettingKey { mount, path, depth }
 }
 
-/// The keys, with the check that reads each (analyzer rules and
-/// ../shared/reference/readiness-checks.md).
+/// The keys, with the check that reads each (analyzer/SETTINGS.md, collector/EVIDENCE.md).
 pub const KEYS: &[SettingKey] = &[
     // TLS: each protocol version's Server and Client Enabled/DisabledByDefault; renegotiation.
     key(
