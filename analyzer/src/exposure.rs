@@ -305,10 +305,7 @@ impl<'a> Host<'a> {
             cu_year: cu.map(|c| c.date.year().rem_euclid(100) as u32),
             newest: cu.and_then(|c| catalog.newest_in_line(&c.product, &c.cu, as_of)),
             supported: catalog.supported_cus(&product.name, as_of),
-            edge: h.roles.iter().any(|r| {
-                r.role()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("EdgeTransportRole"))
-            }),
+            edge: h.is_edge(),
             os_build: h.facts.os_current_build.trim(),
             os_ubr: h.facts.os_ubr,
             dotnet_release: h.facts.dotnet_release,

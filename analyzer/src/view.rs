@@ -7,9 +7,9 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, CertificateRow, CollectionErrorRow, ConfigFileRow, EventRow,
-    HostRow, IisLocationRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
-    ServiceRow, ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow,
-    VdirRow,
+    HostRow, IisLocationRow, InstallerPackageRow, MsiLineRow, MsiLogRow, PendingRebootRow,
+    ProgramRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SettingRow, SetupLineRow,
+    SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::kinds::EventKind;
 use polars::prelude::*;
@@ -124,6 +124,10 @@ pub struct HostView {
     pub iis_locations: Vec<IisLocationRow>,
     /// Certificates of LocalMachine\My.
     pub certificates: Vec<CertificateRow>,
+    /// Programs and Features (the 64-bit Uninstall key).
+    pub programs: Vec<ProgramRow>,
+    /// Windows Installer's products and patches, with their cached packages.
+    pub installer_packages: Vec<InstallerPackageRow>,
 }
 
 /// Collection errors after which a hive's settings cannot be taken as complete: an absent
@@ -168,6 +172,14 @@ impl HostView {
                 .map(|v| (v, s.provenance.clone()))
         })
         .filter(|(v, _)| *v != 0)
+    }
+
+    /// Whether the server runs the Edge Transport role (its role key).
+    pub fn is_edge(&self) -> bool {
+        self.roles.iter().any(|r| {
+            r.role()
+                .is_some_and(|x| x.eq_ignore_ascii_case("EdgeTransportRole"))
+        })
     }
 
     /// Whether the settings hold any value of `key` or below it: the key was collected.
@@ -320,6 +332,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut errors = BySnapshot::<CollectionErrorRow>::read(&frames.collection_errors)?;
     let mut iis_locations = BySnapshot::<IisLocationRow>::read(&frames.iis_locations)?;
     let mut certificates = BySnapshot::<CertificateRow>::read(&frames.certificates)?;
+    let mut programs = BySnapshot::<ProgramRow>::read(&frames.installed_programs)?;
+    let mut packages = BySnapshot::<InstallerPackageRow>::read(&frames.installer_packages)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -380,6 +394,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.errors = errors.take(&id);
         v.iis_locations = iis_locations.take(&id);
         v.certificates = certificates.take(&id);
+        v.programs = programs.take(&id);
+        v.installer_packages = packages.take(&id);
         out.push(v);
     }
     Ok(out)

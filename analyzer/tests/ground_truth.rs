@@ -20,7 +20,7 @@ async fn every_planted_fault_is_found_and_nothing_else() {
     let fleet_dir = tmp.path().join("fleet");
     let cfg = FleetConfig {
         seed: 17,
-        servers: 40,
+        servers: exfleet_tests::fleet::EXCHANGE_2010_FROM,
         fault_rate: 0.5,
     };
     let (truth, snapshots) = exfleet_tests::collected_fleet(&cfg, &fleet_dir).unwrap();

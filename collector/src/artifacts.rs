@@ -17,8 +17,9 @@ use std::fmt::Write;
 
 use crate::readers::{
     event_log::EventLogs, exchange_files::ExchangeFiles, exsetup::ExSetup, hive,
-    iis_config::IisConfig, msi_log::MsiLogs, sc_queryex::ScQueryex,
-    service_control::ServiceControlLog, service_state::ServiceState, setup_log::SetupLog, Reader,
+    iis_config::IisConfig, installer_cache::InstallerCache, msi_log::MsiLogs,
+    sc_queryex::ScQueryex, service_control::ServiceControlLog, service_state::ServiceState,
+    setup_log::SetupLog, Reader,
 };
 
 /// Where an artifact's path starts.
@@ -377,6 +378,31 @@ pub const ECP_DLL: Artifact = install(
     Capture::File,
 );
 
+/// The folders under the install root's `UnifiedMessaging` that setup of Exchange 2013 and
+/// 2016 expects (SetupAssist's `Missing Directories` test): an upgrade fails when one is gone.
+pub const UM_FOLDERS: [&str; 2] = ["Grammars", "Prompts"];
+
+/// The Unified Messaging folders setup of Exchange 2013 and 2016 expects ([`UM_FOLDERS`]).
+pub const UNIFIED_MESSAGING: Artifact =
+    install(ExchangeFiles::NAME, "UnifiedMessaging", Capture::Subfolders);
+
+/// The Windows Installer cache's packages (`%WINDIR%\Installer`), which the SOFTWARE hive's
+/// `LocalPackage` values name. The reader reads only each package's summary information, but
+/// a stager copies the files whole: the cache's patches are large (an Exchange SU's `.msp` is
+/// a few hundred MB), so a copy with it can take gigabytes.
+pub const INSTALLER_CACHE: [Artifact; 2] = [
+    system_drive(
+        InstallerCache::NAME,
+        r"Windows\Installer\*.msi",
+        Capture::Matching,
+    ),
+    system_drive(
+        InstallerCache::NAME,
+        r"Windows\Installer\*.msp",
+        Capture::Matching,
+    ),
+];
+
 /// The whole table, in the order [`crate::readers::read_all`] runs the readers.
 pub const ALL: &[&[Artifact]] = &[
     &[
@@ -396,7 +422,14 @@ pub const ALL: &[&[Artifact]] = &[
         CLIENT_ACCESS_SHARED_WEB_CONFIG,
     ],
     &WEB_CONFIGS,
-    &[OWA_PREM_VERSIONS, OWA_AUTH_VERSIONS, ECP_VERSIONS, ECP_DLL],
+    &[
+        OWA_PREM_VERSIONS,
+        OWA_AUTH_VERSIONS,
+        ECP_VERSIONS,
+        ECP_DLL,
+        UNIFIED_MESSAGING,
+    ],
+    &INSTALLER_CACHE,
 ];
 
 /// Every artifact of [`ALL`], in order.

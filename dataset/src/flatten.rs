@@ -1,6 +1,9 @@
 //! A stored snapshot flattened into rows of every table.
 
-use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
+    SetupLineKind,
+};
 use exfleet_proto::v1::provenance::Locator;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{
@@ -48,6 +51,37 @@ impl Batch {
             });
         }
         self.add_iis_locations(&key, s);
+        self.add_installed(&key, s);
+    }
+
+    fn add_installed(&mut self, key: &Key, s: &Snapshot) {
+        for p in &s.installed_programs {
+            self.installed_programs.push(ProgramRow {
+                key: key.clone(),
+                entry_key: p.key.clone(),
+                display_name: p.display_name.clone(),
+                display_version: p.display_version.clone(),
+                version: p.version.into(),
+                install_date: p.install_date.clone(),
+                provenance: provenance(&p.provenance),
+            });
+        }
+        for p in &s.installer_packages {
+            self.installer_packages.push(InstallerPackageRow {
+                key: key.clone(),
+                kind: InstallerPackageKind::parse(&p.kind),
+                code: p.code.clone(),
+                display_name: p.display_name.clone(),
+                display_version: p.display_version.clone(),
+                local_package: p.local_package.clone(),
+                expected_revision: p.expected_revision.clone(),
+                file_state: CachedFileState::parse(&p.file_state),
+                file_revision: p.file_revision.clone(),
+                file_error: p.file_error.clone(),
+                product_code: p.product_code.clone(),
+                provenance: provenance(&p.provenance),
+            });
+        }
     }
 
     fn add_host(&mut self, key: &Key, stored: &StoredSnapshot, s: &Snapshot) {
@@ -97,6 +131,7 @@ impl Batch {
             ecp_versions: List(files.ecp_versions),
             ecp_dll_version: files.ecp_dll_version,
             exchange_files_provenance: provenance(&files.provenance),
+            um_folders: List(files.um_folders.clone()),
             code_page_provenance: reg_value("ACP"),
             events_since_ms: s.events_since_ms,
             source: s.source.as_ref().map(|x| x.kind()).unwrap_or_default(),

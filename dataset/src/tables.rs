@@ -3,7 +3,10 @@
 //! back, DATASET.md) is generated from here. Columns are only ever added, at the end of
 //! their table.
 
-use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
+    SetupLineKind,
+};
 use exfleet_proto::v1::collection_source::Kind as SourceKind;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 use exfleet_proto::v1::{service_control_run, setup_run};
@@ -78,6 +81,9 @@ tables! {
         ecp_dll_version: String,
         /// the install folder looked at
         exchange_files_provenance: String,
+        /// folders under the install's UnifiedMessaging present (`Grammars`, `Prompts`),
+        /// comma-separated
+        um_folders: List,
         /// where the ANSI code page (ACP) was read
         code_page_provenance: String,
         /// start of the window the snapshot's events cover, UTC ms (0 = the whole logs)
@@ -526,6 +532,49 @@ tables! {
         /// `<add>` entries of that ipSecurity
         ip_filter_entries: i64,
         /// `path:line` of the `<location>` element
+        provenance: String,
+    }
+
+    /// One row per entry of Programs and Features (the 64-bit Uninstall key).
+    installed_programs: InstalledPrograms => ProgramRow {
+        /// the entry's key name (a product code, or a name)
+        entry_key: String,
+        /// DisplayName
+        display_name: String,
+        /// DisplayVersion
+        display_version: String,
+        /// the DWORD `Version` (major << 24 | minor << 16 | build); 0 when absent
+        version: i64,
+        /// InstallDate as written (yyyyMMdd)
+        install_date: String,
+        /// where it was read
+        provenance: String,
+    }
+
+    /// One row per product and patch Windows Installer installed for the machine, with its
+    /// cached package (`%WINDIR%\Installer`).
+    installer_packages: InstallerPackages => InstallerPackageRow {
+        /// `product` or `patch`
+        kind: InstallerPackageKind,
+        /// the product or patch code (`{GUID}`, upper case)
+        code: String,
+        /// DisplayName (a patch's, under the product it patches)
+        display_name: String,
+        /// DisplayVersion (products)
+        display_version: String,
+        /// LocalPackage: the cached file's Windows path
+        local_package: String,
+        /// the GUID the cached file's revision number must hold (package code, patch code)
+        expected_revision: String,
+        /// `present`, `missing`, `not_collected` (the cache is not in the copy), `unreadable`
+        file_state: CachedFileState,
+        /// the cached file's revision number (summary information property 9)
+        file_revision: String,
+        /// why the cached file could not be read
+        file_error: String,
+        /// for a patch, the product code it was installed for
+        product_code: String,
+        /// where LocalPackage was read
         provenance: String,
     }
 }

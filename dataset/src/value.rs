@@ -4,7 +4,10 @@
 
 use std::ops::Deref;
 
-use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
+    SetupLineKind,
+};
 use exfleet_proto::v1::{service_control_run, setup_run, stored_snapshot};
 use polars::prelude::*;
 
@@ -101,7 +104,9 @@ kind_text!(
     ScActionKind,
     MsiLineKind,
     ConfigFileKind,
-    EventKind
+    EventKind,
+    InstallerPackageKind,
+    CachedFileState
 );
 
 impl Text for setup_run::Outcome {

@@ -13,7 +13,7 @@ use exfleet_analyzer::report;
 #[command(name = "exfleet-demo", version)]
 struct Args {
     /// Number of simulated servers.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = exfleet_tests::fleet::EXCHANGE_2010_FROM)]
     servers: usize,
     /// Seed of the simulated fleet.
     #[arg(long, default_value_t = 1)]

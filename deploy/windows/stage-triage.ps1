@@ -104,7 +104,10 @@ $Artifacts = @(
     @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'ClientAccess\Owa\prem'; Capture = 'Subfolders'; Argument = '' },
     @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth'; Capture = 'Subfolders'; Argument = '' },
     @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'ClientAccess\ecp'; Capture = 'Subfolders'; Argument = '' },
-    @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll'; Capture = 'File'; Argument = '' }
+    @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll'; Capture = 'File'; Argument = '' },
+    @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'UnifiedMessaging'; Capture = 'Subfolders'; Argument = '' },
+    @{ Reader = 'installer_cache'; Base = 'SystemDrive'; Path = 'Windows\Installer\*.msi'; Capture = 'Matching'; Argument = '' },
+    @{ Reader = 'installer_cache'; Base = 'SystemDrive'; Path = 'Windows\Installer\*.msp'; Capture = 'Matching'; Argument = '' }
 )
 # END GENERATED ARTIFACTS
 

@@ -165,3 +165,27 @@ kinds!(
         ProcessCrashed = "process_crashed",
     }
 );
+
+kinds!(
+    /// What a Windows Installer package is (`InstallerPackage.kind`).
+    InstallerPackageKind {
+        /// A product (`.msi`), under `UserData\S-1-5-18\Products`.
+        Product = "product",
+        /// A patch (`.msp`), under `UserData\S-1-5-18\Patches`.
+        Patch = "patch",
+    }
+);
+
+kinds!(
+    /// Where a cached installer package stands (`InstallerPackage.file_state`).
+    CachedFileState {
+        /// The file is in the cache and was read.
+        Present = "present",
+        /// The cache folder is in the copy, the file is not.
+        Missing = "missing",
+        /// The cache folder is not in the copy: nothing is known of the file.
+        NotCollected = "not_collected",
+        /// The file is there but its summary information could not be read.
+        Unreadable = "unreadable",
+    }
+);

@@ -7,6 +7,7 @@ pub mod evtx;
 pub mod fleet;
 pub mod history;
 pub mod measure;
+pub mod msi;
 pub mod pe;
 pub mod regf;
 pub mod tls;

@@ -43,6 +43,11 @@ use super::services::{
     disabled_after_update::DisabledAfterUpdate, maintenance_mode::MaintenanceMode,
     not_running::NotRunning, state_cache_left::StateCacheLeft,
 };
+use super::setup::ready::{
+    installer_cache::InstallerCache, ucma_missing::UcmaMissing,
+    um_directory_missing::UmDirectoryMissing, url_rewrite_missing::UrlRewriteMissing,
+    vcredist_missing::VcredistMissing,
+};
 use super::setup::su_failed_no_log::SuFailedNoLog;
 use super::setup::{
     self, install_from_bin::InstallFromBin, interrupted::Interrupted, ngen_slow::NgenSlow, prereq,
@@ -128,6 +133,11 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &StateCacheLeft,
     &MaintenanceMode,
     &SuFailedNoLog,
+    &InstallerCache,
+    &VcredistMissing,
+    &UrlRewriteMissing,
+    &UcmaMissing,
+    &UmDirectoryMissing,
     &NotRebootedAfterUpdate,
     &CrashAfterUpdate,
     &EpNotSecured,
@@ -249,6 +259,10 @@ const AREAS: &[(&str, &str)] = &[
         "Setup runs (ExchangeSetup.log, ServiceControl.log, MSI logs, watermarks)",
     ),
     ("setup.prereq", "Setup's prerequisite checks"),
+    (
+        "setup.ready",
+        "Ready for the next setup run (SetupAssist's checks of the server's disk)",
+    ),
     (
         "services",
         "Services (start types, ServiceControl.ps1, saved service state)",

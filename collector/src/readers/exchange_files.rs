@@ -2,7 +2,8 @@
 //! (collector/EVIDENCE.md): SharedWebConfig.config in FrontEnd\HttpProxy and ClientAccess
 //! (present, well-formed XML), the web.config of each virtual directory (well-formed, no
 //! literal `%ExchangeInstallDir%`), and the per-version resource folders of OWA and ECP with
-//! the ECP DLL's version that selects one.
+//! the ECP DLL's version that selects one; and the Unified Messaging folders setup of Exchange
+//! 2013 and 2016 expects.
 //!
 //! A file is only called missing when its folder is in the copy; a copy without the install
 //! tree says nothing about it.
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::{
     Artifact, CLIENT_ACCESS_SHARED_WEB_CONFIG, DEFAULT_INSTALL_PATHS, ECP_DLL, ECP_VERSIONS,
-    FRONT_END_SHARED_WEB_CONFIG, OWA_AUTH_VERSIONS, OWA_PREM_VERSIONS, WEB_CONFIGS,
+    FRONT_END_SHARED_WEB_CONFIG, OWA_AUTH_VERSIONS, OWA_PREM_VERSIONS, UM_FOLDERS, WEB_CONFIGS,
 };
 use crate::files::ServerFiles;
 use crate::provenance;
@@ -58,6 +59,14 @@ impl Reader for ExchangeFiles {
             install_path: install.clone(),
             ..Default::default()
         };
+        for folder in UM_FOLDERS {
+            if dir
+                .resolve(&at(&format!(r"UnifiedMessaging\{folder}")))
+                .is_some()
+            {
+                files.um_folders.push(folder.to_string());
+            }
+        }
         let mut damaged = false;
         let shared: &[Artifact] = if exchange_2010 {
             &[]

@@ -10,6 +10,7 @@ pub mod cert;
 pub mod events;
 pub mod iis;
 pub mod install_files;
+pub mod prereqs;
 pub mod real_size;
 pub mod render;
 pub mod service_control;
@@ -112,12 +113,23 @@ pub enum Fault {
     /// The Exchange Back End site is bound to one address ([`iis::BACKEND_SINGLE_IP`]:444),
     /// not `*:444:`.
     BackendBindingIp,
+    /// The SU's cached package (.msp) is gone from the Windows Installer cache (the CU's
+    /// .msi when no SU is installed).
+    InstallerCacheMissing,
+    /// Visual C++ 2013 x64 at 12.0.21005, below the 12.0.40664 setup needs.
+    VcRedistOutdated,
+    /// IIS URL Rewrite not installed.
+    UrlRewriteMissing,
+    /// The UCMA 4.0 runtime not installed.
+    UcmaMissing,
+    /// An Exchange 2016 server whose UnifiedMessaging\Prompts folder is gone.
+    UmDirectoryMissing,
 }
 
 impl Fault {
     /// Every fault of Exchange 2013 and later hosts, in a fixed order: each is planted at
-    /// least once in a fleet of 38 or more of them.
-    pub const ALL: [Fault; 37] = [
+    /// least once in a fleet of more than `ALL.len()` of them.
+    pub const ALL: [Fault; 42] = [
         Fault::SuBehind,
         Fault::CuOutOfSupport,
         Fault::UnknownBuild,
@@ -155,6 +167,11 @@ impl Fault {
         Fault::CertWeak,
         Fault::SniBindingCertMissing,
         Fault::BackendBindingIp,
+        Fault::InstallerCacheMissing,
+        Fault::VcRedistOutdated,
+        Fault::UrlRewriteMissing,
+        Fault::UcmaMissing,
+        Fault::UmDirectoryMissing,
     ];
 
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
@@ -198,6 +215,11 @@ impl Fault {
             Fault::CertWeak => "cert.weak-key",
             Fault::SniBindingCertMissing => "iis.binding-cert",
             Fault::BackendBindingIp => "iis.backend-binding-ip",
+            Fault::InstallerCacheMissing => "setup.ready.installer-cache",
+            Fault::VcRedistOutdated => "setup.ready.vcredist-missing",
+            Fault::UrlRewriteMissing => "setup.ready.url-rewrite-missing",
+            Fault::UcmaMissing => "setup.ready.ucma-missing",
+            Fault::UmDirectoryMissing => "setup.ready.um-directory-missing",
         }
     }
 
@@ -243,6 +265,12 @@ impl Fault {
             Fault::SniBindingCertMissing => &[22],
             // The back end's binding, which the certificate faults of 444 touch too.
             Fault::BackendBindingIp => &[3],
+            Fault::InstallerCacheMissing => &[23],
+            Fault::VcRedistOutdated => &[24],
+            Fault::UrlRewriteMissing => &[25],
+            Fault::UcmaMissing => &[26],
+            // Exchange 2016 is chosen for it: the CU line.
+            Fault::UmDirectoryMissing => &[0, 27],
         }
     }
 }
@@ -368,7 +396,7 @@ impl Default for FleetConfig {
     fn default() -> Self {
         FleetConfig {
             seed: 1,
-            servers: 40,
+            servers: EXCHANGE_2010_FROM,
             fault_rate: 0.4,
         }
     }
@@ -485,6 +513,10 @@ fn host(
     }
     if has(Fault::KnownBad) {
         line = &builds::SE_RTM;
+    }
+    if has(Fault::UmDirectoryMissing) {
+        // Unified Messaging's folders are Exchange 2013's and 2016's.
+        line = &builds::EX2016_CU23;
     }
     if has(Fault::FileRegistryMismatch) || has(Fault::SuWrongCu) || has(Fault::DotnetUpgradeOrder) {
         // Both plant an Exchange 2019 CU14/CU15 story; keep the host on CU15.

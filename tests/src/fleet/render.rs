@@ -9,7 +9,7 @@ use super::builds::{self, text};
 use super::cert::{self, StoreCert};
 use super::real_size::{self, ArtifactSizes};
 use super::setup_log::{self, RunEnd, RunSpec};
-use super::{events, iis, install_files, service_control, settings, Fault, HostSpec};
+use super::{events, iis, install_files, prereqs, service_control, settings, Fault, HostSpec};
 use crate::pe::{image_with_version, VersionInfo};
 use crate::regf::{HiveBuilder, RegData};
 use crate::triage::{triage, TriageBuilder};
@@ -264,7 +264,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
         .file(events::Log::Application.windows_path(), application)
         .file(events::Log::System.windows_path(), system);
     t = t.file(r"exfleet\sc-queryex.txt", service_control::sc_queryex(h));
-    for (path, content) in install_files::files(h) {
+    for (path, content) in install_files::files(h).into_iter().chain(prereqs::files(h)) {
         t = t.file(&path, content);
     }
     if let Some(log) = service_control::log(h) {
@@ -452,6 +452,7 @@ fn image_path(h: &HostSpec, name: &str) -> Option<String> {
 
 fn software_hive(s: &mut HiveBuilder, h: &HostSpec, certs: &HostCerts) {
     settings::software(s, h);
+    prereqs::software(s, h);
     let base = h.line.base;
     let root = format!(r"Microsoft\ExchangeServer\{}", h.setup_key());
     let setup = format!(r"{root}\Setup");

@@ -324,6 +324,23 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
             render::certs(h, seed).sni.thumbprint,
             "not in LocalMachine".into(),
         ],
+        Fault::InstallerCacheMissing => {
+            let lost: Vec<String> = super::prereqs::packages(h)
+                .into_iter()
+                .filter(|p| p.lost && p.product.as_ref().is_none_or(|n| n.0.contains("Exchange")))
+                .flat_map(|p| [p.code, format!("{} missing", p.local_package)])
+                .collect();
+            lost
+        }
+        Fault::VcRedistOutdated => vec!["12.0.21005 is outdated (needs 12.0.40664)".into()],
+        Fault::UrlRewriteMissing => vec![r"Microsoft\IIS Extensions\URL Rewrite".into()],
+        Fault::UcmaMissing => vec!["{902F4F35-D5DC-4363-8671-D5EF0D26C21D}".into()],
+        Fault::UmDirectoryMissing => {
+            vec![format!(
+                r"{}UnifiedMessaging\Prompts: missing",
+                h.install_path()
+            )]
+        }
     }
 }
 

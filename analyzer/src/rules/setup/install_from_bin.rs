@@ -57,7 +57,11 @@ impl Rule for InstallFromBin {
         module_path!()
     }
     fn check(&self, h: &HostView, _: &crate::rules::Context, out: &mut Sink) {
-        if let Some(hit) = review(h).and_then(|r| r.of(self.id()).next()) {
+        let signature = "setup.exe started from the installation's Bin folder";
+        // The chain's check first, then the run's own sourcedir, then the reviewer's
+        // same-build inference (the header), which cites least.
+        let review = review(h);
+        if let Some(hit) = review.and_then(|r| r.hits.iter().find(|x| x.id == self.id())) {
             out.push(self.finding(h, hit.title.clone(), hit.evidence.clone(), &action_of(DOC)));
             return;
         }
@@ -68,6 +72,12 @@ impl Rule for InstallFromBin {
             &r.previous_version,
             &h.install_path,
         ) {
+            if let Some(hit) = review.and_then(|r| r.header.iter().find(|x| x.id == self.id())) {
+                let mut f =
+                    self.finding(h, hit.title.clone(), hit.evidence.clone(), &action_of(DOC));
+                f.signature = signature.into();
+                out.push(f);
+            }
             return;
         }
         let mut ev = vec![
@@ -102,7 +112,7 @@ impl Rule for InstallFromBin {
             ev,
             &action_of(DOC),
         );
-        f.signature = "setup.exe started from the installation's Bin folder".into();
+        f.signature = signature.into();
         out.push(f);
     }
 }
@@ -122,6 +132,41 @@ pub fn detect(s: &Scope, cx: &Context) -> Option<Hit> {
         "setup.install-from-bin",
         "Setup's ManageScheduledTask.ps1 was not found: run setup again with '.\\setup.exe' from the media",
     )
+}
+
+/// The reviewer's header check: the installed build (`LocalBuildNumber`) is the setup build, or
+/// the same line, and the mode is not Install: setup.exe was the installed one, found on PATH
+/// ("Same build number detected"). Reported beside the chain, as the reviewer prints it before
+/// it. The reviewer infers the Bin folder from the builds alone; where the run names its
+/// source folder and that is not a Bin folder (the same CU run again from its media), the
+/// inference is refuted and nothing is reported.
+pub fn same_build(s: &Scope) -> Option<Hit> {
+    let local = s.local_build()?;
+    let setup = s.setup_build()?;
+    let mode = s.mode();
+    let source = s.run.source_dir.trim();
+    let media = !source.is_empty() && !from_bin(source, setup, local, &s.h.install_path);
+    if mode.eq_ignore_ascii_case("install") || media {
+        return None;
+    }
+    let same = local.trim() == setup.trim()
+        || matches!((Build::parse(local), Build::parse(setup)), (Some(a), Some(b)) if a.same_line(&b));
+    if !same {
+        return None;
+    }
+    Some(s.hit(
+        "setup.install-from-bin",
+        format!(
+            "Same build number detected: setup {setup} (mode {mode}) is the installed build {local}: setup.exe was started from the install's Bin folder on PATH; run '.\\setup.exe' from the media"
+        ),
+        vec![Evidence::new(
+            format!(
+                "setup version {setup}, locally installed version {local}, mode {mode}, sourcedir {}",
+                if source.is_empty() { "not logged" } else { source }
+            ),
+            &s.run.provenance,
+        )],
+    ))
 }
 
 #[cfg(test)]

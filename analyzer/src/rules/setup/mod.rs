@@ -24,6 +24,7 @@ pub mod msi_installer_cache;
 pub mod multi_eas_vdir;
 pub mod ngen_slow;
 pub mod prereq;
+pub mod ready;
 pub mod reviewer;
 pub mod search_foundation;
 pub mod security_groups_ou_deleted;

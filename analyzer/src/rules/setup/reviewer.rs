@@ -60,12 +60,18 @@ pub struct Review {
     /// The checks that reported, in chain order: the prerequisite block may report several,
     /// any other check is alone.
     pub hits: Vec<Hit>,
+    /// What the reviewer reports before the chain, whatever the chain finds: the same-build
+    /// check (`setup.install-from-bin`).
+    pub header: Vec<Hit>,
 }
 
 impl Review {
-    /// The hits of one finding id.
+    /// The hits of one finding id, the header's first.
     pub fn of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Hit> + 'a {
-        self.hits.iter().filter(move |h| h.id == id)
+        self.header
+            .iter()
+            .chain(&self.hits)
+            .filter(move |h| h.id == id)
     }
 }
 
@@ -81,6 +87,8 @@ fn compute(h: &HostView) -> Option<Review> {
         selection: s.selection.clone(),
         succeeded: s.succeeded(),
         hits: Vec::new(),
+        // The reviewer prints the same-build warning before it looks for success or a cause.
+        header: install_from_bin::same_build(&s).into_iter().collect(),
     };
     if review.succeeded {
         return Some(review);
@@ -353,6 +361,35 @@ impl<'a> Scope<'a> {
             .to_string()
     }
 
+    /// `SetupBuildNumber`: the last `Setup version` of the file.
+    pub fn setup_build(&self) -> Option<&'a str> {
+        self.h
+            .runs
+            .iter()
+            .rev()
+            .map(|r| r.setup_version.as_str())
+            .find(|v| !v.is_empty())
+    }
+
+    /// `SetupMode`: the last mode given in the last run, `Unknown` when none is.
+    pub fn mode(&self) -> &'a str {
+        self.runs()
+            .iter()
+            .rev()
+            .map(|r| r.mode.as_str())
+            .find(|m| !m.is_empty())
+            .unwrap_or("Unknown")
+    }
+
+    /// The reviewer's warning when the file's last `Setup version` or `Logged on user` line
+    /// lies before the run judged: those values come from an older run.
+    pub fn header_warning(&self) -> Option<&'static str> {
+        let own = |f: fn(&Run) -> &str| self.runs().iter().any(|r| !f(r).is_empty());
+        (!own(|r| &r.setup_version) || !own(|r| &r.logged_on_user)).then_some(
+            "the Setup Version or Logged On User line isn't in the run judged: results might not be accurate",
+        )
+    }
+
     /// `LocalBuildNumber`: the backup copy's version in the last run, else the locally installed
     /// version.
     pub fn local_build(&self) -> Option<&'a str> {
@@ -372,18 +409,17 @@ impl<'a> Scope<'a> {
     /// The run's identity: date, version, mode, user, and how it was selected.
     pub fn run_evidence(&self) -> Evidence {
         let r = self.run;
+        let warning = self
+            .header_warning()
+            .map_or(String::new(), |w| format!(" ({w})"));
         Evidence::new(
             format!(
-                "setup run of {} ({}): version {}, mode {}, user {}",
+                "setup run of {} ({}): version {}, mode {}, user {}{warning}",
                 crate::rules::utc(r.started_at_ms),
                 self.selection,
-                r.setup_version,
-                if r.mode.is_empty() {
-                    "Unknown"
-                } else {
-                    &r.mode
-                },
-                r.logged_on_user
+                self.setup_build().unwrap_or_default(),
+                self.mode(),
+                self.user()
             ),
             &r.provenance,
         )

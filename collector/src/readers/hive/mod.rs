@@ -2,6 +2,8 @@
 //! [`crate::registry::Hive`]: a hive file of a triage copy, or the live registry.
 
 pub mod cert_blob;
+pub mod installer;
 pub mod settings;
 pub mod software;
 pub mod system;
+pub mod uninstall;

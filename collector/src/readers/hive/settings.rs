@@ -73,6 +73,13 @@ pub const KEYS: &[SettingKey] = &[
         r"Policies\Microsoft\Windows Defender\Exclusions",
         1,
     ),
+    // Setup's prerequisites SetupAssist reads: IIS URL Rewrite and UCMA 4.0 (their `Version`).
+    key(Mount::Software, r"Microsoft\IIS Extensions\URL Rewrite", 0),
+    key(
+        Mount::Software,
+        r"Microsoft\UCMA\{902F4F35-D5DC-4363-8671-D5EF0D26C21D}",
+        0,
+    ),
 ];
 
 /// At most this many values are kept per snapshot; more are counted in a collection error.

@@ -1,6 +1,8 @@
 //! The SOFTWARE hive (`Windows\System32\config\SOFTWARE`): the Exchange setup key and its
 //! watermarks, installed updates, .NET release, OS build, reboot-pending keys, the
-//! certificates of LocalMachine\My, and the settings values ([`super::settings`]).
+//! certificates of LocalMachine\My, the settings values ([`super::settings`]), Programs and
+//! Features ([`super::uninstall`]) and Windows Installer's products and patches
+//! ([`super::installer`]).
 
 use exfleet_proto::v1::{ExchangeInstall, InstalledUpdate, PendingReboot, SetupWatermark};
 
@@ -29,6 +31,8 @@ impl Reader for SoftwareHive {
         read_updates(&mut hive, out);
         read_platform(&mut hive, out);
         read_certificates(&mut hive, out);
+        super::uninstall::read(&mut hive, Self::NAME, out);
+        super::installer::read(&mut hive, Self::NAME, out);
         super::settings::read(
             &mut hive,
             Mount::Software,
