@@ -174,6 +174,7 @@ fn each_package_is_judged_by_its_cached_file() {
 #[test]
 fn a_copy_without_the_cache_says_nothing_of_its_files() {
     let s = collect_copy(false);
+    assert_eq!(s.installer_packages.len(), 4);
     for p in &s.installer_packages {
         assert_eq!(
             CachedFileState::parse(&p.file_state),

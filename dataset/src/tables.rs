@@ -81,6 +81,8 @@ tables! {
         ecp_dll_version: String,
         /// the install folder looked at
         exchange_files_provenance: String,
+        /// the install's UnifiedMessaging folder was in the copy
+        unified_messaging_present: bool,
         /// folders under the install's UnifiedMessaging present (`Grammars`, `Prompts`),
         /// comma-separated
         um_folders: List,
@@ -201,8 +203,11 @@ tables! {
         product: String,
         /// setup version of the run header
         setup_version: String,
-        /// mode (Install, Upgrade, ...)
+        /// mode (Install, Upgrade, ...): the command line's, else the one setup chose
         mode: String,
+        /// the command line's `mode` parameter only (empty when not given): what the reference
+        /// reviewer calls SetupMode
+        mode_parameter: String,
         /// the locally installed version before the run
         previous_version: String,
         /// "The backup copy of the previously installed version"

@@ -59,6 +59,7 @@ impl Reader for ExchangeFiles {
             install_path: install.clone(),
             ..Default::default()
         };
+        files.unified_messaging_present = dir.resolve(&at("UnifiedMessaging")).is_some();
         for folder in UM_FOLDERS {
             if dir
                 .resolve(&at(&format!(r"UnifiedMessaging\{folder}")))

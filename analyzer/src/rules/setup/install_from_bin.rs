@@ -13,9 +13,9 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The last upgrade run started the installed setup.exe from the installation's own Bin folder (found on PATH) instead of the new media's: its source dir is `...\\V15\\Bin` and its setup version is the installed build, so nothing was upgraded (it may still have stopped and disabled services).
+The last upgrade run started the installed setup.exe from the installation's own Bin folder (found on PATH) instead of the new media's, so nothing was upgraded (it may still have stopped and disabled services): its source dir is `...\\V15\\Bin` and its setup version the installed build's line; or, as the reference reviewer infers it (\"Same build number detected\"), the setup version is the locally installed build (or the same line) in an upgrade run (mode Upgrade or none given) whose source dir is not logged; or setup's own scripts were not found under `V15\\Bin` (the reviewer's context check).
 ## Evidence
-The run's sourcedir, its setup version and the locally installed version.
+The run's sourcedir, its setup version and the locally installed version (the mode when the same build alone decides), or the lines of the context check.
 ## Action
 Start setup.exe from the mounted media by its full path (e.g. `D:\\Setup.exe /m:upgrade ...`) in an elevated prompt; check the services it left stopped or disabled.
 ## Source
@@ -146,7 +146,12 @@ pub fn same_build(s: &Scope) -> Option<Hit> {
     let mode = s.mode();
     let source = s.run.source_dir.trim();
     let media = !source.is_empty() && !from_bin(source, setup, local, &s.h.install_path);
-    if mode.eq_ignore_ascii_case("install") || media {
+    // The reviewer excludes Install only; an uninstall (started from Programs and Features,
+    // which runs the installed Bin\Setup.exe by design) or a recovery is no upgrade either.
+    let upgrade = ["upgrade", "buildtobuildupgrade", "unknown"]
+        .iter()
+        .any(|m| mode.eq_ignore_ascii_case(m));
+    if !upgrade || media {
         return None;
     }
     let same = local.trim() == setup.trim()

@@ -371,12 +371,13 @@ impl<'a> Scope<'a> {
             .find(|v| !v.is_empty())
     }
 
-    /// `SetupMode`: the last mode given in the last run, `Unknown` when none is.
+    /// `SetupMode`: the last `mode` command-line parameter of the last run, `Unknown` when
+    /// none is given (not the mode setup chose, nor a /Prepare switch).
     pub fn mode(&self) -> &'a str {
         self.runs()
             .iter()
             .rev()
-            .map(|r| r.mode.as_str())
+            .map(|r| r.mode_parameter.as_str())
             .find(|m| !m.is_empty())
             .unwrap_or("Unknown")
     }

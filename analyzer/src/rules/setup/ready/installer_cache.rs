@@ -9,11 +9,11 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The Windows Installer cache (`%WINDIR%\\Installer`) lacks a valid package of an installed Exchange product or patch, as SetupAssist's \"Msi Cache File\" test reads it: every product under `HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Installer\\UserData\\S-1-5-18` with a `LocalPackage` whose DisplayName contains \"Exchange\", \"Microsoft Lync Server\", \"Microsoft Server Speech\" or \"Microsoft Unified Communications\" (or has none), and every patch; a package is valid when the cached file exists and its summary information's Revision Number (property 9) contains the GUID it must carry (a product's package code from `SOFTWARE\\Classes\\Installer\\Products`, a patch's code). The next CU or SU then fails halfway through setup (\"The installation source for this product is not available\", error 1603: `setup.msi-installer-cache` once it has), and so does a repair or an uninstall. Judged only where the cache folder is in the copy; a package whose file cannot be read counts as invalid, as SetupAssist counts it.
+The Windows Installer cache (`%WINDIR%\\Installer`) lacks a valid package of an installed Exchange product or patch, as SetupAssist's \"Msi Cache File\" test reads it: every product under `HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Installer\\UserData\\S-1-5-18` with a `LocalPackage` whose DisplayName contains \"Exchange\", \"Microsoft Lync Server\", \"Microsoft Server Speech\" or \"Microsoft Unified Communications\" (or has none), and every patch (SetupAssist checks every patch; exfleet leaves out those registered under a product it does not check, such as a Visual C++ runtime's); a package is valid when the cached file exists and its summary information's Revision Number (property 9) contains the GUID it must carry (a product's package code from `SOFTWARE\\Classes\\Installer\\Products`, a patch's code). The next CU or SU then fails halfway through setup (\"The installation source for this product is not available\", error 1603: `setup.msi-installer-cache` once it has), and so does a repair or an uninstall. Judged only where the cache folder is in the copy and the SOFTWARE hive was read whole, on any Exchange version (Exchange 2010's update rollups need the cache too); a package whose file cannot be read counts as invalid, as SetupAssist counts it. The version to repair for is the installed CU's (the setup key's Msi build).
 ## Evidence
 Each invalid package: its product or patch name and version, code, the cached file's path and what is wrong (missing, another revision, unreadable), with where LocalPackage was read.
 ## Action
-Repair the Windows Installer cache before the next update: CSS-Exchange FixInstallerCache.ps1 (aka.ms/ExInstallerCacheFix) with the media of the installed CU (the product version named in the finding) and the installed SU packages, or copy the packages from a server on the same build; then rerun SetupAssist.
+Repair the Windows Installer cache before the next update: CSS-Exchange FixInstallerCache.ps1 (aka.ms/ExInstallerCacheFix) with the media of the installed CU (the version named in the finding) and the installed SU packages, or copy the packages from a server on the same build; then rerun SetupAssist.
 ## Source
 CSS-Exchange SetupAssist.ps1 (aka.ms/ExSetupScripts): \"Msi Cache File\" (Test-MsiCacheFiles.ps1, Get-InstallerPackages.ps1); CSS-Exchange FixInstallerCache.ps1.";
 
@@ -28,15 +28,27 @@ pub const PRODUCTS: [&str; 4] = [
 /// `setup.ready.installer-cache`; its catalog entry is [`DOC`].
 pub struct InstallerCache;
 
-/// Whether SetupAssist checks a package: every patch (its key has no DisplayName), and the
-/// products named like Exchange's or with no name.
-pub fn checked(p: &InstallerPackageRow) -> bool {
+/// Whether a product is one SetupAssist checks: named like Exchange's or its components, or
+/// with no name.
+fn checked_product(p: &InstallerPackageRow) -> bool {
     let name = p.display_name.to_ascii_lowercase();
-    p.kind == InstallerPackageKind::Patch
-        || name.trim().is_empty()
+    name.trim().is_empty()
         || PRODUCTS
             .iter()
             .any(|n| name.contains(&n.to_ascii_lowercase()))
+}
+
+/// Whether a package is checked among `all`: the products SetupAssist checks, and the patches
+/// (SetupAssist checks every patch, its key having no DisplayName) except those known to patch
+/// a product it does not check: a lost Visual C++ patch does not fail Exchange's setup.
+pub fn checked(p: &InstallerPackageRow, all: &[InstallerPackageRow]) -> bool {
+    if p.kind != InstallerPackageKind::Patch {
+        return checked_product(p);
+    }
+    let product = all.iter().find(|x| {
+        x.kind == InstallerPackageKind::Product && x.code.eq_ignore_ascii_case(&p.product_code)
+    });
+    p.product_code.is_empty() || product.is_none_or(checked_product)
 }
 
 /// What is wrong with a checked package's cached file, `None` when it is valid or not in the
@@ -73,10 +85,14 @@ impl Rule for InstallerCache {
         module_path!()
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
-        let bad: Vec<(&InstallerPackageRow, String)> = h
-            .installer_packages
+        // A damaged hive can turn LocalPackage values into garbage: not judged.
+        if h.hive_unclean("software_hive").is_some() {
+            return;
+        }
+        let all = &h.installer_packages;
+        let bad: Vec<(&InstallerPackageRow, String)> = all
             .iter()
-            .filter(|p| checked(p))
+            .filter(|p| checked(p, all))
             .filter_map(|p| problem(p).map(|why| (p, why)))
             .collect();
         if bad.is_empty() {
@@ -106,16 +122,21 @@ impl Rule for InstallerCache {
                 )
             })
             .collect();
-        // The version to repair for: the installed Exchange product's.
-        let version = h
-            .installer_packages
-            .iter()
-            .find(|p| {
-                p.kind == InstallerPackageKind::Product
-                    && p.display_name.to_ascii_lowercase().contains("exchange")
-                    && !p.display_version.is_empty()
+        // The version to repair for: the installed CU's, as the setup key records it (the
+        // media FixInstallerCache.ps1 needs), else Exchange Server's own product entry (not
+        // the anti-spam signatures' or a third party's "... for Exchange").
+        let version = Some(h.msi_version.trim())
+            .filter(|v| !v.is_empty())
+            .or_else(|| {
+                all.iter()
+                    .find(|p| {
+                        p.kind == InstallerPackageKind::Product
+                            && p.display_name.starts_with("Microsoft Exchange Server")
+                    })
+                    .map(|p| p.display_version.trim())
+                    .filter(|v| !v.is_empty())
             })
-            .map(|p| format!(" (repair for {})", p.display_version))
+            .map(|v| format!(" (repair for {v})"))
             .unwrap_or_default();
         let title = format!(
             "The Windows Installer cache lacks {} valid package{} of Exchange{version}: the next update will fail",

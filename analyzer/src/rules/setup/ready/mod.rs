@@ -19,10 +19,14 @@ pub fn exchange_15(h: &HostView) -> bool {
     h.exchange_setup_key.eq_ignore_ascii_case("v15")
 }
 
-/// Whether the SOFTWARE hive was read whole: a prerequisite is only called absent then (a
-/// damaged or unread hive may hide it).
+/// Whether the SOFTWARE hive was read whole, Programs and Features included: a prerequisite is
+/// only called absent then (a damaged or unread hive may hide it, and a snapshot without any
+/// Programs and Features entry, which every Windows server has, comes from a collector that did
+/// not read them).
 pub fn software_read(h: &HostView) -> bool {
-    !h.exchange_setup_key.is_empty() && h.hive_unclean("software_hive").is_none()
+    !h.exchange_setup_key.is_empty()
+        && h.hive_unclean("software_hive").is_none()
+        && !h.programs.is_empty()
 }
 
 #[cfg(test)]
@@ -83,6 +87,7 @@ mod tests {
             ..Default::default()
         };
         facts.um_folders.0 = vec!["Grammars".into(), "Prompts".into()];
+        facts.unified_messaging_present = true;
         HostView {
             host: "EX01".into(),
             exsetup: Build::parse("15.1.2507.44"),
@@ -184,6 +189,45 @@ mod tests {
     }
 
     #[test]
+    fn the_repair_names_the_installed_cu_and_other_products_patches_are_left_out() {
+        let mut h = ready();
+        h.facts.msi_version = "15.1.2507.6".into();
+        h.installer_packages.insert(
+            0,
+            InstallerPackageRow {
+                display_version: "3.3.4604.600".into(),
+                ..package(
+                    "product",
+                    "Microsoft Exchange 2007 Enterprise Anti-spam Signatures",
+                    CachedFileState::Missing,
+                )
+            },
+        );
+        let f = run(&installer_cache::InstallerCache, &h);
+        assert!(
+            f[0].title.contains("repair for 15.1.2507.6"),
+            "{}",
+            f[0].title
+        );
+        // A patch of a Visual C++ runtime, missing: not Exchange's setup's concern.
+        let mut h = ready();
+        let runtime = InstallerPackageRow {
+            code: "{DDDDDDDD-0000-0000-0000-000000000004}".into(),
+            ..package(
+                "product",
+                "Microsoft Visual C++ 2013 x64 Minimum Runtime",
+                CachedFileState::Present,
+            )
+        };
+        h.installer_packages.push(InstallerPackageRow {
+            product_code: runtime.code.clone(),
+            ..package("patch", "", CachedFileState::Missing)
+        });
+        h.installer_packages.push(runtime);
+        assert!(run(&installer_cache::InstallerCache, &h).is_empty());
+    }
+
+    #[test]
     fn visual_cpp_needs_the_exact_version_and_not_2013_on_edge() {
         let mut h = ready();
         h.programs[1].version = 201_347_597;
@@ -229,6 +273,11 @@ mod tests {
         assert!(ids(&h).is_empty());
         h.facts.exchange_setup_key = String::new();
         assert!(ids(&h).is_empty());
+        // A snapshot with no Programs and Features entries did not read them.
+        let mut h = ready();
+        h.settings.clear();
+        h.programs.clear();
+        assert!(ids(&h).is_empty());
     }
 
     #[test]
@@ -246,7 +295,7 @@ mod tests {
         h.facts.owa_version = "15.2.1544.4".into();
         assert!(run(&um_directory_missing::UmDirectoryMissing, &h).is_empty());
         h.facts.owa_version = "15.1.2507.44".into();
-        h.facts.client_access_present = false;
+        h.facts.unified_messaging_present = false;
         assert!(run(&um_directory_missing::UmDirectoryMissing, &h).is_empty());
     }
 }

@@ -9,7 +9,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-A folder of the install's Unified Messaging tree that setup expects is gone (`<install>UnifiedMessaging\\Grammars` or `\\Prompts`), as SetupAssist's \"Missing Directories\" test reads it: on Exchange 2013 and 2016 (an OwaVersion other than 15.2.*: Exchange 2019 has no Unified Messaging), with the install's folders in the copy (a copy without them says nothing). An upgrade fails when it reaches them.
+A folder of the install's Unified Messaging tree that setup expects is gone (`<install>UnifiedMessaging\\Grammars` or `\\Prompts`), as SetupAssist's \"Missing Directories\" test reads it: on Exchange 2013 and 2016 (an OwaVersion other than 15.2.*: Exchange 2019 has no Unified Messaging), with the install's `UnifiedMessaging` folder in the copy (a copy without it says nothing; a server whose whole `UnifiedMessaging` folder is gone cannot be told from such a copy and is not judged). An upgrade fails when it reaches them.
 ## Evidence
 Each missing folder, and where the install was looked at.
 ## Action
@@ -34,9 +34,12 @@ impl Rule for UmDirectoryMissing {
         module_path!()
     }
     fn check(&self, h: &HostView, _: &Context, out: &mut Sink) {
-        let in_copy = h.front_end_present || h.client_access_present;
         let root = h.install_path.trim();
-        if !exchange_15(h) || h.owa_version.starts_with("15.2") || !in_copy || root.is_empty() {
+        if !exchange_15(h)
+            || h.owa_version.starts_with("15.2")
+            || !h.unified_messaging_present
+            || root.is_empty()
+        {
             return;
         }
         let missing: Vec<String> = UM_FOLDERS
