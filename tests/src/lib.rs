@@ -9,6 +9,7 @@ pub mod history;
 pub mod measure;
 pub mod pe;
 pub mod regf;
+pub mod rollout;
 pub mod tls;
 pub mod tools;
 pub mod triage;

@@ -252,6 +252,8 @@ pub fn verify(
             outcome: Outcome::NotInScope,
             why: None,
         };
+        // A failure is what is new since the rollout began; what a host that did not move
+        // already had is its blockers, not a failure.
         let failing = v
             .new_findings
             .iter()
@@ -264,7 +266,7 @@ pub fn verify(
             Some(t) if reached(build_before, t, catalog) && !changed => {
                 (Outcome::AlreadyThere, None)
             }
-            Some(_) if !v.services_back => {
+            Some(_) if v.reached && !v.services_back => {
                 (Outcome::Failed, services.first().map(|f| Cited::of(f)))
             }
             Some(_) if failing.is_some() => (Outcome::Failed, failing),

@@ -1,0 +1,155 @@
+//! `plan` and `verify` on a simulated rollout (tests/src/rollout.rs): fifteen servers with
+//! daily snapshots written as the aggregator's Parquet dataset, blockers planted before the
+//! plan day, a rollout of Aug26SU the day after in which three hosts fail. The plan lists
+//! exactly the planted blockers and orders the waves; verify names exactly the failed hosts
+//! and the finding that says why; both compared with the simulator's ground truth.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use exfleet_aggregator::dataset::Dataset;
+use exfleet_analyzer::catalog::Catalog;
+use exfleet_analyzer::input::History;
+use exfleet_analyzer::rollout::plan::Status;
+use exfleet_analyzer::rollout::target::parse;
+use exfleet_analyzer::rollout::verify::Outcome;
+use exfleet_analyzer::rollout::{expected, plan, verify};
+use exfleet_tests::rollout::{self, RolloutTruth};
+
+fn dataset(dir: &Path) -> (History, RolloutTruth, expected::ExpectedList) {
+    let (hosts, truth) = rollout::fleet();
+    let (ds, _) = Dataset::open(dir).unwrap();
+    for day in 0..rollout::DAYS {
+        ds.write_batch(&rollout::day(&hosts, day)).unwrap();
+    }
+    let list = expected::parse(&rollout::expected_csv(&hosts), Path::new("servers.csv")).unwrap();
+    assert!(list.bad.is_empty(), "{:?}", list.bad);
+    (History::open(dir).unwrap(), truth, list)
+}
+
+fn date(day: usize) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(rollout::day_ms(day))
+        .unwrap()
+        .date_naive()
+}
+
+#[test]
+fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (h, truth, list) = dataset(tmp.path());
+    let catalog = Catalog::embedded();
+    let a = exfleet_analyzer::analyze(&h, &catalog, date(rollout::PLAN_DAY)).unwrap();
+
+    let p = plan(&a, &catalog, &parse("latest", &catalog).unwrap(), Some(&list));
+    let blocked: BTreeMap<String, Vec<String>> = p
+        .hosts
+        .iter()
+        .filter(|h| h.status == Status::Blocked)
+        .map(|h| (h.host.clone(), h.blockers.iter().map(|b| b.id.clone()).collect()))
+        .collect();
+    assert_eq!(blocked, truth.blockers_latest);
+    // Each blocker keeps the evidence of its finding, or cites what the target judgement read.
+    let of = |host: &str| p.hosts.iter().find(|h| h.host == host).unwrap();
+    let iu = &of("EXPAR02").blockers[0];
+    assert!(iu.evidence.iter().any(|e| e.fact.contains("KB5099001")), "{iu:?}");
+    let dotnet = &of("EXSEA05").blockers[0];
+    assert!(dotnet.against_target, "{dotnet:?}");
+    assert!(dotnet.title.contains("4.7.2 is below what Exchange 2019 CU15 needs"), "{dotnet:?}");
+    assert!(dotnet.evidence[0].provenance.contains("Release"), "{dotnet:?}");
+    let mm = &of("EXSEA02").blockers[0];
+    assert!(mm.evidence[0].fact.contains("HubTransport"), "{mm:?}");
+
+    let waves: Vec<Vec<String>> = p.waves.iter().map(|w| w.hosts.clone()).collect();
+    assert_eq!(waves, truth.waves_latest);
+    assert_eq!(p.waves[1].site, "Seattle");
+
+    let backups: Vec<String> = p
+        .hosts
+        .iter()
+        .filter(|h| !h.prepare.is_empty())
+        .map(|h| h.host.clone())
+        .collect();
+    assert_eq!(backups, truth.back_up_first);
+    let backup = &of("EXPAR05").prepare[0];
+    assert_eq!(backup.id, "config.customized");
+    assert!(backup.evidence[0].fact.contains(r"Owa\web.config"), "{backup:?}");
+    assert_eq!(of("EXPAR05").status, Status::Scheduled);
+
+    let mut not_collected: Vec<String> = p.not_collected.iter().map(|n| n.host.clone()).collect();
+    not_collected.sort();
+    assert_eq!(not_collected, truth.not_collected);
+    // The CU15 install on EXPAR01 recorded AD prepared for CU15.
+    assert_eq!(p.ad.status, "prepared", "{}", p.ad.text);
+    assert!(p.ad.text.contains("EXPAR01"), "{}", p.ad.text);
+
+    // Aug26SU is not published for CU13: EXOSA01 is blocked; Exchange 2010 is out of it.
+    let p = plan(&a, &catalog, &parse("Aug26SU", &catalog).unwrap(), Some(&list));
+    let blocked: BTreeMap<String, Vec<String>> = p
+        .hosts
+        .iter()
+        .filter(|h| h.status == Status::Blocked)
+        .map(|h| (h.host.clone(), h.blockers.iter().map(|b| b.id.clone()).collect()))
+        .collect();
+    assert_eq!(blocked, truth.blockers_aug26su);
+    assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
+}
+
+fn of_status(p: &exfleet_analyzer::rollout::Plan, host: &str) -> Status {
+    p.hosts.iter().find(|h| h.host == host).unwrap().status
+}
+
+#[test]
+fn verify_names_exactly_the_failed_hosts_and_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (h, truth, list) = dataset(tmp.path());
+    let catalog = Catalog::embedded();
+    let before = exfleet_analyzer::analyze(&h, &catalog, date(rollout::PLAN_DAY)).unwrap();
+    let now = exfleet_analyzer::analyze(&h, &catalog, date(rollout::DAYS - 1)).unwrap();
+    let spec = parse("Aug26SU", &catalog).unwrap();
+    let v = verify(&before, &now, &h, &catalog, Some(&spec), Some(&list)).unwrap();
+
+    let with = |o: Outcome| -> Vec<String> {
+        v.hosts
+            .iter()
+            .filter(|h| h.outcome == o)
+            .map(|h| h.host.clone())
+            .collect()
+    };
+    let failed: BTreeMap<String, String> = v
+        .hosts
+        .iter()
+        .filter(|h| h.outcome == Outcome::Failed)
+        .map(|h| (h.host.clone(), h.why.as_ref().map(|w| w.id.clone()).unwrap_or_default()))
+        .collect();
+    assert_eq!(failed, truth.failed, "{:#?}", v.hosts);
+    assert_eq!(with(Outcome::Done), truth.done);
+    assert_eq!(with(Outcome::NotStarted), truth.not_started);
+    let mut not_collected: Vec<String> = v.not_collected.iter().map(|n| n.host.clone()).collect();
+    not_collected.sort();
+    assert_eq!(not_collected, truth.not_collected);
+    assert_eq!(v.summary.failed, truth.failed.len());
+    assert_eq!(v.summary.done, truth.done.len());
+
+    let host = |n: &str| v.hosts.iter().find(|h| h.host == n).unwrap();
+    // The new errors are ADAccess 2142, not the DCOM 10016 every host logged before.
+    let expar01 = host("EXPAR01");
+    assert!(expar01.reached && expar01.services_back);
+    let kinds: Vec<(&str, i64)> = expar01
+        .new_error_events
+        .iter()
+        .map(|e| (e.provider.as_str(), e.event_id))
+        .collect();
+    assert_eq!(kinds, [("MSExchange ADAccess", 2142)]);
+    let expar03 = host("EXPAR03");
+    assert!(!expar03.reached);
+    assert!(
+        expar03.why.as_ref().unwrap().evidence.iter().any(|e| e.fact.contains("1603")),
+        "{expar03:#?}"
+    );
+    let exsea04 = host("EXSEA04");
+    assert!(exsea04.reached && !exsea04.services_back);
+    // The customization EXPAR05 lost is a new warning, not a failure.
+    let expar05 = host("EXPAR05");
+    assert!(expar05.new_findings.iter().any(|f| f.id == "config.customizations-overwritten"));
+}
