@@ -153,3 +153,80 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
     let expar05 = host("EXPAR05");
     assert!(expar05.new_findings.iter().any(|f| f.id == "config.customizations-overwritten"));
 }
+
+fn analyzer(args: &[&str]) -> (bool, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dataset");
+    let (hosts, truth) = rollout::fleet();
+    let (ds, _) = Dataset::open(&data).unwrap();
+    for day in 0..rollout::DAYS {
+        ds.write_batch(&rollout::day(&hosts, day)).unwrap();
+    }
+    // One bad row: named by file and line, the others kept.
+    let servers = tmp.path().join("servers.csv");
+    let mut csv = rollout::expected_csv(&hosts);
+    csv.push_str("\"EXBAD01\",\"x\"\r\n");
+    std::fs::write(&servers, csv).unwrap();
+    let (d, s, e) = (
+        data.to_str().unwrap(),
+        servers.to_str().unwrap(),
+        tmp.path().join("out"),
+    );
+    let plan_day = date(rollout::PLAN_DAY).to_string();
+    let (ok, out, err) = analyzer(&[
+        "plan", "--dataset", d, "--as-of", &plan_day, "--target", "latest", "--expected", s,
+        "--out", e.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    eprintln!("{out}");
+    assert!(err.contains("servers.csv:19: 2 fields where the header has 6"), "{err}");
+    assert!(out.contains("Wave 1 (all sites): Exchange 2010 Internet-facing"), "{out}");
+    assert!(out.contains("[build.iu-blocks-su] Interim Update installed"), "{out}");
+    assert!(out.contains("EXPAR09          never reported"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(e.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(json["waves"].as_array().unwrap().len(), truth.waves_latest.len());
+    let csv = std::fs::read_to_string(e.join("plan.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("EXSEA06,Seattle,DAG-SEA2") && l.contains("blocked") && l.contains("services.not-running")), "{csv}");
+
+    let last = date(rollout::DAYS - 1).to_string();
+    let (ok, out, err) = analyzer(&[
+        "verify", "--dataset", d, "--as-of", &last, "--since", &plan_day, "--target", "Aug26SU",
+        "--expected", s, "--out", e.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    eprintln!("{out}");
+    assert!(out.contains("done 3, failed 3, not started 5"), "{out}");
+    assert!(out.contains("FAILED EXSEA04"), "{out}");
+    let csv = std::fs::read_to_string(e.join("verify.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("EXPAR03,Paris,failed") && l.contains("setup.unknown-error")), "{csv}");
+
+    let report = tmp.path().join("report");
+    let (ok, out, err) = analyzer(&[
+        "analyze", "--dataset", d, "--as-of", &plan_day, "--target", "latest", "--expected", s,
+        "--out", report.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Not collected: 2 servers that should report"), "{out}");
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<section id=\"rollout\">"), "no rollout section");
+    assert!(html.contains("<section id=\"not-collected\">"), "no not-collected section");
+
+    let (ok, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
+    assert!(!ok);
+    assert!(err.contains("\"Agu26SU\" is neither a CU nor an update name"), "{err}");
+    eprintln!("{out}");
+}

@@ -1,5 +1,5 @@
 //! `verify`: after a rollout, per host, did it reach the target, are its services back, and
-//! what appeared inside the incident window (from the start of `--since`'s day to the end of
+//! what appeared inside the incident window (from the end of `--since`'s day to the end of
 //! the analysis day): findings it did not have before, and error events of a kind (log,
 //! provider, event id) it had not logged before. Two analyses are compared, one as of
 //! `--since` (before the rollout) and one as of the analysis date, with the events of the
@@ -178,10 +178,8 @@ pub fn verify(
     spec: Option<&Spec>,
     expected: Option<&ExpectedList>,
 ) -> PolarsResult<Verification> {
-    let window_start = before
-        .as_of
-        .and_hms_opt(0, 0, 0)
-        .map_or(0, |t| t.and_utc().timestamp_millis());
+    // The state compared with is the one at the end of `--since`'s day: the window opens there.
+    let window_start = crate::analyze::end_of_day(before.as_of);
     let window_end = crate::analyze::end_of_day(now.as_of);
     let events = new_error_events(history, window_start, window_end)?;
     let silent: Vec<&str> = silent(now).iter().map(|h| h.host.as_str()).collect();
