@@ -41,22 +41,43 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     let catalog = Catalog::embedded();
     let a = exfleet_analyzer::analyze(&h, &catalog, date(rollout::PLAN_DAY)).unwrap();
 
-    let p = plan(&a, &catalog, &parse("latest", &catalog).unwrap(), Some(&list));
+    let p = plan(
+        &a,
+        &catalog,
+        &parse("latest", &catalog).unwrap(),
+        Some(&list),
+    );
     let blocked: BTreeMap<String, Vec<String>> = p
         .hosts
         .iter()
         .filter(|h| h.status == Status::Blocked)
-        .map(|h| (h.host.clone(), h.blockers.iter().map(|b| b.id.clone()).collect()))
+        .map(|h| {
+            (
+                h.host.clone(),
+                h.blockers.iter().map(|b| b.id.clone()).collect(),
+            )
+        })
         .collect();
     assert_eq!(blocked, truth.blockers_latest);
     // Each blocker keeps the evidence of its finding, or cites what the target judgement read.
     let of = |host: &str| p.hosts.iter().find(|h| h.host == host).unwrap();
     let iu = &of("EXPAR02").blockers[0];
-    assert!(iu.evidence.iter().any(|e| e.fact.contains("KB5099001")), "{iu:?}");
+    assert!(
+        iu.evidence.iter().any(|e| e.fact.contains("KB5099001")),
+        "{iu:?}"
+    );
     let dotnet = &of("EXSEA05").blockers[0];
     assert!(dotnet.against_target, "{dotnet:?}");
-    assert!(dotnet.title.contains("4.7.2 is below what Exchange 2019 CU15 needs"), "{dotnet:?}");
-    assert!(dotnet.evidence[0].provenance.contains("Release"), "{dotnet:?}");
+    assert!(
+        dotnet
+            .title
+            .contains("4.7.2 is below what Exchange 2019 CU15 needs"),
+        "{dotnet:?}"
+    );
+    assert!(
+        dotnet.evidence[0].provenance.contains("Release"),
+        "{dotnet:?}"
+    );
     let mm = &of("EXSEA02").blockers[0];
     assert!(mm.evidence[0].fact.contains("HubTransport"), "{mm:?}");
 
@@ -73,7 +94,10 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     assert_eq!(backups, truth.back_up_first);
     let backup = &of("EXPAR05").prepare[0];
     assert_eq!(backup.id, "config.customized");
-    assert!(backup.evidence[0].fact.contains(r"Owa\web.config"), "{backup:?}");
+    assert!(
+        backup.evidence[0].fact.contains(r"Owa\web.config"),
+        "{backup:?}"
+    );
     assert_eq!(of("EXPAR05").status, Status::Scheduled);
 
     let mut not_collected: Vec<String> = p.not_collected.iter().map(|n| n.host.clone()).collect();
@@ -84,12 +108,22 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     assert!(p.ad.text.contains("EXPAR01"), "{}", p.ad.text);
 
     // Aug26SU is not published for CU13: EXOSA01 is blocked; Exchange 2010 is out of it.
-    let p = plan(&a, &catalog, &parse("Aug26SU", &catalog).unwrap(), Some(&list));
+    let p = plan(
+        &a,
+        &catalog,
+        &parse("Aug26SU", &catalog).unwrap(),
+        Some(&list),
+    );
     let blocked: BTreeMap<String, Vec<String>> = p
         .hosts
         .iter()
         .filter(|h| h.status == Status::Blocked)
-        .map(|h| (h.host.clone(), h.blockers.iter().map(|b| b.id.clone()).collect()))
+        .map(|h| {
+            (
+                h.host.clone(),
+                h.blockers.iter().map(|b| b.id.clone()).collect(),
+            )
+        })
         .collect();
     assert_eq!(blocked, truth.blockers_aug26su);
     assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
@@ -120,7 +154,12 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
         .hosts
         .iter()
         .filter(|h| h.outcome == Outcome::Failed)
-        .map(|h| (h.host.clone(), h.why.as_ref().map(|w| w.id.clone()).unwrap_or_default()))
+        .map(|h| {
+            (
+                h.host.clone(),
+                h.why.as_ref().map(|w| w.id.clone()).unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(failed, truth.failed, "{:#?}", v.hosts);
     assert_eq!(with(Outcome::Done), truth.done);
@@ -144,14 +183,23 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
     let expar03 = host("EXPAR03");
     assert!(!expar03.reached);
     assert!(
-        expar03.why.as_ref().unwrap().evidence.iter().any(|e| e.fact.contains("1603")),
+        expar03
+            .why
+            .as_ref()
+            .unwrap()
+            .evidence
+            .iter()
+            .any(|e| e.fact.contains("1603")),
         "{expar03:#?}"
     );
     let exsea04 = host("EXSEA04");
     assert!(exsea04.reached && !exsea04.services_back);
     // The customization EXPAR05 lost is a new warning, not a failure.
     let expar05 = host("EXPAR05");
-    assert!(expar05.new_findings.iter().any(|f| f.id == "config.customizations-overwritten"));
+    assert!(expar05
+        .new_findings
+        .iter()
+        .any(|f| f.id == "config.customizations-overwritten"));
 }
 
 fn analyzer(args: &[&str]) -> (bool, String, String) {
@@ -187,46 +235,109 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
     let plan_day = date(rollout::PLAN_DAY).to_string();
     let (ok, out, err) = analyzer(&[
-        "plan", "--dataset", d, "--as-of", &plan_day, "--target", "latest", "--expected", s,
-        "--out", e.to_str().unwrap(),
+        "plan",
+        "--dataset",
+        d,
+        "--as-of",
+        &plan_day,
+        "--target",
+        "latest",
+        "--expected",
+        s,
+        "--out",
+        e.to_str().unwrap(),
     ]);
     assert!(ok, "{out}{err}");
     eprintln!("{out}");
-    assert!(err.contains("servers.csv:19: 2 fields where the header has 6"), "{err}");
-    assert!(out.contains("Wave 1 (all sites): Exchange 2010 Internet-facing"), "{out}");
-    assert!(out.contains("[build.iu-blocks-su] Interim Update installed"), "{out}");
+    assert!(
+        err.contains("servers.csv:19: 2 fields where the header has 6"),
+        "{err}"
+    );
+    assert!(
+        out.contains("Wave 1 (all sites): Exchange 2010 Internet-facing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[build.iu-blocks-su] Interim Update installed"),
+        "{out}"
+    );
     assert!(out.contains("EXPAR09          never reported"), "{out}");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(e.join("plan.json")).unwrap()).unwrap();
-    assert_eq!(json["waves"].as_array().unwrap().len(), truth.waves_latest.len());
+    assert_eq!(
+        json["waves"].as_array().unwrap().len(),
+        truth.waves_latest.len()
+    );
     let csv = std::fs::read_to_string(e.join("plan.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.starts_with("EXSEA06,Seattle,DAG-SEA2") && l.contains("blocked") && l.contains("services.not-running")), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("EXSEA06,Seattle,DAG-SEA2")
+                && l.contains("blocked")
+                && l.contains("services.not-running")),
+        "{csv}"
+    );
 
     let last = date(rollout::DAYS - 1).to_string();
     let (ok, out, err) = analyzer(&[
-        "verify", "--dataset", d, "--as-of", &last, "--since", &plan_day, "--target", "Aug26SU",
-        "--expected", s, "--out", e.to_str().unwrap(),
+        "verify",
+        "--dataset",
+        d,
+        "--as-of",
+        &last,
+        "--since",
+        &plan_day,
+        "--target",
+        "Aug26SU",
+        "--expected",
+        s,
+        "--out",
+        e.to_str().unwrap(),
     ]);
     assert!(ok, "{out}{err}");
     eprintln!("{out}");
     assert!(out.contains("done 3, failed 3, not started 5"), "{out}");
     assert!(out.contains("FAILED EXSEA04"), "{out}");
     let csv = std::fs::read_to_string(e.join("verify.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.starts_with("EXPAR03,Paris,failed") && l.contains("setup.unknown-error")), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("EXPAR03,Paris,failed") && l.contains("setup.unknown-error")),
+        "{csv}"
+    );
 
     let report = tmp.path().join("report");
     let (ok, out, err) = analyzer(&[
-        "analyze", "--dataset", d, "--as-of", &plan_day, "--target", "latest", "--expected", s,
-        "--out", report.to_str().unwrap(),
+        "analyze",
+        "--dataset",
+        d,
+        "--as-of",
+        &plan_day,
+        "--target",
+        "latest",
+        "--expected",
+        s,
+        "--out",
+        report.to_str().unwrap(),
     ]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("Not collected: 2 servers that should report"), "{out}");
+    assert!(
+        out.contains("Not collected: 2 servers that should report"),
+        "{out}"
+    );
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
-    assert!(html.contains("<section id=\"rollout\">"), "no rollout section");
-    assert!(html.contains("<section id=\"not-collected\">"), "no not-collected section");
+    assert!(
+        html.contains("<section id=\"rollout\">"),
+        "no rollout section"
+    );
+    assert!(
+        html.contains("<section id=\"not-collected\">"),
+        "no not-collected section"
+    );
 
     let (ok, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
     assert!(!ok);
-    assert!(err.contains("\"Agu26SU\" is neither a CU nor an update name"), "{err}");
+    assert!(
+        err.contains("\"Agu26SU\" is neither a CU nor an update name"),
+        "{err}"
+    );
     eprintln!("{out}");
 }

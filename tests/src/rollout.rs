@@ -185,22 +185,38 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
             f(h);
         }
     };
-    set(&mut hosts, "EXPAR02", &|h| h.planted = Some(Planted::InterimUpdate));
-    set(&mut hosts, "EXPAR04", &|h| h.planted = Some(Planted::PendingReboot));
-    set(&mut hosts, "EXSEA02", &|h| h.planted = Some(Planted::MaintenanceMode));
+    set(&mut hosts, "EXPAR02", &|h| {
+        h.planted = Some(Planted::InterimUpdate)
+    });
+    set(&mut hosts, "EXPAR04", &|h| {
+        h.planted = Some(Planted::PendingReboot)
+    });
+    set(&mut hosts, "EXSEA02", &|h| {
+        h.planted = Some(Planted::MaintenanceMode)
+    });
     set(&mut hosts, "EXSEA05", &|h| {
         h.planted = Some(Planted::DotnetBelow);
         h.dotnet = DOTNET_472;
     });
-    set(&mut hosts, "EXSEA06", &|h| h.planted = Some(Planted::ServiceStopped));
+    set(&mut hosts, "EXSEA06", &|h| {
+        h.planted = Some(Planted::ServiceStopped)
+    });
     set(&mut hosts, "EXPAR05", &|h| {
         h.customized = true;
         h.rollout = Some(Rollout::Done);
     });
-    set(&mut hosts, "EXSEA03", &|h| h.silent_from_day = Some(SILENT_FROM_DAY));
-    set(&mut hosts, "EXPAR03", &|h| h.rollout = Some(Rollout::MsiFailed));
-    set(&mut hosts, "EXSEA04", &|h| h.rollout = Some(Rollout::ServicesDown));
-    set(&mut hosts, "EXPAR01", &|h| h.rollout = Some(Rollout::NewErrors));
+    set(&mut hosts, "EXSEA03", &|h| {
+        h.silent_from_day = Some(SILENT_FROM_DAY)
+    });
+    set(&mut hosts, "EXPAR03", &|h| {
+        h.rollout = Some(Rollout::MsiFailed)
+    });
+    set(&mut hosts, "EXSEA04", &|h| {
+        h.rollout = Some(Rollout::ServicesDown)
+    });
+    set(&mut hosts, "EXPAR01", &|h| {
+        h.rollout = Some(Rollout::NewErrors)
+    });
     set(&mut hosts, "EXSEA01", &|h| h.rollout = Some(Rollout::Done));
     set(&mut hosts, "EXOSA02", &|h| h.rollout = Some(Rollout::Done));
 
@@ -254,7 +270,11 @@ pub fn expected_csv(hosts: &[RolloutHost]) -> String {
         .map(|h| (h.site, h.name.clone(), h.role))
         .collect();
     rows.push(("Paris", NEVER_REPORTED.into(), "mailbox"));
-    let order = |site: &str| ["Seattle", "Paris", "Osaka"].iter().position(|s| *s == site);
+    let order = |site: &str| {
+        ["Seattle", "Paris", "Osaka"]
+            .iter()
+            .position(|s| *s == site)
+    };
     rows.sort_by_key(|(site, name, _)| (order(site), name.clone()));
     for (site, name, role) in rows {
         let role = if role == "mailbox" { "Mailbox" } else { role };
@@ -325,7 +345,10 @@ fn snapshot(h: &RolloutHost, i: usize, day: usize) -> StoredSnapshot {
         package_name: line.package_name(update),
         installed_date: date.into(),
         provenance: Some(reg(
-            &format!(r"HKLM\SOFTWARE\Microsoft\Updates\{}\{kb}", line.updates_folder),
+            &format!(
+                r"HKLM\SOFTWARE\Microsoft\Updates\{}\{kb}",
+                line.updates_folder
+            ),
             "PackageName",
         )),
     }];
@@ -339,7 +362,10 @@ fn snapshot(h: &RolloutHost, i: usize, day: usize) -> StoredSnapshot {
             ),
             installed_date: "20261102".into(),
             provenance: Some(reg(
-                &format!(r"HKLM\SOFTWARE\Microsoft\Updates\{}\KB5099001", line.updates_folder),
+                &format!(
+                    r"HKLM\SOFTWARE\Microsoft\Updates\{}\KB5099001",
+                    line.updates_folder
+                ),
                 "PackageName",
             )),
         });

@@ -45,6 +45,7 @@ impl FleetRule for CustomizationsOverwritten {
         let at = rows.column("collected_at_ms")?.i64()?;
         let sha = rows.column("sha256")?.str()?;
         let build = rows.column("build")?.str()?;
+        let install = rows.column("install")?.str()?;
         let prov = rows.column("provenance")?.str()?;
         // (host, path) -> the evidence of the last loss, cleared when customized again.
         let mut lost: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
@@ -55,7 +56,8 @@ impl FleetRule for CustomizationsOverwritten {
             let key = (h.to_string(), p.to_string());
             let b = build.get(i).unwrap_or_default();
             let s = sha.get(i).unwrap_or_default();
-            let stock_now = stock_of.get(&(p.to_string(), b.to_string()));
+            let d = install.get(i).unwrap_or_default();
+            let stock_now = stock_of.get(&(p.to_string(), b.to_string(), d.to_string()));
             if stock_now.is_some_and(|(st, _)| st != s) {
                 lost.remove(&key);
             }
@@ -66,7 +68,10 @@ impl FleetRule for CustomizationsOverwritten {
                 build.get(i - 1).unwrap_or_default(),
                 sha.get(i - 1).unwrap_or_default(),
             );
-            let Some((stock_before, _)) = stock_of.get(&(p.to_string(), pb.to_string())) else {
+            let pd = install.get(i - 1).unwrap_or_default();
+            let Some((stock_before, _)) =
+                stock_of.get(&(p.to_string(), pb.to_string(), pd.to_string()))
+            else {
                 continue;
             };
             let Some((stock_after, peers)) = stock_now else {

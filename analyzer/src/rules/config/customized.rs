@@ -8,7 +8,7 @@ use crate::rules::{action_of, first_of, utc, Context};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-A web.config or SharedWebConfig.config that is customized now: in the host's latest snapshot the file differs from the stock file of the build the host runs. The stock file of a build is the one (by SHA-256) that a strict majority of the hosts seen on that build have, when at least 3 hosts were seen on it; a file whose stock is unknown is not judged. The next CU (or SU) replaces these files with its stock ones, so the customization is lost unless it is saved first; the rollout plan lists these files to back up before the host's wave.
+A web.config or SharedWebConfig.config that is customized now: in the host's latest snapshot the file differs from the stock file of the build the host runs. The stock file of a build is the one (by SHA-256) that a strict majority of the hosts seen on that build, at the same install path (the files name it), have, when at least 3 hosts were seen there; a file whose stock is unknown is not judged, nor a file that is malformed or holds an unexpanded variable (broken, not customized: their own rules report them, and the update's stock file is the fix). The next CU (or SU) replaces these files with its stock ones, so the customization is lost unless it is saved first; the rollout plan lists these files to back up before the host's wave.
 ## Evidence
 Each customized file with its hash and where it was read, the stock hash of the build and how many hosts have it.
 ## Action
@@ -59,6 +59,7 @@ impl FleetRule for Customized {
         let at = rows.column("collected_at_ms")?.i64()?;
         let sha = rows.column("sha256")?.str()?;
         let build = rows.column("build")?.str()?;
+        let install = rows.column("install")?.str()?;
         let prov = rows.column("provenance")?.str()?;
         let short = |x: &str| x.chars().take(12).collect::<String>();
         let mut current: Option<Finding> = None;
@@ -69,7 +70,8 @@ impl FleetRule for Customized {
             else {
                 continue;
             };
-            let Some((stock, peers)) = stock_of.get(&(p.to_string(), b.to_string())) else {
+            let d = install.get(i).unwrap_or_default().to_string();
+            let Some((stock, peers)) = stock_of.get(&(p.to_string(), b.to_string(), d)) else {
                 continue;
             };
             if stock == s {
