@@ -285,4 +285,42 @@ mod tests {
         let e = parse("site,dag\nA,B\n", Path::new("y.csv")).unwrap_err();
         assert!(e.to_string().contains("y.csv"), "{e}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_without_panic_and_every_bad_row_names_a_line(
+            text in "(#TYPE x\n)?[\"a-zA-Z0-9,\r\n .#/-]{0,300}"
+        ) {
+            let lines = text.lines().count().max(1);
+            if let Ok(l) = parse(&text, Path::new("p.csv")) {
+                for b in &l.bad {
+                    proptest::prop_assert!(b.line >= 1 && b.line <= lines + 1, "{b}");
+                    proptest::prop_assert!(b.to_string().starts_with("p.csv:"));
+                }
+                for e in &l.servers {
+                    proptest::prop_assert!(!e.name.is_empty());
+                    proptest::prop_assert!(!e.name.contains(char::is_whitespace));
+                }
+            }
+        }
+
+        #[test]
+        fn quoted_rows_come_back_as_written(
+            rows in proptest::collection::btree_map("[A-Z][A-Z0-9]{0,8}", "[a-z ,\"]{0,12}", 1..12)
+        ) {
+            let mut text = String::from("\"Name\",\"Site\"\r\n");
+            for (name, site) in &rows {
+                text.push_str(&format!("\"{name}\",\"{}\"\r\n", site.replace('"', "\"\"")));
+            }
+            let l = parse(&text, Path::new("q.csv")).unwrap();
+            proptest::prop_assert!(l.bad.is_empty(), "{:?}", l.bad);
+            let got: Vec<(String, String)> =
+                l.servers.iter().map(|e| (e.name.clone(), e.site.clone())).collect();
+            let want: Vec<(String, String)> = rows
+                .iter()
+                .map(|(n, s)| (n.clone(), s.trim().to_string()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
