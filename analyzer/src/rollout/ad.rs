@@ -41,31 +41,42 @@ struct Entry {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct File {
-    #[allow(dead_code)]
     as_of: chrono::NaiveDate,
     level: Vec<Entry>,
 }
 
 /// The level table.
 #[derive(Debug)]
-pub struct Table(Vec<Entry>);
+pub struct Table {
+    /// When the table was last checked against its source.
+    pub as_of: chrono::NaiveDate,
+    levels: Vec<Entry>,
+}
 
 impl Table {
     /// The table shipped with exfleet.
     pub fn embedded() -> Table {
         let f: File = toml::from_str(EMBEDDED).expect("the embedded AD level table is valid");
-        Table(f.level)
+        Table {
+            as_of: f.as_of,
+            levels: f.level,
+        }
     }
 
     /// The levels a release needs: the entry of its exact update when there is one, else
     /// the entry of its CU.
     pub fn needs(&self, r: &Release) -> Option<Levels> {
-        let of_cu = |e: &&Entry| e.product == r.product && e.cus.iter().any(|c| *c == r.cu);
-        self.0
+        let of_cu = |e: &&Entry| e.product == r.product && e.cus.contains(&r.cu);
+        self.levels
             .iter()
             .filter(of_cu)
             .find(|e| !e.update.is_empty() && e.update == r.name)
-            .or_else(|| self.0.iter().filter(of_cu).find(|e| e.update.is_empty()))
+            .or_else(|| {
+                self.levels
+                    .iter()
+                    .filter(of_cu)
+                    .find(|e| e.update.is_empty())
+            })
             .map(|e| Levels {
                 schema: e.schema,
                 meso: e.meso,
@@ -172,7 +183,10 @@ pub fn line(target: Option<&Release>, recorded: Option<Recorded>, table: &Table)
         return AdLine {
             status: "not judged".into(),
             needs: None,
-            text: "Active Directory preparation: not judged (the target's AD levels are not in the table)".into(),
+            text: format!(
+                "Active Directory preparation: not judged (the target's AD levels are not in the table, as of {})",
+                table.as_of
+            ),
             recorded,
         };
     };
@@ -239,6 +253,23 @@ mod tests {
         assert_eq!(t.needs(r("15.2.986.5")).unwrap().meso, 13242);
         assert_eq!(t.needs(r("15.1.2507.6")).unwrap().org, 16223);
         assert!(t.needs(r("14.3.513.0")).is_none());
+    }
+
+    #[test]
+    fn every_entry_names_a_cu_of_the_catalog() {
+        let c = Catalog::embedded();
+        for e in &Table::embedded().levels {
+            for cu in &e.cus {
+                assert!(
+                    c.releases.iter().any(|r| r.product == e.product
+                        && r.cu == *cu
+                        && (e.update.is_empty() || r.name == e.update)),
+                    "{} {cu} {}",
+                    e.product,
+                    e.update
+                );
+            }
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use crate::view::HostView;
 pub enum Effect {
     /// The host is not scheduled until it is fixed.
     Blocks,
-    /// The host is scheduled, with this step first (back up the files the update replaces).
+    /// The host is scheduled, with this step first (back up the files the update replaces,
+    /// mind the order the waves keep).
     Prepare,
 }
 

@@ -72,7 +72,7 @@ pub struct HostPlan {
     pub wave: Option<usize>,
     /// What blocks it.
     pub blockers: Vec<Blocker>,
-    /// What to do before its update (the files to back up).
+    /// What to do before its update (the files to back up, the order to keep).
     pub prepare: Vec<Blocker>,
 }
 

@@ -55,8 +55,9 @@ pub fn plan_text(p: &Plan) -> String {
             for b in &h.prepare {
                 let _ = writeln!(s, "      first: {} ({})", b.title, b.id);
                 for e in &b.evidence {
-                    let _ = writeln!(s, "        back up {} ({})", e.fact, e.provenance);
+                    let _ = writeln!(s, "        {} ({})", e.fact, e.provenance);
                 }
+                let _ = writeln!(s, "        {}", b.action);
             }
         }
     }
@@ -235,7 +236,7 @@ pub fn plan_csv(p: &Plan, path: &Path) -> Result<(), Error> {
             "target",
             "blocker_ids",
             "blockers",
-            "back_up_first",
+            "before_update",
         ],
         &rows,
         path,
@@ -387,18 +388,25 @@ pub fn plan_html(p: &Plan) -> String {
     }
     let backups: Vec<_> = p.hosts.iter().filter(|h| !h.prepare.is_empty()).collect();
     if !backups.is_empty() {
-        s.push_str("<h3>Back up first</h3><ul>");
+        s.push_str("<h3>Before the update</h3><ul>");
         for h in backups {
             for b in &h.prepare {
+                let _ = write!(
+                    s,
+                    "<li><b>{}</b> <code>{}</code> {}<ul>",
+                    esc(&h.host),
+                    esc(&b.id),
+                    esc(&b.title)
+                );
                 for e in &b.evidence {
                     let _ = write!(
                         s,
-                        "<li><b>{}</b>: {} <small>{}</small></li>",
-                        esc(&h.host),
+                        "<li>{} <small>{}</small></li>",
                         esc(&e.fact),
                         esc(&e.provenance)
                     );
                 }
+                let _ = write!(s, "<li>{}</li></ul></li>", esc(&b.action));
             }
         }
         s.push_str("</ul>");
