@@ -232,7 +232,8 @@ pub struct AnalyzeArgs {
     pub fail_on: Option<Severity>,
     /// The servers that should report: a CSV of server names with optional site, DAG and
     /// role columns, or `Get-ExchangeServer | Export-Csv` output. Those that never reported or
-    /// went silent are listed as not collected; its labels replace the collectors'.
+    /// went silent are listed as not collected; its site and DAG replace the collectors' labels,
+    /// its role fills in a missing role group.
     #[arg(long)]
     pub expected: Option<PathBuf>,
     /// Adds the rollout plan to this target (as `plan --target`) to the report.

@@ -387,6 +387,17 @@ mod tests {
     }
 
     #[test]
+    fn every_id_of_the_table_is_in_the_catalog_or_is_setupassists() {
+        for m in TABLE {
+            assert!(
+                crate::rules::registry::doc_of(m.id).is_some() || m.id.starts_with("setup.ready."),
+                "{} is not a finding id",
+                m.id
+            );
+        }
+    }
+
+    #[test]
     fn dotnet_is_judged_against_the_target_cu() {
         let c = Catalog::embedded();
         let cu15 = c.exact(&Build::parse("15.2.1748.49").unwrap()).unwrap();

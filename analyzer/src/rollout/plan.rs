@@ -114,7 +114,11 @@ pub struct Plan {
     pub expected_errors: Vec<BadRow>,
 }
 
-/// The labels of a host: `--expected`'s when it gives them, else the collector's.
+/// The labels of a host (site, DAG, role). Site and DAG: `--expected`'s when it gives them
+/// (the operator's labels; the collector only knows the AD site), else the collector's. Role:
+/// the role group the collector was given when it has one, since it carries what
+/// `Get-ExchangeServer`'s ServerRole cannot say (an Exchange 2010 CAS being Internet-facing),
+/// else the file's.
 pub fn labels(h: &HostView, expected: Option<&ExpectedList>) -> (String, String, String) {
     let e = expected.and_then(|x| x.get(&h.host));
     let pick = |from_file: Option<&String>, own: &str| {
@@ -123,10 +127,15 @@ pub fn labels(h: &HostView, expected: Option<&ExpectedList>) -> (String, String,
             .cloned()
             .unwrap_or_else(|| own.to_string())
     };
+    let role = if h.role_group.is_empty() {
+        pick(e.map(|e| &e.role), "")
+    } else {
+        h.role_group.clone()
+    };
     (
         pick(e.map(|e| &e.site), &h.ad_site),
         pick(e.map(|e| &e.dag), &h.dag),
-        pick(e.map(|e| &e.role), &h.role_group),
+        role,
     )
 }
 
