@@ -92,12 +92,18 @@ pub struct Recorded {
     pub host: String,
     /// The build the run installed.
     pub build: String,
-    /// The levels that build needs (AD is at least there).
+    /// The levels that build needs.
     pub levels: Levels,
-    /// Why the run shows it: completed, or the status lines.
+    /// What the run shows: completed, or the status lines.
     pub how: String,
     /// Where: the log and line.
     pub provenance: String,
+    /// For a run that logged an update required: the preparation it needed (`/PrepareSchema`,
+    /// `/PrepareAD` or `/PrepareDomain`, the first that applies); empty for a run that shows AD
+    /// prepared to `levels`.
+    pub required: String,
+    /// When the run started (UTC ms).
+    pub started_at_ms: i64,
 }
 
 /// The plan's AD line.
@@ -108,15 +114,18 @@ pub struct AdLine {
     pub status: String,
     /// The target's levels.
     pub needs: Option<Levels>,
-    /// The highest levels a setup log recorded, with the run that shows them.
+    /// The run the status rests on.
     pub recorded: Option<Recorded>,
     /// One sentence for people.
     pub text: String,
 }
 
-/// The highest AD levels the setup runs of `hosts` show, and the run that shows them.
-pub fn recorded(hosts: &[HostView], catalog: &Catalog, table: &Table) -> Option<Recorded> {
-    let mut best: Option<Recorded> = None;
+/// What the setup runs of `hosts` recorded about AD: each run that shows AD prepared to the
+/// levels of the build it installed (it completed, or its prerequisite check logged the
+/// schema, organization and domain "Update Required Status" all `False`), and each that
+/// logged one of them `True` (the last line of each in the run decides).
+pub fn recorded(hosts: &[HostView], catalog: &Catalog, table: &Table) -> Vec<Recorded> {
+    let mut out = Vec::new();
     for h in hosts {
         for run in &h.runs {
             let Some(build) = Build::parse(&run.setup_version) else {
@@ -131,53 +140,72 @@ pub fn recorded(hosts: &[HostView], catalog: &Catalog, table: &Table) -> Option<
             let status = |what: &str| {
                 run.lines
                     .iter()
+                    .rev()
                     .find(|l| l.text.starts_with(what) && l.text.contains("Update Required Status"))
             };
             let statuses = [
-                status("Schema Update"),
-                status("Organization Configuration Update"),
-                status("Domain Configuration Update"),
+                (status("Schema Update"), "/PrepareSchema"),
+                (status("Organization Configuration Update"), "/PrepareAD"),
+                (status("Domain Configuration Update"), "/PrepareDomain"),
             ];
+            let is_true = |l: &&exfleet_dataset::SetupLineRow| l.text.contains("'True'");
             let all_false = statuses
                 .iter()
-                .all(|s| s.is_some_and(|l| l.text.contains("'False'")));
-            let (how, provenance) = if run.outcome == Outcome::Succeeded {
+                .all(|(s, _)| s.is_some_and(|l| l.text.contains("'False'")));
+            let first_true = statuses
+                .iter()
+                .find_map(|(s, what)| s.filter(is_true).map(|l| (l, *what)));
+            let (how, line, required) = if run.outcome == Outcome::Succeeded {
                 (
                     format!("setup of {build} completed {}", utc(run.ended_at_ms)),
-                    crate::rules::line_of(&run.provenance, run.end_line),
+                    run.end_line,
+                    "",
                 )
             } else if all_false {
-                let line = statuses[0].map_or(run.start_line, |l| l.line);
                 (
                     format!(
                         "setup of {build} logged no schema, organization or domain update required {}",
                         utc(run.started_at_ms)
                     ),
-                    crate::rules::line_of(&run.provenance, line),
+                    statuses[0].0.map_or(run.start_line, |l| l.line),
+                    "",
+                )
+            } else if let Some((l, what)) = first_true {
+                (
+                    format!(
+                        "setup of {build} logged \"{}\" {} and did not complete",
+                        l.text.trim(),
+                        utc(run.started_at_ms)
+                    ),
+                    l.line,
+                    what,
                 )
             } else {
                 continue;
             };
-            let higher = best.as_ref().is_none_or(|b| {
-                (levels.schema, levels.org, levels.meso)
-                    > (b.levels.schema, b.levels.org, b.levels.meso)
+            out.push(Recorded {
+                host: h.host.clone(),
+                build: build.to_string(),
+                levels,
+                how,
+                provenance: crate::rules::line_of(&run.provenance, line),
+                required: required.to_string(),
+                started_at_ms: run.started_at_ms,
             });
-            if higher {
-                best = Some(Recorded {
-                    host: h.host.clone(),
-                    build: build.to_string(),
-                    levels,
-                    how,
-                    provenance,
-                });
-            }
         }
     }
-    best
+    out
 }
 
-/// The AD line for a target release (the CU the fleet moves to).
-pub fn line(target: Option<&Release>, recorded: Option<Recorded>, table: &Table) -> AdLine {
+fn at_least(have: Levels, need: Levels) -> bool {
+    have.schema >= need.schema && have.org >= need.org && have.meso >= need.meso
+}
+
+/// The AD line for a target release (the highest CU the fleet moves to). AD prepared to the
+/// target's levels by any run decides; else a run for the target (or a later build) that
+/// logged a preparation required says which; else the highest levels recorded, compared;
+/// else unknown.
+pub fn line(target: Option<&Release>, recorded: Vec<Recorded>, table: &Table) -> AdLine {
     let needs = target.and_then(|t| table.needs(t));
     let Some(n) = needs else {
         return AdLine {
@@ -187,18 +215,62 @@ pub fn line(target: Option<&Release>, recorded: Option<Recorded>, table: &Table)
                 "Active Directory preparation: not judged (the target's AD levels are not in the table, as of {})",
                 table.as_of
             ),
-            recorded,
+            recorded: None,
         };
     };
     let target_name = target.map(Release::friendly).unwrap_or_default();
-    let Some(r) = recorded else {
+    let levels_text = |l: Levels| {
+        format!(
+            "schema {}, organization {}, domain {}",
+            l.schema, l.org, l.meso
+        )
+    };
+    let prepared = recorded
+        .iter()
+        .filter(|r| r.required.is_empty() && at_least(r.levels, n))
+        .max_by_key(|r| r.started_at_ms);
+    if let Some(r) = prepared {
+        return AdLine {
+            status: "prepared".into(),
+            needs,
+            text: format!(
+                "Active Directory preparation for {target_name}: prepared ({} on {}, {})",
+                r.how, r.host, r.provenance
+            ),
+            recorded: Some(r.clone()),
+        };
+    }
+    let required = recorded
+        .iter()
+        .filter(|r| !r.required.is_empty() && at_least(r.levels, n))
+        .max_by_key(|r| r.started_at_ms);
+    if let Some(r) = required {
+        return AdLine {
+            status: format!("needs {}", r.required),
+            needs,
+            text: format!(
+                "Active Directory preparation for {target_name} ({}): needs {} ({} on {}, {}); run it from a computer in the schema master's domain and site before the first server",
+                levels_text(n),
+                r.required,
+                r.how,
+                r.host,
+                r.provenance
+            ),
+            recorded: Some(r.clone()),
+        };
+    }
+    let best = recorded
+        .iter()
+        .filter(|r| r.required.is_empty())
+        .max_by_key(|r| (r.levels.schema, r.levels.org, r.levels.meso));
+    let Some(r) = best else {
         return AdLine {
             status: "unknown".into(),
             needs,
             recorded: None,
             text: format!(
-                "Active Directory preparation for {target_name} (schema {}, organization {}, domain {}): unknown, no setup log recorded it; run SetupAssist or check the values in AD before setup",
-                n.schema, n.org, n.meso
+                "Active Directory preparation for {target_name} ({}): unknown, no setup log recorded it; run SetupAssist or check the values in AD before setup",
+                levels_text(n)
             ),
         };
     };
@@ -207,33 +279,83 @@ pub fn line(target: Option<&Release>, recorded: Option<Recorded>, table: &Table)
         "needs /PrepareSchema"
     } else if have.org < n.org {
         "needs /PrepareAD"
-    } else if have.meso < n.meso {
+    } else {
         "needs /PrepareDomain"
-    } else {
-        "prepared"
-    };
-    let text = if status == "prepared" {
-        format!(
-            "Active Directory preparation for {target_name}: prepared ({} on {}, {})",
-            r.how, r.host, r.provenance
-        )
-    } else {
-        format!(
-            "Active Directory preparation for {target_name}: {status} (needs schema {}, organization {}, domain {}; the newest a setup log recorded is schema {}, organization {}, domain {}: {} on {}, {}); run it from a computer in the schema master's domain and site before the first server",
-            n.schema, n.org, n.meso, have.schema, have.org, have.meso, r.how, r.host, r.provenance
-        )
     };
     AdLine {
         status: status.into(),
         needs,
-        recorded: Some(r),
-        text,
+        text: format!(
+            "Active Directory preparation for {target_name}: {status} (needs {}; the newest a setup log recorded is {}: {} on {}, {}); run it from a computer in the schema master's domain and site before the first server",
+            levels_text(n),
+            levels_text(have),
+            r.how,
+            r.host,
+            r.provenance
+        ),
+        recorded: Some(r.clone()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setup_runs_record_prepared_levels_or_the_preparation_they_needed() {
+        use crate::view::Run;
+        use exfleet_dataset::{SetupLineRow, SetupRunRow};
+        let c = Catalog::embedded();
+        let t = Table::embedded();
+        let line_row = |n: i64, text: &str| SetupLineRow {
+            line: n,
+            text: text.into(),
+            ..Default::default()
+        };
+        let run = |version: &str, outcome: Outcome, lines: Vec<SetupLineRow>| Run {
+            run: SetupRunRow {
+                setup_version: version.into(),
+                outcome,
+                provenance: "ExchangeSetupLogs/ExchangeSetup.log:1".into(),
+                end_line: 900,
+                ..Default::default()
+            },
+            lines,
+        };
+        let host = |name: &str, runs: Vec<Run>| HostView {
+            host: name.into(),
+            runs,
+            ..Default::default()
+        };
+        let hosts = [
+            host(
+                "EX1",
+                vec![run("15.02.1544.004", Outcome::Succeeded, vec![])],
+            ),
+            host(
+                "EX2",
+                vec![run(
+                    "15.02.1748.010",
+                    Outcome::Failed,
+                    vec![
+                        line_row(10, "Schema Update Required Status : 'False'."),
+                        line_row(
+                            11,
+                            "Organization Configuration Update Required Status : 'True'.",
+                        ),
+                        line_row(12, "Domain Configuration Update Required Status : 'True'."),
+                    ],
+                )],
+            ),
+        ];
+        let rec = recorded(&hosts, &c, &t);
+        assert_eq!(rec.len(), 2);
+        assert_eq!(rec[0].provenance, "ExchangeSetupLogs/ExchangeSetup.log:900");
+        assert_eq!(rec[1].required, "/PrepareAD");
+        assert_eq!(rec[1].provenance, "ExchangeSetupLogs/ExchangeSetup.log:11");
+        let cu15 = c.exact(&Build::parse("15.2.1748.49").unwrap()).unwrap();
+        assert_eq!(line(Some(cu15), rec, &t).status, "needs /PrepareAD");
+    }
 
     #[test]
     fn levels_follow_the_reference_table() {
@@ -284,11 +406,26 @@ mod tests {
             levels: t.needs(cu14).unwrap(),
             how: "setup completed".into(),
             provenance: "ExchangeSetup.log:9".into(),
+            required: String::new(),
+            started_at_ms: 1,
         };
-        let l = line(Some(cu15), Some(rec.clone()), &t);
+        let l = line(Some(cu15), vec![rec.clone()], &t);
         assert_eq!(l.status, "needs /PrepareAD");
         assert!(l.text.contains("EX1"), "{}", l.text);
-        assert_eq!(line(Some(cu14), Some(rec), &t).status, "prepared");
-        assert_eq!(line(Some(cu15), None, &t).status, "unknown");
+        assert_eq!(line(Some(cu14), vec![rec.clone()], &t).status, "prepared");
+        assert_eq!(line(Some(cu15), vec![], &t).status, "unknown");
+        // A run of CU15 itself that logged the schema update required says so.
+        let failed = Recorded {
+            host: "EX2".into(),
+            build: cu15.build.to_string(),
+            levels: t.needs(cu15).unwrap(),
+            how: "setup logged ...".into(),
+            provenance: "ExchangeSetup.log:40".into(),
+            required: "/PrepareSchema".into(),
+            started_at_ms: 2,
+        };
+        let l = line(Some(cu15), vec![rec, failed], &t);
+        assert_eq!(l.status, "needs /PrepareSchema");
+        assert!(l.text.contains("EX2"), "{}", l.text);
     }
 }
