@@ -341,3 +341,61 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
     eprintln!("{out}");
 }
+
+/// The AD line from real setup logs (CSS-Exchange's, tests/fixtures): a 2019 CU8 run that
+/// logged the schema, organization and domain updates required and stopped, and one that
+/// logged none required.
+#[test]
+fn real_setup_logs_record_the_ad_preparation_they_saw() {
+    use exfleet_analyzer::rollout::ad;
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/css-exchange-setup-logs");
+    let catalog = Catalog::embedded();
+    let table = ad::Table::embedded();
+    let recorded = |log: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("triage/ExchangeSetupLogs");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::copy(root.join(log), logs.join("ExchangeSetup.log")).unwrap();
+        let s = exfleet_tests::at_sim_time(
+            exfleet_collector::collect(
+                &exfleet_collector::ServerFiles::new(tmp.path().join("triage")),
+                Default::default(),
+            )
+            .unwrap(),
+        );
+        let snaps = tmp.path().join("snaps");
+        std::fs::create_dir_all(&snaps).unwrap();
+        exfleet_collector::output::write(&s, &snaps.join("host.json")).unwrap();
+        let (history, _) = History::from_snapshots(&snaps).unwrap();
+        let a = exfleet_analyzer::analyze(&history, &catalog, date(rollout::DAYS - 1)).unwrap();
+        ad::recorded(&a.hosts, &catalog, &table)
+    };
+    let release = |b: &str| {
+        catalog
+            .exact(&exfleet_analyzer::catalog::Build::parse(b).unwrap())
+            .unwrap()
+    };
+    let cu8 = release("15.2.792.3");
+    let cu15 = release("15.2.1748.49");
+
+    let needed = recorded("PrerequisiteCheck/ExchangeSetup_SchemaAdmin_PrepareSchema.log");
+    let l = ad::line(Some(cu8), needed.clone(), &table);
+    assert_eq!(l.status, "needs /PrepareSchema", "{}", l.text);
+    assert!(
+        l.text.contains("Schema Update Required Status : 'True'"),
+        "{}",
+        l.text
+    );
+
+    let prepared = recorded("PrerequisiteCheck/ExchangeSetup_ADUpdated_NoOrgMan.log");
+    let l = ad::line(Some(cu8), prepared.clone(), &table);
+    assert_eq!(l.status, "prepared", "{}", l.text);
+    assert!(l.text.contains("ExchangeSetup.log:"), "{}", l.text);
+    // CU15 needs schema 17003; CU8 prepared 17002.
+    let l = ad::line(Some(cu15), prepared, &table);
+    assert_eq!(l.status, "needs /PrepareSchema", "{}", l.text);
+    assert!(l.text.contains("schema 17002"), "{}", l.text);
+    // Nothing recorded: unknown, never a guess.
+    assert_eq!(ad::line(Some(cu15), Vec::new(), &table).status, "unknown");
+}
