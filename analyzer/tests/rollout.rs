@@ -171,6 +171,14 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
     assert_eq!(v.summary.done, truth.done.len());
 
     let host = |n: &str| v.hosts.iter().find(|h| h.host == n).unwrap();
+    // The hosts not started are the ones the plan blocked, on the same blockers.
+    for n in &truth.not_started {
+        assert_eq!(
+            Some(&host(n).blocked_by),
+            truth.blockers_aug26su.get(n),
+            "{n}"
+        );
+    }
     // The new errors are ADAccess 2142, not the DCOM 10016 every host logged before.
     let expar01 = host("EXPAR01");
     assert!(expar01.reached && expar01.services_back);

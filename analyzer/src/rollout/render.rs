@@ -138,11 +138,17 @@ pub fn verify_text(v: &Verification) -> String {
             let _ = writeln!(s, "    {} ({})", e.fact, e.provenance);
         }
     }
-    let not_started: Vec<&str> = v
+    let not_started: Vec<String> = v
         .hosts
         .iter()
         .filter(|h| h.outcome == Outcome::NotStarted)
-        .map(|h| h.host.as_str())
+        .map(|h| {
+            if h.blocked_by.is_empty() {
+                h.host.clone()
+            } else {
+                format!("{} (blocked by {})", h.host, h.blocked_by.join(", "))
+            }
+        })
         .collect();
     if !not_started.is_empty() {
         let _ = writeln!(s, "\nNot started: {}", not_started.join(", "));
@@ -258,7 +264,10 @@ pub fn verify_csv(v: &Verification, path: &Path) -> Result<(), Error> {
                 h.target_build.clone(),
                 yes(h.reached).into(),
                 yes(h.services_back).into(),
-                h.why.as_ref().map(|w| w.id.clone()).unwrap_or_default(),
+                h.why
+                    .as_ref()
+                    .map(|w| w.id.clone())
+                    .unwrap_or_else(|| h.blocked_by.join("; ")),
                 h.why.as_ref().map(|w| w.title.clone()).unwrap_or_default(),
                 h.new_findings
                     .iter()

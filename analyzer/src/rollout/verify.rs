@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::blockers;
 use super::expected::ExpectedList;
 use super::plan::{labels, not_collected, silent, NotCollected};
 use super::target::{for_host, reached, ForHost, Spec};
@@ -131,6 +132,9 @@ pub struct HostVerify {
     pub outcome: Outcome,
     /// For a failed host, the finding that says why.
     pub why: Option<Cited>,
+    /// For a host not started, the blockers it had before the rollout (finding ids, as the
+    /// plan judged them against the target).
+    pub blocked_by: Vec<String>,
 }
 
 /// Counts of the fleet summary.
@@ -249,6 +253,7 @@ pub fn verify(
             new_error_events,
             outcome: Outcome::NotInScope,
             why: None,
+            blocked_by: Vec::new(),
         };
         // A failure is what is new since the rollout began; what a host that did not move
         // already had is its blockers, not a failure.
@@ -290,6 +295,16 @@ pub fn verify(
             ),
             Some(_) => (Outcome::NotStarted, None),
         };
+        if let (Outcome::NotStarted, Some(t), Some(p)) = (v.outcome, target, prior) {
+            let cu_upgrade = catalog.cu_of(&t.build).map(|c| &c.cu)
+                != build_before.and_then(|b| catalog.cu_of(&b)).map(|c| &c.cu);
+            v.blocked_by = blockers::from_findings(&h.host, &before.findings, cu_upgrade)
+                .into_iter()
+                .chain(blockers::against_target(p, t))
+                .filter(|b| b.effect == blockers::Effect::Blocks)
+                .map(|b| b.id)
+                .collect();
+        }
         hosts.push(v);
     }
     hosts.sort_by(|a, b| a.host.cmp(&b.host));
