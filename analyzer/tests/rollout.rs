@@ -303,7 +303,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     ]);
     assert!(ok, "{out}{err}");
     eprintln!("{out}");
-    assert!(out.contains("done 3, failed 3, not started 5"), "{out}");
+    assert!(out.contains("done 3, failed 3, not started 6"), "{out}");
     assert!(out.contains("FAILED EXSEA04"), "{out}");
     let csv = std::fs::read_to_string(e.join("verify.csv")).unwrap();
     assert!(

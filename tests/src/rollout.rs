@@ -21,7 +21,7 @@
 //! - EXSEA04: updated, MSExchangeTransport stopped after it (`services.not-running`);
 //! - EXPAR01: updated, MSExchange ADAccess errors it had never logged begin (new error events);
 //! - EXPAR05, EXSEA01, EXOSA02: updated and healthy (EXPAR05's customization comes back stock);
-//! - the blocked hosts are not touched.
+//! - the blocked hosts are not touched (EXOSA01 among them: Aug26SU is not for CU13).
 //!
 //! Every host logs a DCOM 10016 error daily, before and after: an error of a kind it already
 //! logged is not new.
@@ -123,7 +123,7 @@ pub struct RolloutTruth {
     /// After the rollout: the hosts failed, with the finding id that says why (empty: new
     /// error events without a finding).
     pub failed: BTreeMap<String, String>,
-    /// After the rollout: the hosts not started.
+    /// After the rollout: the hosts not started (the blocked ones).
     pub not_started: Vec<String>,
     /// Servers that should report and did not: silent or never seen.
     pub not_collected: Vec<String>,
@@ -252,7 +252,9 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
     .into_iter()
     .map(|(h, w)| (h.to_string(), w.to_string()))
     .collect();
-    truth.not_started = names(&["EXPAR02", "EXPAR04", "EXSEA02", "EXSEA05", "EXSEA06"]);
+    truth.not_started = names(&[
+        "EXOSA01", "EXPAR02", "EXPAR04", "EXSEA02", "EXSEA05", "EXSEA06",
+    ]);
     truth.not_collected = names(&["EXPAR09", "EXSEA03"]);
     (hosts, truth)
 }

@@ -211,9 +211,19 @@ pub fn verify(
         let prior = before.hosts.iter().find(|b| b.host == h.host);
         let build_before = prior.and_then(|p| p.exsetup.or(p.msi));
         let build = h.exsetup.or(h.msi);
+        // An update not published for the host's CU before the rollout: reached if the host
+        // moved to a CU it is published for and installed it, else not started for that reason.
+        let mut not_for_its_cu = false;
         let target: Option<&Release> = match spec {
             Some(s) => match for_host(s, catalog, before.as_of, build_before.or(build)) {
                 ForHost::Update { target, .. } | ForHost::AlreadyThere(target) => Some(target),
+                ForHost::NotForThisCu { .. } => match for_host(s, catalog, before.as_of, build) {
+                    ForHost::Update { target, .. } | ForHost::AlreadyThere(target) => Some(target),
+                    _ => {
+                        not_for_its_cu = true;
+                        None
+                    }
+                },
                 _ => None,
             },
             None => fleet_high_water(now, catalog, build),
@@ -265,6 +275,7 @@ pub fn verify(
             .cloned();
         let changed = build_before.is_some() && build_before != build;
         (v.outcome, v.why) = match target {
+            None if not_for_its_cu => (Outcome::NotStarted, None),
             None => (Outcome::NotInScope, None),
             Some(t) if reached(build_before, t, catalog) && !changed => {
                 (Outcome::AlreadyThere, None)
@@ -295,6 +306,9 @@ pub fn verify(
             ),
             Some(_) => (Outcome::NotStarted, None),
         };
+        if not_for_its_cu {
+            v.blocked_by = vec!["build.su-wrong-cu".to_string()];
+        }
         if let (Outcome::NotStarted, Some(t), Some(p)) = (v.outcome, target, prior) {
             let cu_upgrade = catalog.cu_of(&t.build).map(|c| &c.cu)
                 != build_before.and_then(|b| catalog.cu_of(&b)).map(|c| &c.cu);
