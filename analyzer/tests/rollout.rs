@@ -47,6 +47,11 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
         &parse("latest", &catalog).unwrap(),
         Some(&list),
     );
+    // The whole plan as an administrator reads it, for review.
+    insta::assert_snapshot!(
+        "plan-latest",
+        exfleet_analyzer::rollout::render::plan_text(&p).replace("servers.csv", "[expected]")
+    );
     let blocked: BTreeMap<String, Vec<String>> = p
         .hosts
         .iter()
@@ -142,6 +147,10 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
     let now = exfleet_analyzer::analyze(&h, &catalog, date(rollout::DAYS - 1)).unwrap();
     let spec = parse("Aug26SU", &catalog).unwrap();
     let v = verify(&before, &now, &h, &catalog, Some(&spec), Some(&list)).unwrap();
+    insta::assert_snapshot!(
+        "verify-aug26su",
+        exfleet_analyzer::rollout::render::verify_text(&v)
+    );
 
     let with = |o: Outcome| -> Vec<String> {
         v.hosts
