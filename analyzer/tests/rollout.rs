@@ -132,6 +132,8 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
         .collect();
     assert_eq!(blocked, truth.blockers_aug26su);
     assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
+    // An SU on each host's own CU asks nothing more of AD.
+    assert_eq!(p.ad.status, "not needed", "{}", p.ad.text);
 }
 
 fn of_status(p: &exfleet_analyzer::rollout::Plan, host: &str) -> Status {

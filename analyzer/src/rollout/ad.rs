@@ -110,7 +110,8 @@ pub struct Recorded {
 #[derive(Debug, Clone, Serialize)]
 pub struct AdLine {
     /// `prepared`, `needs /PrepareSchema`, `needs /PrepareAD`, `needs /PrepareDomain`,
-    /// `unknown`, or `not judged` (a target whose levels the table does not list).
+    /// `unknown`, `not judged` (a target whose levels the table does not list), or `not
+    /// needed` (no server moves to a build that needs more than the one it runs).
     pub status: String,
     /// The target's levels.
     pub needs: Option<Levels>,
@@ -195,6 +196,26 @@ pub fn recorded(hosts: &[HostView], catalog: &Catalog, table: &Table) -> Vec<Rec
         }
     }
     out
+}
+
+/// Whether a target needing `target` asks more of AD than a host's current CU, needing
+/// `current` (unknown: it may).
+pub fn raises(target: Option<Levels>, current: Option<Levels>) -> bool {
+    match (target, current) {
+        (Some(t), Some(c)) => !at_least(c, t),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// The line when no host moves to a build that needs more preparation than the one it runs.
+pub fn not_needed() -> AdLine {
+    AdLine {
+        status: "not needed".into(),
+        needs: None,
+        recorded: None,
+        text: "Active Directory preparation: not needed (no server moves to a build that needs more than the one it runs)".into(),
+    }
 }
 
 fn at_least(have: Levels, need: Levels) -> bool {

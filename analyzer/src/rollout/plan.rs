@@ -186,7 +186,11 @@ pub fn silent(a: &Analysis) -> Vec<&HostView> {
 pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&ExpectedList>) -> Plan {
     let silent: Vec<&str> = silent(a).iter().map(|h| h.host.as_str()).collect();
     let mut hosts = Vec::new();
+    let table = ad::Table::embedded();
     let mut targets: Vec<&Release> = Vec::new();
+    // Targets that need more AD preparation than the CU their host runs: a host that runs a
+    // CU shows AD prepared for it, so only these need a look.
+    let mut raising: Vec<&Release> = Vec::new();
     let mut target_blockers: Vec<Blocker> = Vec::new();
     for h in a
         .hosts
@@ -221,6 +225,12 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
                 if !targets.iter().any(|t| t.build == target.build) {
                     targets.push(target);
                     target_blockers.extend(blockers::known_bad(target));
+                }
+                let current = build
+                    .and_then(|b| catalog.exact(&b).or_else(|| catalog.cu_of(&b)))
+                    .and_then(|r| table.needs(r));
+                if ad::raises(table.needs(target), current) {
+                    raising.push(target);
                 }
                 p.status = Status::Scheduled;
             }
@@ -296,20 +306,22 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
             }
         }
     }
-    let table = ad::Table::embedded();
-    // The CU whose preparation matters is the highest the fleet moves to.
-    let ad_target = targets
+    // The release whose preparation matters is the highest the fleet moves to.
+    let ad_target = raising
         .iter()
         .copied()
         .filter_map(|t| table.needs(t).map(|n| (t, n)))
         .max_by_key(|(_, n)| (n.schema, n.org, n.meso))
         .map(|(t, _)| t);
-    let recorded = ad::recorded(&a.hosts, catalog, &table);
+    let ad = match ad_target {
+        Some(t) => ad::line(Some(t), ad::recorded(&a.hosts, catalog, &table), &table),
+        None => ad::not_needed(),
+    };
     Plan {
         target: spec.to_string(),
         as_of: a.as_of,
         catalog_as_of: a.catalog_as_of,
-        ad: ad::line(ad_target, recorded, &table),
+        ad,
         target_blockers,
         waves,
         hosts,
