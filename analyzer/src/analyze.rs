@@ -31,6 +31,10 @@ pub struct Analysis {
     /// Snapshots left out: their collection time cannot be true (before 2000, or more than a
     /// day after the analysis time).
     pub left_out: Vec<LeftOut>,
+    /// The rollout plan, when one was asked for (`analyze --target`): a section of the report.
+    pub rollout: Option<crate::rollout::Plan>,
+    /// Servers that should report and did not (`--expected`), or went silent.
+    pub not_collected: Vec<crate::rollout::plan::NotCollected>,
 }
 
 /// Runs every host rule over the latest snapshots collected up to the end of `as_of`, then
@@ -91,6 +95,8 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
         findings,
         left_out,
         catalog_warnings,
+        rollout: None,
+        not_collected: Vec::new(),
     })
 }
 

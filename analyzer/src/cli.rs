@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
@@ -70,6 +71,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Plans the next update for the whole fleet: each host's blockers for the target, then
+    /// the waves of the others.
+    Plan(PlanArgs),
+    /// After a rollout: per host, did it reach the target, are its services back, what is new
+    /// since `--since`; done, failed (and why), not started.
+    Verify(VerifyArgs),
     /// Checks a build catalog file.
     Catalog {
         /// The file to check.
@@ -149,6 +156,65 @@ impl SourceArgs {
     }
 }
 
+/// Arguments of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Input and date.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The target: `latest`, a build number (15.2.1748.49), or a CU and/or update name
+    /// (`Exchange 2019 CU15 Aug26SU`, `CU15`, `Aug26SU`: an update alone means it on each
+    /// host's own CU).
+    #[arg(long)]
+    pub target: String,
+    /// The servers that should report (see `analyze --expected`).
+    #[arg(long)]
+    pub expected: Option<PathBuf>,
+    /// Also write plan.json and plan.csv into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Input; `--as-of` is the end of the incident window.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// A day before the rollout, YYYY-MM-DD: the state compared with, and the start of the
+    /// incident window.
+    #[arg(long)]
+    pub since: NaiveDate,
+    /// The target (as for `plan`); without it, each host's target is the newest build of its
+    /// product that any host runs now.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The servers that should report (see `analyze --expected`).
+    #[arg(long)]
+    pub expected: Option<PathBuf>,
+    /// Also write verify.json and verify.csv into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// Reads `--expected`, naming its bad rows on stderr.
+fn expected(
+    path: &Option<PathBuf>,
+) -> anyhow::Result<Option<crate::rollout::expected::ExpectedList>> {
+    let Some(p) = path else { return Ok(None) };
+    let list = crate::rollout::expected::read(p)?;
+    for b in &list.bad {
+        eprintln!("exfleet-analyzer: {b} (row skipped)");
+    }
+    Ok(Some(list))
+}
+
 /// Arguments of `analyze`.
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -164,6 +230,15 @@ pub struct AnalyzeArgs {
     /// Exit 1 when a finding reaches this severity (info, warning, error, critical).
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// The servers that should report: a CSV of server names with optional site, DAG and
+    /// role columns, or `Get-ExchangeServer | Export-Csv` output. Those that never reported or
+    /// went silent are listed as not collected; its site and DAG replace the collectors' labels,
+    /// its role fills in a missing role group.
+    #[arg(long)]
+    pub expected: Option<PathBuf>,
+    /// Adds the rollout plan to this target (as `plan --target`) to the report.
+    #[arg(long)]
+    pub target: Option<String>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -175,6 +250,8 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Plan(p) => plan(p),
+        Command::Verify(v) => verify(v),
         Command::Explain { id } => {
             if let Some(doc) = doc_of(&id) {
                 println!("{id}\n\n{doc}");
@@ -265,13 +342,96 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+fn plan(p: PlanArgs) -> anyhow::Result<u8> {
+    let expected = expected(&p.expected)?;
+    let (history, catalog, as_of, _) = p.source.open()?;
+    let spec = crate::rollout::target::parse(&p.target, &catalog).map_err(anyhow::Error::msg)?;
+    let (analysis, _) = resilient(history, |h| {
+        crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
+    })?;
+    let plan = crate::rollout::plan(&analysis, &catalog, &spec, expected.as_ref());
+    if let Some(out) = &p.out {
+        std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
+        let json = out.join("plan.json");
+        std::fs::write(&json, serde_json::to_vec_pretty(&plan)?)
+            .with_context(|| json.display().to_string())?;
+        crate::rollout::render::plan_csv(&plan, &out.join("plan.csv"))?;
+    }
+    if p.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", crate::rollout::render::plan_text(&plan));
+    }
+    Ok(0)
+}
+
+fn verify(v: VerifyArgs) -> anyhow::Result<u8> {
+    let expected = expected(&v.expected)?;
+    let (history, catalog, as_of, _) = v.source.open()?;
+    anyhow::ensure!(
+        v.since <= as_of,
+        "--since {} is after the end of the incident window ({as_of}, --as-of or today)",
+        v.since
+    );
+    let spec = v
+        .target
+        .as_deref()
+        .map(|t| crate::rollout::target::parse(t, &catalog))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let ((before, now), history) = resilient(history, |h| {
+        Ok((
+            crate::analyze(h, &catalog, v.since)?,
+            crate::analyze(h, &catalog, as_of)?,
+        ))
+    })?;
+    let result = crate::rollout::verify(
+        &before,
+        &now,
+        &history,
+        &catalog,
+        spec.as_ref(),
+        expected.as_ref(),
+    )
+    .map_err(|e| history.name_failure(e))?;
+    if let Some(out) = &v.out {
+        std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
+        let json = out.join("verify.json");
+        std::fs::write(&json, serde_json::to_vec_pretty(&result)?)
+            .with_context(|| json.display().to_string())?;
+        crate::rollout::render::verify_csv(&result, &out.join("verify.csv"))?;
+    }
+    if v.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", crate::rollout::render::verify_text(&result));
+    }
+    Ok(0)
+}
+
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
+    let expected = expected(&a.expected)?;
     let (history, catalog, as_of, left_out) = a.source.open()?;
+    let spec = a
+        .target
+        .as_deref()
+        .map(|t| crate::rollout::target::parse(t, &catalog))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let (mut analysis, history) = resilient(history, |h| {
         crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
     })?;
     // Left out (and named) when the input was opened: the summary counts them.
     analysis.left_out.extend(left_out);
+    analysis.not_collected = crate::rollout::plan::not_collected(&analysis, expected.as_ref());
+    if let Some(spec) = &spec {
+        analysis.rollout = Some(crate::rollout::plan(
+            &analysis,
+            &catalog,
+            spec,
+            expected.as_ref(),
+        ));
+    }
     let written = report::write(&analysis, &catalog, &history, &a.out)?;
     if a.format == "json" {
         let files = serde_json::json!({

@@ -6,6 +6,7 @@
 //! [`crate::queries`]'s; [`crate::report`] writes the file.
 //!
 //! Section ids (`overview`, `exposure`, `builds-by-site`, `timeline`, `fleet`, `actions`,
+//! `rollout` when a target is given, `not-collected` when servers expected did not report,
 //! `hosts`) and
 //! chart ids (`chart-severity`, `chart-builds-by-site`, `chart-timeline`) are stable: tests
 //! and people link to them.
@@ -53,6 +54,10 @@ pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
     timeline_section(&mut s, timeline);
     fleet_section(&mut s, a);
     actions(&mut s, a);
+    if let Some(p) = &a.rollout {
+        s.push_str(&crate::rollout::render::plan_html(p));
+    }
+    not_collected(&mut s, a);
     hosts(&mut s, a, catalog);
     s.push_str(SCRIPT);
     s.push_str("</body></html>\n");
@@ -357,6 +362,17 @@ fn hosts(s: &mut String, a: &Analysis, catalog: &Catalog) {
     s.push_str("</section>\n");
 }
 
+fn not_collected(s: &mut String, a: &Analysis) {
+    if a.not_collected.is_empty() {
+        return;
+    }
+    s.push_str("<section id=\"not-collected\"><h2>Servers that should report</h2><ul>");
+    for n in &a.not_collected {
+        let _ = write!(s, "<li><b>{}</b>: {}</li>", esc(&n.host), esc(&n.why));
+    }
+    s.push_str("</ul></section>");
+}
+
 fn evidence(s: &mut String, f: &Finding) {
     s.push_str("<ul class=\"evidence\">");
     for e in &f.evidence {
@@ -380,7 +396,8 @@ fn sorted(mut v: Vec<&Finding>) -> Vec<&Finding> {
     v
 }
 
-fn esc(s: &str) -> String {
+/// `s` escaped for HTML text and attribute values.
+pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -18,6 +18,7 @@ pub mod input;
 pub mod queries;
 pub mod report;
 pub mod review;
+pub mod rollout;
 pub mod rules;
 pub mod spreadsheet;
 pub mod summary;

@@ -58,6 +58,20 @@ pub fn summary(a: &Analysis, catalog: &Catalog) -> String {
             crate::rules::first_of(&named, 5)
         );
     }
+    if !sum.not_collected.is_empty() {
+        let named: Vec<String> = sum
+            .not_collected
+            .iter()
+            .map(|n| format!("{} ({})", n.host, n.why))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Not collected: {} server{} that should report: {}",
+            named.len(),
+            if named.len() == 1 { "" } else { "s" },
+            crate::rules::first_of(&named, 10)
+        );
+    }
     if !sum.plan.is_empty() {
         let _ = writeln!(s, "\nDo first:");
     }

@@ -86,6 +86,9 @@ pub struct Summary {
     pub findings_by_id: BTreeMap<String, usize>,
     /// The action plan, what to do first first.
     pub plan: Vec<Fix>,
+    /// Servers that should report and did not (`--expected`), or went silent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_collected: Vec<crate::rollout::plan::NotCollected>,
 }
 
 /// CVE exposure across the fleet: servers per status, and servers per CVE.
@@ -153,6 +156,7 @@ pub fn summarize(a: &Analysis, catalog: &Catalog) -> Summary {
         findings_by_severity,
         findings_by_id,
         plan: plan(&a.findings),
+        not_collected: a.not_collected.clone(),
     }
 }
 

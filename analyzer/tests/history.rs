@@ -221,3 +221,46 @@ fn ids(findings: &[Finding]) -> Vec<(String, String)> {
         .map(|f| (f.id.clone(), f.group.clone()))
         .collect()
 }
+
+/// `config.customized`: the customized OWA web.configs before the wave (fires), none once the
+/// planted update overwrote them (near miss: the same hosts, the stock file again), and the
+/// kept ones when the customization survives the update (shuffled).
+#[test]
+fn customized_files_are_named_while_they_differ_from_their_builds_stock() {
+    let customized = |f: &[Finding]| -> BTreeSet<String> {
+        f.iter()
+            .filter(|f| f.id == "config.customized")
+            .map(|f| f.host.clone())
+            .collect()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig::default();
+    let (h, truth) = dataset(&cfg, tmp.path());
+    assert_eq!(truth.customization_lost.len(), 2);
+    let before_wave = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let before = analyze(&h, before_wave);
+    assert_eq!(customized(&before), set(&truth.customization_lost));
+    let f = before.iter().find(|f| f.id == "config.customized").unwrap();
+    assert!(
+        f.evidence[0]
+            .fact
+            .contains(r"ClientAccess\Owa\web.config on build 15.2.1748.48"),
+        "{f:#?}"
+    );
+    assert!(customized(&analyze(&h, last_day())).is_empty());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = HistoryConfig {
+        planted: false,
+        ..Default::default()
+    };
+    let (h, _) = dataset(&cfg, tmp.path());
+    let (hosts, _) = history::hosts(&cfg);
+    let kept: BTreeSet<String> = hosts
+        .iter()
+        .filter(|h| h.customized)
+        .map(|h| h.name.clone())
+        .collect();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(customized(&analyze(&h, last_day())), kept);
+}

@@ -1,6 +1,6 @@
 //! The analyzer's integration tests, one binary: rules on their cases, the CLI, exports read
 //! back by DuckDB, the simulated fleet's ground truth, the history rules, the HTML report in
-//! Chromium, the identity model, the CSS-Exchange setup logs, and the hardening cases (impossible times, CSV
+//! Chromium, the identity model, the rollout plan and verify, the CSS-Exchange setup logs, and the hardening cases (impossible times, CSV
 //! injection, unreadable Parquet parts).
 mod cases;
 mod cli;
@@ -11,5 +11,6 @@ mod hardening;
 mod history;
 mod html_report;
 mod identity;
+mod rollout;
 mod rules;
 mod setup_logs;

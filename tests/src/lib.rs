@@ -10,6 +10,7 @@ pub mod measure;
 pub mod msi;
 pub mod pe;
 pub mod regf;
+pub mod rollout;
 pub mod tls;
 pub mod tools;
 pub mod triage;

@@ -13,7 +13,9 @@ use super::cert::{
     expiring::Expiring, expiring_soon::ExpiringSoon, weak_key::WeakKey,
     weak_signature::WeakSignature,
 };
-use super::config::customizations_overwritten::CustomizationsOverwritten;
+use super::config::{
+    customizations_overwritten::CustomizationsOverwritten, customized::Customized,
+};
 use super::dotnet::{unsupported::DotnetUnsupported, upgrade_order::DotnetUpgradeOrder};
 use super::fleet::{
     build_drift::BuildDrift, failure_correlate::FailureCorrelate, incident_window::IncidentWindow,
@@ -164,6 +166,7 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &IncidentWindow,
     &FailureCorrelate,
     &CustomizationsOverwritten,
+    &Customized,
     &IdentityMismatch,
     &TlsDrift,
 ];

@@ -7,7 +7,6 @@ use polars::prelude::*;
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::fleet::{Fleet, FleetRule};
 use crate::rules::{action_of, utc, Context};
-use exfleet_dataset::Table;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -21,9 +20,6 @@ Repair failed installations of Exchange cumulative and security updates (Microso
 
 /// `config.customizations-overwritten`; its catalog entry is [`DOC`].
 pub struct CustomizationsOverwritten;
-
-/// Hosts a build must have before its majority file counts as stock.
-const MIN_PEERS: u32 = 3;
 
 impl FleetRule for CustomizationsOverwritten {
     fn id(&self) -> &'static str {
@@ -39,64 +35,8 @@ impl FleetRule for CustomizationsOverwritten {
         module_path!()
     }
     fn check(&self, fleet: &Fleet, _: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
-        let builds = fleet
-            .history
-            .table(Table::Hosts)
-            .select([col("snapshot_id"), col("exsetup_version").alias("build")]);
-        let files = fleet
-            .history
-            .table(Table::ConfigFiles)
-            .filter(
-                col("collected_at_ms")
-                    .lt_eq(lit(fleet.end_ms))
-                    .and(col("exists"))
-                    .and(col("sha256").neq(lit(""))),
-            )
-            .select([
-                col("snapshot_id"),
-                col("host"),
-                col("collected_at_ms"),
-                col("path"),
-                col("sha256"),
-                col("provenance"),
-            ])
-            .join(
-                builds,
-                [col("snapshot_id")],
-                [col("snapshot_id")],
-                JoinArgs::new(JoinType::Inner),
-            );
-        let stock = files
-            .clone()
-            .group_by([col("path"), col("build"), col("sha256")])
-            .agg([col("host").n_unique().alias("hosts")])
-            .with_column(
-                col("hosts")
-                    .sum()
-                    .over([col("path"), col("build")])?
-                    .alias("on_build"),
-            )
-            .filter(
-                col("hosts")
-                    .gt_eq(lit(MIN_PEERS))
-                    .and((col("hosts") * lit(2)).gt(col("on_build"))),
-            )
-            .collect()?;
-        let mut stock_of: HashMap<(String, String), (String, u32)> = HashMap::new();
-        {
-            let path = stock.column("path")?.str()?;
-            let build = stock.column("build")?.str()?;
-            let sha = stock.column("sha256")?.str()?;
-            let hosts = stock.column("hosts")?.cast(&DataType::UInt32)?;
-            let hosts = hosts.u32()?;
-            for i in 0..stock.height() {
-                if let (Some(p), Some(b), Some(s), Some(n)) =
-                    (path.get(i), build.get(i), sha.get(i), hosts.get(i))
-                {
-                    stock_of.insert((p.to_string(), b.to_string()), (s.to_string(), n));
-                }
-            }
-        }
+        let files = super::files(fleet);
+        let stock_of = super::stock(&files)?;
         let rows = files
             .sort(["host", "path", "collected_at_ms"], Default::default())
             .collect()?;
@@ -105,6 +45,7 @@ impl FleetRule for CustomizationsOverwritten {
         let at = rows.column("collected_at_ms")?.i64()?;
         let sha = rows.column("sha256")?.str()?;
         let build = rows.column("build")?.str()?;
+        let install = rows.column("install")?.str()?;
         let prov = rows.column("provenance")?.str()?;
         // (host, path) -> the evidence of the last loss, cleared when customized again.
         let mut lost: BTreeMap<(String, String), Vec<Evidence>> = BTreeMap::new();
@@ -115,7 +56,8 @@ impl FleetRule for CustomizationsOverwritten {
             let key = (h.to_string(), p.to_string());
             let b = build.get(i).unwrap_or_default();
             let s = sha.get(i).unwrap_or_default();
-            let stock_now = stock_of.get(&(p.to_string(), b.to_string()));
+            let d = install.get(i).unwrap_or_default();
+            let stock_now = stock_of.get(&(p.to_string(), b.to_string(), d.to_string()));
             if stock_now.is_some_and(|(st, _)| st != s) {
                 lost.remove(&key);
             }
@@ -126,7 +68,10 @@ impl FleetRule for CustomizationsOverwritten {
                 build.get(i - 1).unwrap_or_default(),
                 sha.get(i - 1).unwrap_or_default(),
             );
-            let Some((stock_before, _)) = stock_of.get(&(p.to_string(), pb.to_string())) else {
+            let pd = install.get(i - 1).unwrap_or_default();
+            let Some((stock_before, _)) =
+                stock_of.get(&(p.to_string(), pb.to_string(), pd.to_string()))
+            else {
                 continue;
             };
             let Some((stock_after, peers)) = stock_now else {

@@ -17,6 +17,28 @@ Update the Internet-facing Client Access servers to the same rollup now, and nex
 ## Source
 Update Rollup 32 for Exchange Server 2010 SP3 (KB 5000978), \"How to install this update for customers who deploy CAS-CAS Proxying\", also in Repair failed installations of Exchange cumulative and security updates (Microsoft Learn).";
 
+/// Which side of CAS-CAS proxying an Exchange 2010 Client Access server is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasKind {
+    /// Takes the clients' connections and proxies them: updated first.
+    InternetFacing,
+    /// Receives the proxied connections: updated after the Internet-facing ones.
+    Internal,
+}
+
+/// The side a role-group label names: one containing "internet" is Internet-facing, one
+/// containing "cas" without it internal (case ignored); other labels are neither.
+pub fn cas_kind(label: &str) -> Option<CasKind> {
+    let l = label.to_ascii_lowercase();
+    if l.contains("internet") {
+        Some(CasKind::InternetFacing)
+    } else if l.contains("cas") {
+        Some(CasKind::Internal)
+    } else {
+        None
+    }
+}
+
 /// `topology.cas-proxy-order`; its catalog entry is [`DOC`].
 pub struct CasProxyOrder;
 
@@ -59,10 +81,10 @@ impl FleetRule for CasProxyOrder {
                 continue;
             };
             let Some(b) = Build::parse(b) else { continue };
-            if g.contains("internet") {
-                internet.push((h.to_string(), b));
-            } else if g.contains("cas") {
-                internal.push((h.to_string(), b));
+            match cas_kind(g) {
+                Some(CasKind::InternetFacing) => internet.push((h.to_string(), b)),
+                Some(CasKind::Internal) => internal.push((h.to_string(), b)),
+                None => {}
             }
         }
         let mut ev = Vec::new();

@@ -1,0 +1,209 @@
+//! The order of the rollout: waves of hosts patched together. Three constraints, from the
+//! update's own guidance and the operator's labels:
+//!
+//! - Exchange 2010 with CAS-CAS proxying: every Internet-facing Client Access server before
+//!   any internal one (the update rollup's "How to install this update for customers who deploy
+//!   CAS-CAS Proxying"); they go first, in a wave of their own, fleet-wide, since proxying
+//!   crosses sites.
+//! - DAG members one at a time: never two members of one DAG in the same wave, so that the
+//!   DAG keeps its copies while a member is down.
+//! - Sites as the operator labels them, one after the other, in the order the `--expected`
+//!   file lists them (else by name): one site's users at a time.
+//!
+//! Hosts with blockers never reach this module: the plan lists them as blocked.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::rules::topology::cas_proxy_order::CasKind;
+
+/// A host to schedule.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Host name.
+    pub host: String,
+    /// Site label (empty: none).
+    pub site: String,
+    /// DAG label (empty: none).
+    pub dag: String,
+    /// For an Exchange 2010 Client Access server, its side of CAS-CAS proxying.
+    pub cas2010: Option<CasKind>,
+}
+
+/// One wave.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Wave {
+    /// 1-based.
+    pub number: usize,
+    /// The site (or `all sites` for the Internet-facing CAS wave).
+    pub site: String,
+    /// Why these hosts are together.
+    pub why: String,
+    /// The hosts, by name.
+    pub hosts: Vec<String>,
+}
+
+/// The waves, in order. `site_order` lists sites in the operator's order; others follow by
+/// name, hosts without a site last.
+pub fn waves(members: &[Member], site_order: &[String]) -> Vec<Wave> {
+    let mut out: Vec<Wave> = Vec::new();
+    let internet: Vec<&Member> = members
+        .iter()
+        .filter(|m| m.cas2010 == Some(CasKind::InternetFacing))
+        .collect();
+    for round in dag_rounds(&internet) {
+        out.push(Wave {
+            number: 0,
+            site: "all sites".into(),
+            why: "Exchange 2010 Internet-facing Client Access servers first (CAS-CAS proxying)"
+                .into(),
+            hosts: round,
+        });
+    }
+    let mut by_site: BTreeMap<String, Vec<&Member>> = BTreeMap::new();
+    for m in members
+        .iter()
+        .filter(|m| m.cas2010 != Some(CasKind::InternetFacing))
+    {
+        by_site.entry(m.site.clone()).or_default().push(m);
+    }
+    let mut sites: Vec<String> = site_order
+        .iter()
+        .filter(|s| by_site.contains_key(*s))
+        .cloned()
+        .collect();
+    let mut rest: Vec<String> = by_site
+        .keys()
+        .filter(|s| !sites.contains(s))
+        .cloned()
+        .collect();
+    // Unlabelled hosts last.
+    rest.sort_by_key(|s| (s.is_empty(), s.clone()));
+    sites.extend(rest);
+    for site in sites {
+        let in_site = &by_site[&site];
+        let name = if site.is_empty() {
+            "(no site label)".to_string()
+        } else {
+            site.clone()
+        };
+        for (i, round) in dag_rounds(in_site).into_iter().enumerate() {
+            let why = if i == 0 {
+                format!("site {name}: servers outside a DAG and one member of each DAG")
+            } else {
+                format!("site {name}: the next member of each DAG")
+            };
+            out.push(Wave {
+                number: 0,
+                site: name.clone(),
+                why,
+                hosts: round,
+            });
+        }
+    }
+    for (i, w) in out.iter_mut().enumerate() {
+        w.number = i + 1;
+    }
+    out
+}
+
+/// Rounds in which no DAG has two members: hosts outside a DAG in the first, then member `r`
+/// of each DAG (by name) in round `r`.
+fn dag_rounds(members: &[&Member]) -> Vec<Vec<String>> {
+    let mut rounds: Vec<Vec<String>> = Vec::new();
+    let mut dags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut alone: Vec<String> = Vec::new();
+    for m in members {
+        if m.dag.is_empty() {
+            alone.push(m.host.clone());
+        } else {
+            dags.entry(m.dag.to_ascii_lowercase())
+                .or_default()
+                .push(m.host.clone());
+        }
+    }
+    alone.sort();
+    if !alone.is_empty() {
+        rounds.push(alone);
+    }
+    for hosts in dags.values_mut() {
+        hosts.sort();
+        for (r, h) in hosts.iter().enumerate() {
+            if rounds.len() <= r {
+                rounds.push(Vec::new());
+            }
+            rounds[r].push(h.clone());
+        }
+    }
+    for r in &mut rounds {
+        r.sort();
+    }
+    rounds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(host: &str, site: &str, dag: &str, cas: Option<CasKind>) -> Member {
+        Member {
+            host: host.into(),
+            site: site.into(),
+            dag: dag.into(),
+            cas2010: cas,
+        }
+    }
+
+    #[test]
+    fn dag_members_one_at_a_time_internet_facing_cas_first_sites_in_order() {
+        let members = [
+            m("EX1", "Paris", "DAG1", None),
+            m("EX2", "Paris", "DAG1", None),
+            m("EX3", "Paris", "DAG1", None),
+            m("EX4", "Paris", "", None),
+            m("EX5", "Lyon", "DAG2", None),
+            m("EX6", "Lyon", "DAG2", None),
+            m("CAS-IN", "Osaka", "", Some(CasKind::Internal)),
+            m("CAS-NET", "Osaka", "", Some(CasKind::InternetFacing)),
+        ];
+        let w = waves(&members, &["Paris".into(), "Osaka".into()]);
+        let hosts: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.hosts.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                vec!["CAS-NET"],
+                vec!["EX1", "EX4"],
+                vec!["EX2"],
+                vec!["EX3"],
+                vec!["CAS-IN"],
+                vec!["EX5"],
+                vec!["EX6"],
+            ]
+        );
+        assert_eq!(w[1].site, "Paris");
+        assert_eq!(w[4].site, "Osaka");
+        assert_eq!(w[6].number, 7);
+        for wave in &w {
+            let mut dags: Vec<&str> = wave
+                .hosts
+                .iter()
+                .filter_map(|h| members.iter().find(|m| m.host == *h))
+                .filter(|m| !m.dag.is_empty())
+                .map(|m| m.dag.as_str())
+                .collect();
+            let n = dags.len();
+            dags.sort();
+            dags.dedup();
+            assert_eq!(
+                n,
+                dags.len(),
+                "two members of a DAG in wave {}",
+                wave.number
+            );
+        }
+    }
+}
