@@ -54,9 +54,8 @@ const fn row(id: &'static str, category: &'static str, effect: Effect, when: Whe
     }
 }
 
-/// Finding ids that are blockers, and for which targets. The `setup.ready.*` ids are
-/// SetupAssist's disk checks (issue 18): a finding with such an id, when the analysis emits
-/// it, is a blocker like the others.
+/// Finding ids that are blockers, and for which targets (the `setup.ready.*` ids are
+/// SetupAssist's checks of the server's disk).
 pub const TABLE: &[Mapping] = &[
     row(
         "build.iu-blocks-su",
@@ -387,10 +386,10 @@ mod tests {
     }
 
     #[test]
-    fn every_id_of_the_table_is_in_the_catalog_or_is_setupassists() {
+    fn every_id_of_the_table_is_in_the_catalog() {
         for m in TABLE {
             assert!(
-                crate::rules::registry::doc_of(m.id).is_some() || m.id.starts_with("setup.ready."),
+                crate::rules::registry::doc_of(m.id).is_some(),
                 "{} is not a finding id",
                 m.id
             );
