@@ -254,9 +254,12 @@ async fn the_msi_installs_the_service_which_enrolls_collects_and_delivers_and_up
         ],
     );
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    // The prefix holds the simulated server's own programs too (its Visual C++ runtimes):
+    // only exfleet's entries count.
     let versions: Vec<&str> = listed
-        .lines()
-        .filter(|l| l.contains("DisplayVersion"))
+        .split("HKEY_LOCAL_MACHINE")
+        .filter(|entry| entry.to_ascii_lowercase().contains("exfleet"))
+        .flat_map(|entry| entry.lines().filter(|l| l.contains("DisplayVersion")))
         .filter_map(|l| l.split_whitespace().last())
         .collect();
     assert_eq!(versions, ["0.1.1"], "{listed}");
