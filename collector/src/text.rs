@@ -254,6 +254,35 @@ struct Lines<F> {
 
 impl<F: FnMut(&str, bool)> Lines<F> {
     fn utf8(&mut self, mut bytes: &[u8]) {
+        if !self.raw.is_empty() {
+            // The line begun in the previous chunk ends here, or goes on.
+            let Some(nl) = memchr::memchr(b'\n', bytes) else {
+                self.keep8(bytes);
+                return;
+            };
+            self.keep8(&bytes[..nl]);
+            self.end(true, Encoding::Utf8);
+            bytes = &bytes[nl + 1..];
+        }
+        // The chunk's whole lines are validated in one pass, not line by line; a chunk that
+        // is not valid UTF-8 goes line by line, so that only its bad lines are decoded lossily.
+        let whole = memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1);
+        if let Ok(text) = std::str::from_utf8(&bytes[..whole]) {
+            let mut at = 0;
+            while let Some(nl) = memchr::memchr(b'\n', &text.as_bytes()[at..]) {
+                let line = &text[at..at + nl];
+                if line.len() <= self.max_line {
+                    (self.on_line)(line, true);
+                    self.number = self.number.saturating_add(1);
+                } else {
+                    self.keep8(line.as_bytes());
+                    self.end(true, Encoding::Utf8);
+                }
+                at += nl + 1;
+            }
+            self.keep8(&bytes[whole..]);
+            return;
+        }
         while let Some(nl) = memchr::memchr(b'\n', bytes) {
             let line = &bytes[..nl];
             // A whole line within the buffer, valid and under the cap, is handed on as it is:

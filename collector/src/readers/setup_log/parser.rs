@@ -6,7 +6,6 @@
 //! reported with its line number and skipped.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
@@ -69,9 +68,8 @@ pub fn parse_line(number: u32, line: &str) -> Result<Option<LogLine<'_>>, LineIs
         line: number,
         message: m.to_string(),
     };
-    let close = line
-        .find(']')
-        .ok_or_else(|| issue("unterminated time stamp"))?;
+    let close =
+        memchr::memchr(b']', line.as_bytes()).ok_or_else(|| issue("unterminated time stamp"))?;
     let stamp = &line[1..close];
     if !stamp_shape(stamp) {
         return Err(issue(&format!("unreadable time stamp '{stamp}'")));
@@ -274,7 +272,7 @@ pub struct Parser {
     /// follow it.
     continues: bool,
     /// The last prefixed lines, the context of an error.
-    recent: VecDeque<String>,
+    recent: VecDeque<(u32, String)>,
     /// The task setup is running, from its last "Beginning processing" line.
     task: String,
     kept: Kept,
@@ -387,13 +385,15 @@ impl Parser {
             }
             None => self.out.orphan_lines += 1,
         }
-        // The oldest entry's buffer is reused: no allocation per line.
+        // The oldest entry's buffer is reused: no allocation per line; the number is written
+        // out only for the few lines an error keeps.
         let mut entry = match self.recent.len() {
             CONTEXT => self.recent.pop_front().unwrap_or_default(),
-            _ => String::new(),
+            _ => (0, String::new()),
         };
-        entry.clear();
-        let _ = write!(entry, "{number}: {}", line.text.trim_end());
+        entry.0 = number;
+        entry.1.clear();
+        entry.1.push_str(line.text.trim_end());
         self.recent.push_back(entry);
     }
 
@@ -474,7 +474,7 @@ struct Kept {
 fn keep(
     run: &mut SetupRun,
     line: &LogLine,
-    recent: &VecDeque<String>,
+    recent: &VecDeque<(u32, String)>,
     task: &str,
     counts: &mut Kept,
     budget: &mut Budget,
@@ -492,12 +492,13 @@ fn keep(
         return false;
     }
     let text = line.text.trim_end();
-    let context: usize = if kind == SetupLineKind::Error {
-        recent.iter().map(String::len).sum()
+    let context: Vec<String> = if kind == SetupLineKind::Error {
+        recent.iter().map(|(n, t)| format!("{n}: {t}")).collect()
     } else {
-        0
+        Vec::new()
     };
-    if !budget.take(text.len() + context + task.len(), line.number) {
+    let context_len: usize = context.iter().map(String::len).sum();
+    if !budget.take(text.len() + context_len + task.len(), line.number) {
         return false;
     }
     *kept += 1;
@@ -541,11 +542,7 @@ fn keep(
         kind: kind.as_str().to_string(),
         component: String::new(),
         continuation: Vec::new(),
-        context: if kind == SetupLineKind::Error {
-            recent.iter().cloned().collect()
-        } else {
-            Vec::new()
-        },
+        context,
         task: if kind == SetupLineKind::Error {
             task.to_string()
         } else {
