@@ -6,6 +6,7 @@
 //! The aggregator writes the dataset, the analyzer reads it; neither depends on the other.
 
 mod flatten;
+pub mod bucket;
 pub mod layout;
 pub mod markdown;
 pub mod schema;
