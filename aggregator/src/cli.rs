@@ -11,8 +11,8 @@ use crate::enroll::{now_ms, show_time, tokens};
 use crate::error::Error;
 use crate::server::TlsPem;
 use crate::store::Store;
-use exfleet_dataset::bucket::Bucket;
 use crate::{certs, server};
+use exfleet_dataset::bucket::Bucket;
 
 /// Receives exfleet snapshots from collectors and keeps them.
 #[derive(Debug, Parser)]

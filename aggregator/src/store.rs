@@ -44,6 +44,8 @@ pub struct Store {
     tmp_seq: Arc<AtomicU64>,
     /// The bucket and this aggregator's id, for a store on an object store.
     bucket: Option<(Bucket, String)>,
+    /// When each snapshot in the bucket at open was written (UTC ms); empty for a folder.
+    written_ms: Arc<std::collections::HashMap<String, i64>>,
 }
 
 /// An aggregator's id on a shared bucket: 1 to 32 letters, digits or '_' (it ends the names
@@ -89,6 +91,7 @@ impl Store {
             ids: Arc::new(RwLock::new(ids)),
             tmp_seq: Arc::new(AtomicU64::new(0)),
             bucket: None,
+            written_ms: Arc::default(),
         })
     }
 
@@ -105,9 +108,11 @@ impl Store {
             });
         }
         let mut ids = HashSet::new();
+        let mut written_ms = std::collections::HashMap::new();
         for o in bucket.list(SNAPSHOTS)? {
             match bucket_id(&o.key) {
                 Some(id) => {
+                    written_ms.insert(id.clone(), o.modified_ms);
                     ids.insert(id);
                 }
                 None => tracing::warn!(
@@ -122,7 +127,14 @@ impl Store {
             ids: Arc::new(RwLock::new(ids)),
             tmp_seq: Arc::new(AtomicU64::new(0)),
             bucket: Some((bucket.clone(), aggregator.to_string())),
+            written_ms: Arc::new(written_ms),
         })
+    }
+
+    /// When a snapshot found in the bucket at open was written (UTC ms); `None` for a folder
+    /// or a snapshot stored since.
+    pub fn written_ms(&self, id: &str) -> Option<i64> {
+        self.written_ms.get(id).copied()
     }
 
     /// The bucket and this aggregator's id, for a store on a bucket.

@@ -115,8 +115,8 @@ impl History {
             if good.is_empty() {
                 return Ok(t.empty_frame().lazy());
             }
-            let scan = scan_deduplicated(&good, t, &duplicates)
-                .map_err(|e| Error::polars(&table, e));
+            let scan =
+                scan_deduplicated(&good, t, &duplicates).map_err(|e| Error::polars(&table, e));
             scanned.extend(good);
             scan
         })?;

@@ -11,5 +11,6 @@ mod hardening;
 mod history;
 mod html_report;
 mod identity;
+mod object_store;
 mod rules;
 mod setup_logs;

@@ -54,6 +54,8 @@ pub struct Listed {
     pub key: String,
     /// Its size in bytes.
     pub size: u64,
+    /// When it was last written, UTC ms.
+    pub modified_ms: i64,
 }
 
 /// A prefix of a bucket. Cheap to clone.
@@ -221,7 +223,11 @@ impl Bucket {
             .into_iter()
             .filter_map(|m| {
                 let key = m.location.as_ref().strip_prefix(&base)?.to_string();
-                Some(Listed { key, size: m.size })
+                Some(Listed {
+                    key,
+                    size: m.size,
+                    modified_ms: m.last_modified.timestamp_millis(),
+                })
             })
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));

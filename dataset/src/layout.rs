@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn keys_of_parts_and_ids_name_their_batch() {
         let key = part_key("hosts", "2026-11-18", "1795-00ab-000001-agg1");
-        assert_eq!(key, "hosts/date=2026-11-18/part-1795-00ab-000001-agg1.parquet");
+        assert_eq!(
+            key,
+            "hosts/date=2026-11-18/part-1795-00ab-000001-agg1.parquet"
+        );
         assert_eq!(batch_of_part(&key), Some("1795-00ab-000001-agg1"));
         assert_eq!(batch_of_part("nosuchtable/date=x/part-1.parquet"), None);
         assert_eq!(batch_of_part("hosts/date=x/notes.txt"), None);

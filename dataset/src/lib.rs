@@ -5,8 +5,8 @@
 //!
 //! The aggregator writes the dataset, the analyzer reads it; neither depends on the other.
 
-mod flatten;
 pub mod bucket;
+mod flatten;
 pub mod layout;
 pub mod markdown;
 pub mod schema;

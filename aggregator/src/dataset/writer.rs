@@ -41,7 +41,6 @@ pub struct Dataset {
     bucket: Option<(Bucket, String)>,
 }
 
-
 /// What a batch wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchInfo {
@@ -106,7 +105,10 @@ impl Dataset {
     /// Opens the dataset on a bucket shared with other aggregators, as `aggregator`: removes
     /// this aggregator's parts of uncommitted batches, and returns the ids of snapshots in
     /// committed batches (every aggregator's).
-    pub fn open_bucket(bucket: &Bucket, aggregator: &str) -> Result<(Dataset, HashSet<String>), Error> {
+    pub fn open_bucket(
+        bucket: &Bucket,
+        aggregator: &str,
+    ) -> Result<(Dataset, HashSet<String>), Error> {
         let mut committed = HashSet::new();
         let mut ids = HashSet::new();
         for o in bucket.list(FLUSHED)? {
@@ -146,6 +148,34 @@ impl Dataset {
             },
             ids,
         ))
+    }
+
+    /// The ids of the snapshots in committed batches now, every aggregator's (read again).
+    pub fn committed(&self) -> Result<HashSet<String>, Error> {
+        let mut ids = HashSet::new();
+        match &self.bucket {
+            Some((bucket, _)) => {
+                for o in bucket.list(FLUSHED)? {
+                    if batch_of_ids(&o.key).is_some() {
+                        if let Some(text) = bucket.get(&o.key)? {
+                            ids.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
+                        }
+                    }
+                }
+            }
+            None => {
+                let dir = self.root.join(FLUSHED);
+                for e in fs::read_dir(&dir).map_err(Error::io(&dir))? {
+                    let p = e.map_err(Error::io(&dir))?.path();
+                    if p.extension().is_some_and(|x| x == "ids") {
+                        let text = fs::read_to_string(&p).map_err(Error::io(&p))?;
+                        ids.extend(text.lines().map(str::to_string));
+                    }
+                }
+            }
+        }
+        ids.remove("");
+        Ok(ids)
     }
 
     /// The dataset directory.
@@ -240,7 +270,10 @@ impl Dataset {
                 bucket.put(&key, bytes)?;
                 written.push(key);
             }
-            bucket.put(&format!("{FLUSHED}/{batch}.ids"), ids_text(snapshots).into_bytes())?;
+            bucket.put(
+                &format!("{FLUSHED}/{batch}.ids"),
+                ids_text(snapshots).into_bytes(),
+            )?;
             Ok(written.len())
         })();
         match result {

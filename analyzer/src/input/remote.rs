@@ -61,7 +61,13 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
         fetched += 1;
         bytes += data.len() as u64;
     }
-    tracing::info!(url, objects = fetched, bytes, batches = committed.len(), "dataset fetched");
+    tracing::info!(
+        url,
+        objects = fetched,
+        bytes,
+        batches = committed.len(),
+        "dataset fetched"
+    );
     if pending > 0 {
         tracing::info!(
             url,
