@@ -206,7 +206,14 @@ fn s3() -> Option<S3> {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("bench")).unwrap();
     let mut child = std::process::Command::new(program)
-        .args(["--host", "127.0.0.1", "--port", "0", "--access-key", "bench"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--access-key",
+            "bench",
+        ])
         .args(["--secret-key", "bench-secret"])
         .arg(root.path())
         .env("RUST_LOG", "info")
@@ -216,7 +223,7 @@ fn s3() -> Option<S3> {
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let endpoint = loop {
-        let line = lines.next()?.unwrap();
+        let line = lines.next().expect("s3s-fs says where it listens").unwrap();
         if let Some((_, at)) = line.split_once("server is running at ") {
             break at.trim().to_string();
         }
