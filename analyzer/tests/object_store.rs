@@ -145,7 +145,7 @@ impl Aggregator {
             .args(["--ignored", "--nocapture", "--test-threads=1"])
             .env(CHILD_ARGS, serde_json::to_string(&args).unwrap())
             .envs(s3.env())
-            .env("RUST_LOG", "warn,exfleet_aggregator=info")
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -65,4 +65,22 @@ mod tests {
         assert_eq!(batch_of_ids("_flushed/.ids"), None);
         assert_eq!(batch_of_ids("hosts/_flushed/a.ids"), None);
     }
+
+    proptest::proptest! {
+        /// Keys listed from a bucket are anyone's bytes: reading them never panics, and a
+        /// part's or an ids file's key gives back the batch it was made with.
+        #[test]
+        fn any_key_is_read_without_panic_and_made_keys_round_trip(
+            key in "\\PC{0,80}",
+            batch in "[0-9a-zA-Z_-]{1,40}",
+            date in "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        ) {
+            let _ = batch_of_part(&key);
+            let _ = batch_of_ids(&key);
+            let part = part_key("events", &date, &batch);
+            proptest::prop_assert_eq!(batch_of_part(&part), Some(batch.as_str()));
+            let ids = format!("{FLUSHED}/{batch}.ids");
+            proptest::prop_assert_eq!(batch_of_ids(&ids), Some(batch.as_str()));
+        }
+    }
 }
