@@ -8,13 +8,16 @@
 //! S3 bucket of that server started on loopback (`Store::open_bucket`: one create-only put
 //! per snapshot, acked when the put returned).
 //!
-//! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md).
+//! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md);
+//! `EXFLEET_BENCH_SIZES=10x200,100x20` measures only those collectors x snapshots each
+//! (default `10x200,100x20,1000x3`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{Loopback, ServeOptions, TlsPem};
+use exfleet_aggregator::service::BackPressure;
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_dataset::bucket::Bucket;
@@ -78,9 +81,16 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Optio
         key: sc.key,
         client_ca: ca.cert.clone(),
     };
-    let aggregator = Loopback::start(store, tls, ServeOptions::default())
-        .await
-        .unwrap();
+    // Every collector uploads at once: the bound on uploads in flight (256 by default, a
+    // refusal beyond it) must not turn the measurement into one of retries.
+    let opts = ServeOptions {
+        back_pressure: BackPressure {
+            max_uploads_in_flight: collectors.max(256),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let aggregator = Loopback::start(store, tls, opts).await.unwrap();
     let url = aggregator.url.clone();
     let cert = certs::make_collector(&ca, "bench").unwrap();
     let ctls = ClientTls {
@@ -246,6 +256,23 @@ fn s3() -> Option<S3> {
     })
 }
 
+/// The runs: collectors and snapshots per collector (`EXFLEET_BENCH_SIZES`).
+fn sizes() -> Vec<(usize, usize)> {
+    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("10x200,100x20,1000x3".into());
+    text.split(',')
+        .map(|run| {
+            let (c, p) = run
+                .trim()
+                .split_once('x')
+                .expect("EXFLEET_BENCH_SIZES: <collectors>x<per collector>,...");
+            (
+                c.parse().expect("collectors"),
+                p.parse().expect("per collector"),
+            )
+        })
+        .collect()
+}
+
 fn main() {
     let s3 = s3();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -260,7 +287,7 @@ fn main() {
     );
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
     println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
-    for (collectors, per) in [(10, 200), (100, 20), (1000, 3)] {
+    for (collectors, per) in sizes() {
         let i = rt.block_on(ingest(collectors, per, &bases, None));
         let s = rt.block_on(store_only(collectors, per, &bases));
         println!(
@@ -283,7 +310,7 @@ fn main() {
     println!("\nInto an S3 bucket of s3s-fs on loopback (create-only put per snapshot):\n");
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
     println!("|-:|-:|-:|-:|-:|-:|");
-    for (collectors, per) in [(10, 200), (100, 20), (1000, 3)] {
+    for (collectors, per) in sizes() {
         let i = rt.block_on(ingest(collectors, per, &bases, Some(&s3.bucket)));
         println!(
             "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",

@@ -1,7 +1,7 @@
 //! The analyzer's integration tests, one binary: rules on their cases, the CLI, exports read
 //! back by DuckDB, the simulated fleet's ground truth, the history rules, the HTML report in
 //! Chromium, the identity model, the CSS-Exchange setup logs, and the hardening cases (impossible times, CSV
-//! injection, unreadable Parquet parts).
+//! injection, unreadable Parquet parts), and aggregators sharing an S3 bucket (s3s-fs).
 mod cases;
 mod cli;
 mod events;
