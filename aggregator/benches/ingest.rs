@@ -4,15 +4,23 @@
 //! Beside it, in the same run, the store alone (the same writes and fsyncs, no network, TLS
 //! or gRPC) at the same concurrency, as the peer that bounds what ingest can reach.
 //!
-//! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md).
+//! With `s3s-fs` on PATH (tests/scripts/install-test-tools.sh), the same ingest again into an
+//! S3 bucket of that server started on loopback (`Store::open_bucket`: one create-only put
+//! per snapshot, acked when the put returned).
+//!
+//! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md);
+//! `EXFLEET_BENCH_SIZES=10x200,100x20` measures only those collectors x snapshots each
+//! (default `10x200,100x20,1000x3`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{Loopback, ServeOptions, TlsPem};
+use exfleet_aggregator::service::BackPressure;
 use exfleet_aggregator::store::Store;
 use exfleet_collector::client::{self, ClientTls};
+use exfleet_dataset::bucket::Bucket;
 use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
 use exfleet_tests::fleet::FleetConfig;
 use prost::Message;
@@ -55,19 +63,34 @@ fn fresh(base: &Snapshot) -> Snapshot {
     s
 }
 
-async fn ingest(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
+async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Option<&Bucket>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let ca = certs::make_ca("bench CA").unwrap();
     let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = match bucket {
+        Some(b) => {
+            let b = b.child(&format!("run-{collectors}"));
+            tokio::task::spawn_blocking(move || Store::open_bucket(&b, "bench").unwrap())
+                .await
+                .unwrap()
+        }
+        None => Store::open(dir.path()).unwrap(),
+    };
     let tls = TlsPem {
         cert: sc.cert,
         key: sc.key,
         client_ca: ca.cert.clone(),
     };
-    let aggregator = Loopback::start(store, tls, ServeOptions::default())
-        .await
-        .unwrap();
+    // Every collector uploads at once: the bound on uploads in flight (256 by default, a
+    // refusal beyond it) must not turn the measurement into one of retries.
+    let opts = ServeOptions {
+        back_pressure: BackPressure {
+            max_uploads_in_flight: collectors.max(256),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let aggregator = Loopback::start(store, tls, opts).await.unwrap();
     let url = aggregator.url.clone();
     let cert = certs::make_collector(&ca, "bench").unwrap();
     let ctls = ClientTls {
@@ -171,7 +194,87 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
     }
 }
 
+/// s3s-fs on loopback, its bucket, and where it keeps it (removed with it).
+struct S3 {
+    child: std::process::Child,
+    _root: tempfile::TempDir,
+    bucket: Bucket,
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts s3s-fs if it is on PATH. Called before any thread is started: it sets the AWS
+/// variables of this process.
+fn s3() -> Option<S3> {
+    use std::io::BufRead;
+    let program = exfleet_tests::tools::find("s3s-fs")?;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("bench")).unwrap();
+    let mut child = std::process::Command::new(program)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--access-key",
+            "bench",
+        ])
+        .args(["--secret-key", "bench-secret"])
+        .arg(root.path())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let endpoint = loop {
+        let line = lines.next().expect("s3s-fs says where it listens").unwrap();
+        if let Some((_, at)) = line.split_once("server is running at ") {
+            break at.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ] {
+        std::env::set_var(k, v);
+    }
+    let bucket = Bucket::open("s3://bench/ingest").unwrap();
+    Some(S3 {
+        child,
+        _root: root,
+        bucket,
+    })
+}
+
+/// The runs: collectors and snapshots per collector (`EXFLEET_BENCH_SIZES`).
+fn sizes() -> Vec<(usize, usize)> {
+    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("10x200,100x20,1000x3".into());
+    text.split(',')
+        .map(|run| {
+            let (c, p) = run
+                .trim()
+                .split_once('x')
+                .expect("EXFLEET_BENCH_SIZES: <collectors>x<per collector>,...");
+            (
+                c.parse().expect("collectors"),
+                p.parse().expect("per collector"),
+            )
+        })
+        .collect()
+}
+
 fn main() {
+    let s3 = s3();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -184,8 +287,8 @@ fn main() {
     );
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
     println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
-    for (collectors, per) in [(10, 200), (100, 20), (1000, 3)] {
-        let i = rt.block_on(ingest(collectors, per, &bases));
+    for (collectors, per) in sizes() {
+        let i = rt.block_on(ingest(collectors, per, &bases, None));
         let s = rt.block_on(store_only(collectors, per, &bases));
         println!(
             "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
@@ -198,6 +301,25 @@ fn main() {
             s.rate(),
             s.pct(0.99).as_secs_f64() * 1e3,
             i.rate() / s.rate()
+        );
+    }
+    let Some(s3) = s3 else {
+        println!("\nS3: s3s-fs not found, not measured (tests/scripts/install-test-tools.sh installs it)");
+        return;
+    };
+    println!("\nInto an S3 bucket of s3s-fs on loopback (create-only put per snapshot):\n");
+    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
+    println!("|-:|-:|-:|-:|-:|-:|");
+    for (collectors, per) in sizes() {
+        let i = rt.block_on(ingest(collectors, per, &bases, Some(&s3.bucket)));
+        println!(
+            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            i.collectors,
+            i.snapshots,
+            i.rate(),
+            i.pct(0.50).as_secs_f64() * 1e3,
+            i.pct(0.99).as_secs_f64() * 1e3,
+            i.pct(1.0).as_secs_f64() * 1e3,
         );
     }
 }

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::server::TlsPem;
 use crate::store::Store;
 use crate::{certs, server};
+use exfleet_dataset::bucket::Bucket;
 
 /// Receives exfleet snapshots from collectors and keeps them.
 #[derive(Debug, Parser)]
@@ -131,6 +132,13 @@ pub struct ServeArgs {
     /// The fleet CA's private key, which signs enrolled certificates.
     #[arg(long)]
     pub enroll_ca_key: Option<PathBuf>,
+    /// Keeps snapshots and the dataset in `s3://<bucket>/<prefix>` (endpoint and
+    /// credentials from the AWS environment variables); needs --aggregator-id.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// This aggregator's id among those sharing the bucket.
+    #[arg(long)]
+    pub aggregator_id: Option<String>,
 }
 
 /// `certs` subcommands.
@@ -275,13 +283,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.enroll_ca_key {
         cfg.enroll_ca_key = Some(v);
     }
+    if let Some(v) = args.bucket {
+        cfg.bucket = Some(v);
+    }
+    if let Some(v) = args.aggregator_id {
+        cfg.aggregator_id = Some(v);
+    }
     let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(Error::io(p));
     let tls = TlsPem {
         cert: read(&cfg.tls.cert)?,
         key: read(&cfg.tls.key)?,
         client_ca: read(&cfg.tls.client_ca)?,
     };
-    let store = Store::open(&cfg.data_dir)?;
+    let store = match (&cfg.bucket, &cfg.aggregator_id) {
+        (Some(url), Some(id)) => Store::open_bucket(&Bucket::open(url)?, id)?,
+        (Some(url), None) => anyhow::bail!(
+            "bucket {url} is set but aggregator-id is not: every aggregator sharing a bucket \
+             needs its own id"
+        ),
+        (None, _) => Store::open(&cfg.data_dir)?,
+    };
     let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
         (Some(_), Some(key)) => Some(server::EnrollOptions {
             ca: certs::Pem {

@@ -14,6 +14,8 @@
 //! enroll-listen = "0.0.0.0:7444"
 //! enroll-ca-key = "/etc/exfleet/ca.key"
 //! cert-validity-days = 90
+//! bucket = "s3://exfleet/prod"
+//! aggregator-id = "agg1"
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -66,6 +68,16 @@ pub struct Config {
     /// Mutual TLS: the server's certificate and key, and the CA collectors' certificates must
     /// be signed by.
     pub tls: TlsFiles,
+    /// An S3-compatible bucket and prefix, `s3://<bucket>/<prefix>`, where snapshots
+    /// (`snapshots/`) and the dataset (`dataset/`) are kept instead of `data-dir`, shared by
+    /// every aggregator configured with it; the endpoint and credentials come from the
+    /// standard AWS environment variables (deploy/README.md). Needs `aggregator-id`.
+    /// Default none: the local `data-dir`.
+    pub bucket: Option<String>,
+    /// This aggregator's id among those sharing `bucket` (1 to 32 letters, digits or '_',
+    /// unique among them): its dataset batches carry it, and its start-up clean-up touches
+    /// only its own. Default none.
+    pub aggregator_id: Option<String>,
     /// Certificates of triage workstations, which collect copies of other servers (README.md,
     /// "Security model"); every other certificate speaks for its own computer only. Default
     /// none.
@@ -99,6 +111,8 @@ impl Default for Config {
             enroll_listen: None,
             enroll_ca_key: None,
             cert_validity_days: 90,
+            bucket: None,
+            aggregator_id: None,
             tls: TlsFiles::default(),
             triage: Vec::new(),
         }
@@ -155,5 +169,6 @@ mod tests {
         assert_eq!(deployed.max_uploads_in_flight, d.max_uploads_in_flight);
         assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
         assert_eq!(deployed.cert_validity_days, d.cert_validity_days);
+        assert_eq!(deployed.bucket, d.bucket);
     }
 }

@@ -33,6 +33,9 @@ pub enum Error {
     /// Certificates could not be made or loaded.
     #[error("certificates: {0}")]
     Certs(String),
+    /// The object store failed (the message names the object's URL).
+    #[error(transparent)]
+    Bucket(#[from] exfleet_dataset::bucket::BucketError),
     /// The gRPC server failed.
     #[error("server: {0}")]
     Transport(#[from] tonic::transport::Error),

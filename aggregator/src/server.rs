@@ -70,10 +70,14 @@ pub struct EnrollOptions {
     pub validity_days: u32,
 }
 
+/// The dataset's folder under a bucket's prefix (beside `snapshots/`).
+pub const DATASET_DIR: &str = "dataset";
+
 /// Dataset writing.
 #[derive(Debug, Clone)]
 pub struct DatasetOptions {
-    /// Dataset directory.
+    /// Dataset directory; for a store on a bucket, the dataset is `<prefix>/dataset` there
+    /// ([`DATASET_DIR`]) and this is not used.
     pub dir: PathBuf,
     /// Longest time from an ack to the snapshot's rows in the dataset.
     pub flush_interval: Duration,
@@ -169,7 +173,18 @@ pub async fn serve(
     reporter.set_serving::<IngestServer<IngestService>>().await;
     let (notify, flusher) = match &opts.dataset {
         Some(d) => {
-            let (dataset, already) = Dataset::open(&d.dir)?;
+            let (dataset, already) = match store.bucket() {
+                Some((bucket, aggregator)) => {
+                    let (b, a) = (bucket.child(DATASET_DIR), aggregator.to_string());
+                    tokio::task::spawn_blocking(move || Dataset::open_bucket(&b, &a))
+                        .await
+                        .map_err(|e| Error::Io {
+                            path: PathBuf::from(bucket.url_of(DATASET_DIR)),
+                            reason: std::io::Error::other(e.to_string()),
+                        })??
+                }
+                None => Dataset::open(&d.dir)?,
+            };
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let task = tokio::spawn(dataset::flush::run(
                 store.clone(),

@@ -7,6 +7,12 @@
 //! directory is fsynced. A crash at any point leaves either no final file or a complete one;
 //! temporary files are removed at the next start. Every snapshot is kept: history is the
 //! analyzer's to read.
+//!
+//! On a bucket ([`Store::open_bucket`]) the layout is the same under the bucket's prefix, and
+//! several aggregators share it: a snapshot is durable once the put returned, written
+//! create-only (`If-None-Match: *`, answered 412 when another aggregator stored the id
+//! first: a duplicate). A server that does not take the condition overwrites the key with the
+//! same snapshot; the dataset's readers deduplicate by snapshot id.
 
 use std::collections::HashSet;
 use std::fs;
@@ -14,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use exfleet_dataset::bucket::{Bucket, Created};
 use exfleet_proto::v1::StoredSnapshot;
 use prost::Message;
 
@@ -35,6 +42,16 @@ pub struct Store {
     root: PathBuf,
     ids: Arc<RwLock<HashSet<String>>>,
     tmp_seq: Arc<AtomicU64>,
+    /// The bucket and this aggregator's id, for a store on an object store.
+    bucket: Option<(Bucket, String)>,
+    /// When each snapshot in the bucket at open was written (UTC ms); empty for a folder.
+    written_ms: Arc<std::collections::HashMap<String, i64>>,
+}
+
+/// An aggregator's id on a shared bucket: 1 to 32 letters, digits or '_' (it ends the names
+/// of the dataset batches it writes, after a '-').
+pub fn valid_aggregator_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 impl Store {
@@ -73,7 +90,56 @@ impl Store {
             root: root.to_path_buf(),
             ids: Arc::new(RwLock::new(ids)),
             tmp_seq: Arc::new(AtomicU64::new(0)),
+            bucket: None,
+            written_ms: Arc::default(),
         })
+    }
+
+    /// Opens the store on a bucket shared with other aggregators, as `aggregator` (its id
+    /// among them, [`valid_aggregator_id`]): indexes the snapshots stored there. Nothing is
+    /// cleaned up: a put is one request, and leaves nothing behind when it fails.
+    pub fn open_bucket(bucket: &Bucket, aggregator: &str) -> Result<Store, Error> {
+        if !valid_aggregator_id(aggregator) {
+            return Err(Error::Config {
+                path: PathBuf::from(bucket.url()),
+                message: format!(
+                    "aggregator-id {aggregator:?}: 1 to 32 letters, digits or '_' are needed"
+                ),
+            });
+        }
+        let mut ids = HashSet::new();
+        let mut written_ms = std::collections::HashMap::new();
+        for o in bucket.list(SNAPSHOTS)? {
+            match bucket_id(&o.key) {
+                Some(id) => {
+                    written_ms.insert(id.clone(), o.modified_ms);
+                    ids.insert(id);
+                }
+                None => tracing::warn!(
+                    url = %bucket.url_of(&o.key),
+                    "skipping a stray object in the store (not snapshots/<id[..2]>/<id>.pb)"
+                ),
+            }
+        }
+        tracing::info!(url = %bucket.url(), aggregator, snapshots = ids.len(), "store opened");
+        Ok(Store {
+            root: PathBuf::from(bucket.url()),
+            ids: Arc::new(RwLock::new(ids)),
+            tmp_seq: Arc::new(AtomicU64::new(0)),
+            bucket: Some((bucket.clone(), aggregator.to_string())),
+            written_ms: Arc::new(written_ms),
+        })
+    }
+
+    /// When a snapshot found in the bucket at open was written (UTC ms); `None` for a folder
+    /// or a snapshot stored since.
+    pub fn written_ms(&self, id: &str) -> Option<i64> {
+        self.written_ms.get(id).copied()
+    }
+
+    /// The bucket and this aggregator's id, for a store on a bucket.
+    pub fn bucket(&self) -> Option<(&Bucket, &str)> {
+        self.bucket.as_ref().map(|(b, a)| (b, a.as_str()))
     }
 
     /// Whether a snapshot id is stored.
@@ -91,13 +157,12 @@ impl Store {
         self.len() == 0
     }
 
-    /// Path of a stored snapshot.
+    /// Path of a stored snapshot (its URL on a bucket).
     pub fn path_of(&self, id: &str) -> PathBuf {
-        let shard = id.get(..2).unwrap_or("__");
-        self.root
-            .join("snapshots")
-            .join(shard)
-            .join(format!("{id}.pb"))
+        match &self.bucket {
+            Some((b, _)) => PathBuf::from(b.url_of(&key_of(id))),
+            None => self.root.join(key_of(id)),
+        }
     }
 
     /// Stores a snapshot durably (blocking: call from a blocking thread). `id` must have
@@ -105,6 +170,14 @@ impl Store {
     pub fn put(&self, id: &str, stored: &StoredSnapshot) -> Result<Put, Error> {
         if self.contains(id) {
             return Ok(Put::Duplicate);
+        }
+        if let Some((bucket, _)) = &self.bucket {
+            let outcome = match bucket.create(&key_of(id), stored.encode_to_vec())? {
+                Created::New => Put::Stored,
+                Created::Exists => Put::Duplicate,
+            };
+            self.ids.write().expect("index lock").insert(id.to_string());
+            return Ok(outcome);
         }
         let final_path = self.path_of(id);
         let shard = final_path
@@ -133,7 +206,17 @@ impl Store {
 
     /// Reads a stored snapshot.
     pub fn get(&self, id: &str) -> Result<StoredSnapshot, Error> {
-        read_file(&self.path_of(id))
+        let Some((bucket, _)) = &self.bucket else {
+            return read_file(&self.path_of(id));
+        };
+        let corrupt = |message: String| Error::Corrupt {
+            path: self.path_of(id),
+            message,
+        };
+        let bytes = bucket
+            .get(&key_of(id))?
+            .ok_or_else(|| corrupt("listed, but no longer in the bucket".into()))?;
+        StoredSnapshot::decode(bytes).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Ids of all stored snapshots.
@@ -148,6 +231,21 @@ impl Store {
         v.sort();
         v
     }
+}
+
+/// The store's folder, under its root or its bucket's prefix.
+const SNAPSHOTS: &str = "snapshots";
+
+/// Where a snapshot is kept, relative to the store's root: `snapshots/<id[..2]>/<id>.pb`.
+fn key_of(id: &str) -> String {
+    let shard = id.get(..2).unwrap_or("__");
+    format!("{SNAPSHOTS}/{shard}/{id}.pb")
+}
+
+/// The snapshot id an object of the bucket holds, if it is one: the key [`key_of`] gives.
+fn bucket_id(key: &str) -> Option<String> {
+    let id = key.rsplit('/').next()?.strip_suffix(".pb")?;
+    (valid_id(id) && key == key_of(id)).then(|| id.to_string())
 }
 
 /// The snapshot id a store file holds, if it is one: `<id[..2]>/<id>.pb` with a valid id.
@@ -214,6 +312,17 @@ mod tests {
         let s = Store::open(tmp.path()).unwrap();
         assert_eq!(s.ids(), vec![id.to_string()]);
         assert_eq!(s.get(id).unwrap(), stored(id));
+    }
+
+    #[test]
+    fn bucket_keys_are_the_folder_layout() {
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        assert_eq!(key_of(id), format!("snapshots/01/{id}.pb"));
+        assert_eq!(bucket_id(&key_of(id)).as_deref(), Some(id));
+        assert_eq!(bucket_id(&format!("snapshots/02/{id}.pb")), None);
+        assert_eq!(bucket_id(&format!("snapshots/01/{id}.pb.bak")), None);
+        assert!(valid_aggregator_id("agg_1") && valid_aggregator_id("A2"));
+        assert!(!valid_aggregator_id("") && !valid_aggregator_id("a-b"));
     }
 
     #[test]

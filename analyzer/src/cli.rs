@@ -88,7 +88,10 @@ pub enum Command {
 /// Where the snapshots come from, and the analysis date.
 #[derive(Debug, clap::Args)]
 pub struct SourceArgs {
-    /// The aggregator's dataset directory (`<data-dir>/dataset`).
+    /// The aggregator's dataset directory (`<data-dir>/dataset`), or the aggregators'
+    /// dataset on an S3-compatible bucket, `s3://<bucket>/<prefix>/dataset` (endpoint and
+    /// credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ALLOW_HTTP).
     #[arg(
         long,
         conflicts_with = "snapshots",
@@ -119,7 +122,7 @@ impl SourceArgs {
         };
         let history = match (&self.dataset, &self.snapshots) {
             (Some(d), _) => {
-                let history = History::open(d)?;
+                let history = History::open_at(d)?;
                 for k in history.skipped() {
                     eprintln!(
                         "exfleet-analyzer: {}: {} (Parquet part skipped)",

@@ -14,6 +14,7 @@ use prost::Message;
 use crate::error::Error;
 
 mod parts;
+mod remote;
 mod window;
 
 pub use window::{LeftOut, AHEAD_MS, EARLIEST_MS};
@@ -36,6 +37,9 @@ pub struct History {
     dir: Option<PathBuf>,
     /// The end of the plausible window applied ([`History::plausible`]), if any.
     until: Option<i64>,
+    /// The temporary folder a dataset on a bucket was fetched into: kept while the lazy
+    /// frames may read it.
+    mirror: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl History {
@@ -48,6 +52,7 @@ impl History {
             parts: Vec::new(),
             dir: None,
             until: None,
+            mirror: None,
         })
     }
 
@@ -60,6 +65,23 @@ impl History {
         History::open_excluding(dir, Vec::new())
     }
 
+    /// Opens the dataset at `location`: a directory ([`History::open`]), or
+    /// `s3://<bucket>/<prefix>`, the dataset on an S3-compatible bucket (endpoint and
+    /// credentials from the AWS environment variables), whose committed batches are fetched
+    /// first and read the same way.
+    pub fn open_at(location: &Path) -> Result<History, Error> {
+        let Some(url) = location
+            .to_str()
+            .filter(|l| exfleet_dataset::bucket::is_url(l))
+        else {
+            return History::open(location);
+        };
+        let mirror = remote::fetch(url)?;
+        let mut history = History::open(mirror.path())?;
+        history.mirror = Some(std::sync::Arc::new(mirror));
+        Ok(history)
+    }
+
     /// [`History::open`], leaving out `excluded` parts as well (named with their reasons).
     fn open_excluding(dir: &Path, excluded: Vec<Skipped>) -> Result<History, Error> {
         if !dir.is_dir() {
@@ -70,6 +92,7 @@ impl History {
         }
         let mut skipped = Vec::new();
         let mut scanned = Vec::new();
+        let duplicates = duplicates(dir);
         let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
@@ -92,7 +115,8 @@ impl History {
             if good.is_empty() {
                 return Ok(t.empty_frame().lazy());
             }
-            let scan = parts::scan(&good, t).map_err(|e| Error::polars(&table, e));
+            let scan =
+                scan_deduplicated(&good, t, &duplicates).map_err(|e| Error::polars(&table, e));
             scanned.extend(good);
             scan
         })?;
@@ -103,6 +127,7 @@ impl History {
             parts: scanned,
             dir: Some(dir.to_path_buf()),
             until: None,
+            mirror: None,
         })
     }
 
@@ -132,7 +157,8 @@ impl History {
         for b in &bad {
             tracing::warn!(path = %b.path.display(), "{}; part skipped", b.message);
         }
-        let again = History::open_excluding(dir, bad).ok()?;
+        let mut again = History::open_excluding(dir, bad).ok()?;
+        again.mirror = self.mirror.clone();
         match self.until {
             Some(until) => again.plausible(until).ok().map(|(h, _)| h),
             None => Some(again),
@@ -272,6 +298,70 @@ impl History {
             .hosts
             .sort_in_place(["host"], SortMultipleOptions::default())?;
         Ok(frames)
+    }
+}
+
+/// The snapshot ids each committed batch holds that an earlier batch holds too (two
+/// aggregators on one bucket both wrote a snapshot, one of them killed before it acked it):
+/// a snapshot's rows are its first batch's (batch names sort by time), later copies are left
+/// out. Read from `_flushed/<batch>.ids`; empty for a dataset without them.
+fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
+    let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
+    let mut batches: Vec<(String, PathBuf)> = walk(&flushed)
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?;
+            let batch = name.strip_suffix(".ids")?.to_string();
+            Some((batch, p))
+        })
+        .collect();
+    batches.sort();
+    let mut seen = std::collections::HashSet::new();
+    let mut later: HashMap<String, Vec<String>> = HashMap::new();
+    for (batch, path) in batches {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "cannot read a batch's ids ({e}): its snapshots are not deduplicated");
+                continue;
+            }
+        };
+        for id in text.lines().filter(|l| !l.is_empty()) {
+            if !seen.insert(id.to_string()) {
+                later.entry(batch.clone()).or_default().push(id.to_string());
+            }
+        }
+    }
+    later
+}
+
+/// Scans a table's parts, leaving out of each the rows of the snapshots `duplicates` says
+/// an earlier batch holds.
+fn scan_deduplicated(
+    good: &[PathBuf],
+    t: Table,
+    duplicates: &HashMap<String, Vec<String>>,
+) -> PolarsResult<LazyFrame> {
+    let batch_of = |p: &PathBuf| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.strip_prefix("part-"))
+            .and_then(|b| duplicates.get(b))
+    };
+    let (clean, dirty): (Vec<PathBuf>, Vec<PathBuf>) =
+        good.iter().cloned().partition(|p| batch_of(p).is_none());
+    let mut frames = Vec::new();
+    if !clean.is_empty() {
+        frames.push(parts::scan(&clean, t)?);
+    }
+    for p in &dirty {
+        let ids = Series::new("ids".into(), batch_of(p).cloned().unwrap_or_default());
+        let copy = col("snapshot_id").is_in(lit(ids).implode(false), false);
+        frames.push(parts::scan(std::slice::from_ref(p), t)?.filter(copy.not()));
+    }
+    match frames.len() {
+        1 => Ok(frames.remove(0)),
+        _ => concat(frames, UnionArgs::default()),
     }
 }
 

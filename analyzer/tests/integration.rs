@@ -1,7 +1,8 @@
 //! The analyzer's integration tests, one binary: rules on their cases, the CLI, exports read
 //! back by DuckDB, the simulated fleet's ground truth, the history rules, the HTML report in
-//! Chromium, the identity model, the rollout plan and verify, the CSS-Exchange setup logs, and the hardening cases (impossible times, CSV
-//! injection, unreadable Parquet parts).
+//! Chromium, the identity model, the rollout plan and verify, the CSS-Exchange setup logs, the
+//! hardening cases (impossible times, CSV injection, unreadable Parquet parts), and aggregators
+//! sharing an S3 bucket (s3s-fs).
 mod cases;
 mod cli;
 mod events;
@@ -11,6 +12,7 @@ mod hardening;
 mod history;
 mod html_report;
 mod identity;
+mod object_store;
 mod rollout;
 mod rules;
 mod setup_logs;

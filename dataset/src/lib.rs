@@ -5,6 +5,7 @@
 //!
 //! The aggregator writes the dataset, the analyzer reads it; neither depends on the other.
 
+pub mod bucket;
 mod flatten;
 pub mod layout;
 pub mod markdown;

@@ -4,7 +4,9 @@
 #   pip, and the Python packages regipy, pefile, cryptography and duckdb; for the collector's
 #   Windows build run under Wine (collector/tests/windows.rs): Wine's 64-bit loader (wine64),
 #   MinGW-w64 (gcc-mingw-w64-x86-64) and the Rust target x86_64-pc-windows-gnu (rustup); for
-#   its MSI (aggregator/tests/msi.rs): wixl, and msitools' msiinfo to inspect it.
+#   its MSI (aggregator/tests/msi.rs): wixl, and msitools' msiinfo to inspect it; for the
+#   aggregators on an object store (analyzer/tests/object_store.rs): the S3 server s3s-fs
+#   (crates.io, cargo install: about 2 minutes on 2 cores, once per machine).
 # Without them the tests that need them are skipped (exfleet_tests::tools); .ci/run runs this
 # script and then sets EXFLEET_REQUIRE_TOOLS=1 so that a missing one fails instead.
 # Debian or Ubuntu (apt-get), as root or with sudo.
@@ -92,6 +94,16 @@ if ! windows_std; then
     echo "install-test-tools: rustup target add $windows_target failed: the Windows tests will skip" >&2
 fi
 
+# The S3-compatible server the object-store test starts on loopback. 0.14.1: the last release
+# that builds with this toolchain (0.17 needs rustc 1.96); the binary lands in ~/.cargo/bin.
+s3s_fs_version=0.14.1
+if ! command -v s3s-fs >/dev/null 2>&1; then
+  echo "install-test-tools: cargo install s3s-fs@$s3s_fs_version"
+  s3s_start=$(date +%s)
+  cargo install -q --locked "s3s-fs@$s3s_fs_version" --features binary
+  echo "install-test-tools: s3s-fs built in $(( $(date +%s) - s3s_start ))s"
+fi
+
 # Everything is there now, or this fails here rather than in a test.
 for entry in "${apt_tools[@]}"; do
   read -r program _ <<<"$entry"
@@ -102,4 +114,5 @@ for entry in "${modules[@]}"; do
   python3 -c "import $module" >/dev/null 2>&1 || { echo "install-test-tools: Python module $module still missing" >&2; exit 1; }
 done
 have_wine || { echo "install-test-tools: wine64 still missing" >&2; exit 1; }
-echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb), wine64, x86_64-w64-mingw32-gcc, wixl and msiinfo are installed"
+command -v s3s-fs >/dev/null 2>&1 || { echo "install-test-tools: s3s-fs still missing (is ~/.cargo/bin on PATH?)" >&2; exit 1; }
+echo "install-test-tools: hivexget, evtxexport, chromium, python3 (regipy, pefile, cryptography, duckdb), wine64, x86_64-w64-mingw32-gcc, wixl, msiinfo and s3s-fs are installed"

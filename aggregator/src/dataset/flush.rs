@@ -8,6 +8,13 @@
 //! cannot advance, the gRPC health service reports [`DATASET_SERVICE`] as NOT_SERVING and
 //! every interval logs how far behind it is; it is SERVING again once it has caught up.
 //! Snapshots stay acked and durable in the store meanwhile: the dataset is derived from it.
+//!
+//! On a bucket shared by several aggregators, a snapshot no committed batch holds at start
+//! may be another aggregator's, about to be flushed by it. Those written within
+//! [`grace`] before the start are set aside ([`Deferred`]): once the grace has passed (or at
+//! stop) the committed batches are read again and only those still in none are written. A
+//! snapshot another aggregator flushes later than that is in two batches; readers keep its
+//! first batch's rows.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -41,6 +48,7 @@ pub async fn run(
         .into_iter()
         .filter(|id| !already.contains(id))
         .collect();
+    let mut deferred = Deferred::split(&store, &mut pending, interval);
     let mut state = State {
         health,
         stuck_since: None,
@@ -55,6 +63,9 @@ pub async fn run(
                 None => break,
             },
             _ = tick.tick() => {
+                if deferred.due() {
+                    deferred.take(&dataset, &mut pending).await;
+                }
                 let result = flush(&store, &dataset, &mut pending).await;
                 state.after(result, pending.len()).await;
             }
@@ -63,6 +74,7 @@ pub async fn run(
     while let Ok(id) = ids.try_recv() {
         pending.push(id);
     }
+    deferred.take(&dataset, &mut pending).await;
     let result = flush(&store, &dataset, &mut pending).await;
     if let Err(e) = &result {
         tracing::error!(
@@ -72,6 +84,73 @@ pub async fn run(
         );
     }
     result
+}
+
+/// How long after being written a snapshot no committed batch holds is taken to be left
+/// behind (its aggregator killed before its flush) rather than about to be flushed by
+/// another aggregator: five flush intervals, at least 10 s.
+pub fn grace(interval: Duration) -> Duration {
+    (interval * 5).max(Duration::from_secs(10))
+}
+
+/// Snapshots set aside at start (on a bucket): written within the grace before it.
+struct Deferred {
+    ids: Vec<String>,
+    until: Instant,
+}
+
+impl Deferred {
+    /// Moves out of `pending` the snapshots the store's bucket says were written within
+    /// [`grace`] before now.
+    fn split(store: &Store, pending: &mut Vec<String>, interval: Duration) -> Deferred {
+        let grace = grace(interval);
+        let since = chrono::Utc::now().timestamp_millis() - grace.as_millis() as i64;
+        let (recent, old): (Vec<String>, Vec<String>) = pending
+            .drain(..)
+            .partition(|id| store.written_ms(id).is_some_and(|at| at > since));
+        *pending = old;
+        if !recent.is_empty() {
+            tracing::info!(
+                snapshots = recent.len(),
+                grace_secs = grace.as_secs(),
+                "recent snapshots in no committed batch: written once the grace has passed,                  unless another aggregator has by then"
+            );
+        }
+        Deferred {
+            ids: recent,
+            until: Instant::now() + grace,
+        }
+    }
+
+    fn due(&self) -> bool {
+        !self.ids.is_empty() && Instant::now() >= self.until
+    }
+
+    /// Adds to `pending` the deferred snapshots no committed batch holds now. If the
+    /// committed batches cannot be read, all of them (readers deduplicate).
+    async fn take(&mut self, dataset: &Dataset, pending: &mut Vec<String>) {
+        if self.ids.is_empty() {
+            return;
+        }
+        let d = dataset.clone();
+        let committed = tokio::task::spawn_blocking(move || d.committed()).await;
+        let ids = std::mem::take(&mut self.ids);
+        let before = ids.len();
+        match committed {
+            Ok(Ok(committed)) => {
+                pending.extend(ids.into_iter().filter(|id| !committed.contains(id)))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("cannot read the committed batches again ({e}): writing every set-aside snapshot");
+                pending.extend(ids);
+            }
+            Err(e) => {
+                tracing::warn!("cannot read the committed batches again ({e}): writing every set-aside snapshot");
+                pending.extend(ids);
+            }
+        }
+        tracing::info!(set_aside = before, "set-aside snapshots taken up");
+    }
 }
 
 struct State {

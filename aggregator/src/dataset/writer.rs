@@ -6,13 +6,22 @@
 //! Parts are written to `_tmp/`, fsynced and renamed into place before it. At open, parts of
 //! batches without an ids file (a crash mid-batch) are deleted, and their snapshots, being
 //! in no committed batch, are written again: the store is the truth, the dataset derived.
+//!
+//! On a bucket ([`Dataset::open_bucket`]) the keys are the same under the bucket's prefix; a
+//! part is put whole (no staging), the ids object last. Several aggregators write there, so a
+//! batch's name ends with its writer's id (`<ms>-<pid>-<seq>-<aggregator>`) and the roll-back
+//! at open touches only this aggregator's uncommitted parts: another's may be in progress.
+//! A snapshot two aggregators both wrote (one was killed after storing it, before its ack, and
+//! both flushed it) is in two committed batches: readers keep its first batch's rows
+//! (`_flushed/` says which rows are whose).
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use exfleet_dataset::layout::{date_of, partition};
+use exfleet_dataset::bucket::Bucket;
+use exfleet_dataset::layout::{batch_of_ids, batch_of_part, date_of, part_key, FLUSHED};
 use exfleet_dataset::{Batch, Table};
 use exfleet_proto::v1::StoredSnapshot;
 use polars::prelude::*;
@@ -23,10 +32,13 @@ use crate::error::Error;
 /// Batches written by this process.
 static BATCH_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// The dataset directory.
+/// The dataset: a directory, or a prefix of a bucket.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The directory, or the bucket's URL (for messages).
     root: PathBuf,
+    /// The bucket, and this aggregator's id, for a dataset on a bucket.
+    bucket: Option<(Bucket, String)>,
 }
 
 /// What a batch wrote.
@@ -44,7 +56,7 @@ impl Dataset {
     /// Opens (creating) the dataset at `root`, rolls back uncommitted batches, and returns
     /// the ids of snapshots already in committed batches.
     pub fn open(root: &Path) -> Result<(Dataset, HashSet<String>), Error> {
-        let flushed_dir = root.join("_flushed");
+        let flushed_dir = root.join(FLUSHED);
         let tmp = root.join("_tmp");
         fs::create_dir_all(&flushed_dir).map_err(Error::io(&flushed_dir))?;
         if tmp.exists() {
@@ -84,9 +96,86 @@ impl Dataset {
         Ok((
             Dataset {
                 root: root.to_path_buf(),
+                bucket: None,
             },
             ids,
         ))
+    }
+
+    /// Opens the dataset on a bucket shared with other aggregators, as `aggregator`: removes
+    /// this aggregator's parts of uncommitted batches, and returns the ids of snapshots in
+    /// committed batches (every aggregator's).
+    pub fn open_bucket(
+        bucket: &Bucket,
+        aggregator: &str,
+    ) -> Result<(Dataset, HashSet<String>), Error> {
+        let mut committed = HashSet::new();
+        let mut ids = HashSet::new();
+        for o in bucket.list(FLUSHED)? {
+            let Some(batch) = batch_of_ids(&o.key) else {
+                tracing::warn!(url = %bucket.url_of(&o.key), "skipping a stray object in the dataset");
+                continue;
+            };
+            let Some(text) = bucket.get(&o.key)? else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&text);
+            ids.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_string));
+            committed.insert(batch.to_string());
+        }
+        let mut rolled_back = 0;
+        for o in bucket.list("")? {
+            let Some(batch) = batch_of_part(&o.key) else {
+                continue;
+            };
+            let mine = batch.rsplit_once('-').is_some_and(|(_, a)| a == aggregator);
+            if mine && !committed.contains(batch) {
+                bucket.delete(&o.key)?;
+                rolled_back += 1;
+            }
+        }
+        if rolled_back > 0 {
+            tracing::warn!(
+                objects = rolled_back,
+                aggregator,
+                "removed this aggregator's parts of an uncommitted dataset batch"
+            );
+        }
+        Ok((
+            Dataset {
+                root: PathBuf::from(bucket.url()),
+                bucket: Some((bucket.clone(), aggregator.to_string())),
+            },
+            ids,
+        ))
+    }
+
+    /// The ids of the snapshots in committed batches now, every aggregator's (read again).
+    pub fn committed(&self) -> Result<HashSet<String>, Error> {
+        let mut ids = HashSet::new();
+        match &self.bucket {
+            Some((bucket, _)) => {
+                for o in bucket.list(FLUSHED)? {
+                    if batch_of_ids(&o.key).is_some() {
+                        if let Some(text) = bucket.get(&o.key)? {
+                            ids.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
+                        }
+                    }
+                }
+            }
+            None => {
+                let dir = self.root.join(FLUSHED);
+                for e in fs::read_dir(&dir).map_err(Error::io(&dir))? {
+                    let p = e.map_err(Error::io(&dir))?.path();
+                    if p.extension().is_some_and(|x| x == "ids") {
+                        let text = fs::read_to_string(&p).map_err(Error::io(&p))?;
+                        ids.extend(text.lines().map(str::to_string));
+                    }
+                }
+            }
+        }
+        ids.remove("");
+        Ok(ids)
     }
 
     /// The dataset directory.
@@ -98,6 +187,9 @@ impl Dataset {
     /// in the dataset (its parts are removed again), so that writing the same snapshots later
     /// cannot give readers their rows twice.
     pub fn write_batch(&self, snapshots: &[StoredSnapshot]) -> Result<BatchInfo, Error> {
+        if let Some((bucket, aggregator)) = &self.bucket {
+            return self.write_bucket_batch(bucket, aggregator, snapshots);
+        }
         let mut written = Vec::new();
         let result = self.try_write_batch(snapshots, &mut written);
         if result.is_err() {
@@ -124,52 +216,27 @@ impl Dataset {
             std::process::id(),
             BATCH_SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let mut by_date: BTreeMap<String, Batch> = BTreeMap::new();
-        for s in snapshots {
-            let at = s.snapshot.as_ref().map_or(0, |x| x.collected_at_ms);
-            by_date.entry(date_of(at)).or_default().add(s);
-        }
         let mut staged = Vec::new();
-        for (date, rows) in &by_date {
-            let frames = rows.frames().map_err(|e| self.polars_err(e))?;
-            for (table, frame) in frames.iter() {
-                if frame.height() == 0 {
-                    continue;
-                }
-                let mut frame = frame.clone();
-                let table = table.name();
-                let tmp = self
-                    .root
-                    .join("_tmp")
-                    .join(format!("{table}-{date}-{batch}.parquet"));
-                written.push(tmp.clone());
-                let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
-                ParquetWriter::new(&mut f)
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .finish(&mut frame)
-                    .map_err(|e| self.polars_err(e))?;
-                f.sync_all().map_err(Error::io(&tmp))?;
-                let dir = self.root.join(table).join(partition(date));
-                staged.push((tmp, dir, format!("part-{batch}.parquet")));
-            }
+        for (key, bytes) in self.encode(snapshots, &batch)? {
+            let tmp = tmp_dir.join(key.replace('/', "-"));
+            written.push(tmp.clone());
+            durable::write_synced(&tmp, &bytes)?;
+            let dest = self.root.join(&key);
+            let dir = dest.parent().expect("a partition directory").to_path_buf();
+            staged.push((tmp, dir, dest));
         }
         let mut dirs = HashSet::new();
-        for (tmp, dir, name) in &staged {
+        for (tmp, dir, dest) in &staged {
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
-            let dest = dir.join(name);
-            fs::rename(tmp, &dest).map_err(Error::io(&dest))?;
-            written.push(dest);
+            fs::rename(tmp, dest).map_err(Error::io(dest))?;
+            written.push(dest.clone());
             dirs.insert(dir.clone());
         }
         for d in &dirs {
             durable::sync_dir(d)?;
         }
-        let ids: String = snapshots
-            .iter()
-            .filter_map(|s| s.snapshot.as_ref())
-            .map(|s| format!("{}\n", s.snapshot_id))
-            .collect();
-        let flushed = self.root.join("_flushed");
+        let ids = ids_text(snapshots);
+        let flushed = self.root.join(FLUSHED);
         let tmp = self.root.join("_tmp").join(format!("{batch}.ids"));
         written.push(tmp.clone());
         durable::write_synced(&tmp, ids.as_bytes())?;
@@ -183,12 +250,93 @@ impl Dataset {
         })
     }
 
+    /// [`Dataset::write_batch`] on a bucket: every part put, then the ids object; on failure
+    /// the parts put are deleted again.
+    fn write_bucket_batch(
+        &self,
+        bucket: &Bucket,
+        aggregator: &str,
+        snapshots: &[StoredSnapshot],
+    ) -> Result<BatchInfo, Error> {
+        let batch = format!(
+            "{:013}-{:08x}-{:06}-{aggregator}",
+            chrono::Utc::now().timestamp_millis(),
+            std::process::id(),
+            BATCH_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut written = Vec::new();
+        let result = (|| {
+            for (key, bytes) in self.encode(snapshots, &batch)? {
+                bucket.put(&key, bytes)?;
+                written.push(key);
+            }
+            bucket.put(
+                &format!("{FLUSHED}/{batch}.ids"),
+                ids_text(snapshots).into_bytes(),
+            )?;
+            Ok(written.len())
+        })();
+        match result {
+            Ok(files) => Ok(BatchInfo {
+                batch,
+                snapshots: snapshots.len(),
+                files,
+            }),
+            Err(e) => {
+                for key in &written {
+                    let _ = bucket.delete(key);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The batch's parts: `<table>/date=<date>/part-<batch>.parquet` and its bytes.
+    fn encode(
+        &self,
+        snapshots: &[StoredSnapshot],
+        batch: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let mut by_date: BTreeMap<String, Batch> = BTreeMap::new();
+        for s in snapshots {
+            let at = s.snapshot.as_ref().map_or(0, |x| x.collected_at_ms);
+            by_date.entry(date_of(at)).or_default().add(s);
+        }
+        let mut out = Vec::new();
+        for (date, rows) in &by_date {
+            let frames = rows.frames().map_err(|e| self.polars_err(e))?;
+            for (table, frame) in frames.iter() {
+                if frame.height() == 0 {
+                    continue;
+                }
+                let mut frame = frame.clone();
+                let mut bytes = Vec::new();
+                ParquetWriter::new(&mut bytes)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .finish(&mut frame)
+                    .map_err(|e| self.polars_err(e))?;
+                let key = part_key(table.name(), date, batch);
+                out.push((key, bytes));
+            }
+        }
+        Ok(out)
+    }
+
     fn polars_err(&self, e: PolarsError) -> Error {
         Error::Io {
             path: self.root.clone(),
             reason: std::io::Error::other(e.to_string()),
         }
     }
+}
+
+/// A batch's ids file: one snapshot id a line.
+fn ids_text(snapshots: &[StoredSnapshot]) -> String {
+    snapshots
+        .iter()
+        .filter_map(|s| s.snapshot.as_ref())
+        .map(|s| format!("{}\n", s.snapshot_id))
+        .collect()
 }
 
 /// Every part file of the dataset.

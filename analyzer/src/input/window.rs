@@ -90,6 +90,7 @@ impl History {
                 parts: self.parts.clone(),
                 dir: self.dir.clone(),
                 until: Some(latest_ms),
+                mirror: self.mirror.clone(),
             },
             left_out,
         ))

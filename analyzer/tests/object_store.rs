@@ -1,0 +1,592 @@
+//! Aggregators on an S3-compatible object store (issue 23), against a real server started on
+//! loopback: `s3s-fs` (crates.io; tests/scripts/install-test-tools.sh installs it), which
+//! keeps each object as a file under its root and answers `If-None-Match: *` on an existing
+//! key with 412. Three aggregator processes share one bucket, collectors are spread over
+//! them, one aggregator is SIGKILLed mid-ingest (its collectors fail over to another, then to
+//! it restarted): every acked snapshot is in the bucket once and equal to what was sent, the
+//! dataset holds every stored snapshot, and the analyzer over `s3://` says what it says over
+//! a plain copy of the same objects.
+//!
+//! The aggregators are this test binary run again ([`aggregator_process`]): the analyzer's
+//! tests have the analyzer's binary, not the aggregator's, and the aggregator's command line
+//! is its library's ([`exfleet_aggregator::cli`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use exfleet_aggregator::certs;
+use exfleet_collector::client::{self, ClientTls};
+use exfleet_proto::v1::upload_ack::Status as AckStatus;
+use exfleet_proto::v1::{Snapshot, StoredSnapshot};
+use exfleet_tests::fleet::FleetConfig;
+use prost::Message;
+
+const BUCKET: &str = "exfleet";
+const PREFIX: &str = "fleet";
+const ACCESS_KEY: &str = "exfleet-test";
+const SECRET_KEY: &str = "exfleet-test-secret";
+const COLLECTORS: usize = 12;
+const PER_COLLECTOR: usize = 30;
+/// The variable that makes [`aggregator_process`] an aggregator: its arguments, as JSON.
+const CHILD_ARGS: &str = "EXFLEET_TEST_AGGREGATOR_ARGS";
+
+/// Not a test: the aggregator process of [`three_aggregators_on_one_bucket`], which runs this
+/// binary again with only this (ignored) function, the arguments in [`CHILD_ARGS`].
+#[test]
+#[ignore = "an aggregator process run by three_aggregators_on_one_bucket"]
+fn aggregator_process() {
+    let Ok(args) = std::env::var(CHILD_ARGS) else {
+        return;
+    };
+    let args: Vec<String> = serde_json::from_str(&args).unwrap();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = exfleet_aggregator::cli::Cli::parse_from(
+        std::iter::once("exfleet-aggregator".to_string()).chain(args),
+    );
+    exfleet_aggregator::cli::run(cli).unwrap();
+}
+
+/// The S3 server, stopped when dropped.
+struct S3 {
+    child: Child,
+    endpoint: String,
+    root: PathBuf,
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3 {
+    fn start(s3s_fs: &Path, root: &Path) -> S3 {
+        std::fs::create_dir_all(root.join(BUCKET)).unwrap();
+        let mut child = Command::new(s3s_fs)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("s3s-fs starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let endpoint = loop {
+            let line = lines.next().expect("s3s-fs says where it listens").unwrap();
+            if let Some((_, at)) = line.split_once("server is running at ") {
+                break at.trim().to_string();
+            }
+        };
+        // Drained, so that its log never fills the pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        S3 {
+            child,
+            endpoint,
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The standard AWS variables that point at this server.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    /// Where the server keeps the objects under the prefix (one file per object).
+    fn objects(&self) -> PathBuf {
+        self.root.join(BUCKET).join(PREFIX)
+    }
+}
+
+struct Aggregator {
+    child: Child,
+    url: String,
+}
+
+impl Aggregator {
+    fn start(id: &str, dir: &Path, certs_dir: &Path, s3: &S3) -> Aggregator {
+        let path = |p: PathBuf| p.display().to_string();
+        let args = vec![
+            "serve".to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            path(dir.join(id)),
+            "--tls-cert".into(),
+            path(certs_dir.join("server.pem")),
+            "--tls-key".into(),
+            path(certs_dir.join("server.key")),
+            "--client-ca".into(),
+            path(certs_dir.join("ca.pem")),
+            "--flush-interval-secs".into(),
+            "1".into(),
+            "--bucket".into(),
+            format!("s3://{BUCKET}/{PREFIX}"),
+            "--aggregator-id".into(),
+            id.into(),
+        ];
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "object_store::aggregator_process"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ARGS, serde_json::to_string(&args).unwrap())
+            .envs(s3.env())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the aggregator starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("aggregator {id} ended before listening"))
+                .unwrap();
+            // The test harness starts the line with the test's name.
+            match line.split_once("listening on ") {
+                Some((before, addr)) if !before.ends_with("enrollment ") => {
+                    break addr.trim().to_string()
+                }
+                _ => {}
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Aggregator {
+            child,
+            url: format!("https://{addr}"),
+        }
+    }
+
+    /// SIGTERM, and a clean exit (the dataset flushed).
+    fn stop(mut self) {
+        let status = Command::new("sh")
+            .args([
+                "-c",
+                "kill -TERM \"$1\"",
+                "sh",
+                &self.child.id().to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(self.child.wait().unwrap().success(), "a clean stop");
+    }
+}
+
+/// What was sent and acked, by snapshot id.
+#[derive(Default)]
+struct Book {
+    sent: HashMap<String, Vec<u8>>,
+    acked: BTreeSet<String>,
+}
+
+/// Sends `snapshots` to `url` on one stream; returns those not acked when it ended.
+async fn send(
+    url: &str,
+    tls: &ClientTls,
+    snapshots: Vec<Snapshot>,
+    book: &Arc<Mutex<Book>>,
+) -> Vec<Snapshot> {
+    {
+        let mut b = book.lock().unwrap();
+        for s in &snapshots {
+            b.sent.insert(s.snapshot_id.clone(), s.encode_to_vec());
+        }
+    }
+    let mut acked = BTreeSet::new();
+    if let Ok(mut c) = client::connect(url, tls).await {
+        let _ = client::upload_each(&mut c, snapshots.clone(), |a| {
+            assert_ne!(a.status, AckStatus::Rejected as i32, "{a:?}");
+            acked.insert(a.snapshot_id.clone());
+            book.lock().unwrap().acked.insert(a.snapshot_id.clone());
+        })
+        .await;
+    }
+    snapshots
+        .into_iter()
+        .filter(|s| !acked.contains(&s.snapshot_id))
+        .collect()
+}
+
+/// Every stored snapshot in the server's folder: id → its object files.
+fn stored(objects: &Path) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let Ok(shards) = std::fs::read_dir(objects.join("snapshots")) else {
+        return out;
+    };
+    for shard in shards.flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".pb") {
+                out.entry(id.to_string()).or_default().push(f.path());
+            }
+        }
+    }
+    out
+}
+
+/// Copies a folder's files (the server's own metadata files aside).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Runs the analyzer's binary with `args` and the S3 variables; its stdout.
+fn analyzer(s3: &S3, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
+        .args(args)
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "exfleet-analyzer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_aggregators_on_one_bucket() {
+    let Some(s3s_fs) = exfleet_tests::tools::tool("s3s-fs") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let s3 = S3::start(&s3s_fs, &tmp.path().join("s3"));
+    let certs_dir = tmp.path().join("certs");
+    let ca = certs::make_ca("s3 CA").unwrap();
+    certs::write(&certs_dir, "ca", &ca).unwrap();
+    let server = certs::make_server(&ca, &["127.0.0.1".into()]).unwrap();
+    certs::write(&certs_dir, "server", &server).unwrap();
+    let cfg = FleetConfig {
+        seed: 23,
+        servers: COLLECTORS,
+        fault_rate: 0.5,
+    };
+    let (truth, bases) = exfleet_tests::collected_fleet(&cfg, &tmp.path().join("fleet")).unwrap();
+    let tls: Vec<ClientTls> = truth
+        .hosts
+        .iter()
+        .map(|h| {
+            let c = certs::make_collector(&ca, &h.name).unwrap();
+            ClientTls {
+                ca: ca.cert.clone(),
+                cert: c.cert,
+                key: c.key,
+            }
+        })
+        .collect();
+    // Each collector's snapshots: its base, collected a minute apart.
+    let snapshots: Vec<Vec<Snapshot>> = bases
+        .iter()
+        .enumerate()
+        .map(|(i, base)| {
+            (0..PER_COLLECTOR)
+                .map(|n| {
+                    let mut s = base.clone();
+                    s.snapshot_id = format!("s3test-{i:02}-{n:04}-0000");
+                    s.collected_at_ms -= (PER_COLLECTOR - n) as i64 * 60_000;
+                    s
+                })
+                .collect()
+        })
+        .collect();
+
+    let data = tmp.path().join("aggregators");
+    let ids = ["agg0", "agg1", "agg2"];
+    let mut aggs: Vec<Option<Aggregator>> = ids
+        .iter()
+        .map(|id| Some(Aggregator::start(id, &data, &certs_dir, &s3)))
+        .collect();
+    let urls: Vec<String> = aggs
+        .iter()
+        .map(|a| a.as_ref().unwrap().url.clone())
+        .collect();
+    let book = Arc::new(Mutex::new(Book::default()));
+    // Collector i sends to aggregator i % 3.
+    let tasks: Vec<_> = (0..COLLECTORS)
+        .map(|i| {
+            let (url, tls, s, book) = (
+                urls[i % 3].clone(),
+                tls[i].clone(),
+                snapshots[i].clone(),
+                book.clone(),
+            );
+            tokio::spawn(async move { send(&url, &tls, s, &book).await })
+        })
+        .collect();
+    // Mid-ingest: once agg0's collectors have some acks, agg0 is SIGKILLed.
+    let on_agg0 = |b: &Book| {
+        b.acked
+            .iter()
+            .filter(|id| id[7..9].parse::<usize>().unwrap() % 3 == 0)
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while on_agg0(&book.lock().unwrap()) < 8 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agg0 acked nothing in 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut killed = aggs[0].take().unwrap();
+    killed.child.kill().unwrap(); // SIGKILL
+    killed.child.wait().unwrap();
+    let acked_at_kill = book.lock().unwrap().acked.len();
+    let mut backlogs = Vec::new();
+    for t in tasks {
+        backlogs.push(t.await.unwrap());
+    }
+    let left: usize = backlogs.iter().map(Vec::len).sum();
+    assert!(
+        left > 0,
+        "the kill left agg0's collectors something to send"
+    );
+    // agg0's collectors fail over: half of each backlog to agg1 now, the rest to agg0 once it
+    // is back (a snapshot agg0 stored but did not ack is a duplicate there).
+    let mut later = vec![Vec::new(); COLLECTORS];
+    for (i, backlog) in backlogs.into_iter().enumerate() {
+        if backlog.is_empty() {
+            continue;
+        }
+        let mut backlog = backlog;
+        let rest = backlog.split_off(backlog.len() / 2);
+        let unacked = send(&urls[1], &tls[i], backlog, &book).await;
+        assert!(unacked.is_empty(), "agg1 acks every snapshot");
+        later[i] = rest;
+    }
+    aggs[0] = Some(Aggregator::start(ids[0], &data, &certs_dir, &s3));
+    let url0 = aggs[0].as_ref().unwrap().url.clone();
+    for (i, rest) in later.into_iter().enumerate() {
+        if !rest.is_empty() {
+            assert!(send(&url0, &tls[i], rest, &book).await.is_empty());
+        }
+    }
+    // Create-only puts: a snapshot agg0 stored, sent to agg2 (whose index, made when it
+    // started, may not know it), is a duplicate there, not a second write.
+    let last = snapshots[0][PER_COLLECTOR - 1].clone();
+    let mut c = client::connect(&urls[2], &tls[0]).await.unwrap();
+    let acks = client::upload(&mut c, vec![last]).await.unwrap();
+    assert_eq!(acks[0].status, AckStatus::Duplicate as i32, "{:?}", acks[0]);
+    // agg1 and agg2 stop first, flushing what they stored; agg0 then writes the snapshots
+    // it set aside at its restart that no batch holds (those it stored before the kill).
+    let mut aggs: Vec<Aggregator> = aggs.into_iter().flatten().collect();
+    aggs.rotate_left(1);
+    for a in aggs {
+        a.stop();
+    }
+
+    // Every snapshot sent was acked, and is in the bucket once, equal to what was sent.
+    let book = book.lock().unwrap();
+    assert_eq!(book.acked.len(), COLLECTORS * PER_COLLECTOR);
+    assert_eq!(book.sent.len(), book.acked.len());
+    let objects = s3.objects();
+    let in_bucket = stored(&objects);
+    assert_eq!(
+        in_bucket.keys().collect::<BTreeSet<_>>(),
+        book.acked.iter().collect::<BTreeSet<_>>()
+    );
+    for (id, files) in &in_bucket {
+        assert_eq!(files.len(), 1, "{id}: {files:?}");
+        let s = StoredSnapshot::decode(std::fs::read(&files[0]).unwrap().as_slice()).unwrap();
+        assert_eq!(s.snapshot.unwrap().encode_to_vec(), book.sent[id], "{id}");
+    }
+    // The dataset holds every stored snapshot: committed batches' ids, each aggregator's.
+    let mut committed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut writers = BTreeSet::new();
+    for e in std::fs::read_dir(objects.join("dataset/_flushed"))
+        .unwrap()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(batch) = name.strip_suffix(".ids") else {
+            continue;
+        };
+        writers.insert(batch.rsplit('-').next().unwrap().to_string());
+        for id in std::fs::read_to_string(e.path()).unwrap().lines() {
+            *committed.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        committed.keys().collect::<BTreeSet<_>>(),
+        in_bucket.keys().collect::<BTreeSet<_>>(),
+        "the dataset is complete"
+    );
+    assert_eq!(writers, ids.iter().map(|s| s.to_string()).collect());
+    // No part of an uncommitted batch is left (the killed aggregator rolled its own back).
+    let local = tmp.path().join("copy");
+    copy_tree(&objects.join("dataset"), &local);
+    let history = exfleet_analyzer::input::History::open(&local).unwrap();
+    let hosts = history
+        .table(exfleet_dataset::Table::Hosts)
+        .collect()
+        .unwrap();
+    let rows: Vec<&str> = hosts
+        .column("snapshot_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    let unique: BTreeSet<&str> = rows.iter().copied().collect();
+    assert_eq!(rows.len(), unique.len(), "a snapshot's rows twice");
+    assert_eq!(unique.len(), in_bucket.len());
+    let twice = committed.values().filter(|n| **n > 1).count();
+
+    // The analyzer over s3:// says what it says over the copy.
+    let url = format!("s3://{BUCKET}/{PREFIX}/dataset");
+    let local_s = local.display().to_string();
+    let as_of = "2026-11-23";
+    let mut findings = Vec::new();
+    for (n, dataset) in [&url, &local_s].into_iter().enumerate() {
+        let out = tmp.path().join(format!("report{n}"));
+        let out_s = out.display().to_string();
+        analyzer(
+            &s3,
+            &[
+                "analyze",
+                "--dataset",
+                dataset,
+                "--as-of",
+                as_of,
+                "--out",
+                &out_s,
+            ],
+        );
+        findings.push(std::fs::read_to_string(out.join("findings.json")).unwrap());
+    }
+    assert_eq!(
+        findings[0], findings[1],
+        "analyze over s3:// and over the copy"
+    );
+    assert!(
+        findings[0].contains("\"id\""),
+        "findings: {}",
+        &findings[0][..200.min(findings[0].len())]
+    );
+    let changes: Vec<String> = [&url, &local_s]
+        .into_iter()
+        .map(|d| {
+            analyzer(
+                &s3,
+                &[
+                    "changes",
+                    "--dataset",
+                    d,
+                    "--since",
+                    "2026-11-01",
+                    "--as-of",
+                    as_of,
+                    "--format",
+                    "json",
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes[0], changes[1],
+        "changes over s3:// and over the copy"
+    );
+    let exports: Vec<String> = [&url, &local_s]
+        .into_iter()
+        .enumerate()
+        .map(|(n, d)| {
+            let out = tmp.path().join(format!("export{n}")).display().to_string();
+            let text = analyzer(
+                &s3,
+                &["export", "--dataset", d, "--as-of", as_of, "--out", &out],
+            );
+            text.lines()
+                .filter(|l| !l.starts_with("written to"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert_eq!(
+        exports[0], exports[1],
+        "export over s3:// and over the copy"
+    );
+    eprintln!(
+        "s3s-fs at {}: {} snapshots acked ({acked_at_kill} before agg0 was killed, {left} \
+         left to send then), {} committed batches' ids, {twice} snapshots in two batches",
+        s3.endpoint,
+        book.acked.len(),
+        committed.values().sum::<usize>()
+    );
+}
+
+/// Two aggregators both flushed a snapshot (one killed after storing it, before its ack): it
+/// is in two committed batches, and every table reads its rows once, the first batch's; the
+/// analysis is the one over a dataset that holds it once.
+#[test]
+fn a_snapshot_in_two_batches_is_read_once() {
+    use exfleet_aggregator::dataset::Dataset;
+    use exfleet_dataset::Table;
+    use exfleet_tests::history::{self, HistoryConfig};
+    let cfg = HistoryConfig {
+        days: 3,
+        ..Default::default()
+    };
+    let (hosts, _) = history::hosts(&cfg);
+    let days: Vec<_> = (0..cfg.days)
+        .map(|d| history::day(&cfg, &hosts, d))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (once, twice) = (tmp.path().join("once"), tmp.path().join("twice"));
+    let (a, _) = Dataset::open(&once).unwrap();
+    let (b, _) = Dataset::open(&twice).unwrap();
+    for day in &days {
+        a.write_batch(day).unwrap();
+        b.write_batch(day).unwrap();
+    }
+    // The last day's first five snapshots again, in a later batch.
+    b.write_batch(&days[2][..5]).unwrap();
+    let rows = |dir: &Path, t: Table| {
+        exfleet_analyzer::input::History::open(dir)
+            .unwrap()
+            .table(t)
+            .collect()
+            .unwrap()
+            .height()
+    };
+    for t in [Table::Hosts, Table::InstalledUpdates, Table::Events] {
+        assert_eq!(rows(&twice, t), rows(&once, t), "{}", t.name());
+        assert!(rows(&once, t) > 0, "{}", t.name());
+    }
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let findings = |dir: &Path| {
+        let h = exfleet_analyzer::input::History::open(dir).unwrap();
+        let f =
+            exfleet_analyzer::analyze(&h, &exfleet_analyzer::catalog::Catalog::embedded(), as_of)
+                .unwrap()
+                .findings;
+        serde_json::to_string(&f).unwrap()
+    };
+    assert_eq!(findings(&twice), findings(&once));
+}
