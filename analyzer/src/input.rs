@@ -326,11 +326,16 @@ fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
                 continue;
             }
         };
-        for id in text.lines().filter(|l| !l.is_empty()) {
-            if !seen.insert(id.to_string()) {
+        // Only an id an earlier batch holds is a later copy: one listed twice in this batch
+        // is still this batch's.
+        let ids: std::collections::BTreeSet<&str> =
+            text.lines().filter(|l| !l.is_empty()).collect();
+        for id in &ids {
+            if seen.contains(*id) {
                 later.entry(batch.clone()).or_default().push(id.to_string());
             }
         }
+        seen.extend(ids.into_iter().map(str::to_string));
     }
     later
 }
@@ -454,6 +459,19 @@ fn read_json(bytes: &[u8]) -> Result<StoredSnapshot, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_later_copy_is_one_an_earlier_batch_holds_not_a_repeat_within_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let flushed = dir.path().join(exfleet_dataset::layout::FLUSHED);
+        std::fs::create_dir_all(&flushed).unwrap();
+        std::fs::write(flushed.join("20261125T0100-a.ids"), "x\nx\ny\n").unwrap();
+        std::fs::write(flushed.join("20261125T0200-b.ids"), "y\nz\n").unwrap();
+        let later = duplicates(dir.path());
+        assert_eq!(later.get("20261125T0100-a"), None);
+        assert_eq!(later.get("20261125T0200-b"), Some(&vec!["y".to_string()]));
+    }
+
     use super::*;
 
     fn snapshot(id: &str) -> Snapshot {

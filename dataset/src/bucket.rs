@@ -179,7 +179,23 @@ impl Bucket {
         };
         match block(async move { store.put_opts(&at, payload, opts).await }) {
             Ok(_) => Ok(Created::New),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(Created::Exists),
+            // S3 answers 409 (which object_store reports as AlreadyExists too) while another
+            // conditional write of the key is still in progress, and that one may yet fail:
+            // "already stored" only once the object can be seen.
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let (store, at) = (self.store.clone(), Key::from(self.full(key)));
+                match block(async move { store.head(&at).await }) {
+                    Ok(_) => Ok(Created::Exists),
+                    Err(object_store::Error::NotFound { .. }) => {
+                        Err(self.request(key)(object_store::Error::Generic {
+                            store: "bucket",
+                            source: "another write of this key is in progress and its object                                      is not there yet: try again"
+                                .into(),
+                        }))
+                    }
+                    Err(e) => Err(self.request(key)(e)),
+                }
+            }
             Err(object_store::Error::NotImplemented { .. }) => {
                 tracing::warn!(
                     url = %self.url(),

@@ -193,6 +193,10 @@ impl State {
 
 /// Writes `pending` in batches. A batch that fails goes back to the front of `pending`.
 async fn flush(store: &Store, dataset: &Dataset, pending: &mut Vec<String>) -> Result<(), Error> {
+    // An id pending twice (two uploads of one snapshot both stored where the server's
+    // create-only put is not atomic) is written once.
+    let mut once = HashSet::new();
+    pending.retain(|id| once.insert(id.clone()));
     while !pending.is_empty() {
         let take = pending.len().min(MAX_BATCH);
         let batch: Vec<String> = pending[..take].to_vec();
