@@ -4,7 +4,9 @@
 
 use std::ops::Deref;
 
-use exfleet_proto::kinds::{ConfigFileKind, EventKind, MsiLineKind, ScActionKind, SetupLineKind};
+use exfleet_proto::kinds::{
+    ConfigFileKind, EventKind, IocKind, MsiLineKind, ScActionKind, SetupLineKind,
+};
 use exfleet_proto::v1::{service_control_run, setup_run, stored_snapshot};
 use polars::prelude::*;
 
@@ -101,7 +103,8 @@ kind_text!(
     ScActionKind,
     MsiLineKind,
     ConfigFileKind,
-    EventKind
+    EventKind,
+    IocKind
 );
 
 impl Text for setup_run::Outcome {

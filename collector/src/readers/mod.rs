@@ -10,6 +10,7 @@ pub mod exchange_files;
 pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
+pub mod ioc;
 pub mod msi_log;
 pub mod sc_queryex;
 pub mod service_control;
@@ -177,7 +178,7 @@ pub fn text_log_state(
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
@@ -189,6 +190,7 @@ pub const NAMES: [&str; 11] = [
     event_log::EventLogs::NAME,
     sc_queryex::ScQueryex::NAME,
     exchange_files::ExchangeFiles::NAME,
+    ioc::Ioc::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
@@ -208,6 +210,7 @@ pub fn read_all(dir: &ServerFiles, out: &mut Sink) {
     run(event_log::EventLogs, dir, out);
     run(sc_queryex::ScQueryex, dir, out);
     run(exchange_files::ExchangeFiles, dir, out);
+    run(ioc::Ioc, dir, out);
 }
 
 fn run<R: Reader>(reader: R, dir: &ServerFiles, out: &mut Sink) {
