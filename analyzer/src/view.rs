@@ -7,7 +7,7 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, CertificateRow, CollectionErrorRow, ConfigFileRow, EventRow,
-    HostRow, IisLocationRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
+    HostRow, IisLocationRow, IocMatchRow, IocScanRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
     ServiceRow, ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow,
     VdirRow,
 };
@@ -124,6 +124,10 @@ pub struct HostView {
     pub iis_locations: Vec<IisLocationRow>,
     /// Certificates of LocalMachine\My.
     pub certificates: Vec<CertificateRow>,
+    /// Matches of the indicators of compromise, in time order.
+    pub ioc_matches: Vec<IocMatchRow>,
+    /// What each indicator's scan covered.
+    pub ioc_scans: Vec<IocScanRow>,
 }
 
 /// Collection errors after which a hive's settings cannot be taken as complete: an absent
@@ -320,6 +324,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut errors = BySnapshot::<CollectionErrorRow>::read(&frames.collection_errors)?;
     let mut iis_locations = BySnapshot::<IisLocationRow>::read(&frames.iis_locations)?;
     let mut certificates = BySnapshot::<CertificateRow>::read(&frames.certificates)?;
+    let mut ioc_matches = BySnapshot::<IocMatchRow>::read(&frames.ioc_matches)?;
+    let mut ioc_scans = BySnapshot::<IocScanRow>::read(&frames.ioc_scans)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -380,6 +386,9 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.errors = errors.take(&id);
         v.iis_locations = iis_locations.take(&id);
         v.certificates = certificates.take(&id);
+        v.ioc_matches = ioc_matches.take(&id);
+        v.ioc_matches.sort_by_key(|m| (m.time_ms, m.line));
+        v.ioc_scans = ioc_scans.take(&id);
         out.push(v);
     }
     Ok(out)
