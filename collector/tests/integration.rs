@@ -7,6 +7,7 @@ mod compliance;
 mod evtx;
 mod fixtures;
 mod hardening;
+mod ioc;
 mod live;
 mod stager;
 mod windows;
