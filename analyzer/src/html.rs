@@ -51,6 +51,7 @@ pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
     exposure(&mut s, &crate::summary::exposure(&a.exposure, catalog));
     builds_by_site(&mut s, a, catalog);
     timeline_section(&mut s, timeline);
+    ioc_section(&mut s, a);
     fleet_section(&mut s, a);
     actions(&mut s, a);
     hosts(&mut s, a, catalog);
@@ -272,6 +273,81 @@ fn timeline_section(s: &mut String, t: &Timeline) {
     }
     s.push_str("<text class=\"label\" x=\"0\" y=\"20\">runs</text><text class=\"label\" x=\"0\" y=\"200\">errors</text></svg>");
     s.push_str("<p class=\"note\">Update runs: MsiInstaller and Windows Update install events (not Defender definition updates), ExchangeSetup.log runs, MSI logs. Reboots (dots): a host's start (EventLog 6005, Kernel-General 12). Error events: ASP.NET 1309/1310, Front End HTTP Proxy 1003, HttpEvent 15021, service failures (Service Control Manager 7000/7009/7011/7023/7031/7034), process crashes (Application Error 1000, .NET Runtime 1026, MSExchange Common 4999).</p></section>\n");
+}
+
+/// The servers with indicators of compromise: per server, what was found, how many matches,
+/// first and last seen, the source addresses; then what each indicator's scan covered.
+fn ioc_section(s: &mut String, a: &Analysis) {
+    s.push_str("<section id=\"ioc\"><h2>Indicators of compromise</h2>");
+    let mut rows = 0;
+    let mut table = String::from(
+        "<table><thead><tr><th>Server</th><th>Indicators</th><th>Matches</th><th>First seen</th>\
+         <th>Last seen</th><th>Source addresses</th></tr></thead><tbody>",
+    );
+    for h in &a.hosts {
+        // .aspx files are an inventory: only the fleet rule's outliers count.
+        let found: Vec<_> = h
+            .ioc_matches
+            .iter()
+            .filter(|m| m.indicator != exfleet_proto::kinds::IocKind::AspxFile)
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        rows += 1;
+        let mut kinds: Vec<&str> = found.iter().map(|m| m.indicator.as_str()).collect();
+        kinds.sort();
+        kinds.dedup();
+        let mut ips: Vec<&str> = found
+            .iter()
+            .map(|m| m.client_ip.as_str())
+            .filter(|ip| !ip.is_empty())
+            .collect();
+        ips.sort();
+        ips.dedup();
+        let (first, last) = crate::rules::ioc::seen(&found);
+        let _ = write!(
+            table,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&h.host),
+            esc(&kinds.join(", ")),
+            found.len(),
+            esc(&crate::rules::utc(first)),
+            esc(&crate::rules::utc(last)),
+            esc(&ips.join(", "))
+        );
+    }
+    table.push_str("</tbody></table>");
+    if rows == 0 {
+        s.push_str("<p>No server shows an indicator of compromise in the logs and folders scanned.</p>");
+    } else {
+        let _ = write!(s, "<p>{rows} servers show indicators of compromise.</p>{table}");
+    }
+    // Coverage: "nothing found" only means clean as far back as the logs go.
+    let mut reach: Vec<(String, i64)> = a
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let oldest = h
+                .ioc_scans
+                .iter()
+                .filter(|c| c.oldest_ms != 0)
+                .map(|c| c.oldest_ms)
+                .min()?;
+            Some((h.host.clone(), oldest))
+        })
+        .collect();
+    reach.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    if let Some((host, t)) = reach.first() {
+        let _ = write!(
+            s,
+            "<p>The logs scanned reach back to {} at the earliest; on {} only to {}: no match there means clean only since then.</p>",
+            esc(&crate::rules::utc(reach.iter().map(|(_, t)| *t).min().unwrap_or(0))),
+            esc(host),
+            esc(&crate::rules::utc(*t))
+        );
+    }
+    s.push_str("</section>\n");
 }
 
 fn fleet_section(s: &mut String, a: &Analysis) {
