@@ -319,9 +319,14 @@ fn ioc_section(s: &mut String, a: &Analysis) {
     }
     table.push_str("</tbody></table>");
     if rows == 0 {
-        s.push_str("<p>No server shows an indicator of compromise in the logs and folders scanned.</p>");
+        s.push_str(
+            "<p>No server shows an indicator of compromise in the logs and folders scanned.</p>",
+        );
     } else {
-        let _ = write!(s, "<p>{rows} servers show indicators of compromise.</p>{table}");
+        let _ = write!(
+            s,
+            "<p>{rows} servers show indicators of compromise.</p>{table}"
+        );
     }
     // Coverage: "nothing found" only means clean as far back as the logs go.
     let mut reach: Vec<(String, i64)> = a

@@ -260,6 +260,10 @@ pub fn ioc_matches(
             Some(cols(["host", "indicator", "provenance", "time_ms"])),
             UniqueKeepStrategy::First,
         );
-    let files = latest_matches.clone().lazy().filter(is_file).select(columns);
+    let files = latest_matches
+        .clone()
+        .lazy()
+        .filter(is_file)
+        .select(columns);
     concat([past, files], UnionArgs::default())?.collect()
 }

@@ -7,9 +7,9 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, CertificateRow, CollectionErrorRow, ConfigFileRow, EventRow,
-    HostRow, IisLocationRow, IocMatchRow, IocScanRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row, ScActionRow, ScRunRow,
-    ServiceRow, ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow,
-    VdirRow,
+    HostRow, IisLocationRow, IocMatchRow, IocScanRow, MsiLineRow, MsiLogRow, PendingRebootRow, Row,
+    ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SettingRow, SetupLineRow, SetupRunRow,
+    StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::kinds::EventKind;
 use polars::prelude::*;

@@ -400,9 +400,21 @@ pub const IOC_FILES: [Artifact; 8] = [
     system_drive(Ioc::NAME, r"ProgramData\*.7z", Capture::Tree),
     system_drive(Ioc::NAME, r"ProgramData\*.zip", Capture::Tree),
     system_drive(Ioc::NAME, r"ProgramData\*.rar", Capture::Tree),
-    system_drive(Ioc::NAME, r"inetpub\wwwroot\aspnet_client\*.aspx", Capture::Tree),
-    install(Ioc::NAME, r"FrontEnd\HttpProxy\owa\auth\*.aspx", Capture::Tree),
-    install(Ioc::NAME, r"FrontEnd\HttpProxy\ecp\auth\*.aspx", Capture::Tree),
+    system_drive(
+        Ioc::NAME,
+        r"inetpub\wwwroot\aspnet_client\*.aspx",
+        Capture::Tree,
+    ),
+    install(
+        Ioc::NAME,
+        r"FrontEnd\HttpProxy\owa\auth\*.aspx",
+        Capture::Tree,
+    ),
+    install(
+        Ioc::NAME,
+        r"FrontEnd\HttpProxy\ecp\auth\*.aspx",
+        Capture::Tree,
+    ),
 ];
 
 /// The whole table, in the order [`crate::readers::read_all`] runs the readers.

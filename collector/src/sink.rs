@@ -8,8 +8,8 @@ use exfleet_proto::v1::{
 };
 
 use crate::files::Refusal;
-use crate::readers::ioc::marks::Marks;
 use crate::provenance;
+use crate::readers::ioc::marks::Marks;
 use crate::text::{Cuts, LineIssue};
 
 /// Unreadable lines recorded per log before the rest are only counted, so that a damaged

@@ -65,11 +65,24 @@ fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
     // CVE-2021-26855: the OWA plant and the ECP reset (also routed by ServerInfo~).
     let ssrf = &m["cve_2021_26855"];
     assert_eq!(ssrf.len(), 2, "{ssrf:#?}");
-    let owa = ssrf.iter().find(|x| x.client_ip == ioc::ATTACKER_SSRF).unwrap();
+    let owa = ssrf
+        .iter()
+        .find(|x| x.client_ip == ioc::ATTACKER_SSRF)
+        .unwrap();
     assert!(owa.file.contains("HttpProxy/Owa/HttpProxy_"), "{owa:?}");
-    assert!(owa.detail.contains(&ioc::SSRF_ANCHOR.replace("{host}", &host)), "{owa:?}");
-    assert!(owa.detail.contains("UserAgent=ExchangeServicesClient"), "{owa:?}");
-    assert_eq!((owa.status.as_str(), owa.url.as_str()), ("200", "/owa/auth/x.js"));
+    assert!(
+        owa.detail
+            .contains(&ioc::SSRF_ANCHOR.replace("{host}", &host)),
+        "{owa:?}"
+    );
+    assert!(
+        owa.detail.contains("UserAgent=ExchangeServicesClient"),
+        "{owa:?}"
+    );
+    assert_eq!(
+        (owa.status.as_str(), owa.url.as_str()),
+        ("200", "/owa/auth/x.js")
+    );
     assert_eq!(owa.time_ms, ioc::INCIDENT_MS);
     assert!(owa.line > 20);
     assert!(ssrf.iter().any(|x| x.client_ip == ioc::ATTACKER_ECP));
@@ -89,19 +102,37 @@ fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
     assert!(um.detail.contains("PipelineContext"), "{um:?}");
     // CVE-2022-41040: the 200, not the 403.
     let notshell = one("cve_2022_41040");
-    assert_eq!((notshell.client_ip.as_str(), notshell.status.as_str()), (ioc::ATTACKER_NOTSHELL, "200"));
-    assert!(notshell.url.starts_with("/autodiscover/autodiscover.json?@evil.com/powershell"), "{notshell:?}");
+    assert_eq!(
+        (notshell.client_ip.as_str(), notshell.status.as_str()),
+        (ioc::ATTACKER_NOTSHELL, "200")
+    );
+    assert!(
+        notshell
+            .url
+            .starts_with("/autodiscover/autodiscover.json?@evil.com/powershell"),
+        "{notshell:?}"
+    );
     assert_eq!(notshell.time_ms, ioc::INCIDENT_MS + 7 * 60_000);
     // Files: the dump, the archive, and every .aspx with its hash (the shell among them).
     assert!(one("lsass_dump").file.ends_with("root/lsass.dmp"));
-    assert!(one("suspicious_archive").file.ends_with("ProgramData/VSPerfMon/pm.7z"));
+    assert!(one("suspicious_archive")
+        .file
+        .ends_with("ProgramData/VSPerfMon/pm.7z"));
     let aspx = &m["aspx_file"];
     assert_eq!(aspx.len(), 4, "{aspx:#?}");
     assert!(aspx.iter().all(|a| a.sha256.len() == 64));
-    assert!(aspx.iter().any(|a| a.url == r"inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx"));
-    assert!(aspx.iter().any(|a| a.url == r"FrontEnd\HttpProxy\owa\auth\logon.aspx"));
+    assert!(aspx
+        .iter()
+        .any(|a| a.url == r"inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx"));
+    assert!(aspx
+        .iter()
+        .any(|a| a.url == r"FrontEnd\HttpProxy\owa\auth\logon.aspx"));
     // Coverage: every indicator says what it read.
-    let scans: BTreeMap<_, _> = s.ioc_scans.iter().map(|c| (c.indicator.as_str(), c)).collect();
+    let scans: BTreeMap<_, _> = s
+        .ioc_scans
+        .iter()
+        .map(|c| (c.indicator.as_str(), c))
+        .collect();
     assert_eq!(scans["cve_2021_26855"].files, 6);
     assert_eq!(scans["cve_2021_27065_proxy"].files, 2);
     assert!(scans["cve_2021_26855"].bytes > 10_000);
@@ -133,7 +164,11 @@ fn append(path: &Path, text: &str) {
 
 fn owa_log(root: &Path) -> std::path::PathBuf {
     let folder = walk_find(root, "Owa").unwrap();
-    let mut logs: Vec<_> = std::fs::read_dir(folder).unwrap().flatten().map(|e| e.path()).collect();
+    let mut logs: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     logs.sort();
     logs.pop().unwrap()
 }
@@ -182,8 +217,16 @@ fn a_second_run_reads_only_the_bytes_appended() {
     assert_eq!(ssrf.len(), 1, "only the appended line: {ssrf:#?}");
     assert_eq!(ssrf[0].client_ip, "203.0.113.99");
     assert_eq!(ssrf[0].line, lines_before + 1);
-    let scan = second.ioc_scans.iter().find(|c| c.indicator == "cve_2021_26855").unwrap();
-    assert_eq!(scan.bytes, line.len() as u64, "only the appended bytes were read");
+    let scan = second
+        .ioc_scans
+        .iter()
+        .find(|c| c.indicator == "cve_2021_26855")
+        .unwrap();
+    assert_eq!(
+        scan.bytes,
+        line.len() as u64,
+        "only the appended bytes were read"
+    );
     // The other logs were read to their end before: nothing of them again.
     assert!(!by_kind(&second).contains_key("cve_2021_27065_ecp"));
     assert!(!by_kind(&second).contains_key("cve_2022_41040"));
@@ -198,9 +241,17 @@ fn a_log_replaced_under_its_name_is_read_again_from_its_start() {
     let text = std::fs::read_to_string(&log).unwrap();
     // A new file of the same name, shorter, with the plant still in it.
     let lines: Vec<&str> = text.lines().collect();
-    let keep = lines[..lines.len() - 5].join("\n").replace("2026-11-10T03", "2026-11-10T09");
+    let keep = lines[..lines.len() - 5]
+        .join("\n")
+        .replace("2026-11-10T03", "2026-11-10T09");
     std::fs::write(&log, keep + "\n").unwrap();
-    let (second, _) = collect(tmp.path(), &Options { ioc_marks: marks, ..Options::default() });
+    let (second, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
     assert_eq!(by_kind(&second)["cve_2021_26855"].len(), 1);
 }
 
@@ -217,7 +268,10 @@ fn ioc_since_drops_older_records_and_skips_older_files() {
     // The two HttpProxy plants are at the incident's start, before the window.
     assert!(!m.contains_key("cve_2021_26855"), "{m:#?}");
     assert!(m.contains_key("cve_2022_41040"));
-    assert!(m.contains_key("lsass_dump"), "files are listed whatever their time");
+    assert!(
+        m.contains_key("lsass_dump"),
+        "files are listed whatever their time"
+    );
     assert_eq!(s.ioc_since_ms, ioc::INCIDENT_MS + 60_000);
 }
 
@@ -250,7 +304,12 @@ fn the_marks_move_only_once_the_snapshot_is_durable() {
     assert!(saved.0.keys().any(|k| k.contains("HttpProxy")), "{saved:?}");
     let before = std::fs::read(&marks).unwrap();
     run(&tmp.path().join("s2.json")).unwrap();
-    let s2: Snapshot = serde_json::from_slice(&std::fs::read(tmp.path().join("s2.json")).unwrap()).unwrap();
-    assert!(s2.ioc_matches.iter().all(|m| m.line == 0), "{:#?}", s2.ioc_matches);
+    let s2: Snapshot =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("s2.json")).unwrap()).unwrap();
+    assert!(
+        s2.ioc_matches.iter().all(|m| m.line == 0),
+        "{:#?}",
+        s2.ioc_matches
+    );
     assert_eq!(std::fs::read(&marks).unwrap(), before);
 }

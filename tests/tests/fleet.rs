@@ -71,6 +71,17 @@ fn every_fault_is_planted_and_in_the_ground_truth() {
             );
         }
     }
+    // The indicators of compromise, each on hosts of its own; the CVE-2021-26855 one on two.
+    for f in Fault::IOC {
+        assert!(
+            truth.hosts.iter().any(|h| h.faults.contains(&f)),
+            "{f:?} planted nowhere"
+        );
+    }
+    assert!(truth
+        .fleet
+        .iter()
+        .any(|e| e.id == "ioc.shared-source" && e.hosts.len() == 2));
     // Shared wrong-CU SUs add up to a fleet pattern; mixed builds in a DAG to drift.
     assert!(truth
         .fleet

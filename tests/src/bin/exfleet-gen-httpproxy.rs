@@ -16,7 +16,8 @@ const PROTOCOLS: [&str; 5] = ["Owa", "Ecp", "Ews", "Mapi", "Autodiscover"];
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(root), Some(mb)) = (args.get(1), args.get(2).and_then(|m| m.parse::<u64>().ok())) else {
+    let (Some(root), Some(mb)) = (args.get(1), args.get(2).and_then(|m| m.parse::<u64>().ok()))
+    else {
         eprintln!("usage: exfleet-gen-httpproxy <triage root> <MB>");
         std::process::exit(2);
     };
@@ -32,7 +33,8 @@ fn main() -> std::io::Result<()> {
         let dir = base.join(protocol);
         std::fs::create_dir_all(&dir)?;
         let name = format!("HttpProxy_{}-{}.LOG", t / 3_600_000, file_no + 1);
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
         let head = ioc::csv_head(&ioc::PROXY_FIELDS, "HttpProxy Logs", t);
         out.write_all(head.as_bytes())?;
         let mut in_file = head.len() as u64;
@@ -41,7 +43,11 @@ fn main() -> std::io::Result<()> {
             n += 1;
             i += 1;
             t += 50;
-            let near = if n % 50 == 0 { (n / 50 % 3 + 1) as u8 } else { 0 };
+            let near = if n % 50 == 0 {
+                (n / 50 % 3 + 1) as u8
+            } else {
+                0
+            };
             let mut row = ioc::benign_row(&mut rng, protocol, host, t, near);
             if i == 1000 {
                 row = ProxyRow {

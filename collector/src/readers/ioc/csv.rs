@@ -31,7 +31,8 @@ pub fn fields(line: &[u8]) -> Vec<Cow<'_, str>> {
                 }
             }
             // Text between the closing quote and the next comma belongs to the value.
-            let end = memchr::memchr(b',', &line[i.min(line.len())..]).map_or(line.len(), |p| i + p);
+            let end =
+                memchr::memchr(b',', &line[i.min(line.len())..]).map_or(line.len(), |p| i + p);
             value.extend_from_slice(&line[i.min(end)..end]);
             out.push(Cow::Owned(String::from_utf8_lossy(&value).into_owned()));
             i = end;
@@ -98,7 +99,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn f(s: &str) -> Vec<String> {
-        fields(s.as_bytes()).into_iter().map(|c| c.into_owned()).collect()
+        fields(s.as_bytes())
+            .into_iter()
+            .map(|c| c.into_owned())
+            .collect()
     }
 
     #[test]

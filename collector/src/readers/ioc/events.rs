@@ -23,7 +23,10 @@ pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
     scan.found.coverage_of(&kind);
     let windows_path = crate::artifacts::EVENT_LOGS[0].path;
     let Some(file) = dir.resolve(windows_path) else {
-        scan.artifact(&dir.expected(windows_path), exfleet_proto::v1::artifact_status::State::Absent);
+        scan.artifact(
+            &dir.expected(windows_path),
+            exfleet_proto::v1::artifact_status::State::Absent,
+        );
         return;
     };
     let path = dir.display(&file);
@@ -42,7 +45,8 @@ pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
             oldest = r.time_ms;
         }
         newest = newest.max(r.time_ms);
-        let ours = r.provider.eq_ignore_ascii_case(PROVIDER) || r.source.eq_ignore_ascii_case(PROVIDER);
+        let ours =
+            r.provider.eq_ignore_ascii_case(PROVIDER) || r.source.eq_ignore_ascii_case(PROVIDER);
         if !ours || r.time_ms < since {
             return;
         }

@@ -66,13 +66,20 @@ fn list(dir: &ServerFiles, scan: &mut Scan, windows_folder: &str, artifacts: &[&
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if let Some(a) = artifacts.iter().find(|a| a.matches(&name)) {
-            found.push((kind_of(a), path.to_path_buf(), meta.len(), modified_ms(meta)));
+            found.push((
+                kind_of(a),
+                path.to_path_buf(),
+                meta.len(),
+                modified_ms(meta),
+            ));
         }
         true
     });
     let folder_label = windows_folder
         .rsplit_once(r"\FrontEnd\")
-        .map_or(windows_folder.to_string(), |(_, rest)| format!(r"FrontEnd\{rest}"));
+        .map_or(windows_folder.to_string(), |(_, rest)| {
+            format!(r"FrontEnd\{rest}")
+        });
     for (kind, path, size, modified) in found {
         let display = dir.display(&path);
         let relative = path
@@ -98,7 +105,8 @@ fn list(dir: &ServerFiles, scan: &mut Scan, windows_folder: &str, artifacts: &[&
                 Err(r) => scan.error(r.kind, &r.path, r.message),
             }
         }
-        scan.found.covered(std::slice::from_ref(&kind), bytes, (0, 0));
+        scan.found
+            .covered(std::slice::from_ref(&kind), bytes, (0, 0));
         scan.found.found(
             kind,
             IocMatch {

@@ -124,7 +124,9 @@ mod tests {
 
     #[test]
     fn the_26855_condition_as_the_reference_states_it() {
-        assert!(is_ssrf("ServerInfo~a]@mail.contoso.com:444/ecp/proxyLogon.ecp#"));
+        assert!(is_ssrf(
+            "ServerInfo~a]@mail.contoso.com:444/ecp/proxyLogon.ecp#"
+        ));
         assert!(is_ssrf("serverinfo~X/y"));
         // Autodiscover and localhost are the server's own traffic.
         assert!(!is_ssrf("ServerInfo~host/autodiscover/autodiscover.xml"));
@@ -143,6 +145,9 @@ mod tests {
         assert!(is_reset_vdir(a, "200"));
         assert!(!is_reset_vdir(a, "500"));
         assert!(!is_reset_vdir(&a[..a.len() - 1], "200"));
-        assert!(!is_reset_vdir("ServerInfo~ex01/ecp/SetOABVirtualDirectory#", "200"));
+        assert!(!is_reset_vdir(
+            "ServerInfo~ex01/ecp/SetOABVirtualDirectory#",
+            "200"
+        ));
     }
 }

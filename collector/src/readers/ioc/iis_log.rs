@@ -55,7 +55,13 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
             }
             let text = String::from_utf8_lossy(hit.text);
             let values: Vec<&str> = text.split(' ').collect();
-            let col = |name: &str| header.column(name).and_then(|i| values.get(i)).copied().unwrap_or("");
+            let col = |name: &str| {
+                header
+                    .column(name)
+                    .and_then(|i| values.get(i))
+                    .copied()
+                    .unwrap_or("")
+            };
             let user = match col("cs-username") {
                 "-" => "",
                 u => u,
@@ -97,7 +103,8 @@ mod tests {
 
     #[test]
     fn fields_by_name() {
-        let h = header(b"date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip");
+        let h =
+            header(b"date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip");
         assert_eq!(h.column("c-ip"), Some(8));
         assert_eq!(h.column("cs-uri-stem"), Some(4));
     }

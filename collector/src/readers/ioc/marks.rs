@@ -53,9 +53,8 @@ impl Marks {
     /// Reads the marks file; an absent one is no marks, a damaged one an error naming it.
     pub fn load(path: &Path) -> anyhow::Result<Marks> {
         match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-                anyhow::anyhow!("{}: not a read-marks file: {e}", path.display())
-            }),
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| anyhow::anyhow!("{}: not a read-marks file: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Marks::default()),
             Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
         }
@@ -66,7 +65,8 @@ impl Marks {
         let tmp = path.with_extension("tmp");
         let ctx = |e: std::io::Error| anyhow::anyhow!("{}: {e}", tmp.display());
         let mut f = std::fs::File::create(&tmp).map_err(ctx)?;
-        f.write_all(&serde_json::to_vec_pretty(self)?).map_err(ctx)?;
+        f.write_all(&serde_json::to_vec_pretty(self)?)
+            .map_err(ctx)?;
         f.sync_all().map_err(ctx)?;
         drop(f);
         std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
@@ -110,7 +110,13 @@ impl Marks {
     }
 
     /// The mark of a file scanned to `offset` (line `line` starts there), under `header`.
-    pub fn mark(file: &mut (impl Read + Seek), size: u64, offset: u64, line: u32, header: &str) -> Mark {
+    pub fn mark(
+        file: &mut (impl Read + Seek),
+        size: u64,
+        offset: u64,
+        line: u32,
+        header: &str,
+    ) -> Mark {
         let head_len = size.min(HEAD);
         Mark {
             offset,
@@ -130,7 +136,12 @@ fn head(file: &mut (impl Read + Seek), len: u64) -> Option<String> {
     if (bytes.len() as u64) < len {
         return None;
     }
-    Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Some(
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -140,7 +151,13 @@ mod tests {
 
     fn marks_of(path: &str, bytes: &[u8], offset: u64, line: u32) -> Marks {
         let mut m = Marks::default();
-        let mark = Marks::mark(&mut Cursor::new(bytes), bytes.len() as u64, offset, line, "h");
+        let mark = Marks::mark(
+            &mut Cursor::new(bytes),
+            bytes.len() as u64,
+            offset,
+            line,
+            "h",
+        );
         m.0.insert(path.to_string(), mark);
         m
     }

@@ -198,7 +198,10 @@ impl<'a> Scan<'a> {
         let mut out = Vec::new();
         let mut cut = false;
         walk(&root, &mut |path, meta| {
-            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
             if !keep(&name) {
                 return true;
             }
@@ -280,7 +283,11 @@ impl<'a> Scan<'a> {
         } else {
             csv::Header::parse(file_header.as_bytes())
         };
-        let mut header_text = if header_lines { start.header.clone() } else { file_header };
+        let mut header_text = if header_lines {
+            start.header.clone()
+        } else {
+            file_header
+        };
         use std::io::Seek;
         if let Err(e) = file.seek(std::io::SeekFrom::Start(start.offset)) {
             let msg = format!("{}: {e}", f.display);
@@ -327,8 +334,11 @@ impl<'a> Scan<'a> {
             - u32::from(scanned.resume_at < start.offset + scanned.bytes);
         let mark = marks::Marks::mark(&mut file, size, scanned.resume_at, first_line, &header_text);
         self.next_marks.0.insert(f.display.clone(), mark);
-        self.found
-            .covered(kinds, scanned.bytes, (first_time.unwrap_or(0), f.modified_ms));
+        self.found.covered(
+            kinds,
+            scanned.bytes,
+            (first_time.unwrap_or(0), f.modified_ms),
+        );
     }
 
     fn finish(self, out: &mut Sink) {
@@ -404,7 +414,6 @@ impl Found {
             c.newest_ms = c.newest_ms.max(times.1);
         }
     }
-
 }
 
 /// The time of a log's first record and its header line: the first line that is not a `#`
@@ -414,7 +423,8 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
     file.seek(std::io::SeekFrom::Start(0))?;
     let mut head = Vec::new();
     file.by_ref().take(64 << 10).read_to_end(&mut head)?;
-    let text = String::from_utf8_lossy(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head)).into_owned();
+    let text =
+        String::from_utf8_lossy(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head)).into_owned();
     let mut lines = text.lines();
     let mut header = String::new();
     for l in lines.by_ref() {
@@ -423,9 +433,11 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
             break;
         }
     }
-    let first = lines
-        .find(|l| !l.starts_with('#'))
-        .and_then(|l| csv::fields(l.as_bytes()).first().and_then(|t| parse_time(t)));
+    let first = lines.find(|l| !l.starts_with('#')).and_then(|l| {
+        csv::fields(l.as_bytes())
+            .first()
+            .and_then(|t| parse_time(t))
+    });
     Ok((first, header))
 }
 
@@ -471,10 +483,15 @@ pub fn parse_time(s: &str) -> Option<i64> {
         return Some(t.timestamp_millis());
     }
     let s = s.trim_end_matches('Z');
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-        .map(|t| t.and_utc().timestamp_millis())
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|t| t.and_utc().timestamp_millis())
 }
 
 /// The line as text, cut to [`MAX_DETAIL`] bytes.

@@ -80,6 +80,9 @@ mod tests {
         // Case does not matter for the legitimate folder.
         let good = br"download FAILED and temporary file 'c:\program files\microsoft\exchange server\v15\clientaccess\oab\x' needs to be removed";
         assert_eq!(suspicious_path(good, INSTALL), None);
-        assert_eq!(suspicious_path(b"Download failed and temporary file", INSTALL), None);
+        assert_eq!(
+            suspicious_path(b"Download failed and temporary file", INSTALL),
+            None
+        );
     }
 }

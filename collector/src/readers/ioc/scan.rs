@@ -143,7 +143,8 @@ pub fn scan(
         }
         let in_block = count_lines(&block[counted_to..]);
         line += in_block;
-        let block_lines = count_lines(block) + u32::from(eof && !block.is_empty() && !block.ends_with(b"\n"));
+        let block_lines =
+            count_lines(block) + u32::from(eof && !block.is_empty() && !block.ends_with(b"\n"));
         out.lines += block_lines;
         if block.ends_with(b"\n") {
             out.resume_at = base + (data_start + whole) as u64;
@@ -199,7 +200,11 @@ mod tests {
     fn hits(text: &[u8], needles: &[&str]) -> (Vec<(u32, u64, String)>, Scanned) {
         let mut out = Vec::new();
         let s = scan(text, 0, 1, &Literals::new(needles), |h| {
-            out.push((h.line, h.offset, String::from_utf8_lossy(h.text).into_owned()))
+            out.push((
+                h.line,
+                h.offset,
+                String::from_utf8_lossy(h.text).into_owned(),
+            ))
         })
         .unwrap();
         (out, s)
@@ -234,7 +239,11 @@ mod tests {
         let lower = needle.to_ascii_lowercase();
         for (i, l) in text.split(|b| *b == b'\n').enumerate() {
             let is_last = offset as usize + l.len() == text.len();
-            if !(is_last && l.is_empty()) && l.to_ascii_lowercase().windows(lower.len()).any(|w| w == lower.as_bytes()) {
+            if !(is_last && l.is_empty())
+                && l.to_ascii_lowercase()
+                    .windows(lower.len())
+                    .any(|w| w == lower.as_bytes())
+            {
                 out.push((i as u32 + 1, offset));
             }
             offset += l.len() as u64 + 1;
@@ -270,7 +279,11 @@ mod tests {
         let mut n = 0;
         while text.len() < 3 * BLOCK {
             n += 1;
-            let l = if n % 997 == 0 { format!("{n} hit ServerInfo~ here\n") } else { format!("{n} plain line of text, quite ordinary\n") };
+            let l = if n % 997 == 0 {
+                format!("{n} hit ServerInfo~ here\n")
+            } else {
+                format!("{n} plain line of text, quite ordinary\n")
+            };
             text.extend_from_slice(l.as_bytes());
         }
         let (h, s) = hits(&text, &["ServerInfo~"]);
