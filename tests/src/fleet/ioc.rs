@@ -275,10 +275,7 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
             csv(&format!("S:CMD=Set-OabVirtualDirectory.ExternalUrl=''{url}''.Identity=''OAB (Default Web Site)'';S:TYPE=OabVirtualDirectory"))
         )
     };
-    ecp.push_str(&set(
-        start + 5 * MINUTE,
-        &format!("https://mail.contoso.com/OAB"),
-    ));
+    ecp.push_str(&set(start + 5 * MINUTE, "https://mail.contoso.com/OAB"));
     for i in 0..20 {
         ecp.push_str(&format!(
             "{},{:x},{},CONTOSO\\user{i:03},Request,S:Page=/ecp/default.aspx\r\n",

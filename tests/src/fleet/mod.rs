@@ -483,6 +483,9 @@ pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
     hosts
 }
 
+/// Which hosts a plant wants.
+type Wants<'a> = dyn Fn(&HostSpec) -> bool + 'a;
+
 /// Fewest Exchange 2013 or later hosts a fleet has for the indicators to be planted.
 pub const IOC_FROM: usize = 12;
 
@@ -507,7 +510,7 @@ fn plant_iocs(hosts: &mut [HostSpec], seed: u64) {
     };
     let builds: Vec<[u16; 4]> = hosts.iter().map(|h| h.exsetup_build).collect();
     let shared = |h: &HostSpec| builds.iter().filter(|b| **b == h.exsetup_build).count() >= 2;
-    let plan: [(Fault, &dyn Fn(&HostSpec) -> bool); 9] = [
+    let plan: [(Fault, &Wants); 9] = [
         (Fault::IocSsrf, &|_| true),
         (Fault::IocSsrf, &|_| true),
         (Fault::IocUmDeserialization, &|h| {

@@ -35,28 +35,34 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     scan.found.coverage_of(&kind);
     for f in logs {
         let mut first = true;
-        scan.read_log(f, &[kind.clone()], &literals, false, |found, _, hit| {
-            if !first || !is_markup_url(hit.text) {
-                return;
-            }
-            first = false;
-            let time = fields(hit.text)
-                .first()
-                .and_then(|t| parse_time(t))
-                .unwrap_or(0);
-            found.found(
-                kind.clone(),
-                IocMatch {
-                    file: f.display.clone(),
-                    line: hit.line,
-                    offset: hit.offset,
-                    time_ms: time,
-                    detail: detail(hit.text),
-                    provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
-                    ..Default::default()
-                },
-            );
-        });
+        scan.read_log(
+            f,
+            std::slice::from_ref(&kind),
+            &literals,
+            false,
+            |found, _, hit| {
+                if !first || !is_markup_url(hit.text) {
+                    return;
+                }
+                first = false;
+                let time = fields(hit.text)
+                    .first()
+                    .and_then(|t| parse_time(t))
+                    .unwrap_or(0);
+                found.found(
+                    kind.clone(),
+                    IocMatch {
+                        file: f.display.clone(),
+                        line: hit.line,
+                        offset: hit.offset,
+                        time_ms: time,
+                        detail: detail(hit.text),
+                        provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
+                        ..Default::default()
+                    },
+                );
+            },
+        );
     }
 }
 

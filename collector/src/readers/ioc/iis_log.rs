@@ -49,41 +49,47 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
         if !site.to_ascii_uppercase().starts_with("W3SVC") {
             continue;
         }
-        scan.read_log(f, &[kind.clone()], &literals, true, |found, header, hit| {
-            if hit.text.first() == Some(&b'#') || !is_hit(hit.text) {
-                return;
-            }
-            let text = String::from_utf8_lossy(hit.text);
-            let values: Vec<&str> = text.split(' ').collect();
-            let col = |name: &str| {
-                header
-                    .column(name)
-                    .and_then(|i| values.get(i))
-                    .copied()
-                    .unwrap_or("")
-            };
-            let user = match col("cs-username") {
-                "-" => "",
-                u => u,
-            };
-            let time = parse_time(&format!("{} {}", col("date"), col("time"))).unwrap_or(0);
-            found.found(
-                kind.clone(),
-                IocMatch {
-                    file: f.display.clone(),
-                    line: hit.line,
-                    offset: hit.offset,
-                    time_ms: time,
-                    client_ip: col("c-ip").to_string(),
-                    user: user.to_string(),
-                    url: format!("{}?{}", col("cs-uri-stem"), col("cs-uri-query")),
-                    status: col("sc-status").to_string(),
-                    detail: detail(hit.text),
-                    provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
-                    ..Default::default()
-                },
-            );
-        });
+        scan.read_log(
+            f,
+            std::slice::from_ref(&kind),
+            &literals,
+            true,
+            |found, header, hit| {
+                if hit.text.first() == Some(&b'#') || !is_hit(hit.text) {
+                    return;
+                }
+                let text = String::from_utf8_lossy(hit.text);
+                let values: Vec<&str> = text.split(' ').collect();
+                let col = |name: &str| {
+                    header
+                        .column(name)
+                        .and_then(|i| values.get(i))
+                        .copied()
+                        .unwrap_or("")
+                };
+                let user = match col("cs-username") {
+                    "-" => "",
+                    u => u,
+                };
+                let time = parse_time(&format!("{} {}", col("date"), col("time"))).unwrap_or(0);
+                found.found(
+                    kind.clone(),
+                    IocMatch {
+                        file: f.display.clone(),
+                        line: hit.line,
+                        offset: hit.offset,
+                        time_ms: time,
+                        client_ip: col("c-ip").to_string(),
+                        user: user.to_string(),
+                        url: format!("{}?{}", col("cs-uri-stem"), col("cs-uri-query")),
+                        status: col("sc-status").to_string(),
+                        detail: detail(hit.text),
+                        provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
+                        ..Default::default()
+                    },
+                );
+            },
+        );
     }
 }
 

@@ -37,28 +37,34 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
     let kind = IocKind::Cve2021_26858;
     scan.found.coverage_of(&kind);
     for f in logs {
-        scan.read_log(f, &[kind.clone()], &literals, false, |found, _, hit| {
-            let Some(path) = suspicious_path(hit.text, install) else {
-                return;
-            };
-            let time = fields(hit.text)
-                .first()
-                .and_then(|t| parse_time(t))
-                .unwrap_or(0);
-            found.found(
-                kind.clone(),
-                IocMatch {
-                    file: f.display.clone(),
-                    line: hit.line,
-                    offset: hit.offset,
-                    time_ms: time,
-                    url: path,
-                    detail: detail(hit.text),
-                    provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
-                    ..Default::default()
-                },
-            );
-        });
+        scan.read_log(
+            f,
+            std::slice::from_ref(&kind),
+            &literals,
+            false,
+            |found, _, hit| {
+                let Some(path) = suspicious_path(hit.text, install) else {
+                    return;
+                };
+                let time = fields(hit.text)
+                    .first()
+                    .and_then(|t| parse_time(t))
+                    .unwrap_or(0);
+                found.found(
+                    kind.clone(),
+                    IocMatch {
+                        file: f.display.clone(),
+                        line: hit.line,
+                        offset: hit.offset,
+                        time_ms: time,
+                        url: path,
+                        detail: detail(hit.text),
+                        provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
+                        ..Default::default()
+                    },
+                );
+            },
+        );
     }
 }
 
