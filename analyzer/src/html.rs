@@ -461,7 +461,32 @@ fn sorted(mut v: Vec<&Finding>) -> Vec<&Finding> {
     v
 }
 
+/// `http://` and `https://` (any case) as `hxxp://` and `hxxps://`.
+fn defang(s: &str) -> std::borrow::Cow<'_, str> {
+    let lower = s.to_ascii_lowercase();
+    if !lower.contains("http://") && !lower.contains("https://") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            out.push_str(if s[i..].starts_with('H') { "HXXP" } else { "hxxp" });
+            i += 4;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Text as HTML. URLs in it (an indicator's log line, an attacker's payload) are defanged
+/// (`hxxp://`), as reports of indicators write them: the page links to nothing and loads nothing.
 fn esc(s: &str) -> String {
+    let s = defang(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -499,3 +524,17 @@ box.addEventListener('input',function(){var q=box.value.toLowerCase().trim();\
 document.querySelectorAll('details.host').forEach(function(d){\
 d.style.display=(!q||d.dataset.search.indexOf(q)>=0)?'':'none';});});})();\
 </script>\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_text_are_defanged_and_escaped() {
+        assert_eq!(
+            esc(r#"ExternalUrl=''http://f/<script>'' https://x HTTP://Y é"#),
+            "ExternalUrl=&#39;&#39;hxxp://f/&lt;script&gt;&#39;&#39; hxxps://x HXXP://Y é"
+        );
+        assert_eq!(esc("plain"), "plain");
+    }
+}
