@@ -472,7 +472,11 @@ fn defang(s: &str) -> std::borrow::Cow<'_, str> {
     while i < s.len() {
         let rest = &lower[i..];
         if rest.starts_with("http://") || rest.starts_with("https://") {
-            out.push_str(if s[i..].starts_with('H') { "HXXP" } else { "hxxp" });
+            out.push_str(if s[i..].starts_with('H') {
+                "HXXP"
+            } else {
+                "hxxp"
+            });
             i += 4;
         } else {
             let c = s[i..].chars().next().unwrap_or(' ');

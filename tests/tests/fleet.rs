@@ -300,7 +300,11 @@ fn without_locators(mut s: exfleet_proto::v1::Snapshot) -> exfleet_proto::v1::Sn
     for m in s.ioc_matches.iter_mut().filter(|m| m.line == 0) {
         m.provenance = None;
     }
-    for c in s.ioc_scans.iter_mut().filter(|c| c.indicator == "cve_2021_26857") {
+    for c in s
+        .ioc_scans
+        .iter_mut()
+        .filter(|c| c.indicator == "cve_2021_26857")
+    {
         (c.bytes, c.oldest_ms, c.newest_ms) = (0, 0, 0);
     }
     s
