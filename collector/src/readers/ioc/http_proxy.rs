@@ -121,6 +121,67 @@ pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const HEADER: &[u8] = b"DateTime,ClientIpAddress,UrlStem,AnchorMailbox,HttpStatus";
+
+    fn judge(line: &[u8], ecp: bool) -> Vec<IocMatch> {
+        let mut found = Found::default();
+        let hit = Hit {
+            line: 7,
+            offset: 100,
+            text: line,
+        };
+        row(
+            &mut found,
+            &Header::parse(HEADER),
+            hit,
+            "HttpProxy/Ecp/x.LOG",
+            ecp,
+        );
+        found.into_matches()
+    }
+
+    #[test]
+    fn a_row_is_judged_on_its_columns_by_name() {
+        let m = judge(
+            b"2021-03-03T04:05:06.123Z,203.0.113.5,/ecp/y.js,\"ServerInfo~a]@ex:444/ecp/x?schema=ResetOABVirtualDirectory#\",200",
+            true,
+        );
+        let kinds: Vec<&str> = m.iter().map(|m| m.indicator.as_str()).collect();
+        assert_eq!(kinds, ["cve_2021_26855", "cve_2021_27065_proxy"]);
+        assert_eq!(m[0].client_ip, "203.0.113.5");
+        assert_eq!(m[0].time_ms, 1614744306123);
+        assert_eq!((m[0].line, m[0].offset), (7, 100));
+        // Outside the Ecp folder only the first; a comment line never.
+        assert_eq!(
+            judge(
+                b"2021-03-03T04:05:06Z,1,/,ServerInfo~a/ecp/ResetXVirtualDirectory#,200",
+                false
+            )
+            .len(),
+            1
+        );
+        assert!(judge(b"#Fields: ServerInfo~a/b", true).is_empty());
+    }
+
+    proptest! {
+        // Any line holding the literal: judged without a panic, and a match only when its
+        // AnchorMailbox column says so.
+        #[test]
+        fn any_line_is_judged_without_panic(
+            before in proptest::collection::vec(any::<u8>(), 0..60),
+            after in proptest::collection::vec(any::<u8>(), 0..60),
+        ) {
+            let mut line = before;
+            line.extend_from_slice(b"ServerInfo~");
+            line.extend_from_slice(&after);
+            for m in judge(&line, true) {
+                let anchor = crate::readers::ioc::csv::fields(&line).get(3).map(|c| c.to_string()).unwrap_or_default();
+                prop_assert!(is_ssrf(&anchor) || is_reset_vdir(&anchor, &m.status));
+            }
+        }
+    }
 
     #[test]
     fn the_26855_condition_as_the_reference_states_it() {

@@ -365,6 +365,11 @@ pub struct Found {
 }
 
 impl Found {
+    /// The matches kept, in the order found.
+    pub fn into_matches(self) -> Vec<IocMatch> {
+        self.matches
+    }
+
     /// Records a match of `kind`: shipped while under the bound, counted always. A record
     /// older than the window (`--ioc-since`) is dropped.
     pub fn found(&mut self, kind: IocKind, m: IocMatch) {
