@@ -18,6 +18,7 @@ Microsoft CSS-Exchange Test-ProxyLogon.ps1 (aka.ms/TestProxyLogon, docs/Security
 pub static RULE: Indicator = Indicator {
     id: "ioc.lsass-dump",
     kinds: &[IocKind::LsassDump],
+    cves: &[],
     what: "LSASS memory dump on the server",
     doc: DOC,
     module_path: module_path!(),

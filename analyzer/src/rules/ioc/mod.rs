@@ -31,6 +31,8 @@ pub struct Indicator {
     pub id: &'static str,
     /// The indicators it reports.
     pub kinds: &'static [IocKind],
+    /// The CVEs the indicators are of (empty: none, a file found).
+    pub cves: &'static [&'static str],
     /// What the finding's title calls the activity.
     pub what: &'static str,
     /// Catalog entry.
@@ -77,6 +79,7 @@ impl Rule for Indicator {
             ));
         }
         ev.extend(correlation(h, cx, first));
+        ev.extend(window(h, cx, self.cves));
         ev.extend(matches.iter().take(MAX_CITED).map(|m| cite(m)));
         if total > MAX_CITED as i64 {
             ev.push(Evidence::new(
@@ -139,6 +142,35 @@ pub fn cite(m: &IocMatchRow) -> Evidence {
     Evidence::new(parts.join("; "), &m.provenance)
 }
 
+/// Whether the server is inside the exposure window of the indicators' CVEs: still open to
+/// them today (the CVE table, analyzer/CVE.md), or not open on its build (then the activity
+/// began before the fix was installed, or it was an attempt against a fixed server).
+pub fn window(h: &HostView, cx: &Context, cves: &[&str]) -> Vec<Evidence> {
+    if cves.is_empty() || h.exsetup.is_none() {
+        return Vec::new();
+    }
+    let open = crate::exposure::of_host(h, cx.catalog, cx.as_of);
+    cves.iter()
+        .map(|cve| match open.iter().find(|e| e.cve == *cve) {
+            Some(e) => Evidence::new(
+                format!(
+                    "inside the exposure window of {cve}: the server is still {} to it (fixed by {})",
+                    e.status.name(),
+                    e.fixed_by
+                ),
+                &h.exsetup_provenance,
+            ),
+            None => Evidence::new(
+                format!(
+                    "not open to {cve} on the build it runs now, by the CVE table: the activity \
+                     began before the fix was installed, or was an attempt against a fixed server"
+                ),
+                &h.exsetup_provenance,
+            ),
+        })
+        .collect()
+}
+
 /// How the start of the activity relates to the host's updates: whether the host's build was
 /// already behind the newest SU of its CU released by then (judged on the build it runs now:
 /// a host updated since was further behind), and installed updates put on after it began.
@@ -195,4 +227,106 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64) -> Vec<Evidence> {
         }
     }
     ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Build, Catalog};
+
+    fn hit(n: i64, ip: &str) -> IocMatchRow {
+        IocMatchRow {
+            indicator: IocKind::Cve2021_26855,
+            file: "HttpProxy/Owa/a.LOG".into(),
+            line: 10 + n,
+            time_ms: 1_614_700_000_000 + n * 60_000,
+            client_ip: ip.into(),
+            url: "/owa/auth/x.js".into(),
+            status: "200".into(),
+            detail: "AnchorMailbox=ServerInfo~a]@ex:444/ecp/y.ecp#".into(),
+            provenance: format!("HttpProxy/Owa/a.LOG:{}", 10 + n),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_finding_cites_its_matches_when_it_began_and_the_update_state_then() {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        let mut h = HostView {
+            host: "EX01".into(),
+            // Exchange 2019 CU8, before Mar21SU.
+            exsetup: Build::parse("15.2.792.3"),
+            exsetup_provenance: "Program Files/Microsoft/Exchange Server/V15/Bin/ExSetup.exe"
+                .into(),
+            ..Default::default()
+        };
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        assert!(out.into_vec().is_empty(), "no match, no finding");
+        h.ioc_matches = (0..25)
+            .map(|n| {
+                hit(
+                    n,
+                    if n == 0 {
+                        "203.0.113.5"
+                    } else {
+                        "198.51.100.7"
+                    },
+                )
+            })
+            .collect();
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let f = out.into_vec().pop().unwrap();
+        assert_eq!(f.id, "ioc.cve-2021-26855");
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(
+            f.title
+                .contains("25 matches from 198.51.100.7, 203.0.113.5"),
+            "{}",
+            f.title
+        );
+        let facts: Vec<&str> = f.evidence.iter().map(|e| e.fact.as_str()).collect();
+        assert!(
+            facts[0].starts_with(
+                "first seen 2021-03-02 15:46:40 UTC, last seen 2021-03-02 16:10:40 UTC"
+            ),
+            "{facts:#?}"
+        );
+        assert!(
+            facts
+                .iter()
+                .any(|x| x.starts_with("behind on SUs when it began")),
+            "{facts:#?}"
+        );
+        assert!(
+            facts
+                .iter()
+                .any(|x| x.starts_with("inside the exposure window of CVE-2021-26855")),
+            "{facts:#?}"
+        );
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.provenance == "HttpProxy/Owa/a.LOG:10"));
+        assert_eq!(
+            f.evidence
+                .iter()
+                .filter(|e| e.provenance.starts_with("HttpProxy/"))
+                .count(),
+            MAX_CITED
+        );
+        assert!(
+            facts.iter().any(|x| *x == "5 more matches not cited"),
+            "{facts:#?}"
+        );
+        // Another indicator's rule is silent.
+        let mut out = Sink::empty();
+        cve_2021_26858::RULE.check(&h, &cx, &mut out);
+        assert!(out.into_vec().is_empty());
+    }
 }

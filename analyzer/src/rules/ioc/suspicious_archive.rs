@@ -18,6 +18,7 @@ Microsoft CSS-Exchange Test-ProxyLogon.ps1 (aka.ms/TestProxyLogon, docs/Security
 pub static RULE: Indicator = Indicator {
     id: "ioc.suspicious-archive",
     kinds: &[IocKind::SuspiciousArchive],
+    cves: &[],
     what: "Archive under ProgramData",
     doc: DOC,
     module_path: module_path!(),
