@@ -42,27 +42,31 @@ pub fn is_reset_vdir(anchor: &str, status: &str) -> bool {
     RESET_VDIR.is_match(anchor) && status.trim() == "200"
 }
 
-/// Scans the HttpProxy logs.
+/// Scans the HttpProxy logs (the bulk of the logs: on several threads).
 pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     let literals = Literals::new(&[LITERAL]);
     scan.found.coverage_of(&IocKind::Cve2021_26855);
     scan.found.coverage_of(&IocKind::Cve2021_27065Proxy);
-    for f in logs {
-        let ecp = f
-            .relative
-            .split('\\')
-            .next()
-            .is_some_and(|top| top.eq_ignore_ascii_case("Ecp"))
-            && f.relative.contains('\\');
-        let kinds: &[IocKind] = if ecp {
-            &[IocKind::Cve2021_26855, IocKind::Cve2021_27065Proxy]
+    let kinds = |f: &LogFile| {
+        if is_ecp(f) {
+            vec![IocKind::Cve2021_26855, IocKind::Cve2021_27065Proxy]
         } else {
-            &[IocKind::Cve2021_26855]
-        };
-        scan.read_log(f, kinds, &literals, false, |found, header, hit| {
-            row(found, header, hit, &f.display, ecp)
-        });
-    }
+            vec![IocKind::Cve2021_26855]
+        }
+    };
+    let judge = |found: &mut Found, header: &Header, hit: Hit, f: &LogFile| {
+        row(found, header, hit, &f.display, is_ecp(f))
+    };
+    scan.read_logs(logs, &kinds, &literals, false, &judge);
+}
+
+/// Whether a log is in the `Ecp` folder of the HttpProxy logs.
+fn is_ecp(f: &LogFile) -> bool {
+    f.relative
+        .split('\\')
+        .next()
+        .is_some_and(|top| top.eq_ignore_ascii_case("Ecp"))
+        && f.relative.contains('\\')
 }
 
 /// Judges one line holding the literal.

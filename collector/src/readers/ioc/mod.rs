@@ -40,6 +40,8 @@ use crate::sink::Sink;
 pub const MAX_MATCHES: usize = 1_000;
 /// Bytes of a matching line kept in [`IocMatch::detail`].
 pub const MAX_DETAIL: usize = 1_024;
+/// Threads a log family's scan uses at most (the files are shared out between them).
+pub const MAX_THREADS: usize = 4;
 /// Files listed per folder walk (a folder of millions of files is cut there, and said).
 pub const MAX_FILES: usize = 200_000;
 
@@ -341,6 +343,54 @@ impl<'a> Scan<'a> {
         );
     }
 
+    /// Scans `logs` on up to [`MAX_THREADS`] threads (the logs shared out in order), each
+    /// file as [`Scan::read_log`] does, `judge` called for each line holding a literal; the
+    /// threads' matches are added in file order, under the same bound.
+    pub fn read_logs(
+        &mut self,
+        logs: &[LogFile],
+        kinds_of: &(dyn Fn(&LogFile) -> Vec<IocKind> + Sync),
+        literals: &scan::Literals,
+        header_lines: bool,
+        judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) + Sync),
+    ) {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_THREADS)
+            .min(logs.len().max(1));
+        let per = logs.len().div_ceil(threads).max(1);
+        let children: Vec<Scan> = std::thread::scope(|scope| {
+            let handles: Vec<_> = logs
+                .chunks(per)
+                .enumerate()
+                .map(|(i, part)| {
+                    let mut child = Scan::new(self.dir, self.since_ms, self.marks.clone());
+                    child.progress = self.progress.share(i == 0);
+                    scope.spawn(move || {
+                        for f in part {
+                            let kinds = kinds_of(f);
+                            child.read_log(
+                                f,
+                                &kinds,
+                                literals,
+                                header_lines,
+                                |found, header, hit| judge(found, header, hit, f),
+                            );
+                        }
+                        child
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for child in children {
+            self.found.merge(child.found);
+            self.next_marks.0.extend(child.next_marks.0);
+            self.errors.extend(child.errors);
+            self.artifacts.extend(child.artifacts);
+        }
+    }
+
     fn finish(self, out: &mut Sink) {
         for (kind, path, message) in self.errors {
             out.error(Ioc::NAME, &kind, &path, None, message);
@@ -365,6 +415,32 @@ pub struct Found {
 }
 
 impl Found {
+    /// Adds what another part of the scan found, after what this one found, under the bound.
+    pub fn merge(&mut self, other: Found) {
+        for (name, c) in other.coverage {
+            let kind = IocKind::parse(&name);
+            let mine = self.coverage_of(&kind);
+            mine.files += c.files;
+            mine.bytes += c.bytes;
+            mine.matches += c.matches;
+            mine.overflow += c.overflow;
+            if c.oldest_ms != 0 && (mine.oldest_ms == 0 || c.oldest_ms < mine.oldest_ms) {
+                mine.oldest_ms = c.oldest_ms;
+            }
+            mine.newest_ms = mine.newest_ms.max(c.newest_ms);
+        }
+        for m in other.matches {
+            let kept = self.kept.entry(m.indicator.clone()).or_insert(0);
+            if *kept < MAX_MATCHES {
+                *kept += 1;
+                self.matches.push(m);
+            } else {
+                let kind = IocKind::parse(&m.indicator);
+                self.coverage_of(&kind).overflow += 1;
+            }
+        }
+    }
+
     /// The matches kept, in the order found.
     pub fn into_matches(self) -> Vec<IocMatch> {
         self.matches
@@ -507,11 +583,12 @@ pub fn detail(line: &[u8]) -> String {
 }
 
 /// Progress of a long scan, on standard error when it is a terminal: bytes read of bytes
-/// listed, every second.
+/// listed, every second. The count is shared by the threads of a scan; one of them shows it.
+#[derive(Clone)]
 struct Progress {
     on: bool,
     total: u64,
-    read: u64,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     started: Instant,
     shown: Instant,
 }
@@ -522,34 +599,44 @@ impl Progress {
         Progress {
             on: std::io::stderr().is_terminal(),
             total: 0,
-            read: 0,
+            read: Default::default(),
             started: now,
             shown: now,
         }
     }
 
+    /// The same count, shown by this one only when `show`.
+    fn share(&self, show: bool) -> Progress {
+        Progress {
+            on: self.on && show,
+            ..self.clone()
+        }
+    }
+
     fn add(&mut self, bytes: u64) {
-        self.read += bytes;
+        use std::sync::atomic::Ordering;
+        let read = self.read.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if self.on && self.shown.elapsed() >= Duration::from_secs(1) {
             self.shown = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             let pct = if self.total == 0 {
                 100.0
             } else {
-                self.read as f64 * 100.0 / self.total as f64
+                read as f64 * 100.0 / self.total as f64
             };
             eprint!(
                 "\rioc: {:>5.1}% of {} MiB, {:.0} MiB/s ",
                 pct.min(100.0),
                 self.total >> 20,
-                self.read as f64 / secs / 1048576.0
+                read as f64 / secs / 1048576.0
             );
         }
     }
 
     fn done(&self) {
+        let read = self.read.load(std::sync::atomic::Ordering::Relaxed);
         if self.on && self.started.elapsed() >= Duration::from_secs(1) {
-            eprintln!("\rioc: scanned {} MiB of logs", self.read >> 20);
+            eprintln!("\rioc: scanned {} MiB of logs", read >> 20);
         }
     }
 }
