@@ -4,10 +4,11 @@
 # CVE-2021-26855 match per 10 MB file and a near miss every 50 lines), with every file in the
 # page cache, alternated RUNS times each (default 3), median wall time:
 #   - `rg -i -c 'ServerInfo~'` over the same files: the reference's pre-filter literal (the
-#     line-level pre-filter the scan runs on every byte), ripgrep on all cores (-j2 here) and
-#     on one (-j1: the collector scans on one thread);
+#     line-level pre-filter the scan runs on every byte), ripgrep on both cores (-j2) and on
+#     one (-j1);
 #   - the release `exfleet-collector collect` over the triage root holding only those logs
-#     (every reader runs; the others find nothing): wall time, MB/s, and peak RSS
+#     (every reader runs; the others find nothing; the HttpProxy files shared out between as
+#     many threads as there are cores, at most 4): wall time, MB/s, and peak RSS
 #     (/usr/bin/time -v).
 # Checks that the collector found every planted match.
 #

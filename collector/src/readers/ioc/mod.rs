@@ -640,3 +640,56 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(n: u32, from_line: u32) -> Found {
+        let mut f = Found::default();
+        for i in 0..n {
+            f.found(
+                IocKind::Cve2021_26855,
+                IocMatch {
+                    line: from_line + i,
+                    time_ms: 1,
+                    ..Default::default()
+                },
+            );
+        }
+        f.covered(&[IocKind::Cve2021_26855], 10, (5, 9));
+        f
+    }
+
+    #[test]
+    fn parts_merge_in_order_under_the_bound_with_the_overflow_counted() {
+        let mut all = found(600, 1);
+        all.merge(found(700, 10_000));
+        let c = &all.coverage["cve_2021_26855"];
+        assert_eq!(
+            (c.matches, c.overflow, c.files, c.bytes),
+            (1300, 300, 2, 20)
+        );
+        assert_eq!((c.oldest_ms, c.newest_ms), (5, 9));
+        let lines: Vec<u32> = all.matches.iter().map(|m| m.line).collect();
+        assert_eq!(lines.len(), MAX_MATCHES);
+        assert_eq!(
+            (lines[0], lines[599], lines[600], lines[999]),
+            (1, 600, 10_000, 10_399)
+        );
+    }
+
+    #[test]
+    fn log_times_as_these_logs_write_them() {
+        assert_eq!(
+            parse_time("2021-03-03T04:05:06.123Z"),
+            Some(1_614_744_306_123)
+        );
+        assert_eq!(
+            parse_time("2021-03-03T04:05:06.123"),
+            Some(1_614_744_306_123)
+        );
+        assert_eq!(parse_time("2022-09-29 03:04:05"), Some(1_664_420_645_000));
+        assert_eq!(parse_time("not a time"), None);
+    }
+}
