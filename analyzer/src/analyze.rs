@@ -49,9 +49,12 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
         tracing::warn!("{l}");
     }
     let history = &history;
-    let frames = history
+    let mut frames = history
         .latest(end_of_day)
         .map_err(|e| history.name_failure(e))?;
+    frames.ioc_matches =
+        crate::queries::ioc_matches(history, &frames.hosts, &frames.ioc_matches, end_of_day)
+            .map_err(|e| history.name_failure(e))?;
     let hosts = host_views(&frames).map_err(|e| history.name_failure(e))?;
     let cx = Context { catalog, as_of };
     let mut findings = Vec::new();

@@ -52,6 +52,7 @@ pub fn render(a: &Analysis, catalog: &Catalog, timeline: &Timeline) -> String {
     exposure(&mut s, &crate::summary::exposure(&a.exposure, catalog));
     builds_by_site(&mut s, a, catalog);
     timeline_section(&mut s, timeline);
+    ioc_section(&mut s, a);
     fleet_section(&mut s, a);
     actions(&mut s, a);
     if let Some(p) = &a.rollout {
@@ -279,6 +280,86 @@ fn timeline_section(s: &mut String, t: &Timeline) {
     s.push_str("<p class=\"note\">Update runs: MsiInstaller and Windows Update install events (not Defender definition updates), ExchangeSetup.log runs, MSI logs. Reboots (dots): a host's start (EventLog 6005, Kernel-General 12). Error events: ASP.NET 1309/1310, Front End HTTP Proxy 1003, HttpEvent 15021, service failures (Service Control Manager 7000/7009/7011/7023/7031/7034), process crashes (Application Error 1000, .NET Runtime 1026, MSExchange Common 4999).</p></section>\n");
 }
 
+/// The servers with indicators of compromise: per server, what was found, how many matches,
+/// first and last seen, the source addresses; then what each indicator's scan covered.
+fn ioc_section(s: &mut String, a: &Analysis) {
+    s.push_str("<section id=\"ioc\"><h2>Indicators of compromise</h2>");
+    let mut rows = 0;
+    let mut table = String::from(
+        "<table><thead><tr><th>Server</th><th>Indicators</th><th>Matches</th><th>First seen</th>\
+         <th>Last seen</th><th>Source addresses</th></tr></thead><tbody>",
+    );
+    for h in &a.hosts {
+        // .aspx files are an inventory: only the fleet rule's outliers count.
+        let found: Vec<_> = h
+            .ioc_matches
+            .iter()
+            .filter(|m| m.indicator != exfleet_proto::kinds::IocKind::AspxFile)
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        rows += 1;
+        let mut kinds: Vec<&str> = found.iter().map(|m| m.indicator.as_str()).collect();
+        kinds.sort();
+        kinds.dedup();
+        let mut ips: Vec<&str> = found
+            .iter()
+            .map(|m| m.client_ip.as_str())
+            .filter(|ip| !ip.is_empty())
+            .collect();
+        ips.sort();
+        ips.dedup();
+        let (first, last) = crate::rules::ioc::seen(&found);
+        let _ = write!(
+            table,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&h.host),
+            esc(&kinds.join(", ")),
+            found.len(),
+            esc(&crate::rules::utc(first)),
+            esc(&crate::rules::utc(last)),
+            esc(&ips.join(", "))
+        );
+    }
+    table.push_str("</tbody></table>");
+    if rows == 0 {
+        s.push_str(
+            "<p>No server shows an indicator of compromise in the logs and folders scanned.</p>",
+        );
+    } else {
+        let _ = write!(
+            s,
+            "<p>{rows} servers show indicators of compromise.</p>{table}"
+        );
+    }
+    // Coverage: "nothing found" only means clean as far back as the logs go.
+    let mut reach: Vec<(String, i64)> = a
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let oldest = h
+                .ioc_scans
+                .iter()
+                .filter(|c| c.oldest_ms != 0)
+                .map(|c| c.oldest_ms)
+                .min()?;
+            Some((h.host.clone(), oldest))
+        })
+        .collect();
+    reach.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+    if let Some((host, t)) = reach.first() {
+        let _ = write!(
+            s,
+            "<p>The logs scanned reach back to {} at the earliest; on {} only to {}: no match there means clean only since then.</p>",
+            esc(&crate::rules::utc(reach.iter().map(|(_, t)| *t).min().unwrap_or(0))),
+            esc(host),
+            esc(&crate::rules::utc(*t))
+        );
+    }
+    s.push_str("</section>\n");
+}
+
 fn fleet_section(s: &mut String, a: &Analysis) {
     s.push_str("<section id=\"fleet\"><h2>Across the fleet</h2>");
     let fleet: Vec<&Finding> = a.findings.iter().filter(|f| f.host == "fleet").collect();
@@ -396,8 +477,36 @@ fn sorted(mut v: Vec<&Finding>) -> Vec<&Finding> {
     v
 }
 
-/// `s` escaped for HTML text and attribute values.
+/// `http://` and `https://` (any case) as `hxxp://` and `hxxps://`.
+fn defang(s: &str) -> std::borrow::Cow<'_, str> {
+    let lower = s.to_ascii_lowercase();
+    if !lower.contains("http://") && !lower.contains("https://") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            out.push_str(if s[i..].starts_with('H') {
+                "HXXP"
+            } else {
+                "hxxp"
+            });
+            i += 4;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Text as HTML. URLs in it (an indicator's log line, an attacker's payload) are defanged
+/// (`hxxp://`), as reports of indicators write them: the page links to nothing and loads nothing.
 pub fn esc(s: &str) -> String {
+    let s = defang(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -435,3 +544,17 @@ box.addEventListener('input',function(){var q=box.value.toLowerCase().trim();\
 document.querySelectorAll('details.host').forEach(function(d){\
 d.style.display=(!q||d.dataset.search.indexOf(q)>=0)?'':'none';});});})();\
 </script>\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_text_are_defanged_and_escaped() {
+        assert_eq!(
+            esc(r#"ExternalUrl=''http://f/<script>'' https://x HTTP://Y é"#),
+            "ExternalUrl=&#39;&#39;hxxp://f/&lt;script&gt;&#39;&#39; hxxps://x HXXP://Y é"
+        );
+        assert_eq!(esc("plain"), "plain");
+    }
+}

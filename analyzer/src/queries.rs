@@ -202,3 +202,68 @@ pub fn timeline(history: &History, end_ms: i64) -> PolarsResult<Timeline> {
     }
     Ok(t)
 }
+
+/// Every host's indicator-of-compromise matches up to `end_ms`, as rows of its latest snapshot
+/// (`latest`, the hosts frame): a collector that keeps read marks ships each log match once, in
+/// the snapshot of the day it was written, so the matches of the log scans add up over the
+/// history (each once, by indicator and place). The files it lists (dumps, archives, .aspx
+/// files) are each snapshot's whole list: those of the latest snapshot only.
+pub fn ioc_matches(
+    history: &History,
+    latest_hosts: &DataFrame,
+    latest_matches: &DataFrame,
+    end_ms: i64,
+) -> PolarsResult<DataFrame> {
+    let is_file = col("indicator")
+        .eq(lit("lsass_dump"))
+        .or(col("indicator").eq(lit("suspicious_archive")))
+        .or(col("indicator").eq(lit("aspx_file")));
+    let valid = history
+        .table(Table::Hosts)
+        .filter(
+            col("collected_at_ms")
+                .lt_eq(lit(end_ms))
+                .and(col("identity_mismatch").fill_null(lit(false)).not()),
+        )
+        .select([col("snapshot_id")]);
+    let latest = latest_hosts.clone().lazy().select([
+        col("host"),
+        col("snapshot_id").alias("latest_id"),
+        col("collected_at_ms").alias("latest_at"),
+    ]);
+    let columns: Vec<Expr> = latest_matches
+        .get_column_names()
+        .into_iter()
+        .map(|c| col(c.as_str()))
+        .collect();
+    let past = history
+        .table(Table::IocMatches)
+        .filter(is_file.clone().not())
+        .join(
+            valid,
+            [col("snapshot_id")],
+            [col("snapshot_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            latest,
+            [col("host")],
+            [col("host")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .with_columns([
+            col("latest_id").alias("snapshot_id"),
+            col("latest_at").alias("collected_at_ms"),
+        ])
+        .select(columns.clone())
+        .unique_stable(
+            Some(cols(["host", "indicator", "provenance", "time_ms"])),
+            UniqueKeepStrategy::First,
+        );
+    let files = latest_matches
+        .clone()
+        .lazy()
+        .filter(is_file)
+        .select(columns);
+    concat([past, files], UnionArgs::default())?.collect()
+}

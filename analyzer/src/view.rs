@@ -7,9 +7,9 @@ use std::ops::Deref;
 
 use exfleet_dataset::{
     BindingKind, BindingRow, BuildRow, CertificateRow, CollectionErrorRow, ConfigFileRow, EventRow,
-    HostRow, IisLocationRow, InstallerPackageRow, MsiLineRow, MsiLogRow, PendingRebootRow,
-    ProgramRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow, SettingRow, SetupLineRow,
-    SetupRunRow, StateFileRow, UpdateRow, VdirRow,
+    HostRow, IisLocationRow, InstallerPackageRow, IocMatchRow, IocScanRow, MsiLineRow, MsiLogRow,
+    PendingRebootRow, ProgramRow, Row, ScActionRow, ScRunRow, ServiceRow, ServiceStateRow,
+    SettingRow, SetupLineRow, SetupRunRow, StateFileRow, UpdateRow, VdirRow,
 };
 use exfleet_proto::kinds::EventKind;
 use polars::prelude::*;
@@ -128,6 +128,10 @@ pub struct HostView {
     pub programs: Vec<ProgramRow>,
     /// Windows Installer's products and patches, with their cached packages.
     pub installer_packages: Vec<InstallerPackageRow>,
+    /// Matches of the indicators of compromise, in time order.
+    pub ioc_matches: Vec<IocMatchRow>,
+    /// What each indicator's scan covered.
+    pub ioc_scans: Vec<IocScanRow>,
 }
 
 /// Collection errors after which a hive's settings cannot be taken as complete: an absent
@@ -334,6 +338,8 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
     let mut certificates = BySnapshot::<CertificateRow>::read(&frames.certificates)?;
     let mut programs = BySnapshot::<ProgramRow>::read(&frames.installed_programs)?;
     let mut packages = BySnapshot::<InstallerPackageRow>::read(&frames.installer_packages)?;
+    let mut ioc_matches = BySnapshot::<IocMatchRow>::read(&frames.ioc_matches)?;
+    let mut ioc_scans = BySnapshot::<IocScanRow>::read(&frames.ioc_scans)?;
     let mut out = Vec::with_capacity(frames.hosts.height());
     for facts in HostRow::read(&frames.hosts)? {
         let id = facts.key.snapshot_id.clone();
@@ -396,6 +402,9 @@ pub fn host_views(frames: &Frames) -> PolarsResult<Vec<HostView>> {
         v.certificates = certificates.take(&id);
         v.programs = programs.take(&id);
         v.installer_packages = packages.take(&id);
+        v.ioc_matches = ioc_matches.take(&id);
+        v.ioc_matches.sort_by_key(|m| (m.time_ms, m.line));
+        v.ioc_scans = ioc_scans.take(&id);
         out.push(v);
     }
     Ok(out)

@@ -76,6 +76,31 @@ async fn every_planted_fault_is_found_and_nothing_else() {
         "{exposed} exposed"
     );
 
+    // Every indicator of compromise is planted, and its fleet roll-ups are in the truth.
+    for id in [
+        "ioc.cve-2021-26855",
+        "ioc.cve-2021-26857",
+        "ioc.cve-2021-26858",
+        "ioc.cve-2021-27065",
+        "ioc.cve-2022-41040",
+        "ioc.lsass-dump",
+        "ioc.suspicious-archive",
+    ] {
+        assert!(
+            truth
+                .hosts
+                .iter()
+                .any(|h| h.expected.iter().any(|e| e.id == id)),
+            "{id} planted nowhere"
+        );
+    }
+    for id in ["ioc.shared-source", "ioc.aspx-outlier"] {
+        assert!(
+            truth.fleet.iter().any(|e| e.id == id),
+            "{id} not in the truth"
+        );
+    }
+
     let expected: BTreeSet<(String, String)> = truth
         .hosts
         .iter()

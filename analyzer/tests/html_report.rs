@@ -23,11 +23,12 @@ use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "overview",
     "exposure",
     "builds-by-site",
     "timeline",
+    "ioc",
     "fleet",
     "actions",
     "hosts",
@@ -94,7 +95,7 @@ fn the_report_renders_in_chromium_with_every_section_and_no_console_error() {
         var shown = Array.prototype.filter.call(q('details.host'), function(d){ return d.style.display !== 'none'; }).length;
         box.value = ''; box.dispatchEvent(new Event('input'));
         return {
-            sections: ['overview','exposure','builds-by-site','timeline','fleet','actions','hosts'].filter(function(id){ return document.getElementById(id); }),
+            sections: ['overview','exposure','builds-by-site','timeline','ioc','fleet','actions','hosts'].filter(function(id){ return document.getElementById(id); }),
             severityBars: q('#chart-severity rect.bar').length,
             siteBars: q('#chart-builds-by-site rect.bar').length,
             sitesLabelled: q('#chart-builds-by-site text').length,

@@ -17,7 +17,7 @@ use std::fmt::Write;
 
 use crate::readers::{
     event_log::EventLogs, exchange_files::ExchangeFiles, exsetup::ExSetup, hive,
-    iis_config::IisConfig, installer_cache::InstallerCache, msi_log::MsiLogs,
+    iis_config::IisConfig, installer_cache::InstallerCache, ioc::Ioc, msi_log::MsiLogs,
     sc_queryex::ScQueryex, service_control::ServiceControlLog, service_state::ServiceState,
     setup_log::SetupLog, Reader,
 };
@@ -55,6 +55,10 @@ pub enum Capture {
     /// The output of `sc.exe <arguments>`, written to the file: the running state of
     /// services is in no file.
     Sc(&'static str),
+    /// Every file below the folder, recursively, whose name matches the last component (the
+    /// logs the indicator scans read: a stager copies them whole, the collector on the server
+    /// reads them where they are).
+    Tree,
 }
 
 /// One artifact: a file, a file pattern or a folder a reader reads.
@@ -403,6 +407,42 @@ pub const INSTALLER_CACHE: [Artifact; 2] = [
     ),
 ];
 
+/// The logs the indicator scans read, each below its folder, recursively (ioc.md): the
+/// HttpProxy logs of every protocol (their `Ecp` folder for CVE-2021-27065 too), the ECP server
+/// logs, the OAB generator logs (every file), and the IIS W3SVC logs (their default folder).
+pub const IOC_LOGS: [Artifact; 4] = [
+    install(Ioc::NAME, r"Logging\HttpProxy\*.log", Capture::Tree),
+    install(Ioc::NAME, r"Logging\ECP\Server\*.log", Capture::Tree),
+    install(Ioc::NAME, r"Logging\OABGeneratorLog\*", Capture::Tree),
+    system_drive(Ioc::NAME, r"inetpub\logs\LogFiles\u_ex*.log", Capture::Tree),
+];
+
+/// The files the indicator scans list: LSASS dumps under `C:\root` and `%WINDIR%\Temp`,
+/// archives under `%ProgramData%`, and the .aspx files of the folders where web shells were
+/// found (IIS's `aspnet_client`, the front end's `owa\auth` and `ecp\auth`).
+pub const IOC_FILES: [Artifact; 8] = [
+    system_drive(Ioc::NAME, r"root\lsass.*dmp", Capture::Tree),
+    system_drive(Ioc::NAME, r"Windows\Temp\lsass.*dmp", Capture::Tree),
+    system_drive(Ioc::NAME, r"ProgramData\*.7z", Capture::Tree),
+    system_drive(Ioc::NAME, r"ProgramData\*.zip", Capture::Tree),
+    system_drive(Ioc::NAME, r"ProgramData\*.rar", Capture::Tree),
+    system_drive(
+        Ioc::NAME,
+        r"inetpub\wwwroot\aspnet_client\*.aspx",
+        Capture::Tree,
+    ),
+    install(
+        Ioc::NAME,
+        r"FrontEnd\HttpProxy\owa\auth\*.aspx",
+        Capture::Tree,
+    ),
+    install(
+        Ioc::NAME,
+        r"FrontEnd\HttpProxy\ecp\auth\*.aspx",
+        Capture::Tree,
+    ),
+];
+
 /// The whole table, in the order [`crate::readers::read_all`] runs the readers.
 pub const ALL: &[&[Artifact]] = &[
     &[
@@ -430,6 +470,8 @@ pub const ALL: &[&[Artifact]] = &[
         UNIFIED_MESSAGING,
     ],
     &INSTALLER_CACHE,
+    &IOC_LOGS,
+    &IOC_FILES,
 ];
 
 /// Every artifact of [`ALL`], in order.
@@ -481,6 +523,7 @@ pub fn stager_block() -> String {
                 Capture::EventLog(log) => ("EventLog", ps(log)),
                 Capture::Subfolders => ("Subfolders", ps("")),
                 Capture::Sc(arguments) => ("Sc", ps(arguments)),
+                Capture::Tree => ("Tree", ps("")),
             };
             format!(
                 "@{{ Reader = {}; Base = '{base}'; Path = {}; Capture = '{capture}'; Argument = {argument} }}",
@@ -562,7 +605,10 @@ mod tests {
             );
             // Only a last component is a pattern.
             assert!(!a.folder().contains('*'), "{p}");
-            let pattern = matches!(a.capture, Capture::Matching | Capture::MatchingText(_));
+            let pattern = matches!(
+                a.capture,
+                Capture::Matching | Capture::MatchingText(_) | Capture::Tree
+            );
             assert!(pattern || !p.contains('*'), "{p}");
         }
         let mut paths: Vec<(Base, String)> = all()

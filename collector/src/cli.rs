@@ -182,6 +182,15 @@ pub struct CollectArgs {
     /// or a date): the window since the last collection.
     #[arg(long, value_parser = parse_since)]
     pub events_since: Option<i64>,
+    /// Scan only log records written at or after this time for indicators of compromise
+    /// (RFC 3339 or a date); files last written before it are not read.
+    #[arg(long, value_parser = parse_since)]
+    pub ioc_since: Option<i64>,
+    /// The read-marks file of the indicator scans (in the collector's state folder): each log
+    /// is read from where the last durable snapshot's scan stopped, and the marks move once
+    /// this snapshot is written, spooled or acknowledged. Without it every log is read whole.
+    #[arg(long, value_name = "FILE")]
+    pub ioc_marks: Option<PathBuf>,
 }
 
 /// Folders a live collection never writes under: the Windows folder and the Exchange install.
@@ -330,10 +339,23 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         Some(root) => ServerFiles::new(root),
         None => crate::live::server_files()?,
     };
+    let marks = match &args.ioc_marks {
+        Some(p) => crate::readers::ioc::marks::Marks::load(p)?,
+        None => Default::default(),
+    };
     let options = crate::Options {
         events_since_ms: args.events_since.unwrap_or(0),
+        ioc_since_ms: args.ioc_since.unwrap_or(0),
+        ioc_marks: marks,
     };
-    let snapshot = crate::collect_with(&dir, labels, &options)?;
+    let (snapshot, next_marks) = crate::collect_with_marks(&dir, labels, &options)?;
+    // The marks move only once the snapshot is durable (written, spooled or acknowledged).
+    let save_marks = || -> anyhow::Result<()> {
+        if let Some(p) = &args.ioc_marks {
+            next_marks.save(p)?;
+        }
+        Ok(())
+    };
     if !args.allow_empty && crate::collect::found_nothing(&snapshot) {
         anyhow::bail!(
             "nothing was found under the root {}: no artifact of any reader (looked for {}); \
@@ -361,6 +383,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
                     .map_err(anyhow::Error::msg)?;
             }
             crate::output::write(&snapshot, out)?;
+            save_marks()?;
             tracing::info!(host, errors, out = %out.display(), "snapshot written");
         }
         (None, Some(url)) => {
@@ -389,9 +412,11 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
                     max_bytes: args.spool_max_mib.saturating_mul(1 << 20),
                     max_age: Duration::from_secs(args.spool_max_age_days.saturating_mul(86_400)),
                 };
-                return crate::deliver::spool_and_deliver(
+                let outcome = crate::deliver::spool_and_deliver(
                     &rt, dir, &limits, snapshot, url, load_tls, &policy,
-                );
+                )?;
+                save_marks()?;
+                return Ok(outcome);
             }
             let tls = load_tls()?;
             let id = snapshot.snapshot_id.clone();
@@ -401,6 +426,7 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
                 vec![snapshot],
                 &policy,
             ))?;
+            save_marks()?;
             let status = acks.first().map(|a| a.status).unwrap_or_default();
             tracing::info!(host, errors, snapshot = %id, status, "snapshot acknowledged");
         }

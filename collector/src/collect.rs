@@ -16,6 +16,11 @@ pub struct Options {
     /// Keep only events written at or after this time (UTC ms; 0 = all): a collector that runs
     /// regularly reads the window since its last collection.
     pub events_since_ms: i64,
+    /// Scan only log records written at or after this time for indicators of compromise
+    /// (UTC ms; 0 = all).
+    pub ioc_since_ms: i64,
+    /// Where the previous durable scan of each log stopped: only the bytes after are read.
+    pub ioc_marks: crate::readers::ioc::marks::Marks,
 }
 
 /// Whether a collection found nothing at all: every artifact a reader looked for is absent (a
@@ -64,6 +69,16 @@ pub fn collect_with(
     labels: HostLabels,
     options: &Options,
 ) -> Result<Snapshot, Error> {
+    collect_with_marks(dir, labels, options).map(|(s, _)| s)
+}
+
+/// [`collect_with`], giving also where the scan of each log stopped: the read marks to save
+/// once the snapshot is durable (spooled, written or acknowledged), never before.
+pub fn collect_with_marks(
+    dir: &ServerFiles,
+    labels: HostLabels,
+    options: &Options,
+) -> Result<(Snapshot, crate::readers::ioc::marks::Marks), Error> {
     if !dir.is_live() && !dir.root().is_dir() {
         return Err(Error::NotADirectory(dir.root().to_path_buf()));
     }
@@ -82,9 +97,10 @@ pub fn collect_with(
         }),
         labels: Some(labels),
         events_since_ms: options.events_since_ms,
+        ioc_since_ms: options.ioc_since_ms,
         ..Default::default()
     };
-    let mut sink = Sink::new(snapshot);
+    let mut sink = Sink::with_ioc_marks(snapshot, options.ioc_marks.clone());
     readers::read_all(dir, &mut sink);
-    Ok(sink.finish())
+    Ok(sink.finish_with_marks())
 }

@@ -32,6 +32,6 @@ pub mod sink;
 pub mod spool;
 pub mod text;
 
-pub use collect::{collect, collect_with, Options};
+pub use collect::{collect, collect_with, collect_with_marks, Options};
 pub use error::Error;
 pub use files::ServerFiles;

@@ -9,6 +9,7 @@ use exfleet_proto::v1::{
 
 use crate::files::Refusal;
 use crate::provenance;
+use crate::readers::ioc::marks::Marks;
 use crate::text::{Cuts, LineIssue};
 
 /// Unreadable lines recorded per log before the rest are only counted, so that a damaged
@@ -19,12 +20,37 @@ pub const MAX_LINE_ERRORS: usize = 20;
 #[derive(Debug, Default)]
 pub struct Sink {
     snapshot: Snapshot,
+    ioc_marks: Marks,
+    next_ioc_marks: Option<Marks>,
 }
 
 impl Sink {
     /// A sink that fills `snapshot` (identity, labels and source already set).
     pub fn new(snapshot: Snapshot) -> Self {
-        Sink { snapshot }
+        Sink {
+            snapshot,
+            ..Default::default()
+        }
+    }
+
+    /// A sink that also starts the log scans of the indicators of compromise where `marks`
+    /// say the previous durable scan stopped.
+    pub fn with_ioc_marks(snapshot: Snapshot, marks: Marks) -> Self {
+        Sink {
+            snapshot,
+            ioc_marks: marks,
+            next_ioc_marks: None,
+        }
+    }
+
+    /// Where the previous durable scan of each log stopped.
+    pub fn ioc_marks(&self) -> &Marks {
+        &self.ioc_marks
+    }
+
+    /// Where this scan stopped: to be saved once the snapshot is durable.
+    pub fn set_next_ioc_marks(&mut self, marks: Marks) {
+        self.next_ioc_marks = Some(marks);
     }
 
     /// The evidence so far: readers run in order, and a later one may use what an earlier one
@@ -200,5 +226,12 @@ impl Sink {
     /// Ends the sink.
     pub fn finish(self) -> Snapshot {
         self.snapshot
+    }
+
+    /// Ends the sink, with the read marks of the scan (the marks it started from when the
+    /// scan did not run).
+    pub fn finish_with_marks(self) -> (Snapshot, Marks) {
+        let marks = self.next_ioc_marks.unwrap_or(self.ioc_marks);
+        (self.snapshot, marks)
     }
 }

@@ -298,6 +298,7 @@ fn a_triage_copy_yields_the_events_that_matter() {
     let since = times[times.len() / 2];
     let options = exfleet_collector::Options {
         events_since_ms: since,
+        ..Default::default()
     };
     let w = collect_with(&ServerFiles::new(tmp.path()), Default::default(), &options).unwrap();
     assert_eq!(w.events_since_ms, since);

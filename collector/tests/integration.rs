@@ -8,6 +8,7 @@ mod evtx;
 mod fixtures;
 mod hardening;
 mod installer_cache;
+mod ioc;
 mod live;
 mod stager;
 mod windows;

@@ -93,7 +93,8 @@ fn map_paths(v: &mut Value, drive_folders: bool) {
         Value::Object(map) => {
             for (k, x) in map.iter_mut() {
                 match (k.as_str(), &mut *x) {
-                    ("path", Value::String(p)) => *p = windows_name(p, drive_folders),
+                    // A provenance path, or the file of an indicator match.
+                    ("path" | "file", Value::String(p)) => *p = windows_name(p, drive_folders),
                     // A registry key: live reads the running set through its link.
                     ("key", Value::String(key)) => {
                         *key = control_set(&key.to_ascii_lowercase());

@@ -109,6 +109,12 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
                     }
                 }
             }
+            Capture::Tree => {
+                let Some(folder) = server.resolve(&source_folder) else {
+                    continue;
+                };
+                copy_tree(&folder, &target_folder, a);
+            }
             Capture::Subfolders => {
                 let source = format!(r"{source_folder}\{}", a.name());
                 let Some(folder) = server.resolve(&source) else {
@@ -122,6 +128,18 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The files below `from` whose names match the artifact's, to the same places below `to`.
+fn copy_tree(from: &Path, to: &Path, a: &artifacts::Artifact) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(&name), a);
+        } else if a.matches(&name) {
+            copy(&e.path(), &to.join(&name));
         }
     }
 }

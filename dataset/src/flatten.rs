@@ -1,8 +1,8 @@
 //! A stored snapshot flattened into rows of every table.
 
 use exfleet_proto::kinds::{
-    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
-    SetupLineKind,
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, IocKind, MsiLineKind,
+    ScActionKind, SetupLineKind,
 };
 use exfleet_proto::v1::provenance::Locator;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
@@ -52,6 +52,7 @@ impl Batch {
         }
         self.add_iis_locations(&key, s);
         self.add_installed(&key, s);
+        self.add_iocs(&key, s);
     }
 
     fn add_installed(&mut self, key: &Key, s: &Snapshot) {
@@ -463,6 +464,40 @@ impl Batch {
                 ip_allow_unlisted: l.ip_allow_unlisted.clone(),
                 ip_filter_entries: l.ip_filter_entries.into(),
                 provenance: provenance(&l.provenance),
+            });
+        }
+    }
+}
+
+impl Batch {
+    fn add_iocs(&mut self, key: &Key, s: &Snapshot) {
+        for m in &s.ioc_matches {
+            self.ioc_matches.push(IocMatchRow {
+                key: key.clone(),
+                indicator: IocKind::parse(&m.indicator),
+                file: m.file.clone(),
+                line: m.line.into(),
+                time_ms: m.time_ms,
+                client_ip: m.client_ip.clone(),
+                user: m.user.clone(),
+                url: m.url.clone(),
+                status: m.status.clone(),
+                detail: m.detail.clone(),
+                sha256: m.sha256.clone(),
+                provenance: provenance(&m.provenance),
+            });
+        }
+        for c in &s.ioc_scans {
+            self.ioc_scans.push(IocScanRow {
+                key: key.clone(),
+                indicator: IocKind::parse(&c.indicator),
+                files: c.files as i64,
+                bytes: c.bytes as i64,
+                matches: c.matches as i64,
+                overflow: c.overflow as i64,
+                oldest_ms: c.oldest_ms,
+                newest_ms: c.newest_ms,
+                since_ms: s.ioc_since_ms,
             });
         }
     }

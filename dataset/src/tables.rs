@@ -4,8 +4,8 @@
 //! their table.
 
 use exfleet_proto::kinds::{
-    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
-    SetupLineKind,
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, IocKind, MsiLineKind,
+    ScActionKind, SetupLineKind,
 };
 use exfleet_proto::v1::collection_source::Kind as SourceKind;
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
@@ -581,6 +581,58 @@ tables! {
         product_code: String,
         /// where LocalPackage was read
         provenance: String,
+    }
+
+    /// One row per match of an indicator of compromise the collector found on the server
+    /// (the log scans of Test-ProxyLogon, Microsoft's CVE-2022-41040 hunting query over the IIS
+    /// logs, LSASS dumps, archives in ProgramData, the .aspx files of the web folders): the
+    /// collector ships matches only, at most 1,000 per indicator per snapshot.
+    ioc_matches: IocMatches => IocMatchRow {
+        /// `cve_2021_26855`, `cve_2021_26857`, `cve_2021_26858`, `cve_2021_27065_proxy`,
+        /// `cve_2021_27065_ecp`, `cve_2022_41040`, `lsass_dump`, `suspicious_archive`,
+        /// `aspx_file`
+        indicator: IocKind,
+        /// the file (path in the copy; live, its Windows path)
+        file: String,
+        /// 1-based line (0 = an event or a file)
+        line: i64,
+        /// when the record was written (a file: its last write time), UTC ms; 0 = unknown
+        time_ms: i64,
+        /// ClientIpAddress / c-ip
+        client_ip: String,
+        /// AuthenticatedUser / cs-username
+        user: String,
+        /// UrlStem / cs-uri-stem, or the path the log names
+        url: String,
+        /// HttpStatus / sc-status
+        status: String,
+        /// the other fields the reference reports (AnchorMailbox, RoutingHint, UserAgent,
+        /// RequestId; the event's message; the file's size), or the line, cut
+        detail: String,
+        /// SHA-256 of a file, lower-case hex
+        sha256: String,
+        /// `path:line`, `path#record N` or the file
+        provenance: String,
+    }
+
+    /// One row per indicator scanned per snapshot: what the scan covered.
+    ioc_scans: IocScans => IocScanRow {
+        /// the indicator (see `ioc_matches.indicator`)
+        indicator: IocKind,
+        /// files looked at
+        files: i64,
+        /// bytes read
+        bytes: i64,
+        /// matches found
+        matches: i64,
+        /// matches beyond the bound, counted and not shipped
+        overflow: i64,
+        /// oldest record time in the files scanned, UTC ms (0 = none)
+        oldest_ms: i64,
+        /// newest record time, UTC ms (0 = none)
+        newest_ms: i64,
+        /// only records at or after this time were scanned (UTC ms; 0 = all)
+        since_ms: i64,
     }
 }
 

@@ -5,8 +5,8 @@
 use std::ops::Deref;
 
 use exfleet_proto::kinds::{
-    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, MsiLineKind, ScActionKind,
-    SetupLineKind,
+    CachedFileState, ConfigFileKind, EventKind, InstallerPackageKind, IocKind, MsiLineKind,
+    ScActionKind, SetupLineKind,
 };
 use exfleet_proto::v1::{service_control_run, setup_run, stored_snapshot};
 use polars::prelude::*;
@@ -106,7 +106,8 @@ kind_text!(
     ConfigFileKind,
     EventKind,
     InstallerPackageKind,
-    CachedFileState
+    CachedFileState,
+    IocKind
 );
 
 impl Text for setup_run::Outcome {

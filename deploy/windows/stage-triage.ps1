@@ -107,7 +107,19 @@ $Artifacts = @(
     @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'ClientAccess\ecp\bin\Microsoft.Exchange.Management.ControlPanel.dll'; Capture = 'File'; Argument = '' },
     @{ Reader = 'exchange_files'; Base = 'Install'; Path = 'UnifiedMessaging'; Capture = 'Subfolders'; Argument = '' },
     @{ Reader = 'installer_cache'; Base = 'SystemDrive'; Path = 'Windows\Installer\*.msi'; Capture = 'Matching'; Argument = '' },
-    @{ Reader = 'installer_cache'; Base = 'SystemDrive'; Path = 'Windows\Installer\*.msp'; Capture = 'Matching'; Argument = '' }
+    @{ Reader = 'installer_cache'; Base = 'SystemDrive'; Path = 'Windows\Installer\*.msp'; Capture = 'Matching'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\HttpProxy\*.log'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\ECP\Server\*.log'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\OABGeneratorLog\*'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\logs\LogFiles\u_ex*.log'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'root\lsass.*dmp'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'Windows\Temp\lsass.*dmp'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.7z'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.zip'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.rar'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\wwwroot\aspnet_client\*.aspx'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*.aspx'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*.aspx'; Capture = 'Tree'; Argument = '' }
 )
 # END GENERATED ARTIFACTS
 
@@ -222,6 +234,32 @@ function Copy-Matching($artifact, $sourceFolder, $targetFolder, $pattern, $start
             $count += 1
         } catch {
             Add-Missing $artifact ($name + ': ' + $_.Exception.Message)
+        }
+    }
+    if ($count -eq 0) {
+        Add-Missing $artifact 'none found'
+    } else {
+        Add-Copied $artifact ('{0} files' -f $count)
+    }
+}
+
+# Every file below the folder, recursively, whose name matches the pattern (the logs the
+# indicator scans read), each at the same place below the target folder.
+function Copy-Tree($artifact, $sourceFolder, $targetFolder, $pattern) {
+    if (-not [System.IO.Directory]::Exists($sourceFolder)) {
+        Add-Missing $artifact 'folder not on this server'
+        return
+    }
+    $count = 0
+    foreach ($file in [System.IO.Directory]::GetFiles($sourceFolder, $pattern, [System.IO.SearchOption]::AllDirectories)) {
+        $name = [System.IO.Path]::GetFileName($file)
+        if (-not ($name -like $pattern)) { continue }
+        $relative = $file.Substring($sourceFolder.TrimEnd('\').Length + 1)
+        try {
+            Copy-Shared $file (Join-Windows $targetFolder $relative)
+            $count += 1
+        } catch {
+            Add-Missing $artifact ($relative + ': ' + $_.Exception.Message)
         }
     }
     if ($count -eq 0) {
@@ -374,6 +412,7 @@ foreach ($artifact in $Artifacts) {
             'EventLog' { Export-EventLog $artifact (Join-Windows $targetFolder $name) }
             'Subfolders' { Copy-Subfolders $artifact (Join-Windows $sourceFolder $name) (Join-Windows $targetFolder $name) }
             'Sc' { Save-Sc $artifact (Join-Windows $targetFolder $name) }
+            'Tree' { Copy-Tree $artifact $sourceFolder $targetFolder $name }
             default { Add-Missing $artifact ('this script does not know how to copy ' + $artifact.Capture) }
         }
     } catch {

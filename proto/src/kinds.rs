@@ -189,3 +189,35 @@ kinds!(
         Unreadable = "unreadable",
     }
 );
+
+kinds!(
+    /// Which indicator of compromise a match is (`IocMatch.indicator`), after the reference's
+    /// checks (Test-ProxyLogon) and Microsoft's CVE-2022-41040 hunting query.
+    IocKind {
+        /// HttpProxy logs: `AnchorMailbox` `ServerInfo~*/*`, not autodiscover nor localhost
+        /// (CVE-2021-26855, server-side request forgery).
+        Cve2021_26855 = "cve_2021_26855",
+        /// Application log: MSExchange Unified Messaging error with
+        /// `System.InvalidCastException` (CVE-2021-26857).
+        Cve2021_26857 = "cve_2021_26857",
+        /// OAB generator logs: a temporary file to remove outside `ClientAccess\OAB`
+        /// (CVE-2021-26858, arbitrary file write).
+        Cve2021_26858 = "cve_2021_26858",
+        /// HttpProxy ECP logs: `ServerInfo~*/*Reset*VirtualDirectory#` with status 200
+        /// (CVE-2021-27065, signal a).
+        Cve2021_27065Proxy = "cve_2021_27065_proxy",
+        /// ECP server logs: `Set-*VirtualDirectory` with markup in a URL parameter
+        /// (CVE-2021-27065, signal b).
+        Cve2021_27065Ecp = "cve_2021_27065_ecp",
+        /// IIS W3SVC logs: `powershell.*autodiscover\.json.*@.*200` (CVE-2022-41040,
+        /// Microsoft's hunting query).
+        Cve2022_41040 = "cve_2022_41040",
+        /// `lsass.*dmp` under `C:\root` or `%WINDIR%\Temp`.
+        LsassDump = "lsass_dump",
+        /// A .7z, .zip or .rar under `%ProgramData%`.
+        SuspiciousArchive = "suspicious_archive",
+        /// An .aspx file of a folder where web shells were found (listed on every server, judged
+        /// against the fleet by the analyzer).
+        AspxFile = "aspx_file",
+    }
+);

@@ -30,6 +30,7 @@ pub mod config;
 pub mod dotnet;
 pub mod fleet;
 pub mod iis;
+pub mod ioc;
 pub mod os;
 pub mod owa;
 pub mod registry;

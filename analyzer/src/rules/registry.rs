@@ -31,6 +31,7 @@ use super::iis::{
     backend_binding_ip::BackendBindingIp, binding_cert::BindingCert, ep_not_secured::EpNotSecured,
     ep_suppressed::EpSuppressed, ep_unsupported::EpUnsupported,
 };
+use super::ioc::{self, aspx_outlier::AspxOutlier, shared_source::SharedSource};
 use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::os::{
     dbcs_locale::DbcsLocale, defender_exclusions::DefenderExclusions, pending_reboot::PendingReboot,
@@ -151,6 +152,13 @@ pub static HOST_RULES: &[&dyn Rule] = &[
     &Expiring,
     &WeakKey,
     &WeakSignature,
+    &ioc::cve_2021_26855::RULE,
+    &ioc::cve_2021_26857::RULE,
+    &ioc::cve_2021_26858::RULE,
+    &ioc::cve_2021_27065::RULE,
+    &ioc::cve_2022_41040::RULE,
+    &ioc::lsass_dump::RULE,
+    &ioc::suspicious_archive::RULE,
 ];
 
 /// Second-pass rules: for each host, after every host rule, given that host's first-pass
@@ -169,6 +177,8 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &Customized,
     &IdentityMismatch,
     &TlsDrift,
+    &AspxOutlier,
+    &SharedSource,
 ];
 
 /// Ids of the catalog not implemented yet, and the issue that brings each (none: every id is
@@ -275,6 +285,10 @@ const AREAS: &[(&str, &str)] = &[
     ("owa", "OWA and ECP"),
     ("config", "Configuration files across updates (fleet rule)"),
     ("topology", "Update order across servers (fleet rule)"),
+    (
+        "ioc",
+        "Indicators of compromise (the collector's scans of the HttpProxy, ECP, OAB generator and IIS logs, the Application log, suspicious files; two fleet rules)",
+    ),
     (
         "security",
         "Security: the CVEs a server is still open to (analyzer/CVE.md), and who sent the evidence (certificate identities; fleet rule)",

@@ -11,6 +11,7 @@ pub mod exsetup;
 pub mod hive;
 pub mod iis_config;
 pub mod installer_cache;
+pub mod ioc;
 pub mod msi_log;
 pub mod sc_queryex;
 pub mod service_control;
@@ -178,7 +179,7 @@ pub fn text_log_state(
 }
 
 /// Names of all readers, in the order [`read_all`] runs them.
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     hive::system::SystemHive::NAME,
     hive::software::SoftwareHive::NAME,
     exsetup::ExSetup::NAME,
@@ -191,6 +192,7 @@ pub const NAMES: [&str; 12] = [
     sc_queryex::ScQueryex::NAME,
     exchange_files::ExchangeFiles::NAME,
     installer_cache::InstallerCache::NAME,
+    ioc::Ioc::NAME,
 ];
 
 /// Runs every reader over `dir`. The SOFTWARE hive comes before ExSetup.exe, whose location
@@ -211,6 +213,7 @@ pub fn read_all(dir: &ServerFiles, out: &mut Sink) {
     run(sc_queryex::ScQueryex, dir, out);
     run(exchange_files::ExchangeFiles, dir, out);
     run(installer_cache::InstallerCache, dir, out);
+    run(ioc::Ioc, dir, out);
 }
 
 fn run<R: Reader>(reader: R, dir: &ServerFiles, out: &mut Sink) {

@@ -91,17 +91,20 @@ impl Agent {
             Some(root) => ServerFiles::new(root),
             None => crate::live::server_files()?,
         };
+        let marks_file = self.paths.ioc_marks();
         let options = crate::Options {
             events_since_ms: last_run_ms.map_or(0, |t| (t - EVENTS_OVERLAP_MS).max(0)),
+            ioc_marks: crate::readers::ioc::marks::Marks::load(&marks_file)?,
+            ..Default::default()
         };
         let labels = crate::labels::LabelsFile::default().into_labels(
             self.settings.dag.clone(),
             self.settings.role_group.clone(),
             self.settings.owner.clone(),
         );
-        let snapshot = crate::collect_with(&files, labels, &options)?;
+        let (snapshot, next_marks) = crate::collect_with_marks(&files, labels, &options)?;
         let policy = crate::retry::RetryPolicy::default();
-        crate::deliver::spool_and_deliver(
+        let outcome = crate::deliver::spool_and_deliver(
             &rt,
             &self.paths.spool(),
             &self.settings.limits(),
@@ -109,7 +112,10 @@ impl Agent {
             &url,
             || crate::deliver::identity_for_push(&rt, &url, &identity, TIMEOUT.as_secs()),
             &policy,
-        )
+        )?;
+        // Spooled at least: durable, so the indicator scans' marks may move.
+        next_marks.save(&marks_file)?;
+        Ok(outcome)
     }
 
     fn enroll(&self, rt: &tokio::runtime::Runtime, identity: &Path) -> anyhow::Result<()> {

@@ -226,6 +226,11 @@ impl Paths {
     pub fn state(&self) -> PathBuf {
         self.dir.join("state.json")
     }
+
+    /// How far the indicator scans read each log (moved once a snapshot is spooled).
+    pub fn ioc_marks(&self) -> PathBuf {
+        self.dir.join("ioc-marks.json")
+    }
 }
 
 #[cfg(test)]

@@ -276,6 +276,17 @@ pub fn specs(h: &HostSpec) -> (Vec<EventSpec>, Vec<EventSpec>) {
             ));
         }
     }
+    // MSExchange Unified Messaging: the CVE-2021-26857 plant and its near misses.
+    for (level, at, message) in super::ioc::um_events(h) {
+        app.push(ev(
+            super::ioc::UM_PROVIDER,
+            1,
+            level,
+            at,
+            "Application",
+            vec![Datum::positional(&message)],
+        ));
+    }
     for e in [&mut app, &mut sys] {
         e.sort_by_key(|e| e.time_ms);
     }

@@ -10,6 +10,7 @@ pub mod cert;
 pub mod events;
 pub mod iis;
 pub mod install_files;
+pub mod ioc;
 pub mod prereqs;
 pub mod real_size;
 pub mod render;
@@ -124,6 +125,24 @@ pub enum Fault {
     UcmaMissing,
     /// An Exchange 2016 server whose UnifiedMessaging\Prompts folder is gone.
     UmDirectoryMissing,
+    /// CVE-2021-26855 in the HttpProxy OWA log, from [`ioc::ATTACKER_SSRF`] (planted on two
+    /// hosts: one address on several servers).
+    IocSsrf,
+    /// CVE-2021-26857: a Unified Messaging error with System.InvalidCastException.
+    IocUmDeserialization,
+    /// CVE-2021-26858: the OAB generator wrote [`ioc::OAB_WRITTEN`].
+    IocOabWrite,
+    /// CVE-2021-27065, both signals: a ResetOABVirtualDirectory through the proxy (also a
+    /// CVE-2021-26855 match) and a Set-OabVirtualDirectory with a script in its URL.
+    IocEcpWrite,
+    /// CVE-2022-41040: the hunting query's line in the IIS log.
+    IocNotShell,
+    /// An LSASS dump at [`ioc::LSASS_DUMP`].
+    IocLsassDump,
+    /// An archive at [`ioc::ARCHIVE`].
+    IocArchive,
+    /// A web shell at [`ioc::WEB_SHELL`] (a fleet finding over the host's build).
+    IocWebShell,
 }
 
 impl Fault {
@@ -174,6 +193,19 @@ impl Fault {
         Fault::UmDirectoryMissing,
     ];
 
+    /// The indicators of compromise, planted on hosts of their own after the other faults are
+    /// drawn (see [`plant_iocs`]), so that the rest of a fleet stays what it was.
+    pub const IOC: [Fault; 8] = [
+        Fault::IocSsrf,
+        Fault::IocUmDeserialization,
+        Fault::IocOabWrite,
+        Fault::IocEcpWrite,
+        Fault::IocNotShell,
+        Fault::IocLsassDump,
+        Fault::IocArchive,
+        Fault::IocWebShell,
+    ];
+
     /// The finding id this fault must produce (analyzer/FINDINGS.md).
     pub fn finding_id(self) -> &'static str {
         match self {
@@ -220,6 +252,14 @@ impl Fault {
             Fault::UrlRewriteMissing => "setup.ready.url-rewrite-missing",
             Fault::UcmaMissing => "setup.ready.ucma-missing",
             Fault::UmDirectoryMissing => "setup.ready.um-directory-missing",
+            Fault::IocSsrf => "ioc.cve-2021-26855",
+            Fault::IocUmDeserialization => "ioc.cve-2021-26857",
+            Fault::IocOabWrite => "ioc.cve-2021-26858",
+            Fault::IocEcpWrite => "ioc.cve-2021-27065",
+            Fault::IocNotShell => "ioc.cve-2022-41040",
+            Fault::IocLsassDump => "ioc.lsass-dump",
+            Fault::IocArchive => "ioc.suspicious-archive",
+            Fault::IocWebShell => "ioc.aspx-outlier",
         }
     }
 
@@ -271,6 +311,15 @@ impl Fault {
             Fault::UcmaMissing => &[26],
             // Exchange 2016 is chosen for it: the CU line.
             Fault::UmDirectoryMissing => &[0, 27],
+            // The indicators touch only their own logs and files.
+            Fault::IocSsrf => &[31],
+            Fault::IocUmDeserialization => &[32],
+            Fault::IocOabWrite => &[33],
+            Fault::IocEcpWrite => &[34],
+            Fault::IocNotShell => &[35],
+            Fault::IocLsassDump => &[36],
+            Fault::IocArchive => &[37],
+            Fault::IocWebShell => &[38],
         }
     }
 }
@@ -455,10 +504,59 @@ pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
         let dag_index = i / DAG_SIZE;
         hosts.push(host(&mut rng, i, site, dag_index, faults));
     }
+    plant_iocs(&mut hosts, cfg.seed);
     for i in modern..cfg.servers {
         hosts.push(exchange_2010_cas(i, i == modern));
     }
     hosts
+}
+
+/// Which hosts a plant wants.
+type Wants<'a> = dyn Fn(&HostSpec) -> bool + 'a;
+
+/// Fewest Exchange 2013 or later hosts a fleet has for the indicators to be planted.
+pub const IOC_FROM: usize = 12;
+
+/// Plants the indicators of compromise ([`Fault::IOC`]) on hosts drawn with a generator of
+/// their own: the CVE-2021-26855 one on two hosts, every other on one, each host at most one
+/// (its Unified Messaging one on an Exchange 2016 host when there is one; the web shell on a
+/// host whose build another host shares, so that the fleet can judge it).
+fn plant_iocs(hosts: &mut [HostSpec], seed: u64) {
+    if hosts.len() < IOC_FROM {
+        return;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x10c0_10c0);
+    let mut order: Vec<usize> = (0..hosts.len()).collect();
+    order.shuffle(&mut rng);
+    let mut free = order.into_iter().collect::<std::collections::VecDeque<_>>();
+    let mut take = |hosts: &[HostSpec], want: &dyn Fn(&HostSpec) -> bool| {
+        let at = free
+            .iter()
+            .position(|&i| want(&hosts[i]))
+            .or_else(|| (!free.is_empty()).then_some(0))?;
+        free.remove(at)
+    };
+    let builds: Vec<[u16; 4]> = hosts.iter().map(|h| h.exsetup_build).collect();
+    let shared = |h: &HostSpec| builds.iter().filter(|b| **b == h.exsetup_build).count() >= 2;
+    let plan: [(Fault, &Wants); 9] = [
+        (Fault::IocSsrf, &|_| true),
+        (Fault::IocSsrf, &|_| true),
+        (Fault::IocUmDeserialization, &|h| {
+            h.line.product == "Exchange 2016"
+        }),
+        (Fault::IocOabWrite, &|_| true),
+        (Fault::IocEcpWrite, &|_| true),
+        (Fault::IocNotShell, &|_| true),
+        (Fault::IocLsassDump, &|_| true),
+        (Fault::IocArchive, &|_| true),
+        (Fault::IocWebShell, &shared),
+    ];
+    for (fault, want) in plan {
+        if let Some(i) = take(hosts, want) {
+            hosts[i].faults.push(fault);
+            hosts[i].faults.sort();
+        }
+    }
 }
 
 /// One of the Exchange 2010 pair: the Internet-facing CAS, on a Japanese system locale

@@ -267,6 +267,9 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
     for (path, content) in install_files::files(h).into_iter().chain(prereqs::files(h)) {
         t = t.file(&path, content);
     }
+    for (path, content, modified) in super::ioc::files(h, seed) {
+        t = t.file(&path, content).modified(&path, modified);
+    }
     if let Some(log) = service_control::log(h) {
         t = t.file(r"C:\ExchangeSetupLogs\ServiceControl.log", log);
     }

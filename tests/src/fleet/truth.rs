@@ -100,8 +100,8 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
     let mut expected: Vec<Expected> = h
         .faults
         .iter()
-        // The CAS update order is a finding about the pair (see `fleet_truth`).
-        .filter(|&&f| f != Fault::CasProxyOrder)
+        // The CAS update order and the web shell are findings about groups (see `fleet_truth`).
+        .filter(|&&f| f != Fault::CasProxyOrder && f != Fault::IocWebShell)
         .map(|&f| {
             Expected::host(
                 f.finding_id(),
@@ -144,6 +144,14 @@ fn host_truth(h: &HostSpec, seed: u64) -> HostTruth {
             "security.cve-open",
             "Extended Protection planted not properly set: its CVE group is open".into(),
             vec!["CVE-2022-24516".into(), "Extended Protection".into()],
+        ));
+    }
+    if h.has(Fault::IocEcpWrite) {
+        // The reset of the virtual directory came through the proxy's server cookie.
+        expected.push(Expected::host(
+            "ioc.cve-2021-26855",
+            "the planted ResetOABVirtualDirectory request is routed by ServerInfo~".into(),
+            vec![super::ioc::ATTACKER_ECP.into()],
         ));
     }
     if h.has(Fault::CertWeak) {
@@ -257,6 +265,14 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         .2
         .to_string()],
         Fault::SetupInterrupted => vec!["Watermark".into()],
+        Fault::IocSsrf => vec![super::ioc::ATTACKER_SSRF.into(), "proxyLogon.ecp".into()],
+        Fault::IocUmDeserialization => vec!["System.InvalidCastException".into()],
+        Fault::IocOabWrite => vec![super::ioc::OAB_WRITTEN.into()],
+        Fault::IocEcpWrite => vec!["ResetOABVirtualDirectory".into(), "<script".into()],
+        Fault::IocNotShell => vec![super::ioc::ATTACKER_NOTSHELL.into()],
+        Fault::IocLsassDump => vec!["lsass.dmp".into()],
+        Fault::IocArchive => vec!["pm.7z".into()],
+        Fault::IocWebShell => vec!["x5kqk2vc.aspx".into()],
         Fault::InstallFromBin => vec![format!(r"{}Bin", h.install_path())],
         Fault::SetupUnknownError => vec!["0x5A17".into()],
         Fault::BackendCertMissing | Fault::BackendCertExpired => {
@@ -401,6 +417,7 @@ fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
             }
         }
     }
+    out.extend(ioc_truth(hosts));
     // Internal CAS that took a rollup before an Internet-facing one: one finding for them all.
     let early: Vec<&HostSpec> = hosts
         .iter()
@@ -464,6 +481,42 @@ fn fleet_truth(hosts: &[HostSpec]) -> Vec<Expected> {
                 evidence: vec![f.finding_id().to_string()],
                 group: Some(f.finding_id().to_string()),
                 hosts: with,
+            });
+        }
+    }
+    out
+}
+
+/// The fleet findings of the indicators planted: the CVE-2021-26855 address on the hosts that
+/// share it, and the web shell against the other servers of its host's build.
+fn ioc_truth(hosts: &[HostSpec]) -> Vec<Expected> {
+    let mut out = Vec::new();
+    let ssrf: Vec<String> = hosts
+        .iter()
+        .filter(|h| h.has(Fault::IocSsrf))
+        .map(|h| h.name.clone())
+        .collect();
+    if ssrf.len() >= 2 {
+        out.push(Expected {
+            id: "ioc.shared-source".into(),
+            because: "CVE-2021-26855 planted from one address on several hosts".into(),
+            evidence: vec![super::ioc::ATTACKER_SSRF.into()],
+            group: Some(format!("ip:{}", super::ioc::ATTACKER_SSRF)),
+            hosts: ssrf,
+        });
+    }
+    for h in hosts.iter().filter(|h| h.has(Fault::IocWebShell)) {
+        let peers = hosts
+            .iter()
+            .filter(|o| !o.line.is_2010() && o.exsetup_build == h.exsetup_build)
+            .count();
+        if peers >= 2 {
+            out.push(Expected {
+                id: Fault::IocWebShell.finding_id().into(),
+                because: "a web shell planted in aspnet_client".into(),
+                evidence: vec!["x5kqk2vc.aspx".into()],
+                group: Some(format!("build:{}", text(h.exsetup_build))),
+                hosts: vec![h.name.clone()],
             });
         }
     }

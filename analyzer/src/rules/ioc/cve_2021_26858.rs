@@ -1,0 +1,25 @@
+//! `ioc.cve-2021-26858`.
+
+use exfleet_proto::kinds::IocKind;
+
+use super::Indicator;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+CVE-2021-26858 (arbitrary file write through the OAB generator) in the OAB generator logs: `Download failed and temporary file <path> needs to be removed` where the path (with its quote) is not under `<install>ClientAccess\\OAB`, where the legitimate temporary files live: a web shell may have been written there.
+## Evidence
+Each match (at most 20 cited, the rest counted): its time, client address, user, URL and status where the log has them, and the other fields the reference reports, with the file and line; when the activity was first and last seen; whether the server was behind on SUs when it began (its build against the newest SU of its CU released by then), whether it is inside the CVE's exposure window (still open to it by the CVE table, or its build carries the fix), and the updates installed after it began. The path named is in the URL field: check that file.
+## Action
+Treat the server as compromised until proven otherwise: isolate it, keep the logs cited, scan it with Microsoft Defender or the Safety Scanner (MSERT), look for web shells in the paths of ioc.cve-2021-26858 and ioc.cve-2021-27065 and the .aspx files of ioc.aspx-outlier, reset the credentials that were on it, then install the newest SU of its CU (the SU closes the hole, it does not remove what was planted).
+## Source
+Microsoft CSS-Exchange Test-ProxyLogon.ps1 (aka.ms/TestProxyLogon, docs/Security/Test-ProxyLogon.md) and Microsoft Security blog \"HAFNIUM targeting Exchange Servers with 0-day exploits\" (March 2021); exfleet collector/EVIDENCE.md (the indicator scans).";
+
+/// `ioc.cve-2021-26858`; its catalog entry is [`DOC`].
+pub static RULE: Indicator = Indicator {
+    id: "ioc.cve-2021-26858",
+    kinds: &[IocKind::Cve2021_26858],
+    cves: &["CVE-2021-26858"],
+    what: "CVE-2021-26858 (file written through the OAB generator)",
+    doc: DOC,
+    module_path: module_path!(),
+};

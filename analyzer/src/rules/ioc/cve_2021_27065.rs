@@ -1,0 +1,25 @@
+//! `ioc.cve-2021-27065`.
+
+use exfleet_proto::kinds::IocKind;
+
+use super::Indicator;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+CVE-2021-27065 (arbitrary file write through ECP), either of the reference's two signals: (a) in the HttpProxy ECP logs, AnchorMailbox `ServerInfo~*/*Reset*VirtualDirectory#` with HttpStatus 200; (b) in the ECP server logs, a `Set-<X>VirtualDirectory` call whose `...Url` parameter carries an HTML or script element (the first such line of each file).
+## Evidence
+Each match (at most 20 cited, the rest counted): its time, client address, user, URL and status where the log has them, and the other fields the reference reports, with the file and line; when the activity was first and last seen; whether the server was behind on SUs when it began (its build against the newest SU of its CU released by then), whether it is inside the CVE's exposure window (still open to it by the CVE table, or its build carries the fix), and the updates installed after it began.
+## Action
+Treat the server as compromised until proven otherwise: isolate it, keep the logs cited, scan it with Microsoft Defender or the Safety Scanner (MSERT), look for web shells in the paths of ioc.cve-2021-26858 and ioc.cve-2021-27065 and the .aspx files of ioc.aspx-outlier, reset the credentials that were on it, then install the newest SU of its CU (the SU closes the hole, it does not remove what was planted).
+## Source
+Microsoft CSS-Exchange Test-ProxyLogon.ps1 (aka.ms/TestProxyLogon, docs/Security/Test-ProxyLogon.md) and Microsoft Security blog \"HAFNIUM targeting Exchange Servers with 0-day exploits\" (March 2021); exfleet collector/EVIDENCE.md (the indicator scans).";
+
+/// `ioc.cve-2021-27065`; its catalog entry is [`DOC`].
+pub static RULE: Indicator = Indicator {
+    id: "ioc.cve-2021-27065",
+    kinds: &[IocKind::Cve2021_27065Proxy, IocKind::Cve2021_27065Ecp],
+    cves: &["CVE-2021-27065"],
+    what: "CVE-2021-27065 (file written through ECP)",
+    doc: DOC,
+    module_path: module_path!(),
+};

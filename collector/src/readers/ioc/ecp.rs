@@ -1,0 +1,85 @@
+//! ECP server logs (`<install>Logging\ECP\Server\`, `*.log`): CVE-2021-27065 (b), a
+//! `Set-<X>VirtualDirectory` call whose `...Url` parameter carries an HTML or script element
+//! (the web-shell planting technique). Test-ProxyLogon's .NET expression has look-aheads; for a
+//! yes/no test per line the reference gives the equivalent without them, used here. As the
+//! script does, only the first match of a file is reported.
+
+use std::sync::LazyLock;
+
+use exfleet_proto::kinds::IocKind;
+use exfleet_proto::v1::IocMatch;
+use regex::bytes::Regex;
+
+use super::csv::fields;
+use super::scan::Literals;
+use super::{detail, parse_time, LogFile, Scan};
+use crate::provenance;
+use crate::readers::Reader;
+
+/// The pre-filter literal.
+pub const LITERAL: &str = "VirtualDirectory";
+
+static SET_VDIR_MARKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)Set-.+VirtualDirectory.+?Url.*<\w+.*>.*?</\w+>.+?VirtualDirectory").unwrap()
+});
+
+/// Whether a line of an ECP server log is the CVE-2021-27065 (b) indicator.
+pub fn is_markup_url(line: &[u8]) -> bool {
+    SET_VDIR_MARKUP.is_match(line)
+}
+
+/// Scans the ECP server logs.
+pub fn scan(logs: &[LogFile], scan: &mut Scan) {
+    let literals = Literals::new(&[LITERAL]);
+    let kind = IocKind::Cve2021_27065Ecp;
+    scan.found.coverage_of(&kind);
+    for f in logs {
+        let mut first = true;
+        scan.read_log(
+            f,
+            std::slice::from_ref(&kind),
+            &literals,
+            false,
+            |found, _, hit| {
+                if !first || !is_markup_url(hit.text) {
+                    return;
+                }
+                first = false;
+                let time = fields(hit.text)
+                    .first()
+                    .and_then(|t| parse_time(t))
+                    .unwrap_or(0);
+                found.found(
+                    kind.clone(),
+                    IocMatch {
+                        file: f.display.clone(),
+                        line: hit.line,
+                        offset: hit.offset,
+                        time_ms: time,
+                        detail: detail(hit.text),
+                        provenance: Some(provenance::line(super::Ioc::NAME, &f.display, hit.line)),
+                        ..Default::default()
+                    },
+                );
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_a_url_parameter_of_a_set_vdir_call() {
+        let hit = br#"2021-03-03T01:02:03.000Z,S:CMD=Set-OabVirtualDirectory.ExternalUrl=''http://f/<script language="JScript" runat="server">function Page_Load(){eval(Request["x"],"unsafe");}</script>''.Identity=''a'' ...OabVirtualDirectory"#;
+        assert!(is_markup_url(hit));
+        // A plain URL, or markup outside a Set- call: not the indicator.
+        assert!(!is_markup_url(
+            b"S:CMD=Set-OabVirtualDirectory.ExternalUrl=''https://mail.contoso.com/OAB''.Identity=''OAB (Default Web Site)'' OabVirtualDirectory"
+        ));
+        assert!(!is_markup_url(
+            b"S:CMD=Get-OabVirtualDirectory.Url=<b>x</b> x VirtualDirectory"
+        ));
+    }
+}

@@ -1,0 +1,315 @@
+//! The indicator scans on a simulated server: every indicator of the reference found on its
+//! planted case with the fields it reports, none on the near misses every host carries; the
+//! read marks (a second run reads only appended bytes; a snapshot that was not made durable
+//! leaves the marks where they were); `--ioc-since`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::Parser;
+use exfleet_collector::readers::ioc::marks::Marks;
+use exfleet_collector::{collect_with_marks, Options, ServerFiles};
+use exfleet_proto::v1::{IocMatch, Snapshot};
+use exfleet_tests::fleet::{self, ioc, Fault, FleetConfig, HostSpec};
+
+/// A healthy Exchange 2016 host of a simulated fleet, with every indicator planted (or none).
+fn host(planted: bool) -> HostSpec {
+    let hosts = fleet::generate(&FleetConfig {
+        seed: 5,
+        servers: 20,
+        fault_rate: 0.0,
+    });
+    let mut h = hosts
+        .into_iter()
+        .find(|h| !h.line.is_2010() && h.faults.iter().all(|f| !Fault::IOC.contains(f)))
+        .expect("a modern host");
+    h.faults.retain(|f| !Fault::IOC.contains(f));
+    if planted {
+        h.faults.extend(Fault::IOC);
+    }
+    h
+}
+
+fn server(planted: bool, root: &Path) -> HostSpec {
+    let h = host(planted);
+    fleet::render::triage_of(&h, 5).build(root).unwrap();
+    h
+}
+
+fn by_kind(s: &Snapshot) -> BTreeMap<String, Vec<IocMatch>> {
+    let mut out: BTreeMap<String, Vec<IocMatch>> = BTreeMap::new();
+    for m in &s.ioc_matches {
+        out.entry(m.indicator.clone()).or_default().push(m.clone());
+    }
+    out
+}
+
+fn collect(root: &Path, options: &Options) -> (Snapshot, Marks) {
+    collect_with_marks(&ServerFiles::new(root), Default::default(), options).unwrap()
+}
+
+#[test]
+fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = server(true, tmp.path());
+    let (s, _) = collect(tmp.path(), &Options::default());
+    let errors: Vec<_> = s.errors.iter().filter(|e| e.reader == "ioc").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let m = by_kind(&s);
+    let host = h.fqdn();
+    let one = |kind: &str| -> &IocMatch {
+        let v = m.get(kind).unwrap_or_else(|| panic!("no {kind}: {m:#?}"));
+        assert_eq!(v.len(), 1, "{kind}: {v:#?}");
+        &v[0]
+    };
+    // CVE-2021-26855: the OWA plant and the ECP reset (also routed by ServerInfo~).
+    let ssrf = &m["cve_2021_26855"];
+    assert_eq!(ssrf.len(), 2, "{ssrf:#?}");
+    let owa = ssrf
+        .iter()
+        .find(|x| x.client_ip == ioc::ATTACKER_SSRF)
+        .unwrap();
+    assert!(owa.file.contains("HttpProxy/Owa/HttpProxy_"), "{owa:?}");
+    assert!(
+        owa.detail
+            .contains(&ioc::SSRF_ANCHOR.replace("{host}", &host)),
+        "{owa:?}"
+    );
+    assert!(
+        owa.detail.contains("UserAgent=ExchangeServicesClient"),
+        "{owa:?}"
+    );
+    assert_eq!(
+        (owa.status.as_str(), owa.url.as_str()),
+        ("200", "/owa/auth/x.js")
+    );
+    assert_eq!(owa.time_ms, ioc::INCIDENT_MS);
+    assert!(owa.line > 20);
+    assert!(ssrf.iter().any(|x| x.client_ip == ioc::ATTACKER_ECP));
+    // CVE-2021-27065: through the proxy (a) and in the ECP server log (b).
+    let reset = one("cve_2021_27065_proxy");
+    assert_eq!(reset.client_ip, ioc::ATTACKER_ECP);
+    assert!(reset.file.contains("HttpProxy/Ecp/"), "{reset:?}");
+    let markup = one("cve_2021_27065_ecp");
+    assert!(markup.detail.contains("<script"), "{markup:?}");
+    assert!(markup.file.contains("ECP/Server/ECPServer"), "{markup:?}");
+    // CVE-2021-26858: the path outside ClientAccess\OAB, with its quotes.
+    let oab = one("cve_2021_26858");
+    assert_eq!(oab.url, format!("'{}'", ioc::OAB_WRITTEN));
+    // CVE-2021-26857: the error, not the warning.
+    let um = one("cve_2021_26857");
+    assert!(um.detail.contains("System.InvalidCastException"), "{um:?}");
+    assert!(um.detail.contains("PipelineContext"), "{um:?}");
+    // CVE-2022-41040: the 200, not the 403.
+    let notshell = one("cve_2022_41040");
+    assert_eq!(
+        (notshell.client_ip.as_str(), notshell.status.as_str()),
+        (ioc::ATTACKER_NOTSHELL, "200")
+    );
+    assert!(
+        notshell
+            .url
+            .starts_with("/autodiscover/autodiscover.json?@evil.com/powershell"),
+        "{notshell:?}"
+    );
+    assert_eq!(notshell.time_ms, ioc::INCIDENT_MS + 7 * 60_000);
+    // Files: the dump, the archive, and every .aspx with its hash (the shell among them).
+    assert!(one("lsass_dump").file.ends_with("root/lsass.dmp"));
+    assert!(one("suspicious_archive")
+        .file
+        .ends_with("ProgramData/VSPerfMon/pm.7z"));
+    let aspx = &m["aspx_file"];
+    assert_eq!(aspx.len(), 4, "{aspx:#?}");
+    assert!(aspx.iter().all(|a| a.sha256.len() == 64));
+    assert!(aspx
+        .iter()
+        .any(|a| a.url == r"inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx"));
+    assert!(aspx
+        .iter()
+        .any(|a| a.url == r"FrontEnd\HttpProxy\owa\auth\logon.aspx"));
+    // Coverage: every indicator says what it read.
+    let scans: BTreeMap<_, _> = s
+        .ioc_scans
+        .iter()
+        .map(|c| (c.indicator.as_str(), c))
+        .collect();
+    assert_eq!(scans["cve_2021_26855"].files, 6);
+    assert_eq!(scans["cve_2021_27065_proxy"].files, 2);
+    assert!(scans["cve_2021_26855"].bytes > 10_000);
+    assert!(scans["cve_2021_26855"].oldest_ms > 0);
+}
+
+#[test]
+fn the_near_misses_every_host_carries_match_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(false, tmp.path());
+    let (s, _) = collect(tmp.path(), &Options::default());
+    let kinds: Vec<&str> = s
+        .ioc_matches
+        .iter()
+        .map(|m| m.indicator.as_str())
+        .filter(|k| *k != "aspx_file")
+        .collect();
+    assert!(kinds.is_empty(), "{:#?}", s.ioc_matches);
+    // The stock pages are listed all the same.
+    assert_eq!(s.ioc_matches.len(), 3);
+}
+
+/// Appends text to a file of the copy.
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn owa_log(root: &Path) -> std::path::PathBuf {
+    let folder = walk_find(root, "Owa").unwrap();
+    let mut logs: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    logs.sort();
+    logs.pop().unwrap()
+}
+
+fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        if e.file_name() == name && e.path().is_dir() {
+            return Some(e.path());
+        }
+        if e.path().is_dir() {
+            if let Some(p) = walk_find(&e.path(), name) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn a_second_run_reads_only_the_bytes_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = server(true, tmp.path());
+    let (first, marks) = collect(tmp.path(), &Options::default());
+    assert_eq!(by_kind(&first)["cve_2021_26855"].len(), 2);
+    let log = owa_log(tmp.path());
+    let lines_before = std::fs::read_to_string(&log).unwrap().lines().count() as u32;
+    let row = ioc::ProxyRow {
+        time_ms: ioc::INCIDENT_MS + 3_600_000,
+        protocol: "Owa".into(),
+        url_stem: "/owa/auth/y.js".into(),
+        anchor: ioc::SSRF_ANCHOR.replace("{host}", &h.fqdn()),
+        client_ip: "203.0.113.99".into(),
+        status: 200,
+        method: "POST".into(),
+        ..Default::default()
+    };
+    let line = ioc::proxy_line(&row, &h.fqdn(), 999);
+    append(&log, &line);
+
+    let options = Options {
+        ioc_marks: marks,
+        ..Options::default()
+    };
+    let (second, _) = collect(tmp.path(), &options);
+    let ssrf = &by_kind(&second)["cve_2021_26855"];
+    assert_eq!(ssrf.len(), 1, "only the appended line: {ssrf:#?}");
+    assert_eq!(ssrf[0].client_ip, "203.0.113.99");
+    assert_eq!(ssrf[0].line, lines_before + 1);
+    let scan = second
+        .ioc_scans
+        .iter()
+        .find(|c| c.indicator == "cve_2021_26855")
+        .unwrap();
+    assert_eq!(
+        scan.bytes,
+        line.len() as u64,
+        "only the appended bytes were read"
+    );
+    // The other logs were read to their end before: nothing of them again.
+    assert!(!by_kind(&second).contains_key("cve_2021_27065_ecp"));
+    assert!(!by_kind(&second).contains_key("cve_2022_41040"));
+}
+
+#[test]
+fn a_log_replaced_under_its_name_is_read_again_from_its_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let (_, marks) = collect(tmp.path(), &Options::default());
+    let log = owa_log(tmp.path());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // A new file of the same name, shorter, with the plant still in it.
+    let lines: Vec<&str> = text.lines().collect();
+    let keep = lines[..lines.len() - 5]
+        .join("\n")
+        .replace("2026-11-10T03", "2026-11-10T09");
+    std::fs::write(&log, keep + "\n").unwrap();
+    let (second, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
+    assert_eq!(by_kind(&second)["cve_2021_26855"].len(), 1);
+}
+
+#[test]
+fn ioc_since_drops_older_records_and_skips_older_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let options = Options {
+        ioc_since_ms: ioc::INCIDENT_MS + 60_000,
+        ..Options::default()
+    };
+    let (s, _) = collect(tmp.path(), &options);
+    let m = by_kind(&s);
+    // The two HttpProxy plants are at the incident's start, before the window.
+    assert!(!m.contains_key("cve_2021_26855"), "{m:#?}");
+    assert!(m.contains_key("cve_2022_41040"));
+    assert!(
+        m.contains_key("lsass_dump"),
+        "files are listed whatever their time"
+    );
+    assert_eq!(s.ioc_since_ms, ioc::INCIDENT_MS + 60_000);
+}
+
+#[test]
+fn the_marks_move_only_once_the_snapshot_is_durable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("server");
+    server(true, &root);
+    let marks = tmp.path().join("ioc-marks.json");
+    let run = |out: &Path| {
+        let cli = exfleet_collector::cli::Cli::parse_from([
+            "exfleet-collector",
+            "collect",
+            "--root",
+            root.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--ioc-marks",
+            marks.to_str().unwrap(),
+        ]);
+        exfleet_collector::cli::run(cli)
+    };
+    // The snapshot cannot be written (its folder does not exist): the marks stay unwritten.
+    let lost = run(&tmp.path().join("no-such-folder").join("s.json"));
+    assert!(lost.is_err());
+    assert!(!marks.exists(), "a lost snapshot moved the marks");
+    // Written: the marks move, and the next run finds nothing new in the logs.
+    run(&tmp.path().join("s1.json")).unwrap();
+    let saved = Marks::load(&marks).unwrap();
+    assert!(saved.0.keys().any(|k| k.contains("HttpProxy")), "{saved:?}");
+    let before = std::fs::read(&marks).unwrap();
+    run(&tmp.path().join("s2.json")).unwrap();
+    let s2: Snapshot =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("s2.json")).unwrap()).unwrap();
+    assert!(
+        s2.ioc_matches.iter().all(|m| m.line == 0),
+        "{:#?}",
+        s2.ioc_matches
+    );
+    assert_eq!(std::fs::read(&marks).unwrap(), before);
+}
