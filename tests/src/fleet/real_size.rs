@@ -67,8 +67,9 @@ const PRODUCTS_PER_SID: u64 = 480;
 /// interfaces and type libraries (`Classes`, `WOW6432Node\Classes`), file types and ProgIDs,
 /// servicing packages and side-by-side assemblies. Many small values, none over a cell (16344
 /// bytes). Nothing is written under the keys the collector reads (the Exchange setup key,
-/// `Microsoft\Updates\Exchange *`, the reboot-pending keys, `SystemCertificates\MY`, .NET and
-/// the OS version), so the evidence stays the same. Returns the serialised size.
+/// `Microsoft\Updates\Exchange *`, the reboot-pending keys, `SystemCertificates\MY`, .NET,
+/// the OS version, the 64-bit Uninstall key, LocalSystem's Windows Installer data), so the
+/// evidence stays the same. Returns the serialised size.
 pub fn pad_software(s: &mut HiveBuilder, h: &HostSpec, seed: u64, target: u64) -> u64 {
     let mut size = s.to_bytes(WriteOptions::default()).len() as u64;
     let mut filler = SoftwareFiller {
@@ -299,9 +300,10 @@ impl SoftwareFiller {
             ("Language", RegData::Dword(1033)),
             ("DisplayName", RegData::Sz(name.into())),
         ];
+        // The 64-bit Uninstall key is evidence (Programs and Features): filler goes to the
+        // 32-bit view only.
         let uninstall = match p / MAX_SUBKEYS {
-            0 => Some(r"Microsoft\Windows\CurrentVersion\Uninstall"),
-            1 => Some(r"WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall"),
+            0 => Some(r"WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall"),
             _ => None,
         };
         if let Some(parent) = uninstall {
@@ -617,12 +619,10 @@ fn feature(f: usize) -> String {
     }
 }
 
-/// The `k`th user who installed products: LocalSystem first, then administrators' accounts.
+/// The `k`th user who installed products: administrators' accounts (LocalSystem's, the
+/// machine's installs, are evidence: the installer cache check reads them).
 fn sid(k: u64) -> String {
-    match k {
-        0 => "S-1-5-18".to_string(),
-        _ => format!("S-1-5-21-3623811015-3361044348-30300820-{}", 499 + k),
-    }
+    format!("S-1-5-21-3623811015-3361044348-30300820-{}", 500 + k)
 }
 
 /// SplitMix64's finaliser: every filler draw is a pure function of the host and a counter, so
