@@ -60,6 +60,14 @@ pub struct Product {
     pub first_build: u32,
     /// End of (extended) support.
     pub end_of_support: NaiveDate,
+    /// The product this one succeeds in place: setup of its first CU on a server of that
+    /// product is a CU upgrade (Exchange SE over Exchange 2019).
+    #[serde(default)]
+    pub succeeds: Option<String>,
+    /// The CUs of [`Product::succeeds`] the in-place upgrade starts from (Exchange 2019 CU14
+    /// and CU15 for SE); a server on another CU must move to one of them first.
+    #[serde(default)]
+    pub upgrade_from: Vec<String>,
 }
 
 /// What kind of release.
@@ -234,6 +242,13 @@ impl Catalog {
     /// The release with exactly this build.
     pub fn exact(&self, b: &Build) -> Option<&Release> {
         self.by_build.get(b).map(|&i| &self.releases[i])
+    }
+
+    /// Whether `successor` succeeds `product` in place (a CU upgrade, from the CUs its
+    /// catalog entry lists).
+    pub fn succeeds(&self, successor: &str, product: &str) -> Option<&Product> {
+        self.product(successor)
+            .filter(|p| p.succeeds.as_deref() == Some(product))
     }
 
     /// The product a build belongs to (by prefix and first build).
