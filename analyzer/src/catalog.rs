@@ -213,6 +213,20 @@ impl Catalog {
         if releases.is_empty() {
             return Err(bad("no releases".into()));
         }
+        for p in &f.product {
+            let Some(old) = &p.succeeds else { continue };
+            for cu in &p.upgrade_from {
+                if !releases
+                    .iter()
+                    .any(|r| r.kind == Kind::Cu && r.product == *old && r.cu == *cu)
+                {
+                    return Err(bad(format!(
+                        "product {} upgrades from {old} {cu}, which is not a CU of the catalog",
+                        p.name
+                    )));
+                }
+            }
+        }
         for (i, row) in f.cve.iter().enumerate() {
             if let Some(problem) = row.problem() {
                 return Err(bad(format!("cve entry {}: {problem}", i + 1)));
@@ -481,6 +495,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("x.toml"), "{e}");
+        let bad_upgrade = EMBEDDED.replace(
+            "upgrade-from = [\"CU14\", \"CU15\"]",
+            "upgrade-from = [\"CU99\"]",
+        );
+        let e = Catalog::parse(&bad_upgrade, Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("Exchange 2019 CU99"), "{e}");
         let dup = format!("{}\n[[release]]\nproduct = \"Exchange SE\"\ncu = \"RTM\"\nkind = \"cu\"\nbuild = \"15.2.2562.17\"\ndate = \"2025-07-01\"\n", EMBEDDED);
         assert!(Catalog::parse(&dup, Path::new("d.toml"))
             .unwrap_err()
