@@ -21,7 +21,9 @@
 //! - EXSEA04: updated, MSExchangeTransport stopped after it (`services.not-running`);
 //! - EXPAR01: updated, MSExchange ADAccess errors it had never logged begin (new error events);
 //! - EXPAR05, EXSEA01, EXOSA02: updated and healthy (EXPAR05's customization comes back stock);
-//! - the blocked hosts are not touched (EXOSA01 among them: Aug26SU is not for CU13).
+//! - the blocked hosts are not touched (EXOSA01 among them: Aug26SU is not for CU13);
+//!   EXPAR02's MSExchangeTransport stops the day after the rollout without any update run: a
+//!   new finding on an untouched host, which leaves it not started, not failed.
 //!
 //! Every host logs a DCOM 10016 error daily, before and after: an error of a kind it already
 //! logged is not new.
@@ -104,6 +106,8 @@ pub struct RolloutHost {
     pub rollout: Option<Rollout>,
     /// Last day of snapshots, when it goes silent.
     pub silent_from_day: Option<usize>,
+    /// From this day on, MSExchangeTransport is stopped whatever the rollout did.
+    pub transport_stops_on_day: Option<usize>,
 }
 
 /// What `plan` and `verify` must answer.
@@ -157,6 +161,7 @@ fn host(
         customized: false,
         rollout: None,
         silent_from_day: None,
+        transport_stops_on_day: None,
     }
 }
 
@@ -186,7 +191,8 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
         }
     };
     set(&mut hosts, "EXPAR02", &|h| {
-        h.planted = Some(Planted::InterimUpdate)
+        h.planted = Some(Planted::InterimUpdate);
+        h.transport_stops_on_day = Some(ROLLOUT_DAY + 1);
     });
     set(&mut hosts, "EXPAR04", &|h| {
         h.planted = Some(Planted::PendingReboot)
@@ -399,7 +405,8 @@ fn snapshot(h: &RolloutHost, i: usize, day: usize) -> StoredSnapshot {
     let (mut services, mut states) = (Vec::new(), Vec::new());
     if !line.is_2010() {
         let stopped = h.planted == Some(Planted::ServiceStopped)
-            || (h.rollout == Some(Rollout::ServicesDown) && updated);
+            || (h.rollout == Some(Rollout::ServicesDown) && updated)
+            || h.transport_stops_on_day.is_some_and(|d| day >= d);
         let scm = Provenance {
             reader: "service_states".into(),
             path: "exfleet/sc-queryex.txt".into(),

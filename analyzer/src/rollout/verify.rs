@@ -16,7 +16,7 @@ use super::expected::ExpectedList;
 use super::plan::{labels, not_collected, silent, NotCollected};
 use super::target::{for_host, reached, ForHost, Spec};
 use crate::analyze::Analysis;
-use crate::catalog::{Catalog, Release};
+use crate::catalog::{Build, Catalog, Release};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::input::History;
 use crate::rules::utc;
@@ -172,7 +172,7 @@ pub struct Verification {
 }
 
 /// Compares `before` (as of `--since`) with `now` over `history`. Without a target, each
-/// host's target is the newest build of its product that any host runs now: how far the
+/// host's target is the newest build of its CU line that any host runs now: how far the
 /// rollout went.
 pub fn verify(
     before: &Analysis,
@@ -226,18 +226,22 @@ pub fn verify(
                 },
                 _ => None,
             },
-            None => fleet_high_water(now, catalog, build),
+            None => high_water(
+                now.hosts.iter().filter_map(|h| h.exsetup.or(h.msi)),
+                catalog,
+                build,
+            ),
         };
-        let had = |id: &str| {
+        let had = |f: &Finding| {
             before
                 .findings
                 .iter()
-                .any(|f| f.id == id && names(f, &h.host))
+                .any(|b| names(b, &h.host) && same(b, f))
         };
         let mine: Vec<&Finding> = now.findings.iter().filter(|f| names(f, &h.host)).collect();
         let new_findings: Vec<Cited> = mine
             .iter()
-            .filter(|f| !had(&f.id) && f.severity > Severity::Info)
+            .filter(|f| !had(f) && f.severity > Severity::Info)
             .map(|f| Cited::of(f))
             .collect();
         let services: Vec<&&Finding> = mine
@@ -265,15 +269,17 @@ pub fn verify(
             why: None,
             blocked_by: Vec::new(),
         };
+        let changed = build_before.is_some() && build_before != build;
         // A failure is what is new since the rollout began; what a host that did not move
-        // already had is its blockers, not a failure.
+        // already had is its blockers, not a failure. On a host whose build did not change,
+        // only a new finding about an update attempt says one was made and failed; any other
+        // new finding is news about a host the rollout has not touched.
         let failing = v
             .new_findings
             .iter()
-            .filter(|f| f.severity >= Severity::Error)
+            .filter(|f| f.severity >= Severity::Error && (changed || attempt(&f.id)))
             .max_by_key(|f| f.severity)
             .cloned();
-        let changed = build_before.is_some() && build_before != build;
         (v.outcome, v.why) = match target {
             None if not_for_its_cu => (Outcome::NotStarted, None),
             None => (Outcome::NotInScope, None),
@@ -339,13 +345,30 @@ pub fn verify(
         since: before.as_of,
         as_of: now.as_of,
         target: spec.map_or_else(
-            || "the newest build of each product in the fleet now".to_string(),
+            || "the newest build of each CU line in the fleet now".to_string(),
             Spec::to_string,
         ),
         summary,
         hosts,
         not_collected: stale,
     })
+}
+
+/// Whether a finding id is about an update attempt: setup's own findings (its readiness
+/// checks and its success aside), MSI failures among them, files left half-updated, and
+/// services or a reboot left behind after an update.
+pub fn attempt(id: &str) -> bool {
+    (id.starts_with("setup.") && !id.starts_with("setup.ready.") && id != "setup.success")
+        || id.ends_with("-after-update")
+        || id == "build.file-registry-mismatch"
+}
+
+/// Whether `now` is the finding `before` was. An update attempt's finding cites the attempt
+/// (its log, its start time), so a new attempt failing the same way is a new finding: its
+/// evidence is compared. Other findings are states (a stopped service, a certificate), the
+/// same while their id is, whatever counts or ages their evidence quotes.
+fn same(before: &Finding, now: &Finding) -> bool {
+    before.id == now.id && (!attempt(&now.id) || before.evidence == now.evidence)
 }
 
 fn names(f: &Finding, host: &str) -> bool {
@@ -376,20 +399,19 @@ fn events_cited(events: &[NewEvent]) -> Cited {
     }
 }
 
-/// The newest build of a build's product that any host runs now.
-fn fleet_high_water<'c>(
-    now: &Analysis,
+/// The newest build of a build's CU line (product and CU) that any host runs now: a host on
+/// another CU is not behind a host that moved to a newer CU, only one on its own line is.
+fn high_water<'c>(
+    fleet: impl Iterator<Item = Build>,
     catalog: &'c Catalog,
-    build: Option<crate::catalog::Build>,
+    build: Option<Build>,
 ) -> Option<&'c Release> {
-    let product = catalog.product_of(&build?)?;
-    now.hosts
-        .iter()
-        .filter_map(|h| h.exsetup.or(h.msi))
+    let line = catalog.cu_of(&build?)?;
+    fleet
         .filter(|b| {
             catalog
-                .product_of(b)
-                .is_some_and(|p| p.name == product.name)
+                .cu_of(b)
+                .is_some_and(|c| c.product == line.product && c.cu == line.cu)
         })
         .filter_map(|b| catalog.exact(&b))
         .max_by_key(|r| r.build)
@@ -460,4 +482,61 @@ fn new_error_events(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Build {
+        Build::parse(s).unwrap()
+    }
+
+    fn finding(id: &str, fact: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            severity: Severity::Error,
+            host: "EX01".into(),
+            snapshot_id: String::new(),
+            title: String::new(),
+            evidence: vec![Evidence::new(fact, r"Windows\Temp\KB1.log")],
+            action: String::new(),
+            group: String::new(),
+            hosts: Vec::new(),
+            signature: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_repeat_failure_of_an_update_attempt_is_new() {
+        let before = finding(
+            "setup.unknown-error",
+            "MSI log started 2026-11-10: error 1603",
+        );
+        let again = finding(
+            "setup.unknown-error",
+            "MSI log started 2026-11-20: error 1603",
+        );
+        assert!(!same(&before, &again));
+        assert!(same(&before, &before.clone()));
+        // A state's evidence may quote an age: the same id is the same finding.
+        let stopped = finding("services.not-running", "stopped for 2 days");
+        let still = finding("services.not-running", "stopped for 5 days");
+        assert!(same(&stopped, &still));
+        assert!(attempt("services.disabled-after-update"));
+        assert!(attempt("setup.unknown-error"));
+        assert!(!attempt("setup.ready.ucma-missing"));
+        assert!(!attempt("services.not-running"));
+    }
+
+    #[test]
+    fn the_high_water_mark_is_per_cu_line() {
+        let c = Catalog::embedded();
+        // One host moved to CU15 Aug26SU; a CU14 host's mark is CU14's newest in the fleet.
+        let fleet = [b("15.2.1748.49"), b("15.2.1544.43"), b("15.2.1544.41")];
+        let mark = high_water(fleet.into_iter(), &c, Some(b("15.2.1544.41"))).unwrap();
+        assert_eq!(mark.build, b("15.2.1544.43"));
+        let mark = high_water(fleet.into_iter(), &c, Some(b("15.2.1748.49"))).unwrap();
+        assert_eq!(mark.build, b("15.2.1748.49"));
+    }
 }
