@@ -483,7 +483,10 @@ mod tests {
         let c = Catalog::embedded();
         let e = parse("CU15", &c).unwrap_err();
         assert!(e.contains("name the product"), "{e}");
-        assert!(e.contains("Exchange 2016") && e.contains("Exchange 2019"), "{e}");
+        assert!(
+            e.contains("Exchange 2016") && e.contains("Exchange 2019"),
+            "{e}"
+        );
         assert!(parse("RTM", &c).is_err());
         // With the update, only Exchange 2019 has it.
         assert!(parse("CU15 Aug26SU", &c).is_ok());
