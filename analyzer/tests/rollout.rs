@@ -89,6 +89,14 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     let waves: Vec<Vec<String>> = p.waves.iter().map(|w| w.hosts.clone()).collect();
     assert_eq!(waves, truth.waves_latest);
     assert_eq!(p.waves[1].site, "Seattle");
+    // The Get-ExchangeServer export has no DAG column: the Mailbox servers without a DAG
+    // label are named in a warning, and the CAS order is judged (CASNET01 is labelled).
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].contains("EXOSA01, EXOSA02, EXPAR05"),
+        "{:?}",
+        p.warnings
+    );
 
     let backups: Vec<String> = p
         .hosts

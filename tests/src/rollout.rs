@@ -242,12 +242,16 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
         .blockers_aug26su
         .insert("EXOSA01".into(), vec!["build.su-wrong-cu".into()]);
     truth.back_up_first = names(&["EXPAR05"]);
+    // EXPAR05, EXOSA01 and EXOSA02 are Mailbox servers without a DAG label: each alone.
     truth.waves_latest = vec![
         names(&["CASNET01"]),
         names(&["EXSEA01", "EXSEA04"]),
-        names(&["EXPAR01", "EXPAR05"]),
+        names(&["EXPAR01"]),
         names(&["EXPAR03"]),
-        names(&["CASINT01", "EXOSA01", "EXOSA02"]),
+        names(&["EXPAR05"]),
+        names(&["CASINT01"]),
+        names(&["EXOSA01"]),
+        names(&["EXOSA02"]),
     ];
     truth.done = names(&["EXOSA02", "EXPAR05", "EXSEA01"]);
     truth.failed = [
