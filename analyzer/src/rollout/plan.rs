@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::ad::{self, AdLine};
 use super::blockers::{self, Blocker, Effect};
-use super::expected::{BadRow, ExpectedList};
+use super::expected::{netbios, BadRow, ExpectedList};
 use super::target::{for_host, ForHost, Spec};
 use super::waves::{self, Member, Wave};
 use crate::analyze::Analysis;
@@ -149,7 +149,8 @@ pub fn not_collected(a: &Analysis, expected: Option<&ExpectedList>) -> Vec<NotCo
     let mut out = Vec::new();
     if let Some(x) = expected {
         for e in &x.servers {
-            if !a.hosts.iter().any(|h| h.host.eq_ignore_ascii_case(&e.name)) {
+            // The list's names are NetBIOS names; a collector may report an FQDN.
+            if !a.hosts.iter().any(|h| netbios(&h.host) == e.name) {
                 out.push(NotCollected {
                     host: e.name.clone(),
                     site: e.site.clone(),

@@ -208,7 +208,10 @@ pub fn verify(
             });
             continue;
         }
-        let prior = before.hosts.iter().find(|b| b.host == h.host);
+        let prior = before
+            .hosts
+            .iter()
+            .find(|b| b.host.eq_ignore_ascii_case(&h.host));
         let build_before = prior.and_then(|p| p.exsetup.or(p.msi));
         let build = h.exsetup.or(h.msi);
         // An update not published for the host's CU before the rollout: reached if the host
