@@ -229,13 +229,13 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
         .any(|f| f.id == "config.customizations-overwritten"));
 }
 
-fn analyzer(args: &[&str]) -> (bool, String, String) {
+fn analyzer(args: &[&str]) -> (Option<i32>, String, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
         .args(args)
         .output()
         .unwrap();
     (
-        o.status.success(),
+        o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
@@ -261,7 +261,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         tmp.path().join("out"),
     );
     let plan_day = date(rollout::PLAN_DAY).to_string();
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "plan",
         "--dataset",
         d,
@@ -274,7 +274,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         e.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    // Hosts are blocked and servers not collected: the plan is not clear to run (exit 1).
+    assert_eq!(code, Some(1), "{out}{err}");
     eprintln!("{out}");
     assert!(
         err.contains("servers.csv:19: 2 fields where the header has 6"),
@@ -305,7 +306,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
 
     let last = date(rollout::DAYS - 1).to_string();
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "verify",
         "--dataset",
         d,
@@ -320,7 +321,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         e.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    // Hosts failed: exit 1.
+    assert_eq!(code, Some(1), "{out}{err}");
     eprintln!("{out}");
     assert!(out.contains("done 3, failed 3, not started 6"), "{out}");
     assert!(out.contains("FAILED EXSEA04"), "{out}");
@@ -332,7 +334,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
 
     let report = tmp.path().join("report");
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "analyze",
         "--dataset",
         d,
@@ -345,7 +347,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         report.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains("Not collected: 2 servers that should report"),
         "{out}"
@@ -360,8 +362,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "no not-collected section"
     );
 
-    let (ok, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
-    assert!(!ok);
+    let (code, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("\"Agu26SU\" is neither a CU nor an update name"),
         "{err}"

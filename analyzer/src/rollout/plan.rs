@@ -118,6 +118,14 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+impl Plan {
+    /// Nothing holds the rollout back: no host blocked, every expected server collected (the
+    /// command's exit code is 0, else 1).
+    pub fn clear(&self) -> bool {
+        self.not_collected.is_empty() && self.hosts.iter().all(|h| h.status != Status::Blocked)
+    }
+}
+
 /// The labels of a host (site, DAG, role). Site and DAG: `--expected`'s when it gives them
 /// (the operator's labels; the collector only knows the AD site), else the collector's. Role:
 /// the role group the collector was given when it has one, since it carries what

@@ -171,6 +171,15 @@ pub struct Verification {
     pub not_collected: Vec<NotCollected>,
 }
 
+impl Verification {
+    /// The rollout is complete: no host failed or left not started, every server reported
+    /// (the command's exit code is 0, else 1).
+    pub fn complete(&self) -> bool {
+        let s = &self.summary;
+        s.failed == 0 && s.not_started == 0 && s.not_collected == 0
+    }
+}
+
 /// Compares `before` (as of `--since`) with `now` over `history`. Without a target, each
 /// host's target is the newest build of its CU line that any host runs now: how far the
 /// rollout went.
