@@ -301,6 +301,7 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
             dag: p.dag.clone(),
             cas2010: cas2010(p),
             mailbox: mailbox(&p.role),
+            role: p.role.clone(),
         })
         .collect();
     let unlabelled: Vec<&str> = members

@@ -8,7 +8,9 @@
 //! - DAG members one at a time: never two members of one DAG in the same wave, so that the
 //!   DAG keeps its copies while a member is down. A Mailbox server without a DAG label may be
 //!   a member of any DAG (`Get-ExchangeServer` exports have no DAG column), so it goes alone,
-//!   in a wave of its own.
+//!   in a wave of its own. Servers outside a DAG that share a site and a role (a pool behind a
+//!   load balancer: Client Access, Edge) go one at a time the same way, so that the pool
+//!   keeps serving.
 //! - Sites as the operator labels them, one after the other, in the order the `--expected`
 //!   file lists them (else by name): one site's users at a time.
 //!
@@ -33,6 +35,8 @@ pub struct Member {
     pub cas2010: Option<CasKind>,
     /// A Mailbox server (the role that can be in a DAG).
     pub mailbox: bool,
+    /// Role label: servers outside a DAG with the same one in a site are a pool.
+    pub role: String,
 }
 
 /// One wave.
@@ -96,9 +100,9 @@ pub fn waves(members: &[Member], site_order: &[String]) -> Vec<Wave> {
         for round in dag_rounds(in_site) {
             let why = match round.kind {
                 Round::First => {
-                    format!("site {name}: servers outside a DAG and one member of each DAG")
+                    format!("site {name}: one server of each pool outside a DAG and one member of each DAG")
                 }
-                Round::Next => format!("site {name}: the next member of each DAG"),
+                Round::Next => format!("site {name}: the next server of each pool and member of each DAG"),
                 Round::Unlabelled => format!(
                     "site {name}: a Mailbox server without a DAG label, alone (its DAG is not known)"
                 ),
@@ -133,29 +137,29 @@ struct Rounds {
     hosts: Vec<String>,
 }
 
-/// Rounds in which no DAG has two members: hosts outside a DAG in the first, then member `r`
-/// of each DAG (by name) in round `r`, then each Mailbox server without a DAG label alone.
+/// Rounds in which no DAG and no pool (servers outside a DAG with one role) has two
+/// members: member `r` of each DAG and of each pool (by name) in round `r`, then each
+/// Mailbox server without a DAG label alone.
 fn dag_rounds(members: &[&Member]) -> Vec<Rounds> {
     let mut rounds: Vec<Vec<String>> = Vec::new();
-    let mut dags: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut alone: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<(bool, String), Vec<String>> = BTreeMap::new();
     let mut unlabelled: Vec<String> = Vec::new();
     for m in members {
         if m.dag.is_empty() && m.mailbox {
             unlabelled.push(m.host.clone());
         } else if m.dag.is_empty() {
-            alone.push(m.host.clone());
+            groups
+                .entry((false, m.role.trim().to_ascii_lowercase()))
+                .or_default()
+                .push(m.host.clone());
         } else {
-            dags.entry(m.dag.to_ascii_lowercase())
+            groups
+                .entry((true, m.dag.to_ascii_lowercase()))
                 .or_default()
                 .push(m.host.clone());
         }
     }
-    alone.sort();
-    if !alone.is_empty() {
-        rounds.push(alone);
-    }
-    for hosts in dags.values_mut() {
+    for hosts in groups.values_mut() {
         hosts.sort();
         for (r, h) in hosts.iter().enumerate() {
             if rounds.len() <= r {
@@ -194,6 +198,7 @@ mod tests {
             dag: dag.into(),
             cas2010: cas,
             mailbox: false,
+            role: String::new(),
         }
     }
 
@@ -272,5 +277,29 @@ mod tests {
             [vec!["EX1", "EX5"], vec!["EX2"], vec!["EX3"], vec!["EX4"]]
         );
         assert!(w[2].why.contains("without a DAG label"), "{}", w[2].why);
+    }
+
+    #[test]
+    fn a_pool_outside_a_dag_goes_one_server_at_a_time_per_site() {
+        let mut members = vec![
+            m("CAS1", "Paris", "", None),
+            m("CAS2", "Paris", "", None),
+            m("EDGE1", "Paris", "", None),
+            m("CAS3", "Lyon", "", None),
+        ];
+        for x in &mut members {
+            x.role = if x.host.starts_with("CAS") {
+                "ClientAccess"
+            } else {
+                "Edge"
+            }
+            .into();
+        }
+        let w = waves(&members, &["Paris".into(), "Lyon".into()]);
+        let hosts: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.hosts.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(hosts, [vec!["CAS1", "EDGE1"], vec!["CAS2"], vec!["CAS3"]]);
     }
 }
