@@ -26,7 +26,8 @@
 //!   new finding on an untouched host, which leaves it not started, not failed.
 //!
 //! Every host logs a DCOM 10016 error daily, before and after: an error of a kind it already
-//! logged is not new.
+//! logged is not new. Every updated host logs a search service error while the update runs
+//! (setup stops the services): an error inside its own update run is not new either.
 
 use std::collections::BTreeMap;
 
@@ -618,6 +619,17 @@ fn events(h: &RolloutHost, i: usize, since: i64, until: i64) -> Vec<Event> {
         }
     }
     let u = update_ms(i);
+    let during = u - 5 * MINUTE_MS;
+    if h.rollout.is_some_and(|r| r != Rollout::MsiFailed) && within(during) {
+        out.push(event(
+            "Application",
+            "MSExchangeFastSearch",
+            1006,
+            2,
+            during,
+            vec!["The FastSearch service stopped while the update ran"],
+        ));
+    }
     if let Some(r) = h.rollout.filter(|_| within(u)) {
         let package = h.line.package_name(h.update + 1);
         if r == Rollout::MsiFailed {

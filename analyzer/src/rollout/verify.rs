@@ -194,7 +194,8 @@ pub fn verify(
     // The state compared with is the one at the end of `--since`'s day: the window opens there.
     let window_start = crate::analyze::end_of_day(before.as_of);
     let window_end = crate::analyze::end_of_day(now.as_of);
-    let events = new_error_events(history, window_start, window_end)?;
+    let update_ends = update_ends(history, window_start, window_end)?;
+    let events = new_error_events(history, window_start, window_end, &update_ends)?;
     let silent: Vec<&str> = silent(now).iter().map(|h| h.host.as_str()).collect();
     let mut hosts = Vec::new();
     let mut stale = not_collected(now, expected);
@@ -429,12 +430,60 @@ fn high_water<'c>(
         .max_by_key(|r| r.build)
 }
 
+/// Per host (upper case), when its last update run inside `(start, end]` ended: the install
+/// events (MsiInstaller and Windows Update log them when the install is over, done or
+/// failed; Defender definition updates aside) and the end of ExchangeSetup.log's runs.
+fn update_ends(history: &History, start: i64, end: i64) -> PolarsResult<BTreeMap<String, i64>> {
+    let inside = |c: &str| col(c).gt(lit(start)).and(col(c).lt_eq(lit(end)));
+    let mut installs = history
+        .table(Table::Events)
+        .filter(
+            inside("time_ms")
+                .and(
+                    col("kind")
+                        .eq(lit("update_installed"))
+                        .or(col("kind").eq(lit("update_failed"))),
+                )
+                .and(
+                    crate::view::DEFINITION_UPDATES
+                        .iter()
+                        .fold(lit(true), |keep, p| {
+                            keep.and(col("subject").str().starts_with(lit(*p)).not())
+                        }),
+                ),
+        )
+        .select([
+            col("host").str().to_uppercase(),
+            col("time_ms").alias("end"),
+        ]);
+    let runs = history
+        .table(Table::SetupRuns)
+        .filter(inside("started_at_ms"))
+        .select([
+            col("host").str().to_uppercase(),
+            col("ended_at_ms").alias("end"),
+        ]);
+    installs = concat([installs, runs], UnionArgs::default())?;
+    let df = installs
+        .group_by([col("host")])
+        .agg([col("end").max()])
+        .collect()?;
+    let hosts = df.column("host")?.str()?.clone();
+    let ends = df.column("end")?.i64()?.clone();
+    Ok((0..df.height())
+        .filter_map(|r| Some((hosts.get(r)?.to_string(), ends.get(r)?)))
+        .collect())
+}
+
 /// Per host (upper case), error and critical events of `(start, end]` whose (log, provider,
-/// event id) the host had not logged at or before `start`.
+/// event id) the host had not logged at or before `start`. A host's own update run is left
+/// out: events up to the end of its last run in the window (`update_ends`) are what setup
+/// does while it stops and starts services, not what the update left behind.
 fn new_error_events(
     history: &History,
     start: i64,
     end: i64,
+    update_ends: &BTreeMap<String, i64>,
 ) -> PolarsResult<BTreeMap<String, Vec<NewEvent>>> {
     let df = history
         .table(Table::Events)
@@ -474,7 +523,7 @@ fn new_error_events(
             before.insert(key);
             continue;
         }
-        if before.contains(&key) {
+        if before.contains(&key) || update_ends.get(&key.0).is_some_and(|&u| t <= u) {
             continue;
         }
         let list = out.entry(key.0.clone()).or_default();
