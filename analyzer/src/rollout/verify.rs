@@ -414,11 +414,11 @@ fn events_cited(events: &[NewEvent]) -> Cited {
 
 /// The newest build of a build's CU line (product and CU) that any host runs now: a host on
 /// another CU is not behind a host that moved to a newer CU, only one on its own line is.
-fn high_water<'c>(
+fn high_water(
     fleet: impl Iterator<Item = Build>,
-    catalog: &'c Catalog,
+    catalog: &Catalog,
     build: Option<Build>,
-) -> Option<&'c Release> {
+) -> Option<&Release> {
     let line = catalog.cu_of(&build?)?;
     fleet
         .filter(|b| {

@@ -50,34 +50,6 @@ pub fn cas_kind(label: &str) -> Option<CasKind> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_negative_label_is_internal_not_internet_facing() {
-        for internal in [
-            "cas non-internet-facing",
-            "CAS Non Internet Facing",
-            "cas_not_internet_facing",
-            "cas internal",
-            "internal",
-            "cas non\u{2011}internet\u{2011}facing",
-            "cas",
-        ] {
-            assert_eq!(cas_kind(internal), Some(CasKind::Internal), "{internal}");
-        }
-        for facing in [
-            "cas internet-facing",
-            "CAS Internet Facing",
-            "internet_facing",
-        ] {
-            assert_eq!(cas_kind(facing), Some(CasKind::InternetFacing), "{facing}");
-        }
-        assert_eq!(cas_kind("mailbox"), None);
-    }
-}
-
 /// `topology.cas-proxy-order`; its catalog entry is [`DOC`].
 pub struct CasProxyOrder;
 
@@ -168,5 +140,33 @@ impl FleetRule for CasProxyOrder {
             signature: String::new(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_negative_label_is_internal_not_internet_facing() {
+        for internal in [
+            "cas non-internet-facing",
+            "CAS Non Internet Facing",
+            "cas_not_internet_facing",
+            "cas internal",
+            "internal",
+            "cas non\u{2011}internet\u{2011}facing",
+            "cas",
+        ] {
+            assert_eq!(cas_kind(internal), Some(CasKind::Internal), "{internal}");
+        }
+        for facing in [
+            "cas internet-facing",
+            "CAS Internet Facing",
+            "internet_facing",
+        ] {
+            assert_eq!(cas_kind(facing), Some(CasKind::InternetFacing), "{facing}");
+        }
+        assert_eq!(cas_kind("mailbox"), None);
     }
 }
