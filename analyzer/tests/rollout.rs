@@ -144,6 +144,55 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     assert_eq!(p.ad.status, "not needed", "{}", p.ad.text);
 }
 
+#[test]
+fn exchange_se_is_planned_as_a_cu_upgrade_of_the_2019_cu15_servers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (h, truth, list) = dataset(tmp.path());
+    let catalog = Catalog::embedded();
+    let a = exfleet_analyzer::analyze(&h, &catalog, date(rollout::PLAN_DAY)).unwrap();
+    let p = plan(
+        &a,
+        &catalog,
+        &parse("Exchange SE Feb26SU", &catalog).unwrap(),
+        Some(&list),
+    );
+    let se = |host: &str| p.hosts.iter().find(|h| h.host == host).unwrap();
+    // CU15 servers nothing blocks go to SE RTM as a CU upgrade.
+    for host in ["EXSEA01", "EXPAR01", "EXOSA02"] {
+        assert_eq!(
+            se(host).status,
+            Status::Scheduled,
+            "{host}: {:?}",
+            se(host).blockers
+        );
+        assert!(se(host).cu_upgrade, "{host}");
+        assert_eq!(se(host).target_build, "15.2.2562.37");
+    }
+    // The planted blockers still hold them back.
+    for host in truth.blockers_latest.keys() {
+        assert_eq!(se(host).status, Status::Blocked, "{host}");
+    }
+    // CU13 must move to CU14 or CU15 first; Exchange 2010 is another product.
+    let cu13 = se("EXOSA01");
+    assert_eq!(cu13.status, Status::Blocked);
+    assert_eq!(
+        cu13.blockers[0].id, "build.su-wrong-cu",
+        "{:?}",
+        cu13.blockers
+    );
+    assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
+    assert!(!p.waves.is_empty());
+    // SE RTM itself has the hybrid online archiving issue: the target is blocked.
+    let rtm = plan(
+        &a,
+        &catalog,
+        &parse("Exchange SE RTM", &catalog).unwrap(),
+        Some(&list),
+    );
+    assert_eq!(rtm.target_blockers[0].id, "build.known-bad");
+    assert_eq!(of_status(&rtm, "EXSEA01"), Status::Blocked);
+}
+
 fn of_status(p: &exfleet_analyzer::rollout::Plan, host: &str) -> Status {
     p.hosts.iter().find(|h| h.host == host).unwrap().status
 }

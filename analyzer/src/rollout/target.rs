@@ -310,11 +310,16 @@ fn upgrade_path<'c>(
     }
 }
 
+/// An in-place upgrade from another CU of the host's product: the CUs are named with it
+/// ("Exchange 2019 CU14"), since the target is of another product.
 fn not_from_this_cu<'c>(target: String, host_cu: &Release, from: &[String]) -> ForHost<'c> {
     ForHost::NotForThisCu {
         update: target,
         host_cu: host_cu.cu.clone(),
-        published_for: from.to_vec(),
+        published_for: from
+            .iter()
+            .map(|cu| format!("{} {cu}", host_cu.product))
+            .collect(),
     }
 }
 
@@ -435,7 +440,7 @@ mod tests {
                 ..
             } => {
                 assert_eq!(host_cu, "CU13");
-                assert_eq!(published_for, vec!["CU14".to_string(), "CU15".to_string()]);
+                assert_eq!(published_for, ["Exchange 2019 CU14", "Exchange 2019 CU15"]);
             }
             other => panic!("{other:?}"),
         }
