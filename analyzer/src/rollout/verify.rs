@@ -368,12 +368,13 @@ pub fn verify(
 }
 
 /// Whether a finding id is about an update attempt: setup's own findings (its readiness
-/// checks and its success aside), MSI failures among them, files left half-updated, and
-/// services or a reboot left behind after an update.
+/// checks and its success aside), MSI failures among them (1603 is `setup.unknown-error`,
+/// 1642 an update for another CU), files left half-updated, and services or a reboot left
+/// behind after an update.
 pub fn attempt(id: &str) -> bool {
     (id.starts_with("setup.") && !id.starts_with("setup.ready.") && id != "setup.success")
         || id.ends_with("-after-update")
-        || id == "build.file-registry-mismatch"
+        || ["build.file-registry-mismatch", "build.su-wrong-cu"].contains(&id)
 }
 
 /// Whether `now` is the finding `before` was. An update attempt's finding cites the attempt
@@ -586,6 +587,7 @@ mod tests {
         assert!(same(&stopped, &still));
         assert!(attempt("services.disabled-after-update"));
         assert!(attempt("setup.unknown-error"));
+        assert!(attempt("build.su-wrong-cu"));
         assert!(!attempt("setup.ready.ucma-missing"));
         assert!(!attempt("services.not-running"));
     }
