@@ -291,7 +291,17 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
     };
     let cas2010 = |p: &HostPlan| if v14(p) { cas_kind(&p.role) } else { None };
     let mut warnings = Vec::new();
-    hold_internal_cas(&mut hosts, &cas2010, &mut warnings);
+    let silent_internet: Vec<String> = a
+        .hosts
+        .iter()
+        .filter(|h| silent.contains(&h.host.as_str()))
+        .filter(|h| {
+            h.exchange_setup_key.eq_ignore_ascii_case("v14")
+                && cas_kind(&labels(h, expected).2) == Some(CasKind::InternetFacing)
+        })
+        .map(|h| h.host.clone())
+        .collect();
+    hold_internal_cas(&mut hosts, &cas2010, &silent_internet, &mut warnings);
     let members: Vec<Member> = hosts
         .iter()
         .filter(|p| p.status == Status::Scheduled)
@@ -367,17 +377,19 @@ fn mailbox(role: &str) -> bool {
 }
 
 /// Exchange 2010 CAS-CAS proxying: the internal Client Access servers wait while an
-/// Internet-facing one is not updated (blocked, or of unknown build), since an internal CAS
-/// newer than the Internet-facing one breaks the proxying. With internal CAS and no
-/// Internet-facing label at all, the order cannot be judged: a warning says so.
+/// Internet-facing one is not updated (blocked, of unknown build, or silent: `silent` names
+/// the Internet-facing ones that stopped reporting), since an internal CAS newer than the
+/// Internet-facing one breaks the proxying. With internal CAS and no Internet-facing label
+/// at all, the order cannot be judged: a warning says so.
 fn hold_internal_cas(
     hosts: &mut [HostPlan],
     cas2010: &dyn Fn(&HostPlan) -> Option<CasKind>,
+    silent: &[String],
     warnings: &mut Vec<String>,
 ) {
     let kinds: Vec<Option<CasKind>> = hosts.iter().map(cas2010).collect();
     let internal = kinds.contains(&Some(CasKind::Internal));
-    if !kinds.contains(&Some(CasKind::InternetFacing)) {
+    if !kinds.contains(&Some(CasKind::InternetFacing)) && silent.is_empty() {
         if internal {
             warnings.push(
                 "CAS order not judged: no Exchange 2010 Client Access server has an Internet-facing role label (update the Internet-facing ones before the internal ones)"
@@ -395,7 +407,7 @@ fn hold_internal_cas(
         })
         .map(|(p, _)| p)
         .collect();
-    if waiting.is_empty() {
+    if waiting.is_empty() && silent.is_empty() {
         return;
     }
     let evidence: Vec<Evidence> = waiting
@@ -411,8 +423,18 @@ fn hold_internal_cas(
                 "",
             )
         })
+        .chain(silent.iter().map(|h| {
+            Evidence::new(
+                format!("Internet-facing CAS {h}: not collected (went silent)"),
+                "",
+            )
+        }))
         .collect();
-    let names: Vec<String> = waiting.iter().map(|p| p.host.clone()).collect();
+    let names: Vec<String> = waiting
+        .iter()
+        .map(|p| p.host.clone())
+        .chain(silent.iter().cloned())
+        .collect();
     for (p, k) in hosts.iter_mut().zip(&kinds) {
         if *k == Some(CasKind::Internal) && p.status == Status::Scheduled {
             p.blockers.push(Blocker {
@@ -463,7 +485,7 @@ mod tests {
         ];
         let kind = |p: &HostPlan| cas_kind(&p.role);
         let mut warnings = Vec::new();
-        hold_internal_cas(&mut hosts, &kind, &mut warnings);
+        hold_internal_cas(&mut hosts, &kind, &[], &mut warnings);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(hosts[1].status, Status::Blocked);
         assert_eq!(hosts[1].blockers[0].id, "topology.cas-proxy-order");
@@ -478,15 +500,32 @@ mod tests {
             host("CASNET01", "cas internet-facing", Status::AlreadyThere),
             host("CASINT01", "cas internal", Status::Scheduled),
         ];
-        hold_internal_cas(&mut hosts, &kind, &mut warnings);
+        hold_internal_cas(&mut hosts, &kind, &[], &mut warnings);
         assert_eq!(hosts[1].status, Status::Scheduled);
+        // An Internet-facing CAS that went silent holds them too.
+        let mut hosts = vec![host("CASINT01", "cas internal", Status::Scheduled)];
+        hold_internal_cas(&mut hosts, &kind, &["CASNET02".into()], &mut warnings);
+        assert_eq!(hosts[0].status, Status::Blocked);
+        assert!(
+            hosts[0].blockers[0].evidence[0]
+                .fact
+                .contains("CASNET02: not collected"),
+            "{:?}",
+            hosts[0].blockers
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
     fn without_an_internet_facing_label_the_cas_order_is_not_judged() {
         let mut hosts = vec![host("CASINT01", "cas", Status::Scheduled)];
         let mut warnings = Vec::new();
-        hold_internal_cas(&mut hosts, &|p: &HostPlan| cas_kind(&p.role), &mut warnings);
+        hold_internal_cas(
+            &mut hosts,
+            &|p: &HostPlan| cas_kind(&p.role),
+            &[],
+            &mut warnings,
+        );
         assert_eq!(warnings.len(), 1);
         assert!(
             warnings[0].starts_with("CAS order not judged"),
