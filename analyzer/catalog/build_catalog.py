@@ -48,6 +48,9 @@ PRODUCTS = [
     ("Exchange 2019", "15.2", 0, "2025-10-14"),
     ("Exchange SE", "15.2", 2562, "2035-12-31"),
 ]
+# In-place successors: SE installs over Exchange 2019 CU14 or CU15 as a CU upgrade
+# (Microsoft: Exchange SE RTM upgrades Exchange 2019 CU14 or CU15 in place, like a CU).
+SUCCEEDS = {"Exchange SE": ("Exchange 2019", ["CU14", "CU15"])}
 PREFIX = {"Exchange 2013": "15.0", "Exchange 2016": "15.1", "Exchange 2019": "15.2", "Exchange SE": "15.2"}
 
 
@@ -247,7 +250,11 @@ print(f'as-of = "{as_of}"')
 print_cves(ARGS.cves, ARGS.cves_as_of)
 for name, prefix, first, eos in PRODUCTS:
     print("[[product]]")
-    print(f'name = "{name}"\nversion-prefix = "{prefix}"\nfirst-build = {first}\nend-of-support = "{eos}"\n')
+    print(f'name = "{name}"\nversion-prefix = "{prefix}"\nfirst-build = {first}\nend-of-support = "{eos}"')
+    if name in SUCCEEDS:
+        old, cus = SUCCEEDS[name]
+        print(f'succeeds = "{old}"\nupgrade-from = [{", ".join(chr(34) + c + chr(34) for c in cus)}]')
+    print()
 for r in rows:
     print("[[release]]")
     for k in ("product", "cu", "name", "kind", "build", "date", "kb"):

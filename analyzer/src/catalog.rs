@@ -60,6 +60,14 @@ pub struct Product {
     pub first_build: u32,
     /// End of (extended) support.
     pub end_of_support: NaiveDate,
+    /// The product this one succeeds in place: setup of its first CU on a server of that
+    /// product is a CU upgrade (Exchange SE over Exchange 2019).
+    #[serde(default)]
+    pub succeeds: Option<String>,
+    /// The CUs of [`Product::succeeds`] the in-place upgrade starts from (Exchange 2019 CU14
+    /// and CU15 for SE); a server on another CU must move to one of them first.
+    #[serde(default)]
+    pub upgrade_from: Vec<String>,
 }
 
 /// What kind of release.
@@ -205,6 +213,20 @@ impl Catalog {
         if releases.is_empty() {
             return Err(bad("no releases".into()));
         }
+        for p in &f.product {
+            let Some(old) = &p.succeeds else { continue };
+            for cu in &p.upgrade_from {
+                if !releases
+                    .iter()
+                    .any(|r| r.kind == Kind::Cu && r.product == *old && r.cu == *cu)
+                {
+                    return Err(bad(format!(
+                        "product {} upgrades from {old} {cu}, which is not a CU of the catalog",
+                        p.name
+                    )));
+                }
+            }
+        }
         for (i, row) in f.cve.iter().enumerate() {
             if let Some(problem) = row.problem() {
                 return Err(bad(format!("cve entry {}: {problem}", i + 1)));
@@ -234,6 +256,13 @@ impl Catalog {
     /// The release with exactly this build.
     pub fn exact(&self, b: &Build) -> Option<&Release> {
         self.by_build.get(b).map(|&i| &self.releases[i])
+    }
+
+    /// Whether `successor` succeeds `product` in place (a CU upgrade, from the CUs its
+    /// catalog entry lists).
+    pub fn succeeds(&self, successor: &str, product: &str) -> Option<&Product> {
+        self.product(successor)
+            .filter(|p| p.succeeds.as_deref() == Some(product))
     }
 
     /// The product a build belongs to (by prefix and first build).
@@ -466,6 +495,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("x.toml"), "{e}");
+        let bad_upgrade = EMBEDDED.replace(
+            "upgrade-from = [\"CU14\", \"CU15\"]",
+            "upgrade-from = [\"CU99\"]",
+        );
+        let e = Catalog::parse(&bad_upgrade, Path::new("u.toml")).unwrap_err();
+        assert!(e.to_string().contains("Exchange 2019 CU99"), "{e}");
         let dup = format!("{}\n[[release]]\nproduct = \"Exchange SE\"\ncu = \"RTM\"\nkind = \"cu\"\nbuild = \"15.2.2562.17\"\ndate = \"2025-07-01\"\n", EMBEDDED);
         assert!(Catalog::parse(&dup, Path::new("d.toml"))
             .unwrap_err()

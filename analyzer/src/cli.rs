@@ -72,10 +72,13 @@ pub enum Command {
         out: PathBuf,
     },
     /// Plans the next update for the whole fleet: each host's blockers for the target, then
-    /// the waves of the others.
+    /// the waves of the others. Exit code 0 when every host is scheduled or already there, 1
+    /// when a host is blocked or a server was not collected, 2 when the tool failed.
     Plan(PlanArgs),
     /// After a rollout: per host, did it reach the target, are its services back, what is new
-    /// since `--since`; done, failed (and why), not started.
+    /// since `--since`; done, failed (and why), not started. Exit code 0 when no host failed,
+    /// none is left not started and every server reported, 1 otherwise, 2 when the tool
+    /// failed.
     Verify(VerifyArgs),
     /// Checks a build catalog file.
     Catalog {
@@ -365,7 +368,7 @@ fn plan(p: PlanArgs) -> anyhow::Result<u8> {
     } else {
         print!("{}", crate::rollout::render::plan_text(&plan));
     }
-    Ok(0)
+    Ok(u8::from(!plan.clear()))
 }
 
 fn verify(v: VerifyArgs) -> anyhow::Result<u8> {
@@ -409,7 +412,7 @@ fn verify(v: VerifyArgs) -> anyhow::Result<u8> {
     } else {
         print!("{}", crate::rollout::render::verify_text(&result));
     }
-    Ok(0)
+    Ok(u8::from(!result.complete()))
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {

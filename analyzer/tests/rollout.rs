@@ -89,6 +89,14 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     let waves: Vec<Vec<String>> = p.waves.iter().map(|w| w.hosts.clone()).collect();
     assert_eq!(waves, truth.waves_latest);
     assert_eq!(p.waves[1].site, "Seattle");
+    // The Get-ExchangeServer export has no DAG column: the Mailbox servers without a DAG
+    // label are named in a warning, and the CAS order is judged (CASNET01 is labelled).
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].contains("EXOSA01, EXOSA02, EXPAR05"),
+        "{:?}",
+        p.warnings
+    );
 
     let backups: Vec<String> = p
         .hosts
@@ -134,6 +142,55 @@ fn the_plan_lists_exactly_the_planted_blockers_and_orders_the_waves() {
     assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
     // An SU on each host's own CU asks nothing more of AD.
     assert_eq!(p.ad.status, "not needed", "{}", p.ad.text);
+}
+
+#[test]
+fn exchange_se_is_planned_as_a_cu_upgrade_of_the_2019_cu15_servers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (h, truth, list) = dataset(tmp.path());
+    let catalog = Catalog::embedded();
+    let a = exfleet_analyzer::analyze(&h, &catalog, date(rollout::PLAN_DAY)).unwrap();
+    let p = plan(
+        &a,
+        &catalog,
+        &parse("Exchange SE Feb26SU", &catalog).unwrap(),
+        Some(&list),
+    );
+    let se = |host: &str| p.hosts.iter().find(|h| h.host == host).unwrap();
+    // CU15 servers nothing blocks go to SE RTM as a CU upgrade.
+    for host in ["EXSEA01", "EXPAR01", "EXOSA02"] {
+        assert_eq!(
+            se(host).status,
+            Status::Scheduled,
+            "{host}: {:?}",
+            se(host).blockers
+        );
+        assert!(se(host).cu_upgrade, "{host}");
+        assert_eq!(se(host).target_build, "15.2.2562.37");
+    }
+    // The planted blockers still hold them back.
+    for host in truth.blockers_latest.keys() {
+        assert_eq!(se(host).status, Status::Blocked, "{host}");
+    }
+    // CU13 must move to CU14 or CU15 first; Exchange 2010 is another product.
+    let cu13 = se("EXOSA01");
+    assert_eq!(cu13.status, Status::Blocked);
+    assert_eq!(
+        cu13.blockers[0].id, "build.su-wrong-cu",
+        "{:?}",
+        cu13.blockers
+    );
+    assert_eq!(of_status(&p, "CASNET01"), Status::OtherProduct);
+    assert!(!p.waves.is_empty());
+    // SE RTM itself has the hybrid online archiving issue: the target is blocked.
+    let rtm = plan(
+        &a,
+        &catalog,
+        &parse("Exchange SE RTM", &catalog).unwrap(),
+        Some(&list),
+    );
+    assert_eq!(rtm.target_blockers[0].id, "build.known-bad");
+    assert_eq!(of_status(&rtm, "EXSEA01"), Status::Blocked);
 }
 
 fn of_status(p: &exfleet_analyzer::rollout::Plan, host: &str) -> Status {
@@ -221,13 +278,13 @@ fn verify_names_exactly_the_failed_hosts_and_why() {
         .any(|f| f.id == "config.customizations-overwritten"));
 }
 
-fn analyzer(args: &[&str]) -> (bool, String, String) {
+fn analyzer(args: &[&str]) -> (Option<i32>, String, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_exfleet-analyzer"))
         .args(args)
         .output()
         .unwrap();
     (
-        o.status.success(),
+        o.status.code(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
@@ -253,7 +310,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         tmp.path().join("out"),
     );
     let plan_day = date(rollout::PLAN_DAY).to_string();
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "plan",
         "--dataset",
         d,
@@ -266,7 +323,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         e.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    // Hosts are blocked and servers not collected: the plan is not clear to run (exit 1).
+    assert_eq!(code, Some(1), "{out}{err}");
     eprintln!("{out}");
     assert!(
         err.contains("servers.csv:19: 2 fields where the header has 6"),
@@ -297,7 +355,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
 
     let last = date(rollout::DAYS - 1).to_string();
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "verify",
         "--dataset",
         d,
@@ -312,7 +370,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         e.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    // Hosts failed: exit 1.
+    assert_eq!(code, Some(1), "{out}{err}");
     eprintln!("{out}");
     assert!(out.contains("done 3, failed 3, not started 6"), "{out}");
     assert!(out.contains("FAILED EXSEA04"), "{out}");
@@ -324,7 +383,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
     );
 
     let report = tmp.path().join("report");
-    let (ok, out, err) = analyzer(&[
+    let (code, out, err) = analyzer(&[
         "analyze",
         "--dataset",
         d,
@@ -337,7 +396,7 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "--out",
         report.to_str().unwrap(),
     ]);
-    assert!(ok, "{out}{err}");
+    assert_eq!(code, Some(0), "{out}{err}");
     assert!(
         out.contains("Not collected: 2 servers that should report"),
         "{out}"
@@ -352,8 +411,8 @@ fn the_command_line_writes_the_plan_and_the_verification_in_text_json_csv_and_th
         "no not-collected section"
     );
 
-    let (ok, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
-    assert!(!ok);
+    let (code, _, err) = analyzer(&["plan", "--dataset", d, "--target", "CU15 Agu26SU"]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("\"Agu26SU\" is neither a CU nor an update name"),
         "{err}"

@@ -21,10 +21,13 @@
 //! - EXSEA04: updated, MSExchangeTransport stopped after it (`services.not-running`);
 //! - EXPAR01: updated, MSExchange ADAccess errors it had never logged begin (new error events);
 //! - EXPAR05, EXSEA01, EXOSA02: updated and healthy (EXPAR05's customization comes back stock);
-//! - the blocked hosts are not touched (EXOSA01 among them: Aug26SU is not for CU13).
+//! - the blocked hosts are not touched (EXOSA01 among them: Aug26SU is not for CU13);
+//!   EXPAR02's MSExchangeTransport stops the day after the rollout without any update run: a
+//!   new finding on an untouched host, which leaves it not started, not failed.
 //!
 //! Every host logs a DCOM 10016 error daily, before and after: an error of a kind it already
-//! logged is not new.
+//! logged is not new. Every updated host logs a search service error while the update runs
+//! (setup stops the services): an error inside its own update run is not new either.
 
 use std::collections::BTreeMap;
 
@@ -104,6 +107,8 @@ pub struct RolloutHost {
     pub rollout: Option<Rollout>,
     /// Last day of snapshots, when it goes silent.
     pub silent_from_day: Option<usize>,
+    /// From this day on, MSExchangeTransport is stopped whatever the rollout did.
+    pub transport_stops_on_day: Option<usize>,
 }
 
 /// What `plan` and `verify` must answer.
@@ -157,6 +162,7 @@ fn host(
         customized: false,
         rollout: None,
         silent_from_day: None,
+        transport_stops_on_day: None,
     }
 }
 
@@ -186,7 +192,8 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
         }
     };
     set(&mut hosts, "EXPAR02", &|h| {
-        h.planted = Some(Planted::InterimUpdate)
+        h.planted = Some(Planted::InterimUpdate);
+        h.transport_stops_on_day = Some(ROLLOUT_DAY + 1);
     });
     set(&mut hosts, "EXPAR04", &|h| {
         h.planted = Some(Planted::PendingReboot)
@@ -236,12 +243,16 @@ pub fn fleet() -> (Vec<RolloutHost>, RolloutTruth) {
         .blockers_aug26su
         .insert("EXOSA01".into(), vec!["build.su-wrong-cu".into()]);
     truth.back_up_first = names(&["EXPAR05"]);
+    // EXPAR05, EXOSA01 and EXOSA02 are Mailbox servers without a DAG label: each alone.
     truth.waves_latest = vec![
         names(&["CASNET01"]),
         names(&["EXSEA01", "EXSEA04"]),
-        names(&["EXPAR01", "EXPAR05"]),
+        names(&["EXPAR01"]),
         names(&["EXPAR03"]),
-        names(&["CASINT01", "EXOSA01", "EXOSA02"]),
+        names(&["EXPAR05"]),
+        names(&["CASINT01"]),
+        names(&["EXOSA01"]),
+        names(&["EXOSA02"]),
     ];
     truth.done = names(&["EXOSA02", "EXPAR05", "EXSEA01"]);
     truth.failed = [
@@ -399,7 +410,8 @@ fn snapshot(h: &RolloutHost, i: usize, day: usize) -> StoredSnapshot {
     let (mut services, mut states) = (Vec::new(), Vec::new());
     if !line.is_2010() {
         let stopped = h.planted == Some(Planted::ServiceStopped)
-            || (h.rollout == Some(Rollout::ServicesDown) && updated);
+            || (h.rollout == Some(Rollout::ServicesDown) && updated)
+            || h.transport_stops_on_day.is_some_and(|d| day >= d);
         let scm = Provenance {
             reader: "service_states".into(),
             path: "exfleet/sc-queryex.txt".into(),
@@ -607,6 +619,17 @@ fn events(h: &RolloutHost, i: usize, since: i64, until: i64) -> Vec<Event> {
         }
     }
     let u = update_ms(i);
+    let during = u - 5 * MINUTE_MS;
+    if h.rollout.is_some_and(|r| r != Rollout::MsiFailed) && within(during) {
+        out.push(event(
+            "Application",
+            "MSExchangeFastSearch",
+            1006,
+            2,
+            during,
+            vec!["The FastSearch service stopped while the update ran"],
+        ));
+    }
     if let Some(r) = h.rollout.filter(|_| within(u)) {
         let package = h.line.package_name(h.update + 1);
         if r == Rollout::MsiFailed {

@@ -2,8 +2,10 @@
 //! site, DAG and role columns, or what `Get-ExchangeServer | Export-Csv` writes (a `#TYPE`
 //! first line, every value quoted, columns Name, Site, ServerRole, AdminDisplayVersion, ...,
 //! Site as `contoso.local/Configuration/Sites/Paris`). The header says which columns the file
-//! has; names compare without case and without the DNS domain. A bad row is an error naming
-//! the file and line, and the other rows are kept.
+//! has; names compare without case and without the DNS domain. Files as Windows writes them
+//! are read as they are: UTF-8, or UTF-16 (little or big endian) with its byte order mark,
+//! and `,`, `;` (Export-Csv -UseCulture in many locales) or tab as the delimiter, told by the
+//! header line. A bad row is an error naming the file and line, and the other rows are kept.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,8 +69,51 @@ impl ExpectedList {
 /// is named in [`ExpectedList::bad`].
 pub fn read(path: &Path) -> Result<ExpectedList, Error> {
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let text = String::from_utf8_lossy(&bytes);
-    parse(&text, path)
+    parse(&decode(&bytes), path)
+}
+
+/// Text of a file: UTF-16 by its byte order mark (what Windows PowerShell 5.1's `Out-File`
+/// and `Export-Csv -Encoding Unicode` write), else UTF-8 (invalid bytes replaced).
+pub fn decode(bytes: &[u8]) -> String {
+    let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|c| unit([c[0], c.get(1).copied().unwrap_or(0)]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The delimiter of the header line: the most frequent of `,`, `;` and tab outside quotes
+/// (`,` when none is).
+fn delimiter(text: &str) -> char {
+    let header = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("#TYPE"))
+        .unwrap_or_default();
+    let mut quoted = false;
+    let mut counts = [(',', 0usize), (';', 0), ('\t', 0)];
+    for c in header.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(n) = counts.iter_mut().find(|(d, _)| *d == c) {
+                n.1 += 1;
+            }
+        }
+    }
+    counts
+        .iter()
+        .rev()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n > 0)
+        .map_or(',', |(d, _)| *d)
 }
 
 /// Column names, lower case, for each label.
@@ -85,7 +130,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ExpectedList, Error> {
         message,
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut records = records(text)
+    let mut records = records(text, delimiter(text))
         .into_iter()
         .filter(|(_, r)| !matches!(r, Ok(f) if f.len() == 1 && f[0].trim().is_empty()));
     let (mut header_line, mut header) = records
@@ -178,10 +223,10 @@ pub fn netbios(name: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// RFC 4180 records with the 1-based line each starts on: quoted fields may hold commas,
+/// RFC 4180 records (with `delimiter` for the comma) with the 1-based line each starts on: quoted fields may hold commas,
 /// doubled quotes and line breaks. A record with a quote left open, or text after a closing
 /// quote, is an error for that record.
-fn records(text: &str) -> Vec<(usize, Result<Vec<String>, String>)> {
+fn records(text: &str, delimiter: char) -> Vec<(usize, Result<Vec<String>, String>)> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     let mut line = 1;
@@ -202,7 +247,7 @@ fn records(text: &str) -> Vec<(usize, Result<Vec<String>, String>)> {
                     break;
                 }
                 Some('\r') if chars.peek() == Some(&'\n') => {}
-                Some(',') => fields.push(std::mem::take(&mut field)),
+                Some(c) if c == delimiter => fields.push(std::mem::take(&mut field)),
                 Some('"') if field.trim().is_empty() => {
                     field.clear();
                     let mut closed = false;
@@ -227,7 +272,7 @@ fn records(text: &str) -> Vec<(usize, Result<Vec<String>, String>)> {
                         error.get_or_insert_with(|| "a quoted value is not closed".to_string());
                     }
                     while let Some(&c) = chars.peek() {
-                        if c == ',' || c == '\n' || c == '\r' {
+                        if c == delimiter || c == '\n' || c == '\r' {
                             break;
                         }
                         chars.next();
@@ -269,6 +314,40 @@ mod tests {
     }
 
     #[test]
+    fn utf16_files_and_semicolon_or_tab_delimiters_are_read() {
+        let text = "#TYPE Microsoft.Exchange.Data.Directory.Management.MailboxServer\r\n\
+\"Name\";\"DatabaseAvailabilityGroup\";\"Fqdn\"\r\n\
+\"EX01\";\"DAG1\";\"ex01.contoso.local\"\r\n\
+\"ex02.contoso.local\";\"DAG1\";\"ex02.contoso.local\"\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        for bytes in [le, be, text.as_bytes().to_vec()] {
+            let l = parse(&decode(&bytes), Path::new("mbx.csv")).unwrap();
+            assert!(l.bad.is_empty(), "{:?}", l.bad);
+            let got: Vec<(&str, &str)> = l
+                .servers
+                .iter()
+                .map(|e| (e.name.as_str(), e.dag.as_str()))
+                .collect();
+            assert_eq!(got, [("EX01", "DAG1"), ("EX02", "DAG1")]);
+        }
+        let tab = "Name\tSite\tDAG\nEX01\tParis\tDAG1\nEX02\tParis, 2nd floor\t\n";
+        let l = parse(tab, Path::new("t.tsv")).unwrap();
+        assert!(l.bad.is_empty(), "{:?}", l.bad);
+        assert_eq!(l.servers[1].site, "Paris, 2nd floor");
+        assert_eq!(l.servers[0].dag, "DAG1");
+        // A comma inside a quoted header name does not make it the delimiter.
+        assert_eq!(delimiter("\"Name, full\";\"Site\"\n"), ';');
+        assert_eq!(delimiter("Name\n"), ',');
+    }
+
+    #[test]
     fn bad_rows_are_named_by_file_and_line_and_the_rest_is_kept() {
         let text = "server,dag\nEX01,DAG1\nEX02\n,DAG2\n\"EX03,DAG1\nEX04,DAG2\n";
         let l = parse(text, Path::new("x.csv")).unwrap();
@@ -287,6 +366,15 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_and_parse_without_panic(
+            bom in proptest::sample::select(vec![vec![], vec![0xFFu8, 0xFE], vec![0xFE, 0xFF]]),
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)
+        ) {
+            let bytes: Vec<u8> = bom.into_iter().chain(body).collect();
+            let _ = parse(&decode(&bytes), Path::new("b.csv"));
+        }
+
         #[test]
         fn any_text_parses_without_panic_and_every_bad_row_names_a_line(
             text in "(#TYPE x\n)?[\"a-zA-Z0-9,\r\n .#/-]{0,300}"

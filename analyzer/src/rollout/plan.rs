@@ -7,12 +7,13 @@ use serde::Serialize;
 
 use super::ad::{self, AdLine};
 use super::blockers::{self, Blocker, Effect};
-use super::expected::{BadRow, ExpectedList};
+use super::expected::{netbios, BadRow, ExpectedList};
 use super::target::{for_host, ForHost, Spec};
 use super::waves::{self, Member, Wave};
 use crate::analyze::Analysis;
 use crate::catalog::{Catalog, Release};
-use crate::rules::topology::cas_proxy_order::cas_kind;
+use crate::finding::Evidence;
+use crate::rules::topology::cas_proxy_order::{cas_kind, CasKind};
 use crate::rules::utc;
 use crate::view::HostView;
 
@@ -112,6 +113,17 @@ pub struct Plan {
     pub not_collected: Vec<NotCollected>,
     /// Rows of `--expected` that could not be read.
     pub expected_errors: Vec<BadRow>,
+    /// What the plan could not judge and how it played safe (Mailbox servers without a DAG
+    /// label, Exchange 2010 CAS without an Internet-facing label).
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Nothing holds the rollout back: no host blocked, every expected server collected (the
+    /// command's exit code is 0, else 1).
+    pub fn clear(&self) -> bool {
+        self.not_collected.is_empty() && self.hosts.iter().all(|h| h.status != Status::Blocked)
+    }
 }
 
 /// The labels of a host (site, DAG, role). Site and DAG: `--expected`'s when it gives them
@@ -145,7 +157,8 @@ pub fn not_collected(a: &Analysis, expected: Option<&ExpectedList>) -> Vec<NotCo
     let mut out = Vec::new();
     if let Some(x) = expected {
         for e in &x.servers {
-            if !a.hosts.iter().any(|h| h.host.eq_ignore_ascii_case(&e.name)) {
+            // The list's names are NetBIOS names; a collector may report an FQDN.
+            if !a.hosts.iter().any(|h| netbios(&h.host) == e.name) {
                 out.push(NotCollected {
                     host: e.name.clone(),
                     site: e.site.clone(),
@@ -270,23 +283,49 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
         hosts.push(p);
     }
     hosts.sort_by(|a, b| a.host.cmp(&b.host));
+    let v14 = |p: &HostPlan| {
+        a.hosts
+            .iter()
+            .find(|h| h.host.eq_ignore_ascii_case(&p.host))
+            .is_some_and(|h| h.exchange_setup_key.eq_ignore_ascii_case("v14"))
+    };
+    let cas2010 = |p: &HostPlan| if v14(p) { cas_kind(&p.role) } else { None };
+    let mut warnings = Vec::new();
+    let silent_internet: Vec<String> = a
+        .hosts
+        .iter()
+        .filter(|h| silent.contains(&h.host.as_str()))
+        .filter(|h| {
+            h.exchange_setup_key.eq_ignore_ascii_case("v14")
+                && cas_kind(&labels(h, expected).2) == Some(CasKind::InternetFacing)
+        })
+        .map(|h| h.host.clone())
+        .collect();
+    hold_internal_cas(&mut hosts, &cas2010, &silent_internet, &mut warnings);
     let members: Vec<Member> = hosts
         .iter()
         .filter(|p| p.status == Status::Scheduled)
-        .map(|p| {
-            let v14 = a
-                .hosts
-                .iter()
-                .find(|h| h.host == p.host)
-                .is_some_and(|h| h.exchange_setup_key.eq_ignore_ascii_case("v14"));
-            Member {
-                host: p.host.clone(),
-                site: p.site.clone(),
-                dag: p.dag.clone(),
-                cas2010: if v14 { cas_kind(&p.role) } else { None },
-            }
+        .map(|p| Member {
+            host: p.host.clone(),
+            site: p.site.clone(),
+            dag: p.dag.clone(),
+            cas2010: cas2010(p),
+            mailbox: mailbox(&p.role),
+            role: p.role.clone(),
         })
         .collect();
+    let unlabelled: Vec<&str> = members
+        .iter()
+        .filter(|m| m.mailbox && m.dag.is_empty())
+        .map(|m| m.host.as_str())
+        .collect();
+    if !unlabelled.is_empty() {
+        warnings.push(format!(
+            "DAG membership not known for {} Mailbox server(s) ({}): each is scheduled alone, in a wave of its own; give their DAG (a collector DAG label, or a DatabaseAvailabilityGroup column in --expected: Get-MailboxServer | Export-Csv) to patch DAG by DAG",
+            unlabelled.len(),
+            unlabelled.join(", ")
+        ));
+    }
     let site_order: Vec<String> = expected
         .map(|x| {
             let mut s: Vec<String> = Vec::new();
@@ -327,5 +366,171 @@ pub fn plan(a: &Analysis, catalog: &Catalog, spec: &Spec, expected: Option<&Expe
         hosts,
         not_collected: not_collected(a, expected),
         expected_errors: expected.map(|x| x.bad.clone()).unwrap_or_default(),
+        warnings,
+    }
+}
+
+/// Whether a role label names a Mailbox server (the role DAG members have); an unknown role
+/// may be one.
+fn mailbox(role: &str) -> bool {
+    role.trim().is_empty() || role.to_ascii_lowercase().contains("mailbox")
+}
+
+/// Exchange 2010 CAS-CAS proxying: the internal Client Access servers wait while an
+/// Internet-facing one is not updated (blocked, of unknown build, or silent: `silent` names
+/// the Internet-facing ones that stopped reporting), since an internal CAS newer than the
+/// Internet-facing one breaks the proxying. With internal CAS and no Internet-facing label
+/// at all, the order cannot be judged: a warning says so.
+fn hold_internal_cas(
+    hosts: &mut [HostPlan],
+    cas2010: &dyn Fn(&HostPlan) -> Option<CasKind>,
+    silent: &[String],
+    warnings: &mut Vec<String>,
+) {
+    let kinds: Vec<Option<CasKind>> = hosts.iter().map(cas2010).collect();
+    let internal = kinds.contains(&Some(CasKind::Internal));
+    if !kinds.contains(&Some(CasKind::InternetFacing)) && silent.is_empty() {
+        if internal {
+            warnings.push(
+                "CAS order not judged: no Exchange 2010 Client Access server has an Internet-facing role label (update the Internet-facing ones before the internal ones)"
+                    .into(),
+            );
+        }
+        return;
+    }
+    let waiting: Vec<&HostPlan> = hosts
+        .iter()
+        .zip(&kinds)
+        .filter(|(p, k)| {
+            **k == Some(CasKind::InternetFacing)
+                && !matches!(p.status, Status::Scheduled | Status::AlreadyThere)
+        })
+        .map(|(p, _)| p)
+        .collect();
+    if waiting.is_empty() && silent.is_empty() {
+        return;
+    }
+    let evidence: Vec<Evidence> = waiting
+        .iter()
+        .map(|p| {
+            Evidence::new(
+                format!(
+                    "Internet-facing CAS {} ({}): {}",
+                    p.host,
+                    p.build_name,
+                    p.status.name()
+                ),
+                "",
+            )
+        })
+        .chain(silent.iter().map(|h| {
+            Evidence::new(
+                format!("Internet-facing CAS {h}: not collected (went silent)"),
+                "",
+            )
+        }))
+        .collect();
+    let names: Vec<String> = waiting
+        .iter()
+        .map(|p| p.host.clone())
+        .chain(silent.iter().cloned())
+        .collect();
+    for (p, k) in hosts.iter_mut().zip(&kinds) {
+        if *k == Some(CasKind::Internal) && p.status == Status::Scheduled {
+            p.blockers.push(Blocker {
+                id: "topology.cas-proxy-order".into(),
+                category: "CAS-CAS proxying order".into(),
+                effect: Effect::Blocks,
+                against_target: true,
+                title: format!(
+                    "internal Exchange 2010 CAS held: the Internet-facing {} not updated first",
+                    names.join(", ")
+                ),
+                evidence: evidence.clone(),
+                action: "Unblock and update the Internet-facing Client Access servers first, then the internal ones.".into(),
+            });
+            p.status = Status::Blocked;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, role: &str, status: Status) -> HostPlan {
+        HostPlan {
+            host: name.into(),
+            site: "Osaka".into(),
+            dag: String::new(),
+            role: role.into(),
+            build: "14.3.509.0".into(),
+            build_name: "Exchange 2010 SP3 RU31".into(),
+            target_build: String::new(),
+            target_name: String::new(),
+            cu_upgrade: false,
+            status,
+            wave: None,
+            blockers: Vec::new(),
+            prepare: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn internal_cas_wait_while_an_internet_facing_one_is_blocked() {
+        let mut hosts = vec![
+            host("CASNET01", "cas internet-facing", Status::Blocked),
+            host("CASINT01", "cas internal", Status::Scheduled),
+            host("EX01", "mailbox", Status::Scheduled),
+        ];
+        let kind = |p: &HostPlan| cas_kind(&p.role);
+        let mut warnings = Vec::new();
+        hold_internal_cas(&mut hosts, &kind, &[], &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(hosts[1].status, Status::Blocked);
+        assert_eq!(hosts[1].blockers[0].id, "topology.cas-proxy-order");
+        assert!(
+            hosts[1].blockers[0].evidence[0].fact.contains("CASNET01"),
+            "{:?}",
+            hosts[1].blockers
+        );
+        assert_eq!(hosts[2].status, Status::Scheduled);
+        // Once the Internet-facing one is there, the internal one goes.
+        let mut hosts = vec![
+            host("CASNET01", "cas internet-facing", Status::AlreadyThere),
+            host("CASINT01", "cas internal", Status::Scheduled),
+        ];
+        hold_internal_cas(&mut hosts, &kind, &[], &mut warnings);
+        assert_eq!(hosts[1].status, Status::Scheduled);
+        // An Internet-facing CAS that went silent holds them too.
+        let mut hosts = vec![host("CASINT01", "cas internal", Status::Scheduled)];
+        hold_internal_cas(&mut hosts, &kind, &["CASNET02".into()], &mut warnings);
+        assert_eq!(hosts[0].status, Status::Blocked);
+        assert!(
+            hosts[0].blockers[0].evidence[0]
+                .fact
+                .contains("CASNET02: not collected"),
+            "{:?}",
+            hosts[0].blockers
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn without_an_internet_facing_label_the_cas_order_is_not_judged() {
+        let mut hosts = vec![host("CASINT01", "cas", Status::Scheduled)];
+        let mut warnings = Vec::new();
+        hold_internal_cas(
+            &mut hosts,
+            &|p: &HostPlan| cas_kind(&p.role),
+            &[],
+            &mut warnings,
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("CAS order not judged"),
+            "{warnings:?}"
+        );
+        assert_eq!(hosts[0].status, Status::Scheduled);
     }
 }

@@ -24,6 +24,9 @@ pub fn plan_text(p: &Plan) -> String {
     for b in &p.target_blockers {
         let _ = writeln!(s, "Target blocked [{}]: {}. {}", b.id, b.title, b.action);
     }
+    for w in &p.warnings {
+        let _ = writeln!(s, "Warning: {w}");
+    }
     let count = |st: Status| p.hosts.iter().filter(|h| h.status == st).count();
     let _ = writeln!(
         s,
@@ -346,6 +349,9 @@ pub fn plan_html(p: &Plan) -> String {
             esc(&b.title),
             esc(&b.action)
         );
+    }
+    for w in &p.warnings {
+        let _ = write!(s, "<p class=\"catalog-warning\">{}</p>", esc(w));
     }
     s.push_str("<table><thead><tr><th>Wave</th><th>Site</th><th>Servers</th><th>Why</th></tr></thead><tbody>");
     for w in &p.waves {

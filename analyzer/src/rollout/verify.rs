@@ -16,7 +16,7 @@ use super::expected::ExpectedList;
 use super::plan::{labels, not_collected, silent, NotCollected};
 use super::target::{for_host, reached, ForHost, Spec};
 use crate::analyze::Analysis;
-use crate::catalog::{Catalog, Release};
+use crate::catalog::{Build, Catalog, Release};
 use crate::finding::{Evidence, Finding, Severity};
 use crate::input::History;
 use crate::rules::utc;
@@ -171,8 +171,17 @@ pub struct Verification {
     pub not_collected: Vec<NotCollected>,
 }
 
+impl Verification {
+    /// The rollout is complete: no host failed or left not started, every server reported
+    /// (the command's exit code is 0, else 1).
+    pub fn complete(&self) -> bool {
+        let s = &self.summary;
+        s.failed == 0 && s.not_started == 0 && s.not_collected == 0
+    }
+}
+
 /// Compares `before` (as of `--since`) with `now` over `history`. Without a target, each
-/// host's target is the newest build of its product that any host runs now: how far the
+/// host's target is the newest build of its CU line that any host runs now: how far the
 /// rollout went.
 pub fn verify(
     before: &Analysis,
@@ -185,7 +194,8 @@ pub fn verify(
     // The state compared with is the one at the end of `--since`'s day: the window opens there.
     let window_start = crate::analyze::end_of_day(before.as_of);
     let window_end = crate::analyze::end_of_day(now.as_of);
-    let events = new_error_events(history, window_start, window_end)?;
+    let update_ends = update_ends(history, window_start, window_end)?;
+    let events = new_error_events(history, window_start, window_end, &update_ends)?;
     let silent: Vec<&str> = silent(now).iter().map(|h| h.host.as_str()).collect();
     let mut hosts = Vec::new();
     let mut stale = not_collected(now, expected);
@@ -208,7 +218,10 @@ pub fn verify(
             });
             continue;
         }
-        let prior = before.hosts.iter().find(|b| b.host == h.host);
+        let prior = before
+            .hosts
+            .iter()
+            .find(|b| b.host.eq_ignore_ascii_case(&h.host));
         let build_before = prior.and_then(|p| p.exsetup.or(p.msi));
         let build = h.exsetup.or(h.msi);
         // An update not published for the host's CU before the rollout: reached if the host
@@ -226,18 +239,22 @@ pub fn verify(
                 },
                 _ => None,
             },
-            None => fleet_high_water(now, catalog, build),
+            None => high_water(
+                now.hosts.iter().filter_map(|h| h.exsetup.or(h.msi)),
+                catalog,
+                build,
+            ),
         };
-        let had = |id: &str| {
+        let had = |f: &Finding| {
             before
                 .findings
                 .iter()
-                .any(|f| f.id == id && names(f, &h.host))
+                .any(|b| names(b, &h.host) && same(b, f))
         };
         let mine: Vec<&Finding> = now.findings.iter().filter(|f| names(f, &h.host)).collect();
         let new_findings: Vec<Cited> = mine
             .iter()
-            .filter(|f| !had(&f.id) && f.severity > Severity::Info)
+            .filter(|f| !had(f) && f.severity > Severity::Info)
             .map(|f| Cited::of(f))
             .collect();
         let services: Vec<&&Finding> = mine
@@ -265,15 +282,17 @@ pub fn verify(
             why: None,
             blocked_by: Vec::new(),
         };
+        let changed = build_before.is_some() && build_before != build;
         // A failure is what is new since the rollout began; what a host that did not move
-        // already had is its blockers, not a failure.
+        // already had is its blockers, not a failure. On a host whose build did not change,
+        // only a new finding about an update attempt says one was made and failed; any other
+        // new finding is news about a host the rollout has not touched.
         let failing = v
             .new_findings
             .iter()
-            .filter(|f| f.severity >= Severity::Error)
+            .filter(|f| f.severity >= Severity::Error && (changed || attempt(&f.id)))
             .max_by_key(|f| f.severity)
             .cloned();
-        let changed = build_before.is_some() && build_before != build;
         (v.outcome, v.why) = match target {
             None if not_for_its_cu => (Outcome::NotStarted, None),
             None => (Outcome::NotInScope, None),
@@ -339,13 +358,31 @@ pub fn verify(
         since: before.as_of,
         as_of: now.as_of,
         target: spec.map_or_else(
-            || "the newest build of each product in the fleet now".to_string(),
+            || "the newest build of each CU line in the fleet now".to_string(),
             Spec::to_string,
         ),
         summary,
         hosts,
         not_collected: stale,
     })
+}
+
+/// Whether a finding id is about an update attempt: setup's own findings (its readiness
+/// checks and its success aside), MSI failures among them (1603 is `setup.unknown-error`,
+/// 1642 an update for another CU), files left half-updated, and services or a reboot left
+/// behind after an update.
+pub fn attempt(id: &str) -> bool {
+    (id.starts_with("setup.") && !id.starts_with("setup.ready.") && id != "setup.success")
+        || id.ends_with("-after-update")
+        || ["build.file-registry-mismatch", "build.su-wrong-cu"].contains(&id)
+}
+
+/// Whether `now` is the finding `before` was. An update attempt's finding cites the attempt
+/// (its log, its start time), so a new attempt failing the same way is a new finding: its
+/// evidence is compared. Other findings are states (a stopped service, a certificate), the
+/// same while their id is, whatever counts or ages their evidence quotes.
+fn same(before: &Finding, now: &Finding) -> bool {
+    before.id == now.id && (!attempt(&now.id) || before.evidence == now.evidence)
 }
 
 fn names(f: &Finding, host: &str) -> bool {
@@ -376,31 +413,78 @@ fn events_cited(events: &[NewEvent]) -> Cited {
     }
 }
 
-/// The newest build of a build's product that any host runs now.
-fn fleet_high_water<'c>(
-    now: &Analysis,
-    catalog: &'c Catalog,
-    build: Option<crate::catalog::Build>,
-) -> Option<&'c Release> {
-    let product = catalog.product_of(&build?)?;
-    now.hosts
-        .iter()
-        .filter_map(|h| h.exsetup.or(h.msi))
+/// The newest build of a build's CU line (product and CU) that any host runs now: a host on
+/// another CU is not behind a host that moved to a newer CU, only one on its own line is.
+fn high_water(
+    fleet: impl Iterator<Item = Build>,
+    catalog: &Catalog,
+    build: Option<Build>,
+) -> Option<&Release> {
+    let line = catalog.cu_of(&build?)?;
+    fleet
         .filter(|b| {
             catalog
-                .product_of(b)
-                .is_some_and(|p| p.name == product.name)
+                .cu_of(b)
+                .is_some_and(|c| c.product == line.product && c.cu == line.cu)
         })
         .filter_map(|b| catalog.exact(&b))
         .max_by_key(|r| r.build)
 }
 
+/// Per host (upper case), when its last update run inside `(start, end]` ended: the install
+/// events (MsiInstaller and Windows Update log them when the install is over, done or
+/// failed; Defender definition updates aside) and the end of ExchangeSetup.log's runs.
+fn update_ends(history: &History, start: i64, end: i64) -> PolarsResult<BTreeMap<String, i64>> {
+    let inside = |c: &str| col(c).gt(lit(start)).and(col(c).lt_eq(lit(end)));
+    let mut installs = history
+        .table(Table::Events)
+        .filter(
+            inside("time_ms")
+                .and(
+                    col("kind")
+                        .eq(lit("update_installed"))
+                        .or(col("kind").eq(lit("update_failed"))),
+                )
+                .and(
+                    crate::view::DEFINITION_UPDATES
+                        .iter()
+                        .fold(lit(true), |keep, p| {
+                            keep.and(col("subject").str().starts_with(lit(*p)).not())
+                        }),
+                ),
+        )
+        .select([
+            col("host").str().to_uppercase(),
+            col("time_ms").alias("end"),
+        ]);
+    let runs = history
+        .table(Table::SetupRuns)
+        .filter(inside("started_at_ms"))
+        .select([
+            col("host").str().to_uppercase(),
+            col("ended_at_ms").alias("end"),
+        ]);
+    installs = concat([installs, runs], UnionArgs::default())?;
+    let df = installs
+        .group_by([col("host")])
+        .agg([col("end").max()])
+        .collect()?;
+    let hosts = df.column("host")?.str()?.clone();
+    let ends = df.column("end")?.i64()?.clone();
+    Ok((0..df.height())
+        .filter_map(|r| Some((hosts.get(r)?.to_string(), ends.get(r)?)))
+        .collect())
+}
+
 /// Per host (upper case), error and critical events of `(start, end]` whose (log, provider,
-/// event id) the host had not logged at or before `start`.
+/// event id) the host had not logged at or before `start`. A host's own update run is left
+/// out: events up to the end of its last run in the window (`update_ends`) are what setup
+/// does while it stops and starts services, not what the update left behind.
 fn new_error_events(
     history: &History,
     start: i64,
     end: i64,
+    update_ends: &BTreeMap<String, i64>,
 ) -> PolarsResult<BTreeMap<String, Vec<NewEvent>>> {
     let df = history
         .table(Table::Events)
@@ -440,7 +524,7 @@ fn new_error_events(
             before.insert(key);
             continue;
         }
-        if before.contains(&key) {
+        if before.contains(&key) || update_ends.get(&key.0).is_some_and(|&u| t <= u) {
             continue;
         }
         let list = out.entry(key.0.clone()).or_default();
@@ -460,4 +544,62 @@ fn new_error_events(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Build {
+        Build::parse(s).unwrap()
+    }
+
+    fn finding(id: &str, fact: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            severity: Severity::Error,
+            host: "EX01".into(),
+            snapshot_id: String::new(),
+            title: String::new(),
+            evidence: vec![Evidence::new(fact, r"Windows\Temp\KB1.log")],
+            action: String::new(),
+            group: String::new(),
+            hosts: Vec::new(),
+            signature: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_repeat_failure_of_an_update_attempt_is_new() {
+        let before = finding(
+            "setup.unknown-error",
+            "MSI log started 2026-11-10: error 1603",
+        );
+        let again = finding(
+            "setup.unknown-error",
+            "MSI log started 2026-11-20: error 1603",
+        );
+        assert!(!same(&before, &again));
+        assert!(same(&before, &before.clone()));
+        // A state's evidence may quote an age: the same id is the same finding.
+        let stopped = finding("services.not-running", "stopped for 2 days");
+        let still = finding("services.not-running", "stopped for 5 days");
+        assert!(same(&stopped, &still));
+        assert!(attempt("services.disabled-after-update"));
+        assert!(attempt("setup.unknown-error"));
+        assert!(attempt("build.su-wrong-cu"));
+        assert!(!attempt("setup.ready.ucma-missing"));
+        assert!(!attempt("services.not-running"));
+    }
+
+    #[test]
+    fn the_high_water_mark_is_per_cu_line() {
+        let c = Catalog::embedded();
+        // One host moved to CU15 Aug26SU; a CU14 host's mark is CU14's newest in the fleet.
+        let fleet = [b("15.2.1748.49"), b("15.2.1544.43"), b("15.2.1544.41")];
+        let mark = high_water(fleet.into_iter(), &c, Some(b("15.2.1544.41"))).unwrap();
+        assert_eq!(mark.build, b("15.2.1544.43"));
+        let mark = high_water(fleet.into_iter(), &c, Some(b("15.2.1748.49"))).unwrap();
+        assert_eq!(mark.build, b("15.2.1748.49"));
+    }
 }

@@ -6,7 +6,11 @@
 //!   CAS-CAS Proxying"); they go first, in a wave of their own, fleet-wide, since proxying
 //!   crosses sites.
 //! - DAG members one at a time: never two members of one DAG in the same wave, so that the
-//!   DAG keeps its copies while a member is down.
+//!   DAG keeps its copies while a member is down. A Mailbox server without a DAG label may be
+//!   a member of any DAG (`Get-ExchangeServer` exports have no DAG column), so it goes alone,
+//!   in a wave of its own. Servers outside a DAG that share a site and a role (a pool behind a
+//!   load balancer: Client Access, Edge) go one at a time the same way, so that the pool
+//!   keeps serving.
 //! - Sites as the operator labels them, one after the other, in the order the `--expected`
 //!   file lists them (else by name): one site's users at a time.
 //!
@@ -29,6 +33,10 @@ pub struct Member {
     pub dag: String,
     /// For an Exchange 2010 Client Access server, its side of CAS-CAS proxying.
     pub cas2010: Option<CasKind>,
+    /// A Mailbox server (the role that can be in a DAG).
+    pub mailbox: bool,
+    /// Role label: servers outside a DAG with the same one in a site are a pool.
+    pub role: String,
 }
 
 /// One wave.
@@ -53,6 +61,7 @@ pub fn waves(members: &[Member], site_order: &[String]) -> Vec<Wave> {
         .filter(|m| m.cas2010 == Some(CasKind::InternetFacing))
         .collect();
     for round in dag_rounds(&internet) {
+        let round = round.hosts;
         out.push(Wave {
             number: 0,
             site: "all sites".into(),
@@ -88,17 +97,21 @@ pub fn waves(members: &[Member], site_order: &[String]) -> Vec<Wave> {
         } else {
             site.clone()
         };
-        for (i, round) in dag_rounds(in_site).into_iter().enumerate() {
-            let why = if i == 0 {
-                format!("site {name}: servers outside a DAG and one member of each DAG")
-            } else {
-                format!("site {name}: the next member of each DAG")
+        for round in dag_rounds(in_site) {
+            let why = match round.kind {
+                Round::First => {
+                    format!("site {name}: one server of each pool outside a DAG and one member of each DAG")
+                }
+                Round::Next => format!("site {name}: the next server of each pool and member of each DAG"),
+                Round::Unlabelled => format!(
+                    "site {name}: a Mailbox server without a DAG label, alone (its DAG is not known)"
+                ),
             };
             out.push(Wave {
                 number: 0,
                 site: name.clone(),
                 why,
-                hosts: round,
+                hosts: round.hosts,
             });
         }
     }
@@ -108,26 +121,45 @@ pub fn waves(members: &[Member], site_order: &[String]) -> Vec<Wave> {
     out
 }
 
-/// Rounds in which no DAG has two members: hosts outside a DAG in the first, then member `r`
-/// of each DAG (by name) in round `r`.
-fn dag_rounds(members: &[&Member]) -> Vec<Vec<String>> {
+/// What a round holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Hosts outside a DAG and the first member of each DAG.
+    First,
+    /// The next member of each DAG.
+    Next,
+    /// One Mailbox server without a DAG label.
+    Unlabelled,
+}
+
+struct Rounds {
+    kind: Round,
+    hosts: Vec<String>,
+}
+
+/// Rounds in which no DAG and no pool (servers outside a DAG with one role) has two
+/// members: member `r` of each DAG and of each pool (by name) in round `r`, then each
+/// Mailbox server without a DAG label alone.
+fn dag_rounds(members: &[&Member]) -> Vec<Rounds> {
     let mut rounds: Vec<Vec<String>> = Vec::new();
-    let mut dags: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut alone: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<(bool, String), Vec<String>> = BTreeMap::new();
+    let mut unlabelled: Vec<String> = Vec::new();
     for m in members {
-        if m.dag.is_empty() {
-            alone.push(m.host.clone());
+        if m.dag.is_empty() && m.mailbox {
+            unlabelled.push(m.host.clone());
+        } else if m.dag.is_empty() {
+            groups
+                .entry((false, m.role.trim().to_ascii_lowercase()))
+                .or_default()
+                .push(m.host.clone());
         } else {
-            dags.entry(m.dag.to_ascii_lowercase())
+            groups
+                .entry((true, m.dag.to_ascii_lowercase()))
                 .or_default()
                 .push(m.host.clone());
         }
     }
-    alone.sort();
-    if !alone.is_empty() {
-        rounds.push(alone);
-    }
-    for hosts in dags.values_mut() {
+    for hosts in groups.values_mut() {
         hosts.sort();
         for (r, h) in hosts.iter().enumerate() {
             if rounds.len() <= r {
@@ -136,10 +168,23 @@ fn dag_rounds(members: &[&Member]) -> Vec<Vec<String>> {
             rounds[r].push(h.clone());
         }
     }
-    for r in &mut rounds {
-        r.sort();
-    }
-    rounds
+    let mut out: Vec<Rounds> = rounds
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut hosts)| {
+            hosts.sort();
+            Rounds {
+                kind: if i == 0 { Round::First } else { Round::Next },
+                hosts,
+            }
+        })
+        .collect();
+    unlabelled.sort();
+    out.extend(unlabelled.into_iter().map(|h| Rounds {
+        kind: Round::Unlabelled,
+        hosts: vec![h],
+    }));
+    out
 }
 
 #[cfg(test)]
@@ -152,6 +197,8 @@ mod tests {
             site: site.into(),
             dag: dag.into(),
             cas2010: cas,
+            mailbox: false,
+            role: String::new(),
         }
     }
 
@@ -205,5 +252,54 @@ mod tests {
                 wave.number
             );
         }
+    }
+
+    #[test]
+    fn a_mailbox_server_without_a_dag_label_goes_alone() {
+        let mut members = vec![
+            m("EX1", "Paris", "DAG1", None),
+            m("EX2", "Paris", "DAG1", None),
+            m("EX3", "Paris", "", None),
+            m("EX4", "Paris", "", None),
+            m("EX5", "Paris", "", None),
+        ];
+        for x in &mut members[2..4] {
+            x.mailbox = true;
+        }
+        let w = waves(&members, &[]);
+        let hosts: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.hosts.iter().map(String::as_str).collect())
+            .collect();
+        // EX5 is no Mailbox server (an Edge or a 2010 CAS): outside any DAG.
+        assert_eq!(
+            hosts,
+            [vec!["EX1", "EX5"], vec!["EX2"], vec!["EX3"], vec!["EX4"]]
+        );
+        assert!(w[2].why.contains("without a DAG label"), "{}", w[2].why);
+    }
+
+    #[test]
+    fn a_pool_outside_a_dag_goes_one_server_at_a_time_per_site() {
+        let mut members = vec![
+            m("CAS1", "Paris", "", None),
+            m("CAS2", "Paris", "", None),
+            m("EDGE1", "Paris", "", None),
+            m("CAS3", "Lyon", "", None),
+        ];
+        for x in &mut members {
+            x.role = if x.host.starts_with("CAS") {
+                "ClientAccess"
+            } else {
+                "Edge"
+            }
+            .into();
+        }
+        let w = waves(&members, &["Paris".into(), "Lyon".into()]);
+        let hosts: Vec<Vec<&str>> = w
+            .iter()
+            .map(|w| w.hosts.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(hosts, [vec!["CAS1", "EDGE1"], vec!["CAS2"], vec!["CAS3"]]);
     }
 }

@@ -7,7 +7,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The running build (ExSetup.exe) is one with a published known issue that a later build of the same CU fixes (the known build issues Exchange Health Checker reports: the OWA redirect of November 2021, the ServiceHost crash of March 2022, the January and February 2023 SU issues, March 2024, the pulled November 2024 SU, hybrid online archiving). Entries without a fixing build on the same line, and the open-ended pickup-folder ranges, are not judged.
+The running build (ExSetup.exe) is in the range of a published known issue: on the CU (same major, minor and build part) of the issue build, at or above it and below the later build of that CU that fixes it (the known build issues Exchange Health Checker reports: the OWA redirect of November 2021, the ServiceHost crash of March 2022, the January and February 2023 SU issues, March 2024, the pulled November 2024 SU, hybrid online archiving). Entries without a fixing build on the same line, and the open-ended pickup-folder ranges, are not judged.
 ## Evidence
 ExSetup.exe's build, the issue and its KB where there is one, and the build that fixes it.
 ## Action
@@ -18,7 +18,8 @@ Exchange Health Checker (CSS-Exchange HealthChecker.ps1, aka.ms/ExchangeHealthCh
 /// `build.known-bad`; its catalog entry is [`DOC`].
 pub struct KnownBad;
 
-/// (issue build, fixing revision on the same line, the issue).
+/// (issue build, fixing revision on the same line, the issue): every revision of the line
+/// from the issue build up to, not including, the fix has it.
 const KNOWN: [([u16; 4], u16, &str); 27] = [
     ([15, 2, 986, 14], 15, "OWA redirection issue (KB5008997)"),
     ([15, 2, 922, 19], 20, "OWA redirection issue (KB5008997)"),
@@ -85,11 +86,20 @@ const KNOWN: [([u16; 4], u16, &str); 27] = [
     ([15, 1, 2507, 55], 59, "hybrid online archiving issue"),
 ];
 
-/// The known issue of a build and the revision that fixes it.
+/// The known issue of a build and the revision that fixes it: Health Checker's match, the
+/// same major, minor and build part (the entries are build-bound), the revision at or above
+/// the issue build's and below the fix.
 pub fn issue(b: &Build) -> Option<(u16, &'static str)> {
     KNOWN
         .iter()
-        .find(|(bad, _, _)| bad.iter().zip(b.0.iter()).all(|(x, y)| u32::from(*x) == *y))
+        .find(|(bad, fix, _)| {
+            bad[..3]
+                .iter()
+                .zip(&b.0[..3])
+                .all(|(x, y)| u32::from(*x) == *y)
+                && b.0[3] >= u32::from(bad[3])
+                && b.0[3] < u32::from(*fix)
+        })
         .map(|(_, fix, what)| (*fix, *what))
 }
 
@@ -118,5 +128,32 @@ impl Rule for KnownBad {
         let mut f = self.finding(h, title, ev, &action_of(DOC));
         f.signature = format!("{b}: {what}");
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Build {
+        Build::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_issue_covers_its_range_up_to_not_including_the_fix() {
+        // MSExchangeServiceHost crash: 15.2.986.22 up to .26.
+        assert_eq!(issue(&b("15.2.986.22")).unwrap().0, 26);
+        assert_eq!(issue(&b("15.2.986.25")).unwrap().0, 26);
+        assert!(issue(&b("15.2.986.26")).is_none());
+        assert!(issue(&b("15.2.986.21")).is_none());
+        // Hybrid online archiving: 15.2.1748.24 up to .37, not on another CU.
+        assert!(issue(&b("15.2.1748.36")).is_some());
+        assert!(issue(&b("15.2.1748.37")).is_none());
+        assert!(issue(&b("15.2.1749.30")).is_none());
+        // Adjacent entries: .25 is February's issue, not January's.
+        assert_eq!(
+            issue(&b("15.2.1118.25")).unwrap().1,
+            "February 2023 SU known issues"
+        );
     }
 }

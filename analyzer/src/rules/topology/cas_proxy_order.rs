@@ -9,7 +9,7 @@ use crate::rules::{action_of, Context};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Exchange 2010 with CAS-CAS proxying: an internal Client Access server runs a newer build than an Internet-facing one, so the Internet-facing CAS proxies to a newer version (Exchange 2010 requires the Internet-facing CAS servers to be updated first). Internet-facing servers are those whose role-group label contains \"internet\"; internal ones those whose label contains \"cas\" without it.
+Exchange 2010 with CAS-CAS proxying: an internal Client Access server runs a newer build than an Internet-facing one, so the Internet-facing CAS proxies to a newer version (Exchange 2010 requires the Internet-facing CAS servers to be updated first). Labels are read without case, dashes, underscores or spaces: internal servers are those whose role-group label says \"non-internet\", \"not internet\" or \"internal\", or contains \"cas\" without \"internet\"; Internet-facing ones those whose label otherwise contains \"internet\".
 ## Evidence
 Each internal CAS with its build, and the Internet-facing CAS that are older.
 ## Action
@@ -26,11 +26,22 @@ pub enum CasKind {
     Internal,
 }
 
-/// The side a role-group label names: one containing "internet" is Internet-facing, one
-/// containing "cas" without it internal (case ignored); other labels are neither.
+/// The side a role-group label names, read without case, dashes, underscores or spaces. The
+/// negative first: "non-internet-facing", "not internet facing" and "internal" are internal
+/// (they contain "internet" or read like it); then one containing "internet" is
+/// Internet-facing, one containing "cas" without it internal; other labels are neither.
 pub fn cas_kind(label: &str) -> Option<CasKind> {
-    let l = label.to_ascii_lowercase();
-    if l.contains("internet") {
+    let l: String = label
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | ' ' | '\u{2010}'..='\u{2015}'))
+        .collect::<String>()
+        .to_lowercase();
+    if ["noninternet", "notinternet", "internal"]
+        .iter()
+        .any(|n| l.contains(n))
+    {
+        Some(CasKind::Internal)
+    } else if l.contains("internet") {
         Some(CasKind::InternetFacing)
     } else if l.contains("cas") {
         Some(CasKind::Internal)
@@ -129,5 +140,33 @@ impl FleetRule for CasProxyOrder {
             signature: String::new(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_negative_label_is_internal_not_internet_facing() {
+        for internal in [
+            "cas non-internet-facing",
+            "CAS Non Internet Facing",
+            "cas_not_internet_facing",
+            "cas internal",
+            "internal",
+            "cas non\u{2011}internet\u{2011}facing",
+            "cas",
+        ] {
+            assert_eq!(cas_kind(internal), Some(CasKind::Internal), "{internal}");
+        }
+        for facing in [
+            "cas internet-facing",
+            "CAS Internet Facing",
+            "internet_facing",
+        ] {
+            assert_eq!(cas_kind(facing), Some(CasKind::InternetFacing), "{facing}");
+        }
+        assert_eq!(cas_kind("mailbox"), None);
     }
 }
