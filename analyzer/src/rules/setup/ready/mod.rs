@@ -12,7 +12,25 @@ pub mod um_directory_missing;
 pub mod url_rewrite_missing;
 pub mod vcredist_missing;
 
+use crate::finding::Evidence;
+use crate::rules::{action_of, Rule, Sink};
 use crate::view::HostView;
+
+/// A prerequisite SetupAssist finds by its registry key's `Version` (URL Rewrite, UCMA): the
+/// finding when the value is absent, naming `what` is missing.
+pub fn version_absent(rule: &dyn Rule, h: &HostView, key: &str, what: &str, out: &mut Sink) {
+    if h.setting(key, "Version").is_some() {
+        return;
+    }
+    let ev = vec![Evidence::new(
+        format!("{key}: no Version value ({what} not installed)"),
+        "",
+    )];
+    let title = format!("{what} is not installed: the next CU's setup will stop");
+    let mut f = rule.finding(h, title, ev, &action_of(rule.doc()));
+    f.signature = format!("{what} missing");
+    out.push(f);
+}
 
 /// Exchange 2013 or later, whose setup SetupAssist checks (it reads the `v15` setup key).
 pub fn exchange_15(h: &HostView) -> bool {

@@ -1,8 +1,8 @@
 //! `setup.ready.ucma-missing`.
 
-use super::{exchange_15, software_read};
-use crate::finding::{Evidence, Severity};
-use crate::rules::{action_of, Context, Rule, Sink};
+use super::{exchange_15, software_read, version_absent};
+use crate::finding::Severity;
+use crate::rules::{Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -38,20 +38,6 @@ impl Rule for UcmaMissing {
         if !exchange_15(h) || h.is_edge() || !software_read(h) {
             return;
         }
-        if h.setting(KEY, "Version").is_some() {
-            return;
-        }
-        let ev = vec![Evidence::new(
-            format!("{KEY}: no Version value (UCMA 4.0 not installed)"),
-            "",
-        )];
-        let mut f = self.finding(
-            h,
-            "The UCMA 4.0 runtime is not installed: the next CU's setup will stop".into(),
-            ev,
-            &action_of(DOC),
-        );
-        f.signature = "UCMA missing".into();
-        out.push(f);
+        version_absent(self, h, KEY, "UCMA 4.0 runtime", out);
     }
 }

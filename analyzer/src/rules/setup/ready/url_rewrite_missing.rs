@@ -1,8 +1,8 @@
 //! `setup.ready.url-rewrite-missing`.
 
-use super::{exchange_15, software_read};
-use crate::finding::{Evidence, Severity};
-use crate::rules::{action_of, Context, Rule, Sink};
+use super::{exchange_15, software_read, version_absent};
+use crate::finding::Severity;
+use crate::rules::{Context, Rule, Sink};
 use crate::view::HostView;
 
 /// The catalog entry.
@@ -44,20 +44,6 @@ impl Rule for UrlRewriteMissing {
         if !exchange_15(h) || !needs || h.is_edge() || !software_read(h) {
             return;
         }
-        if h.setting(KEY, "Version").is_some() {
-            return;
-        }
-        let ev = vec![Evidence::new(
-            format!("{KEY}: no Version value (URL Rewrite not installed)"),
-            "",
-        )];
-        let mut f = self.finding(
-            h,
-            "IIS URL Rewrite is not installed: the next CU's setup will stop".into(),
-            ev,
-            &action_of(DOC),
-        );
-        f.signature = "URL Rewrite missing".into();
-        out.push(f);
+        version_absent(self, h, KEY, "IIS URL Rewrite", out);
     }
 }
