@@ -1,4 +1,4 @@
-//! The logs and files the indicator scans read (../shared's ioc.md), for a simulated Exchange
+//! The logs and files the indicator scans read, for a simulated Exchange
 //! 2013 or later host: benign traffic on every host, near misses of every indicator on every
 //! host (rows the reference's conditions exclude), and the indicators the host's `Ioc*` faults
 //! plant. Written by this project, not copied from any server's logs.

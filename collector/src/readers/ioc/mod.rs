@@ -1,4 +1,4 @@
-//! Indicators of compromise (`../shared`'s ioc.md, after Microsoft's Test-ProxyLogon and its
+//! Indicators of compromise (after Microsoft's Test-ProxyLogon and its
 //! CVE-2022-41040 hunting query): the server's logs are scanned where they lie (a triage
 //! copy, or the live server's folders) and only the matches are shipped, each with its file,
 //! line, time and the fields an investigator asks for first, at most [`MAX_MATCHES`] per
