@@ -11,7 +11,7 @@
 //!
 //! On a bucket shared by several aggregators, a snapshot no committed batch holds at start
 //! may be another aggregator's, about to be flushed by it. Those written within
-//! [`grace`] before the start are set aside ([`Deferred`]): once the grace has passed (or at
+//! [`grace`] before the start are set aside (`Deferred`): once the grace has passed (or at
 //! stop) the committed batches are read again and only those still in none are written. A
 //! snapshot another aggregator flushes later than that is in two batches; readers keep its
 //! first batch's rows.

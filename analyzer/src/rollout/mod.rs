@@ -11,7 +11,7 @@
 //! - [`waves`]: the order (DAG members one at a time, Exchange 2010 Internet-facing CAS
 //!   first, site by site).
 //! - [`expected`]: the servers that should report (`--expected FILE`).
-//! - [`plan`], [`verify`]: the two answers; [`render`]: text, CSV and the report's section.
+//! - [`plan()`], [`verify()`]: the two answers; [`render`]: text, CSV and the report's section.
 
 pub mod ad;
 pub mod blockers;

@@ -194,7 +194,7 @@ impl Fault {
     ];
 
     /// The indicators of compromise, planted on hosts of their own after the other faults are
-    /// drawn (see [`plant_iocs`]), so that the rest of a fleet stays what it was.
+    /// drawn (by `plant_iocs`), so that the rest of a fleet stays what it was.
     pub const IOC: [Fault; 8] = [
         Fault::IocSsrf,
         Fault::IocUmDeserialization,
