@@ -232,6 +232,52 @@ fn a_second_run_reads_only_the_bytes_appended() {
     assert!(!by_kind(&second).contains_key("cve_2022_41040"));
 }
 
+fn iis_log(root: &Path) -> std::path::PathBuf {
+    let folder = walk_find(root, "W3SVC1").unwrap();
+    let mut logs: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    logs.sort();
+    logs.pop().unwrap()
+}
+
+#[test]
+fn a_resumed_iis_log_keeps_its_fields_and_its_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let (first, marks) = collect(tmp.path(), &Options::default());
+    let coverage = |s: &Snapshot| {
+        s.ioc_scans
+            .iter()
+            .find(|c| c.indicator == "cve_2022_41040")
+            .unwrap()
+            .clone()
+    };
+    // The IIS date and time are two fields: the oldest record's time is known.
+    assert_ne!(coverage(&first).oldest_ms, 0);
+    append(
+        &iis_log(tmp.path()),
+        "2026-11-11 05:06:07 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 198.51.100.9 python-requests/2.28.1 - 200 0 0 9\r\n",
+    );
+    let (second, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
+    let hits = &by_kind(&second)["cve_2022_41040"];
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0].client_ip, "198.51.100.9");
+    assert_eq!(hits[0].status, "200");
+    assert_eq!(hits[0].time_ms, 1_794_373_567_000);
+    assert!(hits[0]
+        .url
+        .starts_with("/autodiscover/autodiscover.json?@evil.com"));
+}
+
 #[test]
 fn a_log_replaced_under_its_name_is_read_again_from_its_start() {
     let tmp = tempfile::tempdir().unwrap();

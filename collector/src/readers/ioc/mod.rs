@@ -279,7 +279,11 @@ impl<'a> Scan<'a> {
             }
         };
         let mut header = if !start.header.is_empty() {
-            csv::Header::parse(start.header.as_bytes())
+            // IIS saves its `#Fields:` line (space-separated); the other logs their CSV header.
+            match csv::strip_prefix_ci(start.header.as_bytes(), b"#Fields:") {
+                Some(fields) if header_lines => iis_log::header(fields),
+                _ => csv::Header::parse(start.header.as_bytes()),
+            }
         } else if header_lines {
             csv::Header::default()
         } else {
@@ -518,6 +522,11 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
         csv::fields(l.as_bytes())
             .first()
             .and_then(|t| parse_time(t))
+            .or_else(|| {
+                // IIS writes its date and time as two space-separated fields.
+                let mut words = l.split(' ');
+                parse_time(&format!("{} {}", words.next()?, words.next()?))
+            })
     });
     Ok((first, header))
 }
