@@ -22,7 +22,7 @@ pub const LOG_ROOT: &str = r"inetpub\logs\LogFiles";
 pub const LITERAL: &str = "autodiscover.json";
 
 static HUNT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)powershell.*autodiscover\.json.*@.*200").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i-u)powershell.*autodiscover\.json.*@.*200").unwrap());
 
 /// Whether a log line matches the hunting query.
 pub fn is_hit(line: &[u8]) -> bool {
@@ -105,6 +105,13 @@ mod tests {
         assert!(!is_hit(b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 203.0.113.7 python - 403 0 0 15"));
         // Ordinary Autodiscover v2 traffic: no powershell before it.
         assert!(!is_hit(b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json Email=a@contoso.com&Protocol=ActiveSync 443 - 10.1.1.1 Outlook - 200 0 0 5"));
+    }
+
+    #[test]
+    fn a_latin_1_byte_between_the_anchors_still_matches() {
+        // .NET decodes a stray byte as a replacement character, which its `.` matches.
+        let hit = b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 203.0.113.7 caf\xe9-agent - 200 0 0 12";
+        assert!(is_hit(hit));
     }
 
     #[test]
