@@ -322,6 +322,29 @@ fn ioc_since_drops_older_records_and_skips_older_files() {
 }
 
 #[test]
+fn marks_made_under_a_later_window_are_not_resumed_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let (narrow, marks) = collect(
+        tmp.path(),
+        &Options {
+            ioc_since_ms: ioc::INCIDENT_MS + 60_000,
+            ..Options::default()
+        },
+    );
+    assert!(!by_kind(&narrow).contains_key("cve_2021_26855"));
+    // A run over all time: the records the narrow window passed over are read now.
+    let (all, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
+    assert_eq!(by_kind(&all)["cve_2021_26855"].len(), 2);
+}
+
+#[test]
 fn the_marks_move_only_once_the_snapshot_is_durable() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("server");

@@ -32,6 +32,10 @@ pub struct Mark {
     /// The column header in force at the offset (a CSV log's first line, an IIS log's last
     /// `#Fields:`), so that the rest of the file is read with it.
     pub header: String,
+    /// The window the bytes before the offset were read under (`--ioc-since`, UTC ms; 0 =
+    /// all): a run whose window starts earlier must read them again.
+    #[serde(default)]
+    pub since_ms: i64,
 }
 
 /// The marks of every log scanned, by the file's path as provenance names it.
@@ -58,6 +62,13 @@ impl Marks {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Marks::default()),
             Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
         }
+    }
+
+    /// The marks a run whose window starts at `since_ms` may resume from: those made under
+    /// a window starting at or before it (the records before a later window were not looked at).
+    pub fn within(mut self, since_ms: i64) -> Marks {
+        self.0.retain(|_, m| m.since_ms <= since_ms);
+        self
     }
 
     /// Writes the marks file whole, replacing the old one only once the new one is on disk.
@@ -124,6 +135,7 @@ impl Marks {
             head_len,
             head: head(file, head_len).unwrap_or_default(),
             header: header.to_string(),
+            since_ms: 0,
         }
     }
 }
@@ -180,6 +192,16 @@ mod tests {
         assert_eq!(marks.start("a.log", &mut Cursor::new(&short), 7).offset, 0);
         let other = b"HEADER\nline 2\nline 3\n".to_vec();
         assert_eq!(marks.start("a.log", &mut Cursor::new(&other), 21).offset, 0);
+    }
+
+    #[test]
+    fn a_mark_made_under_a_later_window_is_discarded() {
+        let mut marks = marks_of("a.log", b"x\n", 2, 2);
+        marks.0.get_mut("a.log").unwrap().since_ms = 1_000;
+        assert_eq!(marks.clone().within(1_000), marks);
+        assert_eq!(marks.clone().within(5_000), marks);
+        assert!(marks.clone().within(999).0.is_empty());
+        assert!(marks.within(0).0.is_empty());
     }
 
     #[test]

@@ -52,8 +52,9 @@ impl Reader for Ioc {
     const NAME: &'static str = "ioc";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let marks = out.ioc_marks().clone();
-        let mut scan = Scan::new(dir, out.evidence().ioc_since_ms, marks);
+        let since_ms = out.evidence().ioc_since_ms;
+        let marks = out.ioc_marks().clone().within(since_ms);
+        let mut scan = Scan::new(dir, since_ms, marks);
         let install = install_root(out);
         let plan = Plan::of(dir, &install, &mut scan);
         scan.progress.total = plan.bytes();
@@ -338,7 +339,9 @@ impl<'a> Scan<'a> {
         }
         let first_line = start.line + scanned.lines
             - u32::from(scanned.resume_at < start.offset + scanned.bytes);
-        let mark = marks::Marks::mark(&mut file, size, scanned.resume_at, first_line, &header_text);
+        let mut mark =
+            marks::Marks::mark(&mut file, size, scanned.resume_at, first_line, &header_text);
+        mark.since_ms = self.since_ms;
         self.next_marks.0.insert(f.display.clone(), mark);
         self.found.covered(
             kinds,
