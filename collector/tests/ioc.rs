@@ -382,3 +382,39 @@ fn the_marks_move_only_once_the_snapshot_is_durable() {
     );
     assert_eq!(std::fs::read(&marks).unwrap(), before);
 }
+
+#[test]
+fn a_damaged_marks_file_is_reported_and_every_log_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("server");
+    server(true, &root);
+    let marks = tmp.path().join("ioc-marks.json");
+    std::fs::write(&marks, b"{\"half").unwrap();
+    let out = tmp.path().join("s.json");
+    let cli = exfleet_collector::cli::Cli::parse_from([
+        "exfleet-collector",
+        "collect",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--ioc-marks",
+        marks.to_str().unwrap(),
+    ]);
+    exfleet_collector::cli::run(cli).unwrap();
+    let s: Snapshot = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let error = s
+        .errors
+        .iter()
+        .find(|e| e.kind == "marks_unreadable")
+        .expect("the damaged marks file is reported");
+    assert_eq!(error.reader, "ioc");
+    assert!(
+        error.message.contains("ioc-marks.json"),
+        "{}",
+        error.message
+    );
+    assert_eq!(by_kind(&s)["cve_2021_26855"].len(), 2);
+    // The marks are written anew.
+    assert!(!Marks::load(&marks).unwrap().0.is_empty());
+}

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use exfleet_proto::v1::CollectionError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -69,6 +70,27 @@ impl Marks {
     pub fn within(mut self, since_ms: i64) -> Marks {
         self.0.retain(|_, m| m.since_ms <= since_ms);
         self
+    }
+
+    /// Reads the marks file as [`Marks::load`] does, but a damaged or unreadable one does not
+    /// stop the collection: no marks (every log is read whole again), and the collection
+    /// error saying why, for the snapshot.
+    pub fn load_or_empty(path: &Path) -> (Marks, Option<CollectionError>) {
+        match Marks::load(path) {
+            Ok(m) => (m, None),
+            Err(e) => {
+                let message = format!("{e:#}; every log is read from its start");
+                tracing::warn!(path = %path.display(), "{message}");
+                let error = CollectionError {
+                    reader: "ioc".into(),
+                    kind: "marks_unreadable".into(),
+                    path: path.display().to_string(),
+                    location: None,
+                    message,
+                };
+                (Marks::default(), Some(error))
+            }
+        }
     }
 
     /// Writes the marks file whole, replacing the old one only once the new one is on disk.
@@ -223,5 +245,17 @@ mod tests {
         std::fs::write(&p, b"{not json").unwrap();
         let e = Marks::load(&p).unwrap_err().to_string();
         assert!(e.contains("ioc-marks.json"), "{e}");
+        let (marks, error) = Marks::load_or_empty(&p);
+        assert_eq!(marks, Marks::default());
+        let error = error.expect("a collection error");
+        assert_eq!(
+            (error.reader.as_str(), error.kind.as_str()),
+            ("ioc", "marks_unreadable")
+        );
+        assert!(
+            error.message.contains("ioc-marks.json"),
+            "{}",
+            error.message
+        );
     }
 }
