@@ -418,3 +418,23 @@ fn a_damaged_marks_file_is_reported_and_every_log_read_whole() {
     // The marks are written anew.
     assert!(!Marks::load(&marks).unwrap().0.is_empty());
 }
+
+#[test]
+fn every_log_below_the_iis_log_folder_is_hunted() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let log = iis_log(tmp.path());
+    // Microsoft's query: every *.log below LogFiles, whatever its folder and name.
+    let moved = log.parent().unwrap().parent().unwrap().join("Custom");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(&log, moved.join("access.log")).unwrap();
+    let (s, _) = collect(tmp.path(), &Options::default());
+    let hits = &by_kind(&s)["cve_2022_41040"];
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(
+        hits[0].file.ends_with("Custom/access.log"),
+        "{}",
+        hits[0].file
+    );
+    assert_eq!(hits[0].client_ip, ioc::ATTACKER_NOTSHELL);
+}

@@ -1,4 +1,5 @@
-//! IIS W3SVC logs (`%SystemDrive%\inetpub\logs\LogFiles\W3SVC<id>\u_ex*.log`, W3C extended
+//! IIS logs (every `*.log` below `%SystemDrive%\inetpub\logs\LogFiles`, as Microsoft's query
+//! lists them: the W3SVC sites' `u_ex*.log` and whatever else IIS writes there; W3C extended
 //! format: `#` directives, the columns named by the last `#Fields:` line, values separated by
 //! spaces): Microsoft's hunting query for CVE-2022-41040 (ProxyNotShell, September 2022), the
 //! regular expression `powershell.*autodiscover\.json.*\@.*200` on each line, case ignored.
@@ -39,16 +40,12 @@ pub fn header(fields: &[u8]) -> Header {
     Header::parse(&names)
 }
 
-/// Scans the IIS logs of every W3SVC site.
+/// Scans the IIS logs.
 pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     let literals = Literals::new(&[LITERAL, "#Fields:"]);
     let kind = IocKind::Cve2022_41040;
     scan.found.coverage_of(&kind);
     for f in logs {
-        let site = f.relative.split('\\').next().unwrap_or("");
-        if !site.to_ascii_uppercase().starts_with("W3SVC") {
-            continue;
-        }
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
