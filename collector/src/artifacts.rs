@@ -414,7 +414,7 @@ pub const IOC_LOGS: [Artifact; 4] = [
     install(Ioc::NAME, r"Logging\HttpProxy\*.log", Capture::Tree),
     install(Ioc::NAME, r"Logging\ECP\Server\*.log", Capture::Tree),
     install(Ioc::NAME, r"Logging\OABGeneratorLog\*", Capture::Tree),
-    system_drive(Ioc::NAME, r"inetpub\logs\LogFiles\u_ex*.log", Capture::Tree),
+    system_drive(Ioc::NAME, r"inetpub\logs\LogFiles\*.log", Capture::Tree),
 ];
 
 /// The files the indicator scans list: LSASS dumps under `C:\root` and `%WINDIR%\Temp`,

@@ -339,8 +339,8 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         Some(root) => ServerFiles::new(root),
         None => crate::live::server_files()?,
     };
-    let marks = match &args.ioc_marks {
-        Some(p) => crate::readers::ioc::marks::Marks::load(p)?,
+    let (marks, marks_error) = match &args.ioc_marks {
+        Some(p) => crate::readers::ioc::marks::Marks::load_or_empty(p),
         None => Default::default(),
     };
     let options = crate::Options {
@@ -348,7 +348,8 @@ fn collect(args: CollectArgs) -> anyhow::Result<Outcome> {
         ioc_since_ms: args.ioc_since.unwrap_or(0),
         ioc_marks: marks,
     };
-    let (snapshot, next_marks) = crate::collect_with_marks(&dir, labels, &options)?;
+    let (mut snapshot, next_marks) = crate::collect_with_marks(&dir, labels, &options)?;
+    snapshot.errors.extend(marks_error);
     // The marks move only once the snapshot is durable (written, spooled or acknowledged).
     let save_marks = || -> anyhow::Result<()> {
         if let Some(p) = &args.ioc_marks {

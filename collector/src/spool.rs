@@ -266,8 +266,10 @@ impl Spool {
         sync_dir(&self.dir.join(PENDING))
     }
 
-    /// Drops the oldest snapshots past `limits` (never `keep`, the one just spooled), and
-    /// records each drop for the next snapshot to report.
+    /// Drops the oldest snapshots past `limits` (never `keep`, the one just spooled, nor a
+    /// snapshot carrying indicator-of-compromise matches: the read marks moved past them once
+    /// it was spooled, so no later run finds them again), and records each drop for the next
+    /// snapshot to report.
     pub fn enforce(
         &self,
         limits: &Limits,
@@ -293,6 +295,10 @@ impl Spool {
             } else {
                 continue;
             };
+            if self.carries_ioc_matches(&e) {
+                tracing::warn!(snapshot = %e.snapshot_id, %reason, "kept past the spool's bounds: it carries indicator-of-compromise matches");
+                continue;
+            }
             let d = Dropped {
                 snapshot_id: e.snapshot_id.clone(),
                 collected_at_ms: e.collected_at_ms,
@@ -313,6 +319,11 @@ impl Spool {
         }
         sync_dir(&self.dir.join(PENDING))?;
         Ok(dropped)
+    }
+
+    /// Whether a waiting snapshot carries IoC matches (an unreadable one is not sent anyway).
+    fn carries_ioc_matches(&self, e: &Entry) -> bool {
+        self.load(e).is_ok_and(|s| !s.ioc_matches.is_empty())
     }
 
     fn record_drop(&self, d: &Dropped) -> Result<(), Error> {
@@ -526,6 +537,31 @@ mod tests {
         );
         spool.reported().unwrap();
         assert!(spool.unreported().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_carrying_ioc_matches_is_never_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let limits = Limits {
+            max_count: 1,
+            max_bytes: 10,
+            max_age: Duration::from_secs(7 * 86_400),
+        };
+        let mut hunted = snapshot("hunted11", NOW - 8 * DAY_MS, 10);
+        hunted.ioc_matches.push(exfleet_proto::v1::IocMatch {
+            indicator: "cve_2021_26855".into(),
+            ..Default::default()
+        });
+        spool.put(&hunted).unwrap();
+        spool
+            .put(&snapshot("plain222", NOW - 8 * DAY_MS, 10))
+            .unwrap();
+        let new = spool.put(&snapshot("newest33", NOW, 10)).unwrap();
+        let dropped = spool.enforce(&limits, NOW, &new).unwrap();
+        let got: Vec<&str> = dropped.iter().map(|d| d.snapshot_id.as_str()).collect();
+        assert_eq!(got, ["plain222"]);
+        assert_eq!(ids(&spool.pending().unwrap()), ["hunted11", "newest33"]);
     }
 
     #[test]

@@ -290,6 +290,14 @@ fn a_triage_copy_yields_the_events_that_matter() {
     assert!(damage
         .iter()
         .all(|e| e.message.contains("Application.evtx") && e.location.is_some()));
+    // The IoC scan of the same log says what it could not read too.
+    assert!(
+        s.errors.iter().any(|e| e.reader == "ioc"
+            && e.kind == "damaged_evtx"
+            && e.message.contains("Application.evtx")),
+        "{:#?}",
+        s.errors
+    );
     insta::assert_json_snapshot!("events_that_matter", by);
 
     // A window: only the events written since a time, and the window is recorded.

@@ -232,6 +232,52 @@ fn a_second_run_reads_only_the_bytes_appended() {
     assert!(!by_kind(&second).contains_key("cve_2022_41040"));
 }
 
+fn iis_log(root: &Path) -> std::path::PathBuf {
+    let folder = walk_find(root, "W3SVC1").unwrap();
+    let mut logs: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    logs.sort();
+    logs.pop().unwrap()
+}
+
+#[test]
+fn a_resumed_iis_log_keeps_its_fields_and_its_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let (first, marks) = collect(tmp.path(), &Options::default());
+    let coverage = |s: &Snapshot| {
+        s.ioc_scans
+            .iter()
+            .find(|c| c.indicator == "cve_2022_41040")
+            .unwrap()
+            .clone()
+    };
+    // The IIS date and time are two fields: the oldest record's time is known.
+    assert_ne!(coverage(&first).oldest_ms, 0);
+    append(
+        &iis_log(tmp.path()),
+        "2026-11-11 05:06:07 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 198.51.100.9 python-requests/2.28.1 - 200 0 0 9\r\n",
+    );
+    let (second, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
+    let hits = &by_kind(&second)["cve_2022_41040"];
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0].client_ip, "198.51.100.9");
+    assert_eq!(hits[0].status, "200");
+    assert_eq!(hits[0].time_ms, 1_794_373_567_000);
+    assert!(hits[0]
+        .url
+        .starts_with("/autodiscover/autodiscover.json?@evil.com"));
+}
+
 #[test]
 fn a_log_replaced_under_its_name_is_read_again_from_its_start() {
     let tmp = tempfile::tempdir().unwrap();
@@ -276,6 +322,29 @@ fn ioc_since_drops_older_records_and_skips_older_files() {
 }
 
 #[test]
+fn marks_made_under_a_later_window_are_not_resumed_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let (narrow, marks) = collect(
+        tmp.path(),
+        &Options {
+            ioc_since_ms: ioc::INCIDENT_MS + 60_000,
+            ..Options::default()
+        },
+    );
+    assert!(!by_kind(&narrow).contains_key("cve_2021_26855"));
+    // A run over all time: the records the narrow window passed over are read now.
+    let (all, _) = collect(
+        tmp.path(),
+        &Options {
+            ioc_marks: marks,
+            ..Options::default()
+        },
+    );
+    assert_eq!(by_kind(&all)["cve_2021_26855"].len(), 2);
+}
+
+#[test]
 fn the_marks_move_only_once_the_snapshot_is_durable() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("server");
@@ -312,4 +381,60 @@ fn the_marks_move_only_once_the_snapshot_is_durable() {
         s2.ioc_matches
     );
     assert_eq!(std::fs::read(&marks).unwrap(), before);
+}
+
+#[test]
+fn a_damaged_marks_file_is_reported_and_every_log_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("server");
+    server(true, &root);
+    let marks = tmp.path().join("ioc-marks.json");
+    std::fs::write(&marks, b"{\"half").unwrap();
+    let out = tmp.path().join("s.json");
+    let cli = exfleet_collector::cli::Cli::parse_from([
+        "exfleet-collector",
+        "collect",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--ioc-marks",
+        marks.to_str().unwrap(),
+    ]);
+    exfleet_collector::cli::run(cli).unwrap();
+    let s: Snapshot = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let error = s
+        .errors
+        .iter()
+        .find(|e| e.kind == "marks_unreadable")
+        .expect("the damaged marks file is reported");
+    assert_eq!(error.reader, "ioc");
+    assert!(
+        error.message.contains("ioc-marks.json"),
+        "{}",
+        error.message
+    );
+    assert_eq!(by_kind(&s)["cve_2021_26855"].len(), 2);
+    // The marks are written anew.
+    assert!(!Marks::load(&marks).unwrap().0.is_empty());
+}
+
+#[test]
+fn every_log_below_the_iis_log_folder_is_hunted() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    let log = iis_log(tmp.path());
+    // Microsoft's query: every *.log below LogFiles, whatever its folder and name.
+    let moved = log.parent().unwrap().parent().unwrap().join("Custom");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(&log, moved.join("access.log")).unwrap();
+    let (s, _) = collect(tmp.path(), &Options::default());
+    let hits = &by_kind(&s)["cve_2022_41040"];
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(
+        hits[0].file.ends_with("Custom/access.log"),
+        "{}",
+        hits[0].file
+    );
+    assert_eq!(hits[0].client_ip, ioc::ATTACKER_NOTSHELL);
 }

@@ -111,7 +111,7 @@ $Artifacts = @(
     @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\HttpProxy\*.log'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\ECP\Server\*.log'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'Install'; Path = 'Logging\OABGeneratorLog\*'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\logs\LogFiles\u_ex*.log'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\logs\LogFiles\*.log'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'root\lsass.*dmp'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'Windows\Temp\lsass.*dmp'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.7z'; Capture = 'Tree'; Argument = '' },

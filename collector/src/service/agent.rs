@@ -92,9 +92,11 @@ impl Agent {
             None => crate::live::server_files()?,
         };
         let marks_file = self.paths.ioc_marks();
+        let (ioc_marks, marks_error) =
+            crate::readers::ioc::marks::Marks::load_or_empty(&marks_file);
         let options = crate::Options {
             events_since_ms: last_run_ms.map_or(0, |t| (t - EVENTS_OVERLAP_MS).max(0)),
-            ioc_marks: crate::readers::ioc::marks::Marks::load(&marks_file)?,
+            ioc_marks,
             ..Default::default()
         };
         let labels = crate::labels::LabelsFile::default().into_labels(
@@ -102,7 +104,8 @@ impl Agent {
             self.settings.role_group.clone(),
             self.settings.owner.clone(),
         );
-        let (snapshot, next_marks) = crate::collect_with_marks(&files, labels, &options)?;
+        let (mut snapshot, next_marks) = crate::collect_with_marks(&files, labels, &options)?;
+        snapshot.errors.extend(marks_error);
         let policy = crate::retry::RetryPolicy::default();
         let outcome = crate::deliver::spool_and_deliver(
             &rt,

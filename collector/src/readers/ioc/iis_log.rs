@@ -1,4 +1,5 @@
-//! IIS W3SVC logs (`%SystemDrive%\inetpub\logs\LogFiles\W3SVC<id>\u_ex*.log`, W3C extended
+//! IIS logs (every `*.log` below `%SystemDrive%\inetpub\logs\LogFiles`, as Microsoft's query
+//! lists them: the W3SVC sites' `u_ex*.log` and whatever else IIS writes there; W3C extended
 //! format: `#` directives, the columns named by the last `#Fields:` line, values separated by
 //! spaces): Microsoft's hunting query for CVE-2022-41040 (ProxyNotShell, September 2022), the
 //! regular expression `powershell.*autodiscover\.json.*\@.*200` on each line, case ignored.
@@ -22,7 +23,7 @@ pub const LOG_ROOT: &str = r"inetpub\logs\LogFiles";
 pub const LITERAL: &str = "autodiscover.json";
 
 static HUNT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)powershell.*autodiscover\.json.*@.*200").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i-u)powershell.*autodiscover\.json.*@.*200").unwrap());
 
 /// Whether a log line matches the hunting query.
 pub fn is_hit(line: &[u8]) -> bool {
@@ -39,16 +40,12 @@ pub fn header(fields: &[u8]) -> Header {
     Header::parse(&names)
 }
 
-/// Scans the IIS logs of every W3SVC site.
+/// Scans the IIS logs.
 pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     let literals = Literals::new(&[LITERAL, "#Fields:"]);
     let kind = IocKind::Cve2022_41040;
     scan.found.coverage_of(&kind);
     for f in logs {
-        let site = f.relative.split('\\').next().unwrap_or("");
-        if !site.to_ascii_uppercase().starts_with("W3SVC") {
-            continue;
-        }
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
@@ -105,6 +102,13 @@ mod tests {
         assert!(!is_hit(b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 203.0.113.7 python - 403 0 0 15"));
         // Ordinary Autodiscover v2 traffic: no powershell before it.
         assert!(!is_hit(b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json Email=a@contoso.com&Protocol=ActiveSync 443 - 10.1.1.1 Outlook - 200 0 0 5"));
+    }
+
+    #[test]
+    fn a_latin_1_byte_between_the_anchors_still_matches() {
+        // .NET decodes a stray byte as a replacement character, which its `.` matches.
+        let hit = b"2022-09-29 03:04:05 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/powershell/?Email=autodiscover/autodiscover.json%3F@evil.com 443 - 203.0.113.7 caf\xe9-agent - 200 0 0 12";
+        assert!(is_hit(hit));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use exfleet_proto::v1::CollectionError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +33,10 @@ pub struct Mark {
     /// The column header in force at the offset (a CSV log's first line, an IIS log's last
     /// `#Fields:`), so that the rest of the file is read with it.
     pub header: String,
+    /// The window the bytes before the offset were read under (`--ioc-since`, UTC ms; 0 =
+    /// all): a run whose window starts earlier must read them again.
+    #[serde(default)]
+    pub since_ms: i64,
 }
 
 /// The marks of every log scanned, by the file's path as provenance names it.
@@ -57,6 +62,34 @@ impl Marks {
                 .map_err(|e| anyhow::anyhow!("{}: not a read-marks file: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Marks::default()),
             Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+        }
+    }
+
+    /// The marks a run whose window starts at `since_ms` may resume from: those made under
+    /// a window starting at or before it (the records before a later window were not looked at).
+    pub fn within(mut self, since_ms: i64) -> Marks {
+        self.0.retain(|_, m| m.since_ms <= since_ms);
+        self
+    }
+
+    /// Reads the marks file as [`Marks::load`] does, but a damaged or unreadable one does not
+    /// stop the collection: no marks (every log is read whole again), and the collection
+    /// error saying why, for the snapshot.
+    pub fn load_or_empty(path: &Path) -> (Marks, Option<CollectionError>) {
+        match Marks::load(path) {
+            Ok(m) => (m, None),
+            Err(e) => {
+                let message = format!("{e:#}; every log is read from its start");
+                tracing::warn!(path = %path.display(), "{message}");
+                let error = CollectionError {
+                    reader: "ioc".into(),
+                    kind: "marks_unreadable".into(),
+                    path: path.display().to_string(),
+                    location: None,
+                    message,
+                };
+                (Marks::default(), Some(error))
+            }
         }
     }
 
@@ -124,6 +157,7 @@ impl Marks {
             head_len,
             head: head(file, head_len).unwrap_or_default(),
             header: header.to_string(),
+            since_ms: 0,
         }
     }
 }
@@ -183,6 +217,16 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_made_under_a_later_window_is_discarded() {
+        let mut marks = marks_of("a.log", b"x\n", 2, 2);
+        marks.0.get_mut("a.log").unwrap().since_ms = 1_000;
+        assert_eq!(marks.clone().within(1_000), marks);
+        assert_eq!(marks.clone().within(5_000), marks);
+        assert!(marks.clone().within(999).0.is_empty());
+        assert!(marks.within(0).0.is_empty());
+    }
+
+    #[test]
     fn a_renamed_file_keeps_its_mark() {
         let first = b"header\nline 2\n".to_vec();
         let marks = marks_of("a.log", &first, 14, 3);
@@ -201,5 +245,17 @@ mod tests {
         std::fs::write(&p, b"{not json").unwrap();
         let e = Marks::load(&p).unwrap_err().to_string();
         assert!(e.contains("ioc-marks.json"), "{e}");
+        let (marks, error) = Marks::load_or_empty(&p);
+        assert_eq!(marks, Marks::default());
+        let error = error.expect("a collection error");
+        assert_eq!(
+            (error.reader.as_str(), error.kind.as_str()),
+            ("ioc", "marks_unreadable")
+        );
+        assert!(
+            error.message.contains("ioc-marks.json"),
+            "{}",
+            error.message
+        );
     }
 }

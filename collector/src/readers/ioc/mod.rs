@@ -52,8 +52,9 @@ impl Reader for Ioc {
     const NAME: &'static str = "ioc";
 
     fn read(&self, dir: &ServerFiles, out: &mut Sink) {
-        let marks = out.ioc_marks().clone();
-        let mut scan = Scan::new(dir, out.evidence().ioc_since_ms, marks);
+        let since_ms = out.evidence().ioc_since_ms;
+        let marks = out.ioc_marks().clone().within(since_ms);
+        let mut scan = Scan::new(dir, since_ms, marks);
         let install = install_root(out);
         let plan = Plan::of(dir, &install, &mut scan);
         scan.progress.total = plan.bytes();
@@ -279,7 +280,11 @@ impl<'a> Scan<'a> {
             }
         };
         let mut header = if !start.header.is_empty() {
-            csv::Header::parse(start.header.as_bytes())
+            // IIS saves its `#Fields:` line (space-separated); the other logs their CSV header.
+            match csv::strip_prefix_ci(start.header.as_bytes(), b"#Fields:") {
+                Some(fields) if header_lines => iis_log::header(fields),
+                _ => csv::Header::parse(start.header.as_bytes()),
+            }
         } else if header_lines {
             csv::Header::default()
         } else {
@@ -334,7 +339,9 @@ impl<'a> Scan<'a> {
         }
         let first_line = start.line + scanned.lines
             - u32::from(scanned.resume_at < start.offset + scanned.bytes);
-        let mark = marks::Marks::mark(&mut file, size, scanned.resume_at, first_line, &header_text);
+        let mut mark =
+            marks::Marks::mark(&mut file, size, scanned.resume_at, first_line, &header_text);
+        mark.since_ms = self.since_ms;
         self.next_marks.0.insert(f.display.clone(), mark);
         self.found.covered(
             kinds,
@@ -518,6 +525,11 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
         csv::fields(l.as_bytes())
             .first()
             .and_then(|t| parse_time(t))
+            .or_else(|| {
+                // IIS writes its date and time as two space-separated fields.
+                let mut words = l.split(' ');
+                parse_time(&format!("{} {}", words.next()?, words.next()?))
+            })
     });
     Ok((first, header))
 }

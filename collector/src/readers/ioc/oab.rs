@@ -19,7 +19,7 @@ use crate::readers::Reader;
 pub const LITERAL: &str = "Download failed and temporary file";
 
 static DOWNLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)Download failed and temporary file (.*?) needs to be removed").unwrap()
+    Regex::new(r"(?i-u)Download failed and temporary file (.*?) needs to be removed").unwrap()
 });
 
 /// The path a line names (with its quote, as the script captures it) when it is outside
@@ -80,6 +80,12 @@ mod tests {
         assert_eq!(
             suspicious_path(bad, INSTALL).as_deref(),
             Some(r"'C:\inetpub\wwwroot\aspnet_client\shell.aspx'")
+        );
+        let latin1 =
+            b"Download failed and temporary file 'C:\\inetpub\\caf\xe9.aspx' needs to be removed";
+        assert!(
+            suspicious_path(latin1, INSTALL).is_some(),
+            "a Latin-1 byte in the path"
         );
         let good = br"Download failed and temporary file 'C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\OAB\Temp\x.tmp' needs to be removed";
         assert_eq!(suspicious_path(good, INSTALL), None);
