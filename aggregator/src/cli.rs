@@ -409,9 +409,9 @@ mod tests {
     #[test]
     fn an_aggregator_id_without_a_bucket_is_refused_naming_the_flag() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = open_store(None, Some("agg1"), tmp.path())
-            .err()
-            .expect("refused");
+        let Err(err) = open_store(None, Some("agg1"), tmp.path()) else {
+            panic!("an aggregator id without a bucket must be refused");
+        };
         let text = err.to_string();
         assert!(text.contains("aggregator-id agg1"), "{text}");
         assert!(text.contains("--bucket"), "{text}");
