@@ -1,7 +1,7 @@
 //! Command line of `exfleet-aggregator`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -295,14 +295,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: read(&cfg.tls.key)?,
         client_ca: read(&cfg.tls.client_ca)?,
     };
-    let store = match (&cfg.bucket, &cfg.aggregator_id) {
-        (Some(url), Some(id)) => Store::open_bucket(&Bucket::open(url)?, id)?,
-        (Some(url), None) => anyhow::bail!(
-            "bucket {url} is set but aggregator-id is not: every aggregator sharing a bucket \
-             needs its own id"
-        ),
-        (None, _) => Store::open(&cfg.data_dir)?,
-    };
+    let store = open_store(
+        cfg.bucket.as_deref(),
+        cfg.aggregator_id.as_deref(),
+        &cfg.data_dir,
+    )?;
     let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
         (Some(_), Some(key)) => Some(server::EnrollOptions {
             ca: certs::Pem {
@@ -365,6 +362,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The store: on the bucket when one is set (which needs an aggregator id), else the data
+/// directory. An aggregator id without a bucket is refused rather than ignored: the operator
+/// meant a shared bucket.
+fn open_store(
+    bucket: Option<&str>,
+    aggregator_id: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<Store> {
+    Ok(match (bucket, aggregator_id) {
+        (Some(url), Some(id)) => Store::open_bucket(&Bucket::open(url)?, id)?,
+        (Some(url), None) => anyhow::bail!(
+            "bucket {url} is set but aggregator-id is not: every aggregator sharing a bucket \
+             needs its own id"
+        ),
+        (None, Some(id)) => anyhow::bail!(
+            "aggregator-id {id} is set but bucket is not: --aggregator-id names this \
+             aggregator among those sharing a bucket (--bucket); drop it for a local data dir"
+        ),
+        (None, None) => Store::open(data_dir)?,
+    })
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -381,4 +400,21 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_aggregator_id_without_a_bucket_is_refused_naming_the_flag() {
+        let tmp = tempfile::tempdir().unwrap();
+        let Err(err) = open_store(None, Some("agg1"), tmp.path()) else {
+            panic!("an aggregator id without a bucket must be refused");
+        };
+        let text = err.to_string();
+        assert!(text.contains("aggregator-id agg1"), "{text}");
+        assert!(text.contains("--bucket"), "{text}");
+        assert!(open_store(None, None, tmp.path()).is_ok());
+    }
 }

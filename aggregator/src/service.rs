@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::dataset::flush::Queued;
 use crate::identity::{CollectorId, Enrolled, Policy};
 use crate::store::{valid_id, Put, Store};
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
@@ -55,7 +56,7 @@ pub struct IngestService {
     uploads: Arc<Semaphore>,
     back_pressure: BackPressure,
     /// Told the id of every newly stored snapshot (the dataset flusher).
-    stored: Option<mpsc::UnboundedSender<String>>,
+    stored: Option<mpsc::UnboundedSender<Queued>>,
     /// The largest message accepted (named when one is refused).
     max_message_bytes: usize,
     /// What each certificate may speak for.
@@ -64,7 +65,7 @@ pub struct IngestService {
 
 impl IngestService {
     /// A service that stores into `store` and reports new ids to `stored`.
-    pub fn new(store: Store, stored: Option<mpsc::UnboundedSender<String>>) -> Self {
+    pub fn new(store: Store, stored: Option<mpsc::UnboundedSender<Queued>>) -> Self {
         IngestService {
             store,
             puts: Arc::new(Semaphore::new(CONCURRENT_PUTS)),
@@ -150,11 +151,13 @@ impl Ingest for IngestService {
                     }
                 };
                 let reply = accept(&store, &puts, &identities, (&collector, enrolled), msg).await;
-                if let (Ok(ack), Some(notify)) = (&reply, &stored) {
-                    if ack.status == AckStatus::Stored as i32 {
-                        let _ = notify.send(ack.snapshot_id.clone());
+                let reply = match (reply, &stored) {
+                    (Ok((ack, Some(queued))), Some(notify)) => {
+                        let _ = notify.send(queued);
+                        Ok(ack)
                     }
-                }
+                    (reply, _) => reply.map(|(ack, _)| ack),
+                };
                 let failed = reply.is_err();
                 if tx.send(reply).await.is_err() || failed {
                     break;
@@ -173,20 +176,22 @@ async fn accept(
     identities: &Policy,
     (collector, enrolled): (&CollectorId, bool),
     msg: UploadRequest,
-) -> Result<UploadAck, Status> {
+) -> Result<(UploadAck, Option<Queued>), Status> {
     let Some(snapshot) = msg.snapshot else {
-        return Ok(ack(
-            "",
-            AckStatus::Rejected,
-            "the request carries no snapshot",
+        return Ok((
+            ack("", AckStatus::Rejected, "the request carries no snapshot"),
+            None,
         ));
     };
     let id = snapshot.snapshot_id.clone();
     if !valid_id(&id) {
-        return Ok(ack(
-            &id,
-            AckStatus::Rejected,
-            "snapshot_id must be 8 to 64 letters, digits, '-' or '_'",
+        return Ok((
+            ack(
+                &id,
+                AckStatus::Rejected,
+                "snapshot_id must be 8 to 64 letters, digits, '-' or '_'",
+            ),
+            None,
         ));
     }
     if let Err(why) = check_time(
@@ -245,9 +250,15 @@ async fn accept(
     match put {
         Ok(Put::Stored) => {
             tracing::debug!(collector = %collector.0, snapshot = %id, "stored");
-            Ok(ack(&id, AckStatus::Stored, ""))
+            Ok((ack(&id, AckStatus::Stored, ""), Some(Queued::Stored(id))))
         }
-        Ok(Put::Duplicate) => Ok(ack(&id, AckStatus::Duplicate, "already stored")),
+        Ok(Put::Duplicate) => Ok((ack(&id, AckStatus::Duplicate, "already stored"), None)),
+        // Maybe never flushed (its writer killed, or this aggregator's own lost attempt):
+        // checked against the committed batches once the grace has passed.
+        Ok(Put::Exists) => Ok((
+            ack(&id, AckStatus::Duplicate, "already stored"),
+            Some(Queued::Found(id)),
+        )),
         Err(e) => {
             tracing::error!(snapshot = %id, "{e:#}");
             Err(Status::unavailable(format!(

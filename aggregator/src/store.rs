@@ -34,6 +34,9 @@ pub enum Put {
     Stored,
     /// Was already durable.
     Duplicate,
+    /// Was already in the bucket, put there by another aggregator or by an attempt whose
+    /// answer was lost (a client time-out, a retried 5xx): whether a batch holds it is unknown.
+    Exists,
 }
 
 /// The store. Cheap to clone; all clones share the index.
@@ -174,7 +177,7 @@ impl Store {
         if let Some((bucket, _)) = &self.bucket {
             let outcome = match bucket.create(&key_of(id), stored.encode_to_vec())? {
                 Created::New => Put::Stored,
-                Created::Exists => Put::Duplicate,
+                Created::Exists => Put::Exists,
             };
             self.ids.write().expect("index lock").insert(id.to_string());
             return Ok(outcome);

@@ -590,3 +590,43 @@ fn a_snapshot_in_two_batches_is_read_once() {
     };
     assert_eq!(findings(&twice), findings(&once));
 }
+
+/// The roll-back at open deletes only this aggregator's uncommitted parts older than its age
+/// limit: a fresh one may be a batch in flight of an overlapping process with the same id.
+#[test]
+fn open_rolls_back_only_old_uncommitted_parts() {
+    use exfleet_aggregator::dataset::Dataset;
+    use exfleet_dataset::bucket::Bucket;
+    use exfleet_dataset::layout::part_key;
+    let Some(s3s_fs) = exfleet_tests::tools::tool("s3s-fs") else {
+        eprintln!("s3s-fs is not installed (tests/scripts/install-test-tools.sh): skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let s3 = S3::start(&s3s_fs, &tmp.path().join("s3"));
+    for (k, v) in s3.env() {
+        std::env::set_var(k, v);
+    }
+    let bucket = Bucket::open(&format!("s3://{BUCKET}/{PREFIX}/rollback")).unwrap();
+    let fresh = part_key("hosts", "2026-11-18", "1795000000000-0000abcd-000000-agg1");
+    let old = part_key("hosts", "2026-11-18", "1795000000000-0000abcd-000001-agg1");
+    bucket.put(&fresh, b"in flight".to_vec()).unwrap();
+    bucket.put(&old, b"left behind".to_vec()).unwrap();
+    // s3s-fs answers a file's modification time as the object's.
+    let file = s3.objects().join("rollback").join(&old);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(7 * 3600))
+        .unwrap();
+    Dataset::open_bucket(&bucket, "agg1").unwrap();
+    assert!(
+        bucket.get(&fresh).unwrap().is_some(),
+        "a fresh uncommitted part is kept"
+    );
+    assert!(
+        bucket.get(&old).unwrap().is_none(),
+        "an old uncommitted part is rolled back"
+    );
+}

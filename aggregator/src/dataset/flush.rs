@@ -14,7 +14,9 @@
 //! [`grace`] before the start are set aside (`Deferred`): once the grace has passed (or at
 //! stop) the committed batches are read again and only those still in none are written. A
 //! snapshot another aggregator flushes later than that is in two batches; readers keep its
-//! first batch's rows.
+//! first batch's rows. A snapshot an upload finds already in the bucket ([`Queued::Found`])
+//! is set aside the same way: its writer may have been killed, or the put that wrote it may
+//! have been this aggregator's own attempt whose answer was lost.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -33,13 +35,22 @@ const MAX_BATCH: usize = 5_000;
 /// The name under which gRPC health reports whether the dataset keeps up with the store.
 pub const DATASET_SERVICE: &str = "exfleet.v1.Dataset";
 
+/// What the ingest service tells the flusher of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    /// Newly stored by this aggregator: written at the next flush.
+    Stored(String),
+    /// Already in the bucket: written after the grace unless a committed batch holds it then.
+    Found(String),
+}
+
 /// Runs until `ids` closes (the server stopped), then flushes what is left. Returns an error
 /// only when that last flush fails (the next start writes what is missing).
 pub async fn run(
     store: Store,
     dataset: Dataset,
     already: HashSet<String>,
-    mut ids: mpsc::UnboundedReceiver<String>,
+    mut ids: mpsc::UnboundedReceiver<Queued>,
     interval: Duration,
     health: Option<HealthReporter>,
 ) -> Result<(), Error> {
@@ -59,12 +70,13 @@ pub async fn run(
     loop {
         tokio::select! {
             id = ids.recv() => match id {
-                Some(id) => pending.push(id),
+                Some(Queued::Stored(id)) => pending.push(id),
+                Some(Queued::Found(id)) => deferred.add(id, interval),
                 None => break,
             },
             _ = tick.tick() => {
                 if deferred.due() {
-                    deferred.take(&dataset, &mut pending).await;
+                    deferred.take(&dataset, &mut pending, false).await;
                 }
                 let result = flush(&store, &dataset, &mut pending).await;
                 state.after(result, pending.len()).await;
@@ -72,9 +84,12 @@ pub async fn run(
         }
     }
     while let Ok(id) = ids.try_recv() {
-        pending.push(id);
+        match id {
+            Queued::Stored(id) => pending.push(id),
+            Queued::Found(id) => deferred.add(id, interval),
+        }
     }
-    deferred.take(&dataset, &mut pending).await;
+    deferred.take(&dataset, &mut pending, true).await;
     let result = flush(&store, &dataset, &mut pending).await;
     if let Err(e) = &result {
         tracing::error!(
@@ -93,10 +108,10 @@ pub fn grace(interval: Duration) -> Duration {
     (interval * 5).max(Duration::from_secs(10))
 }
 
-/// Snapshots set aside at start (on a bucket): written within the grace before it.
+/// Snapshots set aside (on a bucket): at start, those written within the grace before it;
+/// later, those an upload found already there. Each until its own deadline.
 struct Deferred {
-    ids: Vec<String>,
-    until: Instant,
+    ids: Vec<(String, Instant)>,
 }
 
 impl Deferred {
@@ -116,25 +131,37 @@ impl Deferred {
                 "recent snapshots in no committed batch: written once the grace has passed,                  unless another aggregator has by then"
             );
         }
+        let until = Instant::now() + grace;
         Deferred {
-            ids: recent,
-            until: Instant::now() + grace,
+            ids: recent.into_iter().map(|id| (id, until)).collect(),
         }
     }
 
-    fn due(&self) -> bool {
-        !self.ids.is_empty() && Instant::now() >= self.until
+    /// Sets aside `id` until the grace from now has passed.
+    fn add(&mut self, id: String, interval: Duration) {
+        self.ids.push((id, Instant::now() + grace(interval)));
     }
 
-    /// Adds to `pending` the deferred snapshots no committed batch holds now. If the
-    /// committed batches cannot be read, all of them (readers deduplicate).
-    async fn take(&mut self, dataset: &Dataset, pending: &mut Vec<String>) {
-        if self.ids.is_empty() {
+    fn due(&self) -> bool {
+        let now = Instant::now();
+        self.ids.iter().any(|(_, until)| *until <= now)
+    }
+
+    /// Adds to `pending` the set-aside snapshots whose grace has passed and no committed
+    /// batch holds now; at stop (`all`), every set-aside one. If the committed batches cannot
+    /// be read, all of those (readers deduplicate).
+    async fn take(&mut self, dataset: &Dataset, pending: &mut Vec<String>, all: bool) {
+        let now = Instant::now();
+        let (ids, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.ids)
+            .into_iter()
+            .partition(|(_, until)| all || *until <= now);
+        self.ids = later;
+        let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+        if ids.is_empty() {
             return;
         }
         let d = dataset.clone();
         let committed = tokio::task::spawn_blocking(move || d.committed()).await;
-        let ids = std::mem::take(&mut self.ids);
         let before = ids.len();
         match committed {
             Ok(Ok(committed)) => {
@@ -241,7 +268,7 @@ mod tests {
         dataset: Dataset,
         already: HashSet<String>,
     ) -> (
-        mpsc::UnboundedSender<String>,
+        mpsc::UnboundedSender<Queued>,
         tokio::task::JoinHandle<Result<(), Error>>,
     ) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -270,7 +297,7 @@ mod tests {
         let (tx, task) = spawn_writer(&store, dataset, already);
         let id2 = "0123abcd-0000-4000-8000-000000000002";
         store.put(id2, &stored(id2)).unwrap();
-        tx.send(id2.to_string()).unwrap();
+        tx.send(Queued::Stored(id2.to_string())).unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!task.is_finished(), "the writer must keep running");
         drop(tx);
@@ -278,6 +305,52 @@ mod tests {
         let (_, ids) = Dataset::open(&tmp.path().join("dataset")).unwrap();
         assert_eq!(ids.len(), 2, "{ids:?}");
         assert!(ids.contains(id) && ids.contains(id2));
+    }
+
+    /// Every line of every committed batch's ids file.
+    fn committed_lines(root: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(root.join("_flushed")).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            out.extend(text.lines().map(str::to_string));
+        }
+        out
+    }
+
+    /// A snapshot an upload found already in the bucket (acked Duplicate) reaches the
+    /// dataset without a restart, unless a committed batch holds it by then.
+    #[tokio::test]
+    async fn a_snapshot_found_already_stored_is_written_unless_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let root = tmp.path().join("dataset");
+        let (dataset, already) = Dataset::open(&root).unwrap();
+        let (tx, task) = spawn_writer(&store, dataset.clone(), already);
+        // Another handle on the store: the writer's start-up sweep has not seen these.
+        let other = Store::open(tmp.path()).unwrap();
+        // Put by an attempt whose answer was lost: in the store, in no batch.
+        let lost = "0123abcd-0000-4000-8000-000000000001";
+        other.put(lost, &stored(lost)).unwrap();
+        // Put and flushed by another aggregator meanwhile.
+        let flushed = "0123abcd-0000-4000-8000-000000000002";
+        other.put(flushed, &stored(flushed)).unwrap();
+        dataset.write_batch(&[other.get(flushed).unwrap()]).unwrap();
+        tx.send(Queued::Found(lost.to_string())).unwrap();
+        tx.send(Queued::Found(flushed.to_string())).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !committed_lines(&root).contains(&lost.to_string()),
+            "set aside for the grace, not written at once"
+        );
+        drop(tx);
+        task.await.unwrap().unwrap();
+        let lines = committed_lines(&root);
+        assert_eq!(lines.iter().filter(|l| *l == lost).count(), 1, "{lines:?}");
+        assert_eq!(
+            lines.iter().filter(|l| *l == flushed).count(),
+            1,
+            "{lines:?}"
+        );
     }
 
     #[derive(Clone, Default)]
@@ -313,7 +386,7 @@ mod tests {
         let (tx, task) = spawn_writer(&store, dataset, already);
         let id = "0123abcd-0000-4000-8000-000000000001";
         store.put(id, &stored(id)).unwrap();
-        tx.send(id.to_string()).unwrap();
+        tx.send(Queued::Stored(id.to_string())).unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(!task.is_finished(), "the writer must keep running");
         drop(tx);

@@ -10,7 +10,11 @@
 //! On a bucket ([`Dataset::open_bucket`]) the keys are the same under the bucket's prefix; a
 //! part is put whole (no staging), the ids object last. Several aggregators write there, so a
 //! batch's name ends with its writer's id (`<ms>-<pid>-<seq>-<aggregator>`) and the roll-back
-//! at open touches only this aggregator's uncommitted parts: another's may be in progress.
+//! at open touches only this aggregator's uncommitted parts older than [`ROLL_BACK_AFTER`]:
+//! another's may be in progress, and so may a batch of an overlapping process with the same
+//! id (a restart before the old one stopped). Readers ignore uncommitted parts meanwhile.
+//! Once the ids object's put was attempted, the batch's parts are never deleted: the put may
+//! have succeeded though its answer was lost.
 //! A snapshot two aggregators both wrote (one was killed after storing it, before its ack, and
 //! both flushed it) is in two committed batches: readers keep its first batch's rows
 //! (`_flushed/` says which rows are whose).
@@ -28,6 +32,10 @@ use polars::prelude::*;
 
 use crate::durable;
 use crate::error::Error;
+
+/// How old an uncommitted part of this aggregator's on a bucket must be before the
+/// roll-back at open deletes it: far longer than any batch takes to write.
+const ROLL_BACK_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 /// Batches written by this process.
 static BATCH_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -124,12 +132,13 @@ impl Dataset {
             committed.insert(batch.to_string());
         }
         let mut rolled_back = 0;
+        let before = chrono::Utc::now().timestamp_millis() - ROLL_BACK_AFTER.as_millis() as i64;
         for o in bucket.list("")? {
             let Some(batch) = batch_of_part(&o.key) else {
                 continue;
             };
             let mine = batch.rsplit_once('-').is_some_and(|(_, a)| a == aggregator);
-            if mine && !committed.contains(batch) {
+            if mine && !committed.contains(batch) && o.modified_ms < before {
                 bucket.delete(&o.key)?;
                 rolled_back += 1;
             }
@@ -250,8 +259,11 @@ impl Dataset {
         })
     }
 
-    /// [`Dataset::write_batch`] on a bucket: every part put, then the ids object; on failure
-    /// the parts put are deleted again.
+    /// [`Dataset::write_batch`] on a bucket: every part put, then the ids object. If a part
+    /// put fails, the parts put are deleted again. If the ids put fails, the ids object is
+    /// read back: there, the batch is committed; not there, the error is returned and the
+    /// parts are left (the put may yet land; readers ignore them while uncommitted, the
+    /// roll-back at a later open removes them).
     fn write_bucket_batch(
         &self,
         bucket: &Bucket,
@@ -265,30 +277,44 @@ impl Dataset {
             BATCH_SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let mut written = Vec::new();
-        let result = (|| {
+        let parts = (|| {
             for (key, bytes) in self.encode(snapshots, &batch)? {
                 bucket.put(&key, bytes)?;
                 written.push(key);
             }
-            bucket.put(
-                &format!("{FLUSHED}/{batch}.ids"),
-                ids_text(snapshots).into_bytes(),
-            )?;
-            Ok(written.len())
+            Ok::<_, Error>(())
         })();
-        match result {
-            Ok(files) => Ok(BatchInfo {
-                batch,
-                snapshots: snapshots.len(),
-                files,
-            }),
-            Err(e) => {
-                for key in &written {
-                    let _ = bucket.delete(key);
+        if let Err(e) = parts {
+            for key in &written {
+                let _ = bucket.delete(key);
+            }
+            return Err(e);
+        }
+        let ids_key = format!("{FLUSHED}/{batch}.ids");
+        let ids = ids_text(snapshots);
+        if let Err(e) = bucket.put(&ids_key, ids.clone().into_bytes()) {
+            match bucket.get(&ids_key) {
+                Ok(Some(there)) if there.as_ref() == ids.as_bytes() => {
+                    tracing::warn!(
+                        batch,
+                        "the commit's put failed ({e}) but the ids object is there: committed"
+                    );
                 }
-                Err(e)
+                Ok(_) => return Err(e.into()),
+                Err(again) => {
+                    tracing::warn!(
+                        batch,
+                        "cannot read the ids object back ({again}): its parts are left"
+                    );
+                    return Err(e.into());
+                }
             }
         }
+        Ok(BatchInfo {
+            batch,
+            snapshots: snapshots.len(),
+            files: written.len(),
+        })
     }
 
     /// The batch's parts: `<table>/date=<date>/part-<batch>.parquet` and its bytes.
