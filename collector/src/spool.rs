@@ -295,8 +295,8 @@ impl Spool {
             } else {
                 continue;
             };
-            if self.carries_ioc_matches(&e) {
-                tracing::warn!(snapshot = %e.snapshot_id, %reason, "kept past the spool's bounds: it carries indicator-of-compromise matches");
+            if self.carries_log_matches(&e) {
+                tracing::warn!(snapshot = %e.snapshot_id, %reason, "kept past the spool's bounds: it carries indicator-of-compromise matches of logs read past");
                 continue;
             }
             let d = Dropped {
@@ -321,9 +321,25 @@ impl Spool {
         Ok(dropped)
     }
 
-    /// Whether a waiting snapshot carries IoC matches (an unreadable one is not sent anyway).
-    fn carries_ioc_matches(&self, e: &Entry) -> bool {
-        self.load(e).is_ok_and(|s| !s.ioc_matches.is_empty())
+    /// Whether a waiting snapshot carries IoC matches of the logs the read marks have moved
+    /// past (HttpProxy, ECP, OAB generator, IIS): dropped, they would never be read again. The
+    /// file listings (dumps, archives, .aspx files) and the Application log are read whole at
+    /// every run, so a later snapshot carries them again. An unreadable snapshot is not sent
+    /// anyway.
+    fn carries_log_matches(&self, e: &Entry) -> bool {
+        use exfleet_proto::kinds::IocKind;
+        self.load(e).is_ok_and(|s| {
+            s.ioc_matches.iter().any(|m| {
+                matches!(
+                    IocKind::parse(&m.indicator),
+                    IocKind::Cve2021_26855
+                        | IocKind::Cve2021_26858
+                        | IocKind::Cve2021_27065Proxy
+                        | IocKind::Cve2021_27065Ecp
+                        | IocKind::Cve2022_41040
+                )
+            })
+        })
     }
 
     fn record_drop(&self, d: &Dropped) -> Result<(), Error> {
@@ -554,9 +570,13 @@ mod tests {
             ..Default::default()
         });
         spool.put(&hunted).unwrap();
-        spool
-            .put(&snapshot("plain222", NOW - 8 * DAY_MS, 10))
-            .unwrap();
+        // A listed .aspx file is listed again at the next run: no reason to keep it.
+        let mut listed = snapshot("plain222", NOW - 8 * DAY_MS, 10);
+        listed.ioc_matches.push(exfleet_proto::v1::IocMatch {
+            indicator: "aspx_file".into(),
+            ..Default::default()
+        });
+        spool.put(&listed).unwrap();
         let new = spool.put(&snapshot("newest33", NOW, 10)).unwrap();
         let dropped = spool.enforce(&limits, NOW, &new).unwrap();
         let got: Vec<&str> = dropped.iter().map(|d| d.snapshot_id.as_str()).collect();
