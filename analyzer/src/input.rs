@@ -94,8 +94,6 @@ impl History {
         let mut scanned = Vec::new();
         let duplicates = duplicates(dir);
         let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
-        let committed = committed_batches(dir);
-        let mut uncommitted = 0usize;
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
             let mut good = Vec::new();
@@ -104,10 +102,6 @@ impl History {
                     continue;
                 }
                 if is_excluded(&path) {
-                    continue;
-                }
-                if !is_committed(committed.as_ref(), dir, &path) {
-                    uncommitted += 1;
                     continue;
                 }
                 match parts::check(&path, t) {
@@ -127,13 +121,6 @@ impl History {
             scan
         })?;
         skipped.extend(excluded);
-        if uncommitted > 0 {
-            tracing::info!(
-                dir = %dir.display(),
-                parts = uncommitted,
-                "parts of batches not committed yet left out"
-            );
-        }
         Ok(History {
             tables,
             skipped,
@@ -318,45 +305,6 @@ impl History {
 /// aggregators on one bucket both wrote a snapshot, one of them killed before it acked it):
 /// a snapshot's rows are its first batch's (batch names sort by time), later copies are left
 /// out. Read from `_flushed/<batch>.ids`; empty for a dataset without them.
-/// The batches committed in `dir` (`_flushed/<batch>.ids`), or `None` when it has no
-/// `_flushed` folder (a dataset written by other means: every part counts).
-fn committed_batches(dir: &Path) -> Option<std::collections::HashSet<String>> {
-    let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
-    let entries = std::fs::read_dir(&flushed).ok()?;
-    Some(
-        entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_string();
-                let key = format!("{}/{name}", exfleet_dataset::layout::FLUSHED);
-                exfleet_dataset::layout::batch_of_ids(&key).map(str::to_string)
-            })
-            .collect(),
-    )
-}
-
-/// Whether the part at `path` belongs in the dataset: a part of an aggregator's batch
-/// (`<table>/date=<d>/part-<batch>.parquet`) only once its batch is committed, as the
-/// `s3://` reader does; any other part (no `_flushed`, or another name) always.
-fn is_committed(
-    committed: Option<&std::collections::HashSet<String>>,
-    dir: &Path,
-    path: &Path,
-) -> bool {
-    let Some(committed) = committed else {
-        return true;
-    };
-    let Ok(rel) = path.strip_prefix(dir) else {
-        return true;
-    };
-    let key = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
-    exfleet_dataset::layout::batch_of_part(&key).is_none_or(|b| committed.contains(b))
-}
-
 fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
     let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
     let mut batches: Vec<(String, PathBuf)> = walk(&flushed)
@@ -590,54 +538,6 @@ mod tests {
         let (history, skipped) = History::from_snapshots(tmp.path()).unwrap();
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(history.table(Table::Hosts).collect().unwrap().height(), 1);
-    }
-
-    /// Writes the parts of one batch holding `id` as the aggregator names them.
-    fn write_part(dir: &Path, batch: &str, id: &str) {
-        let mut rows = Batch::default();
-        rows.add(&StoredSnapshot {
-            snapshot: Some(snapshot(id)),
-            ..Default::default()
-        });
-        let frames = rows.frames().unwrap();
-        for (table, frame) in frames.iter() {
-            if frame.height() == 0 {
-                continue;
-            }
-            let key = exfleet_dataset::layout::part_key(table.name(), "2026-11-18", batch);
-            let path = dir.join(key);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let mut file = std::fs::File::create(&path).unwrap();
-            ParquetWriter::new(&mut file)
-                .finish(&mut frame.clone())
-                .unwrap();
-        }
-    }
-
-    /// As the s3:// reader does, a local dataset with `_flushed` leaves out parts of
-    /// batches not committed yet; one without it (written by other means) reads every part.
-    #[test]
-    fn parts_of_uncommitted_batches_are_left_out_where_batches_commit() {
-        let tmp = tempfile::tempdir().unwrap();
-        let d = tmp.path();
-        write_part(d, "1795000000000-0000abcd-000000", "a-1");
-        write_part(d, "1795000000001-0000abcd-000001", "a-2");
-        let ids = |h: &History| -> Vec<String> {
-            let hosts = h.table(Table::Hosts).collect().unwrap();
-            let mut ids: Vec<String> =
-                <exfleet_dataset::HostRow as exfleet_dataset::Row>::read(&hosts)
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| r.key.snapshot_id)
-                    .collect();
-            ids.sort();
-            ids
-        };
-        assert_eq!(ids(&History::open(d).unwrap()), ["a-1", "a-2"]);
-        let flushed = d.join(exfleet_dataset::layout::FLUSHED);
-        std::fs::create_dir_all(&flushed).unwrap();
-        std::fs::write(flushed.join("1795000000000-0000abcd-000000.ids"), "a-1\n").unwrap();
-        assert_eq!(ids(&History::open(d).unwrap()), ["a-1"]);
     }
 
     /// The same snapshot in two files (a copy left beside the store) counts once.
