@@ -356,18 +356,15 @@ fn plan(p: PlanArgs) -> anyhow::Result<u8> {
         crate::analyze(h, &catalog, as_of).map_err(anyhow::Error::from)
     })?;
     let plan = crate::rollout::plan(&analysis, &catalog, &spec, expected.as_ref());
-    if let Some(out) = &p.out {
-        std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
-        let json = out.join("plan.json");
-        std::fs::write(&json, serde_json::to_vec_pretty(&plan)?)
-            .with_context(|| json.display().to_string())?;
-        crate::rollout::render::plan_csv(&plan, &out.join("plan.csv"))?;
-    }
-    if p.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
-    } else {
-        print!("{}", crate::rollout::render::plan_text(&plan));
-    }
+    use crate::rollout::render::{plan_csv, plan_text};
+    report(
+        &plan,
+        "plan",
+        p.out.as_deref(),
+        &p.format,
+        plan_csv,
+        plan_text,
+    )?;
     Ok(u8::from(!plan.clear()))
 }
 
@@ -400,19 +397,44 @@ fn verify(v: VerifyArgs) -> anyhow::Result<u8> {
         expected.as_ref(),
     )
     .map_err(|e| history.name_failure(e))?;
-    if let Some(out) = &v.out {
-        std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
-        let json = out.join("verify.json");
-        std::fs::write(&json, serde_json::to_vec_pretty(&result)?)
-            .with_context(|| json.display().to_string())?;
-        crate::rollout::render::verify_csv(&result, &out.join("verify.csv"))?;
-    }
-    if v.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        print!("{}", crate::rollout::render::verify_text(&result));
-    }
+    use crate::rollout::render::{verify_csv, verify_text};
+    report(
+        &result,
+        "verify",
+        v.out.as_deref(),
+        &v.format,
+        verify_csv,
+        verify_text,
+    )?;
     Ok(u8::from(!result.complete()))
+}
+
+/// Writes a rollout answer: `<name>.json` and `<name>.csv` under `out` when given, and the
+/// answer on standard output as JSON or text.
+fn report<T: serde::Serialize, E>(
+    value: &T,
+    name: &str,
+    out: Option<&std::path::Path>,
+    format: &str,
+    csv: impl Fn(&T, &std::path::Path) -> Result<(), E>,
+    text: impl Fn(&T) -> String,
+) -> anyhow::Result<()>
+where
+    anyhow::Error: From<E>,
+{
+    if let Some(out) = out {
+        std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
+        let json = out.join(format!("{name}.json"));
+        std::fs::write(&json, serde_json::to_vec_pretty(value)?)
+            .with_context(|| json.display().to_string())?;
+        csv(value, &out.join(format!("{name}.csv")))?;
+    }
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        print!("{}", text(value));
+    }
+    Ok(())
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<u8> {
