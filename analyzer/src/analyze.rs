@@ -55,7 +55,12 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
     frames.ioc_matches =
         crate::queries::ioc_matches(history, &frames.hosts, &frames.ioc_matches, end_of_day)
             .map_err(|e| history.name_failure(e))?;
-    let hosts = host_views(&frames).map_err(|e| history.name_failure(e))?;
+    let mut hosts = host_views(&frames).map_err(|e| history.name_failure(e))?;
+    let mut builds = crate::queries::builds_over_time(history, end_of_day)
+        .map_err(|e| history.name_failure(e))?;
+    for h in &mut hosts {
+        h.build_history = builds.remove(&h.host).unwrap_or_default();
+    }
     let cx = Context { catalog, as_of };
     let mut findings = Vec::new();
     for h in &hosts {

@@ -310,7 +310,8 @@ fn ioc_section(s: &mut String, a: &Analysis) {
             .collect();
         ips.sort();
         ips.dedup();
-        let (first, last) = crate::rules::ioc::seen(&found);
+        // An archive alone does not date a compromise (ioc.suspicious-archive).
+        let (first, last) = crate::rules::ioc::seen(&crate::rules::ioc::compromise_matches(h));
         let _ = write!(
             table,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -267,3 +267,48 @@ pub fn ioc_matches(
         .select(columns);
     concat([past, files], UnionArgs::default())?.collect()
 }
+
+/// Per host, the build each of its snapshots collected up to `end_ms` showed, oldest first
+/// (snapshots whose identity does not match their host left out, as everywhere): what the
+/// host ran when.
+pub fn builds_over_time(
+    history: &History,
+    end_ms: i64,
+) -> PolarsResult<std::collections::HashMap<String, Vec<crate::view::BuildAt>>> {
+    let df = history
+        .table(Table::Hosts)
+        .filter(
+            col("collected_at_ms")
+                .lt_eq(lit(end_ms))
+                .and(col("identity_mismatch").fill_null(lit(false)).not()),
+        )
+        .select([
+            col("host"),
+            col("snapshot_id"),
+            col("collected_at_ms"),
+            col("exsetup_version"),
+        ])
+        .sort(["collected_at_ms"], SortMultipleOptions::default())
+        .collect()?;
+    let mut out: std::collections::HashMap<String, Vec<crate::view::BuildAt>> =
+        std::collections::HashMap::new();
+    let (hosts, ids, times, versions) = (
+        df.column("host")?.str()?,
+        df.column("snapshot_id")?.str()?,
+        df.column("collected_at_ms")?.i64()?,
+        df.column("exsetup_version")?.str()?,
+    );
+    for i in 0..df.height() {
+        let (Some(host), Some(at)) = (hosts.get(i), times.get(i)) else {
+            continue;
+        };
+        out.entry(host.to_string())
+            .or_default()
+            .push(crate::view::BuildAt {
+                collected_at_ms: at,
+                build: versions.get(i).and_then(crate::catalog::Build::parse),
+                snapshot_id: ids.get(i).unwrap_or_default().to_string(),
+            });
+    }
+    Ok(out)
+}

@@ -132,6 +132,42 @@ pub struct HostView {
     pub ioc_matches: Vec<IocMatchRow>,
     /// What each indicator's scan covered.
     pub ioc_scans: Vec<IocScanRow>,
+    /// The build the host ran at each of its snapshots up to the analysis, oldest first (the
+    /// latest included; empty when the view was not built from a history).
+    pub build_history: Vec<BuildAt>,
+}
+
+/// The build one snapshot of a host showed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildAt {
+    /// When the snapshot was collected, UTC ms.
+    pub collected_at_ms: i64,
+    /// ExSetup's build (`None`: not read).
+    pub build: Option<Build>,
+    /// The snapshot.
+    pub snapshot_id: String,
+}
+
+impl HostView {
+    /// The build the host ran at `at_ms`: that of its last snapshot collected at or before
+    /// then (`None`: no snapshot is that old, the build then is unknown).
+    pub fn build_at(&self, at_ms: i64) -> Option<BuildAt> {
+        let own = [BuildAt {
+            collected_at_ms: self.collected_at_ms,
+            build: self.exsetup,
+            snapshot_id: self.snapshot_id.clone(),
+        }];
+        let history = if self.build_history.is_empty() {
+            &own[..]
+        } else {
+            &self.build_history[..]
+        };
+        history
+            .iter()
+            .filter(|b| b.collected_at_ms <= at_ms)
+            .max_by_key(|b| b.collected_at_ms)
+            .cloned()
+    }
 }
 
 /// Collection errors after which a hive's settings cannot be taken as complete: an absent

@@ -3,6 +3,7 @@
 use exfleet_proto::kinds::IocKind;
 
 use super::Indicator;
+use crate::finding::Severity;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -20,6 +21,7 @@ pub static RULE: Indicator = Indicator {
     kinds: &[IocKind::Cve2021_27065Proxy, IocKind::Cve2021_27065Ecp],
     cves: &["CVE-2021-27065"],
     what: "CVE-2021-27065 (file written through ECP)",
+    alone: Severity::Critical,
     doc: DOC,
     module_path: module_path!(),
 };

@@ -3,6 +3,7 @@
 use exfleet_proto::kinds::IocKind;
 
 use super::Indicator;
+use crate::finding::Severity;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -20,6 +21,7 @@ pub static RULE: Indicator = Indicator {
     kinds: &[IocKind::Cve2022_41040],
     cves: &["CVE-2022-41040"],
     what: "CVE-2022-41040 (ProxyNotShell) hunting query hit in the IIS logs",
+    alone: Severity::Critical,
     doc: DOC,
     module_path: module_path!(),
 };

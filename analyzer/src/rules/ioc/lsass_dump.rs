@@ -3,6 +3,7 @@
 use exfleet_proto::kinds::IocKind;
 
 use super::Indicator;
+use crate::finding::Severity;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
@@ -20,6 +21,7 @@ pub static RULE: Indicator = Indicator {
     kinds: &[IocKind::LsassDump],
     cves: &[],
     what: "LSASS memory dump on the server",
+    alone: Severity::Critical,
     doc: DOC,
     module_path: module_path!(),
 };

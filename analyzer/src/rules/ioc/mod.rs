@@ -35,10 +35,37 @@ pub struct Indicator {
     pub cves: &'static [&'static str],
     /// What the finding's title calls the activity.
     pub what: &'static str,
+    /// Severity of a finding on a host with no log indicator; critical when the host shows
+    /// one (the same for a log indicator itself, which is one).
+    pub alone: Severity,
     /// Catalog entry.
     pub doc: &'static str,
     /// `module_path!()` of the file that defines the value.
     pub module_path: &'static str,
+}
+
+/// Whether an indicator is a match in a log (or the event log), not a file found: the
+/// evidence of activity, and of when it happened.
+pub fn is_log(kind: &IocKind) -> bool {
+    !matches!(
+        kind,
+        IocKind::LsassDump | IocKind::SuspiciousArchive | IocKind::AspxFile
+    )
+}
+
+/// The matches that date a compromise of the host: its log matches and LSASS dumps, and its
+/// archives only when a log match shows activity (an archive alone may be anyone's backup,
+/// its write time is no evidence of when an attack began). .aspx files are an inventory.
+pub fn compromise_matches(h: &HostView) -> Vec<&IocMatchRow> {
+    let logged = h.ioc_matches.iter().any(|m| is_log(&m.indicator));
+    h.ioc_matches
+        .iter()
+        .filter(|m| match m.indicator {
+            IocKind::AspxFile => false,
+            IocKind::SuspiciousArchive => logged,
+            _ => true,
+        })
+        .collect()
 }
 
 impl Rule for Indicator {
@@ -46,7 +73,7 @@ impl Rule for Indicator {
         self.id
     }
     fn severity(&self) -> Severity {
-        Severity::Critical
+        self.alone
     }
     fn doc(&self) -> &'static str {
         self.doc
@@ -63,6 +90,7 @@ impl Rule for Indicator {
         if matches.is_empty() {
             return;
         }
+        let logged = h.ioc_matches.iter().any(|m| is_log(&m.indicator));
         let total: i64 = h
             .ioc_scans
             .iter()
@@ -78,8 +106,24 @@ impl Rule for Indicator {
                 "",
             ));
         }
-        ev.extend(correlation(h, cx, first));
-        ev.extend(window(h, cx, self.cves));
+        if self.alone != Severity::Critical {
+            ev.push(Evidence::new(
+                if logged {
+                    "critical: the server also shows an indicator in its logs".to_string()
+                } else {
+                    format!(
+                        "{}: no indicator in the server's logs; the file alone does not show \
+                         an attack, nor when one began",
+                        self.alone.name()
+                    )
+                },
+                "",
+            ));
+        }
+        // The update state when the activity began: a file alone does not date an attack.
+        if logged || self.alone == Severity::Critical {
+            ev.extend(correlation(h, cx, first, self.cves));
+        }
         ev.extend(matches.iter().take(MAX_CITED).map(|m| cite(m)));
         if total > MAX_CITED as i64 {
             ev.push(Evidence::new(
@@ -101,6 +145,9 @@ impl Rule for Indicator {
         };
         let title = format!("{} ({total} matches{from})", self.what);
         let mut f = self.finding(h, title, ev, &action_of(self.doc));
+        if logged {
+            f.severity = Severity::Critical;
+        }
         f.signature = self.id.to_string();
         out.push(f);
     }
@@ -142,71 +189,102 @@ pub fn cite(m: &IocMatchRow) -> Evidence {
     Evidence::new(parts.join("; "), &m.provenance)
 }
 
-/// Whether the server is inside the exposure window of the indicators' CVEs: still open to
-/// them today (the CVE table, analyzer/CVE.md), or not open on its build (then the activity
-/// began before the fix was installed, or it was an attempt against a fixed server).
-pub fn window(h: &HostView, cx: &Context, cves: &[&str]) -> Vec<Evidence> {
-    if cves.is_empty() || h.exsetup.is_none() {
-        return Vec::new();
-    }
-    let open = crate::exposure::of_host(h, cx.catalog, cx.as_of);
-    cves.iter()
-        .map(|cve| match open.iter().find(|e| e.cve == *cve) {
-            Some(e) => Evidence::new(
-                format!(
-                    "inside the exposure window of {cve}: the server is still {} to it (fixed by {})",
-                    e.status.name(),
-                    e.fixed_by
-                ),
-                &h.exsetup_provenance,
-            ),
-            None => Evidence::new(
-                format!(
-                    "not open to {cve} on the build it runs now, by the CVE table: the activity \
-                     began before the fix was installed, or was an attempt against a fixed server"
-                ),
-                &h.exsetup_provenance,
-            ),
-        })
-        .collect()
-}
-
-/// How the start of the activity relates to the host's updates: whether the host's build was
-/// already behind the newest SU of its CU released by then (judged on the build it runs now:
-/// a host updated since was further behind), and installed updates put on after it began.
-pub fn correlation(h: &HostView, cx: &Context, first_ms: i64) -> Vec<Evidence> {
+/// How the start of the activity (`first_ms`) relates to the host's updates, judged on the
+/// build the host ran then: that of its last snapshot collected at or before it (none: the
+/// state then is unknown, never guessed from today's build). Behind = an update of that
+/// build's CU line released (catalog date) before then that the build did not carry. Inside
+/// the exposure window of a CVE = that build was below the CVE's fix (the CVE table, as the
+/// reference's "build below the fixing SU until its install date"). Then the CVEs the host
+/// is still open to today, and the updates installed after the activity began.
+pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> Vec<Evidence> {
     let mut ev = Vec::new();
     let Some(began) = chrono::DateTime::from_timestamp_millis(first_ms).filter(|_| first_ms != 0)
     else {
         return ev;
     };
     let day = began.date_naive();
-    if let Some(b) = h.exsetup {
-        if let Some(current) = cx.catalog.exact(&b) {
-            match cx
-                .catalog
-                .newest_in_line(&current.product, &current.cu, day)
-            {
-                Some(newest) if newest.build > b => ev.push(Evidence::new(
-                    format!(
-                        "behind on SUs when it began: the server runs {b} ({}), and {} {} \
-                         was out since {}",
-                        current.friendly(),
-                        newest.name,
-                        newest.build,
-                        newest.date
+    let then = h.build_at(first_ms);
+    match &then {
+        None => {
+            let oldest = h
+                .build_history
+                .first()
+                .map(|b| b.collected_at_ms)
+                .unwrap_or(h.collected_at_ms);
+            ev.push(Evidence::new(
+                format!(
+                    "update state when it began unknown: no snapshot of the server was \
+                     collected at or before {} (the oldest is of {}), so the build it ran then \
+                     is not known",
+                    utc(first_ms),
+                    utc(oldest)
+                ),
+                "",
+            ));
+        }
+        Some(at) => match at.build {
+            None => ev.push(Evidence::new(
+                format!(
+                    "update state when it began unknown: the snapshot of {} before it did not \
+                     read ExSetup's build",
+                    utc(at.collected_at_ms)
+                ),
+                &format!("snapshot {}", at.snapshot_id),
+            )),
+            Some(b) => ev.push(behind_then(cx, b, day, at)),
+        },
+    }
+    for cve in cves {
+        let fact = match then.as_ref().and_then(|at| at.build.map(|b| (b, at))) {
+            None => format!(
+                "whether it began inside the exposure window of {cve} is unknown: the build \
+                 then is not known"
+            ),
+            Some((b, at)) => {
+                let past = HostView {
+                    host: h.host.clone(),
+                    exsetup: Some(b),
+                    facts: h.facts.clone(),
+                    ..Default::default()
+                };
+                match crate::exposure::of_host(&past, cx.catalog, cx.as_of)
+                    .into_iter()
+                    .find(|e| e.cve == *cve)
+                {
+                    Some(e) => format!(
+                        "began inside the exposure window of {cve}: {b}, run at the snapshot \
+                         of {}, was {} to it (fixed by {})",
+                        utc(at.collected_at_ms),
+                        e.status.name(),
+                        e.fixed_by
                     ),
-                    &h.exsetup_provenance,
-                )),
-                Some(_) => ev.push(Evidence::new(
-                    format!(
-                        "not behind on SUs when it began, as far as the build it runs now ({b}, {}) tells",
-                        current.friendly()
+                    None => format!(
+                        "began outside the exposure window of {cve}: {b}, run at the snapshot \
+                         of {}, carried its fix (an attempt against a fixed server)",
+                        utc(at.collected_at_ms)
                     ),
-                    &h.exsetup_provenance,
-                )),
-                None => {}
+                }
             }
+        };
+        let provenance = then
+            .as_ref()
+            .map(|at| format!("snapshot {}", at.snapshot_id))
+            .unwrap_or_default();
+        ev.push(Evidence::new(fact, &provenance));
+    }
+    if !cves.is_empty() && h.exsetup.is_some() {
+        let open = crate::exposure::of_host(h, cx.catalog, cx.as_of);
+        for e in open.iter().filter(|e| cves.contains(&e.cve.as_str())) {
+            ev.push(Evidence::new(
+                format!(
+                    "still {} to {} today on {} (fixed by {})",
+                    e.status.name(),
+                    e.cve,
+                    h.exsetup.map(|b| b.to_string()).unwrap_or_default(),
+                    e.fixed_by
+                ),
+                &h.exsetup_provenance,
+            ));
         }
     }
     for u in &h.updates {
@@ -227,6 +305,57 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64) -> Vec<Evidence> {
         }
     }
     ev
+}
+
+/// Whether build `b`, run at snapshot `at`, was behind on the updates of its CU line released
+/// before `day`.
+fn behind_then(
+    cx: &Context,
+    b: crate::catalog::Build,
+    day: chrono::NaiveDate,
+    at: &crate::view::BuildAt,
+) -> Evidence {
+    let provenance = format!("snapshot {}", at.snapshot_id);
+    let Some(release) = cx.catalog.exact(&b).or_else(|| cx.catalog.cu_of(&b)) else {
+        return Evidence::new(
+            format!(
+                "update state when it began unknown: {b}, run at the snapshot of {}, is not \
+                 in the build catalog",
+                utc(at.collected_at_ms)
+            ),
+            &provenance,
+        );
+    };
+    let missed = cx
+        .catalog
+        .line(&release.product, &release.cu)
+        .into_iter()
+        .filter(|r| r.date < day && r.build > b)
+        .max_by_key(|r| (r.date, r.build));
+    let fact = match missed {
+        Some(newest) => format!(
+            "behind on SUs when it began: it ran {b} ({} {}) at the snapshot of {}, and {} {} \
+             of its line was out since {}",
+            release.product,
+            release.cu,
+            utc(at.collected_at_ms),
+            if newest.name.is_empty() {
+                &newest.cu
+            } else {
+                &newest.name
+            },
+            newest.build,
+            newest.date
+        ),
+        None => format!(
+            "not behind on SUs when it began: it ran {b} ({} {}) at the snapshot of {}, and no \
+             newer update of its line was out before then",
+            release.product,
+            release.cu,
+            utc(at.collected_at_ms)
+        ),
+    };
+    Evidence::new(fact, &provenance)
 }
 
 #[cfg(test)]
@@ -306,7 +435,7 @@ mod tests {
         assert!(
             facts
                 .iter()
-                .any(|x| x.starts_with("inside the exposure window of CVE-2021-26855")),
+                .any(|x| x.starts_with("began inside the exposure window of CVE-2021-26855")),
             "{facts:#?}"
         );
         assert!(f
@@ -325,5 +454,172 @@ mod tests {
         let mut out = Sink::empty();
         cve_2021_26858::RULE.check(&h, &cx, &mut out);
         assert!(out.into_vec().is_empty());
+    }
+
+    fn at(day: &str, build: &str, id: &str) -> crate::view::BuildAt {
+        let t = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        crate::view::BuildAt {
+            collected_at_ms: t,
+            build: Build::parse(build),
+            snapshot_id: id.into(),
+        }
+    }
+
+    fn facts(f: &crate::finding::Finding) -> Vec<String> {
+        f.evidence.iter().map(|e| e.fact.clone()).collect()
+    }
+
+    #[test]
+    fn the_update_state_when_it_began_is_that_of_the_build_run_then() {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        // Exchange 2019 CU8: 792.3 in February 2021, Mar21SU (792.10) installed in April,
+        // after the activity began on 2021-03-02; today's build carries the fix.
+        let mut h = HostView {
+            host: "EX01".into(),
+            exsetup: Build::parse("15.2.792.10"),
+            collected_at_ms: at("2026-11-20", "15.2.792.10", "s3").collected_at_ms,
+            snapshot_id: "s3".into(),
+            build_history: vec![
+                at("2021-02-20", "15.2.792.3", "s1"),
+                at("2021-04-01", "15.2.792.10", "s2"),
+                at("2026-11-20", "15.2.792.10", "s3"),
+            ],
+            // 2021-03-10, after Mar21SU's release (2021-03-02).
+            ioc_matches: vec![IocMatchRow {
+                time_ms: 1_615_370_000_000,
+                ..hit(0, "203.0.113.5")
+            }],
+            ..Default::default()
+        };
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let ev = facts(&out.into_vec().pop().unwrap());
+        let behind = ev
+            .iter()
+            .find(|x| x.starts_with("behind on SUs when it began"))
+            .unwrap_or_else(|| panic!("{ev:#?}"));
+        assert!(
+            behind.contains("it ran 15.2.792.3")
+                && behind.contains("Mar21SU 15.2.792.10")
+                && behind.contains("2021-03-02"),
+            "{behind}"
+        );
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "began inside the exposure window of CVE-2021-26855: 15.2.792.3"
+            )),
+            "{ev:#?}"
+        );
+        assert!(!ev.iter().any(|x| x.starts_with("still open")), "{ev:#?}");
+        // Begun before any snapshot: unknown, not guessed from today's build.
+        h.build_history.remove(0);
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let ev = facts(&out.into_vec().pop().unwrap());
+        assert!(
+            ev.iter()
+                .any(|x| x.starts_with("update state when it began unknown: no snapshot")),
+            "{ev:#?}"
+        );
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "whether it began inside the exposure window of CVE-2021-26855 is unknown"
+            )),
+            "{ev:#?}"
+        );
+        assert!(!ev.iter().any(|x| x.contains("behind on SUs")), "{ev:#?}");
+        // Begun after the fix was installed: not behind, outside the window.
+        h.build_history = vec![
+            at("2021-02-20", "15.2.792.10", "s1"),
+            at("2026-11-20", "15.2.792.10", "s3"),
+        ];
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let ev = facts(&out.into_vec().pop().unwrap());
+        assert!(
+            ev.iter()
+                .any(|x| x.starts_with("not behind on SUs when it began: it ran 15.2.792.10")),
+            "{ev:#?}"
+        );
+        assert!(
+            ev.iter()
+                .any(|x| x.starts_with("began outside the exposure window of CVE-2021-26855")),
+            "{ev:#?}"
+        );
+    }
+
+    fn file(kind: IocKind, path: &str, ms: i64) -> IocMatchRow {
+        IocMatchRow {
+            indicator: kind,
+            file: path.into(),
+            time_ms: ms,
+            url: path.into(),
+            detail: "size 1024".into(),
+            provenance: path.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_archive_is_critical_only_beside_a_log_indicator_and_dates_nothing_alone() {
+        let catalog = Catalog::embedded();
+        let cx = Context {
+            catalog: &catalog,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        };
+        let zip = file(
+            IocKind::SuspiciousArchive,
+            "ProgramData/backup/logs.zip",
+            1_600_000_000_000,
+        );
+        let dump = file(
+            IocKind::LsassDump,
+            "Windows/Temp/lsass.dmp",
+            1_614_800_000_000,
+        );
+        let mut h = HostView {
+            host: "EX01".into(),
+            exsetup: Build::parse("15.2.792.3"),
+            ioc_matches: vec![zip.clone()],
+            ..Default::default()
+        };
+        let mut out = Sink::empty();
+        suspicious_archive::RULE.check(&h, &cx, &mut out);
+        let f = out.into_vec().pop().unwrap();
+        assert_eq!(f.id, "ioc.suspicious-archive");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(!facts(&f).iter().any(|x| x.contains("when it began")), "{:#?}", facts(&f));
+        assert_eq!(compromise_matches(&h).len(), 0, "an archive alone dates nothing");
+        // An LSASS dump is critical alone, and is no log indicator: the archive stays a warning.
+        h.ioc_matches.push(dump);
+        let mut out = Sink::empty();
+        lsass_dump::RULE.check(&h, &cx, &mut out);
+        assert_eq!(out.into_vec().pop().unwrap().severity, Severity::Critical);
+        let mut out = Sink::empty();
+        suspicious_archive::RULE.check(&h, &cx, &mut out);
+        assert_eq!(out.into_vec().pop().unwrap().severity, Severity::Warning);
+        // With a log indicator: critical, and its time counts.
+        h.ioc_matches.push(hit(0, "203.0.113.5"));
+        let mut out = Sink::empty();
+        suspicious_archive::RULE.check(&h, &cx, &mut out);
+        let f = out.into_vec().pop().unwrap();
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(
+            facts(&f)
+                .iter()
+                .any(|x| x.starts_with("critical: the server also shows an indicator")),
+            "{:#?}",
+            facts(&f)
+        );
+        assert_eq!(seen(&compromise_matches(&h)).0, 1_600_000_000_000);
     }
 }
