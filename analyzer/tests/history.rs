@@ -96,6 +96,28 @@ fn planted_patterns_are_reported_with_their_hosts() {
         .collect();
     assert_eq!(lost, set(&truth.customization_lost));
 
+    // The compromise began on Jul26SU, five days before the update to Aug26SU: judged on the
+    // build it ran then (behind Aug26SU), not on today's (current).
+    let (host, from, then, now) = truth.compromised.clone().unwrap();
+    let f = findings
+        .iter()
+        .find(|f| f.id == "ioc.cve-2022-41040" && f.host == host)
+        .unwrap_or_else(|| panic!("no indicator on {host}: {:#?}", ids(&findings)));
+    let facts: Vec<&str> = f.evidence.iter().map(|e| e.fact.as_str()).collect();
+    assert!(
+        facts.iter().any(|x| x.starts_with(&format!(
+            "first seen {}",
+            exfleet_analyzer::rules::utc(from)
+        ))),
+        "{facts:#?}"
+    );
+    assert!(
+        facts.iter().any(|x| x.starts_with(&format!(
+            "behind on SUs when it began: it ran {then} (Exchange 2019 CU15)"
+        )) && x.contains(&format!("Aug26SU {now}"))),
+        "{facts:#?}"
+    );
+
     // Nothing else of the history ids.
     for f in findings
         .iter()

@@ -10,7 +10,14 @@
 //!   fifth of the updated servers;
 //! - `silent_host`: one server stops reporting ten days before the end;
 //! - `customization_lost`: two servers' customized OWA web.config comes back stock after the
-//!   update.
+//!   update;
+//! - `compromised`: on one server the wave updated, CVE-2022-41040 hunting-query matches in its
+//!   IIS logs begin five days before its update (its build changed after the compromise began);
+//! - `late_scan`: one server's collector scans for indicators only from two days after the
+//!   compromise began, and its logs then reach back one day: its coverage has a gap.
+//!
+//! Every other server scans for indicators from the first day, its logs reaching back 30 days;
+//! each later scan reads the bytes written since the previous one (the collector's read marks).
 //!
 //! Shuffled, the same numbers of stuck servers, failed updates, erroring servers and
 //! customized files are drawn without regard to site, .NET release or update times, the
@@ -97,6 +104,10 @@ pub struct HistoryHost {
     pub customized: bool,
     /// The customization is applied again after the update (shuffled), or lost (planted).
     pub keeps_customization: bool,
+    /// When indicator matches begin in its IIS logs, if they do.
+    pub compromised_from_ms: Option<i64>,
+    /// The first day its collector scans for indicators (0: from the first day).
+    pub scans_from_day: usize,
 }
 
 /// What was planted, for tests to compare with.
@@ -112,6 +123,11 @@ pub struct HistoryTruth {
     pub silent: Option<String>,
     /// Servers whose customization the update overwrote.
     pub customization_lost: Vec<String>,
+    /// The compromised server, when its indicator matches begin, and the builds it ran then
+    /// and at the end.
+    pub compromised: Option<(String, i64, String, String)>,
+    /// The server whose indicator scans do not reach back to the compromise.
+    pub late_scan: Option<String>,
 }
 
 const OSES: [(&str, &str, u32); 3] = [
@@ -150,6 +166,8 @@ pub fn hosts(cfg: &HistoryConfig) -> (Vec<HistoryHost>, HistoryTruth) {
                 silent_from_day: None,
                 customized: false,
                 keeps_customization: false,
+                compromised_from_ms: None,
+                scans_from_day: 0,
             }
         })
         .collect();
@@ -231,6 +249,34 @@ pub fn hosts(cfg: &HistoryConfig) -> (Vec<HistoryHost>, HistoryTruth) {
         let i = rng.random_range(0..n);
         hosts[i].silent_from_day = Some(cfg.days - 11);
         truth.silent = Some(hosts[i].name.clone());
+    }
+    // Indicators on an updated server, from five days before its update (a generator of its
+    // own: the draws above stay as they were).
+    let mut ioc_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x10c);
+    let reporting: Vec<usize> = (0..n)
+        .filter(|&i| hosts[i].silent_from_day.is_none())
+        .collect();
+    let updated_reporting: Vec<usize> = reporting
+        .iter()
+        .copied()
+        .filter(|&i| hosts[i].update_ms.is_some() && !hosts[i].update_failed)
+        .collect();
+    if cfg.planted && cfg.days > 12 && updated_reporting.len() >= 2 {
+        let i = updated_reporting[ioc_rng.random_range(0..updated_reporting.len())];
+        let update = hosts[i].update_ms.unwrap_or(first_day);
+        let from = update - 5 * DAY_MS + ioc_rng.random_range(0..60) * MINUTE_MS;
+        hosts[i].compromised_from_ms = Some(from);
+        let line = hosts[i].line;
+        truth.compromised = Some((
+            hosts[i].name.clone(),
+            from,
+            text(line.build(Some(line.latest() - 1))),
+            text(line.build(Some(line.latest()))),
+        ));
+        let others: Vec<usize> = reporting.iter().copied().filter(|&j| j != i).collect();
+        let late = others[ioc_rng.random_range(0..others.len())];
+        hosts[late].scans_from_day = ((from - first_day) / DAY_MS + 2) as usize;
+        truth.late_scan = Some(hosts[late].name.clone());
     }
     truth.errors_after_update.sort();
     truth.failed.sort();
@@ -361,6 +407,9 @@ fn snapshot(cfg: &HistoryConfig, h: &HistoryHost, i: usize, day: usize) -> Store
         ..Default::default()
     };
     s.events = events(h, since, at);
+    if day >= h.scans_from_day {
+        indicators(&mut s, h, day == h.scans_from_day, since, at);
+    }
     if let Some(u) = h.update_ms.filter(|&u| h.update_failed && u <= at) {
         s.msi_logs.push(failed_msi_log(h, u));
     }
@@ -370,6 +419,65 @@ fn snapshot(cfg: &HistoryConfig, h: &HistoryHost, i: usize, day: usize) -> Store
         received_at_ms: at + 2_000,
         ..Default::default()
     }
+}
+
+/// What a daily indicator scan ships: the coverage of the HttpProxy and IIS log scans (on
+/// its first scan the logs reach back 30 days, or one day on the server that scans late; then
+/// the bytes written since the previous scan), and the CVE-2022-41040 matches written since.
+fn indicators(s: &mut Snapshot, h: &HistoryHost, first: bool, since: i64, at: i64) {
+    let oldest = if !first {
+        since
+    } else if h.scans_from_day > 0 {
+        at - DAY_MS
+    } else {
+        at - 30 * DAY_MS
+    };
+    let mut matches = Vec::new();
+    if let Some(from) = h.compromised_from_ms {
+        // One request a day at the same minute, from the first on.
+        let mut t = from;
+        while t <= at {
+            if t > since || (first && t >= oldest) {
+                matches.push(exfleet_proto::v1::IocMatch {
+                    indicator: "cve_2022_41040".into(),
+                    file: format!(r"C:\inetpub\logs\LogFiles\W3SVC1\u_ex{}.log", day_name(t)),
+                    line: 5,
+                    time_ms: t,
+                    client_ip: "192.0.2.41".into(),
+                    url: "/autodiscover/autodiscover.json".into(),
+                    status: "200".into(),
+                    detail: "@evil.example/powershell".into(),
+                    provenance: Some(Provenance {
+                        reader: "ioc".into(),
+                        path: format!(r"inetpub\logs\LogFiles\W3SVC1\u_ex{}.log", day_name(t)),
+                        locator: None,
+                    }),
+                    ..Default::default()
+                });
+            }
+            t += DAY_MS;
+        }
+    }
+    for kind in ["cve_2021_26855", "cve_2022_41040"] {
+        let n = matches.iter().filter(|m| m.indicator == kind).count() as u64;
+        s.ioc_scans.push(exfleet_proto::v1::IocScan {
+            indicator: kind.into(),
+            files: 10,
+            bytes: 1 << 20,
+            matches: n,
+            overflow: 0,
+            oldest_ms: oldest,
+            newest_ms: at,
+        });
+    }
+    s.ioc_matches = matches;
+}
+
+/// `yyMMdd` of a time, as IIS names its daily logs.
+fn day_name(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%y%m%d").to_string())
+        .unwrap_or_default()
 }
 
 /// OWA's web.config: the stock file of the build, or a customized one. A customization is
