@@ -358,6 +358,18 @@ fn ioc_section(s: &mut String, a: &Analysis) {
             esc(&crate::rules::utc(*t))
         );
     }
+    // The servers where "no match" is "not looked" (ioc.coverage-gap).
+    for f in a.findings.iter().filter(|f| f.id == "ioc.coverage-gap") {
+        let _ = write!(
+            s,
+            "<p>Cannot rule out a compromise on {}: their scans do not reach back to the exposure or incident window.</p><ul>",
+            esc(&f.hosts.join(", "))
+        );
+        for e in &f.evidence {
+            let _ = write!(s, "<li>{}</li>", esc(&e.fact));
+        }
+        s.push_str("</ul>");
+    }
     s.push_str("</section>\n");
 }
 

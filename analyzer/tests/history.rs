@@ -118,6 +118,26 @@ fn planted_patterns_are_reported_with_their_hosts() {
         "{facts:#?}"
     );
 
+    // The server that scans late reaches back to a day after the compromise began, on both
+    // logs; every other server's scans reach 30 days before the first day.
+    let late = truth.late_scan.clone().unwrap();
+    let f = hosts_of(&findings, "ioc.coverage-gap", "coverage")
+        .unwrap_or_else(|| panic!("no coverage gap: {:#?}", ids(&findings)));
+    assert_eq!(f.hosts, [late.clone()], "{f:#?}");
+    let first = format!(
+        "the first indicator of the fleet was seen at {} on {host}",
+        exfleet_analyzer::rules::utc(from)
+    );
+    for what in ["HttpProxy logs", "IIS logs"] {
+        assert!(
+            f.evidence.iter().any(|e| e
+                .fact
+                .starts_with(&format!("{late}: its {what} scanned reach back to"))
+                && e.fact.contains(&first)),
+            "{f:#?}"
+        );
+    }
+
     // Nothing else of the history ids.
     for f in findings
         .iter()

@@ -31,7 +31,9 @@ use super::iis::{
     backend_binding_ip::BackendBindingIp, binding_cert::BindingCert, ep_not_secured::EpNotSecured,
     ep_suppressed::EpSuppressed, ep_unsupported::EpUnsupported,
 };
-use super::ioc::{self, aspx_outlier::AspxOutlier, shared_source::SharedSource};
+use super::ioc::{
+    self, aspx_outlier::AspxOutlier, coverage_gap::CoverageGap, shared_source::SharedSource,
+};
 use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::os::{
     dbcs_locale::DbcsLocale, defender_exclusions::DefenderExclusions, pending_reboot::PendingReboot,
@@ -179,6 +181,7 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &TlsDrift,
     &AspxOutlier,
     &SharedSource,
+    &CoverageGap,
 ];
 
 /// Ids of the catalog not implemented yet, and the issue that brings each (none: every id is
