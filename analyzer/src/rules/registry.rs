@@ -32,7 +32,8 @@ use super::iis::{
     ep_suppressed::EpSuppressed, ep_unsupported::EpUnsupported,
 };
 use super::ioc::{
-    self, aspx_outlier::AspxOutlier, coverage_gap::CoverageGap, shared_source::SharedSource,
+    self, aspx_outlier::AspxOutlier, aspx_uncompared::AspxUncompared, coverage_gap::CoverageGap,
+    shared_source::SharedSource,
 };
 use super::os::not_rebooted_after_update::NotRebootedAfterUpdate;
 use super::os::{
@@ -180,6 +181,7 @@ pub static FLEET_RULES: &[&dyn FleetRule] = &[
     &IdentityMismatch,
     &TlsDrift,
     &AspxOutlier,
+    &AspxUncompared,
     &SharedSource,
     &CoverageGap,
 ];

@@ -338,9 +338,16 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
         iis_log(h, &host, &mut rng, start).into_bytes(),
         INCIDENT_MS + HOUR,
     ));
-    // The web folders' stock pages (the same on every server of a build) and the files the
-    // suspicious-file scan must leave alone.
+    // The web folders' stock pages (the same on every server of a build), written when setup
+    // installed the build (its update's InstalledDate, noon UTC; a CU alone: a month before the
+    // logs), and the files the suspicious-file scan must leave alone.
     let build = super::builds::text(h.exsetup_build);
+    let installed = h
+        .update
+        .and_then(|i| chrono::NaiveDate::parse_from_str(h.line.updates[i].3, "%m/%d/%Y").ok())
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(start - 30 * 24 * HOUR);
     for (folder, page) in [
         (r"FrontEnd\HttpProxy\owa\auth", "logon.aspx"),
         (r"FrontEnd\HttpProxy\owa\auth", "errorFE.aspx"),
@@ -350,7 +357,7 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
         out.push((
             format!(r"{install}{folder}\{page}"),
             body.into_bytes(),
-            start - 30 * 24 * HOUR,
+            installed,
         ));
     }
     out.push((

@@ -505,19 +505,48 @@ fn ioc_truth(hosts: &[HostSpec]) -> Vec<Expected> {
             hosts: ssrf,
         });
     }
-    for h in hosts.iter().filter(|h| h.has(Fault::IocWebShell)) {
-        let peers = hosts
+    // The .aspx comparison (analyzer ioc.aspx-outlier): a build of three servers or more, else
+    // its CU line if that has three; a server neither compares lists the auth folders' pages
+    // newer than its install (ioc.aspx-uncompared): the stock pages are written at the install,
+    // so only a server whose install is undated lists them (all of them).
+    let listed: Vec<&HostSpec> = hosts.iter().filter(|o| !o.line.is_2010()).collect();
+    for h in &listed {
+        let peers = listed
             .iter()
-            .filter(|o| !o.line.is_2010() && o.exsetup_build == h.exsetup_build)
+            .filter(|o| o.exsetup_build == h.exsetup_build)
             .count();
-        if peers >= 2 {
-            out.push(Expected {
+        let line = listed
+            .iter()
+            .filter(|o| o.exsetup_build[..3] == h.exsetup_build[..3])
+            .count();
+        let [a, b, c, _] = h.exsetup_build;
+        let group = if peers >= 3 {
+            Some(format!("build:{}", text(h.exsetup_build)))
+        } else if line >= 3 {
+            Some(format!("line:{a}.{b}.{c}"))
+        } else {
+            None
+        };
+        match group {
+            Some(group) if h.has(Fault::IocWebShell) => out.push(Expected {
                 id: Fault::IocWebShell.finding_id().into(),
                 because: "a web shell planted in aspnet_client".into(),
                 evidence: vec!["x5kqk2vc.aspx".into()],
-                group: Some(format!("build:{}", text(h.exsetup_build))),
+                group: Some(group),
                 hosts: vec![h.name.clone()],
-            });
+            }),
+            // Undated: no update key, or ExSetup's build is not the update's (its SU's KB is
+            // not among the installed updates).
+            None if h.update.is_none() || h.exsetup_build != h.line.build(h.update) => {
+                out.push(Expected {
+                    id: "ioc.aspx-uncompared".into(),
+                    because: "alone on its build and CU line, its install undated".into(),
+                    evidence: vec!["logon.aspx".into()],
+                    group: Some(format!("host:{}", h.name)),
+                    hosts: vec![h.name.clone()],
+                })
+            }
+            _ => {}
         }
     }
     out

@@ -4,6 +4,7 @@
 //! share [`Indicator`]; `ioc.aspx-outlier` and `ioc.shared-source` are fleet rules.
 
 pub mod aspx_outlier;
+pub mod aspx_uncompared;
 pub mod coverage_gap;
 pub mod cve_2021_26855;
 pub mod cve_2021_26857;

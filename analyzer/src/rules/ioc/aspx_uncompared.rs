@@ -1,0 +1,151 @@
+//! `ioc.aspx-uncompared`.
+
+use exfleet_dataset::{IocMatchRow, Row, UpdateRow};
+
+use super::aspx_outlier::{Inventory, MIN_SERVERS};
+use crate::catalog::Build;
+use crate::finding::{Evidence, Finding, Severity};
+use crate::rules::fleet::{fleet_finding, Fleet, FleetRule};
+use crate::rules::{utc, Context};
+use crate::view::BuildAt;
+use polars::prelude::PolarsResult;
+
+/// The catalog entry.
+pub const DOC: &str = "## Detects
+The .aspx files of a server that ioc.aspx-outlier cannot judge (fewer than three servers with an inventory share its build, and fewer than three its CU line) that were written after its build was installed, in the front end's `owa\\auth` and `ecp\\auth` folders (where the 2021 web shells were found; setup writes the stock pages there when it installs the build, so a later page is new). A web shell on such a server would be invisible to the comparison: listing the newer pages is the honest rest. The install time: the InstalledDate of the build's SU (its KB in the installed updates; the end of that day), else the first snapshot that showed the build after another one; when neither is known, every page of the auth folders is listed. `aspnet_client` is left out (its stock files come with .NET, not with the build).
+## Evidence
+Per server: the basis (its build, how many servers share it and its line, how the install time is known), then each page with its path, size, last write time and SHA-256.
+## Action
+Open each page listed: a stock Exchange page carries Microsoft's markup for its build; a short page that evaluates what a request sends (`eval`, `Request[...]`) is a web shell (see ioc.aspx-outlier). Collect more servers of the same build to let the comparison judge.
+## Source
+Microsoft CSS-Exchange Security/Defender-MSERT-Guidance.md (the folders where web shells were observed); exfleet's own fleet analysis (README.md, \"The analyzer\").";
+
+/// `ioc.aspx-uncompared`; its catalog entry is [`DOC`].
+pub struct AspxUncompared;
+
+/// Whether a listed file lies in the front end's `owa\auth` or `ecp\auth`.
+fn in_auth_folder(m: &IocMatchRow) -> bool {
+    let p = m.url.replace('/', "\\").to_ascii_lowercase();
+    ["\\owa\\auth\\", "\\ecp\\auth\\"]
+        .iter()
+        .any(|f| p.contains(f))
+}
+
+/// When `build` was installed on the host (UTC ms), and how that is known.
+fn installed(
+    cx: &Context,
+    build: Build,
+    updates: &[&UpdateRow],
+    history: &[BuildAt],
+) -> Option<(i64, String)> {
+    let kb = cx
+        .catalog
+        .exact(&build)
+        .map(|r| r.kb.clone())
+        .unwrap_or_default();
+    if !kb.is_empty() {
+        for u in updates.iter().filter(|u| u.kb.eq_ignore_ascii_case(&kb)) {
+            let day = ["%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"]
+                .iter()
+                .find_map(|f| chrono::NaiveDate::parse_from_str(&u.installed_date, f).ok());
+            if let Some(end) = day
+                .and_then(|d| d.succ_opt())
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+            {
+                return Some((
+                    end.and_utc().timestamp_millis(),
+                    format!("{kb} installed on {}", u.installed_date),
+                ));
+            }
+        }
+    }
+    // The first snapshot showing the build, after one showing another.
+    let first = history.iter().position(|b| b.build == Some(build))?;
+    (first > 0).then(|| {
+        let at = history[first].collected_at_ms;
+        (at, format!("first seen at the snapshot of {}", utc(at)))
+    })
+}
+
+impl FleetRule for AspxUncompared {
+    fn id(&self) -> &'static str {
+        "ioc.aspx-uncompared"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn module_path(&self) -> &'static str {
+        module_path!()
+    }
+    fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
+        let inv = Inventory::of(fleet)?;
+        let (_, alone) = inv.bases();
+        if alone.is_empty() {
+            return Ok(());
+        }
+        let updates = UpdateRow::read(&fleet.latest.installed_updates)?;
+        let history = crate::queries::builds_over_time(fleet.history, fleet.end_ms)?;
+        for host in alone {
+            let Some(build) = inv.build_of.get(&host).copied() else {
+                continue;
+            };
+            let mine: Vec<&UpdateRow> = updates.iter().filter(|u| u.key.host == host).collect();
+            let past = history.get(&host).map(Vec::as_slice).unwrap_or_default();
+            let since = installed(cx, build, &mine, past);
+            let pages: Vec<&IocMatchRow> = inv.files[&host]
+                .iter()
+                .filter(|m| in_auth_folder(m))
+                .filter(|m| since.as_ref().is_none_or(|(t, _)| m.time_ms > *t))
+                .collect();
+            if pages.is_empty() {
+                continue;
+            }
+            let listed: Vec<&Build> = inv
+                .files
+                .keys()
+                .filter_map(|h| inv.build_of.get(h))
+                .collect();
+            let peers = listed.iter().filter(|b| ***b == build).count();
+            let line = listed.iter().filter(|b| b.same_line(&build)).count();
+            let mut ev = vec![Evidence::new(
+                format!(
+                    "{host} runs {build}: {peers} server(s) of the fleet on that build and {line} \
+                     on its CU line, fewer than {MIN_SERVERS}: not compared; {}",
+                    match &since {
+                        Some((_, how)) => format!("the pages written after its install ({how})"),
+                        None => "its install time is unknown: every page of the auth folders"
+                            .to_string(),
+                    }
+                ),
+                "",
+            )];
+            ev.extend(pages.iter().map(|f| {
+                Evidence::new(
+                    format!(
+                        "{host}: {} ({}, written {}, sha256 {})",
+                        f.url,
+                        f.detail,
+                        utc(f.time_ms),
+                        f.sha256
+                    ),
+                    &f.provenance,
+                )
+            }));
+            let title = format!(
+                "{} .aspx page(s) in the auth folders of {host} newer than its install, which no comparison can judge (build {build})",
+                pages.len()
+            );
+            out.push(fleet_finding(
+                self,
+                title,
+                format!("host:{host}"),
+                ev,
+                vec![host],
+            ));
+        }
+        Ok(())
+    }
+}
