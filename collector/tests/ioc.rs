@@ -438,3 +438,53 @@ fn every_log_below_the_iis_log_folder_is_hunted() {
     );
     assert_eq!(hits[0].client_ip, ioc::ATTACKER_NOTSHELL);
 }
+
+#[test]
+fn the_iis_log_folders_of_application_host_config_are_hunted() {
+    let tmp = tempfile::tempdir().unwrap();
+    server(true, tmp.path());
+    // The logs moved to a folder of the server's own, which applicationHost.config names.
+    let site = iis_log(tmp.path()).parent().unwrap().to_path_buf();
+    let custom = tmp.path().join("Logs").join("IIS");
+    std::fs::create_dir_all(&custom).unwrap();
+    std::fs::rename(&site, custom.join("W3SVC1")).unwrap();
+    // Not named: not looked at.
+    let (s, _) = collect(tmp.path(), &Options::default());
+    assert!(!by_kind(&s).contains_key("cve_2022_41040"));
+    // Named in siteDefaults, with %SystemDrive%; a site's folder with a variable IIS does not
+    // expand is left out, and said with its line.
+    let config = walk_find(tmp.path(), "inetsrv")
+        .unwrap()
+        .join("config")
+        .join("applicationHost.config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let default = r"%SystemDrive%\inetpub\logs\LogFiles";
+    assert!(text.contains(default));
+    let text = text.replace(default, r"%SystemDrive%\Logs\IIS").replacen(
+        "</site>",
+        r#"<logFile directory="%LOGS%\IIS" /></site>"#,
+        1,
+    );
+    std::fs::write(&config, &text).unwrap();
+    let (s, _) = collect(tmp.path(), &Options::default());
+    let hits = &by_kind(&s)["cve_2022_41040"];
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(
+        hits[0].file.contains("Logs/IIS/W3SVC1/"),
+        "{}",
+        hits[0].file
+    );
+    assert_eq!(hits[0].client_ip, ioc::ATTACKER_NOTSHELL);
+    let line = text[..text.find("%LOGS%").unwrap()].lines().count();
+    let errors: Vec<_> = s
+        .errors
+        .iter()
+        .filter(|e| e.reader == "ioc" && e.kind == "unexpanded_variable")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].message.contains(&format!("line {line}:"))
+            && errors[0].message.contains(r"%LOGS%\IIS"),
+        "{errors:#?}"
+    );
+}

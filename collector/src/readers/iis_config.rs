@@ -234,6 +234,61 @@ pub fn parse(text: &str, path: &str) -> Parsed {
     out
 }
 
+/// A log folder applicationHost.config names, as written (environment variables unexpanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogDirectory {
+    /// The `directory` attribute.
+    pub directory: String,
+    /// 1-based line of its element.
+    pub line: u32,
+}
+
+/// The folders IIS writes its logs to, by applicationHost.config: the `directory` of
+/// `<siteDefaults><logFile>`, of each `<site><logFile>`, and of the central W3C log
+/// (`<log><centralW3CLogFile>`), in file order. A damaged file gives those read before the
+/// damage.
+pub fn log_directories(text: &str) -> Vec<LogDirectory> {
+    let lines = LineIndex::new(text);
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        let (element, empty) = match reader.read_event() {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(_)) => {
+                stack.pop();
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+        let parent = stack.last().map(String::as_str).unwrap_or("");
+        let logs = matches!(
+            (name.as_str(), parent),
+            ("logFile", "siteDefaults") | ("logFile", "site") | ("centralW3CLogFile", "log")
+        );
+        if logs {
+            let directory = attribute(&element, "directory");
+            if !directory.trim().is_empty() {
+                let start = text[before.min(text.len())..]
+                    .find('<')
+                    .map_or(before, |i| before + i);
+                out.push(LogDirectory {
+                    directory: directory.trim().to_string(),
+                    line: lines.line(start),
+                });
+            }
+        }
+        if !empty {
+            stack.push(name);
+        }
+    }
+    out
+}
+
 fn attribute(e: &BytesStart, key: &str) -> String {
     e.attributes()
         .flatten()
@@ -262,6 +317,38 @@ mod tests {
   </site>
   <siteDefaults><bindings><binding protocol="http" bindingInformation="*:1:" /></bindings></siteDefaults>
 </sites></system.applicationHost></configuration>"#;
+
+    #[test]
+    fn names_the_log_folders_of_the_defaults_the_sites_and_central_logging() {
+        let text = r#"<configuration><system.applicationHost>
+  <log><centralW3CLogFile enabled="false" directory="D:\CentralLogs" /></log>
+  <sites>
+    <site name="Default Web Site" id="1">
+      <logFile directory="E:\IIS\Front" />
+    </site>
+    <site name="Exchange Back End" id="2"><logFile logFormat="W3C" /></site>
+    <siteDefaults>
+      <logFile logFormat="W3C" directory="%SystemDrive%\Logs\IIS" />
+    </siteDefaults>
+  </sites>
+  <location path="x"><system.webServer><logFile directory="F:\not-a-site" /></system.webServer></location>
+</system.applicationHost></configuration>"#;
+        let dirs: Vec<(String, u32)> = log_directories(text)
+            .into_iter()
+            .map(|d| (d.directory, d.line))
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                (r"D:\CentralLogs".to_string(), 2),
+                (r"E:\IIS\Front".to_string(), 5),
+                (r"%SystemDrive%\Logs\IIS".to_string(), 9),
+            ]
+        );
+        // Damaged after the first site: what was read before stays.
+        let cut = &text[..text.find("<site name=\"Exchange").unwrap()];
+        assert_eq!(log_directories(&format!("{cut}<site <<")).len(), 2);
+    }
 
     #[test]
     fn reads_sites_bindings_and_paths_with_lines() {
@@ -374,6 +461,9 @@ mod tests {
         fn never_panics_and_errors_have_a_line(s in "\\PC{0,300}") {
             let p = parse(&s, "x");
             if let Some(e) = p.error { prop_assert!(e.line >= 1); }
+            for d in log_directories(&s) {
+                prop_assert!(d.line >= 1 && !d.directory.is_empty());
+            }
         }
 
         #[test]

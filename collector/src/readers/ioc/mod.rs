@@ -103,11 +103,16 @@ impl Plan {
             let folder = windows_folder(a, install);
             scan.logs(dir, &folder, &|name| a.matches(name))
         };
+        let (http_proxy, ecp, oab) = (of(&IOC_LOGS[0]), of(&IOC_LOGS[1]), of(&IOC_LOGS[2]));
+        let mut iis = Vec::new();
+        for folder in iis_log::folders(dir, scan) {
+            iis.extend(scan.logs(dir, &folder, &|name| IOC_LOGS[3].matches(name)));
+        }
         Plan {
-            http_proxy: of(&IOC_LOGS[0]),
-            ecp: of(&IOC_LOGS[1]),
-            oab: of(&IOC_LOGS[2]),
-            iis: of(&IOC_LOGS[3]),
+            http_proxy,
+            ecp,
+            oab,
+            iis,
         }
     }
 
