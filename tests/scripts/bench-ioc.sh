@@ -3,14 +3,17 @@
 # written under /tmp, never committed: exfleet-gen-httpproxy, the simulator's format, one
 # CVE-2021-26855 match per 10 MB file and a near miss every 50 lines), with every file in the
 # page cache, alternated RUNS times each (default 3), median wall time:
-#   - `rg -i -c 'ServerInfo~'` over the same files: the reference's pre-filter literal (the
-#     line-level pre-filter the scan runs on every byte), ripgrep on both cores (-j2) and on
-#     one (-j1);
+#   - ripgrep doing what the scan does, over the same files: every pattern of the HttpProxy
+#     scan (the pre-filter literal, CVE-2021-26855's expression and its two exclusions,
+#     CVE-2021-27065 (a)'s expression; the scan anchors them on the AnchorMailbox column, rg on
+#     the line), case ignored, each matching line printed with its number (-n) to /dev/null;
+#     on both cores (-j2) and on one (-j1);
 #   - the release `exfleet-collector collect` over the triage root holding only those logs
 #     (every reader runs; the others find nothing; the HttpProxy files shared out between as
 #     many threads as there are cores, at most 4): wall time, MB/s, and peak RSS
 #     (/usr/bin/time -v).
-# Checks that the collector found every planted match.
+# Records the load average before and after the runs. Checks that the collector found every
+# planted match.
 #
 #   tests/scripts/bench-ioc.sh [MB]      (default 2000)
 #
@@ -43,12 +46,18 @@ secs() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 : >"$work/rg2"; : >"$work/rg1"; : >"$work/col"
+# The HttpProxy scan's patterns (collector/src/readers/ioc/http_proxy.rs), unanchored.
+patterns=(-e 'ServerInfo~' -e 'ServerInfo~.*/' -e 'ServerInfo~.*/autodiscover'
+  -e 'ServerInfo~localhost.*/' -e 'ServerInfo~.*/.*Reset.*VirtualDirectory#')
+rg_scan() { rg -i -n "$1" "${patterns[@]}" "$logs" >/dev/null; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$runs"); do
-  secs rg -i -c -j2 'ServerInfo~' "$logs" >>"$work/rg2"; echo >>"$work/rg2"
-  secs rg -i -c -j1 'ServerInfo~' "$logs" >>"$work/rg1"; echo >>"$work/rg1"
+  secs rg_scan -j2 >>"$work/rg2"; echo >>"$work/rg2"
+  secs rg_scan -j1 >>"$work/rg1"; echo >>"$work/rg1"
   secs "$bin"/exfleet-collector collect --root "$work/triage" --out "$work/host.json" --allow-empty \
     >>"$work/col"; echo >>"$work/col"
 done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 rg2=$(median <"$work/rg2"); rg1=$(median <"$work/rg1"); col=$(median <"$work/col")
 /usr/bin/time -v -o "$work/collect.time" \
   "$bin"/exfleet-collector collect --root "$work/triage" --out "$work/host.json" --allow-empty >/dev/null 2>&1
@@ -58,8 +67,9 @@ overflow=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(su
 mbs() { awk -v b="$size" -v s="$1" 'BEGIN { printf "%.0f", b / 1e6 / s }'; }
 ratio() { awk -v a="$col" -v b="$1" 'BEGIN { printf "%.2f", a / b }'; }
 echo "HttpProxy logs: $((size / 1000000)) MB in $files files, $planted CVE-2021-26855 matches planted"
-echo "rg -i -c -j2 'ServerInfo~'   ${rg2} s  $(mbs "$rg2") MB/s"
-echo "rg -i -c -j1 'ServerInfo~'   ${rg1} s  $(mbs "$rg1") MB/s"
+echo "load average before: $load_before   after: $load_after"
+echo "rg -i -n -j2 (5 patterns)    ${rg2} s  $(mbs "$rg2") MB/s"
+echo "rg -i -n -j1 (5 patterns)    ${rg1} s  $(mbs "$rg1") MB/s"
 echo "exfleet-collector collect    ${col} s  $(mbs "$col") MB/s  peak RSS ${rss} MiB"
 echo "collector / rg -j2: $(ratio "$rg2")x   collector / rg -j1: $(ratio "$rg1")x"
 echo "matches shipped: $found (+ $overflow counted beyond the bound of 1000), planted: $planted"
