@@ -1029,7 +1029,10 @@ fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
     assert_eq!(f[0].group, format!("line:{a}.{b}.{c}"));
     assert_eq!(f[0].hosts, ["EX01"]);
     let text = serde_json::to_string(&f[0].evidence).unwrap();
-    assert!(text.contains("too few to compare: compared across its CU line"), "{text}");
+    assert!(
+        text.contains("too few to compare: compared across its CU line"),
+        "{text}"
+    );
     assert!(text.contains("x5kqk2vc.aspx"), "{text}");
     assert!(!text.contains("logon.aspx"), "{text}");
     assert!(of(&got, "ioc.aspx-uncompared").is_empty());

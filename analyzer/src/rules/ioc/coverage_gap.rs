@@ -156,7 +156,9 @@ impl FleetRule for CoverageGap {
                             .iter()
                             .filter(|s| s.oldest_ms != 0)
                             .min_by_key(|s| s.oldest_ms.max(s.since_ms));
-                        oldest.map(|s| s.key.snapshot_id.clone()).unwrap_or_default()
+                        oldest
+                            .map(|s| s.key.snapshot_id.clone())
+                            .unwrap_or_default()
                     }),
                 ));
                 hosts.push(host.clone());

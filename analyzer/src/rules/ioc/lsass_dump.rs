@@ -7,7 +7,7 @@ use crate::finding::Severity;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-A memory dump of LSASS (file name `lsass.*dmp`, case ignored) under `C:\\root` or `%WINDIR%\\Temp`, where the 2021 attackers left them: credentials were likely taken. Listed on every collection (Test-ProxyLogon looks only after a log hit).
+A memory dump of LSASS (file name `lsass.*dmp`, case ignored) under `C:\\root` or `%WINDIR%\\Temp`, where the 2021 attackers left them: credentials were likely taken. Listed on every collection (Test-ProxyLogon looks only after a log hit). Critical even with no log indicator, unlike an archive: a dump of LSASS holds the credentials of everyone logged on, an administrator seldom leaves one in these folders, and the logs that would show the entry may be rotated away or the entry may have come another way (the CVE-2021-26857 events, a stolen password).
 ## Evidence
 Each file with its path, size and last write time.
 ## Action

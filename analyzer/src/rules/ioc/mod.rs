@@ -1,7 +1,8 @@
 //! Indicators of compromise (`ioc.*`): the matches the collector's indicator scans shipped
 //! (collector/src/readers/ioc), judged as the reference (Microsoft's Test-ProxyLogon and its
 //! CVE-2022-41040 hunting query) judges them, each finding citing its matches. The host rules
-//! share [`Indicator`]; `ioc.aspx-outlier` and `ioc.shared-source` are fleet rules.
+//! share [`Indicator`]; `ioc.aspx-outlier`, `ioc.aspx-uncompared`, `ioc.shared-source` and
+//! `ioc.coverage-gap` are fleet rules.
 
 pub mod aspx_outlier;
 pub mod aspx_uncompared;
@@ -516,9 +517,9 @@ mod tests {
             "{behind}"
         );
         assert!(
-            ev.iter().any(|x| x.starts_with(
-                "began inside the exposure window of CVE-2021-26855: 15.2.792.3"
-            )),
+            ev.iter()
+                .any(|x| x
+                    .starts_with("began inside the exposure window of CVE-2021-26855: 15.2.792.3")),
             "{ev:#?}"
         );
         assert!(!ev.iter().any(|x| x.starts_with("still open")), "{ev:#?}");
@@ -599,8 +600,16 @@ mod tests {
         let f = out.into_vec().pop().unwrap();
         assert_eq!(f.id, "ioc.suspicious-archive");
         assert_eq!(f.severity, Severity::Warning);
-        assert!(!facts(&f).iter().any(|x| x.contains("when it began")), "{:#?}", facts(&f));
-        assert_eq!(compromise_matches(&h).len(), 0, "an archive alone dates nothing");
+        assert!(
+            !facts(&f).iter().any(|x| x.contains("when it began")),
+            "{:#?}",
+            facts(&f)
+        );
+        assert_eq!(
+            compromise_matches(&h).len(),
+            0,
+            "an archive alone dates nothing"
+        );
         // An LSASS dump is critical alone, and is no log indicator: the archive stays a warning.
         h.ioc_matches.push(dump);
         let mut out = Sink::empty();
