@@ -123,7 +123,7 @@ fn planted_patterns_are_reported_with_their_hosts() {
     let late = truth.late_scan.clone().unwrap();
     let f = hosts_of(&findings, "ioc.coverage-gap", "coverage")
         .unwrap_or_else(|| panic!("no coverage gap: {:#?}", ids(&findings)));
-    assert_eq!(f.hosts, [late.clone()], "{f:#?}");
+    assert_eq!(f.hosts, std::slice::from_ref(&late), "{f:#?}");
     let first = format!(
         "the first indicator of the fleet was seen at {} on {host}",
         exfleet_analyzer::rules::utc(from)

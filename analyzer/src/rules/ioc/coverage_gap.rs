@@ -151,7 +151,7 @@ impl FleetRule for CoverageGap {
                         utc(reached),
                         missed.join("; and ")
                     ),
-                    &format!("ioc_scans {} of snapshot {}", kind.as_str(), {
+                    format!("ioc_scans {} of snapshot {}", kind.as_str(), {
                         let oldest = scans
                             .iter()
                             .filter(|s| s.oldest_ms != 0)

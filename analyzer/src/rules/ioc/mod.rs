@@ -232,7 +232,7 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
                      read ExSetup's build",
                     utc(at.collected_at_ms)
                 ),
-                &format!("snapshot {}", at.snapshot_id),
+                format!("snapshot {}", at.snapshot_id),
             )),
             Some(b) => ev.push(behind_then(cx, b, day, at)),
         },
