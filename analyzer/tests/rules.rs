@@ -1058,3 +1058,39 @@ fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
     let got = pipeline(&[alone, healthy("EX06")], today());
     assert!(of(&got, "ioc.aspx-uncompared").is_empty(), "{got:#?}");
 }
+
+#[test]
+fn ioc_coverage_gap_lists_a_server_whose_logs_miss_its_exposure_window() {
+    // Exchange 2016 CU17 without the March 2021 SU: open to ProxyLogon since its fix was
+    // released (2021-03-02), its logs (the simulator's) reach back to November 2026 only.
+    let open = with(healthy("EX01"), |h| {
+        h.line = &builds::EX2016_CU17;
+        h.update = None;
+        h.exsetup_build = builds::EX2016_CU17.build(None);
+    });
+    let got = pipeline(&[open.clone(), healthy("EX02")], today());
+    let f = of(&got, "ioc.coverage-gap");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].hosts, ["EX01"]);
+    let text = serde_json::to_string(&f[0].evidence).unwrap();
+    assert!(
+        text.contains("EX01: its HttpProxy logs scanned reach back to 2026-")
+            && text.contains("it was exposed to CVE-2021-26855: it ran 15.1.2044.4")
+            && text.contains("below Mar21SU released on 2021-03-02"),
+        "{text}"
+    );
+    // Near miss: the same server with KB5000871, the March 2021 SU for its CU: closed to
+    // ProxyLogon, so its HttpProxy logs are no gap; it never got Nov22SU, so its IIS logs
+    // still are (CVE-2022-41040).
+    let fixed = with(open, |h| h.update = Some(0));
+    let got = pipeline(&[fixed, healthy("EX02")], today());
+    let f = of(&got, "ioc.coverage-gap");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let text = serde_json::to_string(&f[0].evidence).unwrap();
+    assert!(!text.contains("CVE-2021-26855"), "{text}");
+    assert!(
+        text.contains("EX01: its IIS logs scanned reach back to 2026-")
+            && text.contains("it was exposed to CVE-2022-41040"),
+        "{text}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use exfleet_dataset::{IocMatchRow, IocScanRow, Row, Table};
+use exfleet_dataset::{IocMatchRow, IocScanRow, Row, Table, UpdateRow};
 use exfleet_proto::kinds::IocKind;
 use polars::prelude::*;
 
@@ -101,6 +101,7 @@ impl FleetRule for CoverageGap {
             .filter(|m| is_log(&m.indicator) && m.time_ms != 0)
             .min_by_key(|m| m.time_ms);
         let builds = crate::queries::builds_over_time(fleet.history, fleet.end_ms)?;
+        let updates = UpdateRow::read(&fleet.latest.installed_updates)?;
         let mut hosts: Vec<String> = Vec::new();
         let mut ev = Vec::new();
         let all: Vec<String> = exfleet_dataset::HostRow::read(&fleet.latest.hosts)?
@@ -119,6 +120,11 @@ impl FleetRule for CoverageGap {
                 continue;
             };
             let history = builds.get(host).map(Vec::as_slice).unwrap_or_default();
+            let installed: Vec<UpdateRow> = updates
+                .iter()
+                .filter(|u| u.key.host == *host)
+                .cloned()
+                .collect();
             for scans in logs.values() {
                 let kind = &scans[0].indicator;
                 let Some((cve, what)) = of(kind) else {
@@ -137,7 +143,7 @@ impl FleetRule for CoverageGap {
                         m.indicator.as_str()
                     ));
                 }
-                if let Some((start, why)) = exposure_start(history, cx, cve) {
+                if let Some((start, why)) = exposure_start(history, &installed, cx, cve) {
                     if start < reached {
                         missed.push(why);
                     }
@@ -180,9 +186,11 @@ impl FleetRule for CoverageGap {
 }
 
 /// The start of the host's exposure window of `cve`, with why: the release of the fix, when a
-/// build the host ran (its oldest open one) was below it.
+/// build the host ran (its oldest open one) was below it, by the CVE table and the updates it
+/// has now (the March 2021 SU of an unsupported CU is known by its KB).
 fn exposure_start(
     history: &[crate::view::BuildAt],
+    updates: &[UpdateRow],
     cx: &Context,
     cve: &str,
 ) -> Option<(i64, String)> {
@@ -190,6 +198,7 @@ fn exposure_start(
         let b: Build = at.build?;
         let view = HostView {
             exsetup: Some(b),
+            updates: updates.to_vec(),
             ..Default::default()
         };
         let e = crate::exposure::of_host(&view, cx.catalog, cx.as_of)

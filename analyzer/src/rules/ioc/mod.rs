@@ -244,10 +244,18 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
                  then is not known"
             ),
             Some((b, at)) => {
+                // The updates it had then (the March 2021 SU of an unsupported CU is known by
+                // its KB): those installed before the day it began.
                 let past = HostView {
                     host: h.host.clone(),
                     exsetup: Some(b),
                     facts: h.facts.clone(),
+                    updates: h
+                        .updates
+                        .iter()
+                        .filter(|u| installed_on(u).is_some_and(|d| d < day))
+                        .cloned()
+                        .collect(),
                     ..Default::default()
                 };
                 match crate::exposure::of_host(&past, cx.catalog, cx.as_of)
@@ -291,10 +299,7 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
         }
     }
     for u in &h.updates {
-        let parsed = ["%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"]
-            .iter()
-            .find_map(|f| chrono::NaiveDate::parse_from_str(&u.installed_date, f).ok());
-        let Some(d) = parsed else {
+        let Some(d) = installed_on(u) else {
             continue;
         };
         if d >= day {
@@ -308,6 +313,13 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
         }
     }
     ev
+}
+
+/// The day an update was installed, as the Updates key writes it.
+fn installed_on(u: &exfleet_dataset::UpdateRow) -> Option<chrono::NaiveDate> {
+    ["%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(&u.installed_date, f).ok())
 }
 
 /// Whether build `b`, run at snapshot `at`, was behind on the updates of its CU line released
