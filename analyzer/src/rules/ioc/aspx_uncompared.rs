@@ -45,10 +45,7 @@ fn installed(
         .unwrap_or_default();
     if !kb.is_empty() {
         for u in updates.iter().filter(|u| u.kb.eq_ignore_ascii_case(&kb)) {
-            let day = ["%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"]
-                .iter()
-                .find_map(|f| chrono::NaiveDate::parse_from_str(&u.installed_date, f).ok());
-            if let Some(end) = day
+            if let Some(end) = super::installed_on(u)
                 .and_then(|d| d.succ_opt())
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
             {

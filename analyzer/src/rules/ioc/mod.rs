@@ -316,7 +316,7 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
 }
 
 /// The day an update was installed, as the Updates key writes it.
-fn installed_on(u: &exfleet_dataset::UpdateRow) -> Option<chrono::NaiveDate> {
+pub fn installed_on(u: &exfleet_dataset::UpdateRow) -> Option<chrono::NaiveDate> {
     ["%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"]
         .iter()
         .find_map(|f| chrono::NaiveDate::parse_from_str(&u.installed_date, f).ok())
