@@ -64,19 +64,32 @@ pub struct DataArgs {
     /// Data directory (overrides the configuration's).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The bucket the aggregators share, `s3://<bucket>/<prefix>` (overrides the
+    /// configuration's): the enrollment ledger is the one shared there.
+    #[arg(long)]
+    pub bucket: Option<String>,
 }
 
 impl DataArgs {
-    /// The enrollment ledger of this data directory.
+    /// The enrollment ledger: shared in the bucket when one is configured, else the data
+    /// directory's.
     fn ledger(&self) -> Result<Ledger, Error> {
         let cfg = match &self.config {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
+        if let Some(url) = self.bucket.clone().or(cfg.bucket) {
+            let bucket = Bucket::open(&url)?.child(server::ENROLL_DIR);
+            let writer = cfg.aggregator_id.unwrap_or_else(|| OPERATOR.to_string());
+            return Ledger::open_bucket(&bucket, &writer, std::time::Duration::ZERO);
+        }
         let dir = self.data_dir.clone().unwrap_or(cfg.data_dir);
         Ledger::open(&dir.join(LEDGER_DIR))
     }
 }
+
+/// Who the operator's commands write a shared ledger's events as, without an aggregator id.
+const OPERATOR: &str = "operator";
 
 /// The ledger's folder in the data directory.
 pub const LEDGER_DIR: &str = "enroll";
@@ -351,6 +364,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             identities: crate::identity::Policy::new(cfg.triage.clone()),
             ledger_dir: Some(cfg.data_dir.join(LEDGER_DIR)),
+            ledger_refresh: std::time::Duration::from_secs(cfg.enroll_refresh_secs.max(1)),
             enrollment,
         };
         let listeners = server::Listeners {

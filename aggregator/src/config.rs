@@ -16,6 +16,7 @@
 //! cert-validity-days = 90
 //! bucket = "s3://exfleet/prod"
 //! aggregator-id = "agg1"
+//! enroll-refresh-secs = 5
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -78,6 +79,11 @@ pub struct Config {
     /// unique among them): its dataset batches carry it, and its start-up clean-up touches
     /// only its own. Default none.
     pub aggregator_id: Option<String>,
+    /// With `bucket`: seconds the enrollment state shared in the bucket may be old when a
+    /// collector's certificate is checked, i.e. the longest a revocation made through another
+    /// aggregator (or `revoke`) goes unenforced here. Enrollment and renewal always read it
+    /// afresh. Default 5.
+    pub enroll_refresh_secs: u64,
     /// Certificates of triage workstations, which collect copies of other servers (README.md,
     /// "Security model"); every other certificate speaks for its own computer only. Default
     /// none.
@@ -113,6 +119,7 @@ impl Default for Config {
             cert_validity_days: 90,
             bucket: None,
             aggregator_id: None,
+            enroll_refresh_secs: 5,
             tls: TlsFiles::default(),
             triage: Vec::new(),
         }
@@ -170,5 +177,6 @@ mod tests {
         assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
         assert_eq!(deployed.cert_validity_days, d.cert_validity_days);
         assert_eq!(deployed.bucket, d.bucket);
+        assert_eq!(deployed.enroll_refresh_secs, d.enroll_refresh_secs);
     }
 }
