@@ -365,6 +365,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             identities: crate::identity::Policy::new(cfg.triage.clone()),
             ledger_dir: Some(cfg.data_dir.join(LEDGER_DIR)),
             ledger_refresh: std::time::Duration::from_secs(cfg.enroll_refresh_secs.max(1)),
+            maintenance: maintenance(&cfg),
             enrollment,
         };
         let listeners = server::Listeners {
@@ -373,6 +374,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         server::serve(listeners, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())
+    })
+}
+
+/// Compaction and retention as configured; `None` when both are off.
+fn maintenance(cfg: &Config) -> Option<crate::dataset::maintain::Maintenance> {
+    const HOUR: u64 = 3600;
+    if cfg.compact_after_hours == 0 && cfg.retention_days == 0 {
+        return None;
+    }
+    let secs = std::time::Duration::from_secs;
+    Some(crate::dataset::maintain::Maintenance {
+        every: secs(cfg.maintenance_interval_secs.max(1)),
+        compact_after: (cfg.compact_after_hours > 0).then(|| secs(cfg.compact_after_hours * HOUR)),
+        retention: (cfg.retention_days > 0).then(|| secs(cfg.retention_days * 24 * HOUR)),
     })
 }
 

@@ -64,6 +64,8 @@ pub struct ServeOptions {
     pub ledger_refresh: Duration,
     /// Enrollment, when the fleet CA's key is given (served on its own listener).
     pub enrollment: Option<EnrollOptions>,
+    /// Compaction and retention of the dataset and the store (with a dataset; `None`: off).
+    pub maintenance: Option<dataset::maintain::Maintenance>,
 }
 
 /// Enrollment's settings.
@@ -104,6 +106,7 @@ impl Default for ServeOptions {
             ledger_dir: None,
             ledger_refresh: Duration::from_secs(5),
             enrollment: None,
+            maintenance: None,
         }
     }
 }
@@ -208,6 +211,14 @@ pub async fn serve(
                 }
                 None => Dataset::open(&d.dir)?,
             };
+            if let Some(m) = &opts.maintenance {
+                tokio::spawn(dataset::maintain::run(
+                    store.clone(),
+                    dataset.clone(),
+                    m.clone(),
+                    stopped(stopping.clone()),
+                ));
+            }
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let task = tokio::spawn(dataset::flush::run(
                 store.clone(),

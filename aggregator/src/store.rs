@@ -222,6 +222,24 @@ impl Store {
         StoredSnapshot::decode(bytes).map_err(|e| corrupt(e.to_string()))
     }
 
+    /// Deletes a stored snapshot (retention: [`crate::dataset::retention`]); one not stored
+    /// is not an error.
+    pub fn remove(&self, id: &str) -> Result<(), Error> {
+        match &self.bucket {
+            Some((bucket, _)) => bucket.delete(&key_of(id))?,
+            None => {
+                let path = self.path_of(id);
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&path)(e)),
+                }
+            }
+        }
+        self.ids.write().expect("index lock").remove(id);
+        Ok(())
+    }
+
     /// Ids of all stored snapshots.
     pub fn ids(&self) -> Vec<String> {
         let mut v: Vec<String> = self
