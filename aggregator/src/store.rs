@@ -140,6 +140,12 @@ impl Store {
         self.written_ms.get(id).copied()
     }
 
+    /// The latest time a snapshot found in the bucket at open was written (UTC ms, the
+    /// server's clock); `None` for a folder or an empty bucket.
+    pub fn newest_written_ms(&self) -> Option<i64> {
+        self.written_ms.values().copied().max()
+    }
+
     /// The bucket and this aggregator's id, for a store on a bucket.
     pub fn bucket(&self) -> Option<(&Bucket, &str)> {
         self.bucket.as_ref().map(|(b, a)| (b, a.as_str()))

@@ -316,3 +316,65 @@ fn aligned(df: DataFrame, table: Table) -> LazyFrame {
             .collect::<Vec<_>>(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::stored;
+
+    /// Every committed batch's ids, by batch, and the parts, as listed.
+    fn listed(root: &std::path::Path) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+        let objects = Objects::Dir(root.to_path_buf());
+        let (parts, committed) = committed_parts(&objects).unwrap();
+        let ids = committed
+            .into_iter()
+            .map(|b| {
+                let text = objects.get(&format!("{FLUSHED}/{b}.ids")).unwrap().unwrap();
+                let lines = String::from_utf8(text)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                (b, lines)
+            })
+            .collect();
+        (ids, parts.into_iter().map(|p| p.key).collect())
+    }
+
+    #[test]
+    fn a_day_is_compacted_once_over_and_again_when_late_snapshots_join_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, _) = Dataset::open(tmp.path()).unwrap();
+        d.write_batch(&[stored("aaaaaaaa-1"), stored("aaaaaaaa-2")])
+            .unwrap();
+        d.write_batch(&[stored("aaaaaaaa-2"), stored("aaaaaaaa-3")])
+            .unwrap();
+        // 2026-11-18 ends at 1_795_046_400_000.
+        let end = day_end_ms("2026-11-18").unwrap();
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(d.compact(end, hour).unwrap().is_empty(), "not over yet");
+        let done = d.compact(end + 3_600_000, hour).unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!((done[0].replaced, done[0].snapshots), (2, 3));
+        let (ids, parts) = listed(tmp.path());
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(
+            ids.values().next().unwrap(),
+            &["aaaaaaaa-1", "aaaaaaaa-2", "aaaaaaaa-3"]
+        );
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        assert!(d.compact(end + 3_600_000, hour).unwrap().is_empty());
+        // A collector that was offline: the day gets a batch more, and is compacted again.
+        d.write_batch(&[stored("aaaaaaaa-4")]).unwrap();
+        let again = d.compact(end + 7_200_000, hour).unwrap();
+        assert_eq!((again[0].replaced, again[0].snapshots), (2, 4));
+        assert!(again[0].batch < done[0].batch, "sorts before the first");
+        let (ids, parts) = listed(tmp.path());
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(ids.values().next().unwrap().len(), 4);
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        // The rows are the snapshots once each.
+        let (_, committed) = Dataset::open(tmp.path()).unwrap();
+        assert_eq!(committed.len(), 4);
+    }
+}

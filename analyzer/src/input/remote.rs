@@ -18,8 +18,8 @@ const ATTEMPTS: usize = 3;
 /// Fetches the committed objects of the dataset at `url` into a new temporary folder.
 ///
 /// An object listed and gone before it is read (a compaction or retention swapping it
-/// meanwhile) makes the listing stale: it is listed and fetched again, so that the rows of
-/// a compacted day are read from the batches listed together, never from neither.
+/// meanwhile) makes the listing stale: it is listed and fetched again, so that a day being
+/// compacted is read whole, from batches listed together.
 pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
     let mut attempt = 1;
     loop {
