@@ -13,8 +13,8 @@
 //!    its parts is left (its snapshots are in the compacted batch's ids file).
 //!
 //! One compaction per day's state: the first to create `_compact/<date>/<newest batch>.lock`
-//! (create-only, on a bucket `If-None-Match: *`) compacts, another aggregator trying the same
-//! skips it. Snapshots of the day flushed later (a collector that was offline) make a new
+//! (create-only, on a bucket `If-None-Match: *`, read back) compacts, another aggregator
+//! trying the same skips it; a lock left by a compactor that died is taken over once stale. Snapshots of the day flushed later (a collector that was offline) make a new
 //! newest batch: the day is compacted again, the previous compaction's batch among those
 //! replaced.
 
@@ -123,7 +123,7 @@ impl Dataset {
             if !over || batches.len() < 2 {
                 continue;
             }
-            match self.compact_day(&objects, date, &day) {
+            match self.compact_day(&objects, date, &day, now_ms) {
                 Ok(Some(c)) => {
                     tracing::info!(date, batch = %c.batch, replaced = c.replaced, snapshots = c.snapshots, "dataset day compacted");
                     done.push(c);
@@ -142,6 +142,7 @@ impl Dataset {
         objects: &Objects,
         date: &str,
         day: &[&Part],
+        now_ms: i64,
     ) -> Result<Option<Compacted>, Error> {
         let batches: BTreeSet<&str> = day.iter().map(|p| p.batch.as_str()).collect();
         let (first, newest) = (batches.first().expect("two"), batches.last().expect("two"));
@@ -154,16 +155,10 @@ impl Dataset {
             );
             return Ok(None);
         };
-        let lock = format!("{LOCKS}/{date}/{newest}.lock");
-        let by = format!(
-            "{} {:016x}\n",
-            owner.unwrap_or("local"),
-            rand::random::<u64>()
-        );
-        if !objects.create(&lock, by.as_bytes())? {
+        let Some(lock) = take_lock(objects, date, newest, owner, now_ms)? else {
             tracing::debug!(date, "compacted, or being compacted, by another");
             return Ok(None);
-        }
+        };
         let result = self.rewrite(objects, date, day, &batches, &name);
         let snapshots = match result {
             Ok(x) => x,
@@ -296,6 +291,47 @@ impl Dataset {
     }
 }
 
+/// How old a compaction lock must be before another compactor takes the day over: far
+/// longer than any compaction takes, so only one whose compactor died holds it that long.
+const LOCK_STALE_MS: i64 = 6 * 3_600_000;
+
+/// Takes the lock on compacting `date` as it is (its newest batch `newest`): the key made,
+/// or `None` when another holds it. A lock older than [`LOCK_STALE_MS`] (its compactor died
+/// half-way) is passed over to the next key, `<newest>.<n>.lock`, created the same way.
+fn take_lock(
+    objects: &Objects,
+    date: &str,
+    newest: &str,
+    owner: Option<&str>,
+    now_ms: i64,
+) -> Result<Option<String>, Error> {
+    let body = format!(
+        "{} {:016x} {now_ms}\n",
+        owner.unwrap_or("local"),
+        rand::random::<u64>()
+    );
+    for attempt in 0..8 {
+        let key = match attempt {
+            0 => format!("{LOCKS}/{date}/{newest}.lock"),
+            n => format!("{LOCKS}/{date}/{newest}.{n}.lock"),
+        };
+        if objects.create(&key, body.as_bytes())? {
+            return Ok(Some(key));
+        }
+        let there = objects.get(&key)?.unwrap_or_default();
+        let taken_at = String::from_utf8_lossy(&there)
+            .split_whitespace()
+            .nth(2)
+            .and_then(|t| t.parse::<i64>().ok());
+        // A lock being written (or unreadable) counts as held.
+        if taken_at.is_none_or(|at| now_ms - at < LOCK_STALE_MS) {
+            return Ok(None);
+        }
+        tracing::warn!(date, lock = %objects.name(&key).display(), "a compaction lock left by a compactor that died: taking the day over");
+    }
+    Ok(None)
+}
+
 /// A part's rows in its table's schema: a part written before a column existed reads it as
 /// null, so that parts of every age stack.
 fn aligned(df: DataFrame, table: Table) -> LazyFrame {
@@ -373,8 +409,25 @@ mod tests {
         assert_eq!(ids.len(), 1, "{ids:?}");
         assert_eq!(ids.values().next().unwrap().len(), 4);
         assert_eq!(parts.len(), 1, "{parts:?}");
+        // A compactor that died half-way holds the day until its lock is stale.
+        d.write_batch(&[stored("aaaaaaaa-5")]).unwrap();
+        let (_, parts) = listed(tmp.path());
+        let newest = parts
+            .iter()
+            .filter_map(|k| batch_of_part(k))
+            .max()
+            .unwrap()
+            .to_string();
+        let dead = format!("{LOCKS}/2026-11-18/{newest}.lock");
+        let at = end + 7_200_000;
+        Objects::Dir(tmp.path().to_path_buf())
+            .create(&dead, format!("agg9 00 {at}\n").as_bytes())
+            .unwrap();
+        assert!(d.compact(at + 3_600_000, hour).unwrap().is_empty(), "held");
+        let taken = d.compact(at + LOCK_STALE_MS, hour).unwrap();
+        assert_eq!((taken[0].replaced, taken[0].snapshots), (2, 5));
         // The rows are the snapshots once each.
         let (_, committed) = Dataset::open(tmp.path()).unwrap();
-        assert_eq!(committed.len(), 4);
+        assert_eq!(committed.len(), 5);
     }
 }
