@@ -2,12 +2,14 @@
 //! end-to-end path over mutual TLS, the hardening probes (issue 13), the identity model, and
 //! the live collector under Wine pushing over mutual TLS, the collector's spool, enrollment,
 //! the collector's MSI and service under Wine, and
-//! aggregators sharing a bucket of a real S3 server.
+//! aggregators sharing a bucket of a real S3 server (the shared enrollment ledger, a commit
+//! whose answer is lost).
 mod crash;
 mod e2e;
 mod enroll;
 mod hardening;
 mod identity;
+mod lost_answer;
 mod msi;
 mod s3;
 mod shared_enroll;
