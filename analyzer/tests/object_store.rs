@@ -123,8 +123,16 @@ struct Aggregator {
 impl Aggregator {
     fn start(id: &str, dir: &Path, certs_dir: &Path, s3: &S3) -> Aggregator {
         let path = |p: PathBuf| p.display().to_string();
+        // The simulated fleet's days are over by the real clock: compaction would merge the
+        // aggregators' batches, and this test checks that each wrote its own (compaction has
+        // its own tests below).
+        let config = dir.join(format!("{id}.toml"));
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&config, "compact-after-hours = 0\n").unwrap();
         let args = vec![
             "serve".to_string(),
+            "--config".into(),
+            path(config),
             "--listen".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
