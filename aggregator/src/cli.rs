@@ -436,6 +436,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compaction_and_retention_are_on_as_configured() {
+        let day = std::time::Duration::from_secs(86_400);
+        let d = maintenance(&Config::default()).expect("compaction is on by default");
+        assert_eq!(d.compact_after, Some(day / 12));
+        assert_eq!(d.retention, None, "kept forever by default");
+        let off: Config = toml::from_str("compact-after-hours = 0").unwrap();
+        assert_eq!(maintenance(&off), None);
+        let kept: Config = toml::from_str(
+            "compact-after-hours = 0\nretention-days = 30\nmaintenance-interval-secs = 60",
+        )
+        .unwrap();
+        let m = maintenance(&kept).unwrap();
+        assert_eq!((m.compact_after, m.retention), (None, Some(day * 30)));
+        assert_eq!(m.every, std::time::Duration::from_secs(60));
+    }
+
+    #[test]
     fn an_aggregator_id_without_a_bucket_is_refused_naming_the_flag() {
         let tmp = tempfile::tempdir().unwrap();
         let Err(err) = open_store(None, Some("agg1"), tmp.path()) else {
