@@ -64,19 +64,32 @@ pub struct DataArgs {
     /// Data directory (overrides the configuration's).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// The bucket the aggregators share, `s3://<bucket>/<prefix>` (overrides the
+    /// configuration's): the enrollment ledger is the one shared there.
+    #[arg(long)]
+    pub bucket: Option<String>,
 }
 
 impl DataArgs {
-    /// The enrollment ledger of this data directory.
+    /// The enrollment ledger: shared in the bucket when one is configured, else the data
+    /// directory's.
     fn ledger(&self) -> Result<Ledger, Error> {
         let cfg = match &self.config {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
+        if let Some(url) = self.bucket.clone().or(cfg.bucket) {
+            let bucket = Bucket::open(&url)?.child(server::ENROLL_DIR);
+            let writer = cfg.aggregator_id.unwrap_or_else(|| OPERATOR.to_string());
+            return Ledger::open_bucket(&bucket, &writer, std::time::Duration::ZERO);
+        }
         let dir = self.data_dir.clone().unwrap_or(cfg.data_dir);
         Ledger::open(&dir.join(LEDGER_DIR))
     }
 }
+
+/// Who the operator's commands write a shared ledger's events as, without an aggregator id.
+const OPERATOR: &str = "operator";
 
 /// The ledger's folder in the data directory.
 pub const LEDGER_DIR: &str = "enroll";
@@ -351,6 +364,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             identities: crate::identity::Policy::new(cfg.triage.clone()),
             ledger_dir: Some(cfg.data_dir.join(LEDGER_DIR)),
+            ledger_refresh: std::time::Duration::from_secs(cfg.enroll_refresh_secs.max(1)),
+            maintenance: maintenance(&cfg),
             enrollment,
         };
         let listeners = server::Listeners {
@@ -359,6 +374,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         server::serve(listeners, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())
+    })
+}
+
+/// Compaction and retention as configured; `None` when both are off.
+fn maintenance(cfg: &Config) -> Option<crate::dataset::maintain::Maintenance> {
+    const HOUR: u64 = 3600;
+    if cfg.compact_after_hours == 0 && cfg.retention_days == 0 {
+        return None;
+    }
+    let secs = std::time::Duration::from_secs;
+    Some(crate::dataset::maintain::Maintenance {
+        every: secs(cfg.maintenance_interval_secs.max(1)),
+        compact_after: (cfg.compact_after_hours > 0).then(|| secs(cfg.compact_after_hours * HOUR)),
+        retention: (cfg.retention_days > 0).then(|| secs(cfg.retention_days * 24 * HOUR)),
     })
 }
 
@@ -405,6 +434,23 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compaction_and_retention_are_on_as_configured() {
+        let day = std::time::Duration::from_secs(86_400);
+        let d = maintenance(&Config::default()).expect("compaction is on by default");
+        assert_eq!(d.compact_after, Some(day / 12));
+        assert_eq!(d.retention, None, "kept forever by default");
+        let off: Config = toml::from_str("compact-after-hours = 0").unwrap();
+        assert_eq!(maintenance(&off), None);
+        let kept: Config = toml::from_str(
+            "compact-after-hours = 0\nretention-days = 30\nmaintenance-interval-secs = 60",
+        )
+        .unwrap();
+        let m = maintenance(&kept).unwrap();
+        assert_eq!((m.compact_after, m.retention), (None, Some(day * 30)));
+        assert_eq!(m.every, std::time::Duration::from_secs(60));
+    }
 
     #[test]
     fn an_aggregator_id_without_a_bucket_is_refused_naming_the_flag() {

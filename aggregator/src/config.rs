@@ -16,6 +16,10 @@
 //! cert-validity-days = 90
 //! bucket = "s3://exfleet/prod"
 //! aggregator-id = "agg1"
+//! enroll-refresh-secs = 5
+//! compact-after-hours = 2
+//! retention-days = 0
+//! maintenance-interval-secs = 3600
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -78,6 +82,20 @@ pub struct Config {
     /// unique among them): its dataset batches carry it, and its start-up clean-up touches
     /// only its own. Default none.
     pub aggregator_id: Option<String>,
+    /// With `bucket`: seconds the enrollment state shared in the bucket may be old when a
+    /// collector's certificate is checked, i.e. the longest a revocation made through another
+    /// aggregator (or `revoke`) goes unenforced here. Enrollment and renewal always read it
+    /// afresh. Default 5.
+    pub enroll_refresh_secs: u64,
+    /// Compaction: a day's many small dataset files (one per flush) are rewritten as one
+    /// batch this many hours after the day ended (UTC); snapshots of the day arriving later
+    /// are compacted in again. 0: off. Default 2.
+    pub compact_after_hours: u64,
+    /// Retention: snapshots collected on a day (UTC) that ended more than this many days ago
+    /// are deleted, from the store and from the dataset. 0: kept forever. Default 0.
+    pub retention_days: u64,
+    /// Seconds between two passes of compaction and retention. Default 3600.
+    pub maintenance_interval_secs: u64,
     /// Certificates of triage workstations, which collect copies of other servers (README.md,
     /// "Security model"); every other certificate speaks for its own computer only. Default
     /// none.
@@ -113,6 +131,10 @@ impl Default for Config {
             cert_validity_days: 90,
             bucket: None,
             aggregator_id: None,
+            enroll_refresh_secs: 5,
+            compact_after_hours: 2,
+            retention_days: 0,
+            maintenance_interval_secs: 3600,
             tls: TlsFiles::default(),
             triage: Vec::new(),
         }
@@ -170,5 +192,12 @@ mod tests {
         assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
         assert_eq!(deployed.cert_validity_days, d.cert_validity_days);
         assert_eq!(deployed.bucket, d.bucket);
+        assert_eq!(deployed.enroll_refresh_secs, d.enroll_refresh_secs);
+        assert_eq!(deployed.compact_after_hours, d.compact_after_hours);
+        assert_eq!(deployed.retention_days, d.retention_days);
+        assert_eq!(
+            deployed.maintenance_interval_secs,
+            d.maintenance_interval_secs
+        );
     }
 }

@@ -55,10 +55,17 @@ pub struct ServeOptions {
     /// What each certificate may speak for.
     pub identities: Policy,
     /// Where the enrollment ledger lives: revocations are checked against it, and
-    /// enrollments recorded in it (`None`: no ledger, nothing revoked, no enrollment).
+    /// enrollments recorded in it (`None`: no ledger, nothing revoked, no enrollment). For a
+    /// store on a bucket, the ledger is shared there, `<prefix>/enroll` ([`ENROLL_DIR`]), and
+    /// this only turns it on.
     pub ledger_dir: Option<PathBuf>,
+    /// How old the state of a ledger shared on a bucket may be when the identity gate reads
+    /// it: a revocation made through another aggregator is enforced here within it.
+    pub ledger_refresh: Duration,
     /// Enrollment, when the fleet CA's key is given (served on its own listener).
     pub enrollment: Option<EnrollOptions>,
+    /// Compaction and retention of the dataset and the store (with a dataset; `None`: off).
+    pub maintenance: Option<dataset::maintain::Maintenance>,
 }
 
 /// Enrollment's settings.
@@ -72,6 +79,9 @@ pub struct EnrollOptions {
 
 /// The dataset's folder under a bucket's prefix (beside `snapshots/`).
 pub const DATASET_DIR: &str = "dataset";
+
+/// The shared enrollment ledger's folder under a bucket's prefix.
+pub const ENROLL_DIR: &str = "enroll";
 
 /// Dataset writing.
 #[derive(Debug, Clone)]
@@ -94,7 +104,9 @@ impl Default for ServeOptions {
             back_pressure: BackPressure::default(),
             identities: Policy::default(),
             ledger_dir: None,
+            ledger_refresh: Duration::from_secs(5),
             enrollment: None,
+            maintenance: None,
         }
     }
 }
@@ -127,9 +139,23 @@ pub async fn serve(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let ledger = match &opts.ledger_dir {
-        Some(dir) => Some(Arc::new(Ledger::open(dir)?)),
-        None => None,
+    let ledger = match (&opts.ledger_dir, store.bucket()) {
+        (Some(_), Some((bucket, aggregator))) => {
+            let (b, a, refresh) = (
+                bucket.child(ENROLL_DIR),
+                aggregator.to_string(),
+                opts.ledger_refresh,
+            );
+            let opened = tokio::task::spawn_blocking(move || Ledger::open_bucket(&b, &a, refresh))
+                .await
+                .map_err(|e| Error::Io {
+                    path: PathBuf::from(bucket.url_of(ENROLL_DIR)),
+                    reason: std::io::Error::other(e.to_string()),
+                })??;
+            Some(Arc::new(opened))
+        }
+        (Some(dir), None) => Some(Arc::new(Ledger::open(dir)?)),
+        (None, _) => None,
     };
     let enrollment = match (&opts.enrollment, &ledger) {
         (Some(e), Some(ledger)) => Some(EnrollmentService::new(
@@ -185,6 +211,14 @@ pub async fn serve(
                 }
                 None => Dataset::open(&d.dir)?,
             };
+            if let Some(m) = &opts.maintenance {
+                tokio::spawn(dataset::maintain::run(
+                    store.clone(),
+                    dataset.clone(),
+                    m.clone(),
+                    stopped(stopping.clone()),
+                ));
+            }
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let task = tokio::spawn(dataset::flush::run(
                 store.clone(),

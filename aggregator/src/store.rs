@@ -140,6 +140,12 @@ impl Store {
         self.written_ms.get(id).copied()
     }
 
+    /// The latest time a snapshot found in the bucket at open was written (UTC ms, the
+    /// server's clock); `None` for a folder or an empty bucket.
+    pub fn newest_written_ms(&self) -> Option<i64> {
+        self.written_ms.values().copied().max()
+    }
+
     /// The bucket and this aggregator's id, for a store on a bucket.
     pub fn bucket(&self) -> Option<(&Bucket, &str)> {
         self.bucket.as_ref().map(|(b, a)| (b, a.as_str()))
@@ -220,6 +226,24 @@ impl Store {
             .get(&key_of(id))?
             .ok_or_else(|| corrupt("listed, but no longer in the bucket".into()))?;
         StoredSnapshot::decode(bytes).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Deletes a stored snapshot (retention: [`crate::dataset::retention`]); one not stored
+    /// is not an error.
+    pub fn remove(&self, id: &str) -> Result<(), Error> {
+        match &self.bucket {
+            Some((bucket, _)) => bucket.delete(&key_of(id))?,
+            None => {
+                let path = self.path_of(id);
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&path)(e)),
+                }
+            }
+        }
+        self.ids.write().expect("index lock").remove(id);
+        Ok(())
     }
 
     /// Ids of all stored snapshots.

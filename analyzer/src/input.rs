@@ -94,6 +94,24 @@ impl History {
         let mut scanned = Vec::new();
         let duplicates = duplicates(dir);
         let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
+        // A compaction's parts count once its ids file commits it: until then the batches it
+        // replaces hold the same rows (aggregator/src/dataset/compact.rs).
+        let committed: std::collections::HashSet<String> =
+            walk(&dir.join(exfleet_dataset::layout::FLUSHED))
+                .iter()
+                .filter_map(|p| {
+                    p.file_name()?
+                        .to_str()?
+                        .strip_suffix(".ids")
+                        .map(str::to_string)
+                })
+                .collect();
+        let pending_compaction = |p: &Path| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.strip_prefix("part-"))
+                .is_some_and(|b| exfleet_dataset::layout::is_compacted(b) && !committed.contains(b))
+        };
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
             let mut good = Vec::new();
@@ -101,7 +119,7 @@ impl History {
                 if path.extension().is_none_or(|e| e != "parquet") {
                     continue;
                 }
-                if is_excluded(&path) {
+                if is_excluded(&path) || pending_compaction(&path) {
                     continue;
                 }
                 match parts::check(&path, t) {

@@ -32,6 +32,8 @@ const ACCESS_KEY: &str = "exfleet-test";
 const SECRET_KEY: &str = "exfleet-test-secret";
 const COLLECTORS: usize = 12;
 const PER_COLLECTOR: usize = 30;
+/// Held by a test while this process's AWS variables point at its server.
+static ENV: Mutex<()> = Mutex::new(());
 /// The variable that makes [`aggregator_process`] an aggregator: its arguments, as JSON.
 const CHILD_ARGS: &str = "EXFLEET_TEST_AGGREGATOR_ARGS";
 
@@ -121,8 +123,16 @@ struct Aggregator {
 impl Aggregator {
     fn start(id: &str, dir: &Path, certs_dir: &Path, s3: &S3) -> Aggregator {
         let path = |p: PathBuf| p.display().to_string();
+        // The simulated fleet's days are over by the real clock: compaction would merge the
+        // aggregators' batches, and this test checks that each wrote its own (compaction has
+        // its own tests below).
+        let config = dir.join(format!("{id}.toml"));
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&config, "compact-after-hours = 0\n").unwrap();
         let args = vec![
             "serve".to_string(),
+            "--config".into(),
+            path(config),
             "--listen".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
@@ -604,6 +614,7 @@ fn open_rolls_back_only_old_uncommitted_parts() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let s3 = S3::start(&s3s_fs, &tmp.path().join("s3"));
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
     for (k, v) in s3.env() {
         std::env::set_var(k, v);
     }
@@ -629,4 +640,274 @@ fn open_rolls_back_only_old_uncommitted_parts() {
         bucket.get(&old).unwrap().is_none(),
         "an old uncommitted part is rolled back"
     );
+}
+
+/// The snapshots of the compaction tests, by day (three days of a small fleet), and the
+/// batches they are flushed in: seven at a time across days, so that batches span two
+/// dates, and the last day's first five again in a later batch (two aggregators wrote them).
+fn compaction_batches() -> (Vec<Vec<StoredSnapshot>>, Vec<Vec<StoredSnapshot>>) {
+    use exfleet_tests::history::{self, HistoryConfig};
+    let cfg = HistoryConfig {
+        days: 3,
+        servers: 12,
+        ..Default::default()
+    };
+    let (hosts, _) = history::hosts(&cfg);
+    let days: Vec<Vec<StoredSnapshot>> = (0..cfg.days)
+        .map(|d| history::day(&cfg, &hosts, d))
+        .collect();
+    let all: Vec<StoredSnapshot> = days.iter().flatten().cloned().collect();
+    let mut batches: Vec<Vec<StoredSnapshot>> = all.chunks(7).map(<[_]>::to_vec).collect();
+    batches.push(days[2][..5].to_vec());
+    (days, batches)
+}
+
+/// What the analyzer says of a dataset: rows of every table, and the findings.
+fn analysis(h: &exfleet_analyzer::input::History) -> (Vec<usize>, String) {
+    use exfleet_dataset::Table;
+    let rows = Table::ALL
+        .iter()
+        .map(|t| h.table(*t).collect().unwrap().height())
+        .collect();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let f = exfleet_analyzer::analyze(h, &exfleet_analyzer::catalog::Catalog::embedded(), as_of)
+        .unwrap()
+        .findings;
+    (rows, serde_json::to_string(&f).unwrap())
+}
+
+fn analysis_of(location: &Path) -> (Vec<usize>, String) {
+    analysis(&exfleet_analyzer::input::History::open_at(location).unwrap())
+}
+
+/// A time after every day of [`compaction_batches`] is over.
+const LATER_MS: i64 = exfleet_tests::SIM_NOW_MS + 10 * 86_400_000;
+
+/// Compaction by two aggregators at once, then retention, on a dataset whose objects are
+/// listed by `keys`: every day is compacted once, into one part per table, and the analysis
+/// is the same before and after; expired days leave the store and the dataset.
+fn compact_and_expire(
+    a: exfleet_aggregator::dataset::Dataset,
+    b: exfleet_aggregator::dataset::Dataset,
+    store: &exfleet_aggregator::store::Store,
+    location: &Path,
+    keys: &dyn Fn() -> Vec<String>,
+) {
+    use exfleet_aggregator::dataset::retention;
+    use exfleet_dataset::layout::{batch_of_ids, batch_of_part};
+    let (days, batches) = compaction_batches();
+    for batch in &batches {
+        for s in batch {
+            let id = &s.snapshot.as_ref().unwrap().snapshot_id;
+            store.put(id, s).unwrap();
+        }
+        a.write_batch(batch).unwrap();
+    }
+    let before = analysis_of(location);
+    assert!(before.0[0] > 0 && before.1.len() > 2, "{before:?}");
+    let parts_before = keys().iter().filter(|k| batch_of_part(k).is_some()).count();
+    let after = Duration::from_secs(2 * 3600);
+    let (ca, cb) = std::thread::scope(|t| {
+        let ja = t.spawn(|| a.compact(LATER_MS, after).unwrap());
+        let jb = t.spawn(|| b.compact(LATER_MS, after).unwrap());
+        (ja.join().unwrap(), jb.join().unwrap())
+    });
+    let mut dates: Vec<&str> = ca.iter().chain(&cb).map(|c| c.date.as_str()).collect();
+    dates.sort();
+    assert_eq!(
+        dates,
+        ["2026-11-21", "2026-11-22", "2026-11-23"],
+        "each day compacted once: {ca:?} {cb:?}"
+    );
+    let keys_after = keys();
+    let mut per_partition: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for k in keys_after.iter().filter(|k| batch_of_part(k).is_some()) {
+        let mut it = k.split('/');
+        let (table, date) = (it.next().unwrap(), it.next().unwrap());
+        *per_partition
+            .entry((table.into(), date.into()))
+            .or_default() += 1;
+    }
+    assert!(
+        per_partition.values().all(|n| *n == 1),
+        "one part per table and day: {per_partition:?}"
+    );
+    assert!(
+        per_partition.len() < parts_before,
+        "{parts_before} parts before"
+    );
+    let ids_files = keys_after
+        .iter()
+        .filter(|k| batch_of_ids(k).is_some())
+        .count();
+    assert_eq!(ids_files, 3, "one committed batch a day: {keys_after:?}");
+    assert_eq!(
+        analysis_of(location),
+        before,
+        "the analysis after compaction"
+    );
+    // Nothing more to do: a second pass compacts nothing.
+    assert!(a.compact(LATER_MS, after).unwrap().is_empty());
+
+    // Retention of one day, at the end of the second day: the first expires.
+    let day0_end = exfleet_tests::SIM_NOW_MS - 12 * 3_600_000 - 86_400_000;
+    let day = Duration::from_secs(86_400);
+    let expired = retention::expire(store, &a, day0_end + 86_400_000, day).unwrap();
+    assert_eq!(expired.dates, ["2026-11-21"]);
+    assert_eq!(expired.snapshots, days[0].len());
+    for s in &days[0] {
+        assert!(!store.contains(&s.snapshot.as_ref().unwrap().snapshot_id));
+    }
+    // As if the first day had never been written.
+    let tmp = tempfile::tempdir().unwrap();
+    let (fresh, _) = exfleet_aggregator::dataset::Dataset::open(tmp.path()).unwrap();
+    fresh.write_batch(&days[1]).unwrap();
+    fresh.write_batch(&days[2]).unwrap();
+    assert_eq!(
+        analysis_of(location),
+        analysis_of(tmp.path()),
+        "after retention"
+    );
+}
+
+#[test]
+fn compaction_and_retention_on_a_folder_keep_the_analysis() {
+    use exfleet_aggregator::dataset::Dataset;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("dataset");
+    let (a, _) = Dataset::open(&root).unwrap();
+    let store = exfleet_aggregator::store::Store::open(&tmp.path().join("data")).unwrap();
+    let keys = || {
+        let mut out = Vec::new();
+        for f in walk_files(&root) {
+            let rel = f.strip_prefix(&root).unwrap();
+            if !rel.starts_with("_tmp") {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+        out
+    };
+    compact_and_expire(a.clone(), a, &store, &root, &keys);
+    // The store reopened holds only the days kept.
+    let reopened = exfleet_aggregator::store::Store::open(&tmp.path().join("data")).unwrap();
+    assert_eq!(reopened.len(), store.len());
+}
+
+#[test]
+fn compaction_and_retention_on_a_bucket_keep_the_analysis() {
+    use exfleet_aggregator::dataset::Dataset;
+    use exfleet_dataset::bucket::Bucket;
+    let Some(s3s_fs) = exfleet_tests::tools::tool("s3s-fs") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let s3 = S3::start(&s3s_fs, &tmp.path().join("s3"));
+    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    for (k, v) in s3.env() {
+        std::env::set_var(k, v);
+    }
+    let url = format!("s3://{BUCKET}/{PREFIX}/compact");
+    let root = Bucket::open(&url).unwrap();
+    let bucket = root.child("dataset");
+    let (a, _) = Dataset::open_bucket(&bucket, "agg1").unwrap();
+    let (b, _) = Dataset::open_bucket(&bucket, "agg2").unwrap();
+    let store = exfleet_aggregator::store::Store::open_bucket(&root, "agg1").unwrap();
+    let keys = || {
+        bucket
+            .list("")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
+    };
+    let location = PathBuf::from(format!("{url}/dataset"));
+    compact_and_expire(a, b, &store, &location, &keys);
+    let reopened = exfleet_aggregator::store::Store::open_bucket(&root, "agg1").unwrap();
+    assert_eq!(reopened.len(), store.len());
+}
+
+/// A reader that lists at any point of a compaction's swap reads every snapshot once: with
+/// the compacted parts there but not committed, committed beside the parts they replace,
+/// and with some of those removed.
+#[test]
+fn a_reader_during_the_swap_counts_every_snapshot_once() {
+    use exfleet_aggregator::dataset::Dataset;
+    use exfleet_dataset::layout::{batch_of_part, is_compacted, FLUSHED};
+    let (_, batches) = compaction_batches();
+    let tmp = tempfile::tempdir().unwrap();
+    let (before, after) = (tmp.path().join("before"), tmp.path().join("after"));
+    let (d, _) = Dataset::open(&before).unwrap();
+    for b in &batches {
+        d.write_batch(b).unwrap();
+    }
+    copy_tree(&before, &after);
+    let (d, _) = Dataset::open(&after).unwrap();
+    assert_eq!(d.compact(LATER_MS, Duration::ZERO).unwrap().len(), 3);
+    let want = analysis_of(&before);
+    let swap = tmp.path().join("swap");
+    copy_tree(&before, &swap);
+    let rel = |p: &Path| p.strip_prefix(&after).unwrap().to_path_buf();
+    let compacted: Vec<PathBuf> = walk_files(&after)
+        .into_iter()
+        .filter(|p| {
+            let key = rel(p).to_string_lossy().replace('\\', "/");
+            batch_of_part(&key).is_some_and(is_compacted)
+                || key
+                    .strip_prefix(&format!("{FLUSHED}/"))
+                    .is_some_and(|n| is_compacted(n.trim_end_matches(".ids")))
+        })
+        .collect();
+    let (ids, parts): (Vec<_>, Vec<_>) = compacted
+        .into_iter()
+        .partition(|p| p.extension().is_some_and(|e| e == "ids"));
+    let place = |p: &PathBuf| {
+        let to = swap.join(rel(p));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(p, to).unwrap();
+    };
+    parts.iter().for_each(place);
+    assert_eq!(analysis_of(&swap), want, "compacted parts, not committed");
+    ids.iter().for_each(place);
+    assert_eq!(
+        analysis_of(&swap),
+        want,
+        "committed beside the parts it replaces"
+    );
+    let small: Vec<PathBuf> = walk_files(&swap)
+        .into_iter()
+        .filter(|p| {
+            let key = p
+                .strip_prefix(&swap)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            batch_of_part(&key).is_some_and(|b| !is_compacted(b))
+        })
+        .collect();
+    assert!(small.len() > 4);
+    for p in small.iter().step_by(2) {
+        std::fs::remove_file(p).unwrap();
+    }
+    assert_eq!(analysis_of(&swap), want, "half the replaced parts removed");
+    for p in &small {
+        let _ = std::fs::remove_file(p);
+    }
+    assert_eq!(analysis_of(&swap), want, "all the replaced parts removed");
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }

@@ -46,9 +46,52 @@ pub fn batch_of_ids(key: &str) -> Option<&str> {
         .filter(|b| !b.is_empty() && !b.contains('/'))
 }
 
+/// The name of the batch that compacts the parts of `date` (`YYYY-MM-DD`) whose earliest
+/// batch is `first`, written by `owner` (an aggregator's id; none for a local folder):
+/// `<ms>-c<YYYYMMDD>[-<owner>]`, `<ms>` one less than `first`'s. It sorts before every batch
+/// it replaces, so that while both are there readers keep its rows and leave out their
+/// copies (the first batch holding a snapshot is the one read). `None` when `first` does
+/// not start with its time (13 digits).
+pub fn compacted_batch(date: &str, first: &str, owner: Option<&str>) -> Option<String> {
+    let ms: i64 = first.get(..13)?.parse().ok()?;
+    let day = date.replace('-', "");
+    if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) || ms < 1 {
+        return None;
+    }
+    Some(match owner {
+        Some(o) => format!("{:013}-c{day}-{o}", ms - 1),
+        None => format!("{:013}-c{day}", ms - 1),
+    })
+}
+
+/// Whether a batch is a compaction's ([`compacted_batch`]): its parts are read only once its
+/// ids file commits it, since until then the batches it replaces hold the same rows.
+pub fn is_compacted(batch: &str) -> bool {
+    batch.split('-').nth(1).is_some_and(|s| {
+        s.len() == 9 && s.starts_with('c') && s[1..].bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compacted_batch_sorts_before_the_batches_it_replaces_and_is_told_apart() {
+        let first = "1795000000000-00ab-000001-agg1";
+        let c = compacted_batch("2026-11-18", first, Some("agg2")).unwrap();
+        assert_eq!(c, "1794999999999-c20261118-agg2");
+        assert!(c.as_str() < first && c.as_str() < "1795000000000-0000-000000");
+        assert!(is_compacted(&c));
+        let local = compacted_batch("2026-11-18", "1795000000000-00ab-000001", None).unwrap();
+        assert_eq!(local, "1794999999999-c20261118");
+        assert!(is_compacted(&local));
+        // Compacting again (late batches of the day): before the first compaction.
+        let again = compacted_batch("2026-11-18", &c, Some("agg1")).unwrap();
+        assert!(again < c, "{again}");
+        assert!(!is_compacted(first) && !is_compacted("1795000000000-00abcdef-000001"));
+        assert_eq!(compacted_batch("2026-11-18", "x", None), None);
+    }
 
     #[test]
     fn keys_of_parts_and_ids_name_their_batch() {

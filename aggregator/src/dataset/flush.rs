@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use exfleet_proto::v1::StoredSnapshot;
 use tokio::sync::mpsc;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
@@ -117,9 +118,18 @@ struct Deferred {
 impl Deferred {
     /// Moves out of `pending` the snapshots the store's bucket says were written within
     /// [`grace`] before now.
+    ///
+    /// The times are the server's (`LastModified`), and "now" is too: the earlier of this
+    /// clock and the newest object's time, which the server's clock is past. A server clock
+    /// behind this one would otherwise make a snapshot written a moment ago look older than
+    /// the grace; setting aside more than needed only delays its rows.
     fn split(store: &Store, pending: &mut Vec<String>, interval: Duration) -> Deferred {
         let grace = grace(interval);
-        let since = chrono::Utc::now().timestamp_millis() - grace.as_millis() as i64;
+        let local = chrono::Utc::now().timestamp_millis();
+        let now = store
+            .newest_written_ms()
+            .map_or(local, |newest| newest.min(local));
+        let since = now - grace.as_millis() as i64;
         let (recent, old): (Vec<String>, Vec<String>) = pending
             .drain(..)
             .partition(|id| store.written_ms(id).is_some_and(|at| at > since));
@@ -229,19 +239,7 @@ async fn flush(store: &Store, dataset: &Dataset, pending: &mut Vec<String>) -> R
         let batch: Vec<String> = pending[..take].to_vec();
         let (s, d) = (store.clone(), dataset.clone());
         let written = tokio::task::spawn_blocking(move || {
-            let mut snapshots = Vec::with_capacity(batch.len());
-            for id in &batch {
-                match s.get(id) {
-                    Ok(x) => snapshots.push(x),
-                    // Undecodable: writing it again cannot help. Named, and left out.
-                    Err(e @ Error::Corrupt { .. }) => {
-                        tracing::error!(
-                            "a stored snapshot cannot be read, left out of the dataset: {e}"
-                        )
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            let snapshots = read_all(&s, &batch)?;
             d.write_batch(&snapshots)
         })
         .await
@@ -255,6 +253,46 @@ async fn flush(store: &Store, dataset: &Dataset, pending: &mut Vec<String>) -> R
         tracing::info!(batch = %info.batch, snapshots = info.snapshots, files = info.files, "dataset flushed");
     }
     Ok(())
+}
+
+/// Snapshots read back from the store at once, at most: on a bucket each is a GET, and one
+/// at a time the flush would wait out every round trip in turn.
+const READERS: usize = 8;
+
+/// The stored snapshots of `ids`, in their order, read by up to [`READERS`] threads. One that
+/// cannot be decoded is named in the log and left out (writing it again cannot help); any
+/// other failure fails the whole.
+fn read_all(store: &Store, ids: &[String]) -> Result<Vec<StoredSnapshot>, Error> {
+    let per = ids.len().div_ceil(READERS).max(1);
+    let read: Vec<Result<Vec<StoredSnapshot>, Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = ids
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(chunk.len());
+                    for id in chunk {
+                        match store.get(id) {
+                            Ok(x) => out.push(x),
+                            Err(e @ Error::Corrupt { .. }) => tracing::error!(
+                                "a stored snapshot cannot be read, left out of the dataset: {e}"
+                            ),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a reader thread does not panic"))
+            .collect()
+    });
+    let mut snapshots = Vec::with_capacity(ids.len());
+    for r in read {
+        snapshots.extend(r?);
+    }
+    Ok(snapshots)
 }
 
 #[cfg(test)]
@@ -281,6 +319,33 @@ mod tests {
             None,
         ));
         (tx, task)
+    }
+
+    /// The snapshots read back at once come in the order asked, an undecodable one left out.
+    #[test]
+    fn snapshots_read_back_concurrently_keep_their_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let ids: Vec<String> = (0..37)
+            .map(|i| format!("0123abcd-0000-4000-8000-{i:012}"))
+            .collect();
+        for id in &ids {
+            store.put(id, &stored(id)).unwrap();
+        }
+        std::fs::write(store.path_of(&ids[5]), b"\xff\xff not protobuf").unwrap();
+        let read = read_all(&store, &ids).unwrap();
+        let got: Vec<&str> = read
+            .iter()
+            .map(|s| s.snapshot.as_ref().unwrap().snapshot_id.as_str())
+            .collect();
+        let want: Vec<&str> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 5)
+            .map(|(_, id)| id.as_str())
+            .collect();
+        assert_eq!(got, want);
+        assert!(read_all(&store, &[]).unwrap().is_empty());
     }
 
     /// The probe's case: a stray `<id>.pb.bak` beside a stored snapshot stopped the writer.

@@ -30,6 +30,7 @@ use exfleet_dataset::{Batch, Table};
 use exfleet_proto::v1::StoredSnapshot;
 use polars::prelude::*;
 
+use super::objects::Objects;
 use crate::durable;
 use crate::error::Error;
 
@@ -190,6 +191,19 @@ impl Dataset {
     /// The dataset directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Its files as objects by key, for the maintenance ([`super::compact`]).
+    pub(crate) fn objects(&self) -> Objects {
+        match &self.bucket {
+            Some((b, _)) => Objects::Bucket(b.clone()),
+            None => Objects::Dir(self.root.clone()),
+        }
+    }
+
+    /// This aggregator's id, on a bucket.
+    pub(crate) fn aggregator(&self) -> Option<&str> {
+        self.bucket.as_ref().map(|(_, a)| a.as_str())
     }
 
     /// Writes one batch and commits it. Blocking. On failure nothing of the batch is left

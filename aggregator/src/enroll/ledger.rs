@@ -3,15 +3,21 @@
 //! commands alike, and folded into the current [`State`]. Appends are fsynced before they count;
 //! the server reloads the file when it has grown, so a `revoke` takes effect on the next call
 //! without a restart, and survives restarts.
+//!
+//! For aggregators sharing a bucket the same events live there instead ([`super::shared`]),
+//! one object per append, so that every aggregator folds the same state.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use exfleet_dataset::bucket::Bucket;
 use serde::{Deserialize, Serialize};
 
+use super::shared::Shared;
 use crate::error::Error;
 
 /// One line of the ledger.
@@ -122,10 +128,14 @@ pub struct State {
     /// Names revoked, and when (the latest): a certificate of the name the ledger did not
     /// issue (made by hand, `certs collector`) is refused too.
     pub revoked_names: HashMap<String, i64>,
+    /// Times each name was released, by lower-case name: the generation of its claim on a
+    /// shared ledger ([`super::shared`]).
+    pub releases: HashMap<String, u32>,
 }
 
 impl State {
-    fn apply(&mut self, e: &Event) {
+    /// Folds one more event in.
+    pub(super) fn apply(&mut self, e: &Event) {
         match e {
             Event::TokenCreated {
                 id,
@@ -186,7 +196,9 @@ impl State {
                 self.issued(cn, serial)
             }
             Event::Released { cn, .. } => {
-                self.claims.remove(&cn.to_ascii_lowercase());
+                let key = cn.to_ascii_lowercase();
+                self.claims.remove(&key);
+                *self.releases.entry(key).or_default() += 1;
             }
             Event::Revoked { cn, at_ms } => {
                 let key = cn.to_ascii_lowercase();
@@ -224,30 +236,110 @@ impl State {
     }
 }
 
-/// The ledger file, and its state as last read.
+/// The ledger: a file in a folder, or events shared on a bucket.
 #[derive(Debug)]
 pub struct Ledger {
-    path: PathBuf,
-    lock: PathBuf,
-    cache: Mutex<(u64, Arc<State>)>,
+    at: At,
+}
+
+#[derive(Debug)]
+enum At {
+    File(FileLedger),
+    Bucket(Shared),
+}
+
+/// What a claim ([`Ledger::claim`]) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// Ours: made now, or made before by the same holder.
+    Ours,
+    /// Another holder's (named).
+    Theirs(String),
 }
 
 impl Ledger {
     /// The ledger in `dir` (created when missing).
     pub fn open(dir: &Path) -> Result<Ledger, Error> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let ledger = Ledger {
+        let ledger = FileLedger {
             path: dir.join("ledger.jsonl"),
             lock: dir.join("ledger.lock"),
             cache: Mutex::new((u64::MAX, Arc::default())),
         };
         ledger.state()?;
-        Ok(ledger)
+        Ok(Ledger {
+            at: At::File(ledger),
+        })
     }
 
-    /// The state now (read again when the file has grown); shared, not copied, since the
-    /// identity gate asks for it on every call.
+    /// The ledger shared by the aggregators of a bucket, under `bucket` (their
+    /// `<prefix>/enroll`), written as `writer` (an aggregator's id, or the operator's
+    /// commands'), its state listed again when older than `refresh` ([`super::shared`]).
+    pub fn open_bucket(bucket: &Bucket, writer: &str, refresh: Duration) -> Result<Ledger, Error> {
+        Ok(Ledger {
+            at: At::Bucket(Shared::open(bucket, writer, refresh)?),
+        })
+    }
+
+    /// The state now; shared, not copied, since the identity gate asks for it on every call.
+    /// A file is read again when it has grown; a bucket's events are listed again when the
+    /// state is older than its refresh interval.
     pub fn state(&self) -> Result<Arc<State>, Error> {
+        match &self.at {
+            At::File(f) => f.state(),
+            At::Bucket(b) => b.state(),
+        }
+    }
+
+    /// The state now, on a bucket listed again ([`super::shared`]): for a refusal that the cached state may be too old to make (a
+    /// token made a moment ago through the operator's command).
+    pub fn fresh_state(&self) -> Result<Arc<State>, Error> {
+        match &self.at {
+            At::File(f) => f.state(),
+            At::Bucket(b) => b.fresh_state(),
+        }
+    }
+
+    /// Decides on the state now and records the events decided on before returning: on a
+    /// file, under its lock (two enrollments of one name, or of one single-use token, cannot
+    /// both pass); on a bucket, on the state listed afresh, the race between aggregators
+    /// settled by [`Ledger::claim`] within `decide`.
+    pub fn update<T, E: From<Error>>(
+        &self,
+        decide: impl FnOnce(&State) -> Result<(Vec<Event>, T), E>,
+    ) -> Result<T, E> {
+        match &self.at {
+            At::File(f) => f.update(decide),
+            At::Bucket(b) => b.update(decide),
+        }
+    }
+
+    /// Appends events unconditionally (the operator's commands).
+    pub fn append(&self, events: Vec<Event>) -> Result<(), Error> {
+        self.update(|_| Ok::<_, Error>((events, ())))
+    }
+
+    /// Claims `what` (`token-<id>`, `name-<cn>-<generation>`) for `holder`, once and for all:
+    /// on a bucket, a create-only object, so that of two aggregators deciding at once only
+    /// one wins; on a file, always ours (the file's lock already orders the decisions).
+    pub fn claim(&self, what: &str, holder: &str) -> Result<Claimed, Error> {
+        match &self.at {
+            At::File(_) => Ok(Claimed::Ours),
+            At::Bucket(b) => b.claim(what, holder),
+        }
+    }
+}
+
+/// The ledger file, and its state as last read.
+#[derive(Debug)]
+struct FileLedger {
+    path: PathBuf,
+    lock: PathBuf,
+    cache: Mutex<(u64, Arc<State>)>,
+}
+
+impl FileLedger {
+    fn state(&self) -> Result<Arc<State>, Error> {
         let len = match std::fs::metadata(&self.path) {
             Ok(m) => m.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
@@ -294,9 +386,8 @@ impl Ledger {
     }
 
     /// Decides on the state read under the ledger's lock and appends the events decided on,
-    /// fsynced, before the lock is released: two enrollments of one name, or of one
-    /// single-use token, cannot both pass.
-    pub fn update<T, E: From<Error>>(
+    /// fsynced, before the lock is released.
+    fn update<T, E: From<Error>>(
         &self,
         decide: impl FnOnce(&State) -> Result<(Vec<Event>, T), E>,
     ) -> Result<T, E> {
@@ -353,11 +444,6 @@ impl Ledger {
                 .map_err(Error::io(&self.path))?;
         }
         Ok(())
-    }
-
-    /// Appends events unconditionally (the operator's commands).
-    pub fn append(&self, events: Vec<Event>) -> Result<(), Error> {
-        self.update(|_| Ok::<_, Error>((events, ())))
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod issue;
 pub mod ledger;
 pub mod service;
+mod shared;
 pub mod tokens;
 
 /// Now, UTC ms.

@@ -8,7 +8,7 @@ use exfleet_proto::v1::{EnrollRequest, Issued, RenewRequest};
 use tonic::{Request, Response, Status};
 
 use super::issue::{Signed, Signer};
-use super::ledger::{Event, Ledger};
+use super::ledger::{Claimed, Event, Ledger};
 use super::{now_ms, show_time, tokens};
 use crate::identity::{CertSerial, CollectorId, Policy};
 
@@ -72,8 +72,14 @@ impl Enrollment for EnrollmentService {
             )));
         }
         // A bad token is refused on the state as last read, before the ledger's lock is taken:
-        // junk from the unauthenticated listener costs no lock and no file read.
-        if let Err(why) = tokens::check(&*self.ledger.state()?, &token, &cn, now_ms()) {
+        // junk from the unauthenticated listener costs no lock and no file read. On a shared
+        // ledger the state read may predate the token: the refusal is made on a fresh one.
+        let bad = |state: &super::ledger::State| tokens::check(state, &token, &cn, now_ms()).err();
+        let why = match bad(&*self.ledger.state()?) {
+            Some(_) => bad(&*self.ledger.fresh_state()?),
+            None => None,
+        };
+        if let Some(why) = why {
             tracing::warn!(name = %cn, %from, "enrollment refused: {why}");
             return Err(Status::unauthenticated(format!(
                 "enrollment refused: {why}"
@@ -104,6 +110,31 @@ impl Enrollment for EnrollmentService {
                         )));
                     }
                     None => {}
+                }
+                // Aggregators sharing a bucket decide at once on the same state: the token and
+                // the name are claimed first, and only the claim's winner (or the same host
+                // asking again) goes on.
+                let lower = cn2.to_ascii_lowercase();
+                let single_use = state.tokens.get(&token_id).is_some_and(|t| t.single_use);
+                if single_use {
+                    if let Claimed::Theirs(other) =
+                        ledger.claim(&format!("token-{token_id}"), &lower)?
+                    {
+                        tracing::warn!(name = %cn2, from = %from2, "enrollment refused: token claimed by {other}");
+                        return Err(Status::unauthenticated(format!(
+                            "enrollment refused: token {token_id} is single-use and was used by {other}"
+                        )));
+                    }
+                }
+                let generation = state.releases.get(&lower).copied().unwrap_or(0);
+                if let Claimed::Theirs(_) =
+                    ledger.claim(&format!("name-{lower}-{generation}"), &csr.key_sha256)?
+                {
+                    tracing::warn!(name = %cn2, from = %from2, "enrollment refused: name claimed with another key");
+                    return Err(Status::already_exists(format!(
+                        "enrollment refused: {cn2} was just enrolled by another host (another key); \
+                         `exfleet-aggregator release {cn2}` lets another host claim it"
+                    )));
                 }
                 let key_sha256 = csr.key_sha256.clone();
                 let signed = signer.sign(csr, chrono::Utc::now().date_naive())?;

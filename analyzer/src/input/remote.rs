@@ -12,8 +12,42 @@ use exfleet_dataset::layout::{batch_of_ids, batch_of_part};
 
 use crate::error::Error;
 
+/// Times the objects are listed again when one listed is gone before it is read.
+const ATTEMPTS: usize = 3;
+
 /// Fetches the committed objects of the dataset at `url` into a new temporary folder.
+///
+/// An object listed and gone before it is read (a compaction or retention swapping it
+/// meanwhile) makes the listing stale: it is listed and fetched again, so that a day being
+/// compacted is read whole, from batches listed together.
 pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
+    let mut attempt = 1;
+    loop {
+        match fetch_once(url)? {
+            Some(dir) => return Ok(dir),
+            None if attempt < ATTEMPTS => {
+                tracing::info!(
+                    url,
+                    attempt,
+                    "objects gone while fetched (compaction or retention): listing again"
+                );
+                attempt += 1;
+            }
+            None => {
+                return Err(Error::Input {
+                    path: url.into(),
+                    message: format!(
+                        "objects listed were gone before they were read, {ATTEMPTS} times: the \
+                         dataset is being rewritten (compaction, retention); try again"
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// One listing and its fetch; `None` when an object listed was gone.
+fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
     let input = |message: String| Error::Input {
         path: url.into(),
         message,
@@ -50,8 +84,7 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
             continue;
         }
         let Some(data) = bucket.get(&o.key).map_err(|e| input(e.to_string()))? else {
-            // Listed, then gone (retention or compaction in between): not in the dataset now.
-            continue;
+            return Ok(None);
         };
         let local = dir.path().join(Path::new(&o.key));
         if let Some(parent) = local.parent() {
@@ -75,5 +108,5 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
             "parts of batches not committed yet left out"
         );
     }
-    Ok(dir)
+    Ok(Some(dir))
 }
