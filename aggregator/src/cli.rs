@@ -139,6 +139,15 @@ pub struct ServeArgs {
     /// This aggregator's id among those sharing the bucket.
     #[arg(long)]
     pub aggregator_id: Option<String>,
+
+    // Ingest at the disk's limit, and metrics.
+    /// Group commit of the local store (`true` or `false`; default true).
+    #[arg(long)]
+    pub group_commit: Option<bool>,
+    /// Where Prometheus scrapes `GET /metrics`, plain HTTP (port 0 picks one; printed on
+    /// stdout as "metrics listening on ADDR").
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `certs` subcommands.
@@ -289,17 +298,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.aggregator_id {
         cfg.aggregator_id = Some(v);
     }
+    if let Some(v) = args.group_commit {
+        cfg.group_commit = v;
+    }
+    if let Some(v) = args.metrics_listen {
+        cfg.metrics_listen = Some(v);
+    }
     let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(Error::io(p));
     let tls = TlsPem {
         cert: read(&cfg.tls.cert)?,
         key: read(&cfg.tls.key)?,
         client_ca: read(&cfg.tls.client_ca)?,
     };
-    let store = open_store(
+    let mut store = open_store(
         cfg.bucket.as_deref(),
         cfg.aggregator_id.as_deref(),
         &cfg.data_dir,
     )?;
+    if cfg.group_commit {
+        store = store.with_group_commit()?;
+    }
     let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
         (Some(_), Some(key)) => Some(server::EnrollOptions {
             ca: certs::Pem {
@@ -332,6 +350,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             _ => None,
         };
+        let metrics = match cfg.metrics_listen {
+            Some(at) => {
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(Error::io(format!("metrics-listen {at}")))?;
+                let addr = l.local_addr().map_err(Error::io("metrics-listen"))?;
+                println!("metrics listening on {addr}");
+                Some(l)
+            }
+            None => None,
+        };
         std::io::stdout().flush().ok();
         tracing::info!(%addr, data = %cfg.data_dir.display(), "serving");
         let opts = server::ServeOptions {
@@ -352,10 +381,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             identities: crate::identity::Policy::new(cfg.triage.clone()),
             ledger_dir: Some(cfg.data_dir.join(LEDGER_DIR)),
             enrollment,
+            metrics: crate::metrics::Metrics::new(),
+            loopback_metrics: false,
         };
         let listeners = server::Listeners {
             ingest: listener,
             enroll,
+            metrics,
         };
         server::serve(listeners, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())

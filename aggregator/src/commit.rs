@@ -197,10 +197,7 @@ impl Disk {
             let answer = match &failed {
                 Some((dir, e)) => Err(copy(dir, e)),
                 None => {
-                    self.ids
-                        .write()
-                        .expect("index lock")
-                        .insert(job.id.clone());
+                    self.ids.write().expect("index lock").insert(job.id.clone());
                     Ok(put)
                 }
             };

@@ -16,6 +16,8 @@
 //! cert-validity-days = 90
 //! bucket = "s3://exfleet/prod"
 //! aggregator-id = "agg1"
+//! group-commit = true
+//! metrics-listen = "127.0.0.1:9464"
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -82,6 +84,16 @@ pub struct Config {
     /// "Security model"); every other certificate speaks for its own computer only. Default
     /// none.
     pub triage: Vec<crate::identity::TriageIdentity>,
+
+    // Ingest at the disk's limit, and metrics.
+    /// Group commit of the local store: uploads arriving together are made durable by one
+    /// round of fsyncs, each acked once its batch is durable (aggregator/src/commit.rs,
+    /// BENCHMARKS.md). Ignored with `bucket` (a put there is one request). Default true.
+    pub group_commit: bool,
+    /// Where Prometheus scrapes `GET /metrics`, plain HTTP on its own port (never the
+    /// collectors' mutual-TLS port; keep it on a management network or loopback). Default
+    /// none: no metrics listener.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// PEM files of mutual TLS.
@@ -115,6 +127,8 @@ impl Default for Config {
             aggregator_id: None,
             tls: TlsFiles::default(),
             triage: Vec::new(),
+            group_commit: true,
+            metrics_listen: None,
         }
     }
 }
@@ -170,5 +184,6 @@ mod tests {
         assert_eq!(deployed.retry_after_secs, d.retry_after_secs);
         assert_eq!(deployed.cert_validity_days, d.cert_validity_days);
         assert_eq!(deployed.bucket, d.bucket);
+        assert_eq!(deployed.group_commit, d.group_commit);
     }
 }

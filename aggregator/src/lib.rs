@@ -13,6 +13,7 @@ pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod listen;
+pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -354,7 +354,10 @@ mod tests {
     #[test]
     fn group_commit_stores_concurrent_duplicates_once() {
         let tmp = tempfile::tempdir().unwrap();
-        let s = Store::open(tmp.path()).unwrap().with_group_commit().unwrap();
+        let s = Store::open(tmp.path())
+            .unwrap()
+            .with_group_commit()
+            .unwrap();
         assert!(s.group_commit());
         let ids = [
             "0123abcd-0000-4000-8000-000000000001",
@@ -365,9 +368,7 @@ mod tests {
             let handles: Vec<_> = (0..16)
                 .map(|_| {
                     let s = s.clone();
-                    scope.spawn(move || {
-                        ids.map(|id| s.put(id, &stored(id)).unwrap())
-                    })
+                    scope.spawn(move || ids.map(|id| s.put(id, &stored(id)).unwrap()))
                 })
                 .collect();
             handles
@@ -376,25 +377,39 @@ mod tests {
                 .collect()
         });
         assert_eq!(outcomes.iter().filter(|p| **p == Put::Stored).count(), 2);
-        assert_eq!(outcomes.iter().filter(|p| **p == Put::Duplicate).count(), 30);
+        assert_eq!(
+            outcomes.iter().filter(|p| **p == Put::Duplicate).count(),
+            30
+        );
         drop(s);
         let s = Store::open(tmp.path()).unwrap();
         assert_eq!(s.ids(), ids.map(String::from).to_vec());
         for id in ids {
             assert_eq!(s.get(id).unwrap(), stored(id));
         }
-        assert_eq!(std::fs::read_dir(tmp.path().join("snapshots/01")).unwrap().count(), 2);
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("snapshots/01"))
+                .unwrap()
+                .count(),
+            2
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn group_commit_from_async_code() {
         let tmp = tempfile::tempdir().unwrap();
-        let s = Store::open(tmp.path()).unwrap().with_group_commit().unwrap();
+        let s = Store::open(tmp.path())
+            .unwrap()
+            .with_group_commit()
+            .unwrap();
         let id = "0123abcd-0000-4000-8000-000000000001";
         let puts = futures_join(&s, id).await;
         assert_eq!(puts.iter().filter(|p| **p == Put::Stored).count(), 1);
         assert_eq!(puts.len(), 8);
-        assert_eq!(Store::open(tmp.path()).unwrap().get(id).unwrap(), stored(id));
+        assert_eq!(
+            Store::open(tmp.path()).unwrap().get(id).unwrap(),
+            stored(id)
+        );
     }
 
     async fn futures_join(s: &Store, id: &str) -> Vec<Put> {
