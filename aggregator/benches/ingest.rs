@@ -4,6 +4,11 @@
 //! Beside it, in the same run, the store alone (the same writes and fsyncs, no network, TLS
 //! or gRPC) at the same concurrency, as the peer that bounds what ingest can reach.
 //!
+//! Each is measured for the local folder twice: one write and two fsyncs per upload (group
+//! commit off), and group commit (one round of fsyncs per batch, `aggregator/src/commit.rs`).
+//! First, the disk's own limit: write-and-fsync pairs per second on one thread, files of the
+//! snapshots' average size, in the same file system as the stores.
+//!
 //! With `s3s-fs` on PATH (tests/scripts/install-test-tools.sh), the same ingest again into an
 //! S3 bucket of that server started on loopback (`Store::open_bucket`: one create-only put
 //! per snapshot, acked when the put returned).
@@ -63,19 +68,40 @@ fn fresh(base: &Snapshot) -> Snapshot {
     s
 }
 
-async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Option<&Bucket>) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = certs::make_ca("bench CA").unwrap();
-    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
-    let store = match bucket {
-        Some(b) => {
+/// Where a run stores.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// The local folder, with group commit or not.
+    Folder {
+        group_commit: bool,
+    },
+    Bucket(&'a Bucket),
+}
+
+/// The store of a run, in `dir` for a folder.
+async fn open(target: Target<'_>, dir: &std::path::Path, collectors: usize) -> Store {
+    match target {
+        Target::Bucket(b) => {
             let b = b.child(&format!("run-{collectors}"));
             tokio::task::spawn_blocking(move || Store::open_bucket(&b, "bench").unwrap())
                 .await
                 .unwrap()
         }
-        None => Store::open(dir.path()).unwrap(),
-    };
+        Target::Folder { group_commit } => {
+            let store = Store::open(dir).unwrap();
+            match group_commit {
+                true => store.with_group_commit().unwrap(),
+                false => store,
+            }
+        }
+    }
+}
+
+async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], target: Target<'_>) -> Run {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let ca = certs::make_ca("bench CA").unwrap();
+    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
+    let store = open(target, dir.path(), collectors).await;
     let tls = TlsPem {
         cert: sc.cert,
         key: sc.key,
@@ -144,9 +170,9 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Optio
 }
 
 /// The peer: the same durable writes straight into the store, same concurrency.
-async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+async fn store_only(collectors: usize, per: usize, bases: &[Snapshot], group_commit: bool) -> Run {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let store = open(Target::Folder { group_commit }, dir.path(), collectors).await;
     let bases = Arc::new(bases.to_vec());
     let start = Instant::now();
     let tasks: Vec<_> = (0..collectors)
@@ -157,25 +183,18 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
                 for n in 0..per {
                     let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
-                    let st = store.clone();
-                    tokio::task::spawn_blocking(move || {
-                        // Encode as the server does after decoding the message.
-                        let bytes = s.encode_to_vec();
-                        let s = Snapshot::decode(bytes.as_slice()).unwrap();
-                        let id = s.snapshot_id.clone();
-                        st.put(
-                            &id,
-                            &StoredSnapshot {
-                                snapshot: Some(s),
-                                collector_id: "bench".into(),
-                                received_at_ms: 1,
-                                ..Default::default()
-                            },
-                        )
-                        .unwrap();
-                    })
-                    .await
-                    .unwrap();
+                    // Decode as the server does, then store as it does: put_async waits for
+                    // the batch with group commit, and a blocking thread's put without.
+                    let bytes = s.encode_to_vec();
+                    let s = Snapshot::decode(bytes.as_slice()).unwrap();
+                    let id = s.snapshot_id.clone();
+                    let stored = StoredSnapshot {
+                        snapshot: Some(s),
+                        collector_id: "bench".into(),
+                        received_at_ms: 1,
+                        ..Default::default()
+                    };
+                    store.put_async(&id, stored).await.unwrap();
                     lat.push(t.elapsed());
                 }
                 lat
@@ -192,6 +211,29 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
         wall: start.elapsed(),
         latencies,
     }
+}
+
+/// The disk's limit: files of `size` bytes created, written and fsynced one after the other
+/// on one thread (pairs/s), in the file system of the stores.
+fn disk_limit(size: usize, files: usize) -> f64 {
+    use std::io::Write;
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let bytes = vec![0x5a_u8; size];
+    let start = Instant::now();
+    for n in 0..files {
+        let mut f = std::fs::File::create(dir.path().join(n.to_string())).unwrap();
+        f.write_all(&bytes).unwrap();
+        f.sync_all().unwrap();
+    }
+    files as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Where the stores of the runs are made: `EXFLEET_BENCH_DIR`, else the system's temporary
+/// folder (which must be on the disk measured, not a tmpfs).
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("EXFLEET_BENCH_DIR")
+        .map(Into::into)
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// s3s-fs on loopback, its bucket, and where it keeps it (removed with it).
@@ -285,13 +327,24 @@ fn main() {
         "snapshot size: {size} bytes on average ({} distinct hosts)",
         bases.len()
     );
-    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
-    println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
+    let pairs = disk_limit(size, 1000);
+    println!(
+        "disk limit: {pairs:.0} write+fsync pairs/s (one thread, 1000 files of {size} bytes, in {})\n",
+        bench_dir().display()
+    );
+    println!("| store | collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
+    println!("|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = rt.block_on(ingest(collectors, per, &bases, None));
-        let s = rt.block_on(store_only(collectors, per, &bases));
-        println!(
-            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
+        for group_commit in [false, true] {
+            let target = Target::Folder { group_commit };
+            let i = rt.block_on(ingest(collectors, per, &bases, target));
+            let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
+            let name = match group_commit {
+                true => "folder, group commit",
+                false => "folder, fsync per upload",
+            };
+            println!(
+            "| {name} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
             i.collectors,
             i.snapshots,
             i.rate(),
@@ -302,6 +355,7 @@ fn main() {
             s.pct(0.99).as_secs_f64() * 1e3,
             i.rate() / s.rate()
         );
+        }
     }
     let Some(s3) = s3 else {
         println!("\nS3: s3s-fs not found, not measured (tests/scripts/install-test-tools.sh installs it)");
@@ -311,7 +365,7 @@ fn main() {
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
     println!("|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = rt.block_on(ingest(collectors, per, &bases, Some(&s3.bucket)));
+        let i = rt.block_on(ingest(collectors, per, &bases, Target::Bucket(&s3.bucket)));
         println!(
             "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
             i.collectors,
