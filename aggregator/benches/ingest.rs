@@ -97,7 +97,14 @@ async fn open(target: Target<'_>, dir: &std::path::Path, collectors: usize) -> S
     }
 }
 
-async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], target: Target<'_>) -> Run {
+/// One ingest run; a failed connection or stream fails the run (named in its row) rather
+/// than the benchmark.
+async fn ingest(
+    collectors: usize,
+    per: usize,
+    bases: &[Snapshot],
+    target: Target<'_>,
+) -> Result<Run, String> {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let ca = certs::make_ca("bench CA").unwrap();
     let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
@@ -126,8 +133,11 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], target: Targe
     };
     // Connect everyone first: the measurement is steady-state upload, not handshakes.
     let mut clients = Vec::new();
-    for _ in 0..collectors {
-        clients.push(client::connect(&url, &ctls).await.unwrap());
+    for n in 0..collectors {
+        let c = client::connect(&url, &ctls)
+            .await
+            .map_err(|e| format!("connecting collector {n}: {e}"))?;
+        clients.push(c);
     }
     let bases = Arc::new(bases.to_vec());
     let start = Instant::now();
@@ -141,32 +151,45 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], target: Targe
                 let mut acks = cl
                     .upload(ReceiverStream::new(rx))
                     .await
-                    .unwrap()
+                    .map_err(|e| format!("collector {c}: opening the stream: {e}"))?
                     .into_inner();
                 let mut lat = Vec::with_capacity(per);
                 for n in 0..per {
                     let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
-                    tx.send(UploadRequest { snapshot: Some(s) }).await.unwrap();
-                    acks.message().await.unwrap().unwrap();
+                    tx.send(UploadRequest { snapshot: Some(s) })
+                        .await
+                        .map_err(|_| format!("collector {c}: the stream closed"))?;
+                    match acks.message().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => return Err(format!("collector {c}: the stream ended")),
+                        Err(e) => return Err(format!("collector {c}: {e}")),
+                    }
                     lat.push(t.elapsed());
                 }
-                lat
+                Ok::<_, String>(lat)
             })
         })
         .collect();
     let mut latencies = Vec::new();
+    let mut failed = None;
     for t in tasks {
-        latencies.extend(t.await.unwrap());
+        match t.await.unwrap() {
+            Ok(l) => latencies.extend(l),
+            Err(e) => failed = failed.or(Some(e)),
+        }
     }
     let wall = start.elapsed();
     aggregator.stop().await.unwrap();
-    Run {
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(Run {
         collectors,
         snapshots: collectors * per,
         wall,
         latencies,
-    }
+    })
 }
 
 /// The peer: the same durable writes straight into the store, same concurrency.
@@ -337,11 +360,22 @@ fn main() {
     for (collectors, per) in sizes() {
         for group_commit in [false, true] {
             let target = Target::Folder { group_commit };
-            let i = rt.block_on(ingest(collectors, per, &bases, target));
-            let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
             let name = match group_commit {
                 true => "folder, group commit",
                 false => "folder, fsync per upload",
+            };
+            let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
+            let i = match rt.block_on(ingest(collectors, per, &bases, target)) {
+                Ok(i) => i,
+                Err(e) => {
+                    println!(
+                        "| {name} | {collectors} | {} | failed: {e} | | | | {:.0} | {:.1} ms | |",
+                        collectors * per,
+                        s.rate(),
+                        s.pct(0.99).as_secs_f64() * 1e3
+                    );
+                    continue;
+                }
             };
             println!(
             "| {name} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
@@ -365,7 +399,16 @@ fn main() {
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
     println!("|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = rt.block_on(ingest(collectors, per, &bases, Target::Bucket(&s3.bucket)));
+        let i = match rt.block_on(ingest(collectors, per, &bases, Target::Bucket(&s3.bucket))) {
+            Ok(i) => i,
+            Err(e) => {
+                println!(
+                    "| {collectors} | {} | failed: {e} | | | |",
+                    collectors * per
+                );
+                continue;
+            }
+        };
         println!(
             "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
             i.collectors,
