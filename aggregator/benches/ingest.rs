@@ -15,7 +15,8 @@
 //!
 //! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md);
 //! `EXFLEET_BENCH_SIZES=10x200,100x20` measures only those collectors x snapshots each
-//! (default `10x200,100x20,1000x3`).
+//! (default `1x300,10x200,100x20,1000x3`: one collector decides the default of
+//! `group-commit`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -323,7 +324,7 @@ fn s3() -> Option<S3> {
 
 /// The runs: collectors and snapshots per collector (`EXFLEET_BENCH_SIZES`).
 fn sizes() -> Vec<(usize, usize)> {
-    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("10x200,100x20,1000x3".into());
+    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("1x300,10x200,100x20,1000x3".into());
     text.split(',')
         .map(|run| {
             let (c, p) = run
