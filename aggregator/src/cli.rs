@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the gRPC server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Makes certificates for a test or small deployment.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -191,7 +191,7 @@ pub enum CertsCommand {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Certs(c) => Ok(make_certs(c)?),
         Command::Tokens(TokensCommand::Create {
             fleet,
