@@ -4,8 +4,8 @@
 //! Beside it, in the same run, the store alone (the same writes and fsyncs, no network, TLS
 //! or gRPC) at the same concurrency, as the peer that bounds what ingest can reach.
 //!
-//! Each is measured for the local folder twice: one write and two fsyncs per upload (group
-//! commit off), and group commit (one round of fsyncs per batch, `aggregator/src/commit.rs`).
+//! Each is measured for the local folder three times: one write and two fsyncs per upload
+//! (group commit off), and group commit by fsyncs and by `syncfs` (`aggregator/src/commit.rs`).
 //! First, the disk's own limit: write-and-fsync pairs per second on one thread, files of the
 //! snapshots' average size, in the same file system as the stores.
 //!
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::service::BackPressure;
-use exfleet_aggregator::store::Store;
+use exfleet_aggregator::store::{GroupCommit, Store};
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_dataset::bucket::Bucket;
 use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
@@ -74,7 +74,7 @@ fn fresh(base: &Snapshot) -> Snapshot {
 enum Target<'a> {
     /// The local folder, with group commit or not.
     Folder {
-        group_commit: bool,
+        group_commit: GroupCommit,
     },
     Bucket(&'a Bucket),
 }
@@ -88,13 +88,7 @@ async fn open(target: Target<'_>, dir: &std::path::Path, collectors: usize) -> S
                 .await
                 .unwrap()
         }
-        Target::Folder { group_commit } => {
-            let store = Store::open(dir).unwrap();
-            match group_commit {
-                true => store.with_group_commit().unwrap(),
-                false => store,
-            }
-        }
+        Target::Folder { group_commit } => Store::open(dir).unwrap().with(group_commit).unwrap(),
     }
 }
 
@@ -194,7 +188,12 @@ async fn ingest(
 }
 
 /// The peer: the same durable writes straight into the store, same concurrency.
-async fn store_only(collectors: usize, per: usize, bases: &[Snapshot], group_commit: bool) -> Run {
+async fn store_only(
+    collectors: usize,
+    per: usize,
+    bases: &[Snapshot],
+    group_commit: GroupCommit,
+) -> Run {
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let store = open(Target::Folder { group_commit }, dir.path(), collectors).await;
     let bases = Arc::new(bases.to_vec());
@@ -359,11 +358,12 @@ fn main() {
     println!("| store | collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
     println!("|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        for group_commit in [false, true] {
+        for group_commit in [GroupCommit::Off, GroupCommit::Fsync, GroupCommit::Syncfs] {
             let target = Target::Folder { group_commit };
             let name = match group_commit {
-                true => "folder, group commit",
-                false => "folder, fsync per upload",
+                GroupCommit::Off => "folder, fsync per upload",
+                GroupCommit::Fsync => "folder, group commit (fsync)",
+                GroupCommit::Syncfs => "folder, group commit (syncfs)",
             };
             let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
             let i = match rt.block_on(ingest(collectors, per, &bases, target)) {

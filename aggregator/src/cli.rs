@@ -141,9 +141,9 @@ pub struct ServeArgs {
     pub aggregator_id: Option<String>,
 
     // Ingest at the disk's limit, and metrics.
-    /// Group commit of the local store (`true` or `false`; default true).
+    /// Group commit of the local store: `fsync` (default), `syncfs` or `off`.
     #[arg(long)]
-    pub group_commit: Option<bool>,
+    pub group_commit: Option<crate::store::GroupCommit>,
     /// Where Prometheus scrapes `GET /metrics`, plain HTTP (port 0 picks one; printed on
     /// stdout as "metrics listening on ADDR").
     #[arg(long)]
@@ -310,14 +310,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         key: read(&cfg.tls.key)?,
         client_ca: read(&cfg.tls.client_ca)?,
     };
-    let mut store = open_store(
+    let store = open_store(
         cfg.bucket.as_deref(),
         cfg.aggregator_id.as_deref(),
         &cfg.data_dir,
-    )?;
-    if cfg.group_commit {
-        store = store.with_group_commit()?;
-    }
+    )?
+    .with(cfg.group_commit)?;
     let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
         (Some(_), Some(key)) => Some(server::EnrollOptions {
             ca: certs::Pem {

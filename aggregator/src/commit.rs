@@ -12,9 +12,19 @@
 //! fsync commits it, and the others find their metadata committed and only wait for their
 //! data. That call is a hint, it makes nothing durable; durability rests on each file's
 //! fsync and each directory's, as in the store without group commit, so an ack still comes
-//! only once the bytes and the directory entry are durable. `syncfs` would need two calls
-//! per batch, but it writes back every dirty file of the file system, other processes'
-//! too, and its errors are reported only since Linux 5.8: not used.
+//! only once the bytes and the directory entry are durable.
+//!
+//! [`GroupCommit::Syncfs`] (Linux, opt-in) replaces each round of fsyncs by one `syncfs(2)`
+//! on the store's file system: after the writes (the data of every temporary file written
+//! back and the journal committed, one cache flush) and after the links (the directory
+//! entries). Each fsync on ext4 ends with a cache flush, even when the journal has nothing to
+//! commit; two `syncfs` per batch are two. What it relies on: `syncfs` writes back and waits
+//! for every dirty inode of the file system and then has the file system commit and flush
+//! (`sync_filesystem`); since Linux 5.8 it returns the write-back errors of the file system
+//! seen since the descriptor was opened or last reported (the committer keeps one descriptor
+//! of the store's root for its life). Its cost: it also writes back every other dirty file
+//! of that file system, other processes' too, so it is for a data directory on a file system
+//! of its own, on Linux 5.8 or later.
 //!
 //! Failure: a temporary file that cannot be written fails its own upload. An fsync that fails
 //! (data or directory) fails every upload of the batch, none acked: after a failed fsync the
@@ -39,8 +49,53 @@ use crate::store::Put;
 /// of a batch behind the others.
 const MAX_BATCH: usize = 512;
 
-/// How a file's or directory's data is made durable (`File::sync_all`); a test makes it fail.
+/// How a file's or directory's data is made durable (`File::sync_all`, or `syncfs` of the
+/// store's root); a test makes it fail.
 pub(crate) type SyncFn = fn(&File) -> std::io::Result<()>;
+
+/// Group commit of the local store, and how a batch is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupCommit {
+    /// No group commit: one write and two fsyncs per upload, on the upload's own thread.
+    Off,
+    /// Batches: every file of the batch fsynced, then every shard directory it touched.
+    #[default]
+    Fsync,
+    /// Batches: one `syncfs` after the writes and one after the links (Linux 5.8 or later;
+    /// for a data directory on a file system of its own).
+    Syncfs,
+}
+
+impl std::str::FromStr for GroupCommit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(GroupCommit::Off),
+            "fsync" => Ok(GroupCommit::Fsync),
+            "syncfs" => Ok(GroupCommit::Syncfs),
+            _ => Err(format!("{s:?}: off, fsync or syncfs")),
+        }
+    }
+}
+
+/// `syncfs(2)` of the file system holding `dir`.
+#[cfg(target_os = "linux")]
+pub(crate) fn syncfs(dir: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor; syncfs only reads it.
+    match unsafe { libc::syncfs(dir.as_raw_fd()) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// `syncfs` is Linux's: elsewhere this mode is refused at start ([`Committer::start`]).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn syncfs(_dir: &File) -> std::io::Result<()> {
+    Err(std::io::Error::other("syncfs is Linux's"))
+}
 
 /// One upload waiting for its batch.
 struct Job {
@@ -62,6 +117,9 @@ struct Disk {
     /// The store's index: an id goes in once its batch is durable.
     ids: Arc<RwLock<HashSet<String>>>,
     sync: SyncFn,
+    /// With `syncfs`, the store's root, kept open (write-back errors are reported to a
+    /// descriptor from its opening on); `None`: fsync each file and directory.
+    whole: Option<File>,
     seq: u64,
 }
 
@@ -71,12 +129,24 @@ impl Committer {
         root: &Path,
         ids: Arc<RwLock<HashSet<String>>>,
         sync: SyncFn,
+        syncfs: bool,
     ) -> Result<Committer, Error> {
+        if syncfs && !cfg!(target_os = "linux") {
+            return Err(Error::Io {
+                path: root.to_path_buf(),
+                reason: std::io::Error::other("group-commit = \"syncfs\" needs Linux"),
+            });
+        }
+        let whole = match syncfs {
+            true => Some(File::open(root).map_err(Error::io(root))?),
+            false => None,
+        };
         let (tx, rx) = mpsc::channel::<Job>();
         let mut disk = Disk {
             root: root.to_path_buf(),
             ids,
             sync,
+            whole,
             seq: 0,
         };
         std::thread::Builder::new()
@@ -152,13 +222,18 @@ impl Disk {
         if staged.is_empty() {
             return;
         }
-        for s in &staged {
-            start_writeback(&s.file);
-        }
-        if let Some((path, e)) = staged
-            .iter()
-            .find_map(|s| (self.sync)(&s.file).err().map(|e| (s.tmp.clone(), e)))
-        {
+        let synced = match &self.whole {
+            Some(root) => (self.sync)(root).err().map(|e| (self.root.clone(), e)),
+            None => {
+                for s in &staged {
+                    start_writeback(&s.file);
+                }
+                staged
+                    .iter()
+                    .find_map(|s| (self.sync)(&s.file).err().map(|e| (s.tmp.clone(), e)))
+            }
+        };
+        if let Some((path, e)) = synced {
             tracing::error!(path = %path.display(), uploads = staged.len(), "fsync failed: {e}; the whole batch fails");
             for s in staged {
                 let _ = fs::remove_file(&s.tmp);
@@ -191,12 +266,17 @@ impl Disk {
             }
         }
         // The new directory entries are durable only once their directories are.
-        let failed = shards.keys().find_map(|dir| {
-            File::open(dir)
-                .and_then(|d| (self.sync)(&d))
-                .err()
-                .map(|e| (dir.clone(), e))
-        });
+        let failed = match &self.whole {
+            Some(root) if !shards.is_empty() => {
+                (self.sync)(root).err().map(|e| (self.root.clone(), e))
+            }
+            _ => shards.keys().find_map(|dir| {
+                File::open(dir)
+                    .and_then(|d| (self.sync)(&d))
+                    .err()
+                    .map(|e| (dir.clone(), e))
+            }),
+        };
         if let Some((dir, e)) = &failed {
             tracing::error!(path = %dir.display(), "fsync of a shard directory failed: {e}; the whole batch fails");
         }
@@ -252,7 +332,15 @@ mod tests {
             root: root.to_path_buf(),
             ids: Arc::default(),
             sync,
+            whole: None,
             seq: 0,
+        }
+    }
+
+    fn disk_syncfs(root: &Path, sync: SyncFn) -> Disk {
+        Disk {
+            whole: Some(File::open(root).unwrap()),
+            ..disk(root, sync)
         }
     }
 
@@ -298,6 +386,32 @@ mod tests {
             return Err(std::io::Error::from_raw_os_error(5)); // EIO
         }
         f.sync_all()
+    }
+
+    #[test]
+    fn with_syncfs_a_batch_is_stored_and_its_failure_fails_every_upload() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = disk_syncfs(tmp.path(), syncfs);
+        let (jobs, answers): (Vec<_>, Vec<_>) =
+            [IDS[0], IDS[1], IDS[0]].into_iter().map(job).unzip();
+        d.commit(jobs);
+        let got: Vec<Put> = answers
+            .into_iter()
+            .map(|mut a| a.try_recv().unwrap().unwrap())
+            .collect();
+        assert_eq!(got, [Put::Stored, Put::Stored, Put::Duplicate]);
+        let stored = tmp.path().join(crate::store::key_of(IDS[1]));
+        assert_eq!(fs::read(stored).unwrap(), IDS[1].as_bytes());
+
+        fn eio(_: &File) -> std::io::Result<()> {
+            Err(std::io::Error::from_raw_os_error(5))
+        }
+        d.sync = eio;
+        let (j, mut a) = job(IDS[2]);
+        d.commit(vec![j]);
+        assert!(a.try_recv().unwrap().is_err());
+        assert!(!tmp.path().join(crate::store::key_of(IDS[2])).exists());
+        assert!(!d.ids.read().unwrap().contains(IDS[2]));
     }
 
     #[test]

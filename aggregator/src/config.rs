@@ -16,7 +16,7 @@
 //! cert-validity-days = 90
 //! bucket = "s3://exfleet/prod"
 //! aggregator-id = "agg1"
-//! group-commit = true
+//! group-commit = "fsync"
 //! metrics-listen = "127.0.0.1:9464"
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
@@ -86,10 +86,13 @@ pub struct Config {
     pub triage: Vec<crate::identity::TriageIdentity>,
 
     // Ingest at the disk's limit, and metrics.
-    /// Group commit of the local store: uploads arriving together are made durable by one
-    /// round of fsyncs, each acked once its batch is durable (aggregator/src/commit.rs,
-    /// BENCHMARKS.md). Ignored with `bucket` (a put there is one request). Default true.
-    pub group_commit: bool,
+    /// Group commit of the local store: uploads arriving together are made durable together,
+    /// each acked once its batch is durable (aggregator/src/commit.rs, BENCHMARKS.md):
+    /// `"fsync"` (every file, then every shard directory touched), `"syncfs"` (one `syncfs`
+    /// after the writes and one after the links: Linux 5.8 or later, for a data directory on
+    /// a file system of its own) or `"off"` (two fsyncs per upload). Ignored with `bucket` (a
+    /// put there is one request). Default `"fsync"`.
+    pub group_commit: crate::store::GroupCommit,
     /// Where Prometheus scrapes `GET /metrics`, plain HTTP on its own port (never the
     /// collectors' mutual-TLS port; keep it on a management network or loopback). Default
     /// none: no metrics listener.
@@ -127,7 +130,7 @@ impl Default for Config {
             aggregator_id: None,
             tls: TlsFiles::default(),
             triage: Vec::new(),
-            group_commit: true,
+            group_commit: crate::store::GroupCommit::Fsync,
             metrics_listen: None,
         }
     }

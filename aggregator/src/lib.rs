@@ -5,7 +5,7 @@
 
 pub mod certs;
 pub mod cli;
-mod commit;
+pub mod commit;
 pub mod config;
 pub mod dataset;
 pub mod durable;

@@ -28,6 +28,7 @@ use exfleet_dataset::bucket::{Bucket, Created};
 use exfleet_proto::v1::StoredSnapshot;
 use prost::Message;
 
+pub use crate::commit::GroupCommit;
 use crate::durable;
 use crate::error::Error;
 
@@ -142,15 +143,22 @@ impl Store {
         })
     }
 
-    /// Turns group commit on ([`crate::commit`]): puts wait for a batch made durable by one
-    /// committer thread. A store on a bucket is returned as it is (a put is one request).
+    /// Turns group commit on ([`crate::commit`], fsyncs): puts wait for a batch made durable
+    /// by one committer thread. A store on a bucket is returned as it is (a put is one
+    /// request).
     pub fn with_group_commit(self) -> Result<Store, Error> {
-        self.group_commit_with(File::sync_all)
+        self.with(GroupCommit::Fsync)
     }
 
-    fn group_commit_with(mut self, sync: crate::commit::SyncFn) -> Result<Store, Error> {
+    /// Sets group commit as configured (`group-commit`); on a bucket, nothing changes.
+    pub fn with(mut self, mode: GroupCommit) -> Result<Store, Error> {
+        let (sync, whole): (crate::commit::SyncFn, bool) = match mode {
+            GroupCommit::Off => return Ok(self),
+            GroupCommit::Fsync => (File::sync_all, false),
+            GroupCommit::Syncfs => (crate::commit::syncfs, true),
+        };
         if self.bucket.is_none() && self.group.is_none() {
-            let c = crate::commit::Committer::start(&self.root, self.ids.clone(), sync)?;
+            let c = crate::commit::Committer::start(&self.root, self.ids.clone(), sync, whole)?;
             self.group = Some(Arc::new(c));
         }
         Ok(self)

@@ -1,8 +1,8 @@
 //! Crash safety: the aggregator process is SIGKILLed at varied points while collectors
 //! upload; after each restart every snapshot it acknowledged is on disk exactly once, whole,
 //! and equal to what was sent. Unacknowledged snapshots are re-sent, as collectors do. Run
-//! with group commit on (the default: many uploads made durable by one round of fsyncs) and
-//! off (two fsyncs per upload).
+//! with each `group-commit`: `fsync` (the default: many uploads made durable by one round of
+//! fsyncs), `syncfs` (by two syncfs) and `off` (two fsyncs per upload).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -40,7 +40,7 @@ pub(crate) fn bound_address(child: &mut Child) -> String {
         .to_string()
 }
 
-fn start(dir: &Path, certs_dir: &Path, group_commit: bool) -> Aggregator {
+fn start(dir: &Path, certs_dir: &Path, group_commit: &str) -> Aggregator {
     let mut child = Command::new(env!("CARGO_BIN_EXE_exfleet-aggregator"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
@@ -159,15 +159,20 @@ fn uuid_like() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acked_snapshots_survive_sigkill_exactly_once_with_group_commit() {
-    sigkill_rounds(true).await;
+    sigkill_rounds("fsync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_snapshots_survive_sigkill_exactly_once_with_group_commit_by_syncfs() {
+    sigkill_rounds("syncfs").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acked_snapshots_survive_sigkill_exactly_once_without_group_commit() {
-    sigkill_rounds(false).await;
+    sigkill_rounds("off").await;
 }
 
-async fn sigkill_rounds(group_commit: bool) {
+async fn sigkill_rounds(group_commit: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (data, certs_dir) = (tmp.path().join("data"), tmp.path().join("certs"));
     let ca = certs::make_ca("crash CA").unwrap();
