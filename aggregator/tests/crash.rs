@@ -51,10 +51,7 @@ fn start(dir: &Path, certs_dir: &Path, group_commit: &str) -> Aggregator {
         .arg("--client-ca")
         .arg(certs_dir.join("ca.pem"))
         .args(["--flush-interval-secs", "1"])
-        .args([
-            "--group-commit",
-            if group_commit { "true" } else { "false" },
-        ])
+        .args(["--group-commit", group_commit])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
