@@ -4,13 +4,19 @@
 //! Beside it, in the same run, the store alone (the same writes and fsyncs, no network, TLS
 //! or gRPC) at the same concurrency, as the peer that bounds what ingest can reach.
 //!
+//! Each is measured for the local folder three times: one write and two fsyncs per upload
+//! (group commit off), and group commit by fsyncs and by `syncfs` (`aggregator/src/commit.rs`).
+//! First, the disk's own limit: write-and-fsync pairs per second on one thread, files of the
+//! snapshots' average size, in the same file system as the stores.
+//!
 //! With `s3s-fs` on PATH (tests/scripts/install-test-tools.sh), the same ingest again into an
 //! S3 bucket of that server started on loopback (`Store::open_bucket`: one create-only put
 //! per snapshot, acked when the put returned).
 //!
 //! Run: `cargo bench -p exfleet-aggregator --bench ingest` (numbers in BENCHMARKS.md);
 //! `EXFLEET_BENCH_SIZES=10x200,100x20` measures only those collectors x snapshots each
-//! (default `10x200,100x20,1000x3`).
+//! (default `1x300,10x200,100x20,1000x3`: one collector decides the default of
+//! `group-commit`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +24,7 @@ use std::time::{Duration, Instant};
 use exfleet_aggregator::certs;
 use exfleet_aggregator::server::{Loopback, ServeOptions, TlsPem};
 use exfleet_aggregator::service::BackPressure;
-use exfleet_aggregator::store::Store;
+use exfleet_aggregator::store::{GroupCommit, Store};
 use exfleet_collector::client::{self, ClientTls};
 use exfleet_dataset::bucket::Bucket;
 use exfleet_proto::v1::{Snapshot, StoredSnapshot, UploadRequest};
@@ -63,19 +69,41 @@ fn fresh(base: &Snapshot) -> Snapshot {
     s
 }
 
-async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Option<&Bucket>) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = certs::make_ca("bench CA").unwrap();
-    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
-    let store = match bucket {
-        Some(b) => {
+/// Where a run stores.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// The local folder, with group commit or not.
+    Folder {
+        group_commit: GroupCommit,
+    },
+    Bucket(&'a Bucket),
+}
+
+/// The store of a run, in `dir` for a folder.
+async fn open(target: Target<'_>, dir: &std::path::Path, collectors: usize) -> Store {
+    match target {
+        Target::Bucket(b) => {
             let b = b.child(&format!("run-{collectors}"));
             tokio::task::spawn_blocking(move || Store::open_bucket(&b, "bench").unwrap())
                 .await
                 .unwrap()
         }
-        None => Store::open(dir.path()).unwrap(),
-    };
+        Target::Folder { group_commit } => Store::open(dir).unwrap().with(group_commit).unwrap(),
+    }
+}
+
+/// One ingest run; a failed connection or stream fails the run (named in its row) rather
+/// than the benchmark.
+async fn ingest(
+    collectors: usize,
+    per: usize,
+    bases: &[Snapshot],
+    target: Target<'_>,
+) -> Result<Run, String> {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let ca = certs::make_ca("bench CA").unwrap();
+    let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
+    let store = open(target, dir.path(), collectors).await;
     let tls = TlsPem {
         cert: sc.cert,
         key: sc.key,
@@ -100,8 +128,11 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Optio
     };
     // Connect everyone first: the measurement is steady-state upload, not handshakes.
     let mut clients = Vec::new();
-    for _ in 0..collectors {
-        clients.push(client::connect(&url, &ctls).await.unwrap());
+    for n in 0..collectors {
+        let c = client::connect(&url, &ctls)
+            .await
+            .map_err(|e| format!("connecting collector {n}: {e}"))?;
+        clients.push(c);
     }
     let bases = Arc::new(bases.to_vec());
     let start = Instant::now();
@@ -115,38 +146,56 @@ async fn ingest(collectors: usize, per: usize, bases: &[Snapshot], bucket: Optio
                 let mut acks = cl
                     .upload(ReceiverStream::new(rx))
                     .await
-                    .unwrap()
+                    .map_err(|e| format!("collector {c}: opening the stream: {e}"))?
                     .into_inner();
                 let mut lat = Vec::with_capacity(per);
                 for n in 0..per {
                     let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
-                    tx.send(UploadRequest { snapshot: Some(s) }).await.unwrap();
-                    acks.message().await.unwrap().unwrap();
+                    tx.send(UploadRequest { snapshot: Some(s) })
+                        .await
+                        .map_err(|_| format!("collector {c}: the stream closed"))?;
+                    match acks.message().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => return Err(format!("collector {c}: the stream ended")),
+                        Err(e) => return Err(format!("collector {c}: {e}")),
+                    }
                     lat.push(t.elapsed());
                 }
-                lat
+                Ok::<_, String>(lat)
             })
         })
         .collect();
     let mut latencies = Vec::new();
+    let mut failed = None;
     for t in tasks {
-        latencies.extend(t.await.unwrap());
+        match t.await.unwrap() {
+            Ok(l) => latencies.extend(l),
+            Err(e) => failed = failed.or(Some(e)),
+        }
     }
     let wall = start.elapsed();
     aggregator.stop().await.unwrap();
-    Run {
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(Run {
         collectors,
         snapshots: collectors * per,
         wall,
         latencies,
-    }
+    })
 }
 
 /// The peer: the same durable writes straight into the store, same concurrency.
-async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+async fn store_only(
+    collectors: usize,
+    per: usize,
+    bases: &[Snapshot],
+    group_commit: GroupCommit,
+) -> Run {
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let store = open(Target::Folder { group_commit }, dir.path(), collectors).await;
     let bases = Arc::new(bases.to_vec());
     let start = Instant::now();
     let tasks: Vec<_> = (0..collectors)
@@ -157,25 +206,18 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
                 for n in 0..per {
                     let s = fresh(&bases[(c + n) % bases.len()]);
                     let t = Instant::now();
-                    let st = store.clone();
-                    tokio::task::spawn_blocking(move || {
-                        // Encode as the server does after decoding the message.
-                        let bytes = s.encode_to_vec();
-                        let s = Snapshot::decode(bytes.as_slice()).unwrap();
-                        let id = s.snapshot_id.clone();
-                        st.put(
-                            &id,
-                            &StoredSnapshot {
-                                snapshot: Some(s),
-                                collector_id: "bench".into(),
-                                received_at_ms: 1,
-                                ..Default::default()
-                            },
-                        )
-                        .unwrap();
-                    })
-                    .await
-                    .unwrap();
+                    // Decode as the server does, then store as it does: put_async waits for
+                    // the batch with group commit, and a blocking thread's put without.
+                    let bytes = s.encode_to_vec();
+                    let s = Snapshot::decode(bytes.as_slice()).unwrap();
+                    let id = s.snapshot_id.clone();
+                    let stored = StoredSnapshot {
+                        snapshot: Some(s),
+                        collector_id: "bench".into(),
+                        received_at_ms: 1,
+                        ..Default::default()
+                    };
+                    store.put_async(&id, stored).await.unwrap();
                     lat.push(t.elapsed());
                 }
                 lat
@@ -192,6 +234,29 @@ async fn store_only(collectors: usize, per: usize, bases: &[Snapshot]) -> Run {
         wall: start.elapsed(),
         latencies,
     }
+}
+
+/// The disk's limit: files of `size` bytes created, written and fsynced one after the other
+/// on one thread (pairs/s), in the file system of the stores.
+fn disk_limit(size: usize, files: usize) -> f64 {
+    use std::io::Write;
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let bytes = vec![0x5a_u8; size];
+    let start = Instant::now();
+    for n in 0..files {
+        let mut f = std::fs::File::create(dir.path().join(n.to_string())).unwrap();
+        f.write_all(&bytes).unwrap();
+        f.sync_all().unwrap();
+    }
+    files as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Where the stores of the runs are made: `EXFLEET_BENCH_DIR`, else the system's temporary
+/// folder (which must be on the disk measured, not a tmpfs).
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("EXFLEET_BENCH_DIR")
+        .map(Into::into)
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// s3s-fs on loopback, its bucket, and where it keeps it (removed with it).
@@ -258,7 +323,7 @@ fn s3() -> Option<S3> {
 
 /// The runs: collectors and snapshots per collector (`EXFLEET_BENCH_SIZES`).
 fn sizes() -> Vec<(usize, usize)> {
-    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("10x200,100x20,1000x3".into());
+    let text = std::env::var("EXFLEET_BENCH_SIZES").unwrap_or("1x300,10x200,100x20,1000x3".into());
     text.split(',')
         .map(|run| {
             let (c, p) = run
@@ -285,13 +350,36 @@ fn main() {
         "snapshot size: {size} bytes on average ({} distinct hosts)",
         bases.len()
     );
-    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
-    println!("|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
+    let pairs = disk_limit(size, 1000);
+    println!(
+        "disk limit: {pairs:.0} write+fsync pairs/s (one thread, 1000 files of {size} bytes, in {})\n",
+        bench_dir().display()
+    );
+    println!("| store | collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
+    println!("|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = rt.block_on(ingest(collectors, per, &bases, None));
-        let s = rt.block_on(store_only(collectors, per, &bases));
-        println!(
-            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
+        for group_commit in [GroupCommit::Off, GroupCommit::Fsync, GroupCommit::Syncfs] {
+            let target = Target::Folder { group_commit };
+            let name = match group_commit {
+                GroupCommit::Off => "folder, fsync per upload",
+                GroupCommit::Fsync => "folder, group commit (fsync)",
+                GroupCommit::Syncfs => "folder, group commit (syncfs)",
+            };
+            let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
+            let i = match rt.block_on(ingest(collectors, per, &bases, target)) {
+                Ok(i) => i,
+                Err(e) => {
+                    println!(
+                        "| {name} | {collectors} | {} | failed: {e} | | | | {:.0} | {:.1} ms | |",
+                        collectors * per,
+                        s.rate(),
+                        s.pct(0.99).as_secs_f64() * 1e3
+                    );
+                    continue;
+                }
+            };
+            println!(
+            "| {name} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
             i.collectors,
             i.snapshots,
             i.rate(),
@@ -302,6 +390,7 @@ fn main() {
             s.pct(0.99).as_secs_f64() * 1e3,
             i.rate() / s.rate()
         );
+        }
     }
     let Some(s3) = s3 else {
         println!("\nS3: s3s-fs not found, not measured (tests/scripts/install-test-tools.sh installs it)");
@@ -311,7 +400,16 @@ fn main() {
     println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
     println!("|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = rt.block_on(ingest(collectors, per, &bases, Some(&s3.bucket)));
+        let i = match rt.block_on(ingest(collectors, per, &bases, Target::Bucket(&s3.bucket))) {
+            Ok(i) => i,
+            Err(e) => {
+                println!(
+                    "| {collectors} | {} | failed: {e} | | | |",
+                    collectors * per
+                );
+                continue;
+            }
+        };
         println!(
             "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
             i.collectors,

@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the gRPC server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Makes certificates for a test or small deployment.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -152,6 +152,15 @@ pub struct ServeArgs {
     /// This aggregator's id among those sharing the bucket.
     #[arg(long)]
     pub aggregator_id: Option<String>,
+
+    // Ingest at the disk's limit, and metrics.
+    /// Group commit of the local store: `fsync` (default), `syncfs` or `off`.
+    #[arg(long)]
+    pub group_commit: Option<crate::store::GroupCommit>,
+    /// Where Prometheus scrapes `GET /metrics`, plain HTTP (port 0 picks one; printed on
+    /// stdout as "metrics listening on ADDR").
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// `certs` subcommands.
@@ -195,7 +204,7 @@ pub enum CertsCommand {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Certs(c) => Ok(make_certs(c)?),
         Command::Tokens(TokensCommand::Create {
             fleet,
@@ -302,6 +311,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(v) = args.aggregator_id {
         cfg.aggregator_id = Some(v);
     }
+    if let Some(v) = args.group_commit {
+        cfg.group_commit = v;
+    }
+    if let Some(v) = args.metrics_listen {
+        cfg.metrics_listen = Some(v);
+    }
     let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(Error::io(p));
     let tls = TlsPem {
         cert: read(&cfg.tls.cert)?,
@@ -312,7 +327,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.bucket.as_deref(),
         cfg.aggregator_id.as_deref(),
         &cfg.data_dir,
-    )?;
+    )?
+    .with(cfg.group_commit)?;
     let enrollment = match (&cfg.enroll_listen, &cfg.enroll_ca_key) {
         (Some(_), Some(key)) => Some(server::EnrollOptions {
             ca: certs::Pem {
@@ -345,6 +361,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             _ => None,
         };
+        let metrics = match cfg.metrics_listen {
+            Some(at) => {
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(Error::io(format!("metrics-listen {at}")))?;
+                let addr = l.local_addr().map_err(Error::io("metrics-listen"))?;
+                println!("metrics listening on {addr}");
+                Some(l)
+            }
+            None => None,
+        };
         std::io::stdout().flush().ok();
         tracing::info!(%addr, data = %cfg.data_dir.display(), "serving");
         let opts = server::ServeOptions {
@@ -367,10 +394,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ledger_refresh: std::time::Duration::from_secs(cfg.enroll_refresh_secs.max(1)),
             maintenance: maintenance(&cfg),
             enrollment,
+            metrics: crate::metrics::Metrics::new(),
+            loopback_metrics: false,
         };
         let listeners = server::Listeners {
             ingest: listener,
             enroll,
+            metrics,
         };
         server::serve(listeners, store, tls, opts, shutdown_signal()).await?;
         Ok::<(), anyhow::Error>(())

@@ -20,6 +20,8 @@
 //! compact-after-hours = 2
 //! retention-days = 0
 //! maintenance-interval-secs = 3600
+//! group-commit = "fsync"
+//! metrics-listen = "127.0.0.1:9464"
 //! [tls]
 //! cert = "/etc/exfleet/server.pem"
 //! key = "/etc/exfleet/server.key"
@@ -100,6 +102,19 @@ pub struct Config {
     /// "Security model"); every other certificate speaks for its own computer only. Default
     /// none.
     pub triage: Vec<crate::identity::TriageIdentity>,
+
+    // Ingest at the disk's limit, and metrics.
+    /// Group commit of the local store: uploads arriving together are made durable together,
+    /// each acked once its batch is durable (aggregator/src/commit.rs, BENCHMARKS.md):
+    /// `"fsync"` (every file, then every shard directory touched), `"syncfs"` (one `syncfs`
+    /// after the writes and one after the links: Linux 5.8 or later, for a data directory on
+    /// a file system of its own) or `"off"` (two fsyncs per upload). Ignored with `bucket` (a
+    /// put there is one request). Default `"fsync"`.
+    pub group_commit: crate::store::GroupCommit,
+    /// Where Prometheus scrapes `GET /metrics`, plain HTTP on its own port (never the
+    /// collectors' mutual-TLS port; keep it on a management network or loopback). Default
+    /// none: no metrics listener.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// PEM files of mutual TLS.
@@ -137,6 +152,8 @@ impl Default for Config {
             maintenance_interval_secs: 3600,
             tls: TlsFiles::default(),
             triage: Vec::new(),
+            group_commit: crate::store::GroupCommit::Fsync,
+            metrics_listen: None,
         }
     }
 }
@@ -199,5 +216,6 @@ mod tests {
             deployed.maintenance_interval_secs,
             d.maintenance_interval_secs
         );
+        assert_eq!(deployed.group_commit, d.group_commit);
     }
 }

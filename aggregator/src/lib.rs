@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod cli;
+pub mod commit;
 pub mod config;
 pub mod dataset;
 pub mod durable;
@@ -12,6 +13,7 @@ pub mod enroll;
 pub mod error;
 pub mod identity;
 pub mod listen;
+pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::identity;
 use crate::identity::Policy;
 use crate::listen::{self, Limits};
+use crate::metrics::Metrics;
 use crate::service::{BackPressure, IngestService};
 use crate::store::Store;
 
@@ -66,6 +67,10 @@ pub struct ServeOptions {
     pub enrollment: Option<EnrollOptions>,
     /// Compaction and retention of the dataset and the store (with a dataset; `None`: off).
     pub maintenance: Option<dataset::maintain::Maintenance>,
+    /// What ingest counts; served on [`Listeners::metrics`] when there is one.
+    pub metrics: Metrics,
+    /// [`Loopback::start`] also binds a loopback metrics listener ([`Loopback::metrics_url`]).
+    pub loopback_metrics: bool,
 }
 
 /// Enrollment's settings.
@@ -107,6 +112,8 @@ impl Default for ServeOptions {
             ledger_refresh: Duration::from_secs(5),
             enrollment: None,
             maintenance: None,
+            metrics: Metrics::new(),
+            loopback_metrics: false,
         }
     }
 }
@@ -119,6 +126,8 @@ pub struct Listeners {
     pub ingest: TcpListener,
     /// Enrollment; `None` with enrollment off.
     pub enroll: Option<TcpListener>,
+    /// Prometheus metrics, plain HTTP ([`crate::metrics`]); `None`: not served.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` resolves, on already bound listeners (port 0 in tests); then
@@ -170,6 +179,13 @@ pub async fn serve(
         }
         _ => None,
     };
+    let metrics_task = listeners.metrics.map(|l| {
+        tokio::spawn(crate::metrics::serve(
+            l,
+            opts.metrics.clone(),
+            stopped(stopping.clone()),
+        ))
+    });
     let enroll_task = match (&enrollment, listeners.enroll) {
         (Some(service), Some(l)) => {
             let tls = ServerTlsConfig::new()
@@ -227,6 +243,7 @@ pub async fn serve(
                 rx,
                 d.flush_interval,
                 Some(reporter.clone()),
+                opts.metrics.dataset_lag().clone(),
             ));
             (Some(tx), Some(task))
         }
@@ -235,7 +252,8 @@ pub async fn serve(
     let service = IngestService::new(store, notify)
         .with_max_message_bytes(opts.max_message_bytes)
         .with_back_pressure(opts.back_pressure)
-        .with_identities(opts.identities.clone());
+        .with_identities(opts.identities.clone())
+        .with_metrics(opts.metrics.clone());
     let ingest = IngestServer::new(service)
         .max_decoding_message_size(opts.max_message_bytes)
         .max_encoding_message_size(opts.max_message_bytes)
@@ -266,6 +284,9 @@ pub async fn serve(
             reason: std::io::Error::other(e.to_string()),
         })??;
     }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     // The server (and with it the service's sender) is gone: the flusher writes the rest.
     if let Some(task) = flusher {
         task.await.map_err(|e| Error::Io {
@@ -287,6 +308,8 @@ pub struct Loopback {
     pub addr: std::net::SocketAddr,
     /// The enrollment listener's `https://localhost:<port>`, with enrollment on.
     pub enroll_url: Option<String>,
+    /// `http://127.0.0.1:<port>/metrics`, with [`ServeOptions::loopback_metrics`].
+    pub metrics_url: Option<String>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
@@ -312,10 +335,22 @@ impl Loopback {
             )),
             None => None,
         };
+        let metrics = match opts.loopback_metrics {
+            true => Some(bind().await?),
+            false => None,
+        };
+        let metrics_url = match &metrics {
+            Some(l) => Some(format!(
+                "http://{}/metrics",
+                l.local_addr().map_err(Error::io("127.0.0.1:0"))?
+            )),
+            None => None,
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let listeners = Listeners {
             ingest: listener,
             enroll,
+            metrics,
         };
         let task = tokio::spawn(serve(listeners, store, tls, opts, async {
             let _ = stopped.await;
@@ -324,6 +359,7 @@ impl Loopback {
             url: format!("https://localhost:{}", addr.port()),
             addr,
             enroll_url,
+            metrics_url,
             stop,
             task,
         })

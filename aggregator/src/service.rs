@@ -8,6 +8,7 @@ use std::time::Duration;
 use exfleet_proto::v1::ingest_server::Ingest;
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::{StoredSnapshot, UploadAck, UploadRequest};
+use prost::Message;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
@@ -15,14 +16,17 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::dataset::flush::Queued;
 use crate::identity::{CollectorId, Enrolled, Policy};
+use crate::metrics::{Metrics, Rejection};
 use crate::store::{valid_id, Put, Store};
 use exfleet_proto::v1::stored_snapshot::IdentityKind;
 
 /// Acks waiting to be sent per stream; a slow reader slows its own uploads only.
 const ACK_BUFFER: usize = 64;
 
-/// Durable writes in flight at once. Each holds a blocking thread through its fsyncs; more
-/// than this only makes threads and the file system journal contend (BENCHMARKS.md).
+/// Durable writes in flight at once without group commit. Each holds a blocking thread
+/// through its fsyncs; more than this only makes threads and the file system journal contend
+/// (BENCHMARKS.md). With group commit a write waits for its batch without a thread, and the
+/// uploads in flight are the only bound.
 const CONCURRENT_PUTS: usize = 32;
 
 /// Back-pressure (ingest.proto): how many uploads may be in flight, and how long a collector
@@ -61,6 +65,8 @@ pub struct IngestService {
     max_message_bytes: usize,
     /// What each certificate may speak for.
     identities: Arc<Policy>,
+    /// Counts what happens to uploads.
+    metrics: Metrics,
 }
 
 impl IngestService {
@@ -76,7 +82,14 @@ impl IngestService {
             stored,
             max_message_bytes: 32 << 20,
             identities: Arc::new(Policy::default()),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Counts into `metrics` (the ones the metrics listener serves).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The identity policy (which certificates are triage workstations).
@@ -117,6 +130,7 @@ impl Ingest for IngestService {
         let enrolled = req.extensions().get::<Enrolled>().is_some_and(|e| e.0);
         let Ok(in_flight) = self.uploads.clone().try_acquire_owned() else {
             tracing::info!(collector = %collector.0, "upload refused: uploads in flight at their bound");
+            self.metrics.rejected(Rejection::BackPressure);
             return Err(busy(&self.back_pressure));
         };
         let mut inbound = req.into_inner();
@@ -125,6 +139,7 @@ impl Ingest for IngestService {
         let stored = self.stored.clone();
         let max_message_bytes = self.max_message_bytes;
         let identities = self.identities.clone();
+        let metrics = self.metrics.clone();
         let (tx, rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(async move {
             // Held until the stream ends: the upload is in flight until then.
@@ -137,10 +152,13 @@ impl Ingest for IngestService {
                         // Too large, undecodable or garbage: the stream ends with a status
                         // that says why, never with OK and no ack.
                         let status = refused(status, max_message_bytes);
-                        if matches!(
-                            status.code(),
-                            tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument
-                        ) {
+                        let why = match status.code() {
+                            tonic::Code::ResourceExhausted => Some(Rejection::Size),
+                            tonic::Code::InvalidArgument => Some(Rejection::Invalid),
+                            _ => None,
+                        };
+                        if let Some(why) = why {
+                            metrics.rejected(why);
                             tracing::warn!(collector = %collector.0, "{}", status.message());
                         } else {
                             // The client went away or the connection broke.
@@ -150,7 +168,14 @@ impl Ingest for IngestService {
                         break;
                     }
                 };
-                let reply = accept(&store, &puts, &identities, (&collector, enrolled), msg).await;
+                let reply = accept(
+                    (&store, &puts),
+                    &identities,
+                    &metrics,
+                    (&collector, enrolled),
+                    msg,
+                )
+                .await;
                 let reply = match (reply, &stored) {
                     (Ok((ack, Some(queued))), Some(notify)) => {
                         let _ = notify.send(queued);
@@ -171,13 +196,15 @@ impl Ingest for IngestService {
 /// Stores one uploaded snapshot and says how it went. A storage failure ends the stream
 /// with `UNAVAILABLE` (nothing was acked, the collector sends again later).
 async fn accept(
-    store: &Store,
-    puts: &Semaphore,
+    (store, puts): (&Store, &Semaphore),
     identities: &Policy,
+    metrics: &Metrics,
     (collector, enrolled): (&CollectorId, bool),
     msg: UploadRequest,
 ) -> Result<(UploadAck, Option<Queued>), Status> {
+    let received = std::time::Instant::now();
     let Some(snapshot) = msg.snapshot else {
+        metrics.rejected(Rejection::Invalid);
         return Ok((
             ack("", AckStatus::Rejected, "the request carries no snapshot"),
             None,
@@ -185,6 +212,7 @@ async fn accept(
     };
     let id = snapshot.snapshot_id.clone();
     if !valid_id(&id) {
+        metrics.rejected(Rejection::Invalid);
         return Ok((
             ack(
                 &id,
@@ -199,6 +227,7 @@ async fn accept(
         chrono::Utc::now().timestamp_millis(),
     ) {
         tracing::warn!(collector = %collector.0, snapshot = %id, "upload refused: {why}");
+        metrics.rejected(Rejection::Time);
         return Err(Status::invalid_argument(format!(
             "snapshot {id} refused: {why}"
         )));
@@ -217,6 +246,7 @@ async fn accept(
         Ok(kind) => kind,
         Err(why) => {
             tracing::warn!(collector = %collector.0, snapshot = %id, "upload refused: {why}");
+            metrics.rejected(Rejection::Identity);
             return Err(Status::permission_denied(format!(
                 "snapshot {id} refused: {why}"
             )));
@@ -238,29 +268,50 @@ async fn accept(
         received_at_ms: chrono::Utc::now().timestamp_millis(),
         identity_kind: kind as i32,
     };
-    let s = store.clone();
-    let key = id.clone();
-    let _permit = puts
-        .acquire()
-        .await
-        .map_err(|_| Status::unavailable("shutting down"))?;
-    let put = tokio::task::spawn_blocking(move || s.put(&key, &stored))
-        .await
-        .map_err(|e| Status::internal(format!("store task failed: {e}")))?;
+    let (bytes, version) = (
+        stored.encoded_len(),
+        stored
+            .snapshot
+            .as_ref()
+            .map_or(String::new(), |s| s.collector_version.clone()),
+    );
+    let permit = match store.group_commit() {
+        true => None,
+        false => Some(
+            puts.acquire()
+                .await
+                .map_err(|_| Status::unavailable("shutting down"))?,
+        ),
+    };
+    metrics.writes_in_flight().inc();
+    let put = store.put_async(&id, stored).await;
+    metrics.writes_in_flight().dec();
+    drop(permit);
     match put {
         Ok(Put::Stored) => {
             tracing::debug!(collector = %collector.0, snapshot = %id, "stored");
+            metrics.stored(bytes, &collector.0, &version);
+            metrics.acked(received.elapsed());
             Ok((ack(&id, AckStatus::Stored, ""), Some(Queued::Stored(id))))
         }
-        Ok(Put::Duplicate) => Ok((ack(&id, AckStatus::Duplicate, "already stored"), None)),
+        Ok(Put::Duplicate) => {
+            metrics.duplicate();
+            metrics.acked(received.elapsed());
+            Ok((ack(&id, AckStatus::Duplicate, "already stored"), None))
+        }
         // Maybe never flushed (its writer killed, or this aggregator's own lost attempt):
         // checked against the committed batches once the grace has passed.
-        Ok(Put::Exists) => Ok((
-            ack(&id, AckStatus::Duplicate, "already stored"),
-            Some(Queued::Found(id)),
-        )),
+        Ok(Put::Exists) => {
+            metrics.duplicate();
+            metrics.acked(received.elapsed());
+            Ok((
+                ack(&id, AckStatus::Duplicate, "already stored"),
+                Some(Queued::Found(id)),
+            ))
+        }
         Err(e) => {
             tracing::error!(snapshot = %id, "{e:#}");
+            metrics.rejected(Rejection::Storage);
             Err(Status::unavailable(format!(
                 "the aggregator could not store the snapshot: {e}"
             )))

@@ -8,6 +8,10 @@
 //! temporary files are removed at the next start. Every snapshot is kept: history is the
 //! analyzer's to read.
 //!
+//! With group commit ([`Store::with_group_commit`], [`crate::commit`]) the same steps are
+//! taken for a batch of uploads at once: one round of fsyncs, every upload of the batch acked
+//! once the batch is durable.
+//!
 //! On a bucket ([`Store::open_bucket`]) the layout is the same under the bucket's prefix, and
 //! several aggregators share it: a snapshot is durable once the put returned, written
 //! create-only (`If-None-Match: *`, answered 412 when another aggregator stored the id
@@ -15,7 +19,7 @@
 //! same snapshot; the dataset's readers deduplicate by snapshot id.
 
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -24,6 +28,7 @@ use exfleet_dataset::bucket::{Bucket, Created};
 use exfleet_proto::v1::StoredSnapshot;
 use prost::Message;
 
+pub use crate::commit::GroupCommit;
 use crate::durable;
 use crate::error::Error;
 
@@ -49,6 +54,8 @@ pub struct Store {
     bucket: Option<(Bucket, String)>,
     /// When each snapshot in the bucket at open was written (UTC ms); empty for a folder.
     written_ms: Arc<std::collections::HashMap<String, i64>>,
+    /// The committer thread, with group commit on (a local folder only).
+    group: Option<Arc<crate::commit::Committer>>,
 }
 
 /// An aggregator's id on a shared bucket: 1 to 32 letters, digits or '_' (it ends the names
@@ -95,6 +102,7 @@ impl Store {
             tmp_seq: Arc::new(AtomicU64::new(0)),
             bucket: None,
             written_ms: Arc::default(),
+            group: None,
         })
     }
 
@@ -131,7 +139,34 @@ impl Store {
             tmp_seq: Arc::new(AtomicU64::new(0)),
             bucket: Some((bucket.clone(), aggregator.to_string())),
             written_ms: Arc::new(written_ms),
+            group: None,
         })
+    }
+
+    /// Turns group commit on ([`crate::commit`], fsyncs): puts wait for a batch made durable
+    /// by one committer thread. A store on a bucket is returned as it is (a put is one
+    /// request).
+    pub fn with_group_commit(self) -> Result<Store, Error> {
+        self.with(GroupCommit::Fsync)
+    }
+
+    /// Sets group commit as configured (`group-commit`); on a bucket, nothing changes.
+    pub fn with(mut self, mode: GroupCommit) -> Result<Store, Error> {
+        let (sync, whole): (crate::commit::SyncFn, bool) = match mode {
+            GroupCommit::Off => return Ok(self),
+            GroupCommit::Fsync => (File::sync_all, false),
+            GroupCommit::Syncfs => (crate::commit::syncfs, true),
+        };
+        if self.bucket.is_none() && self.group.is_none() {
+            let c = crate::commit::Committer::start(&self.root, self.ids.clone(), sync, whole)?;
+            self.group = Some(Arc::new(c));
+        }
+        Ok(self)
+    }
+
+    /// Whether group commit is on.
+    pub fn group_commit(&self) -> bool {
+        self.group.is_some()
     }
 
     /// When a snapshot found in the bucket at open was written (UTC ms); `None` for a folder
@@ -188,6 +223,12 @@ impl Store {
             self.ids.write().expect("index lock").insert(id.to_string());
             return Ok(outcome);
         }
+        if let Some(group) = &self.group {
+            return group
+                .submit(id, stored.encode_to_vec())
+                .blocking_recv()
+                .unwrap_or_else(|_| Err(crate::commit::lost(&self.root)));
+        }
         let final_path = self.path_of(id);
         let shard = final_path
             .parent()
@@ -211,6 +252,26 @@ impl Store {
         durable::sync_dir(&shard)?;
         self.ids.write().expect("index lock").insert(id.to_string());
         Ok(outcome)
+    }
+
+    /// Stores a snapshot durably from async code: with group commit, waits for its batch
+    /// without holding a thread; else [`Store::put`] on a blocking thread.
+    pub async fn put_async(&self, id: &str, stored: StoredSnapshot) -> Result<Put, Error> {
+        match &self.group {
+            Some(group) if !self.contains(id) => group
+                .submit(id, stored.encode_to_vec())
+                .await
+                .unwrap_or_else(|_| Err(crate::commit::lost(&self.root))),
+            _ => {
+                let (s, id) = (self.clone(), id.to_string());
+                tokio::task::spawn_blocking(move || s.put(&id, &stored))
+                    .await
+                    .map_err(|e| Error::Io {
+                        path: self.root.join("tmp"),
+                        reason: std::io::Error::other(format!("store task failed: {e}")),
+                    })?
+            }
+        }
     }
 
     /// Reads a stored snapshot.
@@ -264,7 +325,7 @@ impl Store {
 const SNAPSHOTS: &str = "snapshots";
 
 /// Where a snapshot is kept, relative to the store's root: `snapshots/<id[..2]>/<id>.pb`.
-fn key_of(id: &str) -> String {
+pub(crate) fn key_of(id: &str) -> String {
     let shard = id.get(..2).unwrap_or("__");
     format!("{SNAPSHOTS}/{shard}/{id}.pb")
 }
@@ -320,6 +381,81 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert!(!tmp.path().join("tmp/leftover").exists());
         assert_eq!(s.get(id).unwrap(), stored(id));
+    }
+
+    #[test]
+    fn group_commit_stores_concurrent_duplicates_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path())
+            .unwrap()
+            .with_group_commit()
+            .unwrap();
+        assert!(s.group_commit());
+        let ids = [
+            "0123abcd-0000-4000-8000-000000000001",
+            "0123abcd-0000-4000-8000-000000000002",
+        ];
+        // 16 threads, each putting both ids: every put answered, each id stored once.
+        let outcomes: Vec<Put> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    let s = s.clone();
+                    scope.spawn(move || ids.map(|id| s.put(id, &stored(id)).unwrap()))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        assert_eq!(outcomes.iter().filter(|p| **p == Put::Stored).count(), 2);
+        assert_eq!(
+            outcomes.iter().filter(|p| **p == Put::Duplicate).count(),
+            30
+        );
+        drop(s);
+        let s = Store::open(tmp.path()).unwrap();
+        assert_eq!(s.ids(), ids.map(String::from).to_vec());
+        for id in ids {
+            assert_eq!(s.get(id).unwrap(), stored(id));
+        }
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("snapshots/01"))
+                .unwrap()
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_from_async_code() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Store::open(tmp.path())
+            .unwrap()
+            .with_group_commit()
+            .unwrap();
+        let id = "0123abcd-0000-4000-8000-000000000001";
+        let puts = futures_join(&s, id).await;
+        assert_eq!(puts.iter().filter(|p| **p == Put::Stored).count(), 1);
+        assert_eq!(puts.len(), 8);
+        assert_eq!(
+            Store::open(tmp.path()).unwrap().get(id).unwrap(),
+            stored(id)
+        );
+    }
+
+    async fn futures_join(s: &Store, id: &str) -> Vec<Put> {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, id) = (s.clone(), id.to_string());
+                tokio::spawn(async move { s.put_async(&id, stored(&id)).await.unwrap() })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
     }
 
     #[test]

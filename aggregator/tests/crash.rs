@@ -1,6 +1,8 @@
 //! Crash safety: the aggregator process is SIGKILLed at varied points while collectors
 //! upload; after each restart every snapshot it acknowledged is on disk exactly once, whole,
-//! and equal to what was sent. Unacknowledged snapshots are re-sent, as collectors do.
+//! and equal to what was sent. Unacknowledged snapshots are re-sent, as collectors do. Run
+//! with each `group-commit`: `fsync` (the default: many uploads made durable by one round of
+//! fsyncs), `syncfs` (by two syncfs) and `off` (two fsyncs per upload).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -38,7 +40,7 @@ pub(crate) fn bound_address(child: &mut Child) -> String {
         .to_string()
 }
 
-fn start(dir: &Path, certs_dir: &Path) -> Aggregator {
+fn start(dir: &Path, certs_dir: &Path, group_commit: &str) -> Aggregator {
     let mut child = Command::new(env!("CARGO_BIN_EXE_exfleet-aggregator"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
@@ -49,6 +51,7 @@ fn start(dir: &Path, certs_dir: &Path) -> Aggregator {
         .arg("--client-ca")
         .arg(certs_dir.join("ca.pem"))
         .args(["--flush-interval-secs", "1"])
+        .args(["--group-commit", group_commit])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -152,7 +155,21 @@ fn uuid_like() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acked_snapshots_survive_sigkill_exactly_once() {
+async fn acked_snapshots_survive_sigkill_exactly_once_with_group_commit() {
+    sigkill_rounds("fsync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_snapshots_survive_sigkill_exactly_once_with_group_commit_by_syncfs() {
+    sigkill_rounds("syncfs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_snapshots_survive_sigkill_exactly_once_without_group_commit() {
+    sigkill_rounds("off").await;
+}
+
+async fn sigkill_rounds(group_commit: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (data, certs_dir) = (tmp.path().join("data"), tmp.path().join("certs"));
     let ca = certs::make_ca("crash CA").unwrap();
@@ -189,7 +206,7 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
     let mut verified = HashSet::new();
     let mut last_acked: Option<(usize, String)> = None;
     for round in 0..ROUNDS {
-        let mut agg = start(&data, &certs_dir);
+        let mut agg = start(&data, &certs_dir, group_commit);
         // The restarted aggregator knows what it acked before the kill: re-sent, it is a
         // duplicate, not a second copy.
         let resend = last_acked.take().map(|(i, id): (usize, String)| {
@@ -286,7 +303,7 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
         }
     }
     // The restarted aggregator takes the last backlog: in-flight snapshots end up stored too.
-    let mut agg = start(&data, &certs_dir);
+    let mut agg = start(&data, &certs_dir, group_commit);
     for (i, backlog) in backlogs.into_iter().enumerate() {
         if backlog.is_empty() {
             continue;
@@ -328,7 +345,7 @@ async fn acked_snapshots_survive_sigkill_exactly_once() {
     assert!(disk.keys().all(|id| unique.contains(id.as_str())));
     let total: usize = rounds.iter().map(|r| r.0).sum();
     eprintln!(
-        "{ROUNDS} kills; acked per round {:?}; {total} acked in all",
+        "group commit {group_commit}: {ROUNDS} kills; acked per round {:?}; {total} acked in all",
         rounds
     );
 }

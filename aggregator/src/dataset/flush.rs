@@ -46,7 +46,8 @@ pub enum Queued {
 }
 
 /// Runs until `ids` closes (the server stopped), then flushes what is left. Returns an error
-/// only when that last flush fails (the next start writes what is missing).
+/// only when that last flush fails (the next start writes what is missing). `lag` is kept at
+/// the number of snapshots stored but not yet in a committed batch (the metric).
 pub async fn run(
     store: Store,
     dataset: Dataset,
@@ -54,6 +55,7 @@ pub async fn run(
     mut ids: mpsc::UnboundedReceiver<Queued>,
     interval: Duration,
     health: Option<HealthReporter>,
+    lag: prometheus::IntGauge,
 ) -> Result<(), Error> {
     let mut pending: Vec<String> = store
         .ids()
@@ -69,6 +71,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        lag.set((pending.len() + deferred.ids.len()) as i64);
         tokio::select! {
             id = ids.recv() => match id {
                 Some(Queued::Stored(id)) => pending.push(id),
@@ -92,6 +95,7 @@ pub async fn run(
     }
     deferred.take(&dataset, &mut pending, true).await;
     let result = flush(&store, &dataset, &mut pending).await;
+    lag.set(pending.len() as i64);
     if let Err(e) = &result {
         tracing::error!(
             behind = pending.len(),
@@ -317,6 +321,7 @@ mod tests {
             rx,
             Duration::from_millis(50),
             None,
+            crate::metrics::Metrics::new().dataset_lag().clone(),
         ));
         (tx, task)
     }
