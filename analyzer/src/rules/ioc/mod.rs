@@ -56,18 +56,19 @@ pub fn is_log(kind: &IocKind) -> bool {
     )
 }
 
-/// The matches that date a compromise of the host: its log matches and LSASS dumps, and its
-/// archives only when a log match shows activity (an archive alone may be anyone's backup,
-/// its write time is no evidence of when an attack began). .aspx files are an inventory.
+/// Whether a match's time dates activity: a log record's time, or an LSASS dump's write (a
+/// dump is made by whoever holds the server). An archive's write time is no evidence of when
+/// an attack began (anyone's backup, copied or restored with any time), nor is an .aspx file's.
+pub fn dates(kind: &IocKind) -> bool {
+    !matches!(kind, IocKind::SuspiciousArchive | IocKind::AspxFile)
+}
+
+/// The matches that date a compromise of the host: its log matches and LSASS dumps; never
+/// its archives (listed with their times, not a start) nor its .aspx inventory.
 pub fn compromise_matches(h: &HostView) -> Vec<&IocMatchRow> {
-    let logged = h.ioc_matches.iter().any(|m| is_log(&m.indicator));
     h.ioc_matches
         .iter()
-        .filter(|m| match m.indicator {
-            IocKind::AspxFile => false,
-            IocKind::SuspiciousArchive => logged,
-            _ => true,
-        })
+        .filter(|m| dates(&m.indicator))
         .collect()
 }
 
@@ -103,11 +104,37 @@ impl Rule for Indicator {
             .max(matches.len() as i64);
         let mut ev = Vec::new();
         let (first, last) = seen(&matches);
-        if first != 0 {
+        // When it began: the rule's own matches when they date activity, else (archives) the
+        // host's log matches and LSASS dumps.
+        let began = if self.kinds.iter().all(dates) {
+            first
+        } else {
+            seen(&compromise_matches(h)).0
+        };
+        if first != 0 && began == first {
             ev.push(Evidence::new(
                 format!("first seen {}, last seen {}", utc(first), utc(last)),
                 "",
             ));
+        } else if first != 0 {
+            ev.push(Evidence::new(
+                format!(
+                    "written between {} and {} (a write time, not when an attack began)",
+                    utc(first),
+                    utc(last)
+                ),
+                "",
+            ));
+            if began != 0 {
+                ev.push(Evidence::new(
+                    format!(
+                        "the server's activity, by its log indicators and LSASS dumps, was \
+                         first seen {}",
+                        utc(began)
+                    ),
+                    "",
+                ));
+            }
         }
         if self.alone != Severity::Critical {
             ev.push(Evidence::new(
@@ -125,7 +152,7 @@ impl Rule for Indicator {
         }
         // The update state when the activity began: a file alone does not date an attack.
         if logged || self.alone == Severity::Critical {
-            ev.extend(correlation(h, cx, first, self.cves));
+            ev.extend(correlation(h, cx, began, self.cves));
         }
         ev.extend(matches.iter().take(MAX_CITED).map(|m| cite(m)));
         if total > MAX_CITED as i64 {
@@ -643,6 +670,29 @@ mod tests {
             "{:#?}",
             facts(&f)
         );
-        assert_eq!(seen(&compromise_matches(&h)).0, 1_600_000_000_000);
+        // The start stays that of the log match and the dump: the archive (written months
+        // before) is listed with its time, never the start.
+        assert_eq!(seen(&compromise_matches(&h)).0, 1_614_700_000_000);
+        let ev = facts(&f);
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "written between 2020-09-13 12:26:40 UTC and 2020-09-13 12:26:40 UTC"
+            )),
+            "{ev:#?}"
+        );
+        assert!(
+            ev.iter()
+                .any(|x| x.ends_with("first seen 2021-03-02 15:46:40 UTC")),
+            "{ev:#?}"
+        );
+        // The update state at the log match (Feb21SU out since 2021-02-01), not at the
+        // archive's write (nothing newer out then).
+        assert!(
+            ev.iter().any(
+                |x| x.starts_with("behind on SUs when it began: it ran 15.2.792.3")
+                    && x.contains("Feb21SU 15.2.792.5")
+            ),
+            "{ev:#?}"
+        );
     }
 }
