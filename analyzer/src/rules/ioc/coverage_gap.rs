@@ -82,7 +82,8 @@ fn keeps(kind: &IocKind, edge: bool) -> bool {
 /// Unified Messaging, which Exchange 2019 and later do not have (the reference: only servers
 /// with UM, Exchange 2010 to 2016), nor an Edge server.
 fn applies(cve: &str, build: &Build, edge: bool) -> bool {
-    cve != "CVE-2021-26857" || (!edge && build.0[0] <= 15 && build.0[1] <= 1)
+    let [major, minor, ..] = build.0;
+    cve != "CVE-2021-26857" || (!edge && (major < 15 || (major == 15 && minor <= 1)))
 }
 
 /// One host's exposures per (build, updates installed before a day), each computed once.
@@ -430,6 +431,21 @@ mod tests {
             !facts.iter().any(|f| f.contains("Application log")),
             "{facts:#?}"
         );
+    }
+
+    #[test]
+    fn cve_2021_26857_concerns_unified_messaging_only() {
+        let b = |s: &str| Build::parse(s).unwrap();
+        for (build, edge, want) in [
+            ("14.3.513.0", false, true),
+            ("15.0.1497.2", false, true),
+            ("15.1.2507.12", false, true),
+            ("15.1.2507.12", true, false),
+            ("15.2.1748.24", false, false),
+        ] {
+            assert_eq!(applies("CVE-2021-26857", &b(build), edge), want, "{build}");
+        }
+        assert!(applies("CVE-2022-41040", &b("15.2.1748.24"), false));
     }
 
     #[test]
