@@ -84,6 +84,7 @@ pub fn analyze(history: &History, catalog: &Catalog, as_of: NaiveDate) -> Result
         findings: &frame,
         history,
         end_ms: end_of_day,
+        hosts: &hosts,
     };
     let mut fleet = Vec::new();
     for rule in FLEET_RULES {

@@ -118,25 +118,22 @@ fn planted_patterns_are_reported_with_their_hosts() {
         "{facts:#?}"
     );
 
-    // The server that scans late reaches back to a day after the compromise began, on both
-    // logs; every other server's scans reach 30 days before the first day.
+    // The server that scans late reaches back to a day after the compromise began, but the
+    // incident window only matters for the logs of a CVE a server was open to then: every
+    // server ran an Exchange 2019 CU15 SU carrying the fixes of CVE-2022-41040 (IIS logs) and
+    // CVE-2021-26855 (HttpProxy logs), and 2019 has no Unified Messaging (Application log):
+    // no coverage gap (the open case is the rule's unit test).
     let late = truth.late_scan.clone().unwrap();
-    let f = hosts_of(&findings, "ioc.coverage-gap", "coverage")
-        .unwrap_or_else(|| panic!("no coverage gap: {:#?}", ids(&findings)));
-    assert_eq!(f.hosts, std::slice::from_ref(&late), "{f:#?}");
-    let first = format!(
-        "the first indicator of the fleet was seen at {} on {host}",
-        exfleet_analyzer::rules::utc(from)
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.id == "ioc.coverage-gap" && f.hosts.contains(&late)),
+        "{:#?}",
+        findings
+            .iter()
+            .filter(|f| f.id == "ioc.coverage-gap")
+            .collect::<Vec<_>>()
     );
-    for what in ["HttpProxy logs", "IIS logs"] {
-        assert!(
-            f.evidence.iter().any(|e| e
-                .fact
-                .starts_with(&format!("{late}: its {what} scanned reach back to"))
-                && e.fact.contains(&first)),
-            "{f:#?}"
-        );
-    }
 
     // Nothing else of the history ids.
     for f in findings

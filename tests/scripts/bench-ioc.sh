@@ -22,6 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+command -v rg >/dev/null || { echo "bench-ioc.sh needs ripgrep (apt-get install -y ripgrep)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench-ioc.sh needs GNU time (/usr/bin/time)" >&2; exit 1; }
+
 mb=${1:-2000}
 runs=${RUNS:-3}
 cargo build --locked --release -q -p exfleet-collector --bin exfleet-collector \
@@ -36,11 +39,17 @@ size=$(du -sb "$logs" | cut -f1)
 files=$(find "$logs" -type f | wc -l)
 find "$logs" -type f -exec cat {} + >/dev/null
 
+# The wall time of a command; a failure ends the bench (a failed run is no time).
 secs() {
-  local t0 t1
+  local t0 t1 rc=0
   t0=$(date +%s.%N)
-  "$@" >"$work/out" 2>/dev/null || true
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
   t1=$(date +%s.%N)
+  if [ "$rc" -ne 0 ]; then
+    echo "failed (exit $rc): $*" >&2
+    cat "$work/err" >&2
+    exit 1
+  fi
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -49,7 +58,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # The HttpProxy scan's patterns (collector/src/readers/ioc/http_proxy.rs), unanchored.
 patterns=(-e 'ServerInfo~' -e 'ServerInfo~.*/' -e 'ServerInfo~.*/autodiscover'
   -e 'ServerInfo~localhost.*/' -e 'ServerInfo~.*/.*Reset.*VirtualDirectory#')
-rg_scan() { rg -i -n "$1" "${patterns[@]}" "$logs" >/dev/null; }
+# rg exits 0 with matches, 1 without, 2 on an error: only 2 fails.
+rg_scan() {
+  local rc=0
+  rg -i -n "$1" "${patterns[@]}" "$logs" >/dev/null || rc=$?
+  [ "$rc" -le 1 ] || return "$rc"
+}
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$runs"); do
   secs rg_scan -j2 >>"$work/rg2"; echo >>"$work/rg2"

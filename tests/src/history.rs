@@ -14,7 +14,9 @@
 //! - `compromised`: on one server the wave updated, CVE-2022-41040 hunting-query matches in its
 //!   IIS logs begin five days before its update (its build changed after the compromise began);
 //! - `late_scan`: one server's collector scans for indicators only from two days after the
-//!   compromise began, and its logs then reach back one day: its coverage has a gap.
+//!   compromise began, and its logs then reach back one day: a hole in its coverage, which
+//!   does not matter (ioc.coverage-gap stays silent) as its build carried the fix of the
+//!   compromise's CVE then.
 //!
 //! Every other server scans for indicators from the first day, its logs reaching back 30 days;
 //! each later scan reads the bytes written since the previous one (the collector's read marks).

@@ -248,10 +248,91 @@ pub struct LogDirectory {
 /// (`<log><centralW3CLogFile>`), in file order. A damaged file gives those read before the
 /// damage.
 pub fn log_directories(text: &str) -> Vec<LogDirectory> {
+    let mut out = Vec::new();
+    log_elements(text, |name, _, element, line| {
+        if name == "log" {
+            return;
+        }
+        let directory = attribute(element, "directory");
+        if !directory.trim().is_empty() {
+            out.push(LogDirectory {
+                directory: directory.trim().to_string(),
+                line,
+            });
+        }
+    });
+    out
+}
+
+/// A logging setting of applicationHost.config under which IIS writes no W3C text log where
+/// [`log_directories`] points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogMode {
+    /// The setting as written, with where (`centralLogFileMode="CentralBinary"`).
+    pub setting: String,
+    /// What it does to the logs.
+    pub effect: &'static str,
+    /// 1-based line of its element.
+    pub line: u32,
+}
+
+/// The settings that keep IIS from writing W3C text logs, in file order: central binary
+/// logging (`<log centralLogFileMode="CentralBinary">`: one binary log for all sites), W3C
+/// logging to ETW only (`logTargetW3C="ETW"` on a `logFile` or `centralW3CLogFile`), and a
+/// site's or the site defaults' logging turned off (`<logFile enabled="false">`).
+pub fn log_modes(text: &str) -> Vec<LogMode> {
+    let mut out = Vec::new();
+    log_elements(text, |name, parent, element, line| {
+        let mut push = |setting: String, effect| {
+            out.push(LogMode {
+                setting,
+                effect,
+                line,
+            })
+        };
+        if name == "log" {
+            let mode = attribute(element, "centralLogFileMode");
+            if mode.trim().eq_ignore_ascii_case("CentralBinary") {
+                push(
+                    format!("<log centralLogFileMode=\"{}\">", mode.trim()),
+                    "IIS writes one binary log for all sites, no W3C text log",
+                );
+            }
+            return;
+        }
+        let target = attribute(element, "logTargetW3C");
+        if target.trim().eq_ignore_ascii_case("ETW") {
+            push(
+                format!("<{name} logTargetW3C=\"{}\"> in <{parent}>", target.trim()),
+                "W3C logging goes to Event Tracing for Windows only, no log file",
+            );
+        }
+        if name == "logFile"
+            && attribute(element, "enabled")
+                .trim()
+                .eq_ignore_ascii_case("false")
+        {
+            let site = if parent == "site" {
+                " of a <site>".to_string()
+            } else {
+                format!(" in <{parent}>")
+            };
+            push(
+                format!("<logFile enabled=\"false\">{site}"),
+                "logging is off, no log file",
+            );
+        }
+    });
+    out
+}
+
+/// Calls `visit(name, parent, element, line)` for each logging element of
+/// applicationHost.config: `<log>`, `<log><centralW3CLogFile>`, `<siteDefaults><logFile>` and
+/// `<site><logFile>`, in file order (those before any damage).
+fn log_elements(text: &str, mut visit: impl FnMut(&str, &str, &BytesStart, u32)) {
     let lines = LineIndex::new(text);
     let mut reader = quick_xml::Reader::from_str(text);
     let mut stack: Vec<String> = Vec::new();
-    let mut out = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
         let (element, empty) = match reader.read_event() {
@@ -268,25 +349,21 @@ pub fn log_directories(text: &str) -> Vec<LogDirectory> {
         let parent = stack.last().map(String::as_str).unwrap_or("");
         let logs = matches!(
             (name.as_str(), parent),
-            ("logFile", "siteDefaults") | ("logFile", "site") | ("centralW3CLogFile", "log")
+            ("logFile", "siteDefaults")
+                | ("logFile", "site")
+                | ("centralW3CLogFile", "log")
+                | ("log", "system.applicationHost")
         );
         if logs {
-            let directory = attribute(&element, "directory");
-            if !directory.trim().is_empty() {
-                let start = text[before.min(text.len())..]
-                    .find('<')
-                    .map_or(before, |i| before + i);
-                out.push(LogDirectory {
-                    directory: directory.trim().to_string(),
-                    line: lines.line(start),
-                });
-            }
+            let start = text[before.min(text.len())..]
+                .find('<')
+                .map_or(before, |i| before + i);
+            visit(&name, parent, &element, lines.line(start));
         }
         if !empty {
             stack.push(name);
         }
     }
-    out
 }
 
 fn attribute(e: &BytesStart, key: &str) -> String {
@@ -463,6 +540,9 @@ mod tests {
             if let Some(e) = p.error { prop_assert!(e.line >= 1); }
             for d in log_directories(&s) {
                 prop_assert!(d.line >= 1 && !d.directory.is_empty());
+            }
+            for m in log_modes(&s) {
+                prop_assert!(m.line >= 1 && !m.setting.is_empty());
             }
         }
 

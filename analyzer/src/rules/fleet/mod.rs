@@ -27,6 +27,9 @@ pub struct Fleet<'a> {
     pub history: &'a History,
     /// The end of the analysis day (UTC ms): nothing collected later is looked at.
     pub end_ms: i64,
+    /// Each host's view of its latest snapshot, with the builds it ran over the history
+    /// (computed once for the host and the fleet rules).
+    pub hosts: &'a [crate::view::HostView],
 }
 
 /// A rule over the whole fleet.

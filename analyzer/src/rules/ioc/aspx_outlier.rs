@@ -13,9 +13,9 @@ use crate::rules::{utc, Context};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-An .aspx file in a folder where the 2021 web shells were found (IIS's `aspnet_client`, the front end's `owa\\auth` and `ecp\\auth`) that no other server on the same build has: the same path with the same SHA-256 is on none of them, and either the path is on none of them (a new file) or at least two of them share another content for it (a changed stock file). A build held by fewer than three servers cannot be judged by comparison (with two, nothing tells which one is odd): its servers are compared across their CU line (the same major, minor and build number, any SU) when the line has three servers or more, and there only a path on no other server of the line counts (SUs change the stock pages' content); the servers left are listed by ioc.aspx-uncompared. The collector lists these folders on every collection; the reference leaves detection to Defender and suggests this comparison across servers.
+An .aspx file in a folder where the 2021 web shells were found (IIS's `aspnet_client`, the front end's `owa\\auth` and `ecp\\auth`) that few servers on the same build have: the same path with the same SHA-256 is on a small minority of them (one server; at most two of five or more, as an attacker who reached two servers plants the same shell on both; or under a fifth), and either the path is on none of the others (a new file) or at least two others share another content for it (a changed stock file). A build held by fewer than three servers cannot be judged by comparison (with two, nothing tells which one is odd): its servers are compared across their CU line (the same major, minor and build number, any SU) when the line has three servers or more, and there only a path on no other server of the line counts (SUs change the stock pages' content); the servers left are listed by ioc.aspx-uncompared. The collector lists these folders on every collection; the reference leaves detection to Defender and suggests this comparison across servers.
 ## Evidence
-Per server: each outlying file with its path, size, last write time and SHA-256, and how many servers were compared, on which basis (the build, or the CU line and why).
+Per server: each outlying file with its path, size, last write time and SHA-256, how many servers hold it (and which others), and how many servers were compared, on which basis (the build, or the CU line and why).
 ## Action
 Open the file on the server: a web shell is a short page that evaluates what a request sends (`eval`, `Request[...]`, `Page_Load` running script); if nobody can account for it, treat the server as compromised (see ioc.cve-2021-26855), keep a copy of the file, remove it, and scan with Microsoft Defender or the Safety Scanner (MSERT).
 ## Source
@@ -114,6 +114,90 @@ impl Inventory {
     }
 }
 
+/// Whether `holders` of `peers` servers compared are few enough for their file to stand out:
+/// one server; at most [`MAX_HOLDERS`] of five or more (an attacker who reached two servers
+/// of a build plants the same shell on both); or under a fifth of them.
+pub fn minority(holders: usize, peers: usize) -> bool {
+    holders == 1 || (peers >= 5 && holders <= MAX_HOLDERS) || holders * 5 < peers
+}
+
+/// Most servers sharing a file that still stand out among five or more.
+pub const MAX_HOLDERS: usize = 2;
+
+/// The outlying files of a basis: each file of a judged server whose (path, SHA-256) is held
+/// by a [`minority`] of the servers compared, and either its path is on none of the others (a
+/// new file) or, on a build basis, at least two others share another content for it (a
+/// changed stock file). One map per basis (path -> SHA-256 -> holders) makes this linear in
+/// the files. Returns the servers and the evidence.
+pub fn judge(inv: &Inventory, basis: &Basis) -> (Vec<String>, Vec<Evidence>) {
+    let mut by_path: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for host in &basis.peers {
+        for f in inv.files.get(host).map(Vec::as_slice).unwrap_or_default() {
+            by_path
+                .entry(f.url.to_ascii_lowercase())
+                .or_default()
+                .entry(&f.sha256)
+                .or_default()
+                .insert(host);
+        }
+    }
+    let peers = basis.peers.len();
+    let mut outliers = Vec::new();
+    let mut ev = Vec::new();
+    for host in &basis.judged {
+        for f in inv.files.get(host).map(Vec::as_slice).unwrap_or_default() {
+            let Some(contents) = by_path.get(&f.url.to_ascii_lowercase()) else {
+                continue;
+            };
+            let Some(holders) = contents.get(f.sha256.as_str()) else {
+                continue;
+            };
+            if !minority(holders.len(), peers) {
+                continue;
+            }
+            let new = contents.len() == 1;
+            let stock_elsewhere = contents
+                .iter()
+                .any(|(sha, h)| *sha != f.sha256 && h.len() >= 2);
+            if !new && (basis.new_only || !stock_elsewhere) {
+                continue;
+            }
+            let also: Vec<&str> = holders.iter().copied().filter(|h| h != host).collect();
+            let how = match (new, also.is_empty()) {
+                (true, true) => format!("on no other server of the {}", basis.what),
+                (false, true) => format!("its content on no other server of the {}", basis.what),
+                (true, false) => format!(
+                    "on {} of the {} servers of the {} only (also {})",
+                    holders.len(),
+                    peers,
+                    basis.what,
+                    also.join(", ")
+                ),
+                (false, false) => format!(
+                    "its content on {} of the {} servers of the {} only (also {})",
+                    holders.len(),
+                    peers,
+                    basis.what,
+                    also.join(", ")
+                ),
+            };
+            ev.push(Evidence::new(
+                format!(
+                    "{host}: {} ({}, written {}, sha256 {}): {how} ({} others compared)",
+                    f.url,
+                    f.detail,
+                    utc(f.time_ms),
+                    f.sha256,
+                    peers - 1
+                ),
+                &f.provenance,
+            ));
+            outliers.push(host.to_string());
+        }
+    }
+    (outliers, ev)
+}
+
 /// A set of servers compared with each other.
 pub struct Basis {
     /// The finding's group: `build:<build>` or `line:<major.minor.build>`.
@@ -147,66 +231,105 @@ impl FleetRule for AspxOutlier {
         let inv = Inventory::of(fleet)?;
         let (bases, _) = inv.bases();
         for basis in bases {
-            let mut outliers: Vec<String> = Vec::new();
+            let (mut outliers, found) = judge(&inv, &basis);
             let mut ev = Vec::new();
             if !basis.why.is_empty() {
                 ev.push(Evidence::new(basis.why.clone(), ""));
             }
-            for host in &basis.judged {
-                let others: Vec<&IocMatchRow> = basis
-                    .peers
-                    .iter()
-                    .filter(|o| *o != host)
-                    .flat_map(|o| inv.files[o].iter())
-                    .collect();
-                for f in &inv.files[host] {
-                    let url = f.url.to_ascii_lowercase();
-                    let same_path: Vec<&&IocMatchRow> = others
-                        .iter()
-                        .filter(|o| o.url.to_ascii_lowercase() == url)
-                        .collect();
-                    if same_path.iter().any(|o| o.sha256 == f.sha256) {
-                        continue;
-                    }
-                    let mut holders: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-                    for o in &same_path {
-                        holders.entry(&o.sha256).or_default().insert(&o.key.host);
-                    }
-                    let stock_elsewhere = holders.values().any(|h| h.len() >= 2);
-                    if !same_path.is_empty() && (basis.new_only || !stock_elsewhere) {
-                        continue;
-                    }
-                    let how = if same_path.is_empty() {
-                        format!("on no other server of the {}", basis.what)
-                    } else {
-                        format!("its content on no other server of the {}", basis.what)
-                    };
-                    ev.push(Evidence::new(
-                        format!(
-                            "{host}: {} ({}, written {}, sha256 {}): {how} ({} others compared)",
-                            f.url,
-                            f.detail,
-                            utc(f.time_ms),
-                            f.sha256,
-                            basis.peers.len() - 1
-                        ),
-                        &f.provenance,
-                    ));
-                    outliers.push(host.to_string());
-                }
-            }
+            ev.extend(found);
             if outliers.is_empty() {
                 continue;
             }
             outliers.sort();
             outliers.dedup();
             let title = format!(
-                ".aspx files no other server of {} has, on {}",
+                ".aspx files few or no other servers of {} have, on {}",
                 basis.what,
                 outliers.join(", ")
             );
             out.push(fleet_finding(self, title, basis.group, ev, outliers));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aspx(host: &str, url: &str, sha: &str) -> IocMatchRow {
+        let mut m = IocMatchRow {
+            indicator: IocKind::AspxFile,
+            url: url.into(),
+            sha256: sha.into(),
+            detail: "size 90".into(),
+            provenance: url.into(),
+            ..Default::default()
+        };
+        m.key.host = host.into();
+        m
+    }
+
+    const LOGON: &str =
+        r"C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\logon.aspx";
+    const SHELL: &str = r"C:\inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx";
+
+    /// `n` servers of one build with the stock logon page; the shell on `with_shell` of them.
+    fn fleet(n: usize, with_shell: &[usize]) -> (Inventory, Basis) {
+        let build = Build::parse("15.2.1748.24").unwrap();
+        let hosts: Vec<String> = (1..=n).map(|i| format!("EX{i:02}")).collect();
+        let mut inv = Inventory {
+            files: BTreeMap::new(),
+            build_of: BTreeMap::new(),
+        };
+        for (i, h) in hosts.iter().enumerate() {
+            let mut files = vec![aspx(h, LOGON, "aa")];
+            if with_shell.contains(&i) {
+                files.push(aspx(h, SHELL, "ff"));
+            }
+            inv.files.insert(h.clone(), files);
+            inv.build_of.insert(h.clone(), build);
+        }
+        let (mut bases, alone) = inv.bases();
+        assert!(alone.is_empty());
+        (inv, bases.remove(0))
+    }
+
+    #[test]
+    fn a_shell_on_two_servers_of_five_stands_out_with_its_holders() {
+        let (inv, basis) = fleet(5, &[0, 3]);
+        let (hosts, ev) = judge(&inv, &basis);
+        assert_eq!(hosts, ["EX01", "EX04"], "{ev:#?}");
+        assert!(
+            ev[0].fact.contains(
+                "x5kqk2vc.aspx (size 90, written , sha256 ff): on 2 of the 5 servers of the \
+                 build 15.2.1748.24 only (also EX04) (4 others compared)"
+            ),
+            "{ev:#?}"
+        );
+        // One holder: as before.
+        let (inv, basis) = fleet(5, &[2]);
+        let (hosts, ev) = judge(&inv, &basis);
+        assert_eq!(hosts, ["EX03"]);
+        assert!(
+            ev[0].fact.contains("on no other server of the build"),
+            "{ev:#?}"
+        );
+    }
+
+    #[test]
+    fn a_file_on_many_servers_of_a_build_is_no_outlier() {
+        // Two of four: not a minority (a fifth of four is under one).
+        let (inv, basis) = fleet(4, &[0, 1]);
+        assert!(judge(&inv, &basis).0.is_empty());
+        // Three of five: more than two, and not under a fifth.
+        let (inv, basis) = fleet(5, &[0, 1, 2]);
+        assert!(judge(&inv, &basis).0.is_empty());
+        // Three of twenty: under a fifth.
+        let (inv, basis) = fleet(20, &[0, 1, 2]);
+        assert_eq!(judge(&inv, &basis).0.len(), 3);
+        // Four of twenty: a fifth, not under it.
+        let (inv, basis) = fleet(20, &[0, 1, 2, 3]);
+        assert!(judge(&inv, &basis).0.is_empty());
     }
 }

@@ -84,13 +84,17 @@ impl FleetRule for AspxUncompared {
             return Ok(());
         }
         let updates = UpdateRow::read(&fleet.latest.installed_updates)?;
-        let history = crate::queries::builds_over_time(fleet.history, fleet.end_ms)?;
         for host in alone {
             let Some(build) = inv.build_of.get(&host).copied() else {
                 continue;
             };
             let mine: Vec<&UpdateRow> = updates.iter().filter(|u| u.key.host == host).collect();
-            let past = history.get(&host).map(Vec::as_slice).unwrap_or_default();
+            let past = fleet
+                .hosts
+                .iter()
+                .find(|h| h.host == host)
+                .map(|h| h.build_history.as_slice())
+                .unwrap_or_default();
             let since = installed(cx, build, &mine, past);
             let pages: Vec<&IocMatchRow> = inv.files[&host]
                 .iter()

@@ -56,18 +56,19 @@ pub fn is_log(kind: &IocKind) -> bool {
     )
 }
 
-/// The matches that date a compromise of the host: its log matches and LSASS dumps, and its
-/// archives only when a log match shows activity (an archive alone may be anyone's backup,
-/// its write time is no evidence of when an attack began). .aspx files are an inventory.
+/// Whether a match's time dates activity: a log record's time, or an LSASS dump's write (a
+/// dump is made by whoever holds the server). An archive's write time is no evidence of when
+/// an attack began (anyone's backup, copied or restored with any time), nor is an .aspx file's.
+pub fn dates(kind: &IocKind) -> bool {
+    !matches!(kind, IocKind::SuspiciousArchive | IocKind::AspxFile)
+}
+
+/// The matches that date a compromise of the host: its log matches and LSASS dumps; never
+/// its archives (listed with their times, not a start) nor its .aspx inventory.
 pub fn compromise_matches(h: &HostView) -> Vec<&IocMatchRow> {
-    let logged = h.ioc_matches.iter().any(|m| is_log(&m.indicator));
     h.ioc_matches
         .iter()
-        .filter(|m| match m.indicator {
-            IocKind::AspxFile => false,
-            IocKind::SuspiciousArchive => logged,
-            _ => true,
-        })
+        .filter(|m| dates(&m.indicator))
         .collect()
 }
 
@@ -103,11 +104,37 @@ impl Rule for Indicator {
             .max(matches.len() as i64);
         let mut ev = Vec::new();
         let (first, last) = seen(&matches);
-        if first != 0 {
+        // When it began: the rule's own matches when they date activity, else (archives) the
+        // host's log matches and LSASS dumps.
+        let began = if self.kinds.iter().all(dates) {
+            first
+        } else {
+            seen(&compromise_matches(h)).0
+        };
+        if first != 0 && began == first {
             ev.push(Evidence::new(
                 format!("first seen {}, last seen {}", utc(first), utc(last)),
                 "",
             ));
+        } else if first != 0 {
+            ev.push(Evidence::new(
+                format!(
+                    "written between {} and {} (a write time, not when an attack began)",
+                    utc(first),
+                    utc(last)
+                ),
+                "",
+            ));
+            if began != 0 {
+                ev.push(Evidence::new(
+                    format!(
+                        "the server's activity, by its log indicators and LSASS dumps, was \
+                         first seen {}",
+                        utc(began)
+                    ),
+                    "",
+                ));
+            }
         }
         if self.alone != Severity::Critical {
             ev.push(Evidence::new(
@@ -125,7 +152,7 @@ impl Rule for Indicator {
         }
         // The update state when the activity began: a file alone does not date an attack.
         if logged || self.alone == Severity::Critical {
-            ev.extend(correlation(h, cx, first, self.cves));
+            ev.extend(correlation(h, cx, began, self.cves));
         }
         ev.extend(matches.iter().take(MAX_CITED).map(|m| cite(m)));
         if total > MAX_CITED as i64 {
@@ -206,8 +233,11 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
         return ev;
     };
     let day = began.date_naive();
-    let then = h.build_at(first_ms);
+    let (then, note) = build_then(h, cx, first_ms, day);
+    let changed = note.is_some() && then.is_none();
+    ev.extend(note);
     match &then {
+        None if changed => {}
         None => {
             let oldest = h
                 .build_history
@@ -313,6 +343,84 @@ pub fn correlation(h: &HostView, cx: &Context, first_ms: i64, cves: &[&str]) -> 
         }
     }
     ev
+}
+
+/// The build the host ran at `t_ms` (on `day`): that of its last snapshot at or before then,
+/// unless the next snapshot shows another build: then the change is placed by that build's
+/// KB InstalledDate (before `day`: the new build; after: the old one; the same day or no
+/// date: unknown, said in the note, with no build). The note says how a change was placed.
+pub fn build_then(
+    h: &HostView,
+    cx: &Context,
+    t_ms: i64,
+    day: chrono::NaiveDate,
+) -> (Option<crate::view::BuildAt>, Option<Evidence>) {
+    let then = h.build_at(t_ms);
+    let Some(at) = then.as_ref() else {
+        return (then, None);
+    };
+    let Some(next) = h
+        .build_history
+        .iter()
+        .filter(|b| b.collected_at_ms > t_ms)
+        .min_by_key(|b| b.collected_at_ms)
+    else {
+        return (then, None);
+    };
+    let (Some(old), Some(new)) = (at.build, next.build) else {
+        return (then, None);
+    };
+    if old == new {
+        return (then, None);
+    }
+    let kb = cx.catalog.exact(&new).map(|r| r.kb.as_str()).unwrap_or("");
+    let installed = h
+        .updates
+        .iter()
+        .filter(|u| !kb.is_empty() && u.kb.eq_ignore_ascii_case(kb))
+        .find_map(|u| installed_on(u).map(|d| (d, u)));
+    let between = format!(
+        "the build changed between the snapshot of {} ({old}) and that of {} ({new})",
+        utc(at.collected_at_ms),
+        utc(next.collected_at_ms)
+    );
+    match installed {
+        Some((d, u)) if d < day => (
+            Some(next.clone()),
+            Some(Evidence::new(
+                format!("{between}: {kb} installed on {d}, before it began: it ran {new}"),
+                &u.provenance,
+            )),
+        ),
+        Some((d, u)) if d > day => (
+            then,
+            Some(Evidence::new(
+                format!("{between}: {kb} installed on {d}, after it began: it ran {old}"),
+                &u.provenance,
+            )),
+        ),
+        Some((d, u)) => (
+            None,
+            Some(Evidence::new(
+                format!(
+                    "update state when it began unknown: {between}; {kb} was installed on {d}, \
+                     the day it began"
+                ),
+                &u.provenance,
+            )),
+        ),
+        None => (
+            None,
+            Some(Evidence::new(
+                format!(
+                    "update state when it began unknown: {between}, when is unknown (no \
+                     InstalledDate of {})",
+                    if kb.is_empty() { "its SU" } else { kb }
+                ),
+                format!("snapshot {}", next.snapshot_id),
+            )),
+        ),
+    }
 }
 
 /// The day an update was installed, as the Updates key writes it.
@@ -485,6 +593,17 @@ mod tests {
         }
     }
 
+    /// KB5000871, Mar21SU of Exchange 2019 CU8 (15.2.792.10), installed on `day`.
+    fn mar21su(day: &str) -> exfleet_dataset::UpdateRow {
+        exfleet_dataset::UpdateRow {
+            kb: "KB5000871".into(),
+            package_name: "Security Update for Exchange Server 2019 CU8".into(),
+            installed_date: day.into(),
+            provenance: "HKLM\\SOFTWARE\\Microsoft\\Updates".into(),
+            ..Default::default()
+        }
+    }
+
     fn facts(f: &crate::finding::Finding) -> Vec<String> {
         f.evidence.iter().map(|e| e.fact.clone()).collect()
     }
@@ -513,11 +632,20 @@ mod tests {
                 time_ms: 1_615_370_000_000,
                 ..hit(0, "203.0.113.5")
             }],
+            updates: vec![mar21su("20210315")],
             ..Default::default()
         };
         let mut out = Sink::empty();
         cve_2021_26855::RULE.check(&h, &cx, &mut out);
         let ev = facts(&out.into_vec().pop().unwrap());
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "the build changed between the snapshot of 2021-02-20 12:00:00 UTC (15.2.792.3) \
+                 and that of 2021-04-01 12:00:00 UTC (15.2.792.10): KB5000871 installed on \
+                 2021-03-15, after it began: it ran 15.2.792.3"
+            )),
+            "{ev:#?}"
+        );
         let behind = ev
             .iter()
             .find(|x| x.starts_with("behind on SUs when it began"))
@@ -535,6 +663,36 @@ mod tests {
             "{ev:#?}"
         );
         assert!(!ev.iter().any(|x| x.starts_with("still open")), "{ev:#?}");
+        // The SU installed before it began, after the stale snapshot: the new build.
+        h.updates = vec![mar21su("20210305")];
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let ev = facts(&out.into_vec().pop().unwrap());
+        assert!(
+            ev.iter()
+                .any(|x| x.ends_with("before it began: it ran 15.2.792.10")),
+            "{ev:#?}"
+        );
+        assert!(
+            ev.iter()
+                .any(|x| x.starts_with("began outside the exposure window of CVE-2021-26855")),
+            "{ev:#?}"
+        );
+        // No InstalledDate: the change is not placed, the state then unknown.
+        h.updates.clear();
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(&h, &cx, &mut out);
+        let ev = facts(&out.into_vec().pop().unwrap());
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "update state when it began unknown: the build changed between the snapshot of \
+                 2021-02-20 12:00:00 UTC (15.2.792.3) and that of 2021-04-01 12:00:00 UTC \
+                 (15.2.792.10), when is unknown"
+            )),
+            "{ev:#?}"
+        );
+        assert!(!ev.iter().any(|x| x.contains("behind on SUs")), "{ev:#?}");
+        h.updates = vec![mar21su("20210315")];
         // Begun before any snapshot: unknown, not guessed from today's build.
         h.build_history.remove(0);
         let mut out = Sink::empty();
@@ -643,6 +801,29 @@ mod tests {
             "{:#?}",
             facts(&f)
         );
-        assert_eq!(seen(&compromise_matches(&h)).0, 1_600_000_000_000);
+        // The start stays that of the log match and the dump: the archive (written months
+        // before) is listed with its time, never the start.
+        assert_eq!(seen(&compromise_matches(&h)).0, 1_614_700_000_000);
+        let ev = facts(&f);
+        assert!(
+            ev.iter().any(|x| x.starts_with(
+                "written between 2020-09-13 12:26:40 UTC and 2020-09-13 12:26:40 UTC"
+            )),
+            "{ev:#?}"
+        );
+        assert!(
+            ev.iter()
+                .any(|x| x.ends_with("first seen 2021-03-02 15:46:40 UTC")),
+            "{ev:#?}"
+        );
+        // The update state at the log match (Feb21SU out since 2021-02-01), not at the
+        // archive's write (nothing newer out then).
+        assert!(
+            ev.iter().any(
+                |x| x.starts_with("behind on SUs when it began: it ran 15.2.792.3")
+                    && x.contains("Feb21SU 15.2.792.5")
+            ),
+            "{ev:#?}"
+        );
     }
 }

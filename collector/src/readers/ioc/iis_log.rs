@@ -20,7 +20,7 @@ use super::{detail, parse_time, LogFile, Scan};
 use crate::artifacts::IIS_CONFIG;
 use crate::files::ServerFiles;
 use crate::provenance;
-use crate::readers::iis_config::log_directories;
+use crate::readers::iis_config::{log_directories, log_modes};
 use crate::readers::{Reader, MAX_CONFIG_BYTES};
 
 /// Where IIS writes its logs by default.
@@ -50,9 +50,12 @@ pub fn header(fields: &[u8]) -> Header {
 /// applicationHost.config names (site defaults, sites, central W3C logging; see
 /// [`crate::readers::iis_config::log_directories`]), with the environment variables IIS
 /// expands there (`%SystemDrive%`, `%SystemRoot%`, `%windir%`, `%ProgramData%`,
-/// `%ProgramFiles%`) expanded as on a default install; in configuration order, each once (case
-/// ignored), none inside another. A folder with another variable is left out with a
-/// collection error naming the file and line.
+/// `%ProgramFiles%`) expanded as on a default install, on the system drive without naming it
+/// (the live layout's driveless paths), `/` read as `\`; in configuration order, each once
+/// (case ignored), none inside another. A folder with another variable is left out with a
+/// collection error naming the file and line; so is each setting under which IIS writes no
+/// W3C text log (central binary logging, W3C to ETW only, a site's logging off: see
+/// [`crate::readers::iis_config::log_modes`]), which explains a scan that read nothing.
 pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
     let mut wanted = vec![LOG_ROOT.to_string()];
     let config = dir.resolve(IIS_CONFIG.path).and_then(|path| {
@@ -65,6 +68,17 @@ pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
         Some((dir.display(&path), crate::text::decode(&bytes)))
     });
     if let Some((display, text)) = config {
+        for m in log_modes(&text) {
+            scan.error(
+                "iis_logging_mode",
+                &display,
+                format!(
+                    "{display}: line {}: {}: {}; those IIS logs cannot be scanned for \
+                     CVE-2022-41040",
+                    m.line, m.setting, m.effect
+                ),
+            );
+        }
         for d in log_directories(&text) {
             match expand(&d.directory) {
                 Some(folder) => wanted.push(folder),
@@ -101,21 +115,30 @@ pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
     out
 }
 
-/// A log folder with the variables IIS expands replaced (`None`: another `%...%` is left).
+/// A log folder with the variables IIS expands replaced, `/` as `\`, on the system drive
+/// without naming it (`%SystemDrive%\inetpub` is `inetpub`, as [`LOG_ROOT`]: the system drive
+/// need not be `C:`). `None`: another `%...%` is left.
 fn expand(folder: &str) -> Option<String> {
-    let mut s = folder.to_string();
+    let mut s = folder.replace('/', "\\");
     for (var, value) in [
-        ("%SystemDrive%", "C:"),
-        ("%SystemRoot%", r"C:\Windows"),
-        ("%windir%", r"C:\Windows"),
-        ("%ProgramData%", r"C:\ProgramData"),
-        ("%ProgramFiles%", r"C:\Program Files"),
+        ("%SystemDrive%", ""),
+        ("%SystemRoot%", r"\Windows"),
+        ("%windir%", r"\Windows"),
+        ("%ProgramData%", r"\ProgramData"),
+        ("%ProgramFiles%", r"\Program Files"),
     ] {
         while let Some(at) = s.to_ascii_lowercase().find(&var.to_ascii_lowercase()) {
             s.replace_range(at..at + var.len(), value);
         }
     }
-    (!s.contains('%')).then_some(s)
+    if s.contains('%') {
+        return None;
+    }
+    // A path rooted without a drive is on the system drive.
+    Some(match s.strip_prefix('\\') {
+        Some(rest) if !rest.starts_with('\\') => rest.to_string(),
+        _ => s,
+    })
 }
 
 /// Scans the IIS logs.
@@ -193,14 +216,82 @@ mod tests {
     fn log_folders_expand_as_iis_does() {
         assert_eq!(
             expand(r"%SystemDrive%\inetpub\logs\LogFiles").as_deref(),
-            Some(r"C:\inetpub\logs\LogFiles")
+            Some(LOG_ROOT)
         );
         assert_eq!(
             expand(r"%systemroot%\System32\LogFiles").as_deref(),
-            Some(r"C:\Windows\System32\LogFiles")
+            Some(r"Windows\System32\LogFiles")
+        );
+        assert_eq!(
+            expand("%SystemDrive%/inetpub/logs/LogFiles/").as_deref(),
+            Some(r"inetpub\logs\LogFiles\")
         );
         assert_eq!(expand(r"D:\IISLogs").as_deref(), Some(r"D:\IISLogs"));
         assert_eq!(expand(r"%LOGROOT%\IIS"), None);
+    }
+
+    /// The folders and errors of a server copy whose applicationHost.config holds `config`.
+    fn folders_of(config: &str) -> (Vec<String>, Vec<(String, String, String)>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(IIS_CONFIG.path.replace('\\', "/"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, config).unwrap();
+        let dir = ServerFiles::new(tmp.path());
+        let mut scan = Scan::new(&dir, 0, Default::default());
+        let folders = folders(&dir, &mut scan);
+        (folders, scan.errors)
+    }
+
+    #[test]
+    fn the_default_folder_written_with_slashes_is_the_default_once() {
+        let (folders, errors) = folders_of(
+            r#"<configuration><system.applicationHost><sites>
+<siteDefaults><logFile directory="%SystemDrive%/inetpub/logs/LogFiles/" /></siteDefaults>
+<site name="Exchange Back End" id="2"><logFile directory="%SystemDrive%\Logs\IIS" /></site>
+</sites></system.applicationHost></configuration>"#,
+        );
+        assert_eq!(folders, [LOG_ROOT, r"Logs\IIS"]);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    #[test]
+    fn logging_that_writes_no_w3c_file_is_a_collection_error_naming_the_mode() {
+        let (_, errors) = folders_of(
+            r#"<configuration><system.applicationHost>
+<log centralLogFileMode="CentralBinary" />
+<sites>
+<site name="Default Web Site" id="1"><logFile logTargetW3C="ETW" /></site>
+<site name="Exchange Back End" id="2"><logFile enabled="false" /></site>
+<siteDefaults><logFile logTargetW3C="File,ETW" /></siteDefaults>
+</sites></system.applicationHost></configuration>"#,
+        );
+        let messages: Vec<&str> = errors.iter().map(|(_, _, m)| m.as_str()).collect();
+        assert!(
+            errors.iter().all(|(kind, _, _)| kind == "iis_logging_mode"),
+            "{errors:#?}"
+        );
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(
+            messages[0].contains("line 2: <log centralLogFileMode=\"CentralBinary\">")
+                && messages[0].contains("one binary log"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[1].contains("line 4: <logFile logTargetW3C=\"ETW\"> in <site>"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[2].contains("line 5: <logFile enabled=\"false\"> of a <site>")
+                && messages[2].contains("logging is off"),
+            "{messages:#?}"
+        );
+        // The default mode (one log per site, to a file): no error.
+        let (_, errors) = folders_of(
+            r#"<configuration><system.applicationHost><log centralLogFileMode="Site" />
+<sites><siteDefaults><logFile directory="%SystemDrive%\inetpub\logs\LogFiles" /></siteDefaults></sites>
+</system.applicationHost></configuration>"#,
+        );
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 
     #[test]
