@@ -92,25 +92,15 @@ impl History {
         }
         let mut skipped = Vec::new();
         let mut scanned = Vec::new();
-        let duplicates = duplicates(dir);
+        let copies = copies(dir);
         let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
-        // A compaction's parts count once its ids file commits it: until then the batches it
-        // replaces hold the same rows (aggregator/src/dataset/compact.rs).
-        let committed: std::collections::HashSet<String> =
-            walk(&dir.join(exfleet_dataset::layout::FLUSHED))
-                .iter()
-                .filter_map(|p| {
-                    p.file_name()?
-                        .to_str()?
-                        .strip_suffix(".ids")
-                        .map(str::to_string)
-                })
-                .collect();
         let pending_compaction = |p: &Path| {
             p.file_stem()
                 .and_then(|s| s.to_str())
                 .and_then(|s| s.strip_prefix("part-"))
-                .is_some_and(|b| exfleet_dataset::layout::is_compacted(b) && !committed.contains(b))
+                .is_some_and(|b| {
+                    exfleet_dataset::layout::is_compacted(b) && !copies.batches.contains(b)
+                })
         };
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
@@ -133,8 +123,7 @@ impl History {
             if good.is_empty() {
                 return Ok(t.empty_frame().lazy());
             }
-            let scan =
-                scan_deduplicated(&good, t, &duplicates).map_err(|e| Error::polars(&table, e));
+            let scan = scan_deduplicated(&good, t, &copies).map_err(|e| Error::polars(&table, e));
             scanned.extend(good);
             scan
         })?;
@@ -319,11 +308,22 @@ impl History {
     }
 }
 
-/// The snapshot ids each committed batch holds that an earlier batch holds too (two
-/// aggregators on one bucket both wrote a snapshot, one of them killed before it acked it):
-/// a snapshot's rows are its first batch's (batch names sort by time), later copies are left
-/// out. Read from `_flushed/<batch>.ids`; empty for a dataset without them.
-fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
+/// What the committed batches (`_flushed/<batch>.ids`) say about copies of a snapshot's rows.
+struct Copies {
+    /// The committed batches.
+    batches: std::collections::HashSet<String>,
+    /// The snapshot ids each committed batch holds that an earlier batch holds too (two
+    /// aggregators on one bucket both wrote a snapshot, one of them killed before it acked
+    /// it): a snapshot's rows are its first batch's (batch names sort by time).
+    later: HashMap<String, Vec<String>>,
+    /// Every id a committed batch holds: a part of a batch never committed (its writer killed
+    /// mid-write, its parts kept until the roll-back's age) may hold them too.
+    ids: Vec<String>,
+}
+
+/// Reads `_flushed/` once (a compaction committing between two reads would make them
+/// disagree); empty for a dataset without it.
+fn copies(dir: &Path) -> Copies {
     let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
     let mut batches: Vec<(String, PathBuf)> = walk(&flushed)
         .into_iter()
@@ -336,8 +336,8 @@ fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
     batches.sort();
     let mut seen = std::collections::HashSet::new();
     let mut later: HashMap<String, Vec<String>> = HashMap::new();
-    for (batch, path) in batches {
-        let text = match std::fs::read_to_string(&path) {
+    for (batch, path) in &batches {
+        let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot read a batch's ids ({e}): its snapshots are not deduplicated");
@@ -355,30 +355,34 @@ fn duplicates(dir: &Path) -> HashMap<String, Vec<String>> {
         }
         seen.extend(ids.into_iter().map(str::to_string));
     }
-    later
+    Copies {
+        batches: batches.into_iter().map(|(b, _)| b).collect(),
+        later,
+        ids: seen.into_iter().collect(),
+    }
 }
 
-/// Scans a table's parts, leaving out of each the rows of the snapshots `duplicates` says
-/// an earlier batch holds.
-fn scan_deduplicated(
-    good: &[PathBuf],
-    t: Table,
-    duplicates: &HashMap<String, Vec<String>>,
-) -> PolarsResult<LazyFrame> {
-    let batch_of = |p: &PathBuf| {
-        p.file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.strip_prefix("part-"))
-            .and_then(|b| duplicates.get(b))
+/// Scans a table's parts, leaving out of each committed batch's parts the rows of the
+/// snapshots an earlier batch holds, and out of an uncommitted batch's parts the rows of every
+/// snapshot a committed batch holds. An uncommitted part's other rows stay (a dataset written
+/// before batches were committed has no ids at all).
+fn scan_deduplicated(good: &[PathBuf], t: Table, copies: &Copies) -> PolarsResult<LazyFrame> {
+    let copies_in = |p: &PathBuf| -> Option<&[String]> {
+        let batch = p.file_stem()?.to_str()?.strip_prefix("part-")?;
+        match copies.later.get(batch) {
+            Some(later) => Some(later),
+            None if copies.batches.is_empty() || copies.batches.contains(batch) => None,
+            None => Some(&copies.ids),
+        }
     };
     let (clean, dirty): (Vec<PathBuf>, Vec<PathBuf>) =
-        good.iter().cloned().partition(|p| batch_of(p).is_none());
+        good.iter().cloned().partition(|p| copies_in(p).is_none());
     let mut frames = Vec::new();
     if !clean.is_empty() {
         frames.push(parts::scan(&clean, t)?);
     }
     for p in &dirty {
-        let ids = Series::new("ids".into(), batch_of(p).cloned().unwrap_or_default());
+        let ids = Series::new("ids".into(), copies_in(p).unwrap_or_default().to_vec());
         let copy = col("snapshot_id").is_in(lit(ids).implode(false), false);
         frames.push(parts::scan(std::slice::from_ref(p), t)?.filter(copy.not()));
     }
@@ -485,9 +489,15 @@ mod tests {
         std::fs::create_dir_all(&flushed).unwrap();
         std::fs::write(flushed.join("20261125T0100-a.ids"), "x\nx\ny\n").unwrap();
         std::fs::write(flushed.join("20261125T0200-b.ids"), "y\nz\n").unwrap();
-        let later = duplicates(dir.path());
-        assert_eq!(later.get("20261125T0100-a"), None);
-        assert_eq!(later.get("20261125T0200-b"), Some(&vec!["y".to_string()]));
+        let copies = copies(dir.path());
+        assert_eq!(copies.later.get("20261125T0100-a"), None);
+        assert_eq!(
+            copies.later.get("20261125T0200-b"),
+            Some(&vec!["y".to_string()])
+        );
+        let mut ids = copies.ids.clone();
+        ids.sort();
+        assert_eq!(ids, ["x", "y", "z"]);
     }
 
     use super::*;
