@@ -30,9 +30,15 @@
 //! (data or directory) fails every upload of the batch, none acked: after a failed fsync the
 //! kernel may have dropped the dirty pages, so nothing of that batch is known to be on disk.
 //! The temporary files are removed and no final name is made when a data fsync fails; when a
-//! directory fsync fails, the final names may exist but are not in the index, so the
-//! collector's retry finds the name taken and is acked `Duplicate` only after its own batch
-//! fsynced that directory again.
+//! directory fsync fails, the final names may exist but are not in the index. The kernel
+//! reports a failed fsync once: a later fsync of that directory may succeed without the lost
+//! entry being on disk. So the collector's retry, finding the name taken by an id the index
+//! does not hold, renames its own synced file over it (a new entry, which its batch's
+//! directory fsync does make durable) and is acked as stored (and queued for the dataset).
+//!
+//! A panic of the committer thread aborts the process: every waiter is unanswered (none
+//! acked) and the service manager restarts the aggregator, rather than it serving on with a
+//! store that refuses every upload.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -91,6 +97,36 @@ pub(crate) fn syncfs(dir: &File) -> std::io::Result<()> {
     }
 }
 
+/// Whether this kernel's `syncfs` returns write-back errors: Linux 5.8 or later.
+#[cfg(target_os = "linux")]
+fn syncfs_reports_errors() -> bool {
+    // SAFETY: uname fills the zeroed struct it is given.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return false;
+    }
+    // SAFETY: uname NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) };
+    kernel_at_least(&release.to_string_lossy(), (5, 8))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn syncfs_reports_errors() -> bool {
+    false
+}
+
+/// Whether a kernel release string (`6.1.0-18-amd64`) is at least `min` (major, minor).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn kernel_at_least(release: &str, min: (u32, u32)) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= min,
+        _ => false,
+    }
+}
+
 /// `syncfs` is Linux's: elsewhere this mode is refused at start ([`Committer::start`]).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn syncfs(_dir: &File) -> std::io::Result<()> {
@@ -131,10 +167,12 @@ impl Committer {
         sync: SyncFn,
         syncfs: bool,
     ) -> Result<Committer, Error> {
-        if syncfs && !cfg!(target_os = "linux") {
+        if syncfs && !syncfs_reports_errors() {
             return Err(Error::Io {
                 path: root.to_path_buf(),
-                reason: std::io::Error::other("group-commit = \"syncfs\" needs Linux"),
+                reason: std::io::Error::other(
+                    "group-commit = \"syncfs\" needs Linux 5.8 or later (before it, syncfs does not report write-back errors)",
+                ),
             });
         }
         let whole = match syncfs {
@@ -160,7 +198,13 @@ impl Committer {
                             Err(_) => break,
                         }
                     }
-                    disk.commit(batch);
+                    let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        disk.commit(batch)
+                    }));
+                    if committed.is_err() {
+                        tracing::error!(root = %disk.root.display(), "the store's committer thread panicked; aborting so that the aggregator is restarted");
+                        std::process::abort();
+                    }
                 }
             })
             .map_err(Error::io(root))?;
@@ -243,6 +287,10 @@ impl Disk {
         }
         // Shard directory -> the uploads linked into it, with how each link went.
         let mut shards: BTreeMap<PathBuf, Vec<(Job, Put)>> = BTreeMap::new();
+        let mut linked_here = HashSet::new();
+        // A shard directory made by this batch is an entry of `snapshots/`, durable once
+        // that directory is synced too.
+        let mut new_shard = false;
         for Staged { job, tmp, file } in staged {
             drop(file);
             let final_path = self.root.join(crate::store::key_of(&job.id));
@@ -250,13 +298,27 @@ impl Disk {
                 .parent()
                 .expect("a shard directory")
                 .to_path_buf();
+            new_shard |= !shard.is_dir();
             let linked = fs::create_dir_all(&shard)
                 .map_err(Error::io(&shard))
                 .and_then(|()| match fs::hard_link(&tmp, &final_path) {
                     Ok(()) => Ok(Put::Stored),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Put::Duplicate),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        if linked_here.contains(&job.id) {
+                            Ok(Put::Duplicate)
+                        } else {
+                            // Not in the index: a name an earlier batch linked but failed to
+                            // make durable (module doc). Replace it by this synced file.
+                            fs::rename(&tmp, &final_path)
+                                .map(|()| Put::Stored)
+                                .map_err(Error::io(&final_path))
+                        }
+                    }
                     Err(e) => Err(Error::io(&final_path)(e)),
                 });
+            if linked.is_ok() {
+                linked_here.insert(job.id.clone());
+            }
             let _ = fs::remove_file(&tmp);
             match linked {
                 Ok(put) => shards.entry(shard).or_default().push((job, put)),
@@ -270,12 +332,16 @@ impl Disk {
             Some(root) if !shards.is_empty() => {
                 (self.sync)(root).err().map(|e| (self.root.clone(), e))
             }
-            _ => shards.keys().find_map(|dir| {
-                File::open(dir)
-                    .and_then(|d| (self.sync)(&d))
-                    .err()
-                    .map(|e| (dir.clone(), e))
-            }),
+            _ => {
+                let snapshots = self.root.join("snapshots");
+                let parent = new_shard.then_some(&snapshots);
+                shards.keys().chain(parent).find_map(|dir| {
+                    File::open(dir)
+                        .and_then(|d| (self.sync)(&d))
+                        .err()
+                        .map(|e| (dir.clone(), e))
+                })
+            }
         };
         if let Some((dir, e)) = &failed {
             tracing::error!(path = %dir.display(), "fsync of a shard directory failed: {e}; the whole batch fails");
@@ -441,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_fsync_error_fails_the_batch_and_the_retry_is_acked_after_its_own() {
+    fn a_directory_fsync_error_fails_the_batch_and_the_retry_replaces_the_unsynced_name() {
         let tmp = tempfile::tempdir().unwrap();
         let mut d = disk(tmp.path(), fail_dirs);
         let (jobs, answers): (Vec<_>, Vec<_>) = IDS.into_iter().map(job).unzip();
@@ -450,10 +516,30 @@ mod tests {
             assert!(a.try_recv().unwrap().is_err());
         }
         assert!(d.ids.read().unwrap().is_empty());
-        // The retry finds the name taken, and is acked once the directory synced.
+        // The retry finds the name taken by an entry never made durable: it replaces it with
+        // its own synced file (a new entry its directory sync covers) and is stored.
+        use std::os::unix::fs::MetadataExt;
+        let name = tmp.path().join(crate::store::key_of(IDS[0]));
+        let before = fs::metadata(&name).unwrap().ino();
         d.sync = File::sync_all;
         let (j, mut a) = job(IDS[0]);
         d.commit(vec![j]);
+        assert_eq!(a.try_recv().unwrap().unwrap(), Put::Stored);
+        assert_ne!(fs::metadata(&name).unwrap().ino(), before);
+        assert_eq!(fs::read(&name).unwrap(), IDS[0].as_bytes());
+        assert!(d.ids.read().unwrap().contains(IDS[0]));
+        // Once indexed, a repeat is a duplicate.
+        let (j, mut a) = job(IDS[0]);
+        d.commit(vec![j]);
         assert_eq!(a.try_recv().unwrap().unwrap(), Put::Duplicate);
+    }
+
+    #[test]
+    fn syncfs_needs_a_kernel_that_reports_its_errors() {
+        assert!(kernel_at_least("5.8.0", (5, 8)));
+        assert!(kernel_at_least("6.1.0-18-amd64", (5, 8)));
+        assert!(!kernel_at_least("5.4.0-150-generic", (5, 8)));
+        assert!(!kernel_at_least("4.18.0-553.el8_10.x86_64", (5, 8)));
+        assert!(!kernel_at_least("garbage", (5, 8)));
     }
 }

@@ -179,16 +179,26 @@ impl Metrics {
     pub fn stored(&self, bytes: usize, collector: &str, version: &str) {
         self.stored.inc();
         self.stored_bytes.inc_by(bytes as u64);
-        let version = if version.is_empty() {
-            "unknown"
-        } else {
-            version
-        };
         let mut versions = self.versions.lock().expect("versions lock");
+        let version = version_label(version);
+        // Series stay few: past the cap, a new version is counted as "other".
+        let labels: Vec<String> = prometheus::core::Collector::collect(&self.collectors)
+            .iter()
+            .flat_map(|f| f.get_metric())
+            .flat_map(|m| m.get_label().iter().map(|l| l.value().to_string()))
+            .collect();
+        let version = match version {
+            v if labels.len() >= MAX_VERSIONS && !labels.iter().any(|l| l == v) => "other",
+            v => v,
+        };
         let before = versions.insert(collector.to_string(), version.to_string());
         if before.as_deref() != Some(version) {
             if let Some(old) = before {
-                self.collectors.with_label_values(&[old.as_str()]).dec();
+                let gauge = self.collectors.with_label_values(&[old.as_str()]);
+                gauge.dec();
+                if gauge.get() <= 0 {
+                    let _ = self.collectors.remove_label_values(&[old.as_str()]);
+                }
             }
             self.collectors.with_label_values(&[version]).inc();
         }
@@ -285,6 +295,24 @@ fn answer<B>(metrics: &Metrics, req: &Request<B>) -> Response<Full<Bytes>> {
         .expect("a valid response")
 }
 
+/// Distinct `version` labels of `exfleet_collectors` before new ones are counted as "other".
+const MAX_VERSIONS: usize = 64;
+
+/// The label of a collector's version (sent by the collector, so untrusted): "unknown" when
+/// empty, "invalid" unless 1 to 32 of `[0-9A-Za-z.+-]` (a version string, not any bytes).
+fn version_label(version: &str) -> &str {
+    match version {
+        "" => "unknown",
+        v if v.len() <= 32
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')) =>
+        {
+            v
+        }
+        _ => "invalid",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,13 +325,25 @@ mod tests {
         m.stored(10, "ex02", "1.0.0");
         m.stored(10, "ex01", "1.1.0");
         m.stored(10, "ex03", "");
+        m.stored(10, "ex04", "1.0.0 <script>");
+        for n in 0..100 {
+            m.stored(10, &format!("many{n}"), &format!("9.{n}"));
+        }
         let text = m.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("exfleet_collectors{"))
+            .count();
+        assert!(series <= MAX_VERSIONS + 1, "{series} series");
+        assert!(text.contains("exfleet_collectors{version=\"other\"}"));
+        assert!(!text.contains("exfleet_collectors{version=\"1.0.0 <script>\"}"));
         for line in [
             "exfleet_collectors{version=\"1.0.0\"} 1",
             "exfleet_collectors{version=\"1.1.0\"} 1",
             "exfleet_collectors{version=\"unknown\"} 1",
-            "exfleet_snapshots_stored_total 5",
-            "exfleet_stored_bytes_total 50",
+            "exfleet_collectors{version=\"invalid\"} 1",
+            "exfleet_snapshots_stored_total 106",
+            "exfleet_stored_bytes_total 1060",
             "exfleet_rejections_total{reason=\"back_pressure\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");

@@ -82,6 +82,9 @@ impl Store {
                 tracing::warn!(path = %shard.display(), "skipping a stray file in the store (not a shard directory)");
                 continue;
             }
+            // A crash may have left names linked but not yet durable: the index answers
+            // DUPLICATE for them without a sync, so they are made durable first.
+            durable::sync_dir(&shard)?;
             for f in fs::read_dir(&shard).map_err(Error::io(&shard))? {
                 let f = f.map_err(Error::io(&shard))?.path();
                 match stored_id(&f) {
@@ -95,6 +98,7 @@ impl Store {
                 }
             }
         }
+        durable::sync_dir(&snapshots)?;
         tracing::info!(root = %root.display(), snapshots = ids.len(), "store opened");
         Ok(Store {
             root: root.to_path_buf(),
@@ -258,10 +262,15 @@ impl Store {
     /// without holding a thread; else [`Store::put`] on a blocking thread.
     pub async fn put_async(&self, id: &str, stored: StoredSnapshot) -> Result<Put, Error> {
         match &self.group {
-            Some(group) if !self.contains(id) => group
-                .submit(id, stored.encode_to_vec())
-                .await
-                .unwrap_or_else(|_| Err(crate::commit::lost(&self.root))),
+            Some(group) if !self.contains(id) => {
+                // Only the encoded copy waits for the batch.
+                let bytes = stored.encode_to_vec();
+                drop(stored);
+                group
+                    .submit(id, bytes)
+                    .await
+                    .unwrap_or_else(|_| Err(crate::commit::lost(&self.root)))
+            }
             _ => {
                 let (s, id) = (self.clone(), id.to_string());
                 tokio::task::spawn_blocking(move || s.put(&id, &stored))
