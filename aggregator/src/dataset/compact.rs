@@ -271,8 +271,7 @@ impl Dataset {
                 objects.put(key, bytes)?;
                 written.push(key.clone());
             }
-            let text: String = ids.iter().map(|i| format!("{i}\n")).collect();
-            objects.put(&format!("{FLUSHED}/{name}.ids"), text.as_bytes())
+            Ok::<_, Error>(())
         })();
         if let Err(e) = parts {
             for key in &written {
@@ -280,6 +279,8 @@ impl Dataset {
             }
             return Err(e);
         }
+        let text: String = ids.iter().map(|i| format!("{i}\n")).collect();
+        commit(objects, name, text.as_bytes())?;
         Ok(ids.len())
     }
 
@@ -287,6 +288,36 @@ impl Dataset {
         Error::Io {
             path: self.root().join(format!("date={date}")),
             reason: std::io::Error::other(format!("compaction: {e}")),
+        }
+    }
+}
+
+/// Puts the compacted batch `name`'s ids file, its commit. A put that fails may still have
+/// been applied (the answer lost on the way back): the object is read back, and if it is
+/// there the batch is committed. If it is not (or cannot be read), the error is returned and
+/// the batch's parts are left: were the commit to land after all, deleting them would leave
+/// an ids file with no part; uncommitted, readers leave them out and the roll-back at a
+/// later open removes them.
+fn commit(objects: &Objects, name: &str, text: &[u8]) -> Result<(), Error> {
+    let key = format!("{FLUSHED}/{name}.ids");
+    let Err(e) = objects.put(&key, text) else {
+        return Ok(());
+    };
+    match objects.get(&key) {
+        Ok(Some(there)) if there == text => {
+            tracing::warn!(
+                batch = name,
+                "the compaction's commit failed ({e}) but its ids object is there: committed"
+            );
+            Ok(())
+        }
+        Ok(_) => Err(e),
+        Err(again) => {
+            tracing::warn!(
+                batch = name,
+                "cannot read the compaction's ids object back ({again}): its parts are left"
+            );
+            Err(e)
         }
     }
 }
