@@ -8,14 +8,15 @@
 //! leaves rows whose snapshots are gone (deleted at the next pass), never a stored snapshot
 //! the dataset no longer holds that a restart would write back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 use std::time::Duration;
 
 use exfleet_dataset::layout::FLUSHED;
 use polars::prelude::*;
 
-use super::compact::{committed_parts, day_end_ms, LOCKS};
+use super::compact::{committed_parts, day_end_ms, Part, LOCKS};
+use super::objects::Objects;
 use super::Dataset;
 use crate::error::Error;
 use crate::store::Store;
@@ -48,8 +49,59 @@ pub fn expire(
     if gone.is_empty() {
         return Ok(out);
     }
-    let mut ids: BTreeSet<String> = BTreeSet::new();
+    let mut days: BTreeMap<&str, Vec<&Part>> = BTreeMap::new();
     for p in &gone {
+        days.entry(p.date.as_str()).or_default().push(p);
+    }
+    // Each day on its own: one that fails (an unreadable part, a delete refused) is logged
+    // naming the object and tried again at the next pass; the others expire.
+    let mut dates = BTreeSet::new();
+    let mut left: BTreeSet<&str> = kept.iter().map(|p| p.batch.as_str()).collect();
+    for (date, day) in days {
+        match expire_day(store, &objects, &day) {
+            Ok(snapshots) => {
+                out.snapshots += snapshots;
+                out.parts += day.len();
+                dates.insert(date.to_string());
+            }
+            Err(e) => {
+                tracing::error!(date, "the day could not be expired, tried again at the next pass: {e}");
+                left.extend(day.iter().map(|p| p.batch.as_str()));
+            }
+        }
+    }
+    let emptied: BTreeSet<&str> = gone.iter().map(|p| p.batch.as_str()).collect();
+    for b in emptied.difference(&left) {
+        let key = format!("{FLUSHED}/{b}.ids");
+        if let Err(e) = objects.delete(&key) {
+            tracing::error!("the ids file of an expired batch could not be deleted, tried again at the next pass: {e}");
+        }
+    }
+    for key in objects.list()? {
+        let lock_of_gone_day = key
+            .strip_prefix(LOCKS)
+            .and_then(|k| k.strip_prefix('/'))
+            .and_then(|k| k.split('/').next())
+            .is_some_and(|d| dates.contains(d));
+        if lock_of_gone_day {
+            if let Err(e) = objects.delete(&key) {
+                tracing::warn!("a compaction lock of an expired day could not be deleted: {e}");
+            }
+        }
+    }
+    out.dates = dates.into_iter().collect();
+    if out.dates.is_empty() {
+        return Ok(out);
+    }
+    tracing::info!(dates = ?out.dates, snapshots = out.snapshots, parts = out.parts, "snapshots expired");
+    Ok(out)
+}
+
+/// Expires one day's parts: the store objects of their snapshots, then the parts. The
+/// snapshots deleted from the store.
+fn expire_day(store: &Store, objects: &Objects, day: &[&Part]) -> Result<usize, Error> {
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for p in day {
         let Some(bytes) = objects.get(&p.key)? else {
             continue;
         };
@@ -67,29 +119,47 @@ pub fn expire(
     for id in &ids {
         store.remove(id)?;
     }
-    out.snapshots = ids.len();
-    for p in &gone {
+    for p in day {
         objects.delete(&p.key)?;
-        out.parts += 1;
     }
-    let emptied: BTreeSet<&str> = gone.iter().map(|p| p.batch.as_str()).collect();
-    for b in emptied {
-        if !kept.iter().any(|p| p.batch == b) {
-            objects.delete(&format!("{FLUSHED}/{b}.ids"))?;
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::stored;
+
+    /// A day whose part cannot be read stays, named in the log, and is tried again; the
+    /// other expired days go.
+    #[test]
+    fn an_unreadable_expired_day_does_not_stop_the_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let (d, _) = Dataset::open(&tmp.path().join("dataset")).unwrap();
+        let mut next_day = stored("aaaaaaaa-2");
+        if let Some(s) = next_day.snapshot.as_mut() {
+            s.collected_at_ms += 86_400_000;
         }
-    }
-    let dates: BTreeSet<String> = gone.iter().map(|p| p.date.clone()).collect();
-    for key in objects.list()? {
-        let lock_of_gone_day = key
-            .strip_prefix(LOCKS)
-            .and_then(|k| k.strip_prefix('/'))
-            .and_then(|k| k.split('/').next())
-            .is_some_and(|d| dates.contains(d));
-        if lock_of_gone_day {
-            objects.delete(&key)?;
+        for s in [stored("aaaaaaaa-1"), next_day] {
+            let id = s.snapshot.as_ref().unwrap().snapshot_id.clone();
+            store.put(&id, &s).unwrap();
+            d.write_batch(&[s]).unwrap();
         }
+        let objects = d.objects();
+        let (parts, _) = committed_parts(&objects).unwrap();
+        let bad = parts.iter().find(|p| p.date == "2026-11-18").unwrap();
+        objects.put(&bad.key, b"not parquet").unwrap();
+        let later = day_end_ms("2026-11-19").unwrap() + 86_400_000;
+        let day = Duration::from_secs(86_400);
+        let out = expire(&store, &d, later, day).unwrap();
+        assert_eq!(out.dates, ["2026-11-19"]);
+        assert_eq!((out.snapshots, out.parts), (1, 1));
+        let (left, committed) = committed_parts(&objects).unwrap();
+        assert_eq!(left.len(), 1, "the unreadable day is left");
+        assert_eq!(left[0].date, "2026-11-18");
+        assert_eq!(committed.len(), 1, "the expired batch's ids file is gone");
+        assert!(store.get("aaaaaaaa-1").is_ok());
+        assert!(store.get("aaaaaaaa-2").is_err());
     }
-    out.dates = dates.into_iter().collect();
-    tracing::info!(dates = ?out.dates, snapshots = out.snapshots, parts = out.parts, "snapshots expired");
-    Ok(out)
 }
