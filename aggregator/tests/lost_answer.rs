@@ -214,7 +214,12 @@ async fn a_compaction_commit_whose_answer_is_lost_is_read_back() {
         .unwrap()
         .unwrap();
     let listed = || -> (Vec<String>, Vec<String>) {
-        let keys: Vec<String> = direct.list("").unwrap().into_iter().map(|o| o.key).collect();
+        let keys: Vec<String> = direct
+            .list("")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
         let ids = keys
             .iter()
             .filter_map(|k| batch_of_ids(k).map(str::to_string))
@@ -252,8 +257,14 @@ async fn a_compaction_commit_whose_answer_is_lost_is_read_back() {
         .iter()
         .filter(|b| exfleet_dataset::layout::is_compacted(b))
         .collect();
-    assert!(!compacted.is_empty(), "the compacted parts are left: {parts:?}");
-    assert!(before.iter().all(|b| parts.contains(b)), "replaced parts kept");
+    assert!(
+        !compacted.is_empty(),
+        "the compacted parts are left: {parts:?}"
+    );
+    assert!(
+        before.iter().all(|b| parts.contains(b)),
+        "replaced parts kept"
+    );
 
     // The server applied the commit, its answer was lost: committed, the replaced batches
     // removed, the compacted batch's parts kept.

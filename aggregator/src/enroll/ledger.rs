@@ -225,7 +225,10 @@ impl State {
             }
             Event::Revoked { cn, at_ms } => {
                 let key = cn.to_ascii_lowercase();
-                self.revocations.entry(key.clone()).or_default().push(*at_ms);
+                self.revocations
+                    .entry(key.clone())
+                    .or_default()
+                    .push(*at_ms);
                 let latest = self.revoked_names.entry(key).or_insert(*at_ms);
                 *latest = (*latest).max(*at_ms);
             }
@@ -316,6 +319,15 @@ impl Ledger {
         Ok(Ledger {
             at: At::Bucket(Shared::open(bucket, writer, refresh)?),
         })
+    }
+
+    /// An error unless enrollment can run on this ledger: a shared one needs a bucket that
+    /// takes conditional puts, for its claims ([`super::shared`]).
+    pub fn check_claims(&self) -> Result<(), Error> {
+        match &self.at {
+            At::File(_) => Ok(()),
+            At::Bucket(b) => b.require_conditional_put(),
+        }
     }
 
     /// The state now; shared, not copied, since the identity gate asks for it on every call.
@@ -550,7 +562,11 @@ mod tests {
             s.apply(&e);
         }
         assert_eq!(s.revoked("EX01", "aa"), Some(5));
-        assert_eq!(s.revoked("EX01", "bb"), Some(5), "decided before the revocation");
+        assert_eq!(
+            s.revoked("EX01", "bb"),
+            Some(5),
+            "decided before the revocation"
+        );
         // In the order decided: the same.
         let mut t = State::default();
         for e in [
