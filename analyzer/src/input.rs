@@ -553,11 +553,7 @@ mod tests {
         std::fs::write(flushed.join("1794999999999-c20261118-agg2.ids"), "x\ny\n").unwrap();
         let hosts = dir.path().join("hosts/date=2026-11-18");
         std::fs::create_dir_all(&hosts).unwrap();
-        std::fs::write(
-            hosts.join("part-1794999999999-c20261118-agg2.parquet"),
-            "",
-        )
-        .unwrap();
+        std::fs::write(hosts.join("part-1794999999999-c20261118-agg2.parquet"), "").unwrap();
         let later = duplicates(&Listing::take(dir.path()));
         assert!(later.is_empty(), "{later:?}");
     }

@@ -60,7 +60,10 @@ fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
     let listed = bucket.list("").map_err(|e| input(e.to_string()))?;
     // A batch with no part listed holds no rows: its ids file (one left without its parts)
     // is not fetched, so that it marks no other batch's rows as copies.
-    let with_parts: HashSet<&str> = listed.iter().filter_map(|o| batch_of_part(&o.key)).collect();
+    let with_parts: HashSet<&str> = listed
+        .iter()
+        .filter_map(|o| batch_of_part(&o.key))
+        .collect();
     let commits: BTreeSet<&str> = listed
         .iter()
         .filter(|o| batch_of_ids(&o.key).is_some())
@@ -109,9 +112,7 @@ fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
         fetched += 1;
         bytes += data.len() as u64;
     }
-    let again = bucket
-        .list(FLUSHED)
-        .map_err(|e| input(e.to_string()))?;
+    let again = bucket.list(FLUSHED).map_err(|e| input(e.to_string()))?;
     let now: BTreeSet<&str> = again
         .iter()
         .filter(|o| batch_of_ids(&o.key).is_some())
