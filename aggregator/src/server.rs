@@ -161,6 +161,9 @@ pub async fn serve(
                     path: PathBuf::from(bucket.url_of(ENROLL_DIR)),
                     reason: std::io::Error::other(e.to_string()),
                 })??;
+            if opts.enrollment.is_some() {
+                opened.check_claims()?;
+            }
             Some(Arc::new(opened))
         }
         (Some(dir), None) => Some(Arc::new(Ledger::open(dir)?)),

@@ -182,3 +182,104 @@ async fn a_commit_whose_answer_is_lost_is_read_back() {
     assert_eq!(committed(), vec![info.batch], "no second commit");
     std::env::set_var("AWS_ENDPOINT_URL", endpoint);
 }
+
+/// A compaction's commit whose answer is lost: the compactor reads its ids object back, finds
+/// it there and goes on (the replaced parts removed, the compacted ones kept); a commit that
+/// never reached the server leaves the compacted parts uncommitted, never an ids file without
+/// its parts (which would make readers take the day's later rows for copies).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compaction_commit_whose_answer_is_lost_is_read_back() {
+    let _one = s3::serial().await;
+    let Some(s3) = S3::start("exfleet") else {
+        return;
+    };
+    let url = "s3://exfleet/lostc/dataset";
+    let direct = s3.open(url);
+    let endpoint = s3
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "AWS_ENDPOINT_URL")
+        .unwrap()
+        .1;
+    let proxy = Proxy::start(&endpoint);
+    let writer = direct.clone();
+    let (plain, _) = tokio::task::spawn_blocking(move || Dataset::open_bucket(&writer, "agg1"))
+        .await
+        .unwrap()
+        .unwrap();
+    std::env::set_var("AWS_ENDPOINT_URL", &proxy.url);
+    let through = exfleet_dataset::bucket::Bucket::open(url).unwrap();
+    let (dataset, _) = tokio::task::spawn_blocking(move || Dataset::open_bucket(&through, "agg2"))
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = || -> (Vec<String>, Vec<String>) {
+        let keys: Vec<String> = direct
+            .list("")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        let ids = keys
+            .iter()
+            .filter_map(|k| batch_of_ids(k).map(str::to_string))
+            .collect();
+        let parts = keys
+            .iter()
+            .filter_map(|k| batch_of_part(k).map(str::to_string))
+            .collect();
+        (ids, parts)
+    };
+    let later = 1_795_000_000_000 + 3 * 86_400_000;
+    let hour = std::time::Duration::from_secs(3600);
+
+    // The commit never reached the server: not compacted, the compacted parts left
+    // uncommitted, the replaced batches whole.
+    proxy.forward.store(false, Ordering::SeqCst);
+    for n in [1, 2] {
+        let p = plain.clone();
+        tokio::task::spawn_blocking(move || p.write_batch(&[snapshot(n)]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let (before, _) = listed();
+    let d = dataset.clone();
+    let done = tokio::task::spawn_blocking(move || d.compact(later, hour))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(done.is_empty(), "{done:?}");
+    assert_eq!(proxy.spoiled.load(Ordering::SeqCst), 1);
+    let (ids, parts) = listed();
+    assert_eq!(ids, before, "no commit");
+    let compacted: Vec<&String> = parts
+        .iter()
+        .filter(|b| exfleet_dataset::layout::is_compacted(b))
+        .collect();
+    assert!(
+        !compacted.is_empty(),
+        "the compacted parts are left: {parts:?}"
+    );
+    assert!(
+        before.iter().all(|b| parts.contains(b)),
+        "replaced parts kept"
+    );
+
+    // The server applied the commit, its answer was lost: committed, the replaced batches
+    // removed, the compacted batch's parts kept.
+    proxy.forward.store(true, Ordering::SeqCst);
+    let d = dataset.clone();
+    let done = tokio::task::spawn_blocking(move || d.compact(later + 1, hour))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(proxy.spoiled.load(Ordering::SeqCst), 2);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].snapshots, 2);
+    let (ids, parts) = listed();
+    assert_eq!(ids, vec![done[0].batch.clone()]);
+    assert!(parts.iter().all(|b| *b == done[0].batch), "{parts:?}");
+    assert!(!parts.is_empty());
+    std::env::set_var("AWS_ENDPOINT_URL", endpoint);
+}

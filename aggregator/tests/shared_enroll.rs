@@ -240,3 +240,25 @@ async fn two_aggregators_on_one_bucket_share_tokens_revocations_and_enrollments(
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// A bucket without conditional puts (`AWS_CONDITIONAL_PUT=disabled`) cannot hold exclusive
+/// claims: the shared enrollment refuses it, with an error saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_without_conditional_puts_is_refused_for_shared_enrollment() {
+    let _one = s3::serial().await;
+    let Some(s3) = S3::start(BUCKET) else {
+        return;
+    };
+    let url = format!("s3://{BUCKET}/noclaims");
+    let conditional = s3.open(&url).child("enroll");
+    let ledger = Ledger::open_bucket(&conditional, "agg1", Duration::ZERO).unwrap();
+    ledger
+        .check_claims()
+        .expect("a bucket with conditional puts");
+    std::env::set_var("AWS_CONDITIONAL_PUT", "disabled");
+    let plain = s3.open(&url).child("enroll");
+    std::env::remove_var("AWS_CONDITIONAL_PUT");
+    let ledger = Ledger::open_bucket(&plain, "agg1", Duration::ZERO).unwrap();
+    let e = ledger.check_claims().unwrap_err().to_string();
+    assert!(e.contains("conditional") && e.contains("noclaims"), "{e}");
+}

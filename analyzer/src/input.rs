@@ -92,23 +92,20 @@ impl History {
         }
         let mut skipped = Vec::new();
         let mut scanned = Vec::new();
-        let copies = copies(dir);
+        let listing = Listing::take(dir);
+        let copies = copies(&listing);
         let is_excluded = |p: &Path| excluded.iter().any(|x| x.path == p);
+        // A compaction's parts count once its ids file commits it: until then the batches it
+        // replaces hold the same rows (aggregator/src/dataset/compact.rs).
         let pending_compaction = |p: &Path| {
-            p.file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.strip_prefix("part-"))
-                .is_some_and(|b| {
-                    exfleet_dataset::layout::is_compacted(b) && !copies.batches.contains(b)
-                })
+            batch_of_path(p).is_some_and(|b| {
+                exfleet_dataset::layout::is_compacted(b) && !listing.ids.contains_key(b)
+            })
         };
         let tables = TableSet::try_from_fn(|t| {
             let table = dir.join(t.name());
             let mut good = Vec::new();
-            for path in walk(&table) {
-                if path.extension().is_none_or(|e| e != "parquet") {
-                    continue;
-                }
+            for path in listing.parts.get(t).iter().cloned() {
                 if is_excluded(&path) || pending_compaction(&path) {
                     continue;
                 }
@@ -308,6 +305,68 @@ impl History {
     }
 }
 
+/// Times `_flushed` is listed again when it changed while the dataset was listed.
+const LISTING_ATTEMPTS: usize = 3;
+
+/// One view of a dataset folder: its committed batches' ids files (read) and its tables'
+/// Parquet parts, listed between two listings of `_flushed` that agree. A compaction or
+/// retention swapping batches meanwhile changes `_flushed` (a compacted batch's ids file
+/// written, the replaced ones' removed): the folder is listed again, so that the commits and
+/// the parts read belong together (a day is neither counted twice nor missed).
+struct Listing {
+    /// Each committed batch's ids file's text (an unreadable one: `None`, named in a warning).
+    ids: std::collections::BTreeMap<String, Option<String>>,
+    /// Each table's Parquet parts, sorted.
+    parts: TableSet<Vec<PathBuf>>,
+}
+
+impl Listing {
+    fn take(dir: &Path) -> Listing {
+        let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
+        let mut attempt = 1;
+        loop {
+            let before = walk(&flushed);
+            let ids = before
+                .iter()
+                .filter_map(|p| {
+                    let batch = p.file_name()?.to_str()?.strip_suffix(".ids")?.to_string();
+                    let text = match std::fs::read_to_string(p) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            tracing::warn!(path = %p.display(), "cannot read a batch's ids ({e}): its snapshots are not deduplicated");
+                            None
+                        }
+                    };
+                    Some((batch, text))
+                })
+                .collect();
+            let parts = TableSet::try_from_fn(|t| {
+                Ok::<_, std::convert::Infallible>(
+                    walk(&dir.join(t.name()))
+                        .into_iter()
+                        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                        .collect(),
+                )
+            })
+            .unwrap_or_else(|never| match never {});
+            if walk(&flushed) == before {
+                return Listing { ids, parts };
+            }
+            if attempt == LISTING_ATTEMPTS {
+                tracing::warn!(path = %flushed.display(), "the dataset's commits kept changing while it was listed ({LISTING_ATTEMPTS} times): read as last listed");
+                return Listing { ids, parts };
+            }
+            tracing::info!(path = %flushed.display(), attempt, "the dataset's commits changed while it was listed (compaction or retention): listing again");
+            attempt += 1;
+        }
+    }
+}
+
+/// The batch of a part file (`part-<batch>.parquet`).
+fn batch_of_path(p: &Path) -> Option<&str> {
+    p.file_stem()?.to_str()?.strip_prefix("part-")
+}
+
 /// What the committed batches (`_flushed/<batch>.ids`) say about copies of a snapshot's rows.
 struct Copies {
     /// The committed batches.
@@ -316,34 +375,30 @@ struct Copies {
     /// aggregators on one bucket both wrote a snapshot, one of them killed before it acked
     /// it): a snapshot's rows are its first batch's (batch names sort by time).
     later: HashMap<String, Vec<String>>,
-    /// Every id a committed batch holds: a part of a batch never committed (its writer killed
-    /// mid-write, its parts kept until the roll-back's age) may hold them too.
+    /// Every id a committed batch with parts holds: a part of a batch never committed (its
+    /// writer killed mid-write, its parts kept until the roll-back's age) may hold them too.
     ids: Vec<String>,
 }
 
-/// Reads `_flushed/` once (a compaction committing between two reads would make them
-/// disagree); empty for a dataset without it.
-fn copies(dir: &Path) -> Copies {
-    let flushed = dir.join(exfleet_dataset::layout::FLUSHED);
-    let mut batches: Vec<(String, PathBuf)> = walk(&flushed)
-        .into_iter()
-        .filter_map(|p| {
-            let name = p.file_name()?.to_str()?;
-            let batch = name.strip_suffix(".ids")?.to_string();
-            Some((batch, p))
-        })
+/// The copies the listing's commits name; empty for a dataset without them. A batch with no
+/// part listed contributes no rows, so its ids mark nothing as a copy (an ids file left
+/// without its parts, e.g. by a compaction whose commit was applied after it gave up, must
+/// not empty the day).
+fn copies(listing: &Listing) -> Copies {
+    let with_parts: std::collections::HashSet<&str> = listing
+        .parts
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().filter_map(|p| batch_of_path(p)))
         .collect();
-    batches.sort();
     let mut seen = std::collections::HashSet::new();
     let mut later: HashMap<String, Vec<String>> = HashMap::new();
-    for (batch, path) in &batches {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "cannot read a batch's ids ({e}): its snapshots are not deduplicated");
-                continue;
-            }
+    for (batch, text) in &listing.ids {
+        let Some(text) = text else {
+            continue;
         };
+        if !with_parts.contains(batch.as_str()) {
+            continue;
+        }
         // Only an id an earlier batch holds is a later copy: one listed twice in this batch
         // is still this batch's.
         let ids: std::collections::BTreeSet<&str> =
@@ -356,7 +411,7 @@ fn copies(dir: &Path) -> Copies {
         seen.extend(ids.into_iter().map(str::to_string));
     }
     Copies {
-        batches: batches.into_iter().map(|(b, _)| b).collect(),
+        batches: listing.ids.keys().cloned().collect(),
         later,
         ids: seen.into_iter().collect(),
     }
@@ -368,7 +423,7 @@ fn copies(dir: &Path) -> Copies {
 /// before batches were committed has no ids at all).
 fn scan_deduplicated(good: &[PathBuf], t: Table, copies: &Copies) -> PolarsResult<LazyFrame> {
     let copies_in = |p: &PathBuf| -> Option<&[String]> {
-        let batch = p.file_stem()?.to_str()?.strip_prefix("part-")?;
+        let batch = batch_of_path(p)?;
         match copies.later.get(batch) {
             Some(later) => Some(later),
             None if copies.batches.is_empty() || copies.batches.contains(batch) => None,
@@ -489,7 +544,12 @@ mod tests {
         std::fs::create_dir_all(&flushed).unwrap();
         std::fs::write(flushed.join("20261125T0100-a.ids"), "x\nx\ny\n").unwrap();
         std::fs::write(flushed.join("20261125T0200-b.ids"), "y\nz\n").unwrap();
-        let copies = copies(dir.path());
+        let hosts = dir.path().join("hosts/date=2026-11-25");
+        std::fs::create_dir_all(&hosts).unwrap();
+        for b in ["20261125T0100-a", "20261125T0200-b"] {
+            std::fs::write(hosts.join(format!("part-{b}.parquet")), "").unwrap();
+        }
+        let copies = copies(&Listing::take(dir.path()));
         assert_eq!(copies.later.get("20261125T0100-a"), None);
         assert_eq!(
             copies.later.get("20261125T0200-b"),
@@ -498,6 +558,23 @@ mod tests {
         let mut ids = copies.ids.clone();
         ids.sort();
         assert_eq!(ids, ["x", "y", "z"]);
+    }
+
+    /// An ids file whose batch has no part (a compaction's commit applied after the
+    /// compactor gave up and removed its parts) sorts first but holds no rows: it marks no
+    /// later batch's rows as copies.
+    #[test]
+    fn an_ids_file_without_parts_marks_no_copies() {
+        let dir = tempfile::tempdir().unwrap();
+        let flushed = dir.path().join(exfleet_dataset::layout::FLUSHED);
+        std::fs::create_dir_all(&flushed).unwrap();
+        std::fs::write(flushed.join("1794999999999-c20261118-agg1.ids"), "x\ny\n").unwrap();
+        std::fs::write(flushed.join("1794999999999-c20261118-agg2.ids"), "x\ny\n").unwrap();
+        let hosts = dir.path().join("hosts/date=2026-11-18");
+        std::fs::create_dir_all(&hosts).unwrap();
+        std::fs::write(hosts.join("part-1794999999999-c20261118-agg2.parquet"), "").unwrap();
+        let copies = copies(&Listing::take(dir.path()));
+        assert!(copies.later.is_empty(), "{:?}", copies.later);
     }
 
     use super::*;

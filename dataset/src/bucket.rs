@@ -162,6 +162,13 @@ impl Bucket {
             .map_err(self.request(key))
     }
 
+    /// Whether [`Bucket::create`] is create-only here: false once `AWS_CONDITIONAL_PUT` is
+    /// `disabled`, or the server answered a conditional put "not implemented" (then
+    /// `create` is an ordinary put, and claims made with it are not exclusive).
+    pub fn conditional_put(&self) -> bool {
+        self.conditional.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Writes an object only if its key is new (`If-None-Match: *`). Where the server does
     /// not take the condition (`AWS_CONDITIONAL_PUT=disabled`), an ordinary put: the keys
     /// written this way hold the same content whoever writes them.

@@ -271,8 +271,7 @@ impl Dataset {
                 objects.put(key, bytes)?;
                 written.push(key.clone());
             }
-            let text: String = ids.iter().map(|i| format!("{i}\n")).collect();
-            objects.put(&format!("{FLUSHED}/{name}.ids"), text.as_bytes())
+            Ok::<_, Error>(())
         })();
         if let Err(e) = parts {
             for key in &written {
@@ -280,6 +279,8 @@ impl Dataset {
             }
             return Err(e);
         }
+        let text: String = ids.iter().map(|i| format!("{i}\n")).collect();
+        commit(objects, name, text.as_bytes())?;
         Ok(ids.len())
     }
 
@@ -287,6 +288,36 @@ impl Dataset {
         Error::Io {
             path: self.root().join(format!("date={date}")),
             reason: std::io::Error::other(format!("compaction: {e}")),
+        }
+    }
+}
+
+/// Puts the compacted batch `name`'s ids file, its commit. A put that fails may still have
+/// been applied (the answer lost on the way back): the object is read back, and if it is
+/// there the batch is committed. If it is not (or cannot be read), the error is returned and
+/// the batch's parts are left: were the commit to land after all, deleting them would leave
+/// an ids file with no part; uncommitted, readers leave them out and the roll-back at a
+/// later open removes them.
+fn commit(objects: &Objects, name: &str, text: &[u8]) -> Result<(), Error> {
+    let key = format!("{FLUSHED}/{name}.ids");
+    let Err(e) = objects.put(&key, text) else {
+        return Ok(());
+    };
+    match objects.get(&key) {
+        Ok(Some(there)) if there == text => {
+            tracing::warn!(
+                batch = name,
+                "the compaction's commit failed ({e}) but its ids object is there: committed"
+            );
+            Ok(())
+        }
+        Ok(_) => Err(e),
+        Err(again) => {
+            tracing::warn!(
+                batch = name,
+                "cannot read the compaction's ids object back ({again}): its parts are left"
+            );
+            Err(e)
         }
     }
 }
@@ -319,11 +350,16 @@ fn take_lock(
             return Ok(Some(key));
         }
         let there = objects.get(&key)?.unwrap_or_default();
-        let taken_at = String::from_utf8_lossy(&there)
+        let written = String::from_utf8_lossy(&there)
             .split_whitespace()
             .nth(2)
             .and_then(|t| t.parse::<i64>().ok());
-        // A lock being written (or unreadable) counts as held.
+        // A lock without its time (being written, or left empty by a crash on a folder) is
+        // as old as its file: held while that is recent, taken over once stale.
+        let taken_at = match written {
+            Some(at) => Some(at),
+            None => objects.modified_ms(&key)?,
+        };
         if taken_at.is_none_or(|at| now_ms - at < LOCK_STALE_MS) {
             return Ok(None);
         }
@@ -426,8 +462,27 @@ mod tests {
         assert!(d.compact(at + 3_600_000, hour).unwrap().is_empty(), "held");
         let taken = d.compact(at + LOCK_STALE_MS, hour).unwrap();
         assert_eq!((taken[0].replaced, taken[0].snapshots), (2, 5));
+        // A lock left empty by a crash while it was written is as old as its file.
+        d.write_batch(&[stored("aaaaaaaa-6")]).unwrap();
+        let (_, parts) = listed(tmp.path());
+        let newest = parts
+            .iter()
+            .filter_map(|k| batch_of_part(k))
+            .max()
+            .unwrap()
+            .to_string();
+        let empty = tmp.path().join(format!("{LOCKS}/2026-11-18/{newest}.lock"));
+        std::fs::create_dir_all(empty.parent().unwrap()).unwrap();
+        let f = std::fs::File::create(&empty).unwrap();
+        let at = at + LOCK_STALE_MS;
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at as u64))
+            .unwrap();
+        drop(f);
+        assert!(d.compact(at + 3_600_000, hour).unwrap().is_empty(), "held");
+        let taken = d.compact(at + LOCK_STALE_MS, hour).unwrap();
+        assert_eq!((taken[0].replaced, taken[0].snapshots), (2, 6));
         // The rows are the snapshots once each.
         let (_, committed) = Dataset::open(tmp.path()).unwrap();
-        assert_eq!(committed.len(), 5);
+        assert_eq!(committed.len(), 6);
     }
 }

@@ -280,6 +280,11 @@ fn read_all(store: &Store, ids: &[String]) -> Result<Vec<StoredSnapshot>, Error>
                             Err(e @ Error::Corrupt { .. }) => tracing::error!(
                                 "a stored snapshot cannot be read, left out of the dataset: {e}"
                             ),
+                            // Gone since it was queued (retention deletes store files): like
+                            // an unreadable one, left out, not failing the batch every time.
+                            Err(e @ Error::Io { .. }) if is_not_found(&e) => tracing::error!(
+                                "a stored snapshot is gone, left out of the dataset: {e}"
+                            ),
                             Err(e) => return Err(e),
                         }
                     }
@@ -299,9 +304,26 @@ fn read_all(store: &Store, ids: &[String]) -> Result<Vec<StoredSnapshot>, Error>
     Ok(snapshots)
 }
 
+/// Whether `e` is a file that is not there.
+fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Io { reason, .. } if reason.kind() == std::io::ErrorKind::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A snapshot queued, then deleted from the store (retention) before its flush: left
+    /// out, the others of the batch read.
+    #[test]
+    fn a_snapshot_gone_from_the_store_is_left_out_not_failing_the_batch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let s = stored("aaaaaaaa-1");
+        store.put("aaaaaaaa-1", &s).unwrap();
+        let read = read_all(&store, &["aaaaaaaa-0".into(), "aaaaaaaa-1".into()]).unwrap();
+        assert_eq!(read, vec![s]);
+    }
     use crate::test_support::stored;
 
     /// The writer over `store`, flushing every 50 ms: the sender of stored ids and its task.

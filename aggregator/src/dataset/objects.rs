@@ -119,6 +119,28 @@ impl Objects {
         }
     }
 
+    /// When an object was last written, UTC ms (a folder's file's mtime, a bucket's
+    /// object's LastModified); `None` when there is none.
+    pub fn modified_ms(&self, key: &str) -> Result<Option<i64>, Error> {
+        match self {
+            Objects::Bucket(b) => Ok(b
+                .list(key)?
+                .into_iter()
+                .find(|o| o.key == key)
+                .map(|o| o.modified_ms)),
+            Objects::Dir(root) => {
+                let p = root.join(key);
+                match fs::metadata(&p).and_then(|m| m.modified()) {
+                    Ok(t) => Ok(Some(
+                        chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis(),
+                    )),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io(&p)(e)),
+                }
+            }
+        }
+    }
+
     /// Deletes an object (none of that key is not an error).
     pub fn delete(&self, key: &str) -> Result<(), Error> {
         match self {

@@ -55,6 +55,13 @@ pub enum Event {
         /// asking again with the same key (its answer lost) is issued again, not refused.
         #[serde(default)]
         key_sha256: String,
+        /// How many revocations of the name the state held when the certificate was decided
+        /// on: the certificate is covered by every later one (the name's revocations past
+        /// this count), whatever order the events are folded in (a shared ledger folds by
+        /// key, and a renewal decided before a revocation may be written after it). `None`
+        /// in events written before it existed: the revocations folded before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revocations_seen: Option<u32>,
     },
     /// A certificate issued to replace a valid one of the same name.
     Renewed {
@@ -68,6 +75,13 @@ pub enum Event {
         at_ms: i64,
         /// The new certificate's end of validity.
         not_after_ms: i64,
+        /// How many revocations of the name the state held when the certificate was decided
+        /// on: the certificate is covered by every later one (the name's revocations past
+        /// this count), whatever order the events are folded in (a shared ledger folds by
+        /// key, and a renewal decided before a revocation may be written after it). `None`
+        /// in events written before it existed: the revocations folded before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revocations_seen: Option<u32>,
     },
     /// `release`: another host may enroll the name.
     Released {
@@ -123,8 +137,11 @@ pub struct State {
     pub claims: HashMap<String, Claim>,
     /// Serials issued, by lower-case name.
     pub serials: HashMap<String, Vec<String>>,
-    /// Serials revoked, and when.
-    pub revoked_serials: HashMap<String, i64>,
+    /// The revocations of each name seen when each serial was issued, by serial
+    /// ([`Event::Enrolled`]'s `revocations_seen`).
+    pub revocations_seen: HashMap<String, u32>,
+    /// When each name was revoked, one entry per revocation, by lower-case name.
+    pub revocations: HashMap<String, Vec<i64>>,
     /// Names revoked, and when (the latest): a certificate of the name the ledger did not
     /// issue (made by hand, `certs collector`) is refused too.
     pub revoked_names: HashMap<String, i64>,
@@ -161,6 +178,7 @@ impl State {
                 from,
                 at_ms,
                 key_sha256,
+                revocations_seen,
                 ..
             } => {
                 if let Some(t) = self.tokens.get_mut(token) {
@@ -187,13 +205,18 @@ impl State {
                         serials,
                     },
                 );
-                self.issued(cn, serial);
+                self.issued(cn, serial, *revocations_seen);
             }
-            Event::Renewed { cn, serial, .. } => {
+            Event::Renewed {
+                cn,
+                serial,
+                revocations_seen,
+                ..
+            } => {
                 if let Some(c) = self.claims.get_mut(&cn.to_ascii_lowercase()) {
                     c.serials.push(serial.clone());
                 }
-                self.issued(cn, serial)
+                self.issued(cn, serial, *revocations_seen)
             }
             Event::Released { cn, .. } => {
                 let key = cn.to_ascii_lowercase();
@@ -202,19 +225,31 @@ impl State {
             }
             Event::Revoked { cn, at_ms } => {
                 let key = cn.to_ascii_lowercase();
-                for s in self.serials.get(&key).into_iter().flatten() {
-                    self.revoked_serials.insert(s.clone(), *at_ms);
-                }
-                self.revoked_names.insert(key, *at_ms);
+                self.revocations
+                    .entry(key.clone())
+                    .or_default()
+                    .push(*at_ms);
+                let latest = self.revoked_names.entry(key).or_insert(*at_ms);
+                *latest = (*latest).max(*at_ms);
             }
         }
     }
 
-    fn issued(&mut self, cn: &str, serial: &str) {
+    fn issued(&mut self, cn: &str, serial: &str, revocations_seen: Option<u32>) {
+        let seen = revocations_seen.unwrap_or_else(|| self.revocations_of(cn));
+        self.revocations_seen.insert(serial.to_string(), seen);
         self.serials
             .entry(cn.to_ascii_lowercase())
             .or_default()
             .push(serial.to_string());
+    }
+
+    /// How many times `cn` was revoked: what a certificate issued now records
+    /// (`revocations_seen`), so that any revocation past these covers it.
+    pub fn revocations_of(&self, cn: &str) -> u32 {
+        self.revocations
+            .get(&cn.to_ascii_lowercase())
+            .map_or(0, |r| r.len() as u32)
     }
 
     /// Whether the ledger issued the certificate of `cn` with `serial`.
@@ -224,12 +259,17 @@ impl State {
             .is_some_and(|s| s.iter().any(|x| x == serial))
     }
 
-    /// Why a certificate (its CN and serial, hex) is refused, if it is revoked: a serial the
-    /// ledger issued is revoked when its name was revoked after it was issued; one it did not
+    /// Why a certificate (its CN and serial, hex) is refused, if it is revoked (when): a
+    /// serial the ledger issued is revoked when its name has more revocations than it saw
+    /// when it was decided on (whatever the order the events were folded in); one it did not
     /// issue, whenever its name was revoked.
     pub fn revoked(&self, cn: &str, serial: &str) -> Option<i64> {
         if self.issued_here(cn, serial) {
-            self.revoked_serials.get(serial).copied()
+            let seen = self.revocations_seen.get(serial).copied().unwrap_or(0) as usize;
+            let revocations = self.revocations.get(&cn.to_ascii_lowercase())?;
+            (revocations.len() > seen)
+                .then(|| revocations.iter().copied().max())
+                .flatten()
         } else {
             self.revoked_names.get(&cn.to_ascii_lowercase()).copied()
         }
@@ -279,6 +319,15 @@ impl Ledger {
         Ok(Ledger {
             at: At::Bucket(Shared::open(bucket, writer, refresh)?),
         })
+    }
+
+    /// An error unless enrollment can run on this ledger: a shared one needs a bucket that
+    /// takes conditional puts, for its claims ([`super::shared`]).
+    pub fn check_claims(&self) -> Result<(), Error> {
+        match &self.at {
+            At::File(_) => Ok(()),
+            At::Bucket(b) => b.require_conditional_put(),
+        }
     }
 
     /// The state now; shared, not copied, since the identity gate asks for it on every call.
@@ -460,7 +509,90 @@ mod tests {
             at_ms,
             not_after_ms: at_ms + 1000,
             key_sha256: format!("key-{serial}"),
+            revocations_seen: None,
         }
+    }
+
+    /// A renewal decided before a revocation but written after it (its key sorting later on
+    /// a shared ledger, or a writer's clock behind) is still covered by that revocation; a
+    /// certificate decided after the revocation is not.
+    #[test]
+    fn a_revocation_covers_a_renewal_decided_before_it_whatever_the_order_written() {
+        let renewed = |serial: &str, seen: u32, at_ms: i64| Event::Renewed {
+            cn: "EX01".into(),
+            serial: serial.into(),
+            from: "127.0.0.1:5000".into(),
+            at_ms,
+            not_after_ms: at_ms + 1000,
+            revocations_seen: Some(seen),
+        };
+        let decided = |e: Event| match e {
+            Event::Enrolled {
+                cn,
+                serial,
+                token,
+                from,
+                at_ms,
+                not_after_ms,
+                key_sha256,
+                ..
+            } => Event::Enrolled {
+                cn,
+                serial,
+                token,
+                from,
+                at_ms,
+                not_after_ms,
+                key_sha256,
+                revocations_seen: Some(0),
+            },
+            e => e,
+        };
+        let revoked = Event::Revoked {
+            cn: "ex01".into(),
+            at_ms: 5,
+        };
+        // Racing order: the revocation folded before the renewal that did not see it.
+        let mut s = State::default();
+        for e in [
+            decided(enrolled("EX01", "aa", 1)),
+            revoked.clone(),
+            renewed("bb", 0, 4),
+        ] {
+            s.apply(&e);
+        }
+        assert_eq!(s.revoked("EX01", "aa"), Some(5));
+        assert_eq!(
+            s.revoked("EX01", "bb"),
+            Some(5),
+            "decided before the revocation"
+        );
+        // In the order decided: the same.
+        let mut t = State::default();
+        for e in [
+            decided(enrolled("EX01", "aa", 1)),
+            renewed("bb", 0, 4),
+            revoked.clone(),
+        ] {
+            t.apply(&e);
+        }
+        assert_eq!(t.revoked("EX01", "bb"), Some(5));
+        // Decided having seen the revocation (a new enrollment after it): not covered, until
+        // a second revocation, wherever that one is folded.
+        let mut u = State::default();
+        for e in [
+            decided(enrolled("EX01", "aa", 1)),
+            revoked.clone(),
+            renewed("cc", 1, 6),
+        ] {
+            u.apply(&e);
+        }
+        assert_eq!(u.revoked("EX01", "cc"), None);
+        u.apply(&Event::Revoked {
+            cn: "EX01".into(),
+            at_ms: 3,
+        });
+        assert_eq!(u.revoked("EX01", "cc"), Some(5));
     }
 
     #[test]

@@ -146,6 +146,7 @@ impl Enrollment for EnrollmentService {
                     at_ms: now,
                     not_after_ms: signed.not_after_ms,
                     key_sha256,
+                    revocations_seen: Some(state.revocations_of(&cn2)),
                 };
                 Ok((vec![event], signed))
             })
@@ -206,6 +207,7 @@ impl Enrollment for EnrollmentService {
                 }
                 let signed = signer.sign(csr, chrono::Utc::now().date_naive())?;
                 let event = Event::Renewed {
+                    revocations_seen: Some(state.revocations_of(&cn2)),
                     cn: cn2,
                     serial: signed.serial.clone(),
                     from: from2,

@@ -173,6 +173,23 @@ impl Shared {
         Ok(())
     }
 
+    /// An error unless the bucket takes create-only puts (`If-None-Match: *`): without them
+    /// two aggregators may both make the same claim, and a single-use token or a name be
+    /// given twice.
+    pub(super) fn require_conditional_put(&self) -> Result<(), Error> {
+        if self.bucket.conditional_put() {
+            return Ok(());
+        }
+        Err(Error::Config {
+            path: PathBuf::from(self.bucket.url()),
+            message: "the shared enrollment needs an object store that takes conditional \
+                      puts (If-None-Match: *), and this one does not (AWS_CONDITIONAL_PUT is \
+                      disabled, or the server refused the condition): claims would not be \
+                      exclusive; enroll on one aggregator with a local --ledger-dir instead"
+                .into(),
+        })
+    }
+
     /// Claims `what` for `holder`: ours if the claim there names the same holder (made now,
     /// or before by the same host asking again).
     ///
@@ -185,9 +202,12 @@ impl Shared {
         let key = format!("{CLAIMS}/{what}.json");
         let body =
             serde_json::json!({ "holder": holder, "by": self.writer, "at_ms": super::now_ms() });
-        if self.bucket.create(&key, body.to_string().into_bytes())? == Created::New {
-            std::thread::sleep(SETTLE);
-        }
+        self.require_conditional_put()?;
+        self.bucket.create(&key, body.to_string().into_bytes())?;
+        // Made without the condition (the server refused it just now): not exclusive.
+        self.require_conditional_put()?;
+        // Settled on the Exists path too: the winner's write may be within that window.
+        std::thread::sleep(SETTLE);
         let there = self.bucket.get(&key)?.unwrap_or_default();
         let theirs = serde_json::from_slice::<serde_json::Value>(&there)
             .ok()

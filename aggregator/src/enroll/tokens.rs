@@ -101,6 +101,7 @@ mod tests {
             at_ms: 10,
             not_after_ms: 20,
             key_sha256: "k".into(),
+            revocations_seen: None,
         };
         let fleet_id = check(&s, &fleet.text, "EX02", 10).unwrap();
         ledger

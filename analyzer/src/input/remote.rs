@@ -5,10 +5,11 @@
 //! Parts of batches not committed yet (an aggregator writing them now, or one killed while
 //! it did) are not fetched: their rows are not in the dataset yet.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 use exfleet_dataset::bucket::Bucket;
-use exfleet_dataset::layout::{batch_of_ids, batch_of_part};
+use exfleet_dataset::layout::{batch_of_ids, batch_of_part, FLUSHED};
 
 use crate::error::Error;
 
@@ -17,9 +18,11 @@ const ATTEMPTS: usize = 3;
 
 /// Fetches the committed objects of the dataset at `url` into a new temporary folder.
 ///
-/// An object listed and gone before it is read (a compaction or retention swapping it
-/// meanwhile) makes the listing stale: it is listed and fetched again, so that a day being
-/// compacted is read whole, from batches listed together.
+/// An object listed and gone before it is read, or `_flushed/` listed again after the fetch
+/// and found changed (a compaction or retention swapping batches meanwhile: one listing is
+/// paginated, and `_flushed/` sorts first, before the parts), makes the listing stale: it is
+/// listed and fetched again, so that a day being compacted is read whole, from commits and
+/// parts that belong together.
 pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
     let mut attempt = 1;
     loop {
@@ -29,7 +32,7 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
                 tracing::info!(
                     url,
                     attempt,
-                    "objects gone while fetched (compaction or retention): listing again"
+                    "the dataset changed while fetched (compaction or retention): listing again"
                 );
                 attempt += 1;
             }
@@ -37,8 +40,8 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
                 return Err(Error::Input {
                     path: url.into(),
                     message: format!(
-                        "objects listed were gone before they were read, {ATTEMPTS} times: the \
-                         dataset is being rewritten (compaction, retention); try again"
+                        "the dataset changed while it was fetched, {ATTEMPTS} times: it is \
+                         being rewritten (compaction, retention); try again"
                     ),
                 })
             }
@@ -46,7 +49,8 @@ pub(super) fn fetch(url: &str) -> Result<tempfile::TempDir, Error> {
     }
 }
 
-/// One listing and its fetch; `None` when an object listed was gone.
+/// One listing and its fetch; `None` when an object listed was gone, or the commits changed
+/// meanwhile.
 fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
     let input = |message: String| Error::Input {
         path: url.into(),
@@ -54,8 +58,22 @@ fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
     };
     let bucket = Bucket::open(url).map_err(|e| input(e.to_string()))?;
     let listed = bucket.list("").map_err(|e| input(e.to_string()))?;
-    let committed: std::collections::HashSet<&str> =
-        listed.iter().filter_map(|o| batch_of_ids(&o.key)).collect();
+    // A batch with no part listed holds no rows: its ids file (one left without its parts)
+    // is not fetched, so that it marks no other batch's rows as copies.
+    let with_parts: HashSet<&str> = listed
+        .iter()
+        .filter_map(|o| batch_of_part(&o.key))
+        .collect();
+    let commits: BTreeSet<&str> = listed
+        .iter()
+        .filter(|o| batch_of_ids(&o.key).is_some())
+        .map(|o| o.key.as_str())
+        .collect();
+    let committed: HashSet<&str> = listed
+        .iter()
+        .filter_map(|o| batch_of_ids(&o.key))
+        .filter(|b| with_parts.contains(b))
+        .collect();
     if committed.is_empty() {
         return Err(input(
             "no committed dataset batch there (no _flushed/<batch>.ids): is it the \
@@ -69,7 +87,7 @@ fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
         .map_err(Error::io(std::env::temp_dir()))?;
     let (mut fetched, mut bytes, mut pending) = (0usize, 0u64, 0usize);
     for o in &listed {
-        let wanted = batch_of_ids(&o.key).is_some()
+        let wanted = batch_of_ids(&o.key).is_some_and(|b| committed.contains(b))
             || batch_of_part(&o.key).is_some_and(|b| committed.contains(b));
         if !wanted {
             if batch_of_part(&o.key).is_some() {
@@ -93,6 +111,15 @@ fn fetch_once(url: &str) -> Result<Option<tempfile::TempDir>, Error> {
         std::fs::write(&local, &data).map_err(Error::io(&local))?;
         fetched += 1;
         bytes += data.len() as u64;
+    }
+    let again = bucket.list(FLUSHED).map_err(|e| input(e.to_string()))?;
+    let now: BTreeSet<&str> = again
+        .iter()
+        .filter(|o| batch_of_ids(&o.key).is_some())
+        .map(|o| o.key.as_str())
+        .collect();
+    if now != commits {
+        return Ok(None);
     }
     tracing::info!(
         url,
