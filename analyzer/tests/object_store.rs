@@ -28,8 +28,6 @@ use prost::Message;
 
 const BUCKET: &str = "exfleet";
 const PREFIX: &str = "fleet";
-const ACCESS_KEY: &str = "exfleet-test";
-const SECRET_KEY: &str = "exfleet-test-secret";
 const COLLECTORS: usize = 12;
 const PER_COLLECTOR: usize = 30;
 /// Held by a test while this process's AWS variables point at its server.
@@ -57,61 +55,22 @@ fn aggregator_process() {
 }
 
 /// The S3 server, stopped when dropped.
-struct S3 {
-    child: Child,
-    endpoint: String,
-    root: PathBuf,
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+struct S3(exfleet_tests::s3::S3Server);
 
 impl S3 {
+    /// Starts `s3s_fs` with the bucket, its objects under `root`.
     fn start(s3s_fs: &Path, root: &Path) -> S3 {
-        std::fs::create_dir_all(root.join(BUCKET)).unwrap();
-        let mut child = Command::new(s3s_fs)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let endpoint = loop {
-            let line = lines.next().expect("s3s-fs says where it listens").unwrap();
-            if let Some((_, at)) = line.split_once("server is running at ") {
-                break at.trim().to_string();
-            }
-        };
-        // Drained, so that its log never fills the pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        S3 {
-            child,
-            endpoint,
-            root: root.to_path_buf(),
-        }
+        S3(exfleet_tests::s3::S3Server::start(s3s_fs, root, BUCKET))
     }
 
     /// The standard AWS variables that point at this server.
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_ALLOW_HTTP", "true".into()),
-        ]
+        self.0.env()
     }
 
     /// Where the server keeps the objects under the prefix (one file per object).
     fn objects(&self) -> PathBuf {
-        self.root.join(BUCKET).join(PREFIX)
+        self.0.root().join(BUCKET).join(PREFIX)
     }
 }
 
@@ -546,7 +505,7 @@ async fn three_aggregators_on_one_bucket() {
     eprintln!(
         "s3s-fs at {}: {} snapshots acked ({acked_at_kill} before agg0 was killed, {left} \
          left to send then), {} committed batches' ids, {twice} snapshots in two batches",
-        s3.endpoint,
+        s3.0.endpoint(),
         book.acked.len(),
         committed.values().sum::<usize>()
     );

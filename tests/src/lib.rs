@@ -11,6 +11,7 @@ pub mod msi;
 pub mod pe;
 pub mod regf;
 pub mod rollout;
+pub mod s3;
 pub mod tls;
 pub mod tools;
 pub mod triage;
