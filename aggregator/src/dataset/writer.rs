@@ -10,7 +10,7 @@
 //! On a bucket ([`Dataset::open_bucket`]) the keys are the same under the bucket's prefix; a
 //! part is put whole (no staging), the ids object last. Several aggregators write there, so a
 //! batch's name ends with its writer's id (`<ms>-<pid>-<seq>-<aggregator>`) and the roll-back
-//! at open touches only this aggregator's uncommitted parts older than [`ROLL_BACK_AFTER`]:
+//! at open touches only this aggregator's uncommitted parts older than `ROLL_BACK_AFTER`:
 //! another's may be in progress, and so may a batch of an overlapping process with the same
 //! id (a restart before the old one stopped). Readers ignore uncommitted parts meanwhile.
 //! Once the ids object's put was attempted, the batch's parts are never deleted: the put may

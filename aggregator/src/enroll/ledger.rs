@@ -4,7 +4,7 @@
 //! the server reloads the file when it has grown, so a `revoke` takes effect on the next call
 //! without a restart, and survives restarts.
 //!
-//! For aggregators sharing a bucket the same events live there instead ([`super::shared`]),
+//! For aggregators sharing a bucket the same events live there instead (`enroll::shared`),
 //! one object per append, so that every aggregator folds the same state.
 
 use std::collections::HashMap;
@@ -146,7 +146,7 @@ pub struct State {
     /// issue (made by hand, `certs collector`) is refused too.
     pub revoked_names: HashMap<String, i64>,
     /// Times each name was released, by lower-case name: the generation of its claim on a
-    /// shared ledger ([`super::shared`]).
+    /// shared ledger (`enroll::shared`).
     pub releases: HashMap<String, u32>,
 }
 
@@ -314,7 +314,7 @@ impl Ledger {
 
     /// The ledger shared by the aggregators of a bucket, under `bucket` (their
     /// `<prefix>/enroll`), written as `writer` (an aggregator's id, or the operator's
-    /// commands'), its state listed again when older than `refresh` ([`super::shared`]).
+    /// commands'), its state listed again when older than `refresh` (`enroll::shared`).
     pub fn open_bucket(bucket: &Bucket, writer: &str, refresh: Duration) -> Result<Ledger, Error> {
         Ok(Ledger {
             at: At::Bucket(Shared::open(bucket, writer, refresh)?),
@@ -322,7 +322,7 @@ impl Ledger {
     }
 
     /// An error unless enrollment can run on this ledger: a shared one needs a bucket that
-    /// takes conditional puts, for its claims ([`super::shared`]).
+    /// takes conditional puts, for its claims (`enroll::shared`).
     pub fn check_claims(&self) -> Result<(), Error> {
         match &self.at {
             At::File(_) => Ok(()),
@@ -340,7 +340,7 @@ impl Ledger {
         }
     }
 
-    /// The state now, on a bucket listed again ([`super::shared`]): for a refusal that the cached state may be too old to make (a
+    /// The state now, on a bucket listed again (`enroll::shared`): for a refusal that the cached state may be too old to make (a
     /// token made a moment ago through the operator's command).
     pub fn fresh_state(&self) -> Result<Arc<State>, Error> {
         match &self.at {
