@@ -9,6 +9,12 @@
 //! First, the disk's own limit: write-and-fsync pairs per second on one thread, files of the
 //! snapshots' average size, in the same file system as the stores.
 //!
+//! The aggregator runs on a runtime of its own, apart from the collectors', and the CPU time of
+//! its threads (and of the group committer's, given apart: one thread, its own bound) is read
+//! from /proc per run: the collectors share this machine's cores with it, so the aggregator's
+//! CPU per snapshot says what it could ingest with the cores to itself. First, its codec work
+//! alone per snapshot (gunzip, decode, encode as stored).
+//!
 //! With `s3s-fs` on PATH (tests/scripts/install-test-tools.sh), the same ingest again into an
 //! S3 bucket of that server started on loopback (`Store::open_bucket`: one create-only put
 //! per snapshot, acked when the put returned).
@@ -37,11 +43,25 @@ struct Run {
     snapshots: usize,
     wall: Duration,
     latencies: Vec<Duration>,
+    /// CPU time of the aggregator's threads during the run (ingest only).
+    cpu: Duration,
+    /// Of it, the group committer's thread (one thread: its own bound).
+    committer: Duration,
 }
 
 impl Run {
     fn rate(&self) -> f64 {
         self.snapshots as f64 / self.wall.as_secs_f64()
+    }
+
+    /// The aggregator's CPU time per snapshot, in microseconds.
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.snapshots as f64
+    }
+
+    /// The group committer's CPU time per snapshot, in microseconds.
+    fn committer_us(&self) -> f64 {
+        self.committer.as_secs_f64() * 1e6 / self.snapshots as f64
     }
 
     fn pct(&self, p: f64) -> Duration {
@@ -52,13 +72,14 @@ impl Run {
 }
 
 fn snapshots() -> Vec<Snapshot> {
-    let tmp = tempfile::tempdir().unwrap();
+    // Kept until the end too (`run_dir`): the fleet's files are removed after the runs.
+    let tmp = run_dir();
     let cfg = FleetConfig {
         seed: 3,
         servers: 20,
         ..Default::default()
     };
-    exfleet_tests::collected_fleet(&cfg, tmp.path()).unwrap().1
+    exfleet_tests::collected_fleet(&cfg, &tmp).unwrap().1
 }
 
 /// A copy of `base` with a fresh UUID, as a collector makes each snapshot (UUIDs spread the
@@ -95,15 +116,15 @@ async fn open(target: Target<'_>, dir: &std::path::Path, collectors: usize) -> S
 /// One ingest run; a failed connection or stream fails the run (named in its row) rather
 /// than the benchmark.
 async fn ingest(
-    collectors: usize,
-    per: usize,
+    server: &tokio::runtime::Handle,
+    (collectors, per): (usize, usize),
     bases: &[Snapshot],
     target: Target<'_>,
 ) -> Result<Run, String> {
-    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let dir = run_dir();
     let ca = certs::make_ca("bench CA").unwrap();
     let sc = certs::make_server(&ca, &["localhost".into()]).unwrap();
-    let store = open(target, dir.path(), collectors).await;
+    let store = open(target, &dir, collectors).await;
     let tls = TlsPem {
         cert: sc.cert,
         key: sc.key,
@@ -118,7 +139,13 @@ async fn ingest(
         },
         ..Default::default()
     };
-    let aggregator = Loopback::start(store, tls, opts).await.unwrap();
+    // The aggregator runs on its own runtime, whose threads are counted apart from the
+    // collectors' (`cpu_of`).
+    let aggregator = server
+        .spawn(Loopback::start(store, tls, opts))
+        .await
+        .unwrap()
+        .unwrap();
     let url = aggregator.url.clone();
     let cert = certs::make_collector(&ca, "bench").unwrap();
     let ctls = ClientTls {
@@ -135,6 +162,8 @@ async fn ingest(
         clients.push(c);
     }
     let bases = Arc::new(bases.to_vec());
+    let cpu_before = cpu_of(&AGGREGATOR_THREADS);
+    let committer_before = cpu_of(&[COMMITTER_THREAD]);
     let start = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
@@ -175,6 +204,8 @@ async fn ingest(
         }
     }
     let wall = start.elapsed();
+    let cpu = cpu_of(&AGGREGATOR_THREADS).saturating_sub(cpu_before);
+    let committer = cpu_of(&[COMMITTER_THREAD]).saturating_sub(committer_before);
     aggregator.stop().await.unwrap();
     if let Some(e) = failed {
         return Err(e);
@@ -184,6 +215,8 @@ async fn ingest(
         snapshots: collectors * per,
         wall,
         latencies,
+        cpu,
+        committer,
     })
 }
 
@@ -194,8 +227,8 @@ async fn store_only(
     bases: &[Snapshot],
     group_commit: GroupCommit,
 ) -> Run {
-    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-    let store = open(Target::Folder { group_commit }, dir.path(), collectors).await;
+    let dir = run_dir();
+    let store = open(Target::Folder { group_commit }, &dir, collectors).await;
     let bases = Arc::new(bases.to_vec());
     let start = Instant::now();
     let tasks: Vec<_> = (0..collectors)
@@ -233,18 +266,105 @@ async fn store_only(
         snapshots: collectors * per,
         wall: start.elapsed(),
         latencies,
+        cpu: Duration::ZERO,
+        committer: Duration::ZERO,
     }
+}
+
+/// The group committer's thread name (`aggregator/src/commit.rs`).
+const COMMITTER_THREAD: &str = "store-commit";
+
+/// The thread names of the aggregator: its runtime's workers and blocking threads, the
+/// group committer, and the bucket client's runtime.
+const AGGREGATOR_THREADS: [&str; 3] = ["aggregator", COMMITTER_THREAD, "exfleet-s3"];
+
+/// CPU time (user and system) so far of this process's threads whose names start with one
+/// of `names`, from `/proc/self/task/*/stat`. The aggregator's threads are kept alive through
+/// a run (`thread_keep_alive`), so none of its time leaves with an exited thread.
+fn cpu_of(names: &[&str]) -> Duration {
+    // SAFETY: sysconf only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may hold spaces, the fields after it do not.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        if !names.iter().any(|t| comm.starts_with(t)) {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // utime and stime: fields 14 and 15 of proc_pid_stat(5), from 0 after the comm 11 and 12.
+        let field = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        total += field(11) + field(12);
+    }
+    Duration::from_secs_f64(total as f64 / ticks)
+}
+
+/// The aggregator's CPU work per upload apart from TLS, HTTP/2 and the file system, on one
+/// core: gunzip (tonic's gzip is flate2), decode, and encode as stored. Microseconds each,
+/// averaged over `rounds` passes over the snapshots.
+fn codec_costs(bases: &[Snapshot], rounds: usize) -> (f64, f64, f64) {
+    use std::io::{Read, Write};
+    let gzipped: Vec<Vec<u8>> = bases
+        .iter()
+        .map(|s| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&s.encode_to_vec()).unwrap();
+            gz.finish().unwrap()
+        })
+        .collect();
+    let (mut gunzip, mut decode, mut encode) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for _ in 0..rounds {
+        for gz in &gzipped {
+            let t = Instant::now();
+            let mut bytes = Vec::new();
+            flate2::read::GzDecoder::new(gz.as_slice())
+                .read_to_end(&mut bytes)
+                .unwrap();
+            gunzip += t.elapsed();
+            let t = Instant::now();
+            let s = Snapshot::decode(bytes.as_slice()).unwrap();
+            decode += t.elapsed();
+            let t = Instant::now();
+            let stored = StoredSnapshot {
+                snapshot: Some(s),
+                collector_id: "bench".into(),
+                received_at_ms: 1,
+                ..Default::default()
+            }
+            .encode_to_vec();
+            encode += t.elapsed();
+            std::hint::black_box(stored);
+        }
+    }
+    let n = (rounds * bases.len()) as f64;
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / n;
+    (us(gunzip), us(decode), us(encode))
 }
 
 /// The disk's limit: files of `size` bytes created, written and fsynced one after the other
 /// on one thread (pairs/s), in the file system of the stores.
 fn disk_limit(size: usize, files: usize) -> f64 {
     use std::io::Write;
-    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let dir = run_dir();
     let bytes = vec![0x5a_u8; size];
     let start = Instant::now();
     for n in 0..files {
-        let mut f = std::fs::File::create(dir.path().join(n.to_string())).unwrap();
+        let mut f = std::fs::File::create(dir.join(n.to_string())).unwrap();
         f.write_all(&bytes).unwrap();
         f.sync_all().unwrap();
     }
@@ -257,6 +377,26 @@ fn bench_dir() -> std::path::PathBuf {
     std::env::var_os("EXFLEET_BENCH_DIR")
         .map(Into::into)
         .unwrap_or_else(std::env::temp_dir)
+}
+
+/// The folder holding every run's files until the benchmark ends.
+static RUNS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+
+/// A new folder for one run, removed only at the end of the benchmark: on ext4, inodes freed
+/// in the last 30 s or so are skipped by the allocator one by one
+/// (`find_inode_bit`/`recently_deleted`), so removing a run's thousands of files just before
+/// the next run made its file creations scan past them: up to 40% of the CPU in a profile,
+/// a cost of the benchmark's own clean-up that an aggregator's ingest does not have.
+fn run_dir() -> std::path::PathBuf {
+    let runs = RUNS.get_or_init(|| tempfile::tempdir_in(bench_dir()).unwrap());
+    tempfile::tempdir_in(runs.path()).unwrap().keep()
+}
+
+/// Removes every run's files (a static is never dropped).
+fn remove_runs() {
+    if let Some(runs) = RUNS.get() {
+        let _ = std::fs::remove_dir_all(runs.path());
+    }
 }
 
 /// s3s-fs on loopback, its bucket, and where it keeps it (removed with it).
@@ -340,23 +480,36 @@ fn sizes() -> Vec<(usize, usize)> {
 
 fn main() {
     let s3 = s3();
+    // The collectors (and the store-only peers) on one runtime, the aggregator on another.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("aggregator")
+        .thread_keep_alive(Duration::from_secs(3600))
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = server.handle();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let bases = snapshots();
     let size: usize = bases.iter().map(|s| s.encoded_len()).sum::<usize>() / bases.len();
     println!(
         "snapshot size: {size} bytes on average ({} distinct hosts)",
         bases.len()
     );
+    let (gunzip, decode, encode) = codec_costs(&bases, 50);
+    println!(
+        "aggregator work per snapshot on one core, without TLS, HTTP/2 or files: gunzip {gunzip:.0} µs, decode {decode:.0} µs, encode as stored {encode:.0} µs"
+    );
     let pairs = disk_limit(size, 1000);
     println!(
         "disk limit: {pairs:.0} write+fsync pairs/s (one thread, 1000 files of {size} bytes, in {})\n",
         bench_dir().display()
     );
-    println!("| store | collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | store-only snapshots/s | store-only p99 | ingest / store-only |");
-    println!("|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
+    println!("| store | collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | aggregator CPU per snapshot | of which the committer | {cores} cores' worth of it | store-only snapshots/s | store-only p99 | ingest / store-only |");
+    println!("|-|-:|-:|-:|-:|-:|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
         for group_commit in [GroupCommit::Off, GroupCommit::Fsync, GroupCommit::Syncfs] {
             let target = Target::Folder { group_commit };
@@ -366,11 +519,11 @@ fn main() {
                 GroupCommit::Syncfs => "folder, group commit (syncfs)",
             };
             let s = rt.block_on(store_only(collectors, per, &bases, group_commit));
-            let i = match rt.block_on(ingest(collectors, per, &bases, target)) {
+            let i = match rt.block_on(ingest(server, (collectors, per), &bases, target)) {
                 Ok(i) => i,
                 Err(e) => {
                     println!(
-                        "| {name} | {collectors} | {} | failed: {e} | | | | {:.0} | {:.1} ms | |",
+                        "| {name} | {collectors} | {} | failed: {e} | | | | | | | {:.0} | {:.1} ms | |",
                         collectors * per,
                         s.rate(),
                         s.pct(0.99).as_secs_f64() * 1e3
@@ -379,13 +532,16 @@ fn main() {
                 }
             };
             println!(
-            "| {name} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} ms | {:.2} |",
+            "| {name} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} µs | {:.0} µs | {:.0}/s | {:.0} | {:.1} ms | {:.2} |",
             i.collectors,
             i.snapshots,
             i.rate(),
             i.pct(0.50).as_secs_f64() * 1e3,
             i.pct(0.99).as_secs_f64() * 1e3,
             i.pct(1.0).as_secs_f64() * 1e3,
+            i.cpu_us(),
+            i.committer_us(),
+            cores as f64 * 1e6 / i.cpu_us(),
             s.rate(),
             s.pct(0.99).as_secs_f64() * 1e3,
             i.rate() / s.rate()
@@ -394,30 +550,38 @@ fn main() {
     }
     let Some(s3) = s3 else {
         println!("\nS3: s3s-fs not found, not measured (tests/scripts/install-test-tools.sh installs it)");
+        remove_runs();
         return;
     };
     println!("\nInto an S3 bucket of s3s-fs on loopback (create-only put per snapshot):\n");
-    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max |");
-    println!("|-:|-:|-:|-:|-:|-:|");
+    println!("| collectors | snapshots | ingest snapshots/s | ack p50 | ack p99 | ack max | aggregator CPU per snapshot |");
+    println!("|-:|-:|-:|-:|-:|-:|-:|");
     for (collectors, per) in sizes() {
-        let i = match rt.block_on(ingest(collectors, per, &bases, Target::Bucket(&s3.bucket))) {
+        let i = match rt.block_on(ingest(
+            server,
+            (collectors, per),
+            &bases,
+            Target::Bucket(&s3.bucket),
+        )) {
             Ok(i) => i,
             Err(e) => {
                 println!(
-                    "| {collectors} | {} | failed: {e} | | | |",
+                    "| {collectors} | {} | failed: {e} | | | | |",
                     collectors * per
                 );
                 continue;
             }
         };
         println!(
-            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            "| {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} µs |",
             i.collectors,
             i.snapshots,
             i.rate(),
             i.pct(0.50).as_secs_f64() * 1e3,
             i.pct(0.99).as_secs_f64() * 1e3,
             i.pct(1.0).as_secs_f64() * 1e3,
+            i.cpu_us(),
         );
     }
+    remove_runs();
 }
