@@ -42,7 +42,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
             false,
             |found, _, hit| {
                 if !first || !is_markup_url(hit.text) {
-                    return;
+                    return Ok(());
                 }
                 first = false;
                 let time = fields(hit.text)
@@ -61,6 +61,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
                         ..Default::default()
                     },
                 );
+                Ok(())
             },
         );
     }

@@ -17,7 +17,7 @@ use regex::Regex;
 
 use super::csv::{fields, Header};
 use super::scan::{Hit, Literals};
-use super::{detail, parse_time, Found, LogFile, Scan};
+use super::{detail, parse_time, Found, LogFile, Scan, Unjudged};
 use crate::provenance;
 use crate::readers::Reader;
 
@@ -69,10 +69,18 @@ fn is_ecp(f: &LogFile) -> bool {
         && f.relative.contains('\\')
 }
 
-/// Judges one line holding the literal.
-pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) {
+/// Judges one line holding the literal. A cut last line ([`Hit::partial`]) is judged only on
+/// values another value follows (whole): the conditions hold on a whole value (a cut
+/// `ServerInfo~host/autod` passes the autodiscover exclusion the whole value meets).
+pub fn row(
+    found: &mut Found,
+    header: &Header,
+    hit: Hit,
+    path: &str,
+    ecp: bool,
+) -> Result<(), Unjudged> {
     if hit.text.first() == Some(&b'#') {
-        return;
+        return Ok(());
     }
     let values = fields(hit.text);
     let col = |name: &str| {
@@ -81,17 +89,35 @@ pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) 
             .and_then(|i| values.get(i))
             .map_or("", |v| v.as_ref())
     };
+    let cut =
+        |name: &str| hit.partial && header.column(name).is_some_and(|i| i + 1 >= values.len());
     let anchor = col("AnchorMailbox");
     let status = col("HttpStatus");
     let mut kinds = Vec::new();
-    if is_ssrf(anchor) {
+    let mut refused = None;
+    if cut("AnchorMailbox") {
+        refused = Some("AnchorMailbox");
+    } else if is_ssrf(anchor) {
         kinds.push(IocKind::Cve2021_26855);
     }
-    if ecp && is_reset_vdir(anchor, status) {
-        kinds.push(IocKind::Cve2021_27065Proxy);
+    if ecp && refused.is_none() {
+        if cut("HttpStatus") {
+            refused = Some("HttpStatus");
+        } else if is_reset_vdir(anchor, status) {
+            kinds.push(IocKind::Cve2021_27065Proxy);
+        }
     }
+    let refused = refused.map_or(Ok(()), |column| {
+        Err(Unjudged {
+            kind: "partial_line",
+            why: format!(
+                "the file's last line has no line ending and is cut in or before its {column} \
+                 value (copied while being written?): not judged"
+            ),
+        })
+    });
     if kinds.is_empty() {
-        return;
+        return refused;
     }
     let reported = [
         "RequestId",
@@ -120,6 +146,7 @@ pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) 
     for k in kinds {
         found.found(k, m.clone());
     }
+    refused
 }
 
 #[cfg(test)]
@@ -135,6 +162,7 @@ mod tests {
             line: 7,
             offset: 100,
             text: line,
+            partial: false,
         };
         row(
             &mut found,
@@ -142,8 +170,112 @@ mod tests {
             hit,
             "HttpProxy/Ecp/x.LOG",
             ecp,
-        );
+        )
+        .unwrap();
         found.into_matches()
+    }
+
+    /// A scan of `logs` (below `root`, in the `Owa` folder), on the live server or a copy; with
+    /// its matches, collection errors and marks.
+    fn scan_logs(
+        root: &std::path::Path,
+        names: &[&str],
+        live: bool,
+        marks: super::super::marks::Marks,
+    ) -> (
+        Vec<IocMatch>,
+        Vec<(String, String)>,
+        super::super::marks::Marks,
+    ) {
+        let dir = crate::files::ServerFiles::new(root);
+        let logs: Vec<LogFile> = names
+            .iter()
+            .map(|name| {
+                let path = root.join(name);
+                LogFile {
+                    display: dir.display(&path),
+                    relative: name.replace('/', "\\"),
+                    size: std::fs::metadata(&path).unwrap().len(),
+                    modified_ms: 0,
+                    path,
+                }
+            })
+            .collect();
+        let mut s = Scan::new(&dir, 0, marks);
+        s.partial_last = !live;
+        scan(&logs, &mut s);
+        let errors = s
+            .errors
+            .iter()
+            .map(|(kind, _, _, message)| (kind.clone(), message.clone()))
+            .collect();
+        (s.found.into_matches(), errors, s.next_marks)
+    }
+
+    const LOG_HEAD: &str = "DateTime,ClientIpAddress,AnchorMailbox,HttpStatus,UserAgent\n";
+
+    #[test]
+    fn a_live_log_cut_mid_row_is_judged_only_once_the_row_is_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        let log = tmp.path().join("Owa/x.log");
+        let cut = "2021-03-03T04:05:06Z,10.0.0.1,ServerInfo~EX02.contoso.com/autod";
+        std::fs::write(&log, format!("{LOG_HEAD}{cut}")).unwrap();
+        let (m, errors, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, Default::default());
+        assert!(m.is_empty(), "{m:#?}");
+        assert!(errors.is_empty(), "{errors:?}");
+        let mark = marks.0.values().next().unwrap();
+        assert_eq!((mark.offset, mark.line), (LOG_HEAD.len() as u64, 2));
+
+        // The writer finishes the row: the server's own autodiscover traffic, no match.
+        let mut text = std::fs::read_to_string(&log).unwrap();
+        text.push_str("iscover/autodiscover.xml,200,x\n");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert!(m.is_empty(), "{m:#?}");
+
+        // A malicious row written whole is found, with its line.
+        text.push_str("2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,x\n");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, _) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!(
+            (m[0].indicator.as_str(), m[0].line, m[0].client_ip.as_str()),
+            ("cve_2021_26855", 3, "203.0.113.5")
+        );
+    }
+
+    #[test]
+    fn a_copy_judges_its_last_line_without_an_end_on_whole_values_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        // Cut inside AnchorMailbox: not judged, and said.
+        let cut = "2021-03-03T04:05:06Z,10.0.0.1,ServerInfo~EX02.contoso.com/autod";
+        std::fs::write(tmp.path().join("Owa/a.log"), format!("{LOG_HEAD}{cut}")).unwrap();
+        // Cut in a later column: the malicious row is judged.
+        let bad = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,curl";
+        std::fs::write(tmp.path().join("Owa/b.log"), format!("{LOG_HEAD}{bad}")).unwrap();
+        let (m, errors, marks) = scan_logs(
+            tmp.path(),
+            &["Owa/a.log", "Owa/b.log"],
+            false,
+            Default::default(),
+        );
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert!(m[0].file.ends_with("b.log"), "{}", m[0].file);
+        assert_eq!(m[0].line, 2);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "partial_line");
+        assert!(
+            errors[0].1.contains("a.log: line 2:") && errors[0].1.contains("AnchorMailbox"),
+            "{}",
+            errors[0].1
+        );
+        // The marks stop before the cut lines all the same.
+        assert!(marks
+            .0
+            .values()
+            .all(|mark| mark.offset == LOG_HEAD.len() as u64));
     }
 
     #[test]

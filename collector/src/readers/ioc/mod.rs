@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use exfleet_proto::kinds::IocKind;
 use exfleet_proto::v1::artifact_status::State;
-use exfleet_proto::v1::{IocMatch, IocScan};
+use exfleet_proto::v1::{IocMatch, IocScan, Provenance};
 
 use crate::artifacts::{Artifact, Base, DEFAULT_INSTALL_PATHS, IOC_LOGS};
 use crate::files::ServerFiles;
@@ -152,7 +152,11 @@ pub struct Scan<'a> {
     pub next_marks: marks::Marks,
     /// The matches so far.
     pub found: Found,
-    errors: Vec<(String, String, String)>,
+    /// Whether a log's last line without its line ending is judged. In a copy it is (nothing
+    /// writes to it and no later run completes it; the judges refuse a cut value they cannot
+    /// judge); on the live server it is not (a record being written, read whole next run).
+    pub partial_last: bool,
+    errors: Vec<(String, String, Option<Provenance>, String)>,
     artifacts: Vec<(String, State)>,
     progress: Progress,
 }
@@ -169,6 +173,7 @@ impl<'a> Scan<'a> {
                 since_ms,
                 ..Found::default()
             },
+            partial_last: !dir.is_live(),
             errors: Vec::new(),
             artifacts: Vec::new(),
             progress: Progress::new(),
@@ -178,7 +183,7 @@ impl<'a> Scan<'a> {
     /// Records a collection error about `path`.
     pub fn error(&mut self, kind: &str, path: &str, message: String) {
         self.errors
-            .push((kind.to_string(), path.to_string(), message));
+            .push((kind.to_string(), path.to_string(), None, message));
     }
 
     /// Records the state of an artifact (a folder or file looked at).
@@ -251,16 +256,18 @@ impl<'a> Scan<'a> {
     /// Scans one log from its mark to its end, handing each line holding one of `literals`
     /// to `on_hit` with the column header in force (`header_lines`: `#Fields:` lines met on
     /// the way replace it, as IIS writes them; otherwise the file's first line that is not a
-    /// `#` comment, or its `#Fields:` line). Records the file's coverage for `kinds`, its new
-    /// mark, and an unreadable file as a collection error. A file last written before the
-    /// window is skipped whole.
+    /// `#` comment, or its `#Fields:` line); a last line without its end only as
+    /// [`Scan::partial_last`] says. Records the file's coverage for `kinds`, its new mark, an
+    /// unreadable file as a collection error, and so each line `on_hit` could not judge (once
+    /// per file and kind of reason, at its first line). A file last written before the window
+    /// is skipped whole.
     pub fn read_log(
         &mut self,
         f: &LogFile,
         kinds: &[IocKind],
         literals: &scan::Literals,
         header_lines: bool,
-        mut on_hit: impl FnMut(&mut Found, &csv::Header, scan::Hit),
+        mut on_hit: impl FnMut(&mut Found, &csv::Header, scan::Hit) -> Result<(), Unjudged>,
     ) {
         if f.modified_ms != 0 && f.modified_ms < self.since_ms {
             if let Some(m) = self.marks.0.get(&f.display) {
@@ -309,20 +316,40 @@ impl<'a> Scan<'a> {
         let found = &mut self.found;
         let progress = &mut self.progress;
         let mut last_progress = start.offset;
-        let scanned = scan::scan(&mut file, start.offset, start.line, literals, |hit| {
-            if header_lines {
-                if let Some(fields) = csv::strip_prefix_ci(hit.text, b"#Fields:") {
-                    header = iis_log::header(fields);
-                    header_text = String::from_utf8_lossy(hit.text).into_owned();
-                    return;
+        let mut unjudged: Vec<(u32, Unjudged)> = Vec::new();
+        let scanned = scan::scan(
+            &mut file,
+            start.offset,
+            start.line,
+            literals,
+            self.partial_last,
+            |hit| {
+                if header_lines {
+                    if let Some(fields) = csv::strip_prefix_ci(hit.text, b"#Fields:") {
+                        header = iis_log::header(fields);
+                        header_text = String::from_utf8_lossy(hit.text).into_owned();
+                        return;
+                    }
                 }
-            }
-            if hit.offset.saturating_sub(last_progress) > 64 << 20 {
-                progress.add(hit.offset - last_progress);
-                last_progress = hit.offset;
-            }
-            on_hit(found, &header, hit)
-        });
+                if hit.offset.saturating_sub(last_progress) > 64 << 20 {
+                    progress.add(hit.offset - last_progress);
+                    last_progress = hit.offset;
+                }
+                if let Err(u) = on_hit(found, &header, hit) {
+                    if unjudged.iter().all(|(_, seen)| seen.kind != u.kind) {
+                        unjudged.push((hit.line, u));
+                    }
+                }
+            },
+        );
+        for (line, u) in unjudged {
+            self.errors.push((
+                u.kind.to_string(),
+                f.display.clone(),
+                Some(crate::provenance::line(Ioc::NAME, &f.display, line)),
+                format!("{}: line {line}: {}", f.display, u.why),
+            ));
+        }
         let scanned = match scanned {
             Ok(s) => s,
             Err(e) => {
@@ -364,7 +391,8 @@ impl<'a> Scan<'a> {
         kinds_of: &(dyn Fn(&LogFile) -> Vec<IocKind> + Sync),
         literals: &scan::Literals,
         header_lines: bool,
-        judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) + Sync),
+        judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) -> Result<(), Unjudged>
+              + Sync),
     ) {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -378,6 +406,7 @@ impl<'a> Scan<'a> {
                 .map(|(i, part)| {
                     let mut child = Scan::new(self.dir, self.since_ms, self.marks.clone());
                     child.progress = self.progress.share(i == 0);
+                    child.partial_last = self.partial_last;
                     scope.spawn(move || {
                         for f in part {
                             let kinds = kinds_of(f);
@@ -404,8 +433,8 @@ impl<'a> Scan<'a> {
     }
 
     fn finish(self, out: &mut Sink) {
-        for (kind, path, message) in self.errors {
-            out.error(Ioc::NAME, &kind, &path, None, message);
+        for (kind, path, location, message) in self.errors {
+            out.error(Ioc::NAME, &kind, &path, location, message);
         }
         for (path, state) in self.artifacts {
             out.artifact(Ioc::NAME, &path, state);
@@ -415,6 +444,16 @@ impl<'a> Scan<'a> {
         s.ioc_scans.extend(self.found.coverage.into_values());
         out.set_next_ioc_marks(self.next_marks);
     }
+}
+
+/// Why a line holding a literal could not be judged (made a collection error naming the file
+/// and the line, so that "no match" there is not read as clean).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unjudged {
+    /// The collection error's kind (`missing_column`, `partial_line`).
+    pub kind: &'static str,
+    /// Why, said after the file and line.
+    pub why: String,
 }
 
 /// The matches of a scan, at most [`MAX_MATCHES`] per indicator shipped, and the coverage.

@@ -44,7 +44,7 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
             false,
             |found, _, hit| {
                 let Some(path) = suspicious_path(hit.text, install) else {
-                    return;
+                    return Ok(());
                 };
                 let time = fields(hit.text)
                     .first()
@@ -63,6 +63,7 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
                         ..Default::default()
                     },
                 );
+                Ok(())
             },
         );
     }
