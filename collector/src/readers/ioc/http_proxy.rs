@@ -188,19 +188,7 @@ mod tests {
         super::super::marks::Marks,
     ) {
         let dir = crate::files::ServerFiles::new(root);
-        let logs: Vec<LogFile> = names
-            .iter()
-            .map(|name| {
-                let path = root.join(name);
-                LogFile {
-                    display: dir.display(&path),
-                    relative: name.replace('/', "\\"),
-                    size: std::fs::metadata(&path).unwrap().len(),
-                    modified_ms: 0,
-                    path,
-                }
-            })
-            .collect();
+        let logs = super::super::listed(&dir, root, names);
         let mut s = Scan::new(&dir, 0, marks);
         s.partial_last = !live;
         scan(&logs, &mut s);

@@ -498,15 +498,15 @@ impl Found {
     }
 
     /// Records a match of `kind`: shipped while under the bound, counted always. A record
-    /// older than the window (`--ioc-since`) is dropped.
-    pub fn found(&mut self, kind: IocKind, m: IocMatch) {
+    /// older than the window (`--ioc-since`) is dropped: the answer is whether it was recorded.
+    pub fn found(&mut self, kind: IocKind, m: IocMatch) -> bool {
         // Files are listed whatever their time: they are few, and the analyzer judges them.
         let file = matches!(
             kind,
             IocKind::LsassDump | IocKind::SuspiciousArchive | IocKind::AspxFile
         );
         if !file && m.time_ms != 0 && m.time_ms < self.since_ms {
-            return;
+            return false;
         }
         let name = kind.as_str().to_string();
         let c = self.coverage_of(&kind);
@@ -521,6 +521,7 @@ impl Found {
         } else {
             self.coverage_of(&kind).overflow += 1;
         }
+        true
     }
 
     /// The coverage record of an indicator (made on first use: an indicator scanned with no
@@ -695,6 +696,24 @@ impl Progress {
             eprintln!("\rioc: scanned {} MiB of logs", read >> 20);
         }
     }
+}
+
+/// The files `names` (below `root`, `/`-separated) as [`Scan::logs`] lists them, for tests.
+#[cfg(test)]
+fn listed(dir: &ServerFiles, root: &Path, names: &[&str]) -> Vec<LogFile> {
+    names
+        .iter()
+        .map(|name| {
+            let path = root.join(name);
+            LogFile {
+                display: dir.display(&path),
+                relative: name.replace('/', "\\"),
+                size: std::fs::metadata(&path).unwrap().len(),
+                modified_ms: 0,
+                path,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
