@@ -12,7 +12,7 @@ use regex::bytes::Regex;
 
 use super::csv::fields;
 use super::scan::Literals;
-use super::{detail, parse_time, LogFile, Scan};
+use super::{detail, record_time, LogFile, Scan};
 use crate::provenance;
 use crate::readers::Reader;
 
@@ -40,14 +40,11 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
             std::slice::from_ref(&kind),
             &literals,
             false,
-            |found, _, hit| {
+            |found, header, hit| {
                 if !first || !is_markup_url(hit.text) {
                     return Ok(());
                 }
-                let time = fields(hit.text)
-                    .first()
-                    .and_then(|t| parse_time(t))
-                    .unwrap_or(0);
+                let time = record_time(header, &fields(hit.text)).unwrap_or(0);
                 // The first match the window keeps (one older than `--ioc-since` is dropped).
                 first = !found.found(
                     kind.clone(),
@@ -94,7 +91,7 @@ mod tests {
             set_call("2021-03-01T00:00:00.000Z", shell),
             set_call("2021-03-03T00:00:00.000Z", shell),
         );
-        let since = parse_time("2021-03-02T00:00:00Z").unwrap();
+        let since = super::super::parse_time("2021-03-02T00:00:00Z").unwrap();
         let m = scan_text(&text, since);
         assert_eq!(m.len(), 1, "{m:#?}");
         assert_eq!((m[0].line, m[0].time_ms), (3, since + 86_400_000));

@@ -549,8 +549,9 @@ impl Found {
     }
 }
 
-/// The time of a log's first record and its header line: the first line that is not a `#`
-/// comment, or a `#Fields:` line (read from the file's start, at most 64 KiB).
+/// The time of a log's first record (see [`record_time`]; an IIS log's `date time`) and its
+/// header line: the first line that is not a `#` comment, or a `#Fields:` line (read from the
+/// file's start, at most 64 KiB).
 fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String)> {
     use std::io::{Read, Seek};
     file.seek(std::io::SeekFrom::Start(0))?;
@@ -566,15 +567,13 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
             break;
         }
     }
+    let columns = csv::Header::parse(header.as_bytes());
     let first = lines.find(|l| !l.starts_with('#')).and_then(|l| {
-        csv::fields(l.as_bytes())
-            .first()
-            .and_then(|t| parse_time(t))
-            .or_else(|| {
-                // IIS writes its date and time as two space-separated fields.
-                let mut words = l.split(' ');
-                parse_time(&format!("{} {}", words.next()?, words.next()?))
-            })
+        record_time(&columns, &csv::fields(l.as_bytes())).or_else(|| {
+            // IIS writes its date and time as two space-separated fields.
+            let mut words = l.split(' ');
+            parse_time(&format!("{} {}", words.next()?, words.next()?))
+        })
     });
     Ok((first, header))
 }
@@ -630,6 +629,13 @@ pub fn parse_time(s: &str) -> Option<i64> {
     .iter()
     .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
     .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// The time of a CSV log's record (its fields `values`): its `DateTime` column when `header`
+/// names one (columns are found by name), its first field otherwise.
+pub fn record_time(header: &csv::Header, values: &[std::borrow::Cow<'_, str>]) -> Option<i64> {
+    let at = header.column("DateTime").unwrap_or(0);
+    values.get(at).and_then(|t| parse_time(t))
 }
 
 /// The line as text, cut to [`MAX_DETAIL`] bytes.
@@ -752,6 +758,15 @@ mod tests {
             (lines[0], lines[599], lines[600], lines[999]),
             (1, 600, 10_000, 10_399)
         );
+    }
+
+    #[test]
+    fn a_record_s_time_is_its_datetime_column_or_else_its_first_field() {
+        let values = csv::fields(b"2021-03-03T04:05:06Z,Info,2021-03-04T00:00:00Z");
+        let at = |header: &[u8]| record_time(&csv::Header::parse(header), &values);
+        assert_eq!(at(b"Stamp,Level,datetime"), Some(1_614_816_000_000));
+        assert_eq!(at(b"Stamp,Level,Message"), Some(1_614_744_306_000));
+        assert_eq!(at(b""), Some(1_614_744_306_000));
     }
 
     #[test]
