@@ -82,6 +82,21 @@ pub fn row(
     if hit.text.first() == Some(&b'#') {
         return Ok(());
     }
+    let missing = |column: &str, indicators: &str| Unjudged {
+        kind: "missing_column",
+        why: format!(
+            "the header has no {column} column: rows holding {LITERAL} cannot be judged for \
+             {indicators}"
+        ),
+    };
+    if header.column("AnchorMailbox").is_none() {
+        let indicators = if ecp {
+            "CVE-2021-26855 or CVE-2021-27065"
+        } else {
+            "CVE-2021-26855"
+        };
+        return Err(missing("AnchorMailbox", indicators));
+    }
     let values = fields(hit.text);
     let col = |name: &str| {
         header
@@ -100,22 +115,27 @@ pub fn row(
     } else if is_ssrf(anchor) {
         kinds.push(IocKind::Cve2021_26855);
     }
+    let mut no_status = None;
     if ecp && refused.is_none() {
-        if cut("HttpStatus") {
+        if header.column("HttpStatus").is_none() {
+            no_status = Some(missing("HttpStatus", "CVE-2021-27065"));
+        } else if cut("HttpStatus") {
             refused = Some("HttpStatus");
         } else if is_reset_vdir(anchor, status) {
             kinds.push(IocKind::Cve2021_27065Proxy);
         }
     }
-    let refused = refused.map_or(Ok(()), |column| {
-        Err(Unjudged {
+    let refused = match (refused, no_status) {
+        (Some(column), _) => Err(Unjudged {
             kind: "partial_line",
             why: format!(
                 "the file's last line has no line ending and is cut in or before its {column} \
                  value (copied while being written?): not judged"
             ),
-        })
-    });
+        }),
+        (None, Some(missing)) => Err(missing),
+        (None, None) => Ok(()),
+    };
     if kinds.is_empty() {
         return refused;
     }
@@ -305,6 +325,51 @@ mod tests {
                 prop_assert!(is_ssrf(&anchor) || is_reset_vdir(&anchor, &m.status));
             }
         }
+    }
+
+    #[test]
+    fn a_header_without_a_judged_column_is_a_collection_error_not_a_clean_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        for folder in ["Owa", "Ecp"] {
+            std::fs::create_dir(tmp.path().join(folder)).unwrap();
+        }
+        let row = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory#,200\n";
+        // No AnchorMailbox (renamed): nothing can be judged.
+        std::fs::write(
+            tmp.path().join("Owa/a.log"),
+            format!("DateTime,ClientIpAddress,Anchor,HttpStatus\n{row}{row}"),
+        )
+        .unwrap();
+        // No HttpStatus in the Ecp folder: CVE-2021-26855 judged, CVE-2021-27065 not.
+        std::fs::write(
+            tmp.path().join("Ecp/b.log"),
+            format!("DateTime,ClientIpAddress,AnchorMailbox,Status\n{row}"),
+        )
+        .unwrap();
+        let (m, errors, _) = scan_logs(
+            tmp.path(),
+            &["Owa/a.log", "Ecp/b.log"],
+            true,
+            Default::default(),
+        );
+        let kinds: Vec<&str> = m.iter().map(|m| m.indicator.as_str()).collect();
+        assert_eq!(kinds, ["cve_2021_26855"]);
+        assert!(m[0].file.ends_with("b.log"));
+        // One error per file, naming it, the line and the column.
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|(kind, _)| kind == "missing_column"));
+        assert!(
+            errors[0].1.contains("a.log: line 2:") && errors[0].1.contains("no AnchorMailbox"),
+            "{}",
+            errors[0].1
+        );
+        assert!(
+            errors[1].1.contains("b.log: line 2:")
+                && errors[1].1.contains("no HttpStatus")
+                && errors[1].1.contains("CVE-2021-27065"),
+            "{}",
+            errors[1].1
+        );
     }
 
     #[test]
