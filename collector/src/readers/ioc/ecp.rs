@@ -38,6 +38,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             false,
             |found, header, hit| {

@@ -42,43 +42,54 @@ pub fn is_reset_vdir(anchor: &str, status: &str) -> bool {
     RESET_VDIR.is_match(anchor) && status.trim() == "200"
 }
 
-/// Scans the HttpProxy logs (the bulk of the logs: on several threads).
+/// Scans the HttpProxy logs (the bulk of the logs: on several threads). Their coverage is
+/// kept per protocol folder (the reference's log age is per folder: a busy folder trimmed
+/// short is not hidden by a quiet one that reaches far back).
 pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     let literals = Literals::new(&[LITERAL]);
     scan.found.coverage_of(&IocKind::Cve2021_26855);
     scan.found.coverage_of(&IocKind::Cve2021_27065Proxy);
     let kinds = |f: &LogFile| {
-        if is_ecp(f) {
+        let folder = folder(f);
+        let kinds = if is_ecp(&folder) {
             vec![IocKind::Cve2021_26855, IocKind::Cve2021_27065Proxy]
         } else {
             vec![IocKind::Cve2021_26855]
-        }
+        };
+        (kinds, folder)
     };
     let judge = |found: &mut Found, header: &Header, hit: Hit, f: &LogFile| {
-        row(found, header, hit, &f.display, is_ecp(f))
+        row(found, header, hit, &f.display, &folder(f))
     };
     scan.read_logs(logs, &kinds, &literals, false, &judge);
 }
 
-/// Whether a log is in the `Ecp` folder of the HttpProxy logs.
-fn is_ecp(f: &LogFile) -> bool {
-    f.relative
-        .split('\\')
-        .next()
-        .is_some_and(|top| top.eq_ignore_ascii_case("Ecp"))
-        && f.relative.contains('\\')
+/// The protocol folder of an HttpProxy log (the first folder of its path below
+/// `Logging\HttpProxy`; empty for a file directly in it).
+pub fn folder(f: &LogFile) -> String {
+    match f.relative.split_once('\\') {
+        Some((top, _)) => top.to_string(),
+        None => String::new(),
+    }
 }
 
-/// Judges one line holding the literal. A cut last line ([`Hit::partial`]) is judged only on
-/// values another value follows (whole): the conditions hold on a whole value (a cut
-/// `ServerInfo~host/autod` passes the autodiscover exclusion the whole value meets).
+/// Whether a protocol folder is the `Ecp` one.
+fn is_ecp(folder: &str) -> bool {
+    folder.eq_ignore_ascii_case("Ecp")
+}
+
+/// Judges one line holding the literal, of a log in the protocol folder `folder` (CVE-2021-27065
+/// in `Ecp` only). A cut last line ([`Hit::partial`]) is judged only on values another value
+/// follows (whole): the conditions hold on a whole value (a cut `ServerInfo~host/autod` passes
+/// the autodiscover exclusion the whole value meets).
 pub fn row(
     found: &mut Found,
     header: &Header,
     hit: Hit,
     path: &str,
-    ecp: bool,
+    folder: &str,
 ) -> Result<(), Unjudged> {
+    let ecp = is_ecp(folder);
     if hit.text.first() == Some(&b'#') {
         return Ok(());
     }
@@ -164,7 +175,7 @@ pub fn row(
         ..Default::default()
     };
     for k in kinds {
-        found.found(k, m.clone());
+        found.found_in(k, folder, m.clone());
     }
     refused
 }
@@ -189,7 +200,7 @@ mod tests {
             &Header::parse(HEADER),
             hit,
             "HttpProxy/Ecp/x.LOG",
-            ecp,
+            if ecp { "Ecp" } else { "Owa" },
         )
         .unwrap();
         found.into_matches()
@@ -369,6 +380,49 @@ mod tests {
                 && errors[1].1.contains("CVE-2021-27065"),
             "{}",
             errors[1].1
+        );
+    }
+
+    #[test]
+    fn coverage_is_kept_per_protocol_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (folder, day) in [("Owa", "01"), ("Ecp", "26")] {
+            std::fs::create_dir(tmp.path().join(folder)).unwrap();
+            std::fs::write(
+                tmp.path().join(format!("{folder}/x.log")),
+                format!("{LOG_HEAD}2021-03-{day}T00:00:00Z,10.0.0.1,,200,x\n"),
+            )
+            .unwrap();
+        }
+        let dir = crate::files::ServerFiles::new(tmp.path());
+        let logs = super::super::listed(&dir, tmp.path(), &["Ecp/x.log", "Owa/x.log"]);
+        let mut s = Scan::new(&dir, 0, Default::default());
+        scan(&logs, &mut s);
+        let (_, scans) = s.found.into_parts();
+        let got: Vec<(&str, &str, u64, i64)> = scans
+            .iter()
+            .map(|c| {
+                (
+                    c.indicator.as_str(),
+                    c.folder.as_str(),
+                    c.files,
+                    c.oldest_ms,
+                )
+            })
+            .collect();
+        let day = |d: &str| super::super::parse_time(d).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("cve_2021_26855", "Ecp", 1, day("2021-03-26T00:00:00Z")),
+                ("cve_2021_26855", "Owa", 1, day("2021-03-01T00:00:00Z")),
+                (
+                    "cve_2021_27065_proxy",
+                    "Ecp",
+                    1,
+                    day("2021-03-26T00:00:00Z")
+                ),
+            ]
         );
     }
 

@@ -150,6 +150,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             true,
             |found, header, hit| {

@@ -257,7 +257,8 @@ impl<'a> Scan<'a> {
     /// to `on_hit` with the column header in force (`header_lines`: `#Fields:` lines met on
     /// the way replace it, as IIS writes them; otherwise the file's first line that is not a
     /// `#` comment, or its `#Fields:` line); a last line without its end only as
-    /// [`Scan::partial_last`] says. Records the file's coverage for `kinds`, its new mark, an
+    /// [`Scan::partial_last`] says. Records the file's coverage for `kinds` in `folder` (see
+    /// [`IocScan::folder`]; `""`: all the indicator's logs), its new mark, an
     /// unreadable file as a collection error, and so each line `on_hit` could not judge (once
     /// per file and kind of reason, at its first line). A file last written before the window
     /// is skipped whole.
@@ -265,6 +266,7 @@ impl<'a> Scan<'a> {
         &mut self,
         f: &LogFile,
         kinds: &[IocKind],
+        folder: &str,
         literals: &scan::Literals,
         header_lines: bool,
         mut on_hit: impl FnMut(&mut Found, &csv::Header, scan::Hit) -> Result<(), Unjudged>,
@@ -377,18 +379,20 @@ impl<'a> Scan<'a> {
         self.next_marks.0.insert(f.display.clone(), mark);
         self.found.covered(
             kinds,
+            folder,
             scanned.bytes,
             (first_time.unwrap_or(0), f.modified_ms),
         );
     }
 
     /// Scans `logs` on up to [`MAX_THREADS`] threads (the logs shared out in order), each
-    /// file as [`Scan::read_log`] does, `judge` called for each line holding a literal; the
-    /// threads' matches are added in file order, under the same bound.
+    /// file as [`Scan::read_log`] does (`kinds_of` gives its indicators and coverage folder),
+    /// `judge` called for each line holding a literal; the threads' matches are added in file
+    /// order, under the same bound.
     pub fn read_logs(
         &mut self,
         logs: &[LogFile],
-        kinds_of: &(dyn Fn(&LogFile) -> Vec<IocKind> + Sync),
+        kinds_of: &(dyn Fn(&LogFile) -> (Vec<IocKind>, String) + Sync),
         literals: &scan::Literals,
         header_lines: bool,
         judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) -> Result<(), Unjudged>
@@ -409,10 +413,11 @@ impl<'a> Scan<'a> {
                     child.partial_last = self.partial_last;
                     scope.spawn(move || {
                         for f in part {
-                            let kinds = kinds_of(f);
+                            let (kinds, folder) = kinds_of(f);
                             child.read_log(
                                 f,
                                 &kinds,
+                                &folder,
                                 literals,
                                 header_lines,
                                 |found, header, hit| judge(found, header, hit, f),
@@ -440,8 +445,9 @@ impl<'a> Scan<'a> {
             out.artifact(Ioc::NAME, &path, state);
         }
         let s = out.evidence_mut();
-        s.ioc_matches.extend(self.found.matches);
-        s.ioc_scans.extend(self.found.coverage.into_values());
+        let (matches, scans) = self.found.into_parts();
+        s.ioc_matches.extend(matches);
+        s.ioc_scans.extend(scans);
         out.set_next_ioc_marks(self.next_marks);
     }
 }
@@ -456,21 +462,23 @@ pub struct Unjudged {
     pub why: String,
 }
 
-/// The matches of a scan, at most [`MAX_MATCHES`] per indicator shipped, and the coverage.
+/// The matches of a scan, at most [`MAX_MATCHES`] per indicator shipped, and the coverage,
+/// per indicator and log folder (see [`IocScan::folder`]).
 #[derive(Debug, Default)]
 pub struct Found {
     since_ms: i64,
-    matches: Vec<IocMatch>,
+    /// The matches kept, each with the folder of its log.
+    matches: Vec<(String, IocMatch)>,
     kept: BTreeMap<String, usize>,
-    coverage: BTreeMap<String, IocScan>,
+    coverage: BTreeMap<(String, String), IocScan>,
 }
 
 impl Found {
     /// Adds what another part of the scan found, after what this one found, under the bound.
     pub fn merge(&mut self, other: Found) {
-        for (name, c) in other.coverage {
+        for ((name, folder), c) in other.coverage {
             let kind = IocKind::parse(&name);
-            let mine = self.coverage_of(&kind);
+            let mine = self.coverage_in(&kind, &folder);
             mine.files += c.files;
             mine.bytes += c.bytes;
             mine.matches += c.matches;
@@ -480,26 +488,53 @@ impl Found {
             }
             mine.newest_ms = mine.newest_ms.max(c.newest_ms);
         }
-        for m in other.matches {
+        for (folder, m) in other.matches {
             let kept = self.kept.entry(m.indicator.clone()).or_insert(0);
             if *kept < MAX_MATCHES {
                 *kept += 1;
-                self.matches.push(m);
+                self.matches.push((folder, m));
             } else {
                 let kind = IocKind::parse(&m.indicator);
-                self.coverage_of(&kind).overflow += 1;
+                self.coverage_in(&kind, &folder).overflow += 1;
             }
         }
     }
 
     /// The matches kept, in the order found.
     pub fn into_matches(self) -> Vec<IocMatch> {
-        self.matches
+        self.into_parts().0
+    }
+
+    /// The matches kept, in the order found, and the coverage records. An indicator's record
+    /// of no folder that nothing was counted in is left out when it has folder records.
+    pub fn into_parts(self) -> (Vec<IocMatch>, Vec<IocScan>) {
+        let mut with_folders = std::collections::BTreeSet::new();
+        for (indicator, folder) in self.coverage.keys() {
+            if !folder.is_empty() {
+                with_folders.insert(indicator.clone());
+            }
+        }
+        let scans = self
+            .coverage
+            .into_iter()
+            .filter(|((indicator, folder), c)| {
+                !folder.is_empty()
+                    || !with_folders.contains(indicator)
+                    || c.files + c.matches + c.overflow > 0
+            })
+            .map(|(_, c)| c)
+            .collect();
+        (self.matches.into_iter().map(|(_, m)| m).collect(), scans)
     }
 
     /// Records a match of `kind`: shipped while under the bound, counted always. A record
     /// older than the window (`--ioc-since`) is dropped: the answer is whether it was recorded.
     pub fn found(&mut self, kind: IocKind, m: IocMatch) -> bool {
+        self.found_in(kind, "", m)
+    }
+
+    /// Records a match of `kind` in a log of `folder`, as [`Found::found`] does.
+    pub fn found_in(&mut self, kind: IocKind, folder: &str, m: IocMatch) -> bool {
         // Files are listed whatever their time: they are few, and the analyzer judges them.
         let file = matches!(
             kind,
@@ -509,36 +544,45 @@ impl Found {
             return false;
         }
         let name = kind.as_str().to_string();
-        let c = self.coverage_of(&kind);
+        let c = self.coverage_in(&kind, folder);
         c.matches += 1;
         let kept = self.kept.entry(name.clone()).or_insert(0);
         if *kept < MAX_MATCHES {
             *kept += 1;
-            self.matches.push(IocMatch {
-                indicator: name,
-                ..m
-            });
+            self.matches.push((
+                folder.to_string(),
+                IocMatch {
+                    indicator: name,
+                    ..m
+                },
+            ));
         } else {
-            self.coverage_of(&kind).overflow += 1;
+            self.coverage_in(&kind, folder).overflow += 1;
         }
         true
     }
 
-    /// The coverage record of an indicator (made on first use: an indicator scanned with no
-    /// file still says so).
+    /// The coverage record of an indicator over all its logs (made on first use: an
+    /// indicator scanned with no file still says so).
     pub fn coverage_of(&mut self, kind: &IocKind) -> &mut IocScan {
+        self.coverage_in(kind, "")
+    }
+
+    /// The coverage record of an indicator in one log folder (`""`: all its logs).
+    pub fn coverage_in(&mut self, kind: &IocKind, folder: &str) -> &mut IocScan {
         self.coverage
-            .entry(kind.as_str().to_string())
+            .entry((kind.as_str().to_string(), folder.to_string()))
             .or_insert_with(|| IocScan {
                 indicator: kind.as_str().to_string(),
+                folder: folder.to_string(),
                 ..Default::default()
             })
     }
 
-    /// Adds a file read for `kinds`: its bytes and the times of its records.
-    pub fn covered(&mut self, kinds: &[IocKind], bytes: u64, times: (i64, i64)) {
+    /// Adds a file of `folder` read for `kinds`: its bytes and the times of its records.
+    pub fn covered(&mut self, kinds: &[IocKind], folder: &str, bytes: u64, times: (i64, i64)) {
         for k in kinds {
-            let c = self.coverage_of(k);
+            let c = self.coverage_in(k, folder);
             c.files += 1;
             c.bytes += bytes;
             if times.0 != 0 && (c.oldest_ms == 0 || times.0 < c.oldest_ms) {
@@ -738,7 +782,7 @@ mod tests {
                 },
             );
         }
-        f.covered(&[IocKind::Cve2021_26855], 10, (5, 9));
+        f.covered(&[IocKind::Cve2021_26855], "", 10, (5, 9));
         f
     }
 
@@ -746,13 +790,13 @@ mod tests {
     fn parts_merge_in_order_under_the_bound_with_the_overflow_counted() {
         let mut all = found(600, 1);
         all.merge(found(700, 10_000));
-        let c = &all.coverage["cve_2021_26855"];
+        let c = &all.coverage[&("cve_2021_26855".to_string(), String::new())];
         assert_eq!(
             (c.matches, c.overflow, c.files, c.bytes),
             (1300, 300, 2, 20)
         );
         assert_eq!((c.oldest_ms, c.newest_ms), (5, 9));
-        let lines: Vec<u32> = all.matches.iter().map(|m| m.line).collect();
+        let lines: Vec<u32> = all.matches.iter().map(|(_, m)| m.line).collect();
         assert_eq!(lines.len(), MAX_MATCHES);
         assert_eq!(
             (lines[0], lines[599], lines[600], lines[999]),

@@ -40,6 +40,7 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             false,
             |found, header, hit| {
@@ -85,7 +86,7 @@ mod tests {
         let mut s = Scan::new(&dir, 0, Default::default());
         scan(&logs, INSTALL, &mut s);
         let day = |d: &str| super::super::parse_time(d).unwrap();
-        let c = &s.found.coverage["cve_2021_26858"];
+        let c = &s.found.coverage[&("cve_2021_26858".to_string(), String::new())];
         assert_eq!(c.oldest_ms, day("2021-03-02T09:00:00Z"));
         let m = s.found.into_matches();
         assert_eq!(m.len(), 1, "{m:#?}");
