@@ -44,11 +44,14 @@ fn of(kind: &IocKind) -> Option<(&'static str, &'static str)> {
 /// minutes, so a longer gap is records lost between two scans (a log rotated away), a hole.
 pub const HOLE_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// How far back scans reach without a hole, and the hole before that (see [`reach`]).
+type Reach = (i64, Option<(i64, i64)>);
+
 /// How far back one host's scans of one log reach without a hole: the union of the
 /// `[oldest, newest]` intervals of all its snapshots (each no older than its `--ioc-since`
 /// bound), merged across gaps up to [`HOLE_MS`]; the reach is the start of the block that ends
 /// last, with the hole before it (0: no record read).
-fn reach(scans: &[IocScanRow]) -> (i64, Option<(i64, i64)>) {
+fn reach(scans: &[IocScanRow]) -> Reach {
     let mut spans: Vec<(i64, i64)> = scans
         .iter()
         .filter(|s| s.oldest_ms != 0)
@@ -79,7 +82,7 @@ fn reach(scans: &[IocScanRow]) -> (i64, Option<(i64, i64)>) {
 /// scans name none), with its reach and hole and the rows it was judged on. A folder whose
 /// scans read no record at all is left out while another one has records (its logs hold no
 /// request to miss); with no record anywhere the log read none.
-fn weakest(scans: &[IocScanRow]) -> (String, (i64, Option<(i64, i64)>), Vec<IocScanRow>) {
+fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
     let mut folders: BTreeMap<&str, Vec<IocScanRow>> = BTreeMap::new();
     for s in scans.iter().filter(|s| !s.folder.is_empty()) {
         folders

@@ -395,8 +395,7 @@ impl<'a> Scan<'a> {
         kinds_of: &(dyn Fn(&LogFile) -> (Vec<IocKind>, String) + Sync),
         literals: &scan::Literals,
         header_lines: bool,
-        judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) -> Result<(), Unjudged>
-              + Sync),
+        judge: &Judge,
     ) {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -451,6 +450,11 @@ impl<'a> Scan<'a> {
         out.set_next_ioc_marks(self.next_marks);
     }
 }
+
+/// Judges a line holding a literal of a log (with the header in force), for
+/// [`Scan::read_logs`].
+pub type Judge =
+    dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) -> Result<(), Unjudged> + Sync;
 
 /// Why a line holding a literal could not be judged (made a collection error naming the file
 /// and the line, so that "no match" there is not read as clean).
