@@ -152,9 +152,11 @@ pub struct Scan<'a> {
     pub next_marks: marks::Marks,
     /// The matches so far.
     pub found: Found,
-    /// Whether a log's last line without its line ending is judged. In a copy it is (nothing
-    /// writes to it and no later run completes it; the judges refuse a cut value they cannot
-    /// judge); on the live server it is not (a record being written, read whole next run).
+    /// Whether a log's last line without its line ending is judged. In a copy it is: nothing
+    /// writes to it and no later run completes it, so leaving it out could hide the last
+    /// record's indicator; the HttpProxy judge refuses a cut value (a collection error), and
+    /// the other logs' indicators are searches within the line, which a cut line can miss but
+    /// not invent. On the live server it is not: a record being written, read whole next run.
     pub partial_last: bool,
     errors: Vec<(String, String, Option<Provenance>, String)>,
     artifacts: Vec<(String, State)>,
