@@ -1074,7 +1074,8 @@ fn ioc_coverage_gap_lists_a_server_whose_logs_miss_its_exposure_window() {
     assert_eq!(f[0].hosts, ["EX01"]);
     let text = serde_json::to_string(&f[0].evidence).unwrap();
     assert!(
-        text.contains("EX01: its HttpProxy logs scanned reach back to 2026-")
+        text.contains("EX01: its HttpProxy logs of folder ")
+            && text.contains("(the one reaching back least) scanned reach back to 2026-")
             && text.contains("it was exposed to CVE-2021-26855: it ran 15.1.2044.4")
             && text.contains("below Mar21SU released on 2021-03-02"),
         "{text}"

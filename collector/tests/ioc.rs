@@ -127,16 +127,34 @@ fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
     assert!(aspx
         .iter()
         .any(|a| a.url == r"FrontEnd\HttpProxy\owa\auth\logon.aspx"));
-    // Coverage: every indicator says what it read.
+    // Coverage: every indicator says what it read, the HttpProxy logs per protocol folder.
     let scans: BTreeMap<_, _> = s
         .ioc_scans
         .iter()
-        .map(|c| (c.indicator.as_str(), c))
+        .map(|c| ((c.indicator.as_str(), c.folder.as_str()), c))
         .collect();
-    assert_eq!(scans["cve_2021_26855"].files, 6);
-    assert_eq!(scans["cve_2021_27065_proxy"].files, 2);
-    assert!(scans["cve_2021_26855"].bytes > 10_000);
-    assert!(scans["cve_2021_26855"].oldest_ms > 0);
+    for folder in ["Autodiscover", "Ecp", "Owa"] {
+        let c = scans[&("cve_2021_26855", folder)];
+        assert_eq!(c.files, 2, "{folder}");
+        assert!(c.bytes > 1_000 && c.oldest_ms > 0, "{folder}: {c:?}");
+    }
+    assert_eq!(scans[&("cve_2021_27065_proxy", "Ecp")].files, 2);
+    let proxy: Vec<_> = s
+        .ioc_scans
+        .iter()
+        .filter(|c| ["cve_2021_26855", "cve_2021_27065_proxy"].contains(&c.indicator.as_str()))
+        .map(|c| c.folder.as_str())
+        .collect();
+    assert_eq!(proxy, ["Autodiscover", "Ecp", "Owa", "Ecp"]);
+    // The matches add up over the folders.
+    let ssrf: u64 = s
+        .ioc_scans
+        .iter()
+        .filter(|c| c.indicator == "cve_2021_26855")
+        .map(|c| c.matches)
+        .sum();
+    assert_eq!(ssrf, m["cve_2021_26855"].len() as u64);
+    assert_eq!(scans[&("cve_2021_26858", "")].files, 1);
 }
 
 #[test]
@@ -217,14 +235,15 @@ fn a_second_run_reads_only_the_bytes_appended() {
     assert_eq!(ssrf.len(), 1, "only the appended line: {ssrf:#?}");
     assert_eq!(ssrf[0].client_ip, "203.0.113.99");
     assert_eq!(ssrf[0].line, lines_before + 1);
-    let scan = second
+    let read: Vec<(&str, u64)> = second
         .ioc_scans
         .iter()
-        .find(|c| c.indicator == "cve_2021_26855")
-        .unwrap();
+        .filter(|c| c.indicator == "cve_2021_26855" && c.bytes > 0)
+        .map(|c| (c.folder.as_str(), c.bytes))
+        .collect();
     assert_eq!(
-        scan.bytes,
-        line.len() as u64,
+        read,
+        [("Owa", line.len() as u64)],
         "only the appended bytes were read"
     );
     // The other logs were read to their end before: nothing of them again.

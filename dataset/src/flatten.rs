@@ -498,6 +498,7 @@ impl Batch {
                 oldest_ms: c.oldest_ms,
                 newest_ms: c.newest_ms,
                 since_ms: s.ioc_since_ms,
+                folder: c.folder.clone(),
             });
         }
     }

@@ -615,7 +615,7 @@ tables! {
         provenance: String,
     }
 
-    /// One row per indicator scanned per snapshot: what the scan covered.
+    /// One row per indicator scanned per snapshot and log folder: what the scan covered.
     ioc_scans: IocScans => IocScanRow {
         /// the indicator (see `ioc_matches.indicator`)
         indicator: IocKind,
@@ -633,6 +633,9 @@ tables! {
         newest_ms: i64,
         /// only records at or after this time were scanned (UTC ms; 0 = all)
         since_ms: i64,
+        /// the log folder covered: an HttpProxy protocol folder (`Ecp`, `Owa`, ...), one row
+        /// each; empty: all the indicator's logs (and snapshots of older collectors)
+        folder: String,
     }
 }
 

@@ -470,6 +470,7 @@ fn indicators(s: &mut Snapshot, h: &HistoryHost, first: bool, since: i64, at: i6
             overflow: 0,
             oldest_ms: oldest,
             newest_ms: at,
+            folder: String::new(),
         });
     }
     s.ioc_matches = matches;

@@ -15,9 +15,9 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Servers whose indicator scans cannot rule out a compromise: for a log indicator (the HttpProxy, ECP, OAB generator and IIS log scans, the Application log), the scans of all the server's snapshots (a daily scan reads only the bytes written since the previous one; with `--ioc-since`, no older than that bound) do not cover the window that matters without a hole (their `[oldest, newest]` record times, joined across gaps of at most a day), or read no record of a log the server keeps (an Edge server keeps only the Application log), or the server shipped no indicator scan while others did. The windows, each only for the logs of a CVE the server could be attacked through: the incident window, from the first log indicator seen anywhere in the fleet, when the server was open to the log's CVE then (the build of its last snapshot before it, below the CVE's fix with the updates installed before that day); and the server's exposure window of the CVE when a build it ran was below the fix (the CVE table): from the fix's release (the CVE public; attacks began around then) until it was installed. CVE-2021-26857 (the Application log) concerns Unified Messaging only: Exchange 2010 to 2016, not Edge. The reference's log-age report exists for this: \"nothing found\" only means clean back to the age of the oldest log.
+Servers whose indicator scans cannot rule out a compromise: for a log indicator (the HttpProxy, ECP, OAB generator and IIS log scans, the Application log), the scans of all the server's snapshots (a daily scan reads only the bytes written since the previous one; with `--ioc-since`, no older than that bound) do not cover the window that matters without a hole (their `[oldest, newest]` record times, joined across gaps of at most a day; the HttpProxy logs per protocol folder, judged on the folder that reaches back least, as the reference reports log age per folder: a busy folder trimmed to a few days is not hidden by a quiet one that reaches far back), or read no record of a log the server keeps (an Edge server keeps only the Application log), or the server shipped no indicator scan while others did. The windows, each only for the logs of a CVE the server could be attacked through: the incident window, from the first log indicator seen anywhere in the fleet, when the server was open to the log's CVE then (the build of its last snapshot before it, below the CVE's fix with the updates installed before that day); and the server's exposure window of the CVE when a build it ran was below the fix (the CVE table): from the fix's release (the CVE public; attacks began around then) until it was installed. CVE-2021-26857 (the Application log) concerns Unified Messaging only: Exchange 2010 to 2016, not Edge. The reference's log-age report exists for this: \"nothing found\" only means clean back to the age of the oldest log.
 ## Evidence
-Per server and log: how far back its scans reach, and the window start they miss (the first indicator of the fleet with its server, or the CVE, the build that was open to it and the fix's release date).
+Per server and log: how far back its scans reach (for the HttpProxy logs, in the protocol folder named, the one reaching back least), and the window start they miss (the first indicator of the fleet with its server, or the CVE, the build that was open to it and the fix's release date).
 ## Action
 No match on these servers means \"not looked\", not \"clean\": find older copies of the logs (backups, a SIEM, the IIS and HttpProxy logs of the period on the server if retention was raised) and scan them with `exfleet-collector --ioc-since`, or handle the server as possibly compromised (Microsoft Defender or the Safety Scanner, the .aspx folders); keep logs at least as long as the exposure window of the next CVE.
 ## Source
@@ -44,11 +44,14 @@ fn of(kind: &IocKind) -> Option<(&'static str, &'static str)> {
 /// minutes, so a longer gap is records lost between two scans (a log rotated away), a hole.
 pub const HOLE_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// How far back scans reach without a hole, and the hole before that (see [`reach`]).
+type Reach = (i64, Option<(i64, i64)>);
+
 /// How far back one host's scans of one log reach without a hole: the union of the
 /// `[oldest, newest]` intervals of all its snapshots (each no older than its `--ioc-since`
 /// bound), merged across gaps up to [`HOLE_MS`]; the reach is the start of the block that ends
 /// last, with the hole before it (0: no record read).
-fn reach(scans: &[IocScanRow]) -> (i64, Option<(i64, i64)>) {
+fn reach(scans: &[IocScanRow]) -> Reach {
     let mut spans: Vec<(i64, i64)> = scans
         .iter()
         .filter(|s| s.oldest_ms != 0)
@@ -70,6 +73,36 @@ fn reach(scans: &[IocScanRow]) -> (i64, Option<(i64, i64)>) {
         [.., before, last] => (last.0, Some((before.1, last.0))),
         [last] => (last.0, None),
     }
+}
+
+/// The weakest folder of one host's scans of one log: the scans grouped by log folder (see
+/// `ioc_scans.folder`; the HttpProxy protocol folders), each judged by [`reach`] with the
+/// rows of no folder (all the log's folders at once: older collectors) counted in every
+/// folder, as they were judged before; the folder that reaches back least (`""` when the
+/// scans name none), with its reach and hole and the rows it was judged on. A folder whose
+/// scans read no record at all is left out while another one has records (its logs hold no
+/// request to miss); with no record anywhere the log read none.
+fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
+    let mut folders: BTreeMap<&str, Vec<IocScanRow>> = BTreeMap::new();
+    for s in scans.iter().filter(|s| !s.folder.is_empty()) {
+        folders
+            .entry(s.folder.as_str())
+            .or_default()
+            .push(s.clone());
+    }
+    folders.retain(|_, rows| rows.iter().any(|s| s.oldest_ms != 0));
+    if folders.is_empty() {
+        return (String::new(), reach(scans), scans.to_vec());
+    }
+    let whole: Vec<&IocScanRow> = scans.iter().filter(|s| s.folder.is_empty()).collect();
+    folders
+        .into_iter()
+        .map(|(folder, mut rows)| {
+            rows.extend(whole.iter().map(|s| (*s).clone()));
+            (folder.to_string(), reach(&rows), rows)
+        })
+        .max_by_key(|(_, (reached, _), _)| *reached)
+        .expect("at least one folder")
 }
 
 /// Whether a server of this kind keeps the log at all: an Edge server runs no client access
@@ -288,7 +321,7 @@ fn gaps(
             if !keeps(kind, h.is_edge()) {
                 continue;
             }
-            let (reached, hole) = reach(scans);
+            let (folder, (reached, hole), scans) = weakest(scans);
             // Nothing read: any window that matters is missed.
             let covers = |start: i64| reached != 0 && reached <= start;
             let mut missed = Vec::new();
@@ -327,12 +360,24 @@ fn gaps(
                 .or(scans.last())
                 .map(|s| s.key.snapshot_id.clone())
                 .unwrap_or_default();
+            let what = if folder.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what} of folder {folder} (the one reaching back least)")
+            };
             ev.push(Evidence::new(
                 format!(
                     "{host}: its {what} scanned {how}, and {}",
                     missed.join("; and ")
                 ),
-                format!("ioc_scans {} of snapshot {cited}", kind.as_str()),
+                if folder.is_empty() {
+                    format!("ioc_scans {} of snapshot {cited}", kind.as_str())
+                } else {
+                    format!(
+                        "ioc_scans {} folder {folder} of snapshot {cited}",
+                        kind.as_str()
+                    )
+                },
             ));
             hosts.push(host.clone());
         }
@@ -446,6 +491,62 @@ mod tests {
             assert_eq!(applies("CVE-2021-26857", &b(build), edge), want, "{build}");
         }
         assert!(applies("CVE-2022-41040", &b("15.2.1748.24"), false));
+    }
+
+    #[test]
+    fn the_httpproxy_logs_are_judged_on_the_folder_reaching_back_least() {
+        let catalog = Catalog::embedded();
+        let cx = cx(&catalog);
+        let at = |d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+        };
+        // Exchange 2019 CU8 without its March 2021 SU: exposed to CVE-2021-26855 since the
+        // fix's release (2 March 2021). Its Owa logs reach back to 2021-02-10, its busy Ecp
+        // logs to 2021-03-12 only (about 30 and 5 days before the last scan).
+        let mut h = view("EX05", "15.2.792.3");
+        h.collected_at_ms = at("2021-03-17");
+        h.build_history[0].collected_at_ms = at("2021-03-16");
+        let folder = |name: &str, oldest: i64| {
+            let mut s = scan("EX05", IocKind::Cve2021_26855, oldest, at("2021-03-17"));
+            s.folder = name.into();
+            s
+        };
+        let scans = [
+            folder("Owa", at("2021-02-10")),
+            folder("Ecp", at("2021-03-12")),
+        ];
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &scans, None, &cx);
+        assert_eq!(hosts, ["EX05"], "{ev:#?}");
+        assert!(
+            ev[0].fact.starts_with(
+                "EX05: its HttpProxy logs of folder Ecp (the one reaching back least) scanned reach back to 2021-03-12"
+            ) && ev[0].fact.contains("CVE-2021-26855"),
+            "{ev:#?}"
+        );
+        assert!(ev[0].provenance.contains("folder Ecp"), "{ev:#?}");
+        // Both folders reaching back before the window: no gap.
+        let scans = [
+            folder("Owa", at("2021-02-10")),
+            folder("Ecp", at("2021-02-20")),
+        ];
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &scans, None, &cx);
+        assert!(hosts.is_empty(), "{ev:#?}");
+        // A scan of an older collector (no folder) counts for every folder, as before.
+        let mut old = scan(
+            "EX05",
+            IocKind::Cve2021_26855,
+            at("2021-02-01"),
+            at("2021-03-11"),
+        );
+        old.key.snapshot_id = "EX05-old".into();
+        let scans = [old, folder("Ecp", at("2021-03-11"))];
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &scans, None, &cx);
+        assert!(hosts.is_empty(), "{ev:#?}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `Set-<X>VirtualDirectory` call whose `...Url` parameter carries an HTML or script element
 //! (the web-shell planting technique). Test-ProxyLogon's .NET expression has look-aheads; for a
 //! yes/no test per line the reference gives the equivalent without them, used here. As the
-//! script does, only the first match of a file is reported.
+//! script does, only the first match of a file is reported (of those within `--ioc-since`).
 
 use std::sync::LazyLock;
 
@@ -12,7 +12,7 @@ use regex::bytes::Regex;
 
 use super::csv::fields;
 use super::scan::Literals;
-use super::{detail, parse_time, LogFile, Scan};
+use super::{detail, record_time, LogFile, Scan};
 use crate::provenance;
 use crate::readers::Reader;
 
@@ -38,18 +38,16 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             false,
-            |found, _, hit| {
+            |found, header, hit| {
                 if !first || !is_markup_url(hit.text) {
-                    return;
+                    return Ok(());
                 }
-                first = false;
-                let time = fields(hit.text)
-                    .first()
-                    .and_then(|t| parse_time(t))
-                    .unwrap_or(0);
-                found.found(
+                let time = record_time(header, &fields(hit.text)).unwrap_or(0);
+                // The first match the window keeps (one older than `--ioc-since` is dropped).
+                first = !found.found(
                     kind.clone(),
                     IocMatch {
                         file: f.display.clone(),
@@ -61,6 +59,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
                         ..Default::default()
                     },
                 );
+                Ok(())
             },
         );
     }
@@ -69,6 +68,39 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matches of a scan of an ECP server log holding `text`, within `since_ms`.
+    fn scan_text(text: &str, since_ms: i64) -> Vec<IocMatch> {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("ECPServer-1.LOG"), text).unwrap();
+        let dir = crate::files::ServerFiles::new(tmp.path());
+        let logs = super::super::listed(&dir, tmp.path(), &["ECPServer-1.LOG"]);
+        let mut s = Scan::new(&dir, since_ms, Default::default());
+        scan(&logs, &mut s);
+        s.found.into_matches()
+    }
+
+    fn set_call(time: &str, url: &str) -> String {
+        format!("{time},1,EX01,CONTOSO\\admin,Cmdlet,S:CMD=Set-OabVirtualDirectory.ExternalUrl=''{url}''.Identity=''OAB'';S:TYPE=OabVirtualDirectory\r\n")
+    }
+
+    #[test]
+    fn the_first_match_of_a_file_is_the_first_within_the_window() {
+        let shell = "http://f/<script>eval(1)</script>";
+        let text = format!(
+            "DateTime,RequestId,ServerName,User,EventType,GenericInfo\r\n{}{}",
+            set_call("2021-03-01T00:00:00.000Z", shell),
+            set_call("2021-03-03T00:00:00.000Z", shell),
+        );
+        let since = super::super::parse_time("2021-03-02T00:00:00Z").unwrap();
+        let m = scan_text(&text, since);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!((m[0].line, m[0].time_ms), (3, since + 86_400_000));
+        // Without a window, the first of the file only.
+        let m = scan_text(&text, 0);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!(m[0].line, 2);
+    }
 
     #[test]
     fn markup_in_a_url_parameter_of_a_set_vdir_call() {

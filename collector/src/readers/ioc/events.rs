@@ -98,7 +98,7 @@ pub fn scan(dir: &crate::files::ServerFiles, scan: &mut Scan) {
                     format!("{path}: {more} more damaged places"),
                 );
             }
-            scan.found.covered(&[kind], size, (oldest, newest));
+            scan.found.covered(&[kind], "", size, (oldest, newest));
             scan.artifact(&path, exfleet_proto::v1::artifact_status::State::Read);
         }
         Err(message) => scan.error("not_an_event_log", &path, format!("{path}: {message}")),

@@ -106,7 +106,7 @@ fn list(dir: &ServerFiles, scan: &mut Scan, windows_folder: &str, artifacts: &[&
             }
         }
         scan.found
-            .covered(std::slice::from_ref(&kind), bytes, (0, 0));
+            .covered(std::slice::from_ref(&kind), "", bytes, (0, 0));
         scan.found.found(
             kind,
             IocMatch {

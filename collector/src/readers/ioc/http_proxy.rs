@@ -17,7 +17,7 @@ use regex::Regex;
 
 use super::csv::{fields, Header};
 use super::scan::{Hit, Literals};
-use super::{detail, parse_time, Found, LogFile, Scan};
+use super::{detail, parse_time, Found, LogFile, Scan, Unjudged};
 use crate::provenance;
 use crate::readers::Reader;
 
@@ -42,37 +42,71 @@ pub fn is_reset_vdir(anchor: &str, status: &str) -> bool {
     RESET_VDIR.is_match(anchor) && status.trim() == "200"
 }
 
-/// Scans the HttpProxy logs (the bulk of the logs: on several threads).
+/// Scans the HttpProxy logs (the bulk of the logs: on several threads). Their coverage is
+/// kept per protocol folder (the reference's log age is per folder: a busy folder trimmed
+/// short is not hidden by a quiet one that reaches far back).
 pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     let literals = Literals::new(&[LITERAL]);
     scan.found.coverage_of(&IocKind::Cve2021_26855);
     scan.found.coverage_of(&IocKind::Cve2021_27065Proxy);
     let kinds = |f: &LogFile| {
-        if is_ecp(f) {
+        let folder = folder(f);
+        let kinds = if is_ecp(&folder) {
             vec![IocKind::Cve2021_26855, IocKind::Cve2021_27065Proxy]
         } else {
             vec![IocKind::Cve2021_26855]
-        }
+        };
+        (kinds, folder)
     };
     let judge = |found: &mut Found, header: &Header, hit: Hit, f: &LogFile| {
-        row(found, header, hit, &f.display, is_ecp(f))
+        row(found, header, hit, &f.display, &folder(f))
     };
     scan.read_logs(logs, &kinds, &literals, false, &judge);
 }
 
-/// Whether a log is in the `Ecp` folder of the HttpProxy logs.
-fn is_ecp(f: &LogFile) -> bool {
-    f.relative
-        .split('\\')
-        .next()
-        .is_some_and(|top| top.eq_ignore_ascii_case("Ecp"))
-        && f.relative.contains('\\')
+/// The protocol folder of an HttpProxy log (the first folder of its path below
+/// `Logging\HttpProxy`; empty for a file directly in it).
+pub fn folder(f: &LogFile) -> String {
+    match f.relative.split_once('\\') {
+        Some((top, _)) => top.to_string(),
+        None => String::new(),
+    }
 }
 
-/// Judges one line holding the literal.
-pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) {
+/// Whether a protocol folder is the `Ecp` one.
+fn is_ecp(folder: &str) -> bool {
+    folder.eq_ignore_ascii_case("Ecp")
+}
+
+/// Judges one line holding the literal, of a log in the protocol folder `folder` (CVE-2021-27065
+/// in `Ecp` only). A cut last line ([`Hit::partial`]) is judged only on values another value
+/// follows (whole): the conditions hold on a whole value (a cut `ServerInfo~host/autod` passes
+/// the autodiscover exclusion the whole value meets).
+pub fn row(
+    found: &mut Found,
+    header: &Header,
+    hit: Hit,
+    path: &str,
+    folder: &str,
+) -> Result<(), Unjudged> {
+    let ecp = is_ecp(folder);
     if hit.text.first() == Some(&b'#') {
-        return;
+        return Ok(());
+    }
+    let missing = |column: &str, indicators: &str| Unjudged {
+        kind: "missing_column",
+        why: format!(
+            "the header has no {column} column: rows holding {LITERAL} cannot be judged for \
+             {indicators}"
+        ),
+    };
+    if header.column("AnchorMailbox").is_none() {
+        let indicators = if ecp {
+            "CVE-2021-26855 or CVE-2021-27065"
+        } else {
+            "CVE-2021-26855"
+        };
+        return Err(missing("AnchorMailbox", indicators));
     }
     let values = fields(hit.text);
     let col = |name: &str| {
@@ -81,17 +115,40 @@ pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) 
             .and_then(|i| values.get(i))
             .map_or("", |v| v.as_ref())
     };
+    let cut =
+        |name: &str| hit.partial && header.column(name).is_some_and(|i| i + 1 >= values.len());
     let anchor = col("AnchorMailbox");
     let status = col("HttpStatus");
     let mut kinds = Vec::new();
-    if is_ssrf(anchor) {
+    let mut refused = None;
+    if cut("AnchorMailbox") {
+        refused = Some("AnchorMailbox");
+    } else if is_ssrf(anchor) {
         kinds.push(IocKind::Cve2021_26855);
     }
-    if ecp && is_reset_vdir(anchor, status) {
-        kinds.push(IocKind::Cve2021_27065Proxy);
+    let mut no_status = None;
+    if ecp && refused.is_none() {
+        if header.column("HttpStatus").is_none() {
+            no_status = Some(missing("HttpStatus", "CVE-2021-27065"));
+        } else if cut("HttpStatus") {
+            refused = Some("HttpStatus");
+        } else if is_reset_vdir(anchor, status) {
+            kinds.push(IocKind::Cve2021_27065Proxy);
+        }
     }
+    let refused = match (refused, no_status) {
+        (Some(column), _) => Err(Unjudged {
+            kind: "partial_line",
+            why: format!(
+                "the file's last line has no line ending and is cut in or before its {column} \
+                 value (copied while being written?): not judged"
+            ),
+        }),
+        (None, Some(missing)) => Err(missing),
+        (None, None) => Ok(()),
+    };
     if kinds.is_empty() {
-        return;
+        return refused;
     }
     let reported = [
         "RequestId",
@@ -118,8 +175,9 @@ pub fn row(found: &mut Found, header: &Header, hit: Hit, path: &str, ecp: bool) 
         ..Default::default()
     };
     for k in kinds {
-        found.found(k, m.clone());
+        found.found_in(k, folder, m.clone());
     }
+    refused
 }
 
 #[cfg(test)]
@@ -135,15 +193,108 @@ mod tests {
             line: 7,
             offset: 100,
             text: line,
+            partial: false,
         };
         row(
             &mut found,
             &Header::parse(HEADER),
             hit,
             "HttpProxy/Ecp/x.LOG",
-            ecp,
-        );
+            if ecp { "Ecp" } else { "Owa" },
+        )
+        .unwrap();
         found.into_matches()
+    }
+
+    /// A scan of `logs` (below `root`, in the `Owa` folder), on the live server or a copy; with
+    /// its matches, collection errors and marks.
+    fn scan_logs(
+        root: &std::path::Path,
+        names: &[&str],
+        live: bool,
+        marks: super::super::marks::Marks,
+    ) -> (
+        Vec<IocMatch>,
+        Vec<(String, String)>,
+        super::super::marks::Marks,
+    ) {
+        let dir = crate::files::ServerFiles::new(root);
+        let logs = super::super::listed(&dir, root, names);
+        let mut s = Scan::new(&dir, 0, marks);
+        s.partial_last = !live;
+        scan(&logs, &mut s);
+        let errors = s
+            .errors
+            .iter()
+            .map(|(kind, _, _, message)| (kind.clone(), message.clone()))
+            .collect();
+        (s.found.into_matches(), errors, s.next_marks)
+    }
+
+    const LOG_HEAD: &str = "DateTime,ClientIpAddress,AnchorMailbox,HttpStatus,UserAgent\n";
+
+    #[test]
+    fn a_live_log_cut_mid_row_is_judged_only_once_the_row_is_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        let log = tmp.path().join("Owa/x.log");
+        let cut = "2021-03-03T04:05:06Z,10.0.0.1,ServerInfo~EX02.contoso.com/autod";
+        std::fs::write(&log, format!("{LOG_HEAD}{cut}")).unwrap();
+        let (m, errors, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, Default::default());
+        assert!(m.is_empty(), "{m:#?}");
+        assert!(errors.is_empty(), "{errors:?}");
+        let mark = marks.0.values().next().unwrap();
+        assert_eq!((mark.offset, mark.line), (LOG_HEAD.len() as u64, 2));
+
+        // The writer finishes the row: the server's own autodiscover traffic, no match.
+        let mut text = std::fs::read_to_string(&log).unwrap();
+        text.push_str("iscover/autodiscover.xml,200,x\n");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert!(m.is_empty(), "{m:#?}");
+
+        // A malicious row written whole is found, with its line.
+        text.push_str("2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,x\n");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, _) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!(
+            (m[0].indicator.as_str(), m[0].line, m[0].client_ip.as_str()),
+            ("cve_2021_26855", 3, "203.0.113.5")
+        );
+    }
+
+    #[test]
+    fn a_copy_judges_its_last_line_without_an_end_on_whole_values_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        // Cut inside AnchorMailbox: not judged, and said.
+        let cut = "2021-03-03T04:05:06Z,10.0.0.1,ServerInfo~EX02.contoso.com/autod";
+        std::fs::write(tmp.path().join("Owa/a.log"), format!("{LOG_HEAD}{cut}")).unwrap();
+        // Cut in a later column: the malicious row is judged.
+        let bad = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,curl";
+        std::fs::write(tmp.path().join("Owa/b.log"), format!("{LOG_HEAD}{bad}")).unwrap();
+        let (m, errors, marks) = scan_logs(
+            tmp.path(),
+            &["Owa/a.log", "Owa/b.log"],
+            false,
+            Default::default(),
+        );
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert!(m[0].file.ends_with("b.log"), "{}", m[0].file);
+        assert_eq!(m[0].line, 2);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "partial_line");
+        assert!(
+            errors[0].1.contains("a.log: line 2:") && errors[0].1.contains("AnchorMailbox"),
+            "{}",
+            errors[0].1
+        );
+        // The marks stop before the cut lines all the same.
+        assert!(marks
+            .0
+            .values()
+            .all(|mark| mark.offset == LOG_HEAD.len() as u64));
     }
 
     #[test]
@@ -185,6 +336,94 @@ mod tests {
                 prop_assert!(is_ssrf(&anchor) || is_reset_vdir(&anchor, &m.status));
             }
         }
+    }
+
+    #[test]
+    fn a_header_without_a_judged_column_is_a_collection_error_not_a_clean_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        for folder in ["Owa", "Ecp"] {
+            std::fs::create_dir(tmp.path().join(folder)).unwrap();
+        }
+        let row = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/DDI/DDIService.svc/SetObject?schema=ResetOABVirtualDirectory#,200\n";
+        // No AnchorMailbox (renamed): nothing can be judged.
+        std::fs::write(
+            tmp.path().join("Owa/a.log"),
+            format!("DateTime,ClientIpAddress,Anchor,HttpStatus\n{row}{row}"),
+        )
+        .unwrap();
+        // No HttpStatus in the Ecp folder: CVE-2021-26855 judged, CVE-2021-27065 not.
+        std::fs::write(
+            tmp.path().join("Ecp/b.log"),
+            format!("DateTime,ClientIpAddress,AnchorMailbox,Status\n{row}"),
+        )
+        .unwrap();
+        let (m, errors, _) = scan_logs(
+            tmp.path(),
+            &["Owa/a.log", "Ecp/b.log"],
+            true,
+            Default::default(),
+        );
+        let kinds: Vec<&str> = m.iter().map(|m| m.indicator.as_str()).collect();
+        assert_eq!(kinds, ["cve_2021_26855"]);
+        assert!(m[0].file.ends_with("b.log"));
+        // One error per file, naming it, the line and the column.
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().all(|(kind, _)| kind == "missing_column"));
+        assert!(
+            errors[0].1.contains("a.log: line 2:") && errors[0].1.contains("no AnchorMailbox"),
+            "{}",
+            errors[0].1
+        );
+        assert!(
+            errors[1].1.contains("b.log: line 2:")
+                && errors[1].1.contains("no HttpStatus")
+                && errors[1].1.contains("CVE-2021-27065"),
+            "{}",
+            errors[1].1
+        );
+    }
+
+    #[test]
+    fn coverage_is_kept_per_protocol_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (folder, day) in [("Owa", "01"), ("Ecp", "26")] {
+            std::fs::create_dir(tmp.path().join(folder)).unwrap();
+            std::fs::write(
+                tmp.path().join(format!("{folder}/x.log")),
+                format!("{LOG_HEAD}2021-03-{day}T00:00:00Z,10.0.0.1,,200,x\n"),
+            )
+            .unwrap();
+        }
+        let dir = crate::files::ServerFiles::new(tmp.path());
+        let logs = super::super::listed(&dir, tmp.path(), &["Ecp/x.log", "Owa/x.log"]);
+        let mut s = Scan::new(&dir, 0, Default::default());
+        scan(&logs, &mut s);
+        let (_, scans) = s.found.into_parts();
+        let got: Vec<(&str, &str, u64, i64)> = scans
+            .iter()
+            .map(|c| {
+                (
+                    c.indicator.as_str(),
+                    c.folder.as_str(),
+                    c.files,
+                    c.oldest_ms,
+                )
+            })
+            .collect();
+        let day = |d: &str| super::super::parse_time(d).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("cve_2021_26855", "Ecp", 1, day("2021-03-26T00:00:00Z")),
+                ("cve_2021_26855", "Owa", 1, day("2021-03-01T00:00:00Z")),
+                (
+                    "cve_2021_27065_proxy",
+                    "Ecp",
+                    1,
+                    day("2021-03-26T00:00:00Z")
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -150,11 +150,12 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             true,
             |found, header, hit| {
                 if hit.text.first() == Some(&b'#') || !is_hit(hit.text) {
-                    return;
+                    return Ok(());
                 }
                 let text = String::from_utf8_lossy(hit.text);
                 let values: Vec<&str> = text.split(' ').collect();
@@ -186,6 +187,7 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
                         ..Default::default()
                     },
                 );
+                Ok(())
             },
         );
     }
@@ -239,7 +241,12 @@ mod tests {
         let dir = ServerFiles::new(tmp.path());
         let mut scan = Scan::new(&dir, 0, Default::default());
         let folders = folders(&dir, &mut scan);
-        (folders, scan.errors)
+        let errors = scan
+            .errors
+            .into_iter()
+            .map(|(kind, path, _, message)| (kind, path, message))
+            .collect();
+        (folders, errors)
     }
 
     #[test]

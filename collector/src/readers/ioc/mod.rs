@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use exfleet_proto::kinds::IocKind;
 use exfleet_proto::v1::artifact_status::State;
-use exfleet_proto::v1::{IocMatch, IocScan};
+use exfleet_proto::v1::{IocMatch, IocScan, Provenance};
 
 use crate::artifacts::{Artifact, Base, DEFAULT_INSTALL_PATHS, IOC_LOGS};
 use crate::files::ServerFiles;
@@ -152,7 +152,13 @@ pub struct Scan<'a> {
     pub next_marks: marks::Marks,
     /// The matches so far.
     pub found: Found,
-    errors: Vec<(String, String, String)>,
+    /// Whether a log's last line without its line ending is judged. In a copy it is: nothing
+    /// writes to it and no later run completes it, so leaving it out could hide the last
+    /// record's indicator; the HttpProxy judge refuses a cut value (a collection error), and
+    /// the other logs' indicators are searches within the line, which a cut line can miss but
+    /// not invent. On the live server it is not: a record being written, read whole next run.
+    pub partial_last: bool,
+    errors: Vec<(String, String, Option<Provenance>, String)>,
     artifacts: Vec<(String, State)>,
     progress: Progress,
 }
@@ -169,6 +175,7 @@ impl<'a> Scan<'a> {
                 since_ms,
                 ..Found::default()
             },
+            partial_last: !dir.is_live(),
             errors: Vec::new(),
             artifacts: Vec::new(),
             progress: Progress::new(),
@@ -178,7 +185,7 @@ impl<'a> Scan<'a> {
     /// Records a collection error about `path`.
     pub fn error(&mut self, kind: &str, path: &str, message: String) {
         self.errors
-            .push((kind.to_string(), path.to_string(), message));
+            .push((kind.to_string(), path.to_string(), None, message));
     }
 
     /// Records the state of an artifact (a folder or file looked at).
@@ -251,16 +258,20 @@ impl<'a> Scan<'a> {
     /// Scans one log from its mark to its end, handing each line holding one of `literals`
     /// to `on_hit` with the column header in force (`header_lines`: `#Fields:` lines met on
     /// the way replace it, as IIS writes them; otherwise the file's first line that is not a
-    /// `#` comment, or its `#Fields:` line). Records the file's coverage for `kinds`, its new
-    /// mark, and an unreadable file as a collection error. A file last written before the
-    /// window is skipped whole.
+    /// `#` comment, or its `#Fields:` line); a last line without its end only as
+    /// [`Scan::partial_last`] says. Records the file's coverage for `kinds` in `folder` (see
+    /// [`IocScan::folder`]; `""`: all the indicator's logs), its new mark, an
+    /// unreadable file as a collection error, and so each line `on_hit` could not judge (once
+    /// per file and kind of reason, at its first line). A file last written before the window
+    /// is skipped whole.
     pub fn read_log(
         &mut self,
         f: &LogFile,
         kinds: &[IocKind],
+        folder: &str,
         literals: &scan::Literals,
         header_lines: bool,
-        mut on_hit: impl FnMut(&mut Found, &csv::Header, scan::Hit),
+        mut on_hit: impl FnMut(&mut Found, &csv::Header, scan::Hit) -> Result<(), Unjudged>,
     ) {
         if f.modified_ms != 0 && f.modified_ms < self.since_ms {
             if let Some(m) = self.marks.0.get(&f.display) {
@@ -309,20 +320,40 @@ impl<'a> Scan<'a> {
         let found = &mut self.found;
         let progress = &mut self.progress;
         let mut last_progress = start.offset;
-        let scanned = scan::scan(&mut file, start.offset, start.line, literals, |hit| {
-            if header_lines {
-                if let Some(fields) = csv::strip_prefix_ci(hit.text, b"#Fields:") {
-                    header = iis_log::header(fields);
-                    header_text = String::from_utf8_lossy(hit.text).into_owned();
-                    return;
+        let mut unjudged: Vec<(u32, Unjudged)> = Vec::new();
+        let scanned = scan::scan(
+            &mut file,
+            start.offset,
+            start.line,
+            literals,
+            self.partial_last,
+            |hit| {
+                if header_lines {
+                    if let Some(fields) = csv::strip_prefix_ci(hit.text, b"#Fields:") {
+                        header = iis_log::header(fields);
+                        header_text = String::from_utf8_lossy(hit.text).into_owned();
+                        return;
+                    }
                 }
-            }
-            if hit.offset.saturating_sub(last_progress) > 64 << 20 {
-                progress.add(hit.offset - last_progress);
-                last_progress = hit.offset;
-            }
-            on_hit(found, &header, hit)
-        });
+                if hit.offset.saturating_sub(last_progress) > 64 << 20 {
+                    progress.add(hit.offset - last_progress);
+                    last_progress = hit.offset;
+                }
+                if let Err(u) = on_hit(found, &header, hit) {
+                    if unjudged.iter().all(|(_, seen)| seen.kind != u.kind) {
+                        unjudged.push((hit.line, u));
+                    }
+                }
+            },
+        );
+        for (line, u) in unjudged {
+            self.errors.push((
+                u.kind.to_string(),
+                f.display.clone(),
+                Some(crate::provenance::line(Ioc::NAME, &f.display, line)),
+                format!("{}: line {line}: {}", f.display, u.why),
+            ));
+        }
         let scanned = match scanned {
             Ok(s) => s,
             Err(e) => {
@@ -350,21 +381,23 @@ impl<'a> Scan<'a> {
         self.next_marks.0.insert(f.display.clone(), mark);
         self.found.covered(
             kinds,
+            folder,
             scanned.bytes,
             (first_time.unwrap_or(0), f.modified_ms),
         );
     }
 
     /// Scans `logs` on up to [`MAX_THREADS`] threads (the logs shared out in order), each
-    /// file as [`Scan::read_log`] does, `judge` called for each line holding a literal; the
-    /// threads' matches are added in file order, under the same bound.
+    /// file as [`Scan::read_log`] does (`kinds_of` gives its indicators and coverage folder),
+    /// `judge` called for each line holding a literal; the threads' matches are added in file
+    /// order, under the same bound.
     pub fn read_logs(
         &mut self,
         logs: &[LogFile],
-        kinds_of: &(dyn Fn(&LogFile) -> Vec<IocKind> + Sync),
+        kinds_of: &(dyn Fn(&LogFile) -> (Vec<IocKind>, String) + Sync),
         literals: &scan::Literals,
         header_lines: bool,
-        judge: &(dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) + Sync),
+        judge: &Judge,
     ) {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -378,12 +411,14 @@ impl<'a> Scan<'a> {
                 .map(|(i, part)| {
                     let mut child = Scan::new(self.dir, self.since_ms, self.marks.clone());
                     child.progress = self.progress.share(i == 0);
+                    child.partial_last = self.partial_last;
                     scope.spawn(move || {
                         for f in part {
-                            let kinds = kinds_of(f);
+                            let (kinds, folder) = kinds_of(f);
                             child.read_log(
                                 f,
                                 &kinds,
+                                &folder,
                                 literals,
                                 header_lines,
                                 |found, header, hit| judge(found, header, hit, f),
@@ -404,34 +439,52 @@ impl<'a> Scan<'a> {
     }
 
     fn finish(self, out: &mut Sink) {
-        for (kind, path, message) in self.errors {
-            out.error(Ioc::NAME, &kind, &path, None, message);
+        for (kind, path, location, message) in self.errors {
+            out.error(Ioc::NAME, &kind, &path, location, message);
         }
         for (path, state) in self.artifacts {
             out.artifact(Ioc::NAME, &path, state);
         }
         let s = out.evidence_mut();
-        s.ioc_matches.extend(self.found.matches);
-        s.ioc_scans.extend(self.found.coverage.into_values());
+        let (matches, scans) = self.found.into_parts();
+        s.ioc_matches.extend(matches);
+        s.ioc_scans.extend(scans);
         out.set_next_ioc_marks(self.next_marks);
     }
 }
 
-/// The matches of a scan, at most [`MAX_MATCHES`] per indicator shipped, and the coverage.
+/// Judges a line holding a literal of a log (with the header in force), for
+/// [`Scan::read_logs`].
+pub type Judge =
+    dyn Fn(&mut Found, &csv::Header, scan::Hit, &LogFile) -> Result<(), Unjudged> + Sync;
+
+/// Why a line holding a literal could not be judged (made a collection error naming the file
+/// and the line, so that "no match" there is not read as clean).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unjudged {
+    /// The collection error's kind (`missing_column`, `partial_line`).
+    pub kind: &'static str,
+    /// Why, said after the file and line.
+    pub why: String,
+}
+
+/// The matches of a scan, at most [`MAX_MATCHES`] per indicator shipped, and the coverage,
+/// per indicator and log folder (see [`IocScan::folder`]).
 #[derive(Debug, Default)]
 pub struct Found {
     since_ms: i64,
-    matches: Vec<IocMatch>,
+    /// The matches kept, each with the folder of its log.
+    matches: Vec<(String, IocMatch)>,
     kept: BTreeMap<String, usize>,
-    coverage: BTreeMap<String, IocScan>,
+    coverage: BTreeMap<(String, String), IocScan>,
 }
 
 impl Found {
     /// Adds what another part of the scan found, after what this one found, under the bound.
     pub fn merge(&mut self, other: Found) {
-        for (name, c) in other.coverage {
+        for ((name, folder), c) in other.coverage {
             let kind = IocKind::parse(&name);
-            let mine = self.coverage_of(&kind);
+            let mine = self.coverage_in(&kind, &folder);
             mine.files += c.files;
             mine.bytes += c.bytes;
             mine.matches += c.matches;
@@ -441,64 +494,101 @@ impl Found {
             }
             mine.newest_ms = mine.newest_ms.max(c.newest_ms);
         }
-        for m in other.matches {
+        for (folder, m) in other.matches {
             let kept = self.kept.entry(m.indicator.clone()).or_insert(0);
             if *kept < MAX_MATCHES {
                 *kept += 1;
-                self.matches.push(m);
+                self.matches.push((folder, m));
             } else {
                 let kind = IocKind::parse(&m.indicator);
-                self.coverage_of(&kind).overflow += 1;
+                self.coverage_in(&kind, &folder).overflow += 1;
             }
         }
     }
 
     /// The matches kept, in the order found.
     pub fn into_matches(self) -> Vec<IocMatch> {
-        self.matches
+        self.into_parts().0
+    }
+
+    /// The matches kept, in the order found, and the coverage records. An indicator's record
+    /// of no folder that nothing was counted in is left out when it has folder records.
+    pub fn into_parts(self) -> (Vec<IocMatch>, Vec<IocScan>) {
+        let mut with_folders = std::collections::BTreeSet::new();
+        for (indicator, folder) in self.coverage.keys() {
+            if !folder.is_empty() {
+                with_folders.insert(indicator.clone());
+            }
+        }
+        let scans = self
+            .coverage
+            .into_iter()
+            .filter(|((indicator, folder), c)| {
+                !folder.is_empty()
+                    || !with_folders.contains(indicator)
+                    || c.files + c.matches + c.overflow > 0
+            })
+            .map(|(_, c)| c)
+            .collect();
+        (self.matches.into_iter().map(|(_, m)| m).collect(), scans)
     }
 
     /// Records a match of `kind`: shipped while under the bound, counted always. A record
-    /// older than the window (`--ioc-since`) is dropped.
-    pub fn found(&mut self, kind: IocKind, m: IocMatch) {
+    /// older than the window (`--ioc-since`) is dropped: the answer is whether it was recorded.
+    pub fn found(&mut self, kind: IocKind, m: IocMatch) -> bool {
+        self.found_in(kind, "", m)
+    }
+
+    /// Records a match of `kind` in a log of `folder`, as [`Found::found`] does.
+    pub fn found_in(&mut self, kind: IocKind, folder: &str, m: IocMatch) -> bool {
         // Files are listed whatever their time: they are few, and the analyzer judges them.
         let file = matches!(
             kind,
             IocKind::LsassDump | IocKind::SuspiciousArchive | IocKind::AspxFile
         );
         if !file && m.time_ms != 0 && m.time_ms < self.since_ms {
-            return;
+            return false;
         }
         let name = kind.as_str().to_string();
-        let c = self.coverage_of(&kind);
+        let c = self.coverage_in(&kind, folder);
         c.matches += 1;
         let kept = self.kept.entry(name.clone()).or_insert(0);
         if *kept < MAX_MATCHES {
             *kept += 1;
-            self.matches.push(IocMatch {
-                indicator: name,
-                ..m
-            });
+            self.matches.push((
+                folder.to_string(),
+                IocMatch {
+                    indicator: name,
+                    ..m
+                },
+            ));
         } else {
-            self.coverage_of(&kind).overflow += 1;
+            self.coverage_in(&kind, folder).overflow += 1;
         }
+        true
     }
 
-    /// The coverage record of an indicator (made on first use: an indicator scanned with no
-    /// file still says so).
+    /// The coverage record of an indicator over all its logs (made on first use: an
+    /// indicator scanned with no file still says so).
     pub fn coverage_of(&mut self, kind: &IocKind) -> &mut IocScan {
+        self.coverage_in(kind, "")
+    }
+
+    /// The coverage record of an indicator in one log folder (`""`: all its logs).
+    pub fn coverage_in(&mut self, kind: &IocKind, folder: &str) -> &mut IocScan {
         self.coverage
-            .entry(kind.as_str().to_string())
+            .entry((kind.as_str().to_string(), folder.to_string()))
             .or_insert_with(|| IocScan {
                 indicator: kind.as_str().to_string(),
+                folder: folder.to_string(),
                 ..Default::default()
             })
     }
 
-    /// Adds a file read for `kinds`: its bytes and the times of its records.
-    pub fn covered(&mut self, kinds: &[IocKind], bytes: u64, times: (i64, i64)) {
+    /// Adds a file of `folder` read for `kinds`: its bytes and the times of its records.
+    pub fn covered(&mut self, kinds: &[IocKind], folder: &str, bytes: u64, times: (i64, i64)) {
         for k in kinds {
-            let c = self.coverage_of(k);
+            let c = self.coverage_in(k, folder);
             c.files += 1;
             c.bytes += bytes;
             if times.0 != 0 && (c.oldest_ms == 0 || times.0 < c.oldest_ms) {
@@ -509,8 +599,9 @@ impl Found {
     }
 }
 
-/// The time of a log's first record and its header line: the first line that is not a `#`
-/// comment, or a `#Fields:` line (read from the file's start, at most 64 KiB).
+/// The time of a log's first record (see [`record_time`]; an IIS log's `date time`) and its
+/// header line: the first line that is not a `#` comment, or a `#Fields:` line (read from the
+/// file's start, at most 64 KiB).
 fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String)> {
     use std::io::{Read, Seek};
     file.seek(std::io::SeekFrom::Start(0))?;
@@ -526,15 +617,13 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
             break;
         }
     }
+    let columns = csv::Header::parse(header.as_bytes());
     let first = lines.find(|l| !l.starts_with('#')).and_then(|l| {
-        csv::fields(l.as_bytes())
-            .first()
-            .and_then(|t| parse_time(t))
-            .or_else(|| {
-                // IIS writes its date and time as two space-separated fields.
-                let mut words = l.split(' ');
-                parse_time(&format!("{} {}", words.next()?, words.next()?))
-            })
+        record_time(&columns, &csv::fields(l.as_bytes())).or_else(|| {
+            // IIS writes its date and time as two space-separated fields.
+            let mut words = l.split(' ');
+            parse_time(&format!("{} {}", words.next()?, words.next()?))
+        })
     });
     Ok((first, header))
 }
@@ -590,6 +679,13 @@ pub fn parse_time(s: &str) -> Option<i64> {
     .iter()
     .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
     .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// The time of a CSV log's record (its fields `values`): its `DateTime` column when `header`
+/// names one (columns are found by name), its first field otherwise.
+pub fn record_time(header: &csv::Header, values: &[std::borrow::Cow<'_, str>]) -> Option<i64> {
+    let at = header.column("DateTime").unwrap_or(0);
+    values.get(at).and_then(|t| parse_time(t))
 }
 
 /// The line as text, cut to [`MAX_DETAIL`] bytes.
@@ -658,6 +754,24 @@ impl Progress {
     }
 }
 
+/// The files `names` (below `root`, `/`-separated) as [`Scan::logs`] lists them, for tests.
+#[cfg(test)]
+fn listed(dir: &ServerFiles, root: &Path, names: &[&str]) -> Vec<LogFile> {
+    names
+        .iter()
+        .map(|name| {
+            let path = root.join(name);
+            LogFile {
+                display: dir.display(&path),
+                relative: name.replace('/', "\\"),
+                size: std::fs::metadata(&path).unwrap().len(),
+                modified_ms: 0,
+                path,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,7 +788,7 @@ mod tests {
                 },
             );
         }
-        f.covered(&[IocKind::Cve2021_26855], 10, (5, 9));
+        f.covered(&[IocKind::Cve2021_26855], "", 10, (5, 9));
         f
     }
 
@@ -682,18 +796,27 @@ mod tests {
     fn parts_merge_in_order_under_the_bound_with_the_overflow_counted() {
         let mut all = found(600, 1);
         all.merge(found(700, 10_000));
-        let c = &all.coverage["cve_2021_26855"];
+        let c = &all.coverage[&("cve_2021_26855".to_string(), String::new())];
         assert_eq!(
             (c.matches, c.overflow, c.files, c.bytes),
             (1300, 300, 2, 20)
         );
         assert_eq!((c.oldest_ms, c.newest_ms), (5, 9));
-        let lines: Vec<u32> = all.matches.iter().map(|m| m.line).collect();
+        let lines: Vec<u32> = all.matches.iter().map(|(_, m)| m.line).collect();
         assert_eq!(lines.len(), MAX_MATCHES);
         assert_eq!(
             (lines[0], lines[599], lines[600], lines[999]),
             (1, 600, 10_000, 10_399)
         );
+    }
+
+    #[test]
+    fn a_record_s_time_is_its_datetime_column_or_else_its_first_field() {
+        let values = csv::fields(b"2021-03-03T04:05:06Z,Info,2021-03-04T00:00:00Z");
+        let at = |header: &[u8]| record_time(&csv::Header::parse(header), &values);
+        assert_eq!(at(b"Stamp,Level,datetime"), Some(1_614_816_000_000));
+        assert_eq!(at(b"Stamp,Level,Message"), Some(1_614_744_306_000));
+        assert_eq!(at(b""), Some(1_614_744_306_000));
     }
 
     #[test]

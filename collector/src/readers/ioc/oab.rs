@@ -11,7 +11,7 @@ use regex::bytes::Regex;
 
 use super::csv::fields;
 use super::scan::Literals;
-use super::{detail, parse_time, LogFile, Scan};
+use super::{detail, record_time, LogFile, Scan};
 use crate::provenance;
 use crate::readers::Reader;
 
@@ -40,16 +40,14 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
         scan.read_log(
             f,
             std::slice::from_ref(&kind),
+            "",
             &literals,
             false,
-            |found, _, hit| {
+            |found, header, hit| {
                 let Some(path) = suspicious_path(hit.text, install) else {
-                    return;
+                    return Ok(());
                 };
-                let time = fields(hit.text)
-                    .first()
-                    .and_then(|t| parse_time(t))
-                    .unwrap_or(0);
+                let time = record_time(header, &fields(hit.text)).unwrap_or(0);
                 found.found(
                     kind.clone(),
                     IocMatch {
@@ -63,6 +61,7 @@ pub fn scan(logs: &[LogFile], install: &str, scan: &mut Scan) {
                         ..Default::default()
                     },
                 );
+                Ok(())
             },
         );
     }
@@ -73,6 +72,27 @@ mod tests {
     use super::*;
 
     const INSTALL: &str = r"C:\Program Files\Microsoft\Exchange Server\V15\";
+
+    #[test]
+    fn record_times_are_read_from_the_datetime_column_wherever_it_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "Level,DateTime,Message\r\n#Software: Microsoft Exchange Server\r\n\
+            Info,2021-03-02T09:00:00.000Z,OABGeneratorAssistant started.\r\n\
+            Warning,2021-03-03T10:00:00.000Z,\"Download failed and temporary file \
+            'C:\\inetpub\\wwwroot\\aspnet_client\\s.aspx' needs to be removed.\"\r\n";
+        std::fs::write(tmp.path().join("OABGeneratorLog-1.LOG"), text).unwrap();
+        let dir = crate::files::ServerFiles::new(tmp.path());
+        let logs = super::super::listed(&dir, tmp.path(), &["OABGeneratorLog-1.LOG"]);
+        let mut s = Scan::new(&dir, 0, Default::default());
+        scan(&logs, INSTALL, &mut s);
+        let day = |d: &str| super::super::parse_time(d).unwrap();
+        let c = &s.found.coverage[&("cve_2021_26858".to_string(), String::new())];
+        assert_eq!(c.oldest_ms, day("2021-03-02T09:00:00Z"));
+        let m = s.found.into_matches();
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!(m[0].time_ms, day("2021-03-03T10:00:00Z"));
+        assert_eq!(m[0].url, r"'C:\inetpub\wwwroot\aspnet_client\s.aspx'");
+    }
 
     #[test]
     fn a_temporary_file_outside_the_oab_folder() {

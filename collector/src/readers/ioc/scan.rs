@@ -21,6 +21,9 @@ pub struct Hit<'a> {
     pub offset: u64,
     /// The line's bytes, without its line ending (at most [`MAX_LINE`]).
     pub text: &'a [u8],
+    /// The file's last line, which has no line ending: it may have been cut mid-write (handed
+    /// over only when the scan was asked to, see [`scan`]).
+    pub partial: bool,
 }
 
 /// What a scan of one file read.
@@ -68,11 +71,17 @@ impl Literals {
 /// `on_hit` for every line holding one of `literals`. The literal is searched block-wide (as
 /// grep does) and its line found around it, so a block without a literal costs one search and
 /// one newline count.
+///
+/// A last line without its line ending is handed over (marked [`Hit::partial`]) only when
+/// `partial_last`: in a log still being written it is a record cut mid-write, whose end may
+/// change its verdict, and [`Scanned::resume_at`] stops before it so that the next scan reads
+/// it whole.
 pub fn scan(
     mut input: impl Read,
     start: u64,
     first_line: u32,
     literals: &Literals,
+    partial_last: bool,
     mut on_hit: impl FnMut(Hit),
 ) -> std::io::Result<Scanned> {
     let mut buf = vec![0u8; BLOCK + MAX_LINE];
@@ -88,6 +97,8 @@ pub fn scan(
     };
     // A line longer than the buffer: its rest is skipped up to its end.
     let mut skipping = false;
+    // The start of that line when it holds a literal: handed over once its end is seen.
+    let mut pending: Option<(u32, u64, Vec<u8>)> = None;
     loop {
         let n = read_some(&mut input, &mut buf[filled..])?;
         out.bytes += n as u64;
@@ -98,11 +109,29 @@ pub fn scan(
             match memchr::memchr(b'\n', &buf[..filled]) {
                 Some(i) => {
                     skipping = false;
+                    if let Some((line, offset, text)) = pending.take() {
+                        out.long_lines += 1;
+                        on_hit(Hit {
+                            line,
+                            offset,
+                            text: &text,
+                            partial: false,
+                        });
+                    }
                     data_start = i + 1;
                     line += 1;
                     out.lines += 1;
                 }
                 None if eof => {
+                    if let Some((line, offset, text)) = pending.take().filter(|_| partial_last) {
+                        out.long_lines += 1;
+                        on_hit(Hit {
+                            line,
+                            offset,
+                            text: &text,
+                            partial: true,
+                        });
+                    }
                     out.lines += 1;
                     break;
                 }
@@ -121,9 +150,16 @@ pub fn scan(
             None => 0,
         };
         let block = &data[..whole];
+        // At the end, what is left is one line without its end (or nothing).
+        let partial = eof && !block.is_empty();
         let line_at_block = line;
         let mut counted_to = 0usize;
-        let mut from = 0usize;
+        // A cut last line that is not to be handed over is not searched.
+        let mut from = if partial && !partial_last {
+            block.len()
+        } else {
+            0
+        };
         while let Some(m) = literals.0.find(&block[from..]) {
             let at = from + m.start();
             let begin = memchr::memrchr(b'\n', &block[..at]).map_or(0, |i| i + 1);
@@ -142,6 +178,7 @@ pub fn scan(
                 line,
                 offset: base + (data_start + begin) as u64,
                 text,
+                partial,
             });
             from = (end + 1).min(block.len());
             if end >= block.len() {
@@ -161,16 +198,11 @@ pub fn scan(
         let rest = data_start + whole..filled;
         let carried = rest.len();
         if carried >= MAX_LINE + BLOCK / 2 {
-            // A line longer than half the buffer: hand over its start if it matches, then skip
-            // to its end.
+            // A line longer than half the buffer: keep its start if it matches, handed over
+            // once its end is seen; skip to its end.
             let text = &buf[rest.start..rest.start + MAX_LINE];
             if literals.is_in(text) {
-                out.long_lines += 1;
-                on_hit(Hit {
-                    line,
-                    offset: base + rest.start as u64,
-                    text,
-                });
+                pending = Some((line, base + rest.start as u64, text.to_vec()));
             }
             skipping = true;
             base += filled as u64;
@@ -218,9 +250,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The hits of a scan of a copy (a cut last line handed over).
     fn hits(text: &[u8], needles: &[&str]) -> (Vec<(u32, u64, String)>, Scanned) {
+        hits_of(text, needles, true)
+    }
+
+    fn hits_of(
+        text: &[u8],
+        needles: &[&str],
+        partial_last: bool,
+    ) -> (Vec<(u32, u64, String)>, Scanned) {
         let mut out = Vec::new();
-        let s = scan(text, 0, 1, &Literals::new(needles), |h| {
+        // Where the last line without an end starts.
+        let whole = text
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i as u64 + 1);
+        let s = scan(text, 0, 1, &Literals::new(needles), partial_last, |h| {
+            assert_eq!(h.partial, h.offset >= whole && !text.ends_with(b"\n"));
             out.push((
                 h.line,
                 h.offset,
@@ -245,6 +292,25 @@ mod tests {
         assert_eq!(s.lines, 4);
         // The last line has no end: the next scan reads it again.
         assert_eq!(s.resume_at, 26);
+    }
+
+    #[test]
+    fn a_live_log_s_cut_last_line_is_left_for_the_next_scan() {
+        let (h, s) = hits_of(b"h\nServerInfo~x/autod", &["ServerInfo~"], false);
+        assert!(h.is_empty(), "{h:?}");
+        assert_eq!((s.resume_at, s.lines, s.bytes), (2, 2, 20));
+        // Once written whole it is handed over.
+        let (h, _) = hits_of(b"h\nServerInfo~x/autod\n", &["ServerInfo~"], false);
+        assert_eq!(h, vec![(2, 2, "ServerInfo~x/autod".to_string())]);
+        // So is a huge line's start, only once its end is seen.
+        let mut huge = b"h\nServerInfo~".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 2 * BLOCK));
+        let (h, s) = hits_of(&huge, &["ServerInfo~"], false);
+        assert!(h.is_empty());
+        assert_eq!((s.resume_at, s.long_lines), (2, 0));
+        huge.push(b'\n');
+        let (h, s) = hits_of(&huge, &["ServerInfo~"], false);
+        assert_eq!((h.len(), h[0].0, s.long_lines), (1, 2, 1));
     }
 
     #[test]
@@ -300,8 +366,16 @@ mod tests {
             let text: Vec<u8> = parts.concat();
             let (h, s) = hits(&text, &["ab"]);
             let got: Vec<(u32, u64)> = h.iter().map(|(l, o, _)| (*l, *o)).collect();
-            prop_assert_eq!(got, naive(&text, "ab"));
+            let want = naive(&text, "ab");
+            prop_assert_eq!(got, want.clone());
             prop_assert_eq!(s.bytes, text.len() as u64);
+            // Without the cut last line: the same hits but one on it, resumed just before it.
+            let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let (h, s) = hits_of(&text, &["ab"], false);
+            let got: Vec<(u32, u64)> = h.iter().map(|(l, o, _)| (*l, *o)).collect();
+            let want: Vec<(u32, u64)> = want.into_iter().filter(|(_, o)| *o < whole as u64).collect();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(s.resume_at, whole as u64);
         }
     }
 
