@@ -169,7 +169,11 @@ impl Dataset {
             }
         };
         // Committed: the replaced parts go, then the ids files of batches with none left.
-        for p in day {
+        // The newest batch's go last: another compactor listing meanwhile sees the day's
+        // newest batch unchanged, so it meets this compaction's lock and leaves the day.
+        let mut gone: Vec<&&Part> = day.iter().collect();
+        gone.sort_by(|a, b| (&a.batch, &a.key).cmp(&(&b.batch, &b.key)));
+        for p in gone {
             objects.delete(&p.key)?;
         }
         // Listed again: another aggregator may be compacting the batch's other day now; of

@@ -69,17 +69,7 @@ impl Objects {
         match self {
             Objects::Bucket(b) => Ok(b.put(key, bytes.to_vec())?),
             Objects::Dir(root) => {
-                let staging = root.join("_tmp");
-                fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
-                let tmp = staging.join(format!(
-                    "maint-{}-{}",
-                    std::process::id(),
-                    TMP_SEQ.fetch_add(1, Ordering::Relaxed)
-                ));
-                durable::write_synced(&tmp, bytes)?;
-                let dest = root.join(key);
-                let dir = dest.parent().expect("a key has a folder").to_path_buf();
-                fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+                let (tmp, dest, dir) = staged(root, key, bytes)?;
                 fs::rename(&tmp, &dest).map_err(Error::io(&dest))?;
                 durable::sync_dir(&dir)
             }
@@ -101,20 +91,19 @@ impl Objects {
                 Ok(b.get(key)?.is_some_and(|there| there.as_ref() == bytes))
             }
             Objects::Dir(root) => {
-                use std::io::Write;
-                let p = root.join(key);
-                let dir = p.parent().expect("a key has a folder").to_path_buf();
-                fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-                let mut f = match fs::OpenOptions::new().write(true).create_new(true).open(&p) {
-                    Ok(f) => f,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
-                    Err(e) => return Err(Error::io(&p)(e)),
-                };
-                f.write_all(bytes)
-                    .and_then(|()| f.sync_all())
-                    .map_err(Error::io(&p))?;
-                durable::sync_dir(&dir)?;
-                Ok(true)
+                // Linked whole: the name never shows a partial body, which another
+                // compactor reading a lock would judge by the file's age instead.
+                let (tmp, dest, dir) = staged(root, key, bytes)?;
+                let linked = fs::hard_link(&tmp, &dest);
+                let _ = fs::remove_file(&tmp);
+                match linked {
+                    Ok(()) => {
+                        durable::sync_dir(&dir)?;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(Error::io(&dest)(e)),
+                }
             }
         }
     }
@@ -178,4 +167,52 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Error> {
         out.push(key.join("/"));
     }
     Ok(())
+}
+
+/// `bytes` written and fsynced under the folder's staging area `_tmp/`, for `key`: the
+/// temporary file, the destination and its (created) folder.
+fn staged(root: &Path, key: &str, bytes: &[u8]) -> Result<(PathBuf, PathBuf, PathBuf), Error> {
+    let staging = root.join("_tmp");
+    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+    let tmp = staging.join(format!(
+        "maint-{}-{}",
+        std::process::id(),
+        TMP_SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    durable::write_synced(&tmp, bytes)?;
+    let dest = root.join(key);
+    let dir = dest.parent().expect("a key has a folder").to_path_buf();
+    fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    Ok((tmp, dest, dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder's create-only object appears with its whole body or not at all: readers
+    /// racing the first create never read it empty (a compaction lock read empty was judged
+    /// by its file's age, and taken over), and the second create leaves the first's body.
+    #[test]
+    fn a_created_object_is_never_seen_partial_and_is_kept_by_a_second_create() {
+        let tmp = tempfile::tempdir().unwrap();
+        let objects = Objects::Dir(tmp.path().to_path_buf());
+        let body = vec![b'x'; 1 << 20];
+        for n in 0..20 {
+            let key = format!("_compact/2026-11-21/{n}.lock");
+            std::thread::scope(|t| {
+                let reader = t.spawn(|| loop {
+                    if let Some(seen) = objects.get(&key).unwrap() {
+                        return seen.len();
+                    }
+                });
+                assert!(objects.create(&key, &body).unwrap());
+                assert_eq!(reader.join().unwrap(), body.len(), "{key} read partial");
+            });
+            assert!(!objects.create(&key, b"another").unwrap());
+            assert_eq!(objects.get(&key).unwrap().unwrap(), body);
+        }
+        let staging: Vec<_> = fs::read_dir(tmp.path().join("_tmp")).unwrap().collect();
+        assert!(staging.is_empty(), "staging files left: {staging:?}");
+    }
 }
