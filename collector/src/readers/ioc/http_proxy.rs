@@ -265,6 +265,33 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_row_is_reported_once_and_the_lines_after_it_keep_their_numbers() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        let log = tmp.path().join("Owa/x.log");
+        // Line 2: a malicious row with a 2 MiB UserAgent; line 3 still being written.
+        let mut text = format!(
+            "{LOG_HEAD}2021-03-03T04:05:06Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,{}\n",
+            "x".repeat(2 * super::super::scan::BLOCK)
+        );
+        let huge_end = text.len() as u64;
+        text.push_str("2021-03-03T04:06:00Z,203.0.113.6,ServerInfo~b]@ex:444/ecp/z.ecp#,20");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, Default::default());
+        assert_eq!(m.iter().map(|m| m.line).collect::<Vec<_>>(), [2]);
+        let mark = marks.0.values().next().unwrap();
+        assert_eq!((mark.offset, mark.line), (huge_end, 3));
+        // The row is finished: found once, at its line; the huge row not again.
+        text.push_str("0,x\n");
+        std::fs::write(&log, &text).unwrap();
+        let (m, _, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        let got: Vec<(u32, &str)> = m.iter().map(|m| (m.line, m.client_ip.as_str())).collect();
+        assert_eq!(got, [(3, "203.0.113.6")]);
+        let (m, _, _) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert!(m.is_empty(), "{m:#?}");
+    }
+
+    #[test]
     fn a_copy_judges_its_last_line_without_an_end_on_whole_values_only() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("Owa")).unwrap();

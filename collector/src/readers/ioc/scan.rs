@@ -7,8 +7,8 @@ use std::io::Read;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-/// Bytes read at a time.
-const BLOCK: usize = 1 << 20;
+/// Bytes read at a time (public for the tests of the readers that scan).
+pub const BLOCK: usize = 1 << 20;
 /// Longest line handed over whole; a longer one is handed over cut to this, and counted.
 pub const MAX_LINE: usize = 64 * 1024;
 
@@ -121,6 +121,9 @@ pub fn scan(
                     data_start = i + 1;
                     line += 1;
                     out.lines += 1;
+                    // The huge line is whole: the next scan starts after it, even when no
+                    // other line ends in this run.
+                    out.resume_at = base + data_start as u64;
                 }
                 None if eof => {
                     if let Some((line, offset, text)) = pending.take().filter(|_| partial_last) {
@@ -311,6 +314,24 @@ mod tests {
         huge.push(b'\n');
         let (h, s) = hits_of(&huge, &["ServerInfo~"], false);
         assert_eq!((h.len(), h[0].0, s.long_lines), (1, 2, 1));
+    }
+
+    #[test]
+    fn the_next_scan_starts_after_a_huge_line_once_its_end_is_seen() {
+        // The huge line ends the file: the next scan starts after it (not before, matching it
+        // again).
+        let mut huge = b"h\nServerInfo~".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 2 * BLOCK));
+        huge.push(b'\n');
+        let (h, s) = hits_of(&huge, &["ServerInfo~"], false);
+        assert_eq!(h.len(), 1);
+        assert_eq!((s.resume_at, s.lines), (huge.len() as u64, 2));
+        // A live line follows it, still being written: the next scan starts at that line, the
+        // third.
+        huge.extend_from_slice(b"ab");
+        let (h, s) = hits_of(&huge, &["ServerInfo~"], false);
+        assert_eq!(h.len(), 1);
+        assert_eq!((s.resume_at, s.lines), (huge.len() as u64 - 2, 3));
     }
 
     #[test]
