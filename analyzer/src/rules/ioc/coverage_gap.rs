@@ -15,7 +15,7 @@ use crate::view::HostView;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-Servers whose indicator scans cannot rule out a compromise: for a log indicator (the HttpProxy, ECP, OAB generator and IIS log scans, the Application log), the scans of all the server's snapshots (a daily scan reads only the bytes written since the previous one; with `--ioc-since`, no older than that bound) do not cover the window that matters without a hole (their `[oldest, newest]` record times, joined across gaps of at most a day; the HttpProxy logs per protocol folder, judged on the folder that reaches back least, as the reference reports log age per folder: a busy folder trimmed to a few days is not hidden by a quiet one that reaches far back), or read no record of a log the server keeps (an Edge server keeps only the Application log), or the server shipped no indicator scan while others did. The windows, each only for the logs of a CVE the server could be attacked through: the incident window, from the first log indicator seen anywhere in the fleet, when the server was open to the log's CVE then (the build of its last snapshot before it, below the CVE's fix with the updates installed before that day); and the server's exposure window of the CVE when a build it ran was below the fix (the CVE table): from the fix's release (the CVE public; attacks began around then) until it was installed. CVE-2021-26857 (the Application log) concerns Unified Messaging only: Exchange 2010 to 2016, not Edge. The reference's log-age report exists for this: \"nothing found\" only means clean back to the age of the oldest log.
+Servers whose indicator scans cannot rule out a compromise: for a log indicator (the HttpProxy, ECP, OAB generator and IIS log scans, the Application log), the scans of all the server's snapshots (a daily scan reads only the bytes written since the previous one; with `--ioc-since`, no older than that bound) do not cover the window that matters without a hole (their `[oldest, newest]` record times, joined across gaps of at most a day, over all the log's folders together: a server's logs get records every few minutes, a quiet HttpProxy protocol folder can go days without a request; and, for the HttpProxy logs, the oldest record of each protocol folder, judged on the folder that reaches back least, as the reference reports log age per folder: a busy folder trimmed to a few days is not hidden by a quiet one that reaches far back), or read no record of a log the server keeps (an Edge server keeps only the Application log), or the server shipped no indicator scan while others did. The windows, each only for the logs of a CVE the server could be attacked through: the incident window, from the first log indicator seen anywhere in the fleet, when the server was open to the log's CVE then (the build of its last snapshot before it, below the CVE's fix with the updates installed before that day); and the server's exposure window of the CVE when a build it ran was below the fix (the CVE table): from the fix's release (the CVE public; attacks began around then) until it was installed. CVE-2021-26857 (the Application log) concerns Unified Messaging only: Exchange 2010 to 2016, not Edge. The reference's log-age report exists for this: \"nothing found\" only means clean back to the age of the oldest log.
 ## Evidence
 Per server and log: how far back its scans reach (for the HttpProxy logs, in the protocol folder named, the one reaching back least), and the window start they miss (the first indicator of the fleet with its server, or the CVE, the build that was open to it and the fix's release date).
 ## Action
@@ -75,34 +75,49 @@ fn reach(scans: &[IocScanRow]) -> Reach {
     }
 }
 
-/// The weakest folder of one host's scans of one log: the scans grouped by log folder (see
-/// `ioc_scans.folder`; the HttpProxy protocol folders), each judged by [`reach`] with the
-/// rows of no folder (all the log's folders at once: older collectors) counted in every
-/// folder, as they were judged before; the folder that reaches back least (`""` when the
-/// scans name none), with its reach and hole and the rows it was judged on. A folder whose
-/// scans read no record at all is left out while another one has records (its logs hold no
-/// request to miss); with no record anywhere the log read none.
+/// How far back one host's scans of one log reach, and on what: holes are looked for in all
+/// its scans together (by [`reach`]: the assumption of records every few minutes holds of a
+/// server's HttpProxy logs as a whole, health probes included, not of each protocol folder,
+/// some of which go days without a request); per log folder (see `ioc_scans.folder`; the
+/// HttpProxy protocol folders) only the oldest record reached counts, and the folder whose
+/// oldest record is the latest bounds the reach when it is later than the start of the hole-free
+/// span (a busy folder trimmed short is not hidden by a quiet one that reaches far back). Rows
+/// of no folder (all the log's folders at once: older collectors) count in every folder. A folder
+/// whose scans read no record is left out (its logs hold no request to miss). Gives the folder
+/// named (`""` when the hole-free span of all the scans bounds the reach, or the scans name no
+/// folder), the reach with its hole, and the rows it was judged on.
 fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
-    let mut folders: BTreeMap<&str, Vec<IocScanRow>> = BTreeMap::new();
-    for s in scans.iter().filter(|s| !s.folder.is_empty()) {
-        folders
-            .entry(s.folder.as_str())
-            .or_default()
-            .push(s.clone());
+    let all = reach(scans);
+    let mut oldest: BTreeMap<&str, i64> = BTreeMap::new();
+    for s in scans.iter().filter(|s| s.oldest_ms != 0) {
+        let from = s.oldest_ms.max(s.since_ms);
+        if !s.folder.is_empty() {
+            let o = oldest.entry(s.folder.as_str()).or_insert(from);
+            *o = (*o).min(from);
+        }
     }
-    folders.retain(|_, rows| rows.iter().any(|s| s.oldest_ms != 0));
-    if folders.is_empty() {
-        return (String::new(), reach(scans), scans.to_vec());
+    // Older collectors' rows reach back for every folder.
+    if let Some(whole) = scans
+        .iter()
+        .filter(|s| s.folder.is_empty() && s.oldest_ms != 0)
+        .map(|s| s.oldest_ms.max(s.since_ms))
+        .min()
+    {
+        for o in oldest.values_mut() {
+            *o = (*o).min(whole);
+        }
     }
-    let whole: Vec<&IocScanRow> = scans.iter().filter(|s| s.folder.is_empty()).collect();
-    folders
-        .into_iter()
-        .map(|(folder, mut rows)| {
-            rows.extend(whole.iter().map(|s| (*s).clone()));
-            (folder.to_string(), reach(&rows), rows)
-        })
-        .max_by_key(|(_, (reached, _), _)| *reached)
-        .expect("at least one folder")
+    match oldest.into_iter().max_by_key(|(_, o)| *o) {
+        Some((folder, o)) if all.0 != 0 && o > all.0 => {
+            let rows = scans
+                .iter()
+                .filter(|s| s.folder == folder || s.folder.is_empty())
+                .cloned()
+                .collect();
+            (folder.to_string(), (o, None), rows)
+        }
+        _ => (String::new(), all, scans.to_vec()),
+    }
 }
 
 /// Whether a server of this kind keeps the log at all: an Edge server runs no client access
@@ -547,6 +562,61 @@ mod tests {
         let scans = [old, folder("Ecp", at("2021-03-11"))];
         let (hosts, ev) = gaps(std::slice::from_ref(&h), &scans, None, &cx);
         assert!(hosts.is_empty(), "{ev:#?}");
+    }
+
+    #[test]
+    fn a_quiet_httpproxy_folder_s_silence_is_not_a_hole() {
+        let catalog = Catalog::embedded();
+        let cx = cx(&catalog);
+        let at = |d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+        };
+        // Exposed to CVE-2021-26855 since 2 March 2021, as above.
+        let mut h = view("EX05", "15.2.792.3");
+        h.collected_at_ms = at("2021-03-17");
+        h.build_history[0].collected_at_ms = at("2021-03-16");
+        let row = |name: &str, snapshot: &str, oldest: &str, newest: &str| {
+            let mut s = scan("EX05", IocKind::Cve2021_26855, at(oldest), at(newest));
+            s.folder = name.into();
+            s.key.snapshot_id = snapshot.into();
+            s
+        };
+        // PushNotifications gets no request from 21 January to 15 March: no hole, the Owa
+        // logs of the same server were written all along.
+        let quiet = [
+            row("Owa", "s1", "2021-02-10", "2021-03-17"),
+            row("PushNotifications", "s1", "2021-01-20", "2021-01-21"),
+            row("PushNotifications", "s2", "2021-03-15", "2021-03-15"),
+        ];
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &quiet, None, &cx);
+        assert!(hosts.is_empty(), "{ev:#?}");
+        // An Ecp folder trimmed to 12 March in every snapshot is still a gap, named.
+        let mut trimmed = quiet.to_vec();
+        trimmed.push(row("Ecp", "s1", "2021-03-12", "2021-03-16"));
+        trimmed.push(row("Ecp", "s2", "2021-03-12", "2021-03-17"));
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &trimmed, None, &cx);
+        assert_eq!(hosts, ["EX05"], "{ev:#?}");
+        assert!(
+            ev[0].fact.starts_with(
+                "EX05: its HttpProxy logs of folder Ecp (the one reaching back least) scanned reach back to 2021-03-12"
+            ),
+            "{ev:#?}"
+        );
+        // A hole in all the folders at once is still one.
+        let holed = [
+            row("Owa", "s1", "2021-01-10", "2021-01-20"),
+            row("Ecp", "s1", "2021-01-10", "2021-01-20"),
+            row("Owa", "s2", "2021-03-10", "2021-03-17"),
+            row("Ecp", "s2", "2021-03-10", "2021-03-17"),
+        ];
+        let (hosts, ev) = gaps(std::slice::from_ref(&h), &holed, None, &cx);
+        assert_eq!(hosts, ["EX05"], "{ev:#?}");
+        assert!(ev[0].fact.contains("after a hole from 2021-01-20"), "{ev:#?}");
     }
 
     #[test]
