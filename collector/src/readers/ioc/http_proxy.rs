@@ -141,7 +141,7 @@ pub fn row(
             kind: "partial_line",
             why: format!(
                 "the file's last line has no line ending and is cut in or before its {column} \
-                 value (copied while being written?): not judged"
+                 value (copied while being written, or its writer stopped mid-row?): not judged"
             ),
         }),
         (None, Some(missing)) => Err(missing),
@@ -288,6 +288,46 @@ mod tests {
         let got: Vec<(u32, &str)> = m.iter().map(|m| (m.line, m.client_ip.as_str())).collect();
         assert_eq!(got, [(3, "203.0.113.6")]);
         let (m, _, _) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert!(m.is_empty(), "{m:#?}");
+    }
+
+    #[test]
+    fn a_live_log_no_longer_written_has_its_cut_last_line_judged_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        for folder in ["Owa", "Eas"] {
+            std::fs::create_dir(tmp.path().join(folder)).unwrap();
+        }
+        // Its writer died mid-row; Exchange went on in a newer file, itself cut mid-write.
+        let bad = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,cur";
+        for name in ["Owa/a.log", "Owa/b.log", "Eas/c.log"] {
+            std::fs::write(tmp.path().join(name), format!("{LOG_HEAD}{bad}")).unwrap();
+        }
+        let written_ago = |name: &str, secs: u64| {
+            std::fs::File::options()
+                .write(true)
+                .open(tmp.path().join(name))
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(secs))
+                .unwrap();
+        };
+        // The Eas folder's only file, last written two days ago; the Owa folder's older file
+        // ten minutes ago (not its newest).
+        written_ago("Eas/c.log", 2 * 24 * 3600);
+        written_ago("Owa/a.log", 600);
+        let names = ["Eas/c.log", "Owa/a.log", "Owa/b.log"];
+        let (m, errors, marks) = scan_logs(tmp.path(), &names, true, Default::default());
+        let files: Vec<&str> = m.iter().map(|m| &m.file[m.file.len() - 5..]).collect();
+        assert_eq!(files, ["c.log", "a.log"], "{m:#?}");
+        assert!(m
+            .iter()
+            .all(|m| m.line == 2 && m.client_ip == "203.0.113.5"));
+        assert!(errors.is_empty(), "{errors:?}");
+        // The settled files' marks move past the judged line; the newest file's stays before it.
+        let end = (LOG_HEAD.len() + bad.len()) as u64;
+        let offsets: Vec<u64> = marks.0.values().map(|mark| mark.offset).collect();
+        assert_eq!(offsets, [end, end, LOG_HEAD.len() as u64]);
+        // The next run reports them no more.
+        let (m, _, _) = scan_logs(tmp.path(), &names, true, marks);
         assert!(m.is_empty(), "{m:#?}");
     }
 

@@ -138,6 +138,46 @@ pub struct LogFile {
     pub size: u64,
     /// Its last write time (UTC ms; 0 = unknown).
     pub modified_ms: i64,
+    /// Whether nothing writes to it any more (see [`settle`]): on the live server its last line
+    /// without a line ending is then judged, as a copy's is.
+    pub settled: bool,
+}
+
+/// How long after its last write a log is taken to be no longer written.
+pub const SETTLED_AFTER_MS: i64 = 60 * 60 * 1000;
+
+/// Marks the logs nothing writes to any more: those that are not the newest of their folder
+/// (neither last by name, as Exchange and IIS name them by date, nor last written), or were last
+/// written more than [`SETTLED_AFTER_MS`] before `now_ms`. A writer that died mid-row (a w3wp
+/// crash, a reboot) leaves a last line that will never be finished: judged, it is not skipped
+/// by every run for ever.
+pub fn settle(logs: &mut [LogFile], now_ms: i64) {
+    // The newest name and the latest write per folder.
+    let mut newest: BTreeMap<PathBuf, (PathBuf, i64)> = BTreeMap::new();
+    for f in logs.iter() {
+        let parent = f.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let e = newest
+            .entry(parent)
+            .or_insert_with(|| (f.path.clone(), f.modified_ms));
+        if f.path > e.0 {
+            e.0 = f.path.clone();
+        }
+        e.1 = e.1.max(f.modified_ms);
+    }
+    for f in logs.iter_mut() {
+        let parent = f.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let (name, written) = &newest[&parent];
+        let is_newest = f.path == *name || (f.modified_ms != 0 && f.modified_ms == *written);
+        let old = f.modified_ms != 0 && now_ms - f.modified_ms > SETTLED_AFTER_MS;
+        f.settled = !is_newest || old;
+    }
+}
+
+/// Now, UTC ms.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// One run of the scan: the matches so far, the coverage, the marks, the progress.
@@ -156,7 +196,8 @@ pub struct Scan<'a> {
     /// writes to it and no later run completes it, so leaving it out could hide the last
     /// record's indicator; the HttpProxy judge refuses a cut value (a collection error), and
     /// the other logs' indicators are searches within the line, which a cut line can miss but
-    /// not invent. On the live server it is not: a record being written, read whole next run.
+    /// not invent. On the live server it is not, a record being written, read whole next run;
+    /// unless the log is [`LogFile::settled`]: judged then as in a copy, once.
     pub partial_last: bool,
     errors: Vec<(String, String, Option<Provenance>, String)>,
     artifacts: Vec<(String, State)>,
@@ -239,6 +280,7 @@ impl<'a> Scan<'a> {
                 relative,
                 size: meta.len(),
                 modified_ms: modified_ms(meta),
+                settled: false,
             });
             true
         });
@@ -252,6 +294,7 @@ impl<'a> Scan<'a> {
         }
         self.artifact(&shown, State::Read);
         out.sort_by(|a, b| a.path.cmp(&b.path));
+        settle(&mut out, now_ms());
         out
     }
 
@@ -259,7 +302,8 @@ impl<'a> Scan<'a> {
     /// to `on_hit` with the column header in force (`header_lines`: `#Fields:` lines met on
     /// the way replace it, as IIS writes them; otherwise the file's first line that is not a
     /// `#` comment, or its `#Fields:` line); a last line without its end only as
-    /// [`Scan::partial_last`] says. Records the file's coverage for `kinds` in `folder` (see
+    /// [`Scan::partial_last`] says, or when the log is [`LogFile::settled`] (its mark then
+    /// moves past it). Records the file's coverage for `kinds` in `folder` (see
     /// [`IocScan::folder`]; `""`: all the indicator's logs), its new mark, an
     /// unreadable file as a collection error, and so each line `on_hit` could not judge (once
     /// per file and kind of reason, at its first line). A file last written before the window
@@ -317,6 +361,8 @@ impl<'a> Scan<'a> {
             self.error("io", &f.display, msg);
             return;
         }
+        // A settled live log's cut last line is judged, and the mark moves past it.
+        let judge_last = self.partial_last || f.settled;
         let found = &mut self.found;
         let progress = &mut self.progress;
         let mut last_progress = start.offset;
@@ -326,7 +372,7 @@ impl<'a> Scan<'a> {
             start.offset,
             start.line,
             literals,
-            self.partial_last,
+            judge_last,
             |hit| {
                 if header_lines {
                     if let Some(fields) = csv::strip_prefix_ci(hit.text, b"#Fields:") {
@@ -354,7 +400,7 @@ impl<'a> Scan<'a> {
                 format!("{}: line {line}: {}", f.display, u.why),
             ));
         }
-        let scanned = match scanned {
+        let mut scanned = match scanned {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("{}: {e}", f.display);
@@ -372,6 +418,9 @@ impl<'a> Scan<'a> {
                 scan::MAX_LINE
             );
             self.error("long_lines", &f.display, msg);
+        }
+        if judge_last && !self.partial_last {
+            scanned.resume_at = start.offset + scanned.bytes;
         }
         let first_line = start.line + scanned.lines
             - u32::from(scanned.resume_at < start.offset + scanned.bytes);
@@ -757,19 +806,23 @@ impl Progress {
 /// The files `names` (below `root`, `/`-separated) as [`Scan::logs`] lists them, for tests.
 #[cfg(test)]
 fn listed(dir: &ServerFiles, root: &Path, names: &[&str]) -> Vec<LogFile> {
-    names
+    let mut logs: Vec<LogFile> = names
         .iter()
         .map(|name| {
             let path = root.join(name);
+            let meta = std::fs::metadata(&path).unwrap();
             LogFile {
                 display: dir.display(&path),
                 relative: name.replace('/', "\\"),
-                size: std::fs::metadata(&path).unwrap().len(),
-                modified_ms: 0,
+                size: meta.len(),
+                modified_ms: modified_ms(&meta),
+                settled: false,
                 path,
             }
         })
-        .collect()
+        .collect();
+    settle(&mut logs, now_ms());
+    logs
 }
 
 #[cfg(test)]
@@ -808,6 +861,32 @@ mod tests {
             (lines[0], lines[599], lines[600], lines[999]),
             (1, 600, 10_000, 10_399)
         );
+    }
+
+    #[test]
+    fn a_log_is_settled_unless_newest_of_its_folder_and_written_within_the_hour() {
+        const NOW: i64 = 1_000_000_000_000;
+        let log = |path: &str, modified_ms: i64| LogFile {
+            path: PathBuf::from(path),
+            display: path.into(),
+            relative: path.into(),
+            size: 1,
+            modified_ms,
+            settled: false,
+        };
+        let mut logs = [
+            // Owa: b is newest by name, a by write: both may be written.
+            log("Owa/a.log", NOW - 60_000),
+            log("Owa/b.log", NOW - 120_000),
+            log("Owa/0.log", NOW - 180_000),
+            // Ecp: the newest, untouched for two hours; times unknown in Eas: by name only.
+            log("Ecp/x.log", NOW - 2 * SETTLED_AFTER_MS),
+            log("Eas/1.log", 0),
+            log("Eas/2.log", 0),
+        ];
+        settle(&mut logs, NOW);
+        let settled: Vec<bool> = logs.iter().map(|f| f.settled).collect();
+        assert_eq!(settled, [false, false, true, true, true, false]);
     }
 
     #[test]
