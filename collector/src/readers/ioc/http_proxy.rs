@@ -332,6 +332,25 @@ mod tests {
     }
 
     #[test]
+    fn a_header_still_being_written_is_not_kept_in_the_mark() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        let log = tmp.path().join("Owa/x.log");
+        std::fs::write(&log, &LOG_HEAD[..30]).unwrap();
+        let (m, errors, marks) = scan_logs(tmp.path(), &["Owa/x.log"], true, Default::default());
+        assert!(m.is_empty() && errors.is_empty(), "{m:#?} {errors:?}");
+        let mark = marks.0.values().next().unwrap();
+        assert_eq!((mark.offset, mark.header.as_str()), (0, ""));
+        // The header and a malicious row written: the row is judged with the whole header.
+        let row = "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,x\n";
+        std::fs::write(&log, format!("{LOG_HEAD}{row}")).unwrap();
+        let (m, errors, _) = scan_logs(tmp.path(), &["Owa/x.log"], true, marks);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert_eq!((m[0].line, m[0].client_ip.as_str()), (2, "203.0.113.5"));
+    }
+
+    #[test]
     fn a_copy_judges_its_last_line_without_an_end_on_whole_values_only() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("Owa")).unwrap();

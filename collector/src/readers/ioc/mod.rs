@@ -650,7 +650,8 @@ impl Found {
 
 /// The time of a log's first record (see [`record_time`]; an IIS log's `date time`) and its
 /// header line: the first line that is not a `#` comment, or a `#Fields:` line (read from the
-/// file's start, at most 64 KiB).
+/// file's start, at most 64 KiB). Only a line with its line ending is a header: a live log's
+/// header still being written would be kept in the read mark cut, and every row read with it.
 fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String)> {
     use std::io::{Read, Seek};
     file.seek(std::io::SeekFrom::Start(0))?;
@@ -658,14 +659,19 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
     file.by_ref().take(64 << 10).read_to_end(&mut head)?;
     let text =
         String::from_utf8_lossy(head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head)).into_owned();
-    let mut lines = text.lines();
+    let mut lines = text
+        .split_inclusive('\n')
+        .map(|l| (l.trim_end_matches(['\r', '\n']), l.ends_with('\n')));
     let mut header = String::new();
-    for l in lines.by_ref() {
+    for (l, ended) in lines.by_ref() {
         if !l.starts_with('#') || csv::strip_prefix_ci(l.as_bytes(), b"#Fields:").is_some() {
-            header = l.to_string();
+            if ended {
+                header = l.to_string();
+            }
             break;
         }
     }
+    let mut lines = lines.map(|(l, _)| l);
     let columns = csv::Header::parse(header.as_bytes());
     let first = lines.find(|l| !l.starts_with('#')).and_then(|l| {
         record_time(&columns, &csv::fields(l.as_bytes())).or_else(|| {
