@@ -634,7 +634,8 @@ tables! {
         /// only records at or after this time were scanned (UTC ms; 0 = all)
         since_ms: i64,
         /// the log folder covered: an HttpProxy protocol folder (`Ecp`, `Owa`, ...), one row
-        /// each; empty: all the indicator's logs (and snapshots of older collectors)
+        /// each, `(root)` for the files directly in `Logging\HttpProxy`; empty: all the
+        /// indicator's logs (and snapshots of older collectors)
         folder: String,
     }
 }

@@ -64,12 +64,16 @@ pub fn scan(logs: &[LogFile], scan: &mut Scan) {
     scan.read_logs(logs, &kinds, &literals, false, &judge);
 }
 
+/// The folder name of the HttpProxy logs directly in `Logging\HttpProxy` (not in a protocol
+/// folder): a name of their own, as an empty one means all the folders (older collectors).
+pub const ROOT_FOLDER: &str = "(root)";
+
 /// The protocol folder of an HttpProxy log (the first folder of its path below
-/// `Logging\HttpProxy`; empty for a file directly in it).
+/// `Logging\HttpProxy`; [`ROOT_FOLDER`] for a file directly in it).
 pub fn folder(f: &LogFile) -> String {
     match f.relative.split_once('\\') {
         Some((top, _)) => top.to_string(),
-        None => String::new(),
+        None => ROOT_FOLDER.to_string(),
     }
 }
 
@@ -481,7 +485,13 @@ mod tests {
             .unwrap();
         }
         let dir = crate::files::ServerFiles::new(tmp.path());
-        let logs = super::super::listed(&dir, tmp.path(), &["Ecp/x.log", "Owa/x.log"]);
+        // A file directly in the HttpProxy folder, not in a protocol folder.
+        std::fs::write(
+            tmp.path().join("x.log"),
+            format!("{LOG_HEAD}2021-03-20T00:00:00Z,10.0.0.1,,200,x\n"),
+        )
+        .unwrap();
+        let logs = super::super::listed(&dir, tmp.path(), &["Ecp/x.log", "Owa/x.log", "x.log"]);
         let mut s = Scan::new(&dir, 0, Default::default());
         scan(&logs, &mut s);
         let (_, scans) = s.found.into_parts();
@@ -500,6 +510,12 @@ mod tests {
         assert_eq!(
             got,
             [
+                (
+                    "cve_2021_26855",
+                    ROOT_FOLDER,
+                    1,
+                    day("2021-03-20T00:00:00Z")
+                ),
                 ("cve_2021_26855", "Ecp", 1, day("2021-03-26T00:00:00Z")),
                 ("cve_2021_26855", "Owa", 1, day("2021-03-01T00:00:00Z")),
                 (
