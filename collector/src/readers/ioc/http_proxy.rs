@@ -83,9 +83,10 @@ fn is_ecp(folder: &str) -> bool {
 }
 
 /// Judges one line holding the literal, of a log in the protocol folder `folder` (CVE-2021-27065
-/// in `Ecp` only). A cut last line ([`Hit::partial`]) is judged only on values another value
-/// follows (whole): the conditions hold on a whole value (a cut `ServerInfo~host/autod` passes
-/// the autodiscover exclusion the whole value meets).
+/// in `Ecp` only). A cut last line ([`Hit::partial`]), or a line longer than the scan hands
+/// over whole ([`Hit::cut`]), is judged only on values another value follows (whole): the
+/// conditions hold on a whole value (a cut `ServerInfo~host/autod` passes the autodiscover
+/// exclusion the whole value meets).
 pub fn row(
     found: &mut Found,
     header: &Header,
@@ -119,8 +120,9 @@ pub fn row(
             .and_then(|i| values.get(i))
             .map_or("", |v| v.as_ref())
     };
-    let cut =
-        |name: &str| hit.partial && header.column(name).is_some_and(|i| i + 1 >= values.len());
+    let cut = |name: &str| {
+        (hit.partial || hit.cut) && header.column(name).is_some_and(|i| i + 1 >= values.len())
+    };
     let anchor = col("AnchorMailbox");
     let status = col("HttpStatus");
     let mut kinds = Vec::new();
@@ -141,6 +143,14 @@ pub fn row(
         }
     }
     let refused = match (refused, no_status) {
+        (Some(column), _) if hit.cut => Err(Unjudged {
+            kind: "long_line",
+            why: format!(
+                "the line is longer than {} bytes and was read cut in or before its {column} \
+                 value: not judged",
+                super::scan::MAX_LINE
+            ),
+        }),
         (Some(column), _) => Err(Unjudged {
             kind: "partial_line",
             why: format!(
@@ -198,6 +208,7 @@ mod tests {
             offset: 100,
             text: line,
             partial: false,
+            cut: false,
         };
         row(
             &mut found,
@@ -352,6 +363,36 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(m.len(), 1, "{m:#?}");
         assert_eq!((m[0].line, m[0].client_ip.as_str()), (2, "203.0.113.5"));
+    }
+
+    #[test]
+    fn a_line_cut_to_the_longest_handed_over_is_judged_on_whole_values_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("Owa")).unwrap();
+        // An autodiscover AnchorMailbox (the server's own traffic) cut at MAX_LINE by its
+        // length: `.../autod` must not pass the autodiscover exclusion.
+        let prefix = "2021-03-03T04:05:06Z,10.0.0.1,ServerInfo~EX02.contoso.com/";
+        let pad = "x".repeat(super::super::scan::MAX_LINE - prefix.len() - "autod".len());
+        let long = format!("{prefix}{pad}autodiscover/autodiscover.xml,200,x\n");
+        // A malicious row whose UserAgent is what is cut: judged on its whole AnchorMailbox.
+        let bad = format!(
+            "2021-03-03T04:06:00Z,203.0.113.5,ServerInfo~a]@ex:444/ecp/y.ecp#,200,{}\n",
+            "y".repeat(super::super::scan::MAX_LINE)
+        );
+        std::fs::write(
+            tmp.path().join("Owa/a.log"),
+            format!("{LOG_HEAD}{long}{bad}"),
+        )
+        .unwrap();
+        let (m, errors, _) = scan_logs(tmp.path(), &["Owa/a.log"], true, Default::default());
+        let got: Vec<(u32, &str)> = m.iter().map(|m| (m.line, m.client_ip.as_str())).collect();
+        assert_eq!(got, [(3, "203.0.113.5")], "{m:#?}");
+        assert!(
+            errors.iter().any(|(kind, message)| kind == "long_line"
+                && message.contains("a.log: line 2:")
+                && message.contains("AnchorMailbox")),
+            "{errors:?}"
+        );
     }
 
     #[test]

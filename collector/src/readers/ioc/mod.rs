@@ -511,7 +511,7 @@ pub type Judge =
 /// and the line, so that "no match" there is not read as clean).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unjudged {
-    /// The collection error's kind (`missing_column`, `partial_line`).
+    /// The collection error's kind (`missing_column`, `partial_line`, `long_line`).
     pub kind: &'static str,
     /// Why, said after the file and line.
     pub why: String,

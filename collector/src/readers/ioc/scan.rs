@@ -24,6 +24,9 @@ pub struct Hit<'a> {
     /// The file's last line, which has no line ending: it may have been cut mid-write (handed
     /// over only when the scan was asked to, see [`scan`]).
     pub partial: bool,
+    /// The line was longer than [`MAX_LINE`] and [`Hit::text`] is its start only: its last
+    /// value may be cut, as a partial line's.
+    pub cut: bool,
 }
 
 /// What a scan of one file read.
@@ -116,6 +119,7 @@ pub fn scan(
                             offset,
                             text: &text,
                             partial: false,
+                            cut: true,
                         });
                     }
                     data_start = i + 1;
@@ -133,6 +137,7 @@ pub fn scan(
                             offset,
                             text: &text,
                             partial: true,
+                            cut: true,
                         });
                     }
                     out.lines += 1;
@@ -173,7 +178,8 @@ pub fn scan(
             if let [rest @ .., b'\r'] = text {
                 text = rest;
             }
-            if text.len() > MAX_LINE {
+            let cut = text.len() > MAX_LINE;
+            if cut {
                 text = &text[..MAX_LINE];
                 out.long_lines += 1;
             }
@@ -182,6 +188,7 @@ pub fn scan(
                 offset: base + (data_start + begin) as u64,
                 text,
                 partial,
+                cut,
             });
             from = (end + 1).min(block.len());
             if end >= block.len() {
