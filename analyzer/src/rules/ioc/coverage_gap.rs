@@ -80,12 +80,13 @@ fn reach(scans: &[IocScanRow]) -> Reach {
 /// server's HttpProxy logs as a whole, health probes included, not of each protocol folder,
 /// some of which go days without a request); per log folder (see `ioc_scans.folder`; the
 /// HttpProxy protocol folders) only the oldest record reached counts, and the folder whose
-/// oldest record is the latest bounds the reach when it is later than the start of the hole-free
-/// span (a busy folder trimmed short is not hidden by a quiet one that reaches far back). Rows
+/// oldest record is the latest bounds the reach when it is not earlier than the start of the
+/// hole-free span (a busy folder trimmed short is not hidden by a quiet one that reaches far
+/// back). Rows
 /// of no folder (all the log's folders at once: older collectors) count in every folder. A folder
 /// whose scans read no record is left out (its logs hold no request to miss). Gives the folder
-/// named (`""` when the hole-free span of all the scans bounds the reach, or the scans name no
-/// folder), the reach with its hole, and the rows it was judged on.
+/// named (`""` when a hole in all the scans bounds the reach, or the scans name no folder), the
+/// reach with its hole, and the rows it was judged on.
 fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
     let all = reach(scans);
     let mut oldest: BTreeMap<&str, i64> = BTreeMap::new();
@@ -108,13 +109,14 @@ fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
         }
     }
     match oldest.into_iter().max_by_key(|(_, o)| *o) {
-        Some((folder, o)) if all.0 != 0 && o > all.0 => {
+        Some((folder, o)) if all.0 != 0 && o >= all.0 => {
             let rows = scans
                 .iter()
                 .filter(|s| s.folder == folder || s.folder.is_empty())
                 .cloned()
                 .collect();
-            (folder.to_string(), (o, None), rows)
+            let reach = if o == all.0 { all } else { (o, None) };
+            (folder.to_string(), reach, rows)
         }
         _ => (String::new(), all, scans.to_vec()),
     }
@@ -616,7 +618,10 @@ mod tests {
         ];
         let (hosts, ev) = gaps(std::slice::from_ref(&h), &holed, None, &cx);
         assert_eq!(hosts, ["EX05"], "{ev:#?}");
-        assert!(ev[0].fact.contains("after a hole from 2021-01-20"), "{ev:#?}");
+        assert!(
+            ev[0].fact.contains("after a hole from 2021-01-20"),
+            "{ev:#?}"
+        );
     }
 
     #[test]
