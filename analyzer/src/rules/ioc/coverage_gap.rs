@@ -510,18 +510,20 @@ mod tests {
         assert!(applies("CVE-2022-41040", &b("15.2.1748.24"), false));
     }
 
+    /// Midnight UTC of `d` (`YYYY-MM-DD`), in ms.
+    fn at(d: &str) -> i64 {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis()
+    }
+
     #[test]
     fn the_httpproxy_logs_are_judged_on_the_folder_reaching_back_least() {
         let catalog = Catalog::embedded();
         let cx = cx(&catalog);
-        let at = |d: &str| {
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc()
-                .timestamp_millis()
-        };
         // Exchange 2019 CU8 without its March 2021 SU: exposed to CVE-2021-26855 since the
         // fix's release (2 March 2021). Its Owa logs reach back to 2021-02-10, its busy Ecp
         // logs to 2021-03-12 only (about 30 and 5 days before the last scan).
@@ -570,14 +572,6 @@ mod tests {
     fn a_quiet_httpproxy_folder_s_silence_is_not_a_hole() {
         let catalog = Catalog::embedded();
         let cx = cx(&catalog);
-        let at = |d: &str| {
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap()
-                .and_utc()
-                .timestamp_millis()
-        };
         // Exposed to CVE-2021-26855 since 2 March 2021, as above.
         let mut h = view("EX05", "15.2.792.3");
         h.collected_at_ms = at("2021-03-17");
