@@ -608,6 +608,13 @@ mod tests {
         f.evidence.iter().map(|e| e.fact.clone()).collect()
     }
 
+    /// The evidence facts of the CVE-2021-26855 finding on `h`.
+    fn facts_26855(h: &HostView, cx: &Context) -> Vec<String> {
+        let mut out = Sink::empty();
+        cve_2021_26855::RULE.check(h, cx, &mut out);
+        facts(&out.into_vec().pop().unwrap())
+    }
+
     #[test]
     fn the_update_state_when_it_began_is_that_of_the_build_run_then() {
         let catalog = Catalog::embedded();
@@ -635,9 +642,7 @@ mod tests {
             updates: vec![mar21su("20210315")],
             ..Default::default()
         };
-        let mut out = Sink::empty();
-        cve_2021_26855::RULE.check(&h, &cx, &mut out);
-        let ev = facts(&out.into_vec().pop().unwrap());
+        let ev = facts_26855(&h, &cx);
         assert!(
             ev.iter().any(|x| x.starts_with(
                 "the build changed between the snapshot of 2021-02-20 12:00:00 UTC (15.2.792.3) \
@@ -665,9 +670,7 @@ mod tests {
         assert!(!ev.iter().any(|x| x.starts_with("still open")), "{ev:#?}");
         // The SU installed before it began, after the stale snapshot: the new build.
         h.updates = vec![mar21su("20210305")];
-        let mut out = Sink::empty();
-        cve_2021_26855::RULE.check(&h, &cx, &mut out);
-        let ev = facts(&out.into_vec().pop().unwrap());
+        let ev = facts_26855(&h, &cx);
         assert!(
             ev.iter()
                 .any(|x| x.ends_with("before it began: it ran 15.2.792.10")),
@@ -680,9 +683,7 @@ mod tests {
         );
         // No InstalledDate: the change is not placed, the state then unknown.
         h.updates.clear();
-        let mut out = Sink::empty();
-        cve_2021_26855::RULE.check(&h, &cx, &mut out);
-        let ev = facts(&out.into_vec().pop().unwrap());
+        let ev = facts_26855(&h, &cx);
         assert!(
             ev.iter().any(|x| x.starts_with(
                 "update state when it began unknown: the build changed between the snapshot of \
@@ -695,9 +696,7 @@ mod tests {
         h.updates = vec![mar21su("20210315")];
         // Begun before any snapshot: unknown, not guessed from today's build.
         h.build_history.remove(0);
-        let mut out = Sink::empty();
-        cve_2021_26855::RULE.check(&h, &cx, &mut out);
-        let ev = facts(&out.into_vec().pop().unwrap());
+        let ev = facts_26855(&h, &cx);
         assert!(
             ev.iter()
                 .any(|x| x.starts_with("update state when it began unknown: no snapshot")),
@@ -715,9 +714,7 @@ mod tests {
             at("2021-02-20", "15.2.792.10", "s1"),
             at("2026-11-20", "15.2.792.10", "s3"),
         ];
-        let mut out = Sink::empty();
-        cve_2021_26855::RULE.check(&h, &cx, &mut out);
-        let ev = facts(&out.into_vec().pop().unwrap());
+        let ev = facts_26855(&h, &cx);
         assert!(
             ev.iter()
                 .any(|x| x.starts_with("not behind on SUs when it began: it ran 15.2.792.10")),
