@@ -47,6 +47,11 @@ pub const HOLE_MS: i64 = 24 * 60 * 60 * 1000;
 /// How far back scans reach without a hole, and the hole before that (see [`reach`]).
 type Reach = (i64, Option<(i64, i64)>);
 
+/// Where a scan's records start, no earlier than its `--ioc-since` bound (UTC ms).
+fn start(s: &IocScanRow) -> i64 {
+    s.oldest_ms.max(s.since_ms)
+}
+
 /// How far back one host's scans of one log reach without a hole: the union of the
 /// `[oldest, newest]` intervals of all its snapshots (each no older than its `--ioc-since`
 /// bound), merged across gaps up to [`HOLE_MS`]; the reach is the start of the block that ends
@@ -55,10 +60,7 @@ fn reach(scans: &[IocScanRow]) -> Reach {
     let mut spans: Vec<(i64, i64)> = scans
         .iter()
         .filter(|s| s.oldest_ms != 0)
-        .map(|s| {
-            let from = s.oldest_ms.max(s.since_ms);
-            (from, s.newest_ms.max(from))
-        })
+        .map(|s| (start(s), s.newest_ms.max(start(s))))
         .collect();
     spans.sort_unstable();
     let mut blocks: Vec<(i64, i64)> = Vec::new();
@@ -82,26 +84,25 @@ fn reach(scans: &[IocScanRow]) -> Reach {
 /// HttpProxy protocol folders) only the oldest record reached counts, and the folder whose
 /// oldest record is the latest bounds the reach when it is not earlier than the start of the
 /// hole-free span (a busy folder trimmed short is not hidden by a quiet one that reaches far
-/// back). Rows
-/// of no folder (all the log's folders at once: older collectors) count in every folder. A folder
-/// whose scans read no record is left out (its logs hold no request to miss). Gives the folder
+/// back). Rows of no folder (all the log's folders at once: older collectors) count in every
+/// folder. A folder whose scans read no record is left out (its logs hold no request to miss). Gives the folder
 /// named (`""` when a hole in all the scans bounds the reach, or the scans name no folder), the
 /// reach with its hole, and the rows it was judged on.
 fn weakest(scans: &[IocScanRow]) -> (String, Reach, Vec<IocScanRow>) {
     let all = reach(scans);
     let mut oldest: BTreeMap<&str, i64> = BTreeMap::new();
-    for s in scans.iter().filter(|s| s.oldest_ms != 0) {
-        let from = s.oldest_ms.max(s.since_ms);
-        if !s.folder.is_empty() {
-            let o = oldest.entry(s.folder.as_str()).or_insert(from);
-            *o = (*o).min(from);
-        }
+    for s in scans
+        .iter()
+        .filter(|s| s.oldest_ms != 0 && !s.folder.is_empty())
+    {
+        let o = oldest.entry(s.folder.as_str()).or_insert(start(s));
+        *o = (*o).min(start(s));
     }
     // Older collectors' rows reach back for every folder.
     if let Some(whole) = scans
         .iter()
         .filter(|s| s.folder.is_empty() && s.oldest_ms != 0)
-        .map(|s| s.oldest_ms.max(s.since_ms))
+        .map(start)
         .min()
     {
         for o in oldest.values_mut() {
@@ -372,8 +373,8 @@ fn gaps(
             };
             let cited = scans
                 .iter()
-                .filter(|s| s.oldest_ms != 0 && s.oldest_ms.max(s.since_ms) >= reached)
-                .min_by_key(|s| s.oldest_ms.max(s.since_ms))
+                .filter(|s| s.oldest_ms != 0 && start(s) >= reached)
+                .min_by_key(|s| start(s))
                 .or(scans.last())
                 .map(|s| s.key.snapshot_id.clone())
                 .unwrap_or_default();
