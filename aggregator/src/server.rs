@@ -216,6 +216,7 @@ pub async fn serve(
         .timeout(opts.handshake_timeout);
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<IngestServer<IngestService>>().await;
+    let mut maintenance = None;
     let (notify, flusher) = match &opts.dataset {
         Some(d) => {
             let (dataset, already) = match store.bucket() {
@@ -230,14 +231,14 @@ pub async fn serve(
                 }
                 None => Dataset::open(&d.dir)?,
             };
-            if let Some(m) = &opts.maintenance {
+            maintenance = opts.maintenance.as_ref().map(|m| {
                 tokio::spawn(dataset::maintain::run(
                     store.clone(),
                     dataset.clone(),
                     m.clone(),
                     stopped(stopping.clone()),
-                ));
-            }
+                ))
+            });
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let task = tokio::spawn(dataset::flush::run(
                 store.clone(),
@@ -296,6 +297,11 @@ pub async fn serve(
             path: PathBuf::from("dataset"),
             reason: std::io::Error::other(e.to_string()),
         })??;
+    }
+    // A compaction or expiry under way ends before the process does (it is safe to cut,
+    // but what it replaced would stay on disk until the next start).
+    if let Some(task) = maintenance {
+        let _ = task.await;
     }
     served?;
     Ok(())

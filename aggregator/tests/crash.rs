@@ -14,9 +14,12 @@ use std::time::Duration;
 
 use exfleet_aggregator::certs;
 use exfleet_collector::client::{self, ClientTls};
+use exfleet_dataset::copies::Copies;
+use exfleet_dataset::layout::FLUSHED;
 use exfleet_proto::v1::upload_ack::Status as AckStatus;
 use exfleet_proto::v1::{Snapshot, UploadRequest};
 use exfleet_tests::fleet::FleetConfig;
+use polars::prelude::{ParquetReader, SerReader};
 use prost::Message;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -68,6 +71,56 @@ fn digest(s: &Snapshot) -> u64 {
     let mut h = DefaultHasher::new();
     s.encode_to_vec().hash(&mut h);
     h.finish()
+}
+
+/// The snapshot ids of the dataset's `hosts` rows that count, one a row: a kill may cut a
+/// compaction between its commit and the removal of what it replaced, whose rows readers
+/// then leave out by the dataset's rule ([`Copies`]). With the number of rows on disk.
+fn counted_hosts_rows(dataset: &Path) -> (Vec<String>, usize) {
+    let mut commits = BTreeMap::new();
+    for f in std::fs::read_dir(dataset.join(FLUSHED)).unwrap().flatten() {
+        if let Some(batch) = f.file_name().to_str().and_then(|n| n.strip_suffix(".ids")) {
+            commits.insert(
+                batch.to_string(),
+                std::fs::read_to_string(f.path()).unwrap(),
+            );
+        }
+    }
+    let mut parts = Vec::new();
+    for day in std::fs::read_dir(dataset.join("hosts")).unwrap().flatten() {
+        for f in std::fs::read_dir(day.path()).unwrap().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if let Some(batch) = name
+                .strip_prefix("part-")
+                .and_then(|n| n.strip_suffix(".parquet"))
+            {
+                parts.push((batch.to_string(), f.path()));
+            }
+        }
+    }
+    let with_parts: HashSet<&str> = parts.iter().map(|(b, _)| b.as_str()).collect();
+    let copies = Copies::new(
+        commits.iter().map(|(b, t)| (b.as_str(), Some(t.as_str()))),
+        |b| with_parts.contains(b),
+    );
+    let (mut ids, mut on_disk) = (Vec::new(), 0);
+    for (batch, path) in &parts {
+        let df = ParquetReader::new(std::fs::File::open(path).unwrap())
+            .finish()
+            .unwrap();
+        let left_out: HashSet<&String> =
+            copies.left_out(batch).unwrap_or_default().iter().collect();
+        on_disk += df.height();
+        let column = df.column("snapshot_id").unwrap().str().unwrap().clone();
+        ids.extend(
+            column
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .filter(|id| !left_out.contains(id)),
+        );
+    }
+    (ids, on_disk)
 }
 
 /// Every stored file, by snapshot id, with how many files hold it.
@@ -312,8 +365,8 @@ async fn sigkill_rounds(group_commit: &str) {
         let acks = client::upload(&mut c, backlog.clone()).await.unwrap();
         assert_eq!(acks.len(), backlog.len());
     }
-    // A graceful stop flushes the dataset: every stored snapshot is in it exactly once,
-    // although batches were cut by the kills.
+    // A graceful stop flushes the dataset: every stored snapshot is in it exactly once, as
+    // readers count rows, although batches and compactions were cut by the kills.
     // SIGTERM through the shell's own kill: every system has sh, not every one has procps.
     let status = Command::new("sh")
         .args(["-c", "kill -TERM \"$1\"", "sh", &agg.child.id().to_string()])
@@ -322,19 +375,8 @@ async fn sigkill_rounds(group_commit: &str) {
     assert!(status.success());
     assert!(agg.child.wait().unwrap().success());
     let disk = on_disk(&data);
-    let glob = format!("{}/dataset/hosts/**/*.parquet", data.display());
-    let hosts = polars::prelude::LazyFrame::scan_parquet(glob.as_str().into(), Default::default())
-        .unwrap()
-        .collect()
-        .unwrap();
-    let ids: Vec<&str> = hosts
-        .column("snapshot_id")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .flatten()
-        .collect();
+    let (ids, rows) = counted_hosts_rows(&data.join("dataset"));
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!(
         ids.len(),
@@ -345,7 +387,9 @@ async fn sigkill_rounds(group_commit: &str) {
     assert!(disk.keys().all(|id| unique.contains(id.as_str())));
     let total: usize = rounds.iter().map(|r| r.0).sum();
     eprintln!(
-        "group commit {group_commit}: {ROUNDS} kills; acked per round {:?}; {total} acked in all",
-        rounds
+        "group commit {group_commit}: {ROUNDS} kills; acked per round {:?}; {total} acked in all; \
+         {rows} hosts rows on disk, {} counted",
+        rounds,
+        ids.len()
     );
 }

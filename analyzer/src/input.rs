@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use exfleet_dataset::copies::Copies;
 use exfleet_dataset::{Batch, Table, TableSet};
 use exfleet_proto::v1::{Snapshot, StoredSnapshot};
 use polars::prelude::*;
@@ -367,54 +368,17 @@ fn batch_of_path(p: &Path) -> Option<&str> {
     p.file_stem()?.to_str()?.strip_prefix("part-")
 }
 
-/// What the committed batches (`_flushed/<batch>.ids`) say about copies of a snapshot's rows.
-struct Copies {
-    /// The committed batches.
-    batches: std::collections::HashSet<String>,
-    /// The snapshot ids each committed batch holds that an earlier batch holds too (two
-    /// aggregators on one bucket both wrote a snapshot, one of them killed before it acked
-    /// it): a snapshot's rows are its first batch's (batch names sort by time).
-    later: HashMap<String, Vec<String>>,
-    /// Every id a committed batch with parts holds: a part of a batch never committed (its
-    /// writer killed mid-write, its parts kept until the roll-back's age) may hold them too.
-    ids: Vec<String>,
-}
-
-/// The copies the listing's commits name; empty for a dataset without them. A batch with no
-/// part listed contributes no rows, so its ids mark nothing as a copy (an ids file left
-/// without its parts, e.g. by a compaction whose commit was applied after it gave up, must
-/// not empty the day).
+/// The copies the listing's commits name ([`Copies`]); none for a dataset without commits.
 fn copies(listing: &Listing) -> Copies {
     let with_parts: std::collections::HashSet<&str> = listing
         .parts
         .iter()
         .flat_map(|(_, ps)| ps.iter().filter_map(|p| batch_of_path(p)))
         .collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut later: HashMap<String, Vec<String>> = HashMap::new();
-    for (batch, text) in &listing.ids {
-        let Some(text) = text else {
-            continue;
-        };
-        if !with_parts.contains(batch.as_str()) {
-            continue;
-        }
-        // Only an id an earlier batch holds is a later copy: one listed twice in this batch
-        // is still this batch's.
-        let ids: std::collections::BTreeSet<&str> =
-            text.lines().filter(|l| !l.is_empty()).collect();
-        for id in &ids {
-            if seen.contains(*id) {
-                later.entry(batch.clone()).or_default().push(id.to_string());
-            }
-        }
-        seen.extend(ids.into_iter().map(str::to_string));
-    }
-    Copies {
-        batches: listing.ids.keys().cloned().collect(),
-        later,
-        ids: seen.into_iter().collect(),
-    }
+    Copies::new(
+        listing.ids.iter().map(|(b, t)| (b.as_str(), t.as_deref())),
+        |b| with_parts.contains(b),
+    )
 }
 
 /// Scans a table's parts, leaving out of each committed batch's parts the rows of the
@@ -422,14 +386,7 @@ fn copies(listing: &Listing) -> Copies {
 /// snapshot a committed batch holds. An uncommitted part's other rows stay (a dataset written
 /// before batches were committed has no ids at all).
 fn scan_deduplicated(good: &[PathBuf], t: Table, copies: &Copies) -> PolarsResult<LazyFrame> {
-    let copies_in = |p: &PathBuf| -> Option<&[String]> {
-        let batch = batch_of_path(p)?;
-        match copies.later.get(batch) {
-            Some(later) => Some(later),
-            None if copies.batches.is_empty() || copies.batches.contains(batch) => None,
-            None => Some(&copies.ids),
-        }
-    };
+    let copies_in = |p: &PathBuf| copies.left_out(batch_of_path(p)?);
     let (clean, dirty): (Vec<PathBuf>, Vec<PathBuf>) =
         good.iter().cloned().partition(|p| copies_in(p).is_none());
     let mut frames = Vec::new();
@@ -537,44 +494,28 @@ fn read_json(bytes: &[u8]) -> Result<StoredSnapshot, String> {
 #[cfg(test)]
 mod tests {
 
+    /// The listing's commits and parts feed the rule: a later batch leaves out what an
+    /// earlier one holds, and an ids file whose batch has no part (a compaction's commit
+    /// applied after the compactor gave up and removed its parts) marks nothing.
     #[test]
-    fn a_later_copy_is_one_an_earlier_batch_holds_not_a_repeat_within_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let flushed = dir.path().join(exfleet_dataset::layout::FLUSHED);
-        std::fs::create_dir_all(&flushed).unwrap();
-        std::fs::write(flushed.join("20261125T0100-a.ids"), "x\nx\ny\n").unwrap();
-        std::fs::write(flushed.join("20261125T0200-b.ids"), "y\nz\n").unwrap();
-        let hosts = dir.path().join("hosts/date=2026-11-25");
-        std::fs::create_dir_all(&hosts).unwrap();
-        for b in ["20261125T0100-a", "20261125T0200-b"] {
-            std::fs::write(hosts.join(format!("part-{b}.parquet")), "").unwrap();
-        }
-        let copies = copies(&Listing::take(dir.path()));
-        assert_eq!(copies.later.get("20261125T0100-a"), None);
-        assert_eq!(
-            copies.later.get("20261125T0200-b"),
-            Some(&vec!["y".to_string()])
-        );
-        let mut ids = copies.ids.clone();
-        ids.sort();
-        assert_eq!(ids, ["x", "y", "z"]);
-    }
-
-    /// An ids file whose batch has no part (a compaction's commit applied after the
-    /// compactor gave up and removed its parts) sorts first but holds no rows: it marks no
-    /// later batch's rows as copies.
-    #[test]
-    fn an_ids_file_without_parts_marks_no_copies() {
+    fn the_listing_names_later_copies_and_an_ids_file_without_parts_marks_none() {
         let dir = tempfile::tempdir().unwrap();
         let flushed = dir.path().join(exfleet_dataset::layout::FLUSHED);
         std::fs::create_dir_all(&flushed).unwrap();
         std::fs::write(flushed.join("1794999999999-c20261118-agg1.ids"), "x\ny\n").unwrap();
-        std::fs::write(flushed.join("1794999999999-c20261118-agg2.ids"), "x\ny\n").unwrap();
+        std::fs::write(flushed.join("1795000000000-0001-agg2.ids"), "x\ny\n").unwrap();
+        std::fs::write(flushed.join("1795000000001-0002-agg2.ids"), "y\nz\n").unwrap();
         let hosts = dir.path().join("hosts/date=2026-11-18");
         std::fs::create_dir_all(&hosts).unwrap();
-        std::fs::write(hosts.join("part-1794999999999-c20261118-agg2.parquet"), "").unwrap();
+        for b in ["1795000000000-0001-agg2", "1795000000001-0002-agg2"] {
+            std::fs::write(hosts.join(format!("part-{b}.parquet")), "").unwrap();
+        }
         let copies = copies(&Listing::take(dir.path()));
-        assert!(copies.later.is_empty(), "{:?}", copies.later);
+        assert_eq!(copies.left_out("1795000000000-0001-agg2"), None);
+        assert_eq!(
+            copies.left_out("1795000000001-0002-agg2"),
+            Some(&["y".to_string()][..])
+        );
     }
 
     use super::*;

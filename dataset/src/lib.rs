@@ -6,6 +6,7 @@
 //! The aggregator writes the dataset, the analyzer reads it; neither depends on the other.
 
 pub mod bucket;
+pub mod copies;
 mod flatten;
 pub mod layout;
 pub mod markdown;

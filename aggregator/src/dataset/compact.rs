@@ -18,9 +18,10 @@
 //! newest batch: the day is compacted again, the previous compaction's batch among those
 //! replaced.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 
+use exfleet_dataset::copies::Copies;
 use exfleet_dataset::layout::{batch_of_ids, batch_of_part, compacted_batch, part_key, FLUSHED};
 use exfleet_dataset::Table;
 use polars::prelude::*;
@@ -204,27 +205,19 @@ impl Dataset {
         batches: &BTreeSet<&str>,
         name: &str,
     ) -> Result<usize, Error> {
-        // A snapshot in two of the day's batches (two aggregators wrote it) is kept from the
-        // first, as readers keep it.
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut later: HashMap<&str, Vec<String>> = HashMap::new();
+        // A snapshot in two of the day's batches (a compaction cut short before removing
+        // what it replaced; two aggregators wrote it) is kept from the first, as readers
+        // keep it.
+        let mut texts = Vec::new();
         for b in batches {
             let key = format!("{FLUSHED}/{b}.ids");
             let text = objects.get(&key)?.ok_or_else(|| Error::Corrupt {
                 path: objects.name(&key),
                 message: "listed, then gone: compacted meanwhile by another?".into(),
             })?;
-            let ids: BTreeSet<String> = String::from_utf8_lossy(&text)
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
-            later.insert(
-                b,
-                ids.iter().filter(|i| seen.contains(*i)).cloned().collect(),
-            );
-            seen.extend(ids);
+            texts.push((*b, String::from_utf8_lossy(&text).into_owned()));
         }
+        let copies = Copies::new(texts.iter().map(|(b, t)| (*b, Some(t.as_str()))), |_| true);
         let mut ids: BTreeSet<String> = BTreeSet::new();
         let mut encoded = Vec::new();
         for table in Table::ALL.iter().copied() {
@@ -241,8 +234,8 @@ impl Dataset {
                 let df = ParquetReader::new(Cursor::new(bytes))
                     .finish()
                     .map_err(unreadable)?;
-                let copies = later.get(p.batch.as_str()).cloned().unwrap_or_default();
-                let copies = Series::new("copies".into(), copies);
+                let left_out = copies.left_out(&p.batch).unwrap_or_default().to_vec();
+                let copies = Series::new("copies".into(), left_out);
                 let keep = col("snapshot_id")
                     .is_in(lit(copies).implode(false), false)
                     .not();
@@ -415,6 +408,47 @@ mod tests {
             })
             .collect();
         (ids, parts.into_iter().map(|p| p.key).collect())
+    }
+
+    /// A compaction killed between its commit and the removal of what it replaced leaves
+    /// both (readers count the compaction's rows): on a folder the restarted aggregator takes
+    /// the day over at once, not only once the dead compactor's lock is stale.
+    #[test]
+    fn on_a_folder_a_restart_compacts_again_a_day_whose_compactor_was_killed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, _) = Dataset::open(tmp.path()).unwrap();
+        d.write_batch(&[stored("aaaaaaaa-1")]).unwrap();
+        d.write_batch(&[stored("aaaaaaaa-2")]).unwrap();
+        let objects = Objects::Dir(tmp.path().to_path_buf());
+        let replaced: Vec<(String, Vec<u8>)> = objects
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|k| {
+                let bytes = objects.get(&k).unwrap().unwrap();
+                (k, bytes)
+            })
+            .collect();
+        let end = day_end_ms("2026-11-18").unwrap() + 3_600_000;
+        let hour = std::time::Duration::from_secs(3600);
+        let first = d.compact(end, hour).unwrap();
+        assert_eq!(first.len(), 1);
+        // The state the kill left: the compaction committed, what it replaced still there,
+        // and its lock.
+        for (key, bytes) in &replaced {
+            objects.put(key, bytes).unwrap();
+        }
+        assert_eq!(listed(tmp.path()).0.len(), 3);
+        assert!(d.compact(end, hour).unwrap().is_empty(), "held by the lock");
+        let (d, _) = Dataset::open(tmp.path()).unwrap();
+        let again = d.compact(end, hour).unwrap();
+        assert_eq!((again[0].replaced, again[0].snapshots), (3, 2));
+        let (ids, parts) = listed(tmp.path());
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(ids.values().next().unwrap(), &["aaaaaaaa-1", "aaaaaaaa-2"]);
+        assert!(parts
+            .iter()
+            .all(|k| batch_of_part(k) == Some(again[0].batch.as_str())));
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     loop {
+        // A stop asked for during a pass is seen when it ends, before another starts.
         tokio::select! {
+            biased;
             _ = &mut stop => break,
             _ = tick.tick() => {
                 let (s, d, m) = (store.clone(), dataset.clone(), m.clone());

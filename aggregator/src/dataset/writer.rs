@@ -6,6 +6,7 @@
 //! Parts are written to `_tmp/`, fsynced and renamed into place before it. At open, parts of
 //! batches without an ids file (a crash mid-batch) are deleted, and their snapshots, being
 //! in no committed batch, are written again: the store is the truth, the dataset derived.
+//! Compaction locks are removed there too (one process writes a folder).
 //!
 //! On a bucket ([`Dataset::open_bucket`]) the keys are the same under the bucket's prefix; a
 //! part is put whole (no staging), the ids object last. Several aggregators write there, so a
@@ -72,6 +73,13 @@ impl Dataset {
             fs::remove_dir_all(&tmp).map_err(Error::io(&tmp))?;
         }
         fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+        // One process writes a folder: a compaction lock found now is a killed predecessor's,
+        // and the day it held (its replaced parts perhaps left beside its commit) is
+        // compacted again at the next pass, not only once the lock is stale.
+        let locks = root.join(super::compact::LOCKS);
+        if locks.exists() {
+            fs::remove_dir_all(&locks).map_err(Error::io(&locks))?;
+        }
         let mut committed = HashSet::new();
         let mut ids = HashSet::new();
         for e in fs::read_dir(&flushed_dir).map_err(Error::io(&flushed_dir))? {
