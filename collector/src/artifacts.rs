@@ -59,6 +59,10 @@ pub enum Capture {
     /// logs the indicator scans read: a stager copies them whole, the collector on the server
     /// reads them where they are).
     Tree,
+    /// [`Capture::Tree`], keeping only the files whose extension (after the last `.`) is one
+    /// of these, case ignored: the folder holds much else (the front end's `owa\auth` keeps
+    /// thousands of images and scripts in its per-version folders).
+    TreeExtensions(&'static [&'static str]),
 }
 
 /// One artifact: a file, a file pattern or a folder a reader reads.
@@ -88,12 +92,16 @@ impl Artifact {
     }
 
     /// Whether a file name matches the last component, `*` standing for any characters and
-    /// case ignored.
+    /// case ignored, and, for [`Capture::TreeExtensions`], has one of its extensions.
     pub fn matches(&self, file_name: &str) -> bool {
-        wildcard(
-            self.name().to_ascii_lowercase().as_bytes(),
-            file_name.to_ascii_lowercase().as_bytes(),
-        )
+        let name = file_name.to_ascii_lowercase();
+        let extension_kept = match self.capture {
+            Capture::TreeExtensions(extensions) => name
+                .rsplit_once('.')
+                .is_some_and(|(_, ext)| extensions.iter().any(|e| e.eq_ignore_ascii_case(ext))),
+            _ => true,
+        };
+        extension_kept && wildcard(self.name().to_ascii_lowercase().as_bytes(), name.as_bytes())
     }
 }
 
@@ -417,29 +425,55 @@ pub const IOC_LOGS: [Artifact; 4] = [
     system_drive(Ioc::NAME, r"inetpub\logs\LogFiles\*.log", Capture::Tree),
 ];
 
-/// The files the indicator scans list: LSASS dumps under `C:\root` and `%WINDIR%\Temp`,
-/// archives under `%ProgramData%`, and the .aspx files of the folders where web shells were
-/// found (IIS's `aspnet_client`, the front end's `owa\auth` and `ecp\auth`).
-pub const IOC_FILES: [Artifact; 8] = [
+/// The files the indicator scans list: LSASS dumps under `C:\root` and `%WINDIR%\Temp`, and
+/// archives under `%ProgramData%`.
+pub const IOC_FILES: [Artifact; 5] = [
     system_drive(Ioc::NAME, r"root\lsass.*dmp", Capture::Tree),
     system_drive(Ioc::NAME, r"Windows\Temp\lsass.*dmp", Capture::Tree),
     system_drive(Ioc::NAME, r"ProgramData\*.7z", Capture::Tree),
     system_drive(Ioc::NAME, r"ProgramData\*.zip", Capture::Tree),
     system_drive(Ioc::NAME, r"ProgramData\*.rar", Capture::Tree),
-    system_drive(
+];
+
+/// The extensions of the files IIS and ASP.NET run when a URL names them, or that tell IIS
+/// what to run: the web shells of the folders [`WEB_FILES`] lists were pages (`.aspx`), but a
+/// handler, a service or a classic ASP page runs code from a request as well, and a dropped
+/// `web.config` can map any other extension to a handler. ASP.NET: pages, user controls,
+/// generic handlers, web services, the application file (`aspx`, `ascx`, `ashx`, `asmx`,
+/// `asax`); WCF and workflow services (`svc`, `xamlx`); .NET remoting endpoints (`rem`,
+/// `soap`); Razor pages of ASP.NET Web Pages (`cshtml`, `vbhtml`); classic ASP and the
+/// extensions IIS maps to it (`asp`, `asa`, `cer`, `cdx`); server-side includes, which can run
+/// commands (`shtml`, `shtm`, `stm`); and configuration (`config`). Compared without case.
+pub const WEB_EXTENSIONS: [&str; 19] = [
+    "aspx", "ascx", "ashx", "asmx", "asax", "svc", "xamlx", "rem", "soap", "cshtml", "vbhtml",
+    "asp", "asa", "cer", "cdx", "shtml", "shtm", "stm", "config",
+];
+
+/// The default web site's root folder (`%SystemDrive%\inetpub\wwwroot`), where
+/// [`WEB_FILES`]' `aspnet_client` is when applicationHost.config cannot say.
+pub const DEFAULT_SITE_ROOT: &str = r"inetpub\wwwroot";
+
+/// The folder below a web site's root where ASP.NET keeps its client files.
+pub const ASPNET_CLIENT: &str = "aspnet_client";
+
+/// The web folders where the 2021 web shells were found (ioc.md, "Web shells"), listed with
+/// each file's SHA-256 so that the analyzer can tell a file other servers of the build do not
+/// have: every file below a site's `aspnet_client` (its stock content is a few .NET files, the
+/// same on every server), and the files with [`WEB_EXTENSIONS`] below the front end's
+/// `owa\auth` and `ecp\auth`. The collector lists `aspnet_client` below the root of every
+/// site applicationHost.config names (`readers::ioc::files::site_roots`); this table names the
+/// default site's, which is what the stager copies.
+pub const WEB_FILES: [Artifact; 3] = [
+    system_drive(Ioc::NAME, r"inetpub\wwwroot\aspnet_client\*", Capture::Tree),
+    install(
         Ioc::NAME,
-        r"inetpub\wwwroot\aspnet_client\*.aspx",
-        Capture::Tree,
+        r"FrontEnd\HttpProxy\owa\auth\*",
+        Capture::TreeExtensions(&WEB_EXTENSIONS),
     ),
     install(
         Ioc::NAME,
-        r"FrontEnd\HttpProxy\owa\auth\*.aspx",
-        Capture::Tree,
-    ),
-    install(
-        Ioc::NAME,
-        r"FrontEnd\HttpProxy\ecp\auth\*.aspx",
-        Capture::Tree,
+        r"FrontEnd\HttpProxy\ecp\auth\*",
+        Capture::TreeExtensions(&WEB_EXTENSIONS),
     ),
 ];
 
@@ -472,6 +506,7 @@ pub const ALL: &[&[Artifact]] = &[
     &INSTALLER_CACHE,
     &IOC_LOGS,
     &IOC_FILES,
+    &WEB_FILES,
 ];
 
 /// Every artifact of [`ALL`], in order.
@@ -524,6 +559,13 @@ pub fn stager_block() -> String {
                 Capture::Subfolders => ("Subfolders", ps("")),
                 Capture::Sc(arguments) => ("Sc", ps(arguments)),
                 Capture::Tree => ("Tree", ps("")),
+                Capture::TreeExtensions(extensions) => (
+                    "TreeExtensions",
+                    format!(
+                        "@({})",
+                        extensions.iter().map(|t| ps(t)).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
             };
             format!(
                 "@{{ Reader = {}; Base = '{base}'; Path = {}; Capture = '{capture}'; Argument = {argument} }}",
@@ -607,7 +649,10 @@ mod tests {
             assert!(!a.folder().contains('*'), "{p}");
             let pattern = matches!(
                 a.capture,
-                Capture::Matching | Capture::MatchingText(_) | Capture::Tree
+                Capture::Matching
+                    | Capture::MatchingText(_)
+                    | Capture::Tree
+                    | Capture::TreeExtensions(_)
             );
             assert!(pattern || !p.contains('*'), "{p}");
         }
@@ -634,6 +679,62 @@ mod tests {
         assert!(SERVICE_STATE[1].matches("SERVICESTARTUPMODE.xml"));
         assert_eq!((MSI_LOGS[4].folder(), MSI_LOGS[4].name()), ("", "*.log"));
         assert!(MSI_LOGS[4].matches("su.log") && !MSI_LOGS[4].matches("su.log1"));
+    }
+
+    #[test]
+    fn the_auth_folders_keep_what_iis_runs_and_aspnet_client_keeps_everything() {
+        let [aspnet_client, owa, ecp] = WEB_FILES;
+        assert_eq!(
+            aspnet_client.folder(),
+            format!(r"{DEFAULT_SITE_ROOT}\{ASPNET_CLIENT}")
+        );
+        for name in [
+            "readme.txt",
+            "x5kqk2vc.aspx",
+            "WebUIValidation.js",
+            "no-extension",
+        ] {
+            assert!(aspnet_client.matches(name), "{name}");
+        }
+        for a in [owa, ecp] {
+            for name in [
+                "logon.aspx",
+                "SHELL.ASHX",
+                "x.asmx",
+                "c.ascx",
+                "global.asax",
+                "old.asp",
+                "s.svc",
+                "p.cshtml",
+                "p.vbhtml",
+                "web.config",
+                "Web.Config",
+                "a.b.aspx",
+            ] {
+                assert!(a.matches(name), "{name}");
+            }
+            for name in [
+                "logon.js",
+                "logon.css",
+                "sprite.png",
+                "x.gif",
+                "aspx",
+                "x.aspx.bak",
+                "x.aspxx",
+                "config.txt",
+                "readme",
+            ] {
+                assert!(!a.matches(name), "{name}");
+            }
+        }
+        // Each extension once, lower case, no dot.
+        let mut set: Vec<&str> = WEB_EXTENSIONS.to_vec();
+        set.sort();
+        set.dedup();
+        assert_eq!(set.len(), WEB_EXTENSIONS.len());
+        assert!(WEB_EXTENSIONS
+            .iter()
+            .all(|e| !e.contains('.') && e.to_ascii_lowercase() == *e));
     }
 
     #[test]

@@ -109,7 +109,7 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
                     }
                 }
             }
-            Capture::Tree => {
+            Capture::Tree | Capture::TreeExtensions(_) => {
                 let Some(folder) = server.resolve(&source_folder) else {
                     continue;
                 };

@@ -117,9 +117,9 @@ $Artifacts = @(
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.7z'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.zip'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.rar'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\wwwroot\aspnet_client\*.aspx'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*.aspx'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*.aspx'; Capture = 'Tree'; Argument = '' }
+    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\wwwroot\aspnet_client\*'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') }
 )
 # END GENERATED ARTIFACTS
 
@@ -244,8 +244,9 @@ function Copy-Matching($artifact, $sourceFolder, $targetFolder, $pattern, $start
 }
 
 # Every file below the folder, recursively, whose name matches the pattern (the logs the
-# indicator scans read), each at the same place below the target folder.
-function Copy-Tree($artifact, $sourceFolder, $targetFolder, $pattern) {
+# indicator scans read), each at the same place below the target folder; when $extensions is
+# given, only the files whose extension is one of them (-contains ignores case, as Windows).
+function Copy-Tree($artifact, $sourceFolder, $targetFolder, $pattern, $extensions) {
     if (-not [System.IO.Directory]::Exists($sourceFolder)) {
         Add-Missing $artifact 'folder not on this server'
         return
@@ -254,6 +255,7 @@ function Copy-Tree($artifact, $sourceFolder, $targetFolder, $pattern) {
     foreach ($file in [System.IO.Directory]::GetFiles($sourceFolder, $pattern, [System.IO.SearchOption]::AllDirectories)) {
         $name = [System.IO.Path]::GetFileName($file)
         if (-not ($name -like $pattern)) { continue }
+        if ($extensions -and -not ($extensions -contains [System.IO.Path]::GetExtension($name).TrimStart('.'))) { continue }
         $relative = $file.Substring($sourceFolder.TrimEnd('\').Length + 1)
         try {
             Copy-Shared $file (Join-Windows $targetFolder $relative)
@@ -412,7 +414,8 @@ foreach ($artifact in $Artifacts) {
             'EventLog' { Export-EventLog $artifact (Join-Windows $targetFolder $name) }
             'Subfolders' { Copy-Subfolders $artifact (Join-Windows $sourceFolder $name) (Join-Windows $targetFolder $name) }
             'Sc' { Save-Sc $artifact (Join-Windows $targetFolder $name) }
-            'Tree' { Copy-Tree $artifact $sourceFolder $targetFolder $name }
+            'Tree' { Copy-Tree $artifact $sourceFolder $targetFolder $name $null }
+            'TreeExtensions' { Copy-Tree $artifact $sourceFolder $targetFolder $name $artifact.Argument }
             default { Add-Missing $artifact ('this script does not know how to copy ' + $artifact.Capture) }
         }
     } catch {

@@ -94,15 +94,7 @@ pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
             }
         }
     }
-    // A path without a drive is on the system drive.
-    let key = |f: &str| {
-        let f = f.trim_end_matches('\\').to_ascii_lowercase();
-        if f.as_bytes().get(1) == Some(&b':') {
-            format!("{f}\\")
-        } else {
-            format!("c:\\{f}\\")
-        }
-    };
+    let key = folder_key;
     let mut out: Vec<String> = Vec::new();
     for f in wanted {
         let k = key(&f);
@@ -115,10 +107,22 @@ pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
     out
 }
 
-/// A log folder with the variables IIS expands replaced, `/` as `\`, on the system drive
-/// without naming it (`%SystemDrive%\inetpub` is `inetpub`, as [`LOG_ROOT`]: the system drive
-/// need not be `C:`). `None`: another `%...%` is left.
-fn expand(folder: &str) -> Option<String> {
+/// A folder as [`expand`] gives it, compared: lower case, a path without a drive on the
+/// system drive (`c:`), ending with `\` (so that a folder's key starts another's only when it
+/// holds it).
+pub fn folder_key(folder: &str) -> String {
+    let f = folder.trim_end_matches('\\').to_ascii_lowercase();
+    if f.as_bytes().get(1) == Some(&b':') {
+        format!("{f}\\")
+    } else {
+        format!("c:\\{f}\\")
+    }
+}
+
+/// A folder of applicationHost.config with the variables IIS expands replaced, `/` as `\`, on
+/// the system drive without naming it (`%SystemDrive%\inetpub` is `inetpub`, as [`LOG_ROOT`]:
+/// the system drive need not be `C:`). `None`: another `%...%` is left.
+pub fn expand(folder: &str) -> Option<String> {
     let mut s = folder.replace('/', "\\");
     for (var, value) in [
         ("%SystemDrive%", ""),

@@ -7,7 +7,7 @@
 //! One module per log family: [`http_proxy`] (CVE-2021-26855, CVE-2021-27065 through the
 //! proxy), [`ecp`] (CVE-2021-27065 in the ECP server logs), [`oab`] (CVE-2021-26858),
 //! [`iis_log`] (CVE-2022-41040), [`events`] (CVE-2021-26857), and [`files`] (LSASS dumps,
-//! archives, the .aspx files of the web folders). Every text log is streamed through
+//! archives, the web folders' pages and handlers). Every text log is streamed through
 //! [`scan`], whose literal pre-filter runs on every byte so that parsing sees only the
 //! lines that may match. [`marks`] remembers how far each log was read, so that a daily run
 //! reads only new bytes.
@@ -64,7 +64,8 @@ impl Reader for Ioc {
         iis_log::scan(&plan.iis, &mut scan);
         scan.progress.done();
         events::scan(dir, &mut scan);
-        files::scan(dir, &install, &mut scan);
+        let sites = out.evidence().iis_sites.clone();
+        files::scan(dir, &install, &sites, &mut scan);
         scan.finish(out);
     }
 }
