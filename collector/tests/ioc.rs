@@ -26,6 +26,10 @@ fn host(planted: bool) -> HostSpec {
     h.faults.retain(|f| !Fault::IOC.contains(f));
     if planted {
         h.faults.extend(Fault::IOC);
+        // The Default Web Site moved to D:, the shell below it (applicationHost.config says).
+        h.web_root_moved = true;
+    } else {
+        h.web_root_moved = false;
     }
     h
 }
@@ -113,20 +117,39 @@ fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
         "{notshell:?}"
     );
     assert_eq!(notshell.time_ms, ioc::INCIDENT_MS + 7 * 60_000);
-    // Files: the dump, the archive, and every .aspx with its hash (the shell among them).
+    // Files: the dump, the archive, and the web folders' files with their hashes: the stock
+    // pages, aspnet_client's readme, the shell below the moved site root labelled as on every
+    // server, the handler shell in owa\auth; not the host's script there (IIS runs no .js).
     assert!(one("lsass_dump").file.ends_with("root/lsass.dmp"));
     assert!(one("suspicious_archive")
         .file
         .ends_with("ProgramData/VSPerfMon/pm.7z"));
     let aspx = &m["aspx_file"];
-    assert_eq!(aspx.len(), 4, "{aspx:#?}");
     assert!(aspx.iter().all(|a| a.sha256.len() == 64));
-    assert!(aspx
+    let mut urls: Vec<&str> = aspx.iter().map(|a| a.url.as_str()).collect();
+    urls.sort();
+    assert_eq!(
+        urls,
+        [
+            r"Default Web Site\aspnet_client\system_web\4_0_30319\readme.txt",
+            r"Default Web Site\aspnet_client\system_web\x5kqk2vc.aspx",
+            r"FrontEnd\HttpProxy\ecp\auth\TimeoutLogout.aspx",
+            r"FrontEnd\HttpProxy\owa\auth\errorFE.aspx",
+            r"FrontEnd\HttpProxy\owa\auth\h4vzq0ms.ashx",
+            r"FrontEnd\HttpProxy\owa\auth\logon.aspx",
+        ]
+    );
+    let shell = aspx
         .iter()
-        .any(|a| a.url == r"inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx"));
-    assert!(aspx
-        .iter()
-        .any(|a| a.url == r"FrontEnd\HttpProxy\owa\auth\logon.aspx"));
+        .find(|a| a.url.ends_with("x5kqk2vc.aspx"))
+        .unwrap();
+    assert!(
+        shell
+            .file
+            .ends_with("wwwroot/aspnet_client/system_web/x5kqk2vc.aspx")
+            && !shell.file.contains("inetpub"),
+        "{shell:?}"
+    );
     // Coverage: every indicator says what it read, the HttpProxy logs per protocol folder.
     let scans: BTreeMap<_, _> = s
         .ioc_scans
@@ -169,8 +192,10 @@ fn the_near_misses_every_host_carries_match_nothing() {
         .filter(|k| *k != "aspx_file")
         .collect();
     assert!(kinds.is_empty(), "{:#?}", s.ioc_matches);
-    // The stock pages are listed all the same.
-    assert_eq!(s.ioc_matches.len(), 3);
+    // The stock pages and aspnet_client's file are listed all the same; the host's own script
+    // in owa\auth is not (IIS does not run a .js).
+    assert_eq!(s.ioc_matches.len(), 4, "{:#?}", s.ioc_matches);
+    assert!(s.ioc_matches.iter().all(|m| !m.url.ends_with(".js")));
 }
 
 /// Appends text to a file of the copy.

@@ -46,6 +46,8 @@ fn server(install_drive: char, root: &Path) -> String {
         .clone();
     h.install_drive = install_drive;
     h.drive_folders = true;
+    // The stager copies the default site root's aspnet_client only (artifacts::WEB_FILES).
+    h.web_root_moved = false;
     h.faults = vec![Fault::ServicesDisabled];
     fleet::render::triage_of(&h, 7)
         .file(

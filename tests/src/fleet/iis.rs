@@ -57,10 +57,12 @@ fn expected_token(vdir: &str, front_end: bool) -> &'static str {
     }
 }
 
-/// The file's text for an install root (with its trailing backslash); `wrong_ecp` points the
-/// front end's /ecp at [`WRONG_ECP_PATH`].
+/// The file's text for an install root (with its trailing backslash) and the Default Web
+/// Site's root folder (`None`: `%SystemDrive%\inetpub\wwwroot`, as setup leaves it);
+/// `wrong_ecp` points the front end's /ecp at [`WRONG_ECP_PATH`].
 pub fn application_host_config(
     install: &str,
+    web_root: Option<&str>,
     exchange_2010: bool,
     wrong_ecp: bool,
     ep: Ep,
@@ -98,7 +100,9 @@ pub fn application_host_config(
     for (name, id, root, front_folders, bindings) in sites {
         s += &format!("      <site name=\"{name}\" id=\"{id}\">\r\n");
         let home = if id == 1 {
-            "%SystemDrive%\\inetpub\\wwwroot".to_string()
+            web_root
+                .unwrap_or("%SystemDrive%\\inetpub\\wwwroot")
+                .to_string()
         } else {
             format!("{install}ClientAccess")
         };

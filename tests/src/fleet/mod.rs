@@ -392,6 +392,9 @@ pub struct HostSpec {
     pub install_drive: char,
     /// Whether the triage copy has one folder per drive.
     pub drive_folders: bool,
+    /// Whether the Default Web Site's root was moved from `%SystemDrive%\inetpub\wwwroot` to
+    /// [`MOVED_WEB_ROOT`] (its `aspnet_client` with it).
+    pub web_root_moved: bool,
     /// Faults planted.
     pub faults: Vec<Fault>,
 }
@@ -421,6 +424,15 @@ impl HostSpec {
             "v14"
         } else {
             "v15"
+        }
+    }
+
+    /// The Default Web Site's root folder.
+    pub fn web_root(&self) -> &'static str {
+        if self.web_root_moved {
+            MOVED_WEB_ROOT
+        } else {
+            r"C:\inetpub\wwwroot"
         }
     }
 
@@ -458,6 +470,10 @@ pub const EXCHANGE_2010_FROM: usize = Fault::ALL.len() + 3;
 const OWNERS: [&str; 3] = ["messaging-team", "infra-emea", "infra-apac"];
 /// Servers per DAG.
 const DAG_SIZE: usize = 4;
+/// Where a host whose Exchange is on D: has its Default Web Site's root, and the web-shell
+/// host too (so that the shell is found below a moved root): the collector must read the root
+/// from applicationHost.config and label its files as on the other servers.
+pub const MOVED_WEB_ROOT: &str = r"D:\wwwroot";
 
 /// Generates the fleet's host specifications.
 pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
@@ -505,6 +521,9 @@ pub fn generate(cfg: &FleetConfig) -> Vec<HostSpec> {
         hosts.push(host(&mut rng, i, site, dag_index, faults));
     }
     plant_iocs(&mut hosts, cfg.seed);
+    for h in &mut hosts {
+        h.web_root_moved = h.install_drive == 'D' || h.has(Fault::IocWebShell);
+    }
     for i in modern..cfg.servers {
         hosts.push(exchange_2010_cas(i, i == modern));
     }
@@ -588,6 +607,7 @@ fn exchange_2010_cas(i: usize, internet_facing: bool) -> HostSpec {
         code_page,
         install_drive: 'C',
         drive_folders: false,
+        web_root_moved: false,
         faults,
     }
 }
@@ -667,6 +687,7 @@ fn host(
         install_drive,
         // A host on D: is always copied with drive folders, as collection tools do.
         drive_folders: install_drive != 'C' || rng.random_bool(0.3),
+        web_root_moved: false,
         faults,
     }
 }

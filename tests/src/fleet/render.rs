@@ -248,6 +248,7 @@ pub fn triage_of(h: &HostSpec, seed: u64) -> TriageBuilder {
             r"C:\Windows\System32\inetsrv\config\applicationHost.config",
             iis::application_host_config(
                 &install,
+                h.web_root_moved.then(|| h.web_root()),
                 h.line.is_2010(),
                 h.has(Fault::VdirPathWrong),
                 iis::Ep {

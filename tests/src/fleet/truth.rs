@@ -272,7 +272,7 @@ fn fault_evidence(h: &HostSpec, f: Fault, seed: u64) -> Vec<String> {
         Fault::IocNotShell => vec![super::ioc::ATTACKER_NOTSHELL.into()],
         Fault::IocLsassDump => vec!["lsass.dmp".into()],
         Fault::IocArchive => vec!["pm.7z".into()],
-        Fault::IocWebShell => vec!["x5kqk2vc.aspx".into()],
+        Fault::IocWebShell => vec!["x5kqk2vc.aspx".into(), "h4vzq0ms.ashx".into()],
         Fault::InstallFromBin => vec![format!(r"{}Bin", h.install_path())],
         Fault::SetupUnknownError => vec!["0x5A17".into()],
         Fault::BackendCertMissing | Fault::BackendCertExpired => {
@@ -530,8 +530,13 @@ fn ioc_truth(hosts: &[HostSpec]) -> Vec<Expected> {
         match group {
             Some(group) if h.has(Fault::IocWebShell) => out.push(Expected {
                 id: Fault::IocWebShell.finding_id().into(),
-                because: "a web shell planted in aspnet_client".into(),
-                evidence: vec!["x5kqk2vc.aspx".into()],
+                because: "a web shell planted in aspnet_client (below the moved site root) \
+                          and a handler shell in owa\\auth"
+                    .into(),
+                evidence: vec![
+                    r"Default Web Site\aspnet_client\system_web\x5kqk2vc.aspx".into(),
+                    r"FrontEnd\HttpProxy\owa\auth\h4vzq0ms.ashx".into(),
+                ],
                 group: Some(group),
                 hosts: vec![h.name.clone()],
             }),
