@@ -290,7 +290,7 @@ fn ioc_section(s: &mut String, a: &Analysis) {
          <th>Last seen</th><th>Source addresses</th></tr></thead><tbody>",
     );
     for h in &a.hosts {
-        // .aspx files are an inventory: only the fleet rule's outliers count.
+        // The web folders' files are an inventory: only the fleet rule's outliers count.
         let found: Vec<_> = h
             .ioc_matches
             .iter()

@@ -206,8 +206,8 @@ pub fn timeline(history: &History, end_ms: i64) -> PolarsResult<Timeline> {
 /// Every host's indicator-of-compromise matches up to `end_ms`, as rows of its latest snapshot
 /// (`latest`, the hosts frame): a collector that keeps read marks ships each log match once, in
 /// the snapshot of the day it was written, so the matches of the log scans add up over the
-/// history (each once, by indicator and place). The files it lists (dumps, archives, .aspx
-/// files) are each snapshot's whole list: those of the latest snapshot only.
+/// history (each once, by indicator and place). The files it lists (dumps, archives, the
+/// web folders' files) are each snapshot's whole list: those of the latest snapshot only.
 pub fn ioc_matches(
     history: &History,
     latest_hosts: &DataFrame,

@@ -1060,6 +1060,53 @@ fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
 }
 
 #[test]
+fn web_shells_below_a_moved_site_root_and_handlers_in_owa_auth_are_outliers() {
+    // Four servers of one build; EX01's Default Web Site is rooted at D:\wwwroot (its
+    // applicationHost.config says so). Its stock aspnet_client file carries the label the
+    // others' do, and each server's own script in owa\auth is not listed: no outlier.
+    let at = |name: &str, moved: bool| with(healthy(name), |h| h.web_root_moved = moved);
+    let others = [at("EX02", false), at("EX03", false), at("EX04", false)];
+    let fleet_of = |first: HostSpec| {
+        let mut hosts = vec![first];
+        hosts.extend(others.iter().cloned());
+        hosts
+    };
+    let got = pipeline(&fleet_of(at("EX01", true)), today());
+    assert!(of(&got, "ioc.aspx-outlier").is_empty(), "{got:#?}");
+
+    // The shells planted on EX01: an .aspx below the moved root's aspnet_client and an
+    // .ashx handler in owa\auth, both found, cited by their labels.
+    let shell = with(at("EX01", true), |h| h.faults.push(Fault::IocWebShell));
+    let got = pipeline(&fleet_of(shell), today());
+    let f = of(&got, "ioc.aspx-outlier");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].hosts, ["EX01"]);
+    let text = evidence_text(f[0]).replace("\\\\", "\\");
+    assert!(
+        text.contains(r"EX01: Default Web Site\aspnet_client\system_web\x5kqk2vc.aspx ("),
+        "{text}"
+    );
+    assert!(
+        text.contains(r"EX01: FrontEnd\HttpProxy\owa\auth\h4vzq0ms.ashx ("),
+        "{text}"
+    );
+    assert!(text.contains("on no other server of the build"), "{text}");
+    // The provenance names the file where it is, below D:\wwwroot.
+    assert!(
+        f[0].evidence.iter().any(|e| e
+            .provenance
+            .contains("wwwroot/aspnet_client/system_web/x5kqk2vc.aspx")
+            && !e.provenance.contains("inetpub")),
+        "{:#?}",
+        f[0].evidence
+    );
+    assert!(
+        !text.contains("readme.txt") && !text.contains(".js"),
+        "{text}"
+    );
+}
+
+#[test]
 fn ioc_coverage_gap_lists_a_server_whose_logs_miss_its_exposure_window() {
     // Exchange 2016 CU17 without the March 2021 SU: open to ProxyLogon since its fix was
     // released (2021-03-02), its logs (the simulator's) reach back to November 2026 only.

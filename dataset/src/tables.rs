@@ -585,7 +585,7 @@ tables! {
 
     /// One row per match of an indicator of compromise the collector found on the server
     /// (the log scans of Test-ProxyLogon, Microsoft's CVE-2022-41040 hunting query over the IIS
-    /// logs, LSASS dumps, archives in ProgramData, the .aspx files of the web folders): the
+    /// logs, LSASS dumps, archives in ProgramData, the files of the web folders): the
     /// collector ships matches only, at most 1,000 per indicator per snapshot.
     ioc_matches: IocMatches => IocMatchRow {
         /// `cve_2021_26855`, `cve_2021_26857`, `cve_2021_26858`, `cve_2021_27065_proxy`,

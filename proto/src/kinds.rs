@@ -216,8 +216,10 @@ kinds!(
         LsassDump = "lsass_dump",
         /// A .7z, .zip or .rar under `%ProgramData%`.
         SuspiciousArchive = "suspicious_archive",
-        /// An .aspx file of a folder where web shells were found (listed on every server, judged
-        /// against the fleet by the analyzer).
+        /// A file of a folder where web shells were found: any file of a site's `aspnet_client`,
+        /// a page, handler or configuration file (.aspx, .ashx, web.config, ...) of the front
+        /// end's `owa\auth` or `ecp\auth` (listed on every server, judged against the fleet by
+        /// the analyzer; the name is the contract's, from when only .aspx files were listed).
         AspxFile = "aspx_file",
     }
 );

@@ -13,7 +13,7 @@ use crate::rules::{utc, Context};
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-An .aspx file in a folder where the 2021 web shells were found (IIS's `aspnet_client`, the front end's `owa\\auth` and `ecp\\auth`) that few servers on the same build have: the same path with the same SHA-256 is on a small minority of them (one server; at most two of five or more, as an attacker who reached two servers plants the same shell on both; or under a fifth), and either the path is on none of the others (a new file) or at least two others share another content for it (a changed stock file). A build held by fewer than three servers cannot be judged by comparison (with two, nothing tells which one is odd): its servers are compared across their CU line (the same major, minor and build number, any SU) when the line has three servers or more, and there only a path on no other server of the line counts (SUs change the stock pages' content); the servers left are listed by ioc.aspx-uncompared. The collector lists these folders on every collection; the reference leaves detection to Defender and suggests this comparison across servers.
+A web page or handler in a folder where the 2021 web shells were found that few servers on the same build have. The collector lists every file below the `aspnet_client` of each IIS site's root (the roots applicationHost.config names, labelled by the site's name: `Default Web Site\\aspnet_client\\...` wherever the root is), and below the front end's `owa\\auth` and `ecp\\auth` every file IIS runs or that configures it (.aspx, .ashx, .asmx, .ascx, .asax, .svc, .xamlx, .rem, .soap, .cshtml, .vbhtml, .asp, .asa, .cer, .cdx, .shtml, .shtm, .stm, .config; not their images, scripts and styles). A file counts when the same path with the same SHA-256 is on a small minority of them (one server; at most two of five or more, as an attacker who reached two servers plants the same shell on both; or under a fifth), and either the path is on none of the others (a new file) or at least two others share another content for it (a changed stock file). A build held by fewer than three servers cannot be judged by comparison (with two, nothing tells which one is odd): its servers are compared across their CU line (the same major, minor and build number, any SU) when the line has three servers or more, and there only a path on no other server of the line counts (SUs change the stock pages' content); the servers left are listed by ioc.aspx-uncompared. The collector lists these folders on every collection; the reference leaves detection to Defender and suggests this comparison across servers.
 ## Evidence
 Per server: each outlying file with its path, size, last write time and SHA-256, how many servers hold it (and which others), and how many servers were compared, on which basis (the build, or the CU line and why).
 ## Action
@@ -28,9 +28,9 @@ pub struct AspxOutlier;
 /// tell which is the odd one, nor which content is stock.
 pub const MIN_SERVERS: usize = 3;
 
-/// The .aspx inventory of the fleet: each host's listed files, and each host's build.
+/// The web-folder inventory of the fleet: each host's listed files, and each host's build.
 pub struct Inventory {
-    /// host -> its .aspx files.
+    /// host -> its listed files of the web folders.
     pub files: BTreeMap<String, Vec<IocMatchRow>>,
     /// host -> ExSetup's build.
     pub build_of: BTreeMap<String, Build>,
@@ -46,6 +46,10 @@ impl Inventory {
         let mut files: BTreeMap<String, Vec<IocMatchRow>> = BTreeMap::new();
         for m in IocMatchRow::read(&fleet.latest.ioc_matches)? {
             if m.indicator == IocKind::AspxFile && !m.sha256.is_empty() {
+                let m = IocMatchRow {
+                    url: label(&m.url),
+                    ..m
+                };
                 files.entry(m.key.host.clone()).or_default().push(m);
             }
         }
@@ -198,6 +202,25 @@ pub fn judge(inv: &Inventory, basis: &Basis) -> (Vec<String>, Vec<Evidence>) {
     (outliers, ev)
 }
 
+/// How the collector labels the default site's `aspnet_client` files: by the site's name
+/// (collector/EVIDENCE.md). Collectors before that named them by the folder
+/// (`inetpub\wwwroot\aspnet_client\...`, the default site's root, the only one they read):
+/// read under today's label, so that a fleet with both kinds of collector compares them.
+const OLD_ASPNET_CLIENT: &str = r"inetpub\wwwroot\aspnet_client\";
+
+/// A listed file's label as today's collector writes it.
+fn label(url: &str) -> String {
+    match url.get(..OLD_ASPNET_CLIENT.len()) {
+        Some(head) if head.eq_ignore_ascii_case(OLD_ASPNET_CLIENT) => {
+            format!(
+                r"Default Web Site\aspnet_client\{}",
+                &url[OLD_ASPNET_CLIENT.len()..]
+            )
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// A set of servers compared with each other.
 pub struct Basis {
     /// The finding's group: `build:<build>` or `line:<major.minor.build>`.
@@ -243,7 +266,7 @@ impl FleetRule for AspxOutlier {
             outliers.sort();
             outliers.dedup();
             let title = format!(
-                ".aspx files few or no other servers of {} have, on {}",
+                "web pages or handlers few or no other servers of {} have, on {}",
                 basis.what,
                 outliers.join(", ")
             );
@@ -272,7 +295,7 @@ mod tests {
 
     const LOGON: &str =
         r"C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\logon.aspx";
-    const SHELL: &str = r"C:\inetpub\wwwroot\aspnet_client\system_web\x5kqk2vc.aspx";
+    const SHELL: &str = r"Default Web Site\aspnet_client\system_web\x5kqk2vc.aspx";
 
     /// `n` servers of one build with the stock logon page; the shell on `with_shell` of them.
     fn fleet(n: usize, with_shell: &[usize]) -> (Inventory, Basis) {
@@ -315,6 +338,22 @@ mod tests {
             ev[0].fact.contains("on no other server of the build"),
             "{ev:#?}"
         );
+    }
+
+    #[test]
+    fn an_older_collector_s_aspnet_client_label_is_read_as_today_s() {
+        assert_eq!(
+            label(r"INETPUB\wwwroot\aspnet_client\system_web\x.aspx"),
+            r"Default Web Site\aspnet_client\system_web\x.aspx"
+        );
+        for same in [
+            r"Default Web Site\aspnet_client\x.aspx",
+            r"FrontEnd\HttpProxy\owa\auth\logon.aspx",
+            "inetpub",
+            "",
+        ] {
+            assert_eq!(label(same), same);
+        }
     }
 
     #[test]

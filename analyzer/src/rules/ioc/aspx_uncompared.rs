@@ -12,7 +12,7 @@ use polars::prelude::PolarsResult;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The .aspx files of a server that ioc.aspx-outlier cannot judge (fewer than three servers with an inventory share its build, and fewer than three its CU line) that were written after its build was installed, in the front end's `owa\\auth` and `ecp\\auth` folders (where the 2021 web shells were found; setup writes the stock pages there when it installs the build, so a later page is new). A web shell on such a server would be invisible to the comparison: listing the newer pages is the honest rest. The install time: the InstalledDate of the build's SU (its KB in the installed updates; the end of that day), else the first snapshot that showed the build after another one; when neither is known, every page of the auth folders is listed. `aspnet_client` is left out (its stock files come with .NET, not with the build).
+The web pages and handlers of a server that ioc.aspx-outlier cannot judge (fewer than three servers with an inventory share its build, and fewer than three its CU line) that were written after its build was installed, in the front end's `owa\\auth` and `ecp\\auth` folders (where the 2021 web shells were found; setup writes the stock pages there when it installs the build, so a later page is new; the files listed there are those IIS runs or that configure it, see ioc.aspx-outlier). A web shell on such a server would be invisible to the comparison: listing the newer pages is the honest rest. The install time: the InstalledDate of the build's SU (its KB in the installed updates; the end of that day), else the first snapshot that showed the build after another one; when neither is known, every page of the auth folders is listed. `aspnet_client` is left out (its stock files come with .NET, not with the build).
 ## Evidence
 Per server: the basis (its build, how many servers share it and its line, how the install time is known), then each page with its path, size, last write time and SHA-256.
 ## Action
@@ -23,12 +23,17 @@ Microsoft CSS-Exchange Security/Defender-MSERT-Guidance.md (the folders where we
 /// `ioc.aspx-uncompared`; its catalog entry is [`DOC`].
 pub struct AspxUncompared;
 
+/// The labels of the front end's `owa\auth` and `ecp\auth` files start so (collector/EVIDENCE.md);
+/// a site's `aspnet_client` files start with the site's name, which holds no `\`.
+const AUTH_FOLDERS: [&str; 2] = [
+    r"frontend\httpproxy\owa\auth\",
+    r"frontend\httpproxy\ecp\auth\",
+];
+
 /// Whether a listed file lies in the front end's `owa\auth` or `ecp\auth`.
 fn in_auth_folder(m: &IocMatchRow) -> bool {
     let p = m.url.replace('/', "\\").to_ascii_lowercase();
-    ["\\owa\\auth\\", "\\ecp\\auth\\"]
-        .iter()
-        .any(|f| p.contains(f))
+    AUTH_FOLDERS.iter().any(|f| p.starts_with(f))
 }
 
 /// When `build` was installed on the host (UTC ms), and how that is known.
@@ -136,7 +141,7 @@ impl FleetRule for AspxUncompared {
                 )
             }));
             let title = format!(
-                "{} .aspx page(s) in the auth folders of {host} newer than its install, which no comparison can judge (build {build})",
+                "{} web page(s) or handler(s) in the auth folders of {host} newer than its install, which no comparison can judge (build {build})",
                 pages.len()
             );
             out.push(fleet_finding(
