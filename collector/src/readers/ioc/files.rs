@@ -62,7 +62,8 @@ pub struct SiteRoot {
 /// the first site names it). A root with another variable, or on a network share, is left out
 /// with a collection error naming the file and line. When no site names a root (the file is
 /// missing, unreadable or damaged before its sites), the default site's
-/// `%SystemDrive%\inetpub\wwwroot`, with a collection error saying so.
+/// `%SystemDrive%\inetpub\wwwroot`; with a collection error saying so when the file is there
+/// (a missing one is recorded absent by its reader: absence is not an error).
 pub fn site_roots(dir: &ServerFiles, sites: &[IisSite], scan: &mut Scan) -> Vec<SiteRoot> {
     let mut out: Vec<SiteRoot> = Vec::new();
     for site in sites {
@@ -128,16 +129,18 @@ pub fn site_roots(dir: &ServerFiles, sites: &[IisSite], scan: &mut Scan) -> Vec<
         }
     }
     if out.is_empty() {
-        let config = dir.expected(IIS_CONFIG.path);
-        scan.error(
-            "no_site_root",
-            &config,
-            format!(
-                "{config}: no web site's root folder read (the file is missing, unreadable or \
-                 names no site); {ASPNET_CLIENT} is listed below the default site's root, \
-                 %SystemDrive%\\{DEFAULT_SITE_ROOT}, only"
-            ),
-        );
+        if let Some(file) = dir.resolve(IIS_CONFIG.path) {
+            let config = dir.display(&file);
+            scan.error(
+                "no_site_root",
+                &config,
+                format!(
+                    "{config}: no web site's root folder read (the file is unreadable, damaged \
+                     before its sites, or names none); {ASPNET_CLIENT} is listed below the \
+                     default site's root, %SystemDrive%\\{DEFAULT_SITE_ROOT}, only"
+                ),
+            );
+        }
         out.push(SiteRoot {
             site: DEFAULT_SITE.into(),
             folder: DEFAULT_SITE_ROOT.into(),
@@ -302,9 +305,15 @@ mod tests {
         assert!(WEB_FILES.iter().all(|a| kind_of(a) == IocKind::AspxFile));
     }
 
-    /// The roots and the collection errors of `sites`, on an empty copy.
-    fn roots_of(sites: &[IisSite]) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    /// The roots and the collection errors of `sites`, on a copy that holds only an
+    /// applicationHost.config (`config`) or nothing.
+    fn roots_of(sites: &[IisSite], config: bool) -> (Vec<(String, String)>, Vec<(String, String)>) {
         let tmp = tempfile::tempdir().unwrap();
+        if config {
+            let path = tmp.path().join(IIS_CONFIG.path.replace('\\', "/"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "<configuration><system.applicationHost>").unwrap();
+        }
         let dir = ServerFiles::new(tmp.path());
         let mut scan = Scan::new(&dir, 0, Default::default());
         let roots = site_roots(&dir, sites, &mut scan)
@@ -330,7 +339,7 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         let parsed = crate::readers::iis_config::parse(&text, "applicationHost.config");
         assert!(parsed.error.is_none(), "{:?}", parsed.error);
-        let (roots, errors) = roots_of(&parsed.sites);
+        let (roots, errors) = roots_of(&parsed.sites, true);
         assert!(errors.is_empty(), "{errors:#?}");
         assert_eq!(
             roots,
@@ -379,13 +388,16 @@ mod tests {
 
     #[test]
     fn each_root_once_moved_roots_kept_and_unknown_variables_said() {
-        let (roots, errors) = roots_of(&[
-            site("Default Web Site", 1, r"D:\wwwroot\", 3),
-            site("Copy", 2, r"d:/WWWROOT", 9),
-            site("Intranet", 3, r"%SITES%\intranet", 12),
-            site("Share", 4, r"\\files\web", 15),
-            site("Classic", 5, r"%SystemDrive%\inetpub\classic", 18),
-        ]);
+        let (roots, errors) = roots_of(
+            &[
+                site("Default Web Site", 1, r"D:\wwwroot\", 3),
+                site("Copy", 2, r"d:/WWWROOT", 9),
+                site("Intranet", 3, r"%SITES%\intranet", 12),
+                site("Share", 4, r"\\files\web", 15),
+                site("Classic", 5, r"%SystemDrive%\inetpub\classic", 18),
+            ],
+            true,
+        );
         assert_eq!(
             roots,
             [
@@ -407,18 +419,22 @@ mod tests {
 
     #[test]
     fn without_sites_the_default_root_with_an_error_saying_why() {
-        let (roots, errors) = roots_of(&[]);
-        assert_eq!(
-            roots,
-            [(DEFAULT_SITE.to_string(), DEFAULT_SITE_ROOT.to_string())]
-        );
+        // A damaged file that names no site: the default, and why.
+        let (roots, errors) = roots_of(&[], true);
+        let default = [(DEFAULT_SITE.to_string(), DEFAULT_SITE_ROOT.to_string())];
+        assert_eq!(roots, default);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, "no_site_root");
         assert!(
-            errors[0]
-                .1
-                .contains("applicationHost.config: no web site's root folder read"),
+            errors[0].1.contains(
+                "Windows/System32/inetsrv/config/applicationHost.config: no web site's root \
+                 folder read"
+            ),
             "{errors:#?}"
         );
+        // No file: the default; the file's absence is its reader's to record.
+        let (roots, errors) = roots_of(&[], false);
+        assert_eq!(roots, default);
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 }
