@@ -570,7 +570,7 @@ mod tests {
             ..Default::default()
         });
         spool.put(&hunted).unwrap();
-        // A listed .aspx file is listed again at the next run: no reason to keep it.
+        // A listed web file is listed again at the next run: no reason to keep it.
         let mut listed = snapshot("plain222", NOW - 8 * DAY_MS, 10);
         listed.ioc_matches.push(exfleet_proto::v1::IocMatch {
             indicator: "aspx_file".into(),

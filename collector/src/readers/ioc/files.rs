@@ -305,9 +305,12 @@ mod tests {
         assert!(WEB_FILES.iter().all(|a| kind_of(a) == IocKind::AspxFile));
     }
 
+    /// (site, folder) or (kind, message) pairs.
+    type Pairs = Vec<(String, String)>;
+
     /// The roots and the collection errors of `sites`, on a copy that holds only an
     /// applicationHost.config (`config`) or nothing.
-    fn roots_of(sites: &[IisSite], config: bool) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    fn roots_of(sites: &[IisSite], config: bool) -> (Pairs, Pairs) {
         let tmp = tempfile::tempdir().unwrap();
         if config {
             let path = tmp.path().join(IIS_CONFIG.path.replace('\\', "/"));
