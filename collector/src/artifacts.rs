@@ -6,9 +6,9 @@
 //! of artifacts generated from here ([`stager_block`]); a test fails when the two differ. A
 //! path a reader reads that is not in this table is a path the stager does not copy.
 //!
-//! Paths are Windows paths without a drive: on the system drive ([`Base::SystemDrive`]), or
+//! Paths are Windows paths without a drive: on the system drive ([`Base::SystemDrive`]),
 //! under the Exchange install folder that the SOFTWARE hive's setup key names
-//! ([`Base::Install`]). A last component may be a file name pattern, where `*` stands for any
+//! ([`Base::Install`]), or under each IIS web site's root folder ([`Base::SiteRoot`]). A last component may be a file name pattern, where `*` stands for any
 //! characters (the only wildcard, so that PowerShell's `-like` and [`Artifact::matches`]
 //! agree); names compare without regard to case, as Windows compares them.
 
@@ -30,6 +30,11 @@ pub enum Base {
     /// The Exchange install folder: `MsiInstallPath` of the setup key ([`SETUP_KEYS`]), or
     /// one of [`DEFAULT_INSTALL_PATHS`] when the registry does not say.
     Install,
+    /// The root folder of each IIS web site: the physical path of the root virtual directory
+    /// (`/`) of the site's root application (`/`) in applicationHost.config ([`IIS_CONFIG`]),
+    /// environment variables expanded; [`DEFAULT_SITE_ROOT`] on the system drive when the file
+    /// names none.
+    SiteRoot,
 }
 
 /// How a stager on the server copies an artifact into a triage copy.
@@ -120,6 +125,15 @@ const fn system_drive(reader: &'static str, path: &'static str, capture: Capture
     Artifact {
         reader,
         base: Base::SystemDrive,
+        path,
+        capture,
+    }
+}
+
+const fn site_root(reader: &'static str, path: &'static str, capture: Capture) -> Artifact {
+    Artifact {
+        reader,
+        base: Base::SiteRoot,
         path,
         capture,
     }
@@ -449,8 +463,8 @@ pub const WEB_EXTENSIONS: [&str; 19] = [
     "asp", "asa", "cer", "cdx", "shtml", "shtm", "stm", "config",
 ];
 
-/// The default web site's root folder (`%SystemDrive%\inetpub\wwwroot`), where
-/// [`WEB_FILES`]' `aspnet_client` is when applicationHost.config cannot say.
+/// The default web site's root folder on the system drive (`%SystemDrive%\inetpub\wwwroot`,
+/// where setup leaves it): the [`Base::SiteRoot`] when applicationHost.config names none.
 pub const DEFAULT_SITE_ROOT: &str = r"inetpub\wwwroot";
 
 /// The folder below a web site's root where ASP.NET keeps its client files.
@@ -460,11 +474,9 @@ pub const ASPNET_CLIENT: &str = "aspnet_client";
 /// each file's SHA-256 so that the analyzer can tell a file other servers of the build do not
 /// have: every file below a site's `aspnet_client` (its stock content is a few .NET files, the
 /// same on every server), and the files with [`WEB_EXTENSIONS`] below the front end's
-/// `owa\auth` and `ecp\auth`. The collector lists `aspnet_client` below the root of every
-/// site applicationHost.config names (`readers::ioc::files::site_roots`); this table names the
-/// default site's, which is what the stager copies.
+/// `owa\auth` and `ecp\auth`.
 pub const WEB_FILES: [Artifact; 3] = [
-    system_drive(Ioc::NAME, r"inetpub\wwwroot\aspnet_client\*", Capture::Tree),
+    site_root(Ioc::NAME, r"aspnet_client\*", Capture::Tree),
     install(
         Ioc::NAME,
         r"FrontEnd\HttpProxy\owa\auth\*",
@@ -533,6 +545,8 @@ pub fn stager_block() -> String {
     list(&mut s, SETUP_KEYS.iter().map(|k| ps(k)));
     s.push_str(")\n");
     let _ = writeln!(s, "$InstallPathValue = {}", ps(INSTALL_PATH_VALUE));
+    let _ = writeln!(s, "$IisConfigPath = {}", ps(IIS_CONFIG.path));
+    let _ = writeln!(s, "$DefaultSiteRoot = {}", ps(DEFAULT_SITE_ROOT));
     s.push_str("$DefaultInstallPaths = @(\n");
     list(&mut s, DEFAULT_INSTALL_PATHS.iter().map(|p| ps(p)));
     s.push_str(")\n");
@@ -543,6 +557,7 @@ pub fn stager_block() -> String {
             let base = match a.base {
                 Base::SystemDrive => "SystemDrive",
                 Base::Install => "Install",
+                Base::SiteRoot => "SiteRoot",
             };
             let (capture, argument) = match a.capture {
                 Capture::RegSave(key) => ("RegSave", ps(key)),
@@ -685,8 +700,8 @@ mod tests {
     fn the_auth_folders_keep_what_iis_runs_and_aspnet_client_keeps_everything() {
         let [aspnet_client, owa, ecp] = WEB_FILES;
         assert_eq!(
-            aspnet_client.folder(),
-            format!(r"{DEFAULT_SITE_ROOT}\{ASPNET_CLIENT}")
+            (aspnet_client.base, aspnet_client.folder()),
+            (Base::SiteRoot, ASPNET_CLIENT)
         );
         for name in [
             "readme.txt",

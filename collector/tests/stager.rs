@@ -46,8 +46,9 @@ fn server(install_drive: char, root: &Path) -> String {
         .clone();
     h.install_drive = install_drive;
     h.drive_folders = true;
-    // The stager copies the default site root's aspnet_client only (artifacts::WEB_FILES).
-    h.web_root_moved = false;
+    // With Exchange on D:, the Default Web Site's root there too: the stager copies the
+    // aspnet_client of every site root applicationHost.config names.
+    h.web_root_moved = install_drive == 'D';
     h.faults = vec![Fault::ServicesDisabled];
     fleet::render::triage_of(&h, 7)
         .file(
@@ -63,19 +64,65 @@ fn server(install_drive: char, root: &Path) -> String {
     h.install_path()
 }
 
+/// The script's `Get-SiteRoots`: the root virtual directory of each site's root application
+/// in the server's applicationHost.config, `%SystemDrive%` expanded (C: here), `/` as `\`, each
+/// once (case ignored); the default site's when none.
+fn site_roots(server: &ServerFiles) -> Vec<String> {
+    let mut roots: Vec<String> = Vec::new();
+    if let Some(config) = server.resolve(artifacts::IIS_CONFIG.path) {
+        let text = std::fs::read_to_string(config).unwrap();
+        for site in exfleet_collector::readers::iis_config::parse(&text, "x").sites {
+            let vdirs = site.applications.iter().filter(|a| a.path == "/");
+            for v in vdirs.flat_map(|a| &a.virtual_directories) {
+                if v.path == "/" && !v.physical_path.is_empty() {
+                    let root = v
+                        .physical_path
+                        .replace("%SystemDrive%", "C:")
+                        .replace('/', "\\");
+                    let root = root.trim_end_matches('\\').to_string();
+                    if !roots.iter().any(|r| r.eq_ignore_ascii_case(&root)) {
+                        roots.push(root);
+                    }
+                }
+            }
+        }
+    }
+    if roots.is_empty() {
+        roots.push(format!(r"C:\{}", artifacts::DEFAULT_SITE_ROOT));
+    }
+    roots
+}
+
 /// Makes the triage copy of `server` under `out` as the stager does: for each artifact of the
 /// table, its source on the server (C: for the system drive, the install path's drive for the
-/// install) copied to `<out>\<drive letter>\<path>`. `reg save`, `wevtutil epl` and `sc`
-/// write the file that the server's copy of it stands for here.
+/// install, each web site's root for a site root) copied to `<out>\<drive letter>\<path>`.
+/// `reg save`, `wevtutil epl` and `sc` write the file that the server's copy of it stands for
+/// here.
 fn stage(server: &ServerFiles, install: &str, out: &Path) {
     for a in artifacts::all() {
-        let (source_base, target_base) = match a.base {
-            Base::SystemDrive => (r"C:\".to_string(), out.join("C")),
-            Base::Install => (
+        let bases: Vec<(String, PathBuf)> = match a.base {
+            Base::SystemDrive => vec![(r"C:\".to_string(), out.join("C"))],
+            Base::Install => vec![(
                 install.to_string(),
                 below(&out.join(&install[..1]), &install[3..]),
-            ),
+            )],
+            Base::SiteRoot => site_roots(server)
+                .into_iter()
+                .map(|root| {
+                    let target = below(&out.join(&root[..1]), &root[3..]);
+                    (format!("{root}\\"), target)
+                })
+                .collect(),
         };
+        for (source_base, target_base) in bases {
+            stage_one(server, a, &source_base, &target_base);
+        }
+    }
+}
+
+/// One artifact of [`stage`], from below `source_base` to the same place below `target_base`.
+fn stage_one(server: &ServerFiles, a: &artifacts::Artifact, source_base: &str, target_base: &Path) {
+    {
         let source_folder = format!("{source_base}{}", a.folder());
         let target_folder = below(&target_base, a.folder());
         match a.capture {
@@ -99,7 +146,7 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
                     _ => &[],
                 };
                 let Some(folder) = server.resolve(&source_folder) else {
-                    continue;
+                    return;
                 };
                 for e in std::fs::read_dir(folder).unwrap().flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
@@ -113,14 +160,14 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
             }
             Capture::Tree | Capture::TreeExtensions(_) => {
                 let Some(folder) = server.resolve(&source_folder) else {
-                    continue;
+                    return;
                 };
                 copy_tree(&folder, &target_folder, a);
             }
             Capture::Subfolders => {
                 let source = format!(r"{source_folder}\{}", a.name());
                 let Some(folder) = server.resolve(&source) else {
-                    continue;
+                    return;
                 };
                 let target = target_folder.join(a.name());
                 std::fs::create_dir_all(&target).unwrap();
@@ -237,6 +284,16 @@ fn staged_copy_is_read_whole(install_drive: char) {
     assert_eq!(staged.service_state_files.len(), 2);
     assert!(staged.exchange_files.as_ref().unwrap().config_files.len() >= 4);
     assert!(!out.join("C/Windows/Temp/dd_vcredist.log").exists());
+    // aspnet_client below the Default Web Site's root, wherever applicationHost.config puts it.
+    let web_root = if install_drive == 'D' {
+        "D/wwwroot"
+    } else {
+        "C/inetpub/wwwroot"
+    };
+    assert!(out
+        .join(web_root)
+        .join("aspnet_client/system_web/4_0_30319/readme.txt")
+        .exists());
 
     // Nothing the readers read on the server is left out of the copy: field by field, for a
     // short message, then the whole snapshot.
@@ -315,6 +372,12 @@ fn the_stager_is_powershell_2_and_knows_every_capture() {
         assert!(
             script.contains(&format!("            '{capture}' {{ ")),
             "the stager's switch has no case for {capture}"
+        );
+    }
+    for base in ["Install", "SiteRoot"] {
+        assert!(
+            script.contains(&format!("$artifact.Base -eq '{base}'")),
+            "the stager does not know the base {base}"
         );
     }
     for (open, close) in [('{', '}'), ('(', ')'), ('[', ']')] {

@@ -61,6 +61,8 @@ $SetupKeys = @(
     'Microsoft\ExchangeServer\v14\Setup'
 )
 $InstallPathValue = 'MsiInstallPath'
+$IisConfigPath = 'Windows\System32\inetsrv\config\applicationHost.config'
+$DefaultSiteRoot = 'inetpub\wwwroot'
 $DefaultInstallPaths = @(
     'C:\Program Files\Microsoft\Exchange Server\V15\',
     'C:\Program Files\Microsoft\Exchange Server\V14\'
@@ -117,7 +119,7 @@ $Artifacts = @(
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.7z'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.zip'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.rar'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'inetpub\wwwroot\aspnet_client\*'; Capture = 'Tree'; Argument = '' },
+    @{ Reader = 'ioc'; Base = 'SiteRoot'; Path = 'aspnet_client\*'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') },
     @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') }
 )
@@ -386,18 +388,8 @@ if ($InstallPath) {
 }
 Write-Host ('Staging ' + $env:COMPUTERNAME + ' into ' + $Out)
 
-foreach ($artifact in $Artifacts) {
-    if ($artifact.Base -eq 'Install') {
-        if (-not $InstallPath) {
-            Add-Missing $artifact 'no Exchange install folder'
-            continue
-        }
-        $sourceBase = $InstallPath
-        $targetBase = $InstallTarget
-    } else {
-        $sourceBase = $SystemDrive
-        $targetBase = $SystemTarget
-    }
+# Copies one artifact from below $sourceBase to the same place below $targetBase.
+function Copy-Artifact($artifact, $sourceBase, $targetBase) {
     # A path's last component may be a pattern: it is never joined to a folder as a path.
     $at = $artifact.Path.LastIndexOf('\')
     $name = $artifact.Path.Substring($at + 1)
@@ -420,6 +412,55 @@ foreach ($artifact in $Artifacts) {
         }
     } catch {
         Add-Missing $artifact $_.Exception.Message
+    }
+}
+
+# The root folder of every web site applicationHost.config names (the root virtual directory
+# of the site's root application), environment variables expanded, each once; the default
+# site's when the file names none. Only a plain X:\ path can be copied under its drive letter.
+function Get-SiteRoots {
+    $roots = @()
+    $config = Join-Windows $SystemDrive $IisConfigPath
+    try {
+        $xml = New-Object System.Xml.XmlDocument
+        $xml.Load($config)
+        foreach ($vdir in $xml.SelectNodes("/configuration/system.applicationHost/sites/site/application[@path='/']/virtualDirectory[@path='/']")) {
+            $path = $vdir.GetAttribute('physicalPath')
+            if ($path) { $roots += [System.Environment]::ExpandEnvironmentVariables($path).Replace('/', '\').TrimEnd('\') }
+        }
+    } catch {
+        Write-Host ('  applicationHost.config not read (' + $_.Exception.Message + '): the default web site root only')
+    }
+    if ($roots.Count -eq 0) { $roots = @((Join-Windows $SystemDrive $DefaultSiteRoot)) }
+    $unique = @()
+    foreach ($root in $roots) {
+        if ($root -notmatch '^[A-Za-z]:\\' -or $root -match '(^|\\)\.\.(\\|$)') {
+            Write-Host ('  The web site root ' + $root + ' is not a plain X:\ path; its files are not copied.')
+            continue
+        }
+        # -contains compares without case, as Windows compares paths.
+        if (-not ($unique -contains $root)) { $unique += $root }
+    }
+    return $unique
+}
+
+foreach ($artifact in $Artifacts) {
+    if ($artifact.Base -eq 'Install') {
+        if (-not $InstallPath) {
+            Add-Missing $artifact 'no Exchange install folder'
+            continue
+        }
+        Copy-Artifact $artifact $InstallPath $InstallTarget
+    } elseif ($artifact.Base -eq 'SiteRoot') {
+        foreach ($root in @(Get-SiteRoots)) {
+            # The system drive's files go under C\ whatever its letter; another drive's under
+            # its own letter.
+            $letter = $root.Substring(0, 1).ToUpper()
+            if ($root.Substring(0, 2) -eq $env:SystemDrive) { $letter = 'C' }
+            Copy-Artifact $artifact ($root + '\') (Join-Windows (Join-Windows $Out $letter) $root.Substring(3))
+        }
+    } else {
+        Copy-Artifact $artifact $SystemDrive $SystemTarget
     }
 }
 

@@ -31,7 +31,7 @@ use exfleet_proto::kinds::IocKind;
 use exfleet_proto::v1::artifact_status::State;
 use exfleet_proto::v1::{IocMatch, IocScan, Provenance};
 
-use crate::artifacts::{Artifact, Base, DEFAULT_INSTALL_PATHS, IOC_LOGS};
+use crate::artifacts::{Artifact, Base, DEFAULT_INSTALL_PATHS, DEFAULT_SITE_ROOT, IOC_LOGS};
 use crate::files::ServerFiles;
 use crate::readers::Reader;
 use crate::sink::Sink;
@@ -82,11 +82,13 @@ fn install_root(out: &Sink) -> String {
     format!("{}\\", path.trim_end_matches('\\'))
 }
 
-/// The Windows path of an artifact's folder (`install` ends with `\\`).
+/// The Windows path of an artifact's folder (`install` ends with `\\`); below a site's root,
+/// the default site's (the others: [`files::site_roots`]).
 pub fn windows_folder(a: &Artifact, install: &str) -> String {
     match a.base {
         Base::Install => format!("{install}{}", a.folder()),
         Base::SystemDrive => a.folder().to_string(),
+        Base::SiteRoot => format!(r"{DEFAULT_SITE_ROOT}\{}", a.folder()),
     }
 }
 
