@@ -122,59 +122,57 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
 
 /// One artifact of [`stage`], from below `source_base` to the same place below `target_base`.
 fn stage_one(server: &ServerFiles, a: &artifacts::Artifact, source_base: &str, target_base: &Path) {
-    {
-        let source_folder = format!("{source_base}{}", a.folder());
-        let target_folder = below(&target_base, a.folder());
-        match a.capture {
-            Capture::RegSave(_) | Capture::EventLog(_) | Capture::Sc(_) => {
-                let source = server.resolve(&format!(r"{source_folder}\{}", a.name()));
-                copy(&source.expect(a.path), &target_folder.join(a.name()));
+    let source_folder = format!("{source_base}{}", a.folder());
+    let target_folder = below(target_base, a.folder());
+    match a.capture {
+        Capture::RegSave(_) | Capture::EventLog(_) | Capture::Sc(_) => {
+            let source = server.resolve(&format!(r"{source_folder}\{}", a.name()));
+            copy(&source.expect(a.path), &target_folder.join(a.name()));
+        }
+        Capture::File => {
+            match server.resolve(&format!(r"{source_folder}\{}", a.name())) {
+                Some(source) => copy(&source, &target_folder.join(a.name())),
+                // The folder without its file is made in the copy.
+                None if server.resolve(&source_folder).is_some() => {
+                    std::fs::create_dir_all(&target_folder).unwrap()
+                }
+                None => {}
             }
-            Capture::File => {
-                match server.resolve(&format!(r"{source_folder}\{}", a.name())) {
-                    Some(source) => copy(&source, &target_folder.join(a.name())),
-                    // The folder without its file is made in the copy.
-                    None if server.resolve(&source_folder).is_some() => {
-                        std::fs::create_dir_all(&target_folder).unwrap()
-                    }
-                    None => {}
+        }
+        Capture::Matching | Capture::MatchingText(_) => {
+            let starts = match a.capture {
+                Capture::MatchingText(starts) => starts,
+                _ => &[],
+            };
+            let Some(folder) = server.resolve(&source_folder) else {
+                return;
+            };
+            for e in std::fs::read_dir(folder).unwrap().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let wanted = e.path().is_file()
+                    && a.matches(&name)
+                    && (starts.is_empty() || starts_with(&e.path(), starts));
+                if wanted {
+                    copy(&e.path(), &target_folder.join(&name));
                 }
             }
-            Capture::Matching | Capture::MatchingText(_) => {
-                let starts = match a.capture {
-                    Capture::MatchingText(starts) => starts,
-                    _ => &[],
-                };
-                let Some(folder) = server.resolve(&source_folder) else {
-                    return;
-                };
-                for e in std::fs::read_dir(folder).unwrap().flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let wanted = e.path().is_file()
-                        && a.matches(&name)
-                        && (starts.is_empty() || starts_with(&e.path(), starts));
-                    if wanted {
-                        copy(&e.path(), &target_folder.join(&name));
-                    }
-                }
-            }
-            Capture::Tree | Capture::TreeExtensions(_) => {
-                let Some(folder) = server.resolve(&source_folder) else {
-                    return;
-                };
-                copy_tree(&folder, &target_folder, a);
-            }
-            Capture::Subfolders => {
-                let source = format!(r"{source_folder}\{}", a.name());
-                let Some(folder) = server.resolve(&source) else {
-                    return;
-                };
-                let target = target_folder.join(a.name());
-                std::fs::create_dir_all(&target).unwrap();
-                for e in std::fs::read_dir(folder).unwrap().flatten() {
-                    if e.path().is_dir() {
-                        std::fs::create_dir_all(target.join(e.file_name())).unwrap();
-                    }
+        }
+        Capture::Tree | Capture::TreeExtensions(_) => {
+            let Some(folder) = server.resolve(&source_folder) else {
+                return;
+            };
+            copy_tree(&folder, &target_folder, a);
+        }
+        Capture::Subfolders => {
+            let source = format!(r"{source_folder}\{}", a.name());
+            let Some(folder) = server.resolve(&source) else {
+                return;
+            };
+            let target = target_folder.join(a.name());
+            std::fs::create_dir_all(&target).unwrap();
+            for e in std::fs::read_dir(folder).unwrap().flatten() {
+                if e.path().is_dir() {
+                    std::fs::create_dir_all(target.join(e.file_name())).unwrap();
                 }
             }
         }
