@@ -440,4 +440,32 @@ mod tests {
         assert_eq!(roots, default);
         assert!(errors.is_empty(), "{errors:#?}");
     }
+
+    proptest::proptest! {
+        /// Whatever a site's root is written as: no panic, one root at least, each folder
+        /// once, each error located by its file and line.
+        #[test]
+        fn any_written_root_gives_roots_once_and_located_errors(
+            written in proptest::collection::vec("[%A-Za-z:\\\\/. _é]{0,30}", 0..5)
+        ) {
+            let sites: Vec<IisSite> = written
+                .iter()
+                .enumerate()
+                .map(|(i, w)| site(&format!("s{i}"), i as u32, w, i as u32 + 1))
+                .collect();
+            let (roots, errors) = roots_of(&sites, true);
+            proptest::prop_assert!(!roots.is_empty());
+            let mut keys: Vec<String> = roots.iter().map(|(_, f)| folder_key(f)).collect();
+            keys.sort();
+            keys.dedup();
+            proptest::prop_assert_eq!(keys.len(), roots.len());
+            for (_, message) in errors {
+                proptest::prop_assert!(
+                    message.starts_with("Windows/System32/inetsrv/config/applicationHost.config")
+                        || message.starts_with("applicationHost.config: line "),
+                    "{}", message
+                );
+            }
+        }
+    }
 }
