@@ -49,14 +49,13 @@ pub fn header(fields: &[u8]) -> Header {
 /// The folders whose `*.log` files the scan reads: the default, and each log folder
 /// applicationHost.config names (site defaults, sites, central W3C logging; see
 /// [`crate::readers::iis_config::log_directories`]), with the environment variables IIS
-/// expands there (`%SystemDrive%`, `%SystemRoot%`, `%windir%`, `%ProgramData%`,
-/// `%ProgramFiles%`) expanded as on a default install, on the system drive without naming it
-/// (the live layout's driveless paths), `/` read as `\`; in configuration order, each once
-/// (case ignored), none inside another. A folder with another variable is left out with a
+/// expands there (see [`expand`]) expanded as on a default install, on the system drive
+/// without naming it (the live layout's driveless paths), `/` read as `\`; in configuration
+/// order, each once (case ignored), none inside another. A folder with another variable is left out with a
 /// collection error naming the file and line; so is each setting under which IIS writes no
 /// W3C text log (central binary logging, W3C to ETW only, a site's logging off: see
 /// [`crate::readers::iis_config::log_modes`]), which explains a scan that read nothing.
-pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
+pub fn folders(dir: &ServerFiles, install: &str, scan: &mut Scan) -> Vec<String> {
     let mut wanted = vec![LOG_ROOT.to_string()];
     let config = dir.resolve(IIS_CONFIG.path).and_then(|path| {
         let mut bytes = Vec::new();
@@ -80,7 +79,7 @@ pub fn folders(dir: &ServerFiles, scan: &mut Scan) -> Vec<String> {
             );
         }
         for d in log_directories(&text) {
-            match expand(&d.directory) {
+            match expand(&d.directory, install) {
                 Some(folder) => wanted.push(folder),
                 None => scan.error(
                     "unexpanded_variable",
@@ -121,18 +120,36 @@ pub fn folder_key(folder: &str) -> String {
 
 /// A folder of applicationHost.config with the variables IIS expands replaced, `/` as `\`, on
 /// the system drive without naming it (`%SystemDrive%\inetpub` is `inetpub`, as [`LOG_ROOT`]:
-/// the system drive need not be `C:`). `None`: another `%...%` is left.
-pub fn expand(folder: &str) -> Option<String> {
+/// the system drive need not be `C:`). `%ExchangeInstallPath%`, the system variable Exchange
+/// setup creates, is `install` (the install folder with its trailing `\`, as setup sets it;
+/// a `\` written after it is not doubled); `%ProgramFiles(x86)%` is `\Program Files (x86)` on
+/// the system drive. `None`: another `%...%` is left.
+pub fn expand(folder: &str, install: &str) -> Option<String> {
     let mut s = folder.replace('/', "\\");
+    let install = format!("{}\\", install.trim_end_matches('\\'));
     for (var, value) in [
+        ("%ExchangeInstallPath%", install.as_str()),
         ("%SystemDrive%", ""),
         ("%SystemRoot%", r"\Windows"),
         ("%windir%", r"\Windows"),
         ("%ProgramData%", r"\ProgramData"),
+        ("%ProgramFiles(x86)%", r"\Program Files (x86)"),
         ("%ProgramFiles%", r"\Program Files"),
     ] {
-        while let Some(at) = s.to_ascii_lowercase().find(&var.to_ascii_lowercase()) {
-            s.replace_range(at..at + var.len(), value);
+        // Searched after each value put in: a value holding its own variable ends.
+        let mut from = 0;
+        while let Some(found) = s[from..]
+            .to_ascii_lowercase()
+            .find(&var.to_ascii_lowercase())
+        {
+            let at = from + found;
+            let mut end = at + var.len();
+            // `%ExchangeInstallPath%\ClientAccess`: the value's `\` is the one written.
+            if value.ends_with('\\') && s[end..].starts_with('\\') {
+                end += 1;
+            }
+            s.replace_range(at..end, value);
+            from = at + value.len();
         }
     }
     if s.contains('%') {
@@ -218,6 +235,38 @@ mod tests {
         assert!(is_hit(hit));
     }
 
+    const INSTALL: &str = r"E:\Exchange\V15\";
+
+    fn expand(folder: &str) -> Option<String> {
+        super::expand(folder, INSTALL)
+    }
+
+    #[test]
+    fn exchange_s_variable_and_the_32_bit_program_files_expand() {
+        assert_eq!(
+            expand(r"%ExchangeInstallPath%FrontEnd\HttpProxy").as_deref(),
+            Some(r"E:\Exchange\V15\FrontEnd\HttpProxy")
+        );
+        // Written with its own `\`: one, as Windows reads it.
+        assert_eq!(
+            expand(r"%EXCHANGEINSTALLPATH%\ClientAccess").as_deref(),
+            Some(r"E:\Exchange\V15\ClientAccess")
+        );
+        // The install path given without its trailing `\`: setup's value has one.
+        assert_eq!(
+            super::expand(r"%ExchangeInstallPath%Logging", r"C:\Exchange").as_deref(),
+            Some(r"C:\Exchange\Logging")
+        );
+        assert_eq!(
+            expand(r"%ProgramFiles(x86)%\Crystal\wwwroot").as_deref(),
+            Some(r"Program Files (x86)\Crystal\wwwroot")
+        );
+        assert_eq!(
+            expand(r"%ProgramFiles%\web").as_deref(),
+            Some(r"Program Files\web")
+        );
+    }
+
     #[test]
     fn log_folders_expand_as_iis_does() {
         assert_eq!(
@@ -244,7 +293,7 @@ mod tests {
         std::fs::write(&path, config).unwrap();
         let dir = ServerFiles::new(tmp.path());
         let mut scan = Scan::new(&dir, 0, Default::default());
-        let folders = folders(&dir, &mut scan);
+        let folders = folders(&dir, INSTALL, &mut scan);
         let errors = scan
             .errors
             .into_iter()

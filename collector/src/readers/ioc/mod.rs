@@ -108,7 +108,7 @@ impl Plan {
         };
         let (http_proxy, ecp, oab) = (of(&IOC_LOGS[0]), of(&IOC_LOGS[1]), of(&IOC_LOGS[2]));
         let mut iis = Vec::new();
-        for folder in iis_log::folders(dir, scan) {
+        for folder in iis_log::folders(dir, install, scan) {
             iis.extend(scan.logs(dir, &folder, &|name| IOC_LOGS[3].matches(name)));
         }
         Plan {
@@ -256,7 +256,7 @@ impl<'a> Scan<'a> {
         };
         let mut out = Vec::new();
         let mut cut = false;
-        walk(&root, &mut |path, meta| {
+        walk(&root, Links::Skip, &mut |path, meta| {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy())
@@ -563,8 +563,9 @@ impl Found {
         self.into_parts().0
     }
 
-    /// The matches kept, in the order found, and the coverage records. An indicator's record
-    /// of no folder that nothing was counted in is left out when it has folder records.
+    /// The matches kept, in the order found, and the coverage records. A log indicator's
+    /// record of no folder that nothing was counted in is left out when it has folder
+    /// records (a listed file's indicator keeps it: the all-folders row of the web folders).
     pub fn into_parts(self) -> (Vec<IocMatch>, Vec<IocScan>) {
         let mut with_folders = std::collections::BTreeSet::new();
         for (indicator, folder) in self.coverage.keys() {
@@ -577,6 +578,7 @@ impl Found {
             .into_iter()
             .filter(|((indicator, folder), c)| {
                 !folder.is_empty()
+                    || lists_files(&IocKind::parse(indicator))
                     || !with_folders.contains(indicator)
                     || c.files + c.matches + c.overflow > 0
             })
@@ -593,12 +595,7 @@ impl Found {
 
     /// Records a match of `kind` in a log of `folder`, as [`Found::found`] does.
     pub fn found_in(&mut self, kind: IocKind, folder: &str, m: IocMatch) -> bool {
-        // Files are listed whatever their time: they are few, and the analyzer judges them.
-        let file = matches!(
-            kind,
-            IocKind::LsassDump | IocKind::SuspiciousArchive | IocKind::AspxFile
-        );
-        if !file && m.time_ms != 0 && m.time_ms < self.since_ms {
+        if !lists_files(&kind) && m.time_ms != 0 && m.time_ms < self.since_ms {
             return false;
         }
         let name = kind.as_str().to_string();
@@ -618,6 +615,22 @@ impl Found {
             self.coverage_in(&kind, folder).overflow += 1;
         }
         true
+    }
+
+    /// Records a file of the web folder labelled `folder` (see [`IocScan::folder`]), counted
+    /// in that folder's record and in the all-folders one, always shipped: the caller bounds
+    /// each folder (so that a crowded folder does not crowd another's files out).
+    pub fn listed(&mut self, kind: IocKind, folder: &str, m: IocMatch) {
+        let name = kind.as_str().to_string();
+        self.coverage_in(&kind, "").matches += 1;
+        self.coverage_in(&kind, folder).matches += 1;
+        self.matches.push((
+            folder.to_string(),
+            IocMatch {
+                indicator: name,
+                ..m
+            },
+        ));
     }
 
     /// The coverage record of an indicator over all its logs (made on first use: an
@@ -649,6 +662,15 @@ impl Found {
             c.newest_ms = c.newest_ms.max(times.1);
         }
     }
+}
+
+/// Whether an indicator is a listed file (listed whatever its time: files are few, and the
+/// analyzer judges them) rather than a log record.
+fn lists_files(kind: &IocKind) -> bool {
+    matches!(
+        kind,
+        IocKind::LsassDump | IocKind::SuspiciousArchive | IocKind::AspxFile
+    )
 }
 
 /// The time of a log's first record (see [`record_time`]; an IIS log's `date time`) and its
@@ -686,22 +708,43 @@ fn first_lines(file: &mut std::fs::File) -> std::io::Result<(Option<i64>, String
     Ok((first, header))
 }
 
-/// Walks `root` depth first (sorted names), calling `visit` on each regular file until it
-/// returns false. Links and unreadable folders are skipped.
-pub fn walk(root: &Path, visit: &mut dyn FnMut(&Path, &std::fs::Metadata) -> bool) -> bool {
+/// What [`walk`] does with a symbolic link or junction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Skipped (the logs: a log folder holds none).
+    Skip,
+    /// A link to a file visited as the file it points to (its metadata); any other link (to
+    /// a folder, never followed so that no loop is walked, or dangling) visited with its own
+    /// metadata (`is_symlink()`), for the web folders, where IIS serves what a link reaches.
+    Show,
+}
+
+/// Walks `root` depth first (sorted names), calling `visit` on each regular file (and each
+/// link, as `links` says) until it returns false. Unreadable folders are skipped.
+pub fn walk(
+    root: &Path,
+    links: Links,
+    visit: &mut dyn FnMut(&Path, &std::fs::Metadata) -> bool,
+) -> bool {
     let Ok(entries) = std::fs::read_dir(root) else {
         return true;
     };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+        let path = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
         let go_on = if meta.is_dir() {
-            walk(&e.path(), visit)
+            walk(&path, links, visit)
         } else if meta.is_file() {
-            visit(&e.path(), &meta)
+            visit(&path, &meta)
+        } else if meta.is_symlink() && links == Links::Show {
+            match std::fs::metadata(&path) {
+                Ok(target) if target.is_file() => visit(&path, &target),
+                _ => visit(&path, &meta),
+            }
         } else {
             true
         };
