@@ -454,13 +454,14 @@ pub const IOC_FILES: [Artifact; 5] = [
 /// handler, a service or a classic ASP page runs code from a request as well, and a dropped
 /// `web.config` can map any other extension to a handler. ASP.NET: pages, user controls,
 /// generic handlers, web services, the application file (`aspx`, `ascx`, `ashx`, `asmx`,
-/// `asax`); WCF and workflow services (`svc`, `xamlx`); .NET remoting endpoints (`rem`,
-/// `soap`); Razor pages of ASP.NET Web Pages (`cshtml`, `vbhtml`); classic ASP and the
+/// `asax`); WCF and workflow services (`svc`, `xamlx`, and `xoml`, which .NET 4's root
+/// web.config maps to WCF's `System.ServiceModel.Activation.HttpHandler`); .NET remoting
+/// endpoints (`rem`, `soap`); Razor pages of ASP.NET Web Pages (`cshtml`, `vbhtml`); classic ASP and the
 /// extensions IIS maps to it (`asp`, `asa`, `cer`, `cdx`); server-side includes, which can run
 /// commands (`shtml`, `shtm`, `stm`); and configuration (`config`). Compared without case.
-pub const WEB_EXTENSIONS: [&str; 19] = [
-    "aspx", "ascx", "ashx", "asmx", "asax", "svc", "xamlx", "rem", "soap", "cshtml", "vbhtml",
-    "asp", "asa", "cer", "cdx", "shtml", "shtm", "stm", "config",
+pub const WEB_EXTENSIONS: [&str; 20] = [
+    "aspx", "ascx", "ashx", "asmx", "asax", "svc", "xamlx", "xoml", "rem", "soap", "cshtml",
+    "vbhtml", "asp", "asa", "cer", "cdx", "shtml", "shtm", "stm", "config",
 ];
 
 /// The default web site's root folder on the system drive (`%SystemDrive%\inetpub\wwwroot`,
@@ -694,6 +695,8 @@ mod tests {
         assert!(SERVICE_STATE[1].matches("SERVICESTARTUPMODE.xml"));
         assert_eq!((MSI_LOGS[4].folder(), MSI_LOGS[4].name()), ("", "*.log"));
         assert!(MSI_LOGS[4].matches("su.log") && !MSI_LOGS[4].matches("su.log1"));
+        // A workflow service IIS runs through WCF's handler; a script it only serves.
+        assert!(WEB_FILES[1].matches("Shell.XOML") && !WEB_FILES[1].matches("owa.js"));
     }
 
     #[test]

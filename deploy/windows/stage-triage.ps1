@@ -120,8 +120,8 @@ $Artifacts = @(
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.zip'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SystemDrive'; Path = 'ProgramData\*.rar'; Capture = 'Tree'; Argument = '' },
     @{ Reader = 'ioc'; Base = 'SiteRoot'; Path = 'aspnet_client\*'; Capture = 'Tree'; Argument = '' },
-    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') },
-    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') }
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\owa\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'xoml', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') },
+    @{ Reader = 'ioc'; Base = 'Install'; Path = 'FrontEnd\HttpProxy\ecp\auth\*'; Capture = 'TreeExtensions'; Argument = @('aspx', 'ascx', 'ashx', 'asmx', 'asax', 'svc', 'xamlx', 'xoml', 'rem', 'soap', 'cshtml', 'vbhtml', 'asp', 'asa', 'cer', 'cdx', 'shtml', 'shtm', 'stm', 'config') }
 )
 # END GENERATED ARTIFACTS
 
