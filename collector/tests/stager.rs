@@ -65,30 +65,44 @@ fn server(install_drive: char, root: &Path) -> String {
 }
 
 /// The script's `Get-SiteRoots`: the root virtual directory of each site's root application
-/// in the server's applicationHost.config, `%SystemDrive%` expanded (C: here), `/` as `\`, each
-/// once (case ignored); the default site's when none.
+/// in the server's applicationHost.config, `%SystemDrive%` expanded (C: here), `/` as `\`,
+/// only a plain `X:\` path, ending with `\` (`D:\` stays a drive's root), each once (case
+/// ignored); the default site's only when no site was read.
 fn site_roots(server: &ServerFiles) -> Vec<String> {
-    let mut roots: Vec<String> = Vec::new();
+    let mut written: Vec<String> = Vec::new();
+    let mut sites = 0;
     if let Some(config) = server.resolve(artifacts::IIS_CONFIG.path) {
         let text = std::fs::read_to_string(config).unwrap();
-        for site in exfleet_collector::readers::iis_config::parse(&text, "x").sites {
+        let parsed = exfleet_collector::readers::iis_config::parse(&text, "x").sites;
+        sites = parsed.len();
+        for site in parsed {
             let vdirs = site.applications.iter().filter(|a| a.path == "/");
             for v in vdirs.flat_map(|a| &a.virtual_directories) {
                 if v.path == "/" && !v.physical_path.is_empty() {
-                    let root = v
-                        .physical_path
-                        .replace("%SystemDrive%", "C:")
-                        .replace('/', "\\");
-                    let root = root.trim_end_matches('\\').to_string();
-                    if !roots.iter().any(|r| r.eq_ignore_ascii_case(&root)) {
-                        roots.push(root);
-                    }
+                    written.push(
+                        v.physical_path
+                            .replace("%SystemDrive%", "C:")
+                            .replace('/', "\\"),
+                    );
                 }
             }
         }
     }
-    if roots.is_empty() {
-        roots.push(format!(r"C:\{}", artifacts::DEFAULT_SITE_ROOT));
+    if sites == 0 {
+        written = vec![format!(r"C:\{}", artifacts::DEFAULT_SITE_ROOT)];
+    }
+    let mut roots: Vec<String> = Vec::new();
+    for root in written {
+        let plain = root.as_bytes().get(1..3) == Some(b":\\")
+            && root.as_bytes()[0].is_ascii_alphabetic()
+            && !root.contains('%');
+        if !plain {
+            continue;
+        }
+        let root = format!("{}\\", root.trim_end_matches('\\'));
+        if !roots.iter().any(|r| r.eq_ignore_ascii_case(&root)) {
+            roots.push(root);
+        }
     }
     roots
 }
@@ -110,7 +124,7 @@ fn stage(server: &ServerFiles, install: &str, out: &Path) {
                 .into_iter()
                 .map(|root| {
                     let target = below(&out.join(&root[..1]), &root[3..]);
-                    (format!("{root}\\"), target)
+                    (root, target)
                 })
                 .collect(),
         };
@@ -378,6 +392,13 @@ fn the_stager_is_powershell_2_and_knows_every_capture() {
             "the stager does not know the base {base}"
         );
     }
+    // A tree is walked folder by folder (AllDirectories loses the whole tree at the first
+    // folder it cannot read), and a skipped site root is in the report, not only on screen.
+    assert!(!script.contains("SearchOption]::AllDirectories"));
+    assert!(script.contains("$pending.Push($sub)"));
+    assert!(script.contains("Add-Missing $artifact ('the web site root '"));
+    // The default site's root only when no site was read, decided after the roots are read.
+    assert!(script.contains("if ($sites -eq 0) { $roots = @("));
     for (open, close) in [('{', '}'), ('(', ')'), ('[', ']')] {
         let count = |c| script.chars().filter(|x| *x == c).count();
         assert_eq!(count(open), count(close), "{open}{close} balance");

@@ -250,27 +250,49 @@ function Copy-Matching($artifact, $sourceFolder, $targetFolder, $pattern, $start
 # given, only the files whose extension is one of them (-contains ignores case, as Windows).
 function Copy-Tree($artifact, $sourceFolder, $targetFolder, $pattern, $extensions) {
     if (-not [System.IO.Directory]::Exists($sourceFolder)) {
-        Add-Missing $artifact 'folder not on this server'
+        Add-Missing $artifact ($sourceFolder + ': folder not on this server')
         return
     }
     $count = 0
-    foreach ($file in [System.IO.Directory]::GetFiles($sourceFolder, $pattern, [System.IO.SearchOption]::AllDirectories)) {
-        $name = [System.IO.Path]::GetFileName($file)
-        if (-not ($name -like $pattern)) { continue }
-        if ($extensions -and -not ($extensions -contains [System.IO.Path]::GetExtension($name).TrimStart('.'))) { continue }
-        $relative = $file.Substring($sourceFolder.TrimEnd('\').Length + 1)
+    $start = $sourceFolder.TrimEnd('\').Length + 1
+    # Folder by folder (not AllDirectories, which throws on the first folder it cannot read
+    # and loses the rest): a folder that cannot be listed is recorded, the others copied.
+    $pending = New-Object System.Collections.Stack
+    $pending.Push($sourceFolder)
+    while ($pending.Count -gt 0) {
+        $folder = $pending.Pop()
         try {
-            Copy-Shared $file (Join-Windows $targetFolder $relative)
-            $count += 1
+            $files = [System.IO.Directory]::GetFiles($folder, $pattern)
+            $subfolders = [System.IO.Directory]::GetDirectories($folder)
         } catch {
-            Add-Missing $artifact ($relative + ': ' + $_.Exception.Message)
+            Add-Missing $artifact ($folder + ': not listed: ' + $_.Exception.Message)
+            continue
+        }
+        foreach ($sub in $subfolders) {
+            # A junction or link to a folder is not walked (it can loop); it is said.
+            $link = $false
+            try { $link = ([System.IO.File]::GetAttributes($sub) -band [System.IO.FileAttributes]::ReparsePoint) -ne 0 } catch { }
+            if ($link) {
+                Add-Missing $artifact ($sub + ': a link to a folder, not followed')
+                continue
+            }
+            $pending.Push($sub)
+        }
+        foreach ($file in $files) {
+            $name = [System.IO.Path]::GetFileName($file)
+            if (-not ($name -like $pattern)) { continue }
+            if ($extensions -and -not ($extensions -contains [System.IO.Path]::GetExtension($name).TrimStart('.'))) { continue }
+            $relative = $file.Substring($start)
+            try {
+                Copy-Shared $file (Join-Windows $targetFolder $relative)
+                $count += 1
+            } catch {
+                Add-Missing $artifact ($file + ': ' + $_.Exception.Message)
+            }
         }
     }
-    if ($count -eq 0) {
-        Add-Missing $artifact 'none found'
-    } else {
-        Add-Copied $artifact ('{0} files' -f $count)
-    }
+    # A folder that is there but holds none is looked at, not missing.
+    Add-Copied $artifact ('{0} files from {1}' -f $count, $sourceFolder)
 }
 
 function Export-EventLog($artifact, $target) {
@@ -416,28 +438,34 @@ function Copy-Artifact($artifact, $sourceBase, $targetBase) {
 }
 
 # The root folder of every web site applicationHost.config names (the root virtual directory
-# of the site's root application), environment variables expanded, each once; the default
-# site's when the file names none. Only a plain X:\ path can be copied under its drive letter.
-function Get-SiteRoots {
+# of the site's root application), environment variables expanded, each once, ending with \.
+# Only a plain X:\ path can be copied under its drive letter: any other root is recorded
+# missing for $artifact, with why. The default site's root only when no site was read (the
+# file missing, unreadable, or naming none): when sites were read, it may be no site's root.
+function Get-SiteRoots($artifact) {
     $roots = @()
+    $sites = 0
     $config = Join-Windows $SystemDrive $IisConfigPath
     try {
         $xml = New-Object System.Xml.XmlDocument
         $xml.Load($config)
+        $sites = $xml.SelectNodes('/configuration/system.applicationHost/sites/site').Count
         foreach ($vdir in $xml.SelectNodes("/configuration/system.applicationHost/sites/site/application[@path='/']/virtualDirectory[@path='/']")) {
             $path = $vdir.GetAttribute('physicalPath')
-            if ($path) { $roots += [System.Environment]::ExpandEnvironmentVariables($path).Replace('/', '\').TrimEnd('\') }
+            if ($path) { $roots += [System.Environment]::ExpandEnvironmentVariables($path).Replace('/', '\') }
         }
     } catch {
         Write-Host ('  applicationHost.config not read (' + $_.Exception.Message + '): the default web site root only')
     }
-    if ($roots.Count -eq 0) { $roots = @((Join-Windows $SystemDrive $DefaultSiteRoot)) }
+    if ($sites -eq 0) { $roots = @((Join-Windows $SystemDrive $DefaultSiteRoot)) }
     $unique = @()
     foreach ($root in $roots) {
-        if ($root -notmatch '^[A-Za-z]:\\' -or $root -match '(^|\\)\.\.(\\|$)') {
-            Write-Host ('  The web site root ' + $root + ' is not a plain X:\ path; its files are not copied.')
+        # Tested before the trailing \ goes: D:\ is a root, D: is not.
+        if ($root -notmatch '^[A-Za-z]:\\' -or $root -match '(^|\\)\.\.(\\|$)' -or $root.Contains('%')) {
+            Add-Missing $artifact ('the web site root ' + $root + ' is not a plain X:\ path; its files are not copied')
             continue
         }
+        $root = $root.TrimEnd('\') + '\'
         # -contains compares without case, as Windows compares paths.
         if (-not ($unique -contains $root)) { $unique += $root }
     }
@@ -452,12 +480,12 @@ foreach ($artifact in $Artifacts) {
         }
         Copy-Artifact $artifact $InstallPath $InstallTarget
     } elseif ($artifact.Base -eq 'SiteRoot') {
-        foreach ($root in @(Get-SiteRoots)) {
+        foreach ($root in @(Get-SiteRoots $artifact)) {
             # The system drive's files go under C\ whatever its letter; another drive's under
-            # its own letter.
+            # its own letter. $root ends with \ (D:\ is a drive's root).
             $letter = $root.Substring(0, 1).ToUpper()
             if ($root.Substring(0, 2) -eq $env:SystemDrive) { $letter = 'C' }
-            Copy-Artifact $artifact ($root + '\') (Join-Windows (Join-Windows $Out $letter) $root.Substring(3))
+            Copy-Artifact $artifact $root (Join-Windows (Join-Windows $Out $letter) $root.Substring(3))
         }
     } else {
         Copy-Artifact $artifact $SystemDrive $SystemTarget
