@@ -178,6 +178,30 @@ fn every_indicator_fires_on_its_plant_with_what_the_reference_reports() {
         .sum();
     assert_eq!(ssrf, m["cve_2021_26855"].len() as u64);
     assert_eq!(scans[&("cve_2021_26858", "")].files, 1);
+    // The web files: one row per web folder looked in (labelled as the files' urls start),
+    // beside the row of all of them, which holds their totals.
+    let web: BTreeMap<&str, u64> = s
+        .ioc_scans
+        .iter()
+        .filter(|c| c.indicator == "aspx_file")
+        .map(|c| (c.folder.as_str(), c.files))
+        .collect();
+    for (folder, files) in [
+        ("", 6),
+        (r"Default Web Site\aspnet_client", 2),
+        (r"FrontEnd\HttpProxy\owa\auth", 3),
+        (r"FrontEnd\HttpProxy\ecp\auth", 1),
+    ] {
+        assert_eq!(web.get(folder), Some(&files), "{folder}: {web:#?}");
+    }
+    assert_eq!(
+        web.iter()
+            .filter(|(f, _)| !f.is_empty())
+            .map(|(_, n)| n)
+            .sum::<u64>(),
+        6,
+        "{web:#?}"
+    );
 }
 
 #[test]
