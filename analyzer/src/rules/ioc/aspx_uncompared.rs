@@ -2,7 +2,7 @@
 
 use exfleet_dataset::{IocMatchRow, Row, UpdateRow};
 
-use super::aspx_outlier::{Inventory, MIN_SERVERS};
+use super::aspx_outlier::{hash_of, in_auth_folder, Inventory, MIN_SERVERS};
 use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::fleet::{fleet_finding, Fleet, FleetRule};
@@ -22,19 +22,6 @@ Microsoft CSS-Exchange Security/Defender-MSERT-Guidance.md (the folders where we
 
 /// `ioc.aspx-uncompared`; its catalog entry is [`DOC`].
 pub struct AspxUncompared;
-
-/// The labels of the front end's `owa\auth` and `ecp\auth` files start so (collector/EVIDENCE.md);
-/// a site's `aspnet_client` files start with the site's name, which holds no `\`.
-const AUTH_FOLDERS: [&str; 2] = [
-    r"frontend\httpproxy\owa\auth\",
-    r"frontend\httpproxy\ecp\auth\",
-];
-
-/// Whether a listed file lies in the front end's `owa\auth` or `ecp\auth`.
-fn in_auth_folder(m: &IocMatchRow) -> bool {
-    let p = m.url.replace('/', "\\").to_ascii_lowercase();
-    AUTH_FOLDERS.iter().any(|f| p.starts_with(f))
-}
 
 /// When `build` was installed on the host (UTC ms), and how that is known.
 fn installed(
@@ -84,64 +71,95 @@ impl FleetRule for AspxUncompared {
     }
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let inv = Inventory::of(fleet)?;
-        let (_, alone) = inv.bases();
-        if alone.is_empty() {
+        let uncompared = inv.judge().uncompared;
+        if uncompared.is_empty() {
             return Ok(());
         }
         let updates = UpdateRow::read(&fleet.latest.installed_updates)?;
-        for host in alone {
-            let Some(build) = inv.build_of.get(&host).copied() else {
-                continue;
+        for (host, files) in uncompared {
+            let build = inv.build_of.get(&host).copied();
+            let since = match build {
+                Some(build) => {
+                    let mine: Vec<&UpdateRow> =
+                        updates.iter().filter(|u| u.key.host == host).collect();
+                    let past = fleet
+                        .hosts
+                        .iter()
+                        .find(|h| h.host == host)
+                        .map(|h| h.build_history.as_slice())
+                        .unwrap_or_default();
+                    installed(cx, build, &mine, past)
+                }
+                None => None,
             };
-            let mine: Vec<&UpdateRow> = updates.iter().filter(|u| u.key.host == host).collect();
-            let past = fleet
-                .hosts
-                .iter()
-                .find(|h| h.host == host)
-                .map(|h| h.build_history.as_slice())
-                .unwrap_or_default();
-            let since = installed(cx, build, &mine, past);
-            let pages: Vec<&IocMatchRow> = inv.files[&host]
-                .iter()
-                .filter(|m| in_auth_folder(m))
+            // The auth folders' stock pages are written at the install: only later ones.
+            // aspnet_client's files come with .NET and Windows: all of them.
+            let (auth, sites): (Vec<&IocMatchRow>, Vec<&IocMatchRow>) =
+                files.iter().partition(|m| in_auth_folder(&m.url));
+            let auth: Vec<&IocMatchRow> = auth
+                .into_iter()
                 .filter(|m| since.as_ref().is_none_or(|(t, _)| m.time_ms > *t))
                 .collect();
-            if pages.is_empty() {
+            if auth.is_empty() && sites.is_empty() {
                 continue;
             }
-            let listed: Vec<&Build> = inv
-                .files
-                .keys()
-                .filter_map(|h| inv.build_of.get(h))
-                .collect();
-            let peers = listed.iter().filter(|b| ***b == build).count();
-            let line = listed.iter().filter(|b| b.same_line(&build)).count();
-            let mut ev = vec![Evidence::new(
-                format!(
-                    "{host} runs {build}: {peers} server(s) of the fleet on that build and {line} \
-                     on its CU line, fewer than {MIN_SERVERS}: not compared; {}",
-                    match &since {
-                        Some((_, how)) => format!("the pages written after its install ({how})"),
-                        None => "its install time is unknown: every page of the auth folders"
-                            .to_string(),
-                    }
-                ),
-                "",
-            )];
+            let (builds, lines) = (
+                inv.coverage
+                    .keys()
+                    .filter(|h| build.is_some() && inv.build_of.get(*h) == build.as_ref())
+                    .count(),
+                inv.coverage
+                    .keys()
+                    .filter(|h| {
+                        build.is_some_and(|b| inv.build_of.get(*h).is_some_and(|o| o.same_line(&b)))
+                    })
+                    .count(),
+            );
+            let mut ev = Vec::new();
+            let runs = build.map_or("an unknown build".to_string(), |b| b.to_string());
+            if !auth.is_empty() {
+                ev.push(Evidence::new(
+                    format!(
+                        "{host} runs {runs}: {builds} server(s) of the fleet with an inventory on \
+                         that build and {lines} on its CU line; fewer than {MIN_SERVERS} of them \
+                         could list these auth-folder files: not compared; {}",
+                        match &since {
+                            Some((_, how)) =>
+                                format!("the files written after its install ({how})"),
+                            None =>
+                                "its install time is unknown: every such file of the auth folders"
+                                    .to_string(),
+                        }
+                    ),
+                    "",
+                ));
+            }
+            if !sites.is_empty() {
+                ev.push(Evidence::new(
+                    format!(
+                        "{host}: fewer than {MIN_SERVERS} servers of the fleet ({} with an \
+                         inventory) could list these aspnet_client files: not compared; every one",
+                        inv.coverage.len()
+                    ),
+                    "",
+                ));
+            }
+            let pages: Vec<&IocMatchRow> = auth.into_iter().chain(sites).collect();
             ev.extend(pages.iter().map(|f| {
                 Evidence::new(
                     format!(
-                        "{host}: {} ({}, written {}, sha256 {})",
+                        "{host}: {} ({}, written {}, {})",
                         f.url,
                         f.detail,
                         utc(f.time_ms),
-                        f.sha256
+                        hash_of(&inv, &host, f)
                     ),
                     &f.provenance,
                 )
             }));
+            ev.extend(inv.coverage[&host].notes.iter().cloned());
             let title = format!(
-                "{} web page(s) or handler(s) in the auth folders of {host} newer than its install, which no comparison can judge (build {build})",
+                "{} web page(s) or handler(s) of {host} which no comparison can judge (build {runs})",
                 pages.len()
             );
             out.push(fleet_finding(
