@@ -189,9 +189,14 @@ impl Inventory {
             let Some(c) = coverage.get_mut(&e.key.host) else {
                 continue;
             };
+            // A collector that reports its folders counts what a bound left out in each
+            // folder's row; an older one says it only in this error.
             if e.kind == "too_many_files" {
-                if let Some(folder) = web_folder_of(&e.path, c) {
-                    c.partial.extend(folder);
+                if !c.folders.is_empty() {
+                    continue;
+                }
+                if let Some(folder) = web_folder_of(&e.path) {
+                    c.partial.push(folder);
                     c.notes.push(Evidence::new(
                         format!(
                             "{}: its web-folder listing is partial: {}; it is not counted as \
@@ -277,6 +282,7 @@ impl Inventory {
             }
         }
         let mut memo: BTreeMap<(Scope, String), Comparison> = BTreeMap::new();
+        let mut members: BTreeMap<Scope, Vec<&str>> = BTreeMap::new();
         let mut out = Judged::default();
         for (host, files) in &self.files {
             if !self.coverage.contains_key(host) {
@@ -293,8 +299,11 @@ impl Inventory {
                     vec![]
                 };
                 for scope in &scopes {
+                    let of = members
+                        .entry(*scope)
+                        .or_insert_with(|| self.members(*scope));
                     memo.entry((*scope, path.clone()))
-                        .or_insert_with(|| self.compare(*scope, &path, held.get(&path)));
+                        .or_insert_with(|| self.compare(of, &path, held.get(&path)));
                 }
                 let mut judged = None;
                 let mut short = Vec::new();
@@ -333,16 +342,16 @@ impl Inventory {
         out
     }
 
-    /// The servers of `scope` that can say whether they hold `path`: those holding it, and
+    /// The servers of a scope (`members`) that can say whether they hold `path`: those holding it, and
     /// those whose collector could list it with its folder listed whole.
     fn compare(
         &self,
-        scope: Scope,
+        members: &[&str],
         path: &str,
         held: Option<&BTreeMap<&str, String>>,
     ) -> Comparison {
         let mut c = Comparison::default();
-        for host in self.members(scope) {
+        for &host in members {
             if let Some(content) = held.and_then(|h| h.get(host)) {
                 c.peers += 1;
                 c.contents
@@ -523,28 +532,17 @@ fn outlier(
     ))
 }
 
-/// The web folders (lower-case labels) a `too_many_files` error's path is: an auth folder,
-/// or an `aspnet_client` (of which site the path does not say: all of the host's); `None`: no
-/// web folder.
-fn web_folder_of(path: &str, c: &Coverage) -> Option<Vec<String>> {
+/// The web folder (lower-case label) of an older collector's `too_many_files` error: an auth
+/// folder, or the default site's `aspnet_client`, the only one it read; `None`: no web folder.
+fn web_folder_of(path: &str) -> Option<String> {
     let p = path
         .replace('/', "\\")
         .trim_end_matches('\\')
         .to_ascii_lowercase();
     if let Some(f) = AUTH_FOLDERS.iter().find(|f| p.ends_with(*f)) {
-        return Some(vec![f.to_string()]);
+        return Some(f.to_string());
     }
-    if p == "aspnet_client" || p.ends_with(r"\aspnet_client") {
-        let mut all: Vec<String> = c
-            .folders
-            .iter()
-            .map(|(f, _)| f.clone())
-            .filter(|f| f.ends_with(r"\aspnet_client"))
-            .collect();
-        all.push(OLD_ASPNET_CLIENT_LABEL.into());
-        return Some(all);
-    }
-    None
+    (p == "aspnet_client" || p.ends_with(r"\aspnet_client")).then(|| OLD_ASPNET_CLIENT_LABEL.into())
 }
 
 /// Whether `holders` of `peers` servers compared are few enough for their file to stand out:
@@ -909,6 +907,34 @@ mod tests {
         // A file on EX01 alone: EX05 could not tell whether it has it, it is left out.
         files.retain(|m| !(m.key.host == "EX05" && m.url == SHELL));
         let inv = Inventory::from_rows(files, &scans, &[], build_of);
+        let (hosts, ev) = outliers(&inv);
+        assert_eq!(hosts, ["EX01"], "{ev:#?}");
+        assert!(
+            ev[0].ends_with("(3 others compared; 1 left out, their listing of the folder partial)"),
+            "{ev:#?}"
+        );
+
+        // An older collector says it in a collection error: the same for its auth folder.
+        let mut inv = fleet(5, &[]);
+        let page = r"FrontEnd\HttpProxy\owa\auth\x.aspx";
+        inv.files
+            .get_mut("EX01")
+            .unwrap()
+            .push(aspx("EX01", page, "ee"));
+        let mut error = CollectionErrorRow {
+            reader: "ioc".into(),
+            kind: "too_many_files".into(),
+            path: "Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth".into(),
+            message: "owa/auth: more than 200000 files; the rest are not listed".into(),
+            ..Default::default()
+        };
+        error.key.host = "EX05".into();
+        let inv = Inventory::from_rows(
+            inv.files.into_values().flatten().collect(),
+            &[],
+            &[error],
+            inv.build_of,
+        );
         let (hosts, ev) = outliers(&inv);
         assert_eq!(hosts, ["EX01"], "{ev:#?}");
         assert!(
