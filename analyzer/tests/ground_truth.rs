@@ -163,7 +163,9 @@ async fn every_planted_fault_is_found_and_nothing_else() {
     assert_eq!(fleet_got, fleet_expected);
     // The web shells' finding cites each planted file by the label every server shares (the
     // .aspx below a site root moved to D:, the handler in owa\auth).
+    let mut shells_checked = 0;
     for e in truth.fleet.iter().filter(|e| e.id == "ioc.aspx-outlier") {
+        shells_checked += 1;
         let group = e.group.clone().unwrap_or_default();
         let f = findings
             .iter()
@@ -179,6 +181,10 @@ async fn every_planted_fault_is_found_and_nothing_else() {
             );
         }
     }
+    assert!(
+        shells_checked >= 1,
+        "the simulated fleet plants no web shell on a compared host: the evidence is not checked"
+    );
     let planted: usize = truth.hosts.iter().map(|h| h.faults.len()).sum();
     eprintln!(
         "{} hosts, {planted} faults planted, {} findings, all as expected",

@@ -1038,7 +1038,8 @@ fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
     assert!(of(&got, "ioc.aspx-uncompared").is_empty());
 
     // A server alone on its line: nothing compares it. A page written into owa\auth after
-    // its SU's install is listed; the stock pages written by that install are not.
+    // its SU's install is listed; the stock pages written by that install are not. A fleet of
+    // two cannot compare aspnet_client either: its files are listed on both.
     let alone = with(healthy("EX05"), |h| {
         h.line = &builds::EX2019_CU15;
         h.update = Some(builds::EX2019_CU15.latest());
@@ -1048,15 +1049,27 @@ fn aspx_files_of_small_builds_are_compared_across_their_line_or_listed() {
     let got = pipeline_with_page(&[alone.clone(), healthy("EX06")], "EX05", planted);
     assert!(of(&got, "ioc.aspx-outlier").is_empty());
     let f = of(&got, "ioc.aspx-uncompared");
-    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f.len(), 2, "{f:#?}");
     assert_eq!(f[0].hosts, ["EX05"]);
     let text = serde_json::to_string(&f[0].evidence).unwrap();
     assert!(text.contains("health.aspx"), "{text}");
     assert!(text.contains("KB5121574 installed on"), "{text}");
     assert!(!text.contains("logon.aspx"), "{text}");
-    // Near miss: the same server with its stock pages only.
+    assert!(text.contains("readme.txt"), "{text}");
+    assert_eq!(f[1].hosts, ["EX06"]);
+    let text = serde_json::to_string(&f[1].evidence).unwrap();
+    assert!(
+        text.contains("could list these aspnet_client files: not compared")
+            && text.contains("readme.txt"),
+        "{text}"
+    );
+    // Near miss: the same server with its stock pages only: no auth-folder page listed.
     let got = pipeline(&[alone, healthy("EX06")], today());
-    assert!(of(&got, "ioc.aspx-uncompared").is_empty(), "{got:#?}");
+    let text = serde_json::to_string(&of(&got, "ioc.aspx-uncompared")).unwrap();
+    assert!(
+        !text.contains("health.aspx") && !text.contains("logon.aspx"),
+        "{text}"
+    );
 }
 
 #[test]

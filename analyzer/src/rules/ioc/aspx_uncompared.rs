@@ -2,7 +2,7 @@
 
 use exfleet_dataset::{IocMatchRow, Row, UpdateRow};
 
-use super::aspx_outlier::{Inventory, MIN_SERVERS};
+use super::aspx_outlier::{hash_of, in_auth_folder, Inventory, MIN_SERVERS};
 use crate::catalog::Build;
 use crate::finding::{Evidence, Finding, Severity};
 use crate::rules::fleet::{fleet_finding, Fleet, FleetRule};
@@ -12,9 +12,9 @@ use polars::prelude::PolarsResult;
 
 /// The catalog entry.
 pub const DOC: &str = "## Detects
-The web pages and handlers of a server that ioc.aspx-outlier cannot judge (fewer than three servers with an inventory share its build, and fewer than three its CU line) that were written after its build was installed, in the front end's `owa\\auth` and `ecp\\auth` folders (where the 2021 web shells were found; setup writes the stock pages there when it installs the build, so a later page is new; the files listed there are those IIS runs or that configure it, see ioc.aspx-outlier). A web shell on such a server would be invisible to the comparison: listing the newer pages is the honest rest. The install time: the InstalledDate of the build's SU (its KB in the installed updates; the end of that day), else the first snapshot that showed the build after another one; when neither is known, every page of the auth folders is listed. `aspnet_client` is left out (its stock files come with .NET, not with the build).
+The web pages and handlers of a server that ioc.aspx-outlier cannot judge, because fewer than three servers can tell whether they hold the path (see ioc.aspx-outlier: those whose collector could list it, its folder listed whole): in the front end's `owa\\auth` and `ecp\\auth` folders among the servers of its build and of its CU line, those written after its build was installed (setup writes the stock pages there when it installs the build, so a later page is new; the files listed there are those IIS runs or that configure it); in a site's `aspnet_client` among the servers of the fleet, every file (its stock files come with .NET, not with the build: a shell in the 2021 shells' most common folder must not be invisible on a lone server). A web shell there would be invisible to the comparison: listing these files is the honest rest; during a rollout of a collector that lists more files, a server's files only a few servers can list are here until more servers run it. The install time: the InstalledDate of the build's SU (its KB in the installed updates; the end of that day), else the first snapshot that showed the build after another one; when neither is known, every such file of the auth folders is listed.
 ## Evidence
-Per server: the basis (its build, how many servers share it and its line, how the install time is known), then each page with its path, size, last write time and SHA-256.
+Per server: the basis (its build, how many servers with an inventory share it and its line, how the install time is known; how many servers of the fleet have an inventory), then each file with its path, size, last write time and SHA-256 (or that it has none, and why), and any partial listing of the server.
 ## Action
 Open each page listed: a stock Exchange page carries Microsoft's markup for its build; a short page that evaluates what a request sends (`eval`, `Request[...]`) is a web shell (see ioc.aspx-outlier). Collect more servers of the same build to let the comparison judge.
 ## Source
@@ -22,19 +22,6 @@ Microsoft CSS-Exchange Security/Defender-MSERT-Guidance.md (the folders where we
 
 /// `ioc.aspx-uncompared`; its catalog entry is [`DOC`].
 pub struct AspxUncompared;
-
-/// The labels of the front end's `owa\auth` and `ecp\auth` files start so (collector/EVIDENCE.md);
-/// a site's `aspnet_client` files start with the site's name, which holds no `\`.
-const AUTH_FOLDERS: [&str; 2] = [
-    r"frontend\httpproxy\owa\auth\",
-    r"frontend\httpproxy\ecp\auth\",
-];
-
-/// Whether a listed file lies in the front end's `owa\auth` or `ecp\auth`.
-fn in_auth_folder(m: &IocMatchRow) -> bool {
-    let p = m.url.replace('/', "\\").to_ascii_lowercase();
-    AUTH_FOLDERS.iter().any(|f| p.starts_with(f))
-}
 
 /// When `build` was installed on the host (UTC ms), and how that is known.
 fn installed(
@@ -84,64 +71,95 @@ impl FleetRule for AspxUncompared {
     }
     fn check(&self, fleet: &Fleet, cx: &Context, out: &mut Vec<Finding>) -> PolarsResult<()> {
         let inv = Inventory::of(fleet)?;
-        let (_, alone) = inv.bases();
-        if alone.is_empty() {
+        let uncompared = inv.judge().uncompared;
+        if uncompared.is_empty() {
             return Ok(());
         }
         let updates = UpdateRow::read(&fleet.latest.installed_updates)?;
-        for host in alone {
-            let Some(build) = inv.build_of.get(&host).copied() else {
-                continue;
+        for (host, files) in uncompared {
+            let build = inv.build_of.get(&host).copied();
+            let since = match build {
+                Some(build) => {
+                    let mine: Vec<&UpdateRow> =
+                        updates.iter().filter(|u| u.key.host == host).collect();
+                    let past = fleet
+                        .hosts
+                        .iter()
+                        .find(|h| h.host == host)
+                        .map(|h| h.build_history.as_slice())
+                        .unwrap_or_default();
+                    installed(cx, build, &mine, past)
+                }
+                None => None,
             };
-            let mine: Vec<&UpdateRow> = updates.iter().filter(|u| u.key.host == host).collect();
-            let past = fleet
-                .hosts
-                .iter()
-                .find(|h| h.host == host)
-                .map(|h| h.build_history.as_slice())
-                .unwrap_or_default();
-            let since = installed(cx, build, &mine, past);
-            let pages: Vec<&IocMatchRow> = inv.files[&host]
-                .iter()
-                .filter(|m| in_auth_folder(m))
+            // The auth folders' stock pages are written at the install: only later ones.
+            // aspnet_client's files come with .NET and Windows: all of them.
+            let (auth, sites): (Vec<&IocMatchRow>, Vec<&IocMatchRow>) =
+                files.iter().partition(|m| in_auth_folder(&m.url));
+            let auth: Vec<&IocMatchRow> = auth
+                .into_iter()
                 .filter(|m| since.as_ref().is_none_or(|(t, _)| m.time_ms > *t))
                 .collect();
-            if pages.is_empty() {
+            if auth.is_empty() && sites.is_empty() {
                 continue;
             }
-            let listed: Vec<&Build> = inv
-                .files
-                .keys()
-                .filter_map(|h| inv.build_of.get(h))
-                .collect();
-            let peers = listed.iter().filter(|b| ***b == build).count();
-            let line = listed.iter().filter(|b| b.same_line(&build)).count();
-            let mut ev = vec![Evidence::new(
-                format!(
-                    "{host} runs {build}: {peers} server(s) of the fleet on that build and {line} \
-                     on its CU line, fewer than {MIN_SERVERS}: not compared; {}",
-                    match &since {
-                        Some((_, how)) => format!("the pages written after its install ({how})"),
-                        None => "its install time is unknown: every page of the auth folders"
-                            .to_string(),
-                    }
-                ),
-                "",
-            )];
+            let (builds, lines) = (
+                inv.coverage
+                    .keys()
+                    .filter(|h| build.is_some() && inv.build_of.get(*h) == build.as_ref())
+                    .count(),
+                inv.coverage
+                    .keys()
+                    .filter(|h| {
+                        build.is_some_and(|b| inv.build_of.get(*h).is_some_and(|o| o.same_line(&b)))
+                    })
+                    .count(),
+            );
+            let mut ev = Vec::new();
+            let runs = build.map_or("an unknown build".to_string(), |b| b.to_string());
+            if !auth.is_empty() {
+                ev.push(Evidence::new(
+                    format!(
+                        "{host} runs {runs}: {builds} server(s) of the fleet with an inventory on \
+                         that build and {lines} on its CU line; fewer than {MIN_SERVERS} of them \
+                         could list these auth-folder files: not compared; {}",
+                        match &since {
+                            Some((_, how)) =>
+                                format!("the files written after its install ({how})"),
+                            None =>
+                                "its install time is unknown: every such file of the auth folders"
+                                    .to_string(),
+                        }
+                    ),
+                    "",
+                ));
+            }
+            if !sites.is_empty() {
+                ev.push(Evidence::new(
+                    format!(
+                        "{host}: fewer than {MIN_SERVERS} servers of the fleet ({} with an \
+                         inventory) could list these aspnet_client files: not compared; every one",
+                        inv.coverage.len()
+                    ),
+                    "",
+                ));
+            }
+            let pages: Vec<&IocMatchRow> = auth.into_iter().chain(sites).collect();
             ev.extend(pages.iter().map(|f| {
                 Evidence::new(
                     format!(
-                        "{host}: {} ({}, written {}, sha256 {})",
+                        "{host}: {} ({}, written {}, {})",
                         f.url,
                         f.detail,
                         utc(f.time_ms),
-                        f.sha256
+                        hash_of(&inv, &host, f)
                     ),
                     &f.provenance,
                 )
             }));
+            ev.extend(inv.coverage[&host].notes.iter().cloned());
             let title = format!(
-                "{} web page(s) or handler(s) in the auth folders of {host} newer than its install, which no comparison can judge (build {build})",
+                "{} web page(s) or handler(s) of {host} which no comparison can judge (build {runs})",
                 pages.len()
             );
             out.push(fleet_finding(

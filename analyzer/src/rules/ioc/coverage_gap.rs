@@ -19,7 +19,7 @@ Servers whose indicator scans cannot rule out a compromise: for a log indicator 
 ## Evidence
 Per server and log: how far back its scans reach (for the HttpProxy logs, in the protocol folder named, the one reaching back least), and the window start they miss (the first indicator of the fleet with its server, or the CVE, the build that was open to it and the fix's release date).
 ## Action
-No match on these servers means \"not looked\", not \"clean\": find older copies of the logs (backups, a SIEM, the IIS and HttpProxy logs of the period on the server if retention was raised) and scan them with `exfleet-collector --ioc-since`, or handle the server as possibly compromised (Microsoft Defender or the Safety Scanner, the .aspx folders); keep logs at least as long as the exposure window of the next CVE.
+No match on these servers means \"not looked\", not \"clean\": find older copies of the logs (backups, a SIEM, the IIS and HttpProxy logs of the period on the server if retention was raised) and scan them with `exfleet-collector --ioc-since`, or handle the server as possibly compromised (Microsoft Defender or the Safety Scanner, the web folders of ioc.aspx-outlier); keep logs at least as long as the exposure window of the next CVE.
 ## Source
 Microsoft CSS-Exchange Test-ProxyLogon.ps1 (its log-age report, \"Log age days\", docs/Security/Test-ProxyLogon.md); exfleet's own fleet analysis (README.md, \"The analyzer\").";
 

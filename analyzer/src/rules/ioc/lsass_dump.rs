@@ -11,7 +11,7 @@ A memory dump of LSASS (file name `lsass.*dmp`, case ignored) under `C:\\root` o
 ## Evidence
 Each file with its path, size and last write time.
 ## Action
-Treat the server as compromised until proven otherwise: isolate it, keep the logs cited, scan it with Microsoft Defender or the Safety Scanner (MSERT), look for web shells in the paths of ioc.cve-2021-26858 and ioc.cve-2021-27065 and the .aspx files of ioc.aspx-outlier, reset the credentials that were on it, then install the newest SU of its CU (the SU closes the hole, it does not remove what was planted).
+Treat the server as compromised until proven otherwise: isolate it, keep the logs cited, scan it with Microsoft Defender or the Safety Scanner (MSERT), look for web shells in the paths of ioc.cve-2021-26858 and ioc.cve-2021-27065 and the web folders of ioc.aspx-outlier (aspnet_client, owa\\auth, ecp\\auth), reset the credentials that were on it, then install the newest SU of its CU (the SU closes the hole, it does not remove what was planted).
 ## Source
 Microsoft CSS-Exchange Test-ProxyLogon.ps1 (aka.ms/TestProxyLogon, docs/Security/Test-ProxyLogon.md) and Microsoft Security blog \"HAFNIUM targeting Exchange Servers with 0-day exploits\" (March 2021); exfleet collector/EVIDENCE.md (the indicator scans).";
 

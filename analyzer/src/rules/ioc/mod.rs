@@ -58,13 +58,13 @@ pub fn is_log(kind: &IocKind) -> bool {
 
 /// Whether a match's time dates activity: a log record's time, or an LSASS dump's write (a
 /// dump is made by whoever holds the server). An archive's write time is no evidence of when
-/// an attack began (anyone's backup, copied or restored with any time), nor is an .aspx file's.
+/// an attack began (anyone's backup, copied or restored with any time), nor is a web folder file's.
 pub fn dates(kind: &IocKind) -> bool {
     !matches!(kind, IocKind::SuspiciousArchive | IocKind::AspxFile)
 }
 
 /// The matches that date a compromise of the host: its log matches and LSASS dumps; never
-/// its archives (listed with their times, not a start) nor its .aspx inventory.
+/// its archives (listed with their times, not a start) nor its web-folder inventory.
 pub fn compromise_matches(h: &HostView) -> Vec<&IocMatchRow> {
     h.ioc_matches
         .iter()
