@@ -633,9 +633,11 @@ tables! {
         newest_ms: i64,
         /// only records at or after this time were scanned (UTC ms; 0 = all)
         since_ms: i64,
-        /// the log folder covered: an HttpProxy protocol folder (`Ecp`, `Owa`, ...), one row
-        /// each, `(root)` for the files directly in `Logging\HttpProxy`; empty: all the
-        /// indicator's logs (and snapshots of older collectors)
+        /// the folder covered: an HttpProxy protocol folder (`Ecp`, `Owa`, ...), one row
+        /// each, `(root)` for the files directly in `Logging\HttpProxy`; for `aspx_file` the
+        /// web folder listed (`<site name>\aspnet_client`, `FrontEnd\HttpProxy\owa\auth`,
+        /// ...), the empty row then their totals; empty: all the indicator's logs (and
+        /// snapshots of older collectors)
         folder: String,
     }
 }
